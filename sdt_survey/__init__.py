@@ -1,0 +1,29 @@
+"""sdt-survey: residents' basic psychological needs and continuity with faculty.
+
+The package turns one YAML instrument definition into deployable surveys,
+validated and scored responses, psychometric checks and multilevel models of
+relatedness (belonging) against continuity of contact with faculty.
+"""
+
+from .errors import InstrumentError, Problem, SdtSurveyError
+from .instrument import (
+    Instrument,
+    bundled_instruments,
+    check_instrument,
+    load_instrument,
+    parse_instrument,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Instrument",
+    "InstrumentError",
+    "Problem",
+    "SdtSurveyError",
+    "__version__",
+    "bundled_instruments",
+    "check_instrument",
+    "load_instrument",
+    "parse_instrument",
+]
