@@ -729,6 +729,14 @@ class _Validator:
     def warn(self, path: tuple, message: str, *, key: bool = False) -> None:
         self.problems.append(self.doc.problem(path, message, key=key, severity="warning"))
 
+    def scale_values(self, scale_ref: object) -> list[int]:
+        """The integer values of a referenced scale, or [] if it is unknown or malformed."""
+        scale = self.scales.get(scale_ref) if isinstance(scale_ref, str) else None
+        values = scale.get("values") if isinstance(scale, dict) else None
+        if isinstance(values, list) and values and all(_is_int(v) for v in values):
+            return values
+        return []
+
     def line_of(self, path: tuple) -> int | None:
         return self.doc.position(path)[0]
 
@@ -1090,9 +1098,8 @@ class _Validator:
                     f"only likert items can be reverse-keyed; {name} is {item_type}",
                 )
             else:
-                scale = self.scales.get(item.get("scale"))  # type: ignore[arg-type]
-                values = scale.get("values") if isinstance(scale, dict) else None
-                if isinstance(values, list) and all(_is_int(v) for v in values) and values:
+                values = self.scale_values(item.get("scale"))
+                if values:
                     low_v, high_v = min(values), max(values)
                     if any(low_v + high_v - v not in values for v in values):
                         self.error(
@@ -1260,9 +1267,8 @@ class _Validator:
                         f"not one of its choice values ({', '.join(sorted(codes))})",
                     )
         elif target_type == "likert":
-            scale = self.scales.get(target.get("scale"))  # type: ignore[arg-type]
-            values = scale.get("values") if isinstance(scale, dict) else None
-            if isinstance(values, list):
+            values = self.scale_values(target.get("scale"))
+            if values:
                 codes = {str(v) for v in values}
                 for literal in literals:
                     if _code_text(literal.value) not in codes:
@@ -1327,7 +1333,8 @@ class _Validator:
         for ref in members:
             _, target = self.items[ref]
             if "scale" in target:
-                ranges.add(("scale", str(target["scale"])))
+                if self.scale_values(target["scale"]):  # an unknown scale is reported already
+                    ranges.add(("scale", str(target["scale"])))
             else:
                 ranges.add(("range", str(target.get("min")), str(target.get("max"))))
         if len(ranges) > 1:

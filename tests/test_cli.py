@@ -1,0 +1,143 @@
+"""The command line: every command, its exit status, and no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from sdt_survey.cli import cli
+from sdt_survey.instrument import BUNDLED_DIR
+from tests.conftest import VALID
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def _run(*args: str):
+        result = runner.invoke(cli, list(args))
+        # A user error ends in SystemExit with a message, never another exception.
+        if result.exception is not None:
+            assert isinstance(result.exception, SystemExit), result.output
+        return result
+
+    return _run
+
+
+def test_validate_bundled_files_exits_zero(run):
+    files = sorted(str(p) for p in BUNDLED_DIR.glob("*.yaml"))
+    result = run("validate", *files)
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == len(files)
+    assert lines[0].endswith(
+        "bpn-residency.yaml: valid: bpn-residency 1.0.0, 24 items, 6 subscales, 2 composites, languages en, es"
+    )
+
+
+def test_validate_broken_file_exits_one_with_located_lines(run, write):
+    path = write(VALID.replace("min: 0", "min: zero").replace("scale: agree\n  - id: q2", "scale: agre\n  - id: q2"))
+    result = run("validate", str(path))
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        f"{path}:15:12: items[0].scale: unknown scale 'agre'; did you mean 'agree'? (defined: agree)",
+        f"{path}:27:10: items[3].min: expected an integer, found a string ('zero')",
+        f"{path}: invalid (2 problems)",
+    ]
+    assert "Traceback" not in result.output
+
+
+def test_validate_mixes_good_and_bad_files(run, write, tmp_path):
+    good = write(VALID)
+    missing = tmp_path / "absent.yaml"
+    result = run("validate", str(good), str(missing))
+    assert result.exit_code == 1
+    assert f"{good}: valid: tiny 0.1.0" in result.output
+    assert f"{missing}: no such file" in result.output
+
+
+def test_validate_json(run, write):
+    path = write(VALID.replace('version: "0.1.0"', "version: 1"))
+    result = run("validate", str(path), "--format", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report[0]["valid"] is False
+    assert report[0]["problems"][0]["line"] == 3
+    assert report[0]["problems"][0]["path"] == "version"
+
+
+def test_validate_strict_turns_warnings_into_failures(run, write):
+    path = write(VALID, name="renamed.yaml")
+    assert run("validate", str(path)).exit_code == 0
+    assert run("validate", "--strict", str(path)).exit_code == 1
+
+
+def test_info_shows_items_subscales_keys_languages(run):
+    result = run("info", "bpn-residency")
+    assert result.exit_code == 0
+    out = result.output
+    assert "bpn-residency 1.0.0: Basic Psychological Needs in Residency" in out
+    assert "languages: en, es (default en)" in out
+    assert "R* as4" in out
+    assert "relatedness_satisfaction" in out and "rs1, rs2, rs3, rs4(R)" in out
+    assert "need_satisfaction" in out
+
+
+def test_info_formats(run):
+    as_json = json.loads(run("info", "continuity-exposure", "--format", "json").output)
+    assert as_json["id"] == "continuity-exposure"
+    csv = run("info", "bpn-residency", "--format", "csv", "--lang", "es").output
+    assert csv.splitlines()[0].startswith("item,section,type")
+    assert "Nada cierto" not in csv and "as1" in csv
+    assert "schema_version: 1" in run("info", "learning-climate", "--format", "yaml").output
+
+
+def test_info_unknown_language_and_instrument(run):
+    result = run("info", "bpn-residency", "--lang", "fr")
+    assert result.exit_code == 1
+    assert "error: bpn-residency has no 'fr' texts; its languages are en, es" in result.output
+    result = run("info", "no-such-thing")
+    assert result.exit_code == 1 and "no bundled instrument of that name" in result.output
+
+
+def test_info_on_broken_file_lists_problems_without_traceback(run, write):
+    result = run("info", str(write("id: [\n")))
+    assert result.exit_code == 1
+    assert "YAML syntax error" in result.output and "Traceback" not in result.output
+
+
+def test_list(run):
+    result = run("list")
+    assert result.exit_code == 0
+    assert [line.split()[0] for line in result.output.splitlines()] == [
+        "bpn-residency", "bpnsfs-keys", "continuity-exposure", "learning-climate", "program-belonging",
+    ]  # fmt: skip
+    rows = json.loads(run("list", "--format", "json").output)
+    assert rows[0]["languages"] == ["en", "es"]
+
+
+def test_demo_writes_its_outputs(run, tmp_path):
+    out = tmp_path / "demo"
+    result = run("demo", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert (out / "instruments" / "bpn-residency.items.csv").is_file()
+    summary = json.loads((out / "demo.json").read_text())
+    assert summary["stages"][0]["name"] == "instruments"
+    assert str(out) in result.output
+
+
+def test_console_script_reports_user_errors_without_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schema_version: 1\nid: x\n")
+    proc = subprocess.run(
+        [sys.executable, "-c", "from sdt_survey.cli import main; main()", "info", str(bad)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "missing required key 'version'" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
