@@ -56,14 +56,34 @@ SEMVER = re.compile(
 SPDX_EXPRESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]*(?: (?:AND|OR|WITH) [A-Za-z0-9][A-Za-z0-9.+-]*)*$")
 
 TOP_KEYS = (
-    "schema_version", "id", "version", "title", "description", "languages",
-    "citation", "license", "scales", "items", "sections", "subscales", "composites",
-)  # fmt: skip
+    "schema_version",
+    "id",
+    "version",
+    "title",
+    "description",
+    "languages",
+    "citation",
+    "license",
+    "scales",
+    "items",
+    "sections",
+    "subscales",
+    "composites",
+)
 SCALE_KEYS = ("values", "labels", "missing_codes")
 ITEM_KEYS = (
-    "id", "text", "type", "scale", "choices", "min", "max", "reverse", "required",
-    "show_if", "aliases",
-)  # fmt: skip
+    "id",
+    "text",
+    "type",
+    "scale",
+    "choices",
+    "min",
+    "max",
+    "reverse",
+    "required",
+    "show_if",
+    "aliases",
+)
 CHOICE_KEYS = ("value", "label")
 SECTION_KEYS = ("id", "title", "preamble", "items")
 SUBSCALE_KEYS = ("label", "items", "method", "min_valid")

@@ -35,12 +35,15 @@ def test_validate_bundled_files_exits_zero(run):
     lines = result.output.strip().splitlines()
     assert len(lines) == len(files)
     assert lines[0].endswith(
-        "bpn-residency.yaml: valid: bpn-residency 1.0.0, 24 items, 6 subscales, 2 composites, languages en, es"
+        "bpn-residency.yaml: valid: bpn-residency 1.0.0, 24 items, 6 subscales, 2 composites, "
+        "languages en, es"
     )
 
 
 def test_validate_broken_file_exits_one_with_located_lines(run, write):
-    path = write(VALID.replace("min: 0", "min: zero").replace("scale: agree\n  - id: q2", "scale: agre\n  - id: q2"))
+    path = write(
+        VALID.replace("min: 0", "min: zero").replace("scale: agree\n  - id: q2", "scale: agre\n  - id: q2")
+    )
     result = run("validate", str(path))
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
@@ -115,8 +118,12 @@ def test_list(run):
     result = run("list")
     assert result.exit_code == 0
     assert [line.split()[0] for line in result.output.splitlines()] == [
-        "bpn-residency", "bpnsfs-keys", "continuity-exposure", "learning-climate", "program-belonging",
-    ]  # fmt: skip
+        "bpn-residency",
+        "bpnsfs-keys",
+        "continuity-exposure",
+        "learning-climate",
+        "program-belonging",
+    ]
     rows = json.loads(run("list", "--format", "json").output)
     assert rows[0]["languages"] == ["en", "es"]
 
@@ -136,8 +143,10 @@ def test_console_script_reports_user_errors_without_traceback(tmp_path):
     bad.write_text("schema_version: 1\nid: x\n")
     proc = subprocess.run(
         [sys.executable, "-c", "from sdt_survey.cli import main; main()", "info", str(bad)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 1
     assert "missing required key 'version'" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout

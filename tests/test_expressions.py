@@ -61,7 +61,7 @@ def test_not_and_parentheses_print_back():
         ("(a == 1", "expected ')', found the end of the expression", 7),
         ("a == 1 b == 2", "unexpected 'b'; join conditions with 'and' or 'or'", 7),
         ("a not 1", "expected 'in' after 'not'", 6),
-        ("a == 'x", "unexpected character \"'\"", 5),
+        ("a == 'x", 'unexpected character "\'"', 5),
         ("__import__('os') == 1", "compare '__import__' with a value", 10),
     ],
 )
@@ -79,11 +79,32 @@ def test_evaluate_follows_platform_missing_rules():
             "n": [2, 0, 5, 5, 3, None],
         }
     )
-    assert evaluate(parse_expression("gate == 1 and n > 0"), frame).tolist() == [True, False, False, False, False, False]
+    assert evaluate(parse_expression("gate == 1 and n > 0"), frame).tolist() == [
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
     # "!=" and "not in" are true for an unanswered item, as in REDCap and ODK.
     assert evaluate(parse_expression("gate != 1"), frame).tolist() == [False, False, True, True, True, True]
-    assert evaluate(parse_expression("gate not in [1]"), frame).tolist() == [False, False, True, True, True, True]
-    assert evaluate(parse_expression("gate in [0, 1]"), frame).tolist() == [True, True, True, False, False, False]
+    assert evaluate(parse_expression("gate not in [1]"), frame).tolist() == [
+        False,
+        False,
+        True,
+        True,
+        True,
+        True,
+    ]
+    assert evaluate(parse_expression("gate in [0, 1]"), frame).tolist() == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
     assert evaluate(parse_expression("not n <= 2"), frame).tolist() == [False, False, True, True, True, True]
 
 
@@ -101,12 +122,16 @@ literals = st.one_of(
 )
 leaves = st.one_of(
     st.builds(Comparison, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), names.map(Name), literals),
-    st.builds(Membership, names.map(Name), st.lists(literals, min_size=1, max_size=3).map(tuple), st.booleans()),
+    st.builds(
+        Membership, names.map(Name), st.lists(literals, min_size=1, max_size=3).map(tuple), st.booleans()
+    ),
 )
 trees = st.recursive(
     leaves,
     lambda children: st.one_of(
-        st.builds(BoolOp, st.sampled_from(["and", "or"]), st.lists(children, min_size=2, max_size=3).map(tuple)),
+        st.builds(
+            BoolOp, st.sampled_from(["and", "or"]), st.lists(children, min_size=2, max_size=3).map(tuple)
+        ),
         st.builds(Not, children),
     ),
     max_leaves=8,

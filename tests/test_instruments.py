@@ -112,12 +112,30 @@ def test_to_dict_round_trips(name):
 
 def test_to_frame_lists_every_item_in_display_order():
     frame = sdt_survey.load_instrument("continuity-exposure").to_frame()
-    assert frame["item"].tolist()[:3] == ["has_usual_preceptor", "clinic_halfdays_4wk", "halfdays_with_preceptor"]
+    assert frame["item"].tolist()[:3] == [
+        "has_usual_preceptor",
+        "clinic_halfdays_4wk",
+        "halfdays_with_preceptor",
+    ]
     assert list(frame.columns) == [
-        "item", "section", "type", "scale", "min", "max", "reverse", "required", "subscale", "show_if", "text",
-    ]  # fmt: skip
+        "item",
+        "section",
+        "type",
+        "scale",
+        "min",
+        "max",
+        "reverse",
+        "required",
+        "subscale",
+        "show_if",
+        "text",
+    ]
     row = frame.set_index("item").loc["halfdays_with_preceptor"]
-    assert (row["min"], row["max"], row["show_if"]) == (0, 40, "has_usual_preceptor == 1 and clinic_halfdays_4wk > 0")
+    assert (row["min"], row["max"], row["show_if"]) == (
+        0,
+        40,
+        "has_usual_preceptor == 1 and clinic_halfdays_4wk > 0",
+    )
 
 
 def test_summary_names_keys_and_languages():

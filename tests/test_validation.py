@@ -31,178 +31,216 @@ def test_fixture_is_valid(write):
 
 CASES = {
     "unknown key": (
-        "title: {en: Tiny", "titel: {en: Tiny",
+        "title: {en: Tiny",
+        "titel: {en: Tiny",
         "tiny.yaml:4:1: titel: unknown key 'titel'; did you mean 'title'? (allowed here: "
         "schema_version, id, version, title, description, languages, citation, license, scales, "
         "items, sections, subscales, composites)",
     ),
     "wrong type": (
-        "min: 0", "min: zero",
+        "min: 0",
+        "min: zero",
         "tiny.yaml:27:10: items[3].min: expected an integer, found a string ('zero')",
     ),
     "bad id": (
-        "- id: q1", "- id: Q1",
+        "- id: q1",
+        "- id: Q1",
         "tiny.yaml:13:9: items[0].id: invalid id 'Q1': lowercase letters, digits and '_', "
         "starting with a letter, at most 26 characters",
     ),
     "too long id": (
-        "- id: q1", "- id: " + "q" * 27,
+        "- id: q1",
+        "- id: " + "q" * 27,
         "tiny.yaml:13:9: items[0].id: invalid id '" + "q" * 27 + "': lowercase letters, digits "
         "and '_', starting with a letter, at most 26 characters",
     ),
     "duplicate id": (
-        "- id: q2", "- id: q1",
+        "- id: q2",
+        "- id: q1",
         "tiny.yaml:16:9: items[1].id: duplicate item id 'q1' (first defined on line 13)",
     ),
     "unknown scale": (
-        "scale: agree\n  - id: q2", "scale: agre\n  - id: q2",
+        "scale: agree\n  - id: q2",
+        "scale: agre\n  - id: q2",
         "tiny.yaml:15:12: items[0].scale: unknown scale 'agre'; did you mean 'agree'? (defined: agree)",
     ),
     "reverse on non-likert": (
-        "type: single", "type: single\n    reverse: true",
+        "type: single",
+        "type: single\n    reverse: true",
         "tiny.yaml:23:14: items[2].reverse: only likert items can be reverse-keyed; item 'gate' is single",
     ),
     "labels count": (
-        ", {en: e, es: e}]", "]",
+        ", {en: e, es: e}]",
+        "]",
         "tiny.yaml:10:13: scales.agree.labels: 4 labels for 5 values; give one label per value",
     ),
     "missing translation": (
-        "text: {en: One, es: Uno}", "text: {en: One}",
+        "text: {en: One, es: Uno}",
+        "text: {en: One}",
         "tiny.yaml:14:11: items[0].text: missing the 'es' translation",
     ),
     "plain string in a two-language instrument": (
-        "text: {en: One, es: Uno}", "text: One",
+        "text: {en: One, es: Uno}",
+        "text: One",
         "tiny.yaml:14:11: items[0].text: missing translation for es: a plain string is the default "
         "language (en) only; write a map {en: ..., es: ...}",
     ),
     "undeclared language": (
-        "text: {en: One, es: Uno}", "text: {en: One, es: Uno, fr: Un}",
+        "text: {en: One, es: Uno}",
+        "text: {en: One, es: Uno, fr: Un}",
         "tiny.yaml:14:30: items[0].text.fr: language 'fr' is not declared in 'languages' (en, es)",
     ),
     "min_valid larger than the subscale": (
-        "min_valid: 1", "min_valid: 3",
+        "min_valid: 1",
+        "min_valid: 3",
         "tiny.yaml:41:16: subscales.both.min_valid: min_valid 3 is larger than the subscale's 2 items",
     ),
     "min_valid proportion out of range": (
-        "min_valid: 1", "min_valid: 1.5",
+        "min_valid: 1",
+        "min_valid: 1.5",
         "tiny.yaml:41:16: subscales.both.min_valid: min_valid 1.5 is neither a whole number of items "
         "nor a proportion in (0, 1]",
     ),
     "item in no section": (
-        "items: [gate, count]", "items: [gate]",
+        "items: [gate, count]",
+        "items: [gate]",
         "tiny.yaml:24:9: items[3].id: item 'count' is in no section; add it to a section's items",
     ),
     "item in two sections": (
-        "items: [gate, count]", "items: [gate, count, q1]",
+        "items: [gate, count]",
+        "items: [gate, count, q1]",
         "tiny.yaml:35:26: sections[1].items[2]: item 'q1' is already in section 'first' (line 33); "
         "an item belongs to one section",
     ),
     "show_if unknown item": (
-        "show_if: gate == 1", "show_if: gat == 1",
+        "show_if: gate == 1",
+        "show_if: gat == 1",
         "tiny.yaml:29:14: items[3].show_if: show_if refers to unknown item 'gat'; did you mean 'gate'?",
     ),
     "show_if later item": (
-        "reverse: true", "reverse: true\n    show_if: count > 0",
+        "reverse: true",
+        "reverse: true\n    show_if: count > 0",
         "tiny.yaml:20:14: items[1].show_if: show_if refers to 'count', which is shown after 'q2'; "
         "branching may only depend on earlier items",
     ),
     "show_if syntax": (
-        "show_if: gate == 1", "show_if: gate = 1",
+        "show_if: gate == 1",
+        "show_if: gate = 1",
         "tiny.yaml:29:14: items[3].show_if: cannot parse show_if: unexpected character '='; "
         "use '==' to test equality (at character 6 of 'gate = 1')",
     ),
     "show_if impossible choice": (
-        "show_if: gate == 1", "show_if: gate == 2",
+        "show_if: gate == 1",
+        "show_if: gate == 2",
         "tiny.yaml:29:14: items[3].show_if: show_if compares 'gate' with 2, which is not one of its "
         "choice values (0, 1)",
     ),
     "show_if self reference": (
-        "show_if: gate == 1", "show_if: count > 1",
+        "show_if: gate == 1",
+        "show_if: count > 1",
         "tiny.yaml:29:14: items[3].show_if: show_if of 'count' refers to the item itself",
     ),
     "yaml syntax": (
-        "values: [1, 2, 3, 4, 5]", "values: [1, 2, 3, 4, 5",
-        "tiny.yaml:10:11: YAML syntax error: while parsing a flow sequence; expected ',' or ']', "
-        "but got ':'",
+        "values: [1, 2, 3, 4, 5]",
+        "values: [1, 2, 3, 4, 5",
+        "tiny.yaml:10:11: YAML syntax error: while parsing a flow sequence; expected ',' or ']', but got ':'",
     ),
     "duplicate key": (
-        "scale: agree\n  - id: q2", "scale: agree\n    text: {en: x, es: x}\n  - id: q2",
+        "scale: agree\n  - id: q2",
+        "scale: agree\n    text: {en: x, es: x}\n  - id: q2",
         "tiny.yaml:16:5: items[0].text: duplicate key 'text' (first given on line 14)",
     ),
     "schema version": (
-        "schema_version: 1", "schema_version: 2",
+        "schema_version: 1",
+        "schema_version: 2",
         "tiny.yaml:1:17: schema_version: schema_version 2 is not supported; this sdt-survey reads "
         "schema_version 1",
     ),
     "unquoted version": (
-        'version: "0.1.0"', "version: 1.2",
+        'version: "0.1.0"',
+        "version: 1.2",
         'tiny.yaml:3:10: version: the version must be a quoted semantic version such as "1.2.0", '
         "not the number 1.2",
     ),
     "not semver": (
-        'version: "0.1.0"', 'version: "v1"',
+        'version: "0.1.0"',
+        'version: "v1"',
         "tiny.yaml:3:10: version: 'v1' is not a semantic version (MAJOR.MINOR.PATCH, e.g. \"1.2.0\")",
     ),
     "bad language tag": (
-        "languages: [en, es]", "languages: [en, es, English]",
+        "languages: [en, es]",
+        "languages: [en, es, English]",
         "tiny.yaml:5:21: languages[2]: a string ('English') is not a language tag (e.g. en, es, fr-CA)",
     ),
     "likert without scale": (
-        "scale: agree\n  - id: q2", "type: likert\n  - id: q2",
+        "scale: agree\n  - id: q2",
+        "type: likert\n  - id: q2",
         "tiny.yaml:13:5: items[0]: item 'q1' is a likert item but names no scale",
     ),
     "single without choices": (
-        "    choices: [{value: 1, label: {en: y, es: s}}, {value: 0, label: {en: n, es: n}}]\n", "",
+        "    choices: [{value: 1, label: {en: y, es: s}}, {value: 0, label: {en: n, es: n}}]\n",
+        "",
         "tiny.yaml:20:5: items[2]: item 'gate' is a single item but lists no choices",
     ),
     "unknown type": (
-        "type: integer", "type: interger",
+        "type: integer",
+        "type: interger",
         "tiny.yaml:26:11: items[3].type: unknown item type 'interger'; did you mean 'integer'? "
         "(one of likert, integer, number, single, multiple, text, date)",
     ),
     "min above max": (
-        "max: 10", "max: -1",
+        "max: 10",
+        "max: -1",
         "tiny.yaml:28:10: items[3].max: max (-1) is smaller than min (0)",
     ),
     "missing code is a value": (
-        "missing_codes: {-99: skipped}", "missing_codes: {5: skipped}",
+        "missing_codes: {-99: skipped}",
+        "missing_codes: {5: skipped}",
         "tiny.yaml:11:21: scales.agree.missing_codes[5]: missing code 5 is also a value of the scale",
     ),
     "duplicate choice value": (
-        "{value: 0, label: {en: n, es: n}}", "{value: 1, label: {en: n, es: n}}",
+        "{value: 0, label: {en: n, es: n}}",
+        "{value: 1, label: {en: n, es: n}}",
         "tiny.yaml:23:58: items[2].choices[1].value: choice value 1 is used twice",
     ),
     "unknown alias target": (
-        "type: integer", "type: integer\n    aliases: {qualtrix: Q4}",
+        "type: integer",
+        "type: integer\n    aliases: {qualtrix: Q4}",
         "tiny.yaml:27:15: items[3].aliases.qualtrix: unknown target 'qualtrix'; did you mean "
         "'qualtrics'? (one of redcap, qualtrics, xlsform, reproschema, html, spss)",
     ),
     "subscale of an unscored item": (
-        "items: [q1, q2]\n    method", "items: [q1, q2, gate]\n    method",
+        "items: [q1, q2]\n    method",
+        "items: [q1, q2, gate]\n    method",
         "tiny.yaml:39:21: subscales.both.items[2]: item 'gate' is single; only likert, integer, "
         "number items can be scored",
     ),
     "subscale id is an item id": (
-        "  both:\n", "  q1:\n",
+        "  both:\n",
+        "  q1:\n",
         "tiny.yaml:37:3: subscales.q1: subscale id 'q1' is also an item id; scores and items share "
         "one table, so the names must differ",
     ),
     "composite of unknown subscale": (
-        "{of: [both]", "{of: [bothh]",
+        "{of: [both]",
+        "{of: [bothh]",
         "tiny.yaml:43:18: composites.overall.of[0]: unknown subscale 'bothh'; did you mean 'both'?",
     ),
     "unknown subscale key": (
-        "method: mean\n    min_valid", "mehtod: mean\n    min_valid",
+        "method: mean\n    min_valid",
+        "mehtod: mean\n    min_valid",
         "tiny.yaml:40:5: subscales.both.mehtod: unknown key 'mehtod'; did you mean 'method'? "
         "(allowed here: label, items, method, min_valid)",
     ),
     "missing text": (
-        "    text: {en: Two, es: Dos}\n", "",
+        "    text: {en: Two, es: Dos}\n",
+        "",
         "tiny.yaml:16:5: items[1]: item 'q2' has no text; only an instrument with license: "
         "proprietary may leave item wording out",
     ),
     "reverse on a scale with gaps": (
-        "values: [1, 2, 3, 4, 5]", "values: [1, 2, 3, 4, 7]",
+        "values: [1, 2, 3, 4, 5]",
+        "values: [1, 2, 3, 4, 7]",
         "tiny.yaml:19:14: items[1].reverse: scale 'agree' has gaps, so min + max - x would leave "
         "the scale; reverse keying needs evenly matched values",
     ),
