@@ -31,9 +31,7 @@ def _load(text: str) -> Instrument | None:
         return None
 
 
-junk = st.sampled_from(
-    [*list(":-[]{}&*!|>'\"#%@`,?\t\n "), "\\x", "é", "- ", ": ", "  ", "yes", "~", "0x1F"]
-)
+junk = st.sampled_from([*list(":-[]{}&*!|>'\"#%@`,?\t\n "), "\\x", "é", "- ", ": ", "  ", "yes", "~", "0x1F"])
 
 
 @st.composite
