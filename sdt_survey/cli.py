@@ -12,7 +12,12 @@ from . import __version__
 from .errors import SdtSurveyError
 from .instrument import bundled_instruments, check_instrument, load_instrument, plural
 
-FORMAT_TEXT_JSON = click.Choice(["text", "json"])
+
+def format_option(help: str, choices: tuple[str, ...] = ("text", "json")):
+    """The ``--format`` option every command shares; ``text`` is the default."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices), default="text", show_default=True, help=help
+    )
 
 
 class _Group(click.Group):
@@ -44,14 +49,7 @@ def cli() -> None:
 
 
 @cli.command("list")
-@click.option(
-    "--format",
-    "fmt",
-    type=FORMAT_TEXT_JSON,
-    default="text",
-    show_default=True,
-    help="text for people, json for scripts.",
-)
+@format_option("text for people, json for scripts.")
 def list_command(fmt: str) -> None:
     """List the bundled instruments.
 
@@ -88,13 +86,9 @@ def list_command(fmt: str) -> None:
 @cli.command()
 @click.argument("instrument")
 @click.option("--lang", default=None, help="Language of the texts shown (default: the instrument's first).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json", "yaml", "csv"]),
-    default="text",
-    show_default=True,
-    help="text: a readable summary; json/yaml: the whole definition; csv: one row per item.",
+@format_option(
+    "text: a readable summary; json/yaml: the whole definition; csv: one row per item.",
+    choices=("text", "json", "yaml", "csv"),
 )
 def info(instrument: str, lang: str | None, fmt: str) -> None:
     """Show an instrument: items, subscales, reverse keys, branching and languages.
@@ -126,14 +120,7 @@ def info(instrument: str, lang: str | None, fmt: str) -> None:
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True)
-@click.option(
-    "--format",
-    "fmt",
-    type=FORMAT_TEXT_JSON,
-    default="text",
-    show_default=True,
-    help="text: one line per problem (FILE:LINE:COLUMN: field: message); json: a list.",
-)
+@format_option("text: one line per problem (FILE:LINE:COLUMN: field: message); json: a list.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def validate(files: tuple[str, ...], fmt: str, strict: bool) -> None:
     """Check instrument definitions and report every problem at once.

@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -858,6 +858,27 @@ class _Validator:
                 valid.append(ref)
         return valid
 
+    def named_entries(self, key: str, noun: str) -> Iterator[tuple[str, tuple, object]]:
+        """The ``(id, path, value)`` entries of a top-level map such as ``scales``, ids checked."""
+        entries = self.data.get(key)
+        if entries is None:
+            if key in self.data:
+                self.error((key,), f"expected a mapping of {noun} id -> {noun}, found nothing (null)")
+            return
+        if not isinstance(entries, dict):
+            self.error((key,), f"expected a mapping of {noun} id -> {noun}, found {_type_name(entries)}")
+            return
+        for entry_id, entry in entries.items():
+            path = (key, entry_id)
+            if self.check_id(path, entry_id, NAME_ID, "lowercase letters, digits and '_'"):
+                yield entry_id, path, entry
+
+    def check_method(self, path: tuple, method: object) -> None:
+        if method not in SCORING_METHODS:
+            self.error(
+                path, f"unknown method {method!r}{_did_you_mean(method, SCORING_METHODS)} (mean or sum)"
+            )
+
     # -- the document --------------------------------------------------------
     def run(self) -> None:
         data = self.data
@@ -866,12 +887,12 @@ class _Validator:
             return
         self.check_mapping((), data, TOP_KEYS, required=("schema_version", "id", "version", "items"))
         self.check_header(data)
-        self.check_scales(data.get("scales"))
+        self.check_scales()
         self.check_items(data.get("items"))
         self.check_sections(data.get("sections"))
         self.check_branching()
-        self.check_subscales(data.get("subscales"))
-        self.check_composites(data.get("composites"))
+        self.check_subscales()
+        self.check_composites()
 
     def check_header(self, data: dict) -> None:
         if "schema_version" in data:
@@ -946,16 +967,8 @@ class _Validator:
         if valid:
             self.languages = valid
 
-    def check_scales(self, scales: object) -> None:
-        if scales is None:
-            return
-        if not isinstance(scales, dict):
-            self.error(("scales",), f"expected a mapping of scale id -> scale, found {_type_name(scales)}")
-            return
-        for scale_id, scale in scales.items():
-            path = ("scales", scale_id)
-            if not self.check_id(path, scale_id, NAME_ID, "lowercase letters, digits and '_'"):
-                continue
+    def check_scales(self) -> None:
+        for scale_id, path, scale in self.named_entries("scales", "scale"):
             self.scales[scale_id] = scale
             if not self.check_mapping(path, scale, SCALE_KEYS, required=("values", "labels")):
                 continue
@@ -1298,21 +1311,8 @@ class _Validator:
                             f"which is not a value of scale {target.get('scale')!r}",
                         )
 
-    def check_subscales(self, subscales: object) -> None:
-        if subscales is None:
-            if "subscales" in self.data:
-                self.error(("subscales",), "expected a mapping of subscales, found nothing (null)")
-            return
-        if not isinstance(subscales, dict):
-            self.error(
-                ("subscales",),
-                f"expected a mapping of subscale id -> subscale, found {_type_name(subscales)}",
-            )
-            return
-        for sub_id, sub in subscales.items():
-            path = ("subscales", sub_id)
-            if not self.check_id(path, sub_id, NAME_ID, "lowercase letters, digits and '_'"):
-                continue
+    def check_subscales(self) -> None:
+        for sub_id, path, sub in self.named_entries("subscales", "subscale"):
             if sub_id in self.items:
                 self.error(
                     path,
@@ -1339,12 +1339,8 @@ class _Validator:
                                 f"{', '.join(SCORED_TYPES)} items can be scored",
                             )
                 self.check_common_range(path, members)
-            if "method" in sub and sub["method"] not in SCORING_METHODS:
-                self.error(
-                    (*path, "method"),
-                    f"unknown method {sub['method']!r}"
-                    f"{_did_you_mean(sub['method'], SCORING_METHODS)} (mean or sum)",
-                )
+            if "method" in sub:
+                self.check_method((*path, "method"), sub["method"])
             if "min_valid" in sub:
                 self.check_min_valid((*path, "min_valid"), sub["min_valid"], len(members))
 
@@ -1381,19 +1377,8 @@ class _Validator:
                 f"expected a number of items or a proportion in (0, 1], found {_type_name(value)}",
             )
 
-    def check_composites(self, composites: object) -> None:
-        if composites is None:
-            return
-        if not isinstance(composites, dict):
-            self.error(
-                ("composites",),
-                f"expected a mapping of composite id -> composite, found {_type_name(composites)}",
-            )
-            return
-        for comp_id, comp in composites.items():
-            path = ("composites", comp_id)
-            if not self.check_id(path, comp_id, NAME_ID, "lowercase letters, digits and '_'"):
-                continue
+    def check_composites(self) -> None:
+        for comp_id, path, comp in self.named_entries("composites", "composite"):
             if comp_id in self.items or comp_id in self.subscale_ids:
                 kind = "an item" if comp_id in self.items else "a subscale"
                 self.error(path, f"composite id {comp_id!r} is also {kind} id", key=True)
@@ -1403,12 +1388,8 @@ class _Validator:
                 self.check_text((*path, "label"), comp["label"])
             if "of" in comp:
                 self.check_id_list((*path, "of"), comp["of"], sorted(self.subscale_ids), "subscale")
-            if "method" in comp and comp["method"] not in SCORING_METHODS:
-                self.error(
-                    (*path, "method"),
-                    f"unknown method {comp['method']!r}"
-                    f"{_did_you_mean(comp['method'], SCORING_METHODS)} (mean or sum)",
-                )
+            if "method" in comp:
+                self.check_method((*path, "method"), comp["method"])
 
     # -- building (only after a clean validation) ----------------------------
     def text(self, value: object) -> Text | None:
