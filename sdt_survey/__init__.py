@@ -13,17 +13,32 @@ from .instrument import (
     load_instrument,
     parse_instrument,
 )
+from .responses import (
+    DataQualityReport,
+    Responses,
+    ResponseValidationError,
+    read_responses,
+    validate_responses,
+)
+from .scoring import ScoredResponses, score
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DataQualityReport",
     "Instrument",
     "InstrumentError",
     "Problem",
+    "ResponseValidationError",
+    "Responses",
+    "ScoredResponses",
     "SdtSurveyError",
     "__version__",
     "bundled_instruments",
     "check_instrument",
     "load_instrument",
     "parse_instrument",
+    "read_responses",
+    "score",
+    "validate_responses",
 ]

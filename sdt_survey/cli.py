@@ -11,6 +11,7 @@ import click
 from . import __version__
 from .errors import SdtSurveyError
 from .instrument import bundled_instruments, check_instrument, load_instrument, plural
+from .responses import INVALID_POLICIES, SOURCES, ResponseValidationError
 
 
 def format_option(help: str, choices: tuple[str, ...] = ("text", "json")):
@@ -176,6 +177,199 @@ def validate(files: tuple[str, ...], fmt: str, strict: bool) -> None:
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     sys.exit(1 if failed else 0)
+
+
+def _split_instruments_and_file(args: tuple[str, ...], what: str = "RESPONSES") -> tuple[list[str], str]:
+    if len(args) < 2:
+        raise click.UsageError(f"give one or more instruments, then the {what} file")
+    return list(args[:-1]), args[-1]
+
+
+def _parse_thresholds(pairs: tuple[str, ...]) -> dict[str, float]:
+    thresholds = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            thresholds[name.strip()] = float(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{pair!r}: expected NAME=NUMBER", param_hint="--careless-threshold"
+            ) from None
+    return thresholds
+
+
+def reading_options(function):
+    """Options shared by every command that reads and scores responses."""
+    options = [
+        click.option("--id-column", default=None, help="Respondent id column (checked for duplicates)."),
+        click.option(
+            "--wave-column",
+            default=None,
+            help="Wave column: an id may repeat once per wave (default: 'wave' or 'redcap_event_name').",
+        ),
+        click.option(
+            "--source",
+            type=click.Choice(SOURCES),
+            default="auto",
+            show_default=True,
+            help="The platform that exported the file; auto detects it and says why.",
+        ),
+        click.option(
+            "--map",
+            "mapping",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="YAML file mapping column names to item ids (columns: {Q5_1: as1}).",
+        ),
+        click.option(
+            "--invalid",
+            type=click.Choice(INVALID_POLICIES),
+            default="error",
+            show_default=True,
+            help="error: report every invalid cell and stop; as-missing: set them to missing, "
+            "report each, and go on.",
+        ),
+        click.option(
+            "--duplicates",
+            type=click.Choice(["error", "keep-all", "keep-first", "keep-last"]),
+            default="error",
+            show_default=True,
+            help="A respondent id repeated within a wave: stop, keep all (flagged), or keep one.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@cli.command(name="score")
+@click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Scored table: .csv, .tsv, .parquet, .sav (with variable labels) or .json.",
+)
+@reading_options
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the data-quality report (every problem and decision) as .csv or .json.",
+)
+@click.option(
+    "--zscores",
+    default=None,
+    metavar="sample|NORMS.yaml",
+    help="Add <score>_z columns against the sample or a norms file {score: {mean, sd}}.",
+)
+@click.option(
+    "--flag-careless",
+    is_flag=True,
+    help="Add careless-responding flags (longstring, irv, evenodd, mahalanobis, speed).",
+)
+@click.option(
+    "--careless-threshold",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a flag threshold, e.g. evenodd=0.2 (see docs/scoring.md).",
+)
+@click.option(
+    "--exclude-flagged",
+    is_flag=True,
+    help="Remove respondents flagged as careless; each removal is listed in the report.",
+)
+@click.option(
+    "--pseudonymize",
+    "key_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Replace ids by a keyed hash (HMAC-SHA256); the key file is created on first use.",
+)
+@click.option(
+    "--identifier",
+    "identifiers",
+    multiple=True,
+    metavar="COL",
+    help="A column holding a direct identifier (name, email and the like are detected).",
+)
+@click.option("--keep-identifiers", is_flag=True, help="Keep identifier columns in the output.")
+@click.option("--include-items", is_flag=True, help="Also write the validated item values (item_<id>).")
+def score_command(
+    args: tuple[str, ...],
+    out_path: str,
+    id_column: str | None,
+    wave_column: str | None,
+    source: str,
+    mapping: str | None,
+    invalid: str,
+    duplicates: str,
+    report_path: str | None,
+    zscores: str | None,
+    flag_careless: bool,
+    careless_threshold: tuple[str, ...],
+    exclude_flagged: bool,
+    key_file: str | None,
+    identifiers: tuple[str, ...],
+    keep_identifiers: bool,
+    include_items: bool,
+) -> None:
+    """Validate every cell of a response file and score it.
+
+    Reads CSV/TSV, Excel, SPSS .sav, Stata .dta, Parquet, JSON lines, and the
+    exports of REDCap (raw or labels), Qualtrics (three header rows), ODK/Kobo
+    (group prefixes) and the sdt-survey HTML form. Reverse keys are applied
+    (min + max - x), subscales scored by their method and min_valid rule, and
+    composites computed.
+
+    Every problem is reported with its row (as in the file), respondent,
+    column, value and what is wrong. By default any invalid cell stops the run
+    (exit 1) and nothing is written; --invalid as-missing sets invalid cells
+    to missing and goes on, still listing each one. The input is never
+    modified.
+
+    \b
+    Examples:
+      sdt-survey score bpn-residency wave1.csv --id-column resident --out scores.csv
+      sdt-survey score bpn-residency continuity-exposure export.csv --source redcap \
+          --id-column record_id --out scores.sav --report quality.csv
+      sdt-survey score bpn-residency wave1.csv --invalid as-missing --flag-careless \
+          --pseudonymize program.key --id-column resident --out scores.parquet
+    """
+    from .scoring import score
+
+    instruments, responses_path = _split_instruments_and_file(args)
+    try:
+        scored = score(
+            instruments,
+            responses_path,
+            id_column=id_column,
+            wave_column=wave_column,
+            source=source,
+            mapping=mapping,
+            invalid=invalid,
+            duplicates=duplicates,
+            zscores=zscores,
+            flag_careless=flag_careless,
+            exclude_flagged=exclude_flagged,
+            careless_thresholds=_parse_thresholds(careless_threshold),
+            pseudonymize_key=key_file,
+            identifiers=identifiers,
+            keep_identifiers=keep_identifiers,
+            include_items=include_items,
+        )
+    except ResponseValidationError as exc:
+        if report_path:
+            exc.report.write(report_path)
+            click.echo(f"data-quality report: {report_path}", err=True)
+        raise
+    click.echo(scored.report.summary())
+    click.echo(scored.summary())
+    click.echo(f"scores: {scored.write(out_path)}")
+    if report_path:
+        click.echo(f"data-quality report: {scored.report.write(report_path)}")
 
 
 @cli.command()
