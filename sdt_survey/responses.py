@@ -35,6 +35,8 @@ from .errors import SdtSurveyError
 from .instrument import Instrument, Item, load_instrument
 
 SOURCES = ("auto", "plain", "redcap", "qualtrics", "odk", "html")
+#: Columns taken as the survey wave when none is named (REDCap raw and labels exports).
+WAVE_COLUMNS = ("wave", "_wave", "redcap_event_name", "Event Name")
 INVALID_POLICIES = ("error", "as-missing")
 
 #: Cell texts read as "no answer" in text formats (R writes NA, SAS and SPSS write ".").
@@ -73,6 +75,13 @@ IDENTIFIER_NAMES = frozenset(
         "birthdate",
         "ssn",
         "npi",
+        "externalreference",
+        "externaldatareference",
+        "submittername",
+        "username",
+        "deviceid",
+        "subscriberid",
+        "simserial",
     }
 )
 
@@ -134,6 +143,8 @@ class Responses:
     detection: str
     path: str = "<data frame>"
     item_columns: dict[str, list[str]] = field(default_factory=dict)
+    #: For a multiple-choice item split into one column per choice: column -> choice code.
+    choice_columns: dict[str, dict[str, str]] = field(default_factory=dict)
     absent_items: list[str] = field(default_factory=list)
     item_like_columns: dict[str, str] = field(default_factory=dict)
     value_labels: dict[str, dict[Any, str]] = field(default_factory=dict)
@@ -354,22 +365,31 @@ def _read_delimited(path: Path, display: str, sep: str | None) -> _Table:
         raise SdtSurveyError(f"{display}: cannot read as delimited text: {exc}") from exc
     header = [str(h).strip() for h in frame.iloc[0].tolist()]
     body = frame.iloc[1:].reset_index(drop=True)
-    table = _Table(_with_header(body, header, display), notes=notes)
-    return table
+    # Qualtrics (and Excel) may end every line with a separator: an unnamed, empty last column.
+    while header and not header[-1] and (body.iloc[:, -1].astype(str).str.strip() == "").all():
+        header.pop()
+        body = body.iloc[:, :-1]
+    named = _with_header(body, header, display)
+    return _Table(named, notes=notes + named.attrs.pop("notes", []))
 
 
 def _with_header(body: pd.DataFrame, header: list[str], display: str) -> pd.DataFrame:
+    """Name the columns; a repeated name (REDCap labels repeat 'Complete?') gets '.2', '.3'."""
     seen: dict[str, int] = {}
+    names = []
     for i, name in enumerate(header):
         if not name:
             raise SdtSurveyError(f"{display}: column {i + 1} has no name in the header row")
-        if name in seen:
-            raise SdtSurveyError(
-                f"{display}: the column name {name!r} appears twice (columns {seen[name] + 1} and {i + 1})"
-            )
-        seen[name] = i
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name}.{seen[name]}")
     body = body.copy()
-    body.columns = header
+    body.columns = names
+    repeated = [name for name, count in seen.items() if count > 1]
+    if repeated:
+        body.attrs["notes"] = [
+            f"the column name {name!r} appears {seen[name]} times; later ones are read as {name!r}.2, .3, ..."
+            for name in repeated
+        ]
     return body
 
 
@@ -488,6 +508,8 @@ def _detect(table: _Table, items: Sequence[Item]) -> tuple[str, str]:
         signals.append(("html", "responses saved by the sdt-survey HTML form"))
     if len(table.frame) >= 2 and _looks_like_import_ids(table.frame.iloc[1]):
         signals.append(("qualtrics", 'three header rows with {"ImportId": ...} in the third'))
+    elif _qualtrics_header_rows(table.frame) == 1:
+        signals.append(("qualtrics", "a legacy Qualtrics export (two header rows)"))
     elif len(lower & _QUALTRICS_META) >= 3:
         signals.append(("qualtrics", "Qualtrics metadata columns (StartDate, ResponseId, ...)"))
     redcap_marks = [
@@ -527,7 +549,40 @@ def _detect(table: _Table, items: Sequence[Item]) -> tuple[str, str]:
 
 def _looks_like_import_ids(row: pd.Series) -> bool:
     cells = [str(c) for c in row.tolist() if isinstance(c, str) and c.strip()]
-    return bool(cells) and sum(c.startswith('{"ImportId"') for c in cells) >= max(1, len(cells) // 2)
+    hits = sum(c.startswith(('{"ImportId"', "{'ImportId'")) for c in cells)
+    return bool(cells) and hits >= max(1, len(cells) // 2)
+
+
+def _import_id(cell: object) -> dict | None:
+    """The ``{"ImportId": ...}`` of a Qualtrics third header row (JSON, or the older Python style)."""
+    if not isinstance(cell, str) or "ImportId" not in cell:
+        return None
+    try:
+        parsed = json.loads(cell)
+    except json.JSONDecodeError:
+        try:
+            parsed = json.loads(cell.replace("'", '"'))
+        except json.JSONDecodeError:
+            return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _is_hxl_row(row: pd.Series) -> bool:
+    cells = [str(c).strip() for c in row.tolist() if isinstance(c, str) and str(c).strip()]
+    return bool(cells) and all(c.startswith("#") for c in cells)
+
+
+def _qualtrics_header_rows(frame: pd.DataFrame) -> int:
+    """Header rows below the column names: 2 in current exports, 1 in the legacy layouts."""
+    if len(frame) >= 2 and _looks_like_import_ids(frame.iloc[1]):
+        return 2
+    columns = [str(c) for c in frame.columns]
+    first_row = [str(c) for c in frame.iloc[0].tolist()] if len(frame) else []
+    if columns[:2] == ["V1", "V2"] or first_row[:2] == ["ResponseID", "ResponseSet"]:
+        return 1
+    if columns[:2] == ["ResponseID", "ResponseSet"]:
+        return 1
+    return 0
 
 
 # ------------------------------------------------------------- column matching
@@ -578,6 +633,7 @@ def _match_columns(
     by_id = {item.id: item for item in items}
     notes: list[str] = []
     matched: dict[str, list[str]] = {}
+    split: dict[str, dict[str, str]] = {}
     used: set[str] = set()
 
     def claim(item_id: str, column: str, how: str | None = None) -> None:
@@ -610,9 +666,10 @@ def _match_columns(
                 claim(item.id, name, f"alias {name}")
                 break
     if source == "qualtrics" and table.extra_headers:
+        split.update(_match_qualtrics_split(table, items, columns, matched, used))
         _match_qualtrics(table, items, columns, claim)
     if source == "redcap":
-        _match_redcap_checkboxes(items, columns, matched, used)
+        split.update(_match_redcap_checkboxes(items, columns, matched, used))
         _match_by_text(items, columns, claim, "its field label")
     if source == "odk":
         for column in columns:
@@ -625,7 +682,7 @@ def _match_columns(
     for item in items:
         if item.id not in matched and item.id.lower() in lowered:
             claim(item.id, lowered[item.id.lower()], "matched ignoring case")
-    return matched, notes
+    return matched, split, notes
 
 
 def _match_qualtrics(table: _Table, items: Sequence[Item], columns: list[str], claim) -> None:
@@ -633,17 +690,43 @@ def _match_qualtrics(table: _Table, items: Sequence[Item], columns: list[str], c
     import_ids = table.extra_headers[1] if len(table.extra_headers) > 1 else []
     by_import: dict[str, str] = {}
     for column, cell in zip(columns, import_ids, strict=False):
-        try:
-            parsed = json.loads(cell)
-        except (json.JSONDecodeError, TypeError):
-            continue
-        if isinstance(parsed, dict) and isinstance(parsed.get("ImportId"), str):
+        parsed = _import_id(cell)
+        if parsed and isinstance(parsed.get("ImportId"), str) and "choiceId" not in parsed:
             by_import[parsed["ImportId"]] = column
     for item in items:
         alias = item.aliases.get("qualtrics")
         if alias and alias in by_import:
             claim(item.id, by_import[alias], f"Qualtrics ImportId {alias}")
     _match_by_text(items, columns, claim, "its question text", texts=texts)
+
+
+def _match_qualtrics_split(
+    table: _Table, items: Sequence[Item], columns: list[str], matched: dict[str, list[str]], used: set[str]
+) -> dict[str, dict[str, str]]:
+    """A Qualtrics multiple-answer question split into columns: ImportId QIDn with a choiceId each.
+
+    The item names the question by ``aliases: {qualtrics: QIDn}`` or by an
+    export tag equal to its id; a column's code is its suffix (the recode value).
+    """
+    import_ids = table.extra_headers[1] if len(table.extra_headers) > 1 else []
+    split: dict[str, dict[str, str]] = {}
+    for item in items:
+        if item.type != "multiple" or item.id in matched:
+            continue
+        names = {item.aliases.get("qualtrics"), item.id} - {None}
+        codes: dict[str, str] = {}
+        for column, cell in zip(columns, import_ids, strict=False):
+            parsed = _import_id(cell)
+            if not parsed or "choiceId" not in parsed or column in used:
+                continue
+            stem, _, suffix = column.rpartition("_")
+            if parsed.get("ImportId") in names or stem in names:
+                codes[column] = suffix
+        if codes:
+            matched[item.id] = list(codes)
+            used.update(codes)
+            split[item.id] = codes
+    return split
 
 
 def _match_by_text(items: Sequence[Item], columns: list[str], claim, what: str, texts=None) -> None:
@@ -665,16 +748,54 @@ def _match_by_text(items: Sequence[Item], columns: list[str], claim, what: str, 
                 break
 
 
+def redcap_checkbox_code(code: object) -> str:
+    """How REDCap writes a checkbox choice code in its column name (``item___code``).
+
+    ``-`` and ``.`` become ``_``, letters are lowercased and anything else is
+    dropped, so code -99 is column ``item____99``.
+
+    Examples
+    --------
+    >>> redcap_checkbox_code(-99), redcap_checkbox_code("1.5"), redcap_checkbox_code("UNK")
+    ('_99', '1_5', 'unk')
+    """
+    text = str(code).replace("-", "_").replace(".", "_").lower()
+    return re.sub(r"[^a-z0-9_]", "", text)
+
+
 def _match_redcap_checkboxes(
     items: Sequence[Item], columns: list[str], matched: dict[str, list[str]], used: set[str]
-) -> None:
+) -> dict[str, dict[str, str]]:
+    """Multiple-choice items exported as one 0/1 column per choice (raw or labels layout).
+
+    Returns item id -> {column: choice code}; a column for a code that is not a
+    choice (a REDCap missing-data code such as ``UNK``) maps to ``[code]``.
+    """
+    split: dict[str, dict[str, str]] = {}
     for item in items:
         if item.type != "multiple" or item.id in matched:
             continue
-        boxes = [c for c in columns if c.startswith(f"{item.id}___")]
-        if boxes:
-            matched[item.id] = boxes
-            used.update(boxes)
+        formatted = {redcap_checkbox_code(c.value): str(c.value) for c in item.choices}
+        codes = {
+            c: formatted.get(c.split("___", 1)[1], f"[{c.split('___', 1)[1]}]")
+            for c in columns
+            if c.startswith(f"{item.id}___") and c not in used
+        }
+        if not codes and item.text is not None:
+            wordings = {_normalise_text(t) for t in item.text.translations.values()}
+            by_label = {
+                _normalise_text(t): str(c.value) for c in item.choices for t in c.label.translations.values()
+            }
+            for column in columns:
+                head, _, label = column.partition(" (choice=")
+                if column not in used and label and _normalise_text(head) in wordings:
+                    label = label.removesuffix(")")
+                    codes[column] = by_label.get(_normalise_text(label), f"[{label}]")
+        if codes:
+            matched[item.id] = list(codes)
+            used.update(codes)
+            split[item.id] = codes
+    return split
 
 
 def _item_like_columns(
@@ -749,10 +870,15 @@ def read_responses(
         _detect(table, items) if source == "auto" else (source, "as given with --source")
     )
     frame = table.frame
-    if detected_source == "qualtrics" and len(frame) >= 2 and _looks_like_import_ids(frame.iloc[1]):
-        table.extra_headers = [frame.iloc[0].tolist(), frame.iloc[1].tolist()]
-        frame = frame.iloc[2:].reset_index(drop=True)
-        header_rows += 2
+    if detected_source == "qualtrics":
+        extra = _qualtrics_header_rows(frame)
+        table.extra_headers = [frame.iloc[i].tolist() for i in range(extra)]
+        frame = frame.iloc[extra:].reset_index(drop=True)
+        header_rows += extra
+    if detected_source == "odk" and len(frame) and _is_hxl_row(frame.iloc[0]):
+        # KoboToolbox adds a row of HXL hashtags under the header.
+        frame = frame.iloc[1:].reset_index(drop=True)
+        header_rows += 1
     rows = frame.attrs.get("rows")
     if rows is None:
         rows = np.arange(len(frame)) + header_rows + 1
@@ -762,7 +888,7 @@ def read_responses(
     rows = np.asarray(rows)[~blank]
     table.frame = frame
     user_mapping = _read_mapping(mapping) if isinstance(mapping, (str, Path)) else dict(mapping or {})
-    matched, notes = _match_columns(table, items, detected_source, user_mapping, display)
+    matched, split, notes = _match_columns(table, items, detected_source, user_mapping, display)
     rename = {cols[0]: item_id for item_id, cols in matched.items() if len(cols) == 1}
     frame = frame.rename(columns=rename)
     item_columns = {item_id: cols for item_id, cols in matched.items()}
@@ -777,6 +903,7 @@ def read_responses(
         detection=detection,
         path=display,
         item_columns=item_columns,
+        choice_columns=split,
         absent_items=absent,
         item_like_columns=_item_like_columns([str(c) for c in table.frame.columns], used, items),
         value_labels=value_labels,
@@ -991,26 +1118,28 @@ def _fmt(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _check_multiple(item: Item, columns: pd.DataFrame | pd.Series) -> _Cells:
-    """Multiple-choice answers as space-separated codes (or REDCap checkbox columns)."""
+def _check_multiple(
+    item: Item, columns: pd.DataFrame | pd.Series, split_codes: Mapping[str, str] | None = None
+) -> _Cells:
+    """Multiple-choice answers: space-separated codes, or one 0/1 column per choice.
+
+    ``split_codes`` maps each split column (REDCap ``item___code``, Qualtrics
+    ``Q4_1``) to its choice code; a ticked column (``1``/``Checked``) selects it.
+    """
     by_key = {_code_key(c.value): c.value for c in item.choices}
     labels = _item_labels(item, None)
     if isinstance(columns, pd.DataFrame):
-        # REDCap checkbox export: one 0/1 (or Checked/Unchecked) column per choice.
-        selected = []
-        for column in columns.columns:
-            code = column.split("___", 1)[1]
-            code = "-" + code[3:] if code.startswith("neg") else code
-            ticks = columns[column].astype("string").str.strip().str.casefold()
-            selected.append(np.where(ticks.isin(["1", "checked"]).fillna(False), code, ""))
-        joined = (
-            pd.Series(
-                [" ".join(c for c in row if c) for row in zip(*selected, strict=True)], index=columns.index
-            )
-            if selected
-            else pd.Series("", index=columns.index)
-        )
-        column = joined.where(joined != "", None)
+        ticked = [
+            columns[c].astype("string").str.strip().str.casefold().isin(["1", "checked"]).fillna(False)
+            for c in columns.columns
+        ]
+        codes_of = [(split_codes or {}).get(c, f"[{c}]") for c in columns.columns]
+        # Join the codes of the ticked columns; rows with nothing ticked are unanswered.
+        joined = np.full(len(columns), "", dtype=object)
+        for code, hit in zip(codes_of, ticked, strict=True):
+            joined = np.where(hit.to_numpy(), joined + " " + code, joined)
+        stripped = pd.Series(joined, index=columns.index).str.strip()
+        column = stripped.where(stripped != "", None)
     else:
         column = columns
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
@@ -1108,7 +1237,7 @@ def validate_responses(
     if id_column is not None and id_column not in frame.columns:
         raise SdtSurveyError(_no_such_column(responses.path, "id", id_column, frame.columns))
     if wave_column is None:
-        wave_column = next((c for c in ("wave", "redcap_event_name") if c in frame.columns), None)
+        wave_column = next((c for c in WAVE_COLUMNS if c in frame.columns), None)
     elif wave_column not in frame.columns:
         raise SdtSurveyError(_no_such_column(responses.path, "wave", wave_column, frame.columns))
     respondent = None
@@ -1201,7 +1330,7 @@ def validate_responses(
         if item.type == "multiple" and len(columns) > 1:
             raw_cells = frame[columns]
             raw_values = raw_cells.astype("string").fillna("").agg("|".join, axis=1)
-            cells = _check_multiple(item, raw_cells)
+            cells = _check_multiple(item, raw_cells, responses.choice_columns.get(item.id))
             column_name = "|".join(columns)
         else:
             column_name = columns[0]
@@ -1318,7 +1447,11 @@ def validate_responses(
             ["the respondent id is empty"] * len(no_id),
             action_invalid.replace("set to missing", "kept"),
         )
-        keys = [respondent] + ([frame[wave_column].astype("string")] if wave_column else [])
+        # REDCap repeating instruments legitimately repeat a record within an event.
+        repeat = [c for c in ("redcap_repeat_instrument", "redcap_repeat_instance") if c in frame.columns]
+        keys = [respondent] + [
+            frame[c].astype("string") for c in [*([wave_column] if wave_column else []), *repeat]
+        ]
         key_frame = pd.concat(keys, axis=1)
         dup = key_frame.duplicated(keep=False).to_numpy() & respondent.notna().to_numpy()
         duplicate = pd.Series(dup, index=frame.index)

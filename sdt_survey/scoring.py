@@ -162,7 +162,8 @@ def careless_indices(
         on |r| with the sign kept); higher means more consistent; needs three
         subscales with both halves), ``mahalanobis_d2`` and ``mahalanobis_p``
         (on the complete keyed likert items; chi-square with one degree of
-        freedom per item), and ``seconds_per_item`` when a duration is known.
+        freedom per item), and ``seconds_per_item`` (the duration over the
+        number of items answered, of any type) when a duration is known.
     """
     likert = [
         item.id
@@ -192,13 +193,12 @@ def careless_indices(
         ss = np.nansum((x - mean[:, None]) ** 2, axis=1)
         out["irv"] = np.where(answered >= 2, np.sqrt(ss / (answered - 1)), np.nan)
     out["evenodd"] = _even_odd(keyed, instruments)
-    out["mahalanobis_d2"], out["mahalanobis_p"] = _mahalanobis(
-        keyed[[c for c in likert]].to_numpy(dtype=float)
-    )
+    out["mahalanobis_d2"], out["mahalanobis_p"] = _mahalanobis(keyed[likert].to_numpy(dtype=float))
     if duration is not None:
         seconds = pd.to_numeric(duration, errors="coerce").to_numpy(dtype=float)
+        items_answered = raw.notna().sum(axis=1).to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
-            out["seconds_per_item"] = seconds / np.maximum(answered, 1)
+            out["seconds_per_item"] = seconds / np.maximum(items_answered, 1)
     return out
 
 

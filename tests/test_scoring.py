@@ -70,7 +70,8 @@ INVALID_CASES = {
     ),
     "not a whole code": (
         {"af1": ["2.5", "4", "2"]},
-        "row 2 [R1] af1: out_of_range: 2.5 is not a value of scale truth5 (1-5) -> blocked: no scores written",
+        "row 2 [R1] af1: out_of_range: 2.5 is not a value of scale truth5 (1-5) "
+        "-> blocked: no scores written",
     ),
     "unknown label": (
         {"rs1": ["Very ture", "4", "2"]},
@@ -79,7 +80,8 @@ INVALID_CASES = {
     ),
     "duplicate id": (
         {"resident": ["R1", "R2", "R1"]},
-        "row 4 [R1] resident: duplicate_id: respondent id repeated (first at row 2) -> blocked: no scores written",
+        "row 4 [R1] resident: duplicate_id: respondent id repeated (first at row 2) "
+        "-> blocked: no scores written",
     ),
     "empty id": (
         {"resident": ["R1", "", "R3"]},
@@ -111,7 +113,9 @@ def test_missing_codes_become_missing_with_their_reason(tmp_path):
     path = _write(tmp_path, _frame(cf2=["-99", "4", "2"]))
     scored = sdt_survey.score(BPN, path, id_column="resident")
     assert np.isnan(scored.items.loc[0, "cf2"])
-    assert "row 2 [R1] cf2: missing_code: missing code -99 (skipped) -> set to missing" in _lines(scored.report)
+    assert "row 2 [R1] cf2: missing_code: missing code -99 (skipped) -> set to missing" in _lines(
+        scored.report
+    )
     assert scored.scores.loc[0, "n_missing"] == 1
 
 
@@ -160,8 +164,10 @@ def test_duplicates_policies(tmp_path):
     assert kept.scores["duplicate_id"].tolist() == [True, False, True]
     first = sdt_survey.score(BPN, path, id_column="resident", duplicates="keep-first")
     assert first.scores["row"].tolist() == [2, 3]
-    assert "row 4 [R1] resident: duplicate_dropped: respondent id repeated (first at row 2) -> dropped " \
+    assert (
+        "row 4 [R1] resident: duplicate_dropped: respondent id repeated (first at row 2) -> dropped "
         "(keep-first)" in _lines(first.report)
+    )
     # Repeated ids in different waves are not duplicates.
     waves = _frame(resident=["R1", "R2", "R1"])
     waves["wave"] = [1, 1, 2]
@@ -176,9 +182,12 @@ def test_branching_hidden_items_are_not_required():
             "halfdays_with_preceptor": [5, None, None, 2],
             "coach_meetings_year": [2, 3, None, 1],
             "longitudinal_team": [1, 2, 0, 1],
-            "pcs1": [4, 3, 2, 5], "pcs2": [4, 3, 2, 5], "pcs3": [2, 3, 4, 1], "pcs4": [4, 3, 2, 5],
+            "pcs1": [4, 3, 2, 5],
+            "pcs2": [4, 3, 2, 5],
+            "pcs3": [2, 3, 4, 1],
+            "pcs4": [4, 3, 2, 5],
         }
-    )  # fmt: skip
+    )
     scored = sdt_survey.score(CE, frame)
     lines = _lines(scored.report)
     assert not any("missing_required" in line and "halfdays_with_preceptor" in line for line in lines)
@@ -197,9 +206,12 @@ def test_integer_and_choice_checks():
             "halfdays_with_preceptor": [5, None, 1, 1],
             "coach_meetings_year": [2, 3, None, 1],
             "longitudinal_team": [1, 2, 0, 1],
-            "pcs1": [4, 3, 2, 5], "pcs2": [4, 3, 2, 5], "pcs3": [2, 3, 4, 1], "pcs4": [4, 3, 2, 5],
+            "pcs1": [4, 3, 2, 5],
+            "pcs2": [4, 3, 2, 5],
+            "pcs3": [2, 3, 4, 1],
+            "pcs4": [4, 3, 2, 5],
         }
-    )  # fmt: skip
+    )
     with pytest.raises(ResponseValidationError) as info:
         sdt_survey.score(CE, frame)
     problems = info.value.report.issues.set_index(["row", "item"])["problem"]
@@ -342,7 +354,9 @@ garbage = st.one_of(
     st.text(max_size=6),
     st.integers(-1000, 1000).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(str),
-    st.sampled_from(["", "NA", "-99", "Very true", "very ture", "1,2", " 3 ", "2.0", "٣", "inf", "1_0", "+4"]),
+    st.sampled_from(
+        ["", "NA", "-99", "Very true", "very ture", "1,2", " 3 ", "2.0", "٣", "inf", "1_0", "+4"]
+    ),
 )
 
 
@@ -357,7 +371,7 @@ def test_garbage_cells_never_crash_and_are_always_reported(cells):
     except ResponseValidationError:  # pragma: no cover - as-missing never blocks
         raise
     reported = scored.report.issues
-    for row, column, value in {(r, c): (r, c, v) for r, c, v in cells}.values():
+    for row, column in {(r, c) for r, c, _ in cells}:
         final = frame.loc[row, column]
         if re.fullmatch(r"\s*\+?[1-5](\.0*)?\s*", str(final)):
             continue  # a valid code, however it is written
