@@ -150,3 +150,73 @@ def test_console_script_reports_user_errors_without_traceback(tmp_path):
     assert proc.returncode == 1
     assert "missing required key 'version'" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_score_command_writes_scores_and_report(run, tmp_path):
+    frame = "resident,program," + ",".join(
+        f"{s}{j}" for j in range(1, 5) for s in ("as", "af", "rs", "rf", "cs", "cf")
+    )
+    rows = [frame] + [f"R{i},P1," + ",".join(["3"] * 24) for i in range(3)]
+    data = tmp_path / "wave.csv"
+    data.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "scores.csv"
+    report = tmp_path / "quality.json"
+    result = run(
+        "score",
+        "bpn-residency",
+        str(data),
+        "--id-column",
+        "resident",
+        "--out",
+        str(out),
+        "--report",
+        str(report),
+    )
+    assert result.exit_code == 0, result.output
+    assert "Scored 3 respondents on bpn-residency 1.0.0" in result.output
+    assert out.is_file() and json.loads(report.read_text())["n_records"] == 3
+
+
+def test_score_command_refuses_invalid_cells_and_writes_no_scores(run, tmp_path):
+    header = "resident," + ",".join(
+        f"{s}{j}" for j in range(1, 5) for s in ("as", "af", "rs", "rf", "cs", "cf")
+    )
+    data = tmp_path / "wave.csv"
+    data.write_text(header + "\nR1," + ",".join(["3"] * 23 + ["9"]) + "\n")
+    out = tmp_path / "scores.csv"
+    report = tmp_path / "quality.csv"
+    result = run(
+        "score",
+        "bpn-residency",
+        str(data),
+        "--id-column",
+        "resident",
+        "--out",
+        str(out),
+        "--report",
+        str(report),
+    )
+    assert result.exit_code == 1
+    assert (
+        "row 2 [R1] cf4: 9 is not a value of scale truth5 (1-5) -> blocked: no scores written"
+        in result.output
+    )
+    assert not out.exists() and report.is_file()
+    assert "Traceback" not in result.output
+    result = run(
+        "score",
+        "bpn-residency",
+        str(data),
+        "--id-column",
+        "resident",
+        "--out",
+        str(out),
+        "--invalid",
+        "as-missing",
+    )
+    assert result.exit_code == 0 and out.is_file()
+
+
+def test_score_command_needs_instrument_and_file(run):
+    result = run("score", "bpn-residency", "--out", "x.csv")
+    assert result.exit_code == 2 and "give one or more instruments, then the RESPONSES file" in result.output
