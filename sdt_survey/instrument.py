@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -593,6 +593,39 @@ def load_instrument(name_or_path: str | Path) -> Instrument:
     if instrument is None:
         raise InstrumentError(problems)
     return instrument
+
+
+def load_instruments(
+    instruments: Instrument | str | Path | Sequence[Instrument | str | Path],
+) -> tuple[Instrument, ...]:
+    """Load one or several instruments that together form one survey.
+
+    Accepts instruments, bundled names and paths; refuses an empty list and
+    instruments whose item or score ids collide (see :func:`check_distinct`).
+    """
+    if isinstance(instruments, (Instrument, str, Path)):
+        instruments = [instruments]
+    loaded = tuple(i if isinstance(i, Instrument) else load_instrument(i) for i in instruments)
+    if not loaded:
+        raise SdtSurveyError("name at least one instrument")
+    check_distinct(loaded)
+    return loaded
+
+
+def check_distinct(instruments: Sequence[Instrument]) -> None:
+    """Refuse instruments whose item or score ids collide, naming both sources."""
+    owner: dict[str, str] = {}
+    for inst in instruments:
+        for name in (*inst.item_ids, *inst.subscales, *inst.composites):
+            if name in owner:
+                other = owner[name]
+                if other == inst.id:
+                    raise SdtSurveyError(f"{inst.id} is named twice; name each instrument once")
+                raise SdtSurveyError(
+                    f"{name!r} is defined by both {other} and {inst.id}; "
+                    "instruments combined in one survey need distinct item and score ids"
+                )
+            owner[name] = inst.id
 
 
 def check_instrument(name_or_path: str | Path) -> tuple[Instrument | None, list[Problem]]:
@@ -1505,9 +1538,11 @@ __all__ = [
     "Subscale",
     "Text",
     "bundled_instruments",
+    "check_distinct",
     "check_instrument",
     "format_path",
     "load_instrument",
+    "load_instruments",
     "min_items_required",
     "parse_instrument",
 ]

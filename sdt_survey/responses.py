@@ -32,7 +32,7 @@ import pandas as pd
 from . import expressions
 from ._yaml import load_located
 from .errors import SdtSurveyError
-from .instrument import Instrument, Item, load_instrument
+from .instrument import Instrument, Item, load_instruments
 
 SOURCES = ("auto", "plain", "redcap", "qualtrics", "odk", "html")
 #: Columns taken as the survey wave when none is named (REDCap raw and labels exports).
@@ -293,30 +293,6 @@ class _Table:
     user_missing: dict[str, set[float]] = field(default_factory=dict)
     json_meta: dict | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def _instruments(instruments: Instrument | str | Path | Sequence) -> tuple[Instrument, ...]:
-    if isinstance(instruments, (Instrument, str, Path)):
-        instruments = [instruments]
-    loaded = tuple(i if isinstance(i, Instrument) else load_instrument(i) for i in instruments)
-    if not loaded:
-        raise SdtSurveyError("name at least one instrument")
-    check_distinct(loaded)
-    return loaded
-
-
-def check_distinct(instruments: Sequence[Instrument]) -> None:
-    """Refuse instruments whose item or score ids collide, naming both sources."""
-    owner: dict[str, str] = {}
-    for inst in instruments:
-        names = [*inst.item_ids, *inst.subscales, *inst.composites]
-        for name in names:
-            if name in owner and owner[name] != inst.id:
-                raise SdtSurveyError(
-                    f"{name!r} is defined by both {owner[name]} and {inst.id}; "
-                    "instruments combined in one survey need distinct item and score ids"
-                )
-            owner[name] = inst.id
 
 
 def _all_items(instruments: Sequence[Instrument]) -> list[Item]:
@@ -858,7 +834,7 @@ def read_responses(
     """
     if source not in SOURCES:
         raise SdtSurveyError(f"unknown source {source!r}; one of {', '.join(SOURCES)}")
-    loaded = _instruments(instruments)
+    loaded = load_instruments(instruments)
     items = _all_items(loaded)
     file_path = Path(path)
     display = str(path)
@@ -920,7 +896,7 @@ def responses_from_frame(
 
     Row numbers are the 1-based positions of the records (there is no file).
     """
-    loaded = _instruments(instruments)
+    loaded = load_instruments(instruments)
     items = _all_items(loaded)
     frame = frame.reset_index(drop=True)
     columns = [str(c) for c in frame.columns]
@@ -1230,7 +1206,7 @@ def validate_responses(
         raise SdtSurveyError(f"--invalid must be one of {', '.join(INVALID_POLICIES)}, not {invalid!r}")
     if duplicates not in ("error", "keep-all", "keep-first", "keep-last"):
         raise SdtSurveyError(f"unknown duplicates policy {duplicates!r}")
-    loaded = _instruments(instruments)
+    loaded = load_instruments(instruments)
     items = _all_items(loaded)
     frame = responses.frame
     n = len(frame)

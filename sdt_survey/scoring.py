@@ -26,13 +26,12 @@ import pandas as pd
 from scipy import stats
 
 from .errors import SdtSurveyError
-from .instrument import Instrument
+from .instrument import Instrument, load_instruments
 from .responses import (
     CleanResponses,
     DataQualityReport,
     Responses,
     ResponseValidationError,
-    _instruments,
     identifier_columns,
     read_responses,
     responses_from_frame,
@@ -536,7 +535,7 @@ def score(
     >>> scored.scores["relatedness_satisfaction"].tolist()  # rs4 is reverse-keyed: (4+4+4+2)/4
     [3.5, 2.5]
     """
-    loaded = _instruments(instruments)
+    loaded = load_instruments(instruments)
     if isinstance(responses, pd.DataFrame):
         read = responses_from_frame(responses, loaded)
     elif isinstance(responses, Responses):
