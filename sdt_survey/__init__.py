@@ -6,6 +6,7 @@ relatedness (belonging) against continuity of contact with faculty.
 """
 
 from .errors import InstrumentError, Problem, SdtSurveyError
+from .export import ExportResult, build_survey, export_survey
 from .instrument import (
     Instrument,
     bundled_instruments,
@@ -26,6 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DataQualityReport",
+    "ExportResult",
     "Instrument",
     "InstrumentError",
     "Problem",
@@ -34,8 +36,10 @@ __all__ = [
     "ScoredResponses",
     "SdtSurveyError",
     "__version__",
+    "build_survey",
     "bundled_instruments",
     "check_instrument",
+    "export_survey",
     "load_instrument",
     "parse_instrument",
     "read_responses",

@@ -10,6 +10,7 @@ import click
 
 from . import __version__
 from .errors import SdtSurveyError
+from .export import TARGETS
 from .instrument import bundled_instruments, check_instrument, load_instrument, plural
 from .responses import INVALID_POLICIES, SOURCES, ResponseValidationError
 
@@ -370,6 +371,64 @@ def score_command(
     click.echo(f"scores: {scored.write(out_path)}")
     if report_path:
         click.echo(f"data-quality report: {scored.report.write(report_path)}")
+
+
+@cli.command(name="export")
+@click.argument("instruments", nargs=-1, required=True, metavar="INSTRUMENT...")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    type=click.Choice(list(TARGETS)),
+    help="The platform: redcap, xlsform (ODK/Kobo), qualtrics, reproschema, html, markdown or pdf.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(),
+    help="File to write (a folder for reproschema).",
+)
+@click.option("--lang", default=None, help="Language to write (default: the instruments' first).")
+@click.option(
+    "--texts",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="YAML of item wording for items not bundled (proprietary keys); used for this export only.",
+)
+@click.option("--post-url", default=None, help="html: POST each response to this URL instead of downloading.")
+def export_command(
+    instruments: tuple[str, ...],
+    target: str,
+    out_path: str,
+    lang: str | None,
+    texts: str | None,
+    post_url: str | None,
+) -> None:
+    """Generate a deployable survey from one or more instruments.
+
+    Instruments are combined in the order given; colliding item ids are an
+    error. Every field is named by its item id, and the artifact records the
+    instrument ids and versions it came from, so collected data reads back
+    into `sdt-survey score` unchanged.
+
+    \b
+    Examples:
+      sdt-survey export bpn-residency --to redcap --out bpn_dictionary.csv
+      sdt-survey export bpn-residency continuity-exposure program-belonging \
+          --to xlsform --out residency.xlsx
+      sdt-survey export bpn-residency --to html --lang es --out form.html
+      sdt-survey export bpnsfs-keys --to qualtrics --texts licensed-wording.yaml --out bpnsfs.txt
+    """
+    from .export import export_survey
+
+    options = {"post_url": post_url} if post_url else {}
+    if post_url and target != "html":
+        raise click.UsageError("--post-url applies to --to html only")
+    result = export_survey(list(instruments), target, out_path, language=lang, texts=texts, **options)
+    for warning in result.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    click.echo(result.summary())
 
 
 @cli.command()

@@ -1,0 +1,313 @@
+"""Generate deployable surveys from instrument definitions.
+
+One YAML definition becomes a REDCap data dictionary, an XLSForm for
+ODK/KoboToolbox, a Qualtrics Advanced Format file, a ReproSchema protocol, a
+self-contained HTML form, and a Markdown or PDF paper version. Several
+instruments can be combined into one survey, in the order given. Every
+artifact records the instrument ids and versions it came from, and every
+target names its fields by item id, so the collected data reads back into
+:func:`sdt_survey.score` unchanged.
+
+Each target lives in its own module with a ``write(survey, out, **options)``
+function returning an :class:`ExportResult`; :func:`export` dispatches.
+
+Examples
+--------
+>>> import tempfile, pathlib, sdt_survey
+>>> out = pathlib.Path(tempfile.mkdtemp()) / "bpn.csv"
+>>> result = sdt_survey.export_survey("bpn-residency", "redcap", out)
+>>> result.paths == [out]
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._yaml import load_located
+from ..errors import SdtSurveyError
+from ..instrument import Instrument, Item, Section, Text, load_instruments
+
+#: Each target, the module that writes it, and what ``out`` names.
+TARGETS: dict[str, tuple[str, str]] = {
+    "redcap": ("redcap", "a .csv data dictionary"),
+    "xlsform": ("xlsform", "an .xlsx XLSForm"),
+    "qualtrics": ("qualtrics", "a .txt Advanced Format file"),
+    "reproschema": ("reproschema", "a folder"),
+    "html": ("html", "an .html file"),
+    "markdown": ("paper", "a .md file"),
+    "pdf": ("paper", "a .pdf file"),
+}
+
+
+@dataclass(frozen=True)
+class SurveySection:
+    """A section of one instrument, with its items, as it appears in the combined survey."""
+
+    instrument: Instrument
+    section: Section
+    items: tuple[Item, ...]
+
+
+@dataclass
+class Survey:
+    """One or several instruments combined into one deployable survey.
+
+    Attributes
+    ----------
+    instruments : tuple of Instrument
+        In the order given.
+    language : str
+        The language of single-language targets, and the default of
+        multi-language ones.
+    languages : tuple of str
+        Languages every instrument has (multi-language targets offer these).
+    texts : dict
+        Item wording supplied for this export only (``--texts``), by item id.
+    """
+
+    instruments: tuple[Instrument, ...]
+    language: str
+    languages: tuple[str, ...]
+    texts: dict[str, Text] = field(default_factory=dict)
+
+    @property
+    def sections(self) -> list[SurveySection]:
+        """Sections in display order, instrument by instrument."""
+        out = []
+        for inst in self.instruments:
+            by_id = {item.id: item for item in inst.items}
+            for section in inst.sections:
+                out.append(SurveySection(inst, section, tuple(by_id[i] for i in section.items)))
+        return out
+
+    def section_name(self, section: SurveySection) -> str:
+        """A name for a section that is unique across the survey (form, group or block name).
+
+        The section id, or ``<instrument>_<section>`` (with ``-`` as ``_``) when
+        two combined instruments use the same section id.
+        """
+        ids = [s.section.id for s in self.sections]
+        if ids.count(section.section.id) == 1:
+            return section.section.id
+        return f"{section.instrument.id.replace('-', '_')}_{section.section.id}"
+
+    @property
+    def items(self) -> list[Item]:
+        """Every item in display order."""
+        return [item for section in self.sections for item in section.items]
+
+    def instrument_of(self, item_id: str) -> Instrument:
+        for inst in self.instruments:
+            if item_id in inst.item_ids:
+                return inst
+        raise KeyError(item_id)
+
+    def item_text(self, item: Item, language: str | None = None) -> str:
+        """The wording of ``item`` in ``language`` (supplied texts first)."""
+        text = self.texts.get(item.id, item.text)
+        if text is None:  # build_survey refuses this; kept as a guard for direct construction
+            raise SdtSurveyError(f"item {item.id!r} has no wording; supply it with --texts")
+        return text.get(language or self.language)
+
+    def text(self, text: Text | None, language: str | None = None, default: str = "") -> str:
+        """Any instrument text in ``language``, or ``default`` when the text is absent."""
+        return default if text is None else text.get(language or self.language)
+
+    @property
+    def provenance(self) -> str:
+        """``bpn-residency 1.0.0; continuity-exposure 1.0.0``: what the artifact was made from."""
+        return "; ".join(f"{inst.id} {inst.version}" for inst in self.instruments)
+
+    @property
+    def id(self) -> str:
+        """A name for the combined survey: the instrument ids joined by ``+``."""
+        return "+".join(inst.id for inst in self.instruments)
+
+    @property
+    def title(self) -> str:
+        return " / ".join(self.text(inst.title, default=inst.id) for inst in self.instruments)
+
+    def source_of(self, item: Item) -> str:
+        """``bpn-residency 1.0.0``: the instrument and version an item comes from."""
+        inst = self.instrument_of(item.id)
+        return f"{inst.id} {inst.version}"
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote, and what the user must still do by hand."""
+
+    target: str
+    paths: list[Path]
+    survey: str
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "survey": self.survey,
+            "paths": [str(p) for p in self.paths],
+            "warnings": self.warnings,
+            "notes": self.notes,
+        }
+
+    def summary(self) -> str:
+        lines = [f"{self.target}: {self.survey} -> {', '.join(str(p) for p in self.paths)}"]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def read_texts(path: str | Path, languages: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Item wording from a YAML file: ``item_id: text`` or ``item_id: {en: ..., es: ...}``.
+
+    A plain string is the text in the first of ``languages``.
+    """
+    path = Path(path)
+    try:
+        source = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise SdtSurveyError(f"{path}: cannot read the texts file: {exc.strerror}") from exc
+    doc, problems = load_located(source, str(path))
+    if problems:
+        raise SdtSurveyError("\n".join(str(p) for p in problems))
+    if not isinstance(doc.data, dict):
+        raise SdtSurveyError(f"{path}:1:1: expected a mapping of item id -> text")
+    texts: dict[str, dict[str, str]] = {}
+    for item_id, value in doc.data.items():
+        line, column = doc.position((item_id,))
+        where = f"{path}:{line}:{column}: {item_id}"
+        if isinstance(value, str) and value.strip():
+            texts[str(item_id)] = {languages[0]: value.strip()}
+        elif (
+            isinstance(value, dict)
+            and value
+            and all(isinstance(v, str) and v.strip() for v in value.values())
+        ):
+            texts[str(item_id)] = {str(k): v.strip() for k, v in value.items()}
+        else:
+            raise SdtSurveyError(f"{where}: expected the item's text, or a map of language -> text")
+    return texts
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def build_survey(
+    instruments: Instrument | str | Path | Sequence[Instrument | str | Path],
+    *,
+    language: str | None = None,
+    texts: str | Path | Mapping[str, str | Mapping[str, str]] | None = None,
+) -> Survey:
+    """Combine instruments into a survey, ready for any target.
+
+    Parameters
+    ----------
+    instruments : Instrument, name, path, or a list of them
+        Combined in the order given; item and score ids must not collide.
+    language : str, optional
+        The language to write (single-language targets) or to open in
+        (multi-language targets). Default: the first language of the first
+        instrument, which every instrument must have.
+    texts : path or mapping, optional
+        Item wording for items whose text is not bundled (proprietary keys
+        such as ``bpnsfs-keys``), used for this export only.
+
+    Raises
+    ------
+    SdtSurveyError
+        When an item has no wording and none is supplied (naming the items),
+        when ``language`` is missing from an instrument, or when ``texts``
+        names unknown items.
+    """
+    loaded = load_instruments(instruments)
+    shared = [lang for lang in loaded[0].languages if all(lang in inst.languages for inst in loaded)]
+    chosen = language or loaded[0].default_language
+    lacking = [inst.id for inst in loaded if chosen not in inst.languages]
+    if lacking:
+        raise SdtSurveyError(
+            f"{', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} no {chosen!r} texts; "
+            f"languages every instrument has: {', '.join(shared) or 'none'} (choose one with --lang)"
+        )
+    raw_texts = read_texts(texts, [chosen]) if isinstance(texts, (str, Path)) else dict(texts or {})
+    known = {item.id for inst in loaded for item in inst.items}
+    unknown = sorted(set(raw_texts) - known)
+    if unknown:
+        raise SdtSurveyError(f"--texts names items that are not in the survey: {', '.join(unknown)}")
+    supplied: dict[str, Text] = {}
+    for item_id, value in raw_texts.items():
+        translations = {chosen: value} if isinstance(value, str) else dict(value)
+        supplied[item_id] = Text(translations, chosen if chosen in translations else next(iter(translations)))
+    missing = [
+        item.id
+        for inst in loaded
+        for item in inst.items
+        if chosen not in (supplied[item.id].translations if item.id in supplied else {})
+        and (item.text is None)
+    ]
+    if missing:
+        owners = sorted({inst.id for inst in loaded for item in inst.items if item.id in missing})
+        raise SdtSurveyError(
+            f"{', '.join(owners)}: {len(missing)} items have no wording in this package "
+            f"({_listing(missing)}); the licence does not allow bundling it. Supply the wording with "
+            "--texts FILE (YAML: item_id: text, or item_id: {en: ..., es: ...}); it is used for this "
+            "export only and never written back"
+        )
+    return Survey(loaded, chosen, tuple(shared) if chosen in shared else (chosen,), supplied)
+
+
+def _listing(ids: Sequence[str], limit: int = 6) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown + (f", ... ({len(ids) - limit} more)" if len(ids) > limit else "")
+
+
+def export_survey(
+    instruments: Instrument | str | Path | Sequence[Instrument | str | Path],
+    target: str,
+    out: str | Path,
+    *,
+    language: str | None = None,
+    texts: str | Path | Mapping[str, str | Mapping[str, str]] | None = None,
+    **options: Any,
+) -> ExportResult:
+    """Write a deployable survey for ``target``.
+
+    Parameters
+    ----------
+    instruments : Instrument, name, path, or a list of them
+    target : {"redcap", "xlsform", "qualtrics", "reproschema", "html", "markdown", "pdf"}
+    out : path
+        The file (or, for ReproSchema, the folder) to write.
+    language, texts
+        See :func:`build_survey`.
+    **options
+        Target-specific options (e.g. ``post_url`` for ``html``).
+
+    Returns
+    -------
+    ExportResult
+    """
+    if target not in TARGETS:
+        raise SdtSurveyError(f"unknown target {target!r}; one of {', '.join(TARGETS)}")
+    survey = build_survey(instruments, language=language, texts=texts)
+    module = importlib.import_module(f"{__name__}.{TARGETS[target][0]}")
+    writer = getattr(module, "write_" + target, None) or module.write
+    return writer(survey, Path(out), **options)
+
+
+__all__ = [
+    "TARGETS",
+    "ExportResult",
+    "Survey",
+    "SurveySection",
+    "build_survey",
+    "export_survey",
+    "read_texts",
+]
