@@ -2,7 +2,12 @@
 
 The demo runs every stage the package has on an embedded default, with no data
 of the user's own and no network, and writes each stage's outputs to one
-folder. Each stage is a function here; later capabilities add a stage.
+folder: it validates the bundled instruments, simulates a multi-program
+residency data set with a known truth, exports the survey to every platform,
+reads the simulated responses back and validates and scores them (including a
+deliberately messy export, to show the data-quality report), and checks the
+reliability of every subscale. Each stage is a function here; later
+capabilities add a stage.
 """
 
 from __future__ import annotations
@@ -12,10 +17,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .instrument import Instrument, bundled_instruments, check_instrument
+from .instrument import Instrument, bundled_instruments, check_instrument, load_instrument
 
 DEFAULT_OUT = Path("sdt-survey-demo")
+#: The survey the demo deploys, simulates and analyses.
+DEMO_INSTRUMENTS = ("bpn-residency", "continuity-exposure", "program-belonging")
+DEMO_SEED = 2026
 
 
 @dataclass
@@ -54,10 +63,23 @@ class DemoResult:
         return "\n".join(lines)
 
 
-def _stage_instruments(out_dir: Path) -> tuple[str, list[Path]]:
+@dataclass
+class _Context:
+    """What the stages hand on to each other."""
+
+    out_dir: Path
+    instruments: tuple[Instrument, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def folder(self, name: str) -> Path:
+        path = self.out_dir / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def _stage_instruments(ctx: _Context) -> tuple[str, list[Path]]:
     """Validate every bundled instrument and write its item table and definition."""
-    folder = out_dir / "instruments"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ctx.folder("instruments")
     outputs: list[Path] = []
     loaded: list[Instrument] = []
     for name in bundled_instruments():
@@ -71,6 +93,7 @@ def _stage_instruments(out_dir: Path) -> tuple[str, list[Path]]:
         definition = folder / f"{instrument.id}.json"
         definition.write_text(json.dumps(instrument.to_dict(), indent=2, ensure_ascii=False) + "\n")
         outputs += [table, definition]
+    ctx.instruments = tuple(load_instrument(name) for name in DEMO_INSTRUMENTS)
     n_items = sum(len(inst.items) for inst in loaded)
     n_subscales = sum(len(inst.subscales) for inst in loaded)
     return (
@@ -79,8 +102,96 @@ def _stage_instruments(out_dir: Path) -> tuple[str, list[Path]]:
     )
 
 
-STAGES: list[tuple[str, Callable[[Path], tuple[str, list[Path]]]]] = [
+def _stage_simulate(ctx: _Context) -> tuple[str, list[Path]]:
+    """Simulate a multi-program residency data set, clean and messy."""
+    from .simulate import simulate
+
+    result = simulate(list(ctx.instruments), seed=DEMO_SEED)
+    written = result.write(ctx.folder("data"))
+    messy = simulate(list(ctx.instruments), seed=DEMO_SEED, messy=True)
+    messy_path = ctx.folder("data") / "responses_messy.csv"
+    messy.responses.to_csv(messy_path, index=False)
+    ctx.data["simulation"] = result
+    ctx.data["responses"] = written[0]
+    ctx.data["messy"] = messy_path
+    n_residents = result.responses["resident"].nunique()
+    n_programs = result.responses["program"].nunique()
+    return (
+        f"{n_residents} residents in {n_programs} programs, {result.design.n_waves} waves, "
+        f"{len(result.schedule)} clinic sessions; a messy copy with {len(messy.truth.faults)} faults",
+        [*written, messy_path],
+    )
+
+
+def _stage_score(ctx: _Context) -> tuple[str, list[Path]]:
+    """Validate and score the responses; show what the validator says about a messy export."""
+    from .responses import ResponseValidationError
+    from .scoring import score
+
+    folder = ctx.folder("scores")
+    scored = score(ctx.instruments, ctx.data["responses"], id_column="resident", flag_careless=True)
+    scores_path = scored.write(folder / "scores.csv")
+    report_path = scored.report.write(folder / "quality.csv")
+    try:
+        score(ctx.instruments, ctx.data["messy"], id_column="resident")
+        raise RuntimeError("the messy export should not have passed validation")
+    except ResponseValidationError as exc:
+        blocked = exc.report
+    messy_report = blocked.write(folder / "quality_messy.csv")
+    rescued = score(ctx.instruments, ctx.data["messy"], id_column="resident", invalid="as-missing",
+                    duplicates="keep-first")  # fmt: skip
+    rescued_path = rescued.write(folder / "scores_messy_as_missing.csv")
+    ctx.data["scored"] = scored
+    errors = blocked.errors["problem"].value_counts()
+    listed = ", ".join(f"{n} {kind}" for kind, n in errors.items())
+    return (
+        f"{len(scored.scores)} response rows scored ({int(scored.scores['careless'].sum())} flagged as "
+        f"possibly careless); the messy export was refused ({listed}) and then scored with "
+        "--invalid as-missing, every decision in its report",
+        [scores_path, report_path, messy_report, rescued_path],
+    )
+
+
+def _stage_export(ctx: _Context) -> tuple[str, list[Path]]:
+    """Export the demo survey to every platform."""
+    from .export import TARGETS, export_survey
+
+    folder = ctx.folder("export")
+    suffix = {"redcap": ".csv", "xlsform": ".xlsx", "qualtrics": ".txt", "reproschema": "",
+              "html": ".html", "markdown": ".md", "pdf": ".pdf"}  # fmt: skip
+    outputs: list[Path] = []
+    for target in TARGETS:
+        result = export_survey(list(ctx.instruments), target, folder / f"survey-{target}{suffix[target]}")
+        outputs += result.paths
+    return f"the survey ({len(ctx.instruments)} instruments) exported to {', '.join(TARGETS)}", outputs
+
+
+def _stage_reliability(ctx: _Context) -> tuple[str, list[Path]]:
+    """Reliability of every subscale on wave 1, with program ICCs and test-retest."""
+    from .reliability import instrument_reliability
+
+    folder = ctx.folder("reliability")
+    report = instrument_reliability(
+        ctx.instruments, ctx.data["responses"], id_column="resident", group_column="program"
+    )
+    table = folder / "reliability.txt"
+    table.write_text(report.summary() + "\n", encoding="utf-8")
+    as_json = folder / "reliability.json"
+    as_json.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    alphas = [res.alpha for r in report.reports for res in r.scales.values()]
+    return (
+        f"alpha of {len(alphas)} subscales from {min(alphas):.2f} to {max(alphas):.2f}; omega, "
+        "item analysis, program ICCs and test-retest written",
+        [table, as_json],
+    )
+
+
+STAGES: list[tuple[str, Callable[[_Context], tuple[str, list[Path]]]]] = [
     ("instruments", _stage_instruments),
+    ("simulate", _stage_simulate),
+    ("export", _stage_export),
+    ("score", _stage_score),
+    ("reliability", _stage_reliability),
 ]
 
 
@@ -103,16 +214,16 @@ def run_demo(out_dir: str | Path = DEFAULT_OUT, progress: Callable[[str], None] 
     >>> import tempfile
     >>> result = run_demo(tempfile.mkdtemp())
     >>> [stage.name for stage in result.stages]
-    ['instruments']
+    ['instruments', 'simulate', 'export', 'score', 'reliability']
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result = DemoResult(out_dir)
-    for name, stage in STAGES:
+    ctx = _Context(Path(out_dir))
+    ctx.out_dir.mkdir(parents=True, exist_ok=True)
+    result = DemoResult(ctx.out_dir)
+    for number, (name, stage) in enumerate(STAGES, start=1):
         if progress is not None:
-            progress(f"{name} ...")
+            progress(f"[{number}/{len(STAGES)}] {name} ...")
         started = time.perf_counter()
-        summary, outputs = stage(out_dir)
+        summary, outputs = stage(ctx)
         result.stages.append(DemoStage(name, summary, outputs, time.perf_counter() - started))
-    (out_dir / "demo.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    (ctx.out_dir / "demo.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result

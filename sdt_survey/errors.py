@@ -77,3 +77,11 @@ class InstrumentError(SdtSurveyError):
         lines = [str(p) for p in self.problems]
         noun = "problem" if len(lines) == 1 else "problems"
         return f"{len(lines)} {noun}:\n" + "\n".join(lines)
+
+
+class DesignError(SdtSurveyError, ValueError):
+    """A simulation design (or another set of parameters) that cannot be used."""
+
+
+class UnknownParameterError(SdtSurveyError, TypeError):
+    """A parameter name that does not exist (with a did-you-mean)."""

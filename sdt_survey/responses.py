@@ -827,7 +827,7 @@ def read_responses(
     --------
     >>> import tempfile, pathlib, sdt_survey
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "wave1.csv"
-    >>> _ = path.write_text("record_id,redcap_event_name,pb1,pb2\nR1,wave_1_arm_1,4,Agree\n")
+    >>> _ = path.write_text("record_id,redcap_event_name,pb1,pb2\\nR1,wave_1_arm_1,4,Agree\\n")
     >>> responses = sdt_survey.read_responses(path, "program-belonging")
     >>> responses.source, sorted(responses.item_columns), responses.absent_items[:2]
     ('redcap', ['pb1', 'pb2'], ['pb3', 'pb4'])

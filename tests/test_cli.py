@@ -220,3 +220,51 @@ def test_score_command_refuses_invalid_cells_and_writes_no_scores(run, tmp_path)
 def test_score_command_needs_instrument_and_file(run):
     result = run("score", "bpn-residency", "--out", "x.csv")
     assert result.exit_code == 2 and "give one or more instruments, then the RESPONSES file" in result.output
+
+
+def test_simulate_command_writes_the_data_and_truth(run, tmp_path):
+    out = tmp_path / "sim"
+    result = run(
+        "simulate",
+        "bpn-residency",
+        "--seed",
+        "3",
+        "--programs",
+        "3",
+        "--residents",
+        "10-12",
+        "--continuity-effect",
+        "0.5",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    truth = json.loads((out / "truth.json").read_text())
+    assert truth["seed"] == 3 and truth["continuity_effects"]["relatedness_satisfaction"] == 0.5
+    assert (out / "responses_w2.csv").is_file() and (out / "schedule.csv").is_file()
+
+
+def test_simulate_command_reports_bad_designs_without_traceback(run, tmp_path):
+    result = run("simulate", "bpn-residency", "--seed", "3", "--set", "n_program=3", "--out", str(tmp_path))
+    assert result.exit_code == 1 and "n_program" in result.output and "Traceback" not in result.output
+    result = run("simulate", "bpn-residency", "--seed", "3", "--residents", "ten", "--out", str(tmp_path))
+    assert result.exit_code == 2 and "expected MIN-MAX" in result.output
+
+
+def test_reliability_command_formats(run, tmp_path):
+    sim = tmp_path / "sim"
+    assert (
+        run("simulate", "bpn-residency", "--seed", "5", "--programs", "4", "--out", str(sim)).exit_code == 0
+    )
+    data = str(sim / "responses.csv")
+    table = run("reliability", "bpn-residency", data, "--id-column", "resident", "--group-column", "program")
+    assert table.exit_code == 0, table.output
+    assert "relatedness_satisfaction" in table.output and "ICC1" in table.output
+    assert "Test-retest" in table.output
+    as_json = json.loads(
+        run("reliability", "bpn-residency", data, "--id-column", "resident", "--format", "json").output
+    )
+    assert set(as_json) >= {"instrument", "missing", "n_respondents", "scales", "omega"}
+    assert as_json["missing"] == "pairwise" and as_json["scales"]["relatedness_satisfaction"]["alpha"] > 0.5
+    csv_out = run("reliability", "bpn-residency", data, "--format", "csv", "--missing", "listwise").output
+    assert csv_out.splitlines()[0].startswith("subscale,n,items,alpha")
