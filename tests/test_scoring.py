@@ -379,3 +379,27 @@ def test_garbage_cells_never_crash_and_are_always_reported(cells):
         assert not lines.empty, f"cell {column} of row {row + 1} ({final!r}) was not reported"
         got = scored.items.loc[row, column]
         assert np.isnan(got) or got in (1, 2, 3, 4, 5)
+
+
+def test_scorer_reports_every_fault_of_a_messy_simulated_export(tmp_path):
+    from sdt_survey.simulate import simulate
+
+    messy = simulate(BPN, seed=4, messy=True)
+    path = messy.write(tmp_path)[0]
+    with pytest.raises(ResponseValidationError) as info:
+        sdt_survey.score(BPN, path, id_column="resident")
+    issues = info.value.report.issues
+    expected_problem = {
+        "out_of_range": "out_of_range",
+        "label_typo": "unknown_label",
+        "missing_code": "missing_code",
+        "duplicate_id": "duplicate_id",
+        "empty_row": "blank_line",
+    }
+    assert {f["fault"] for f in messy.truth.faults} == set(expected_problem)
+    for fault in messy.truth.faults:
+        row = fault["row"] + 2  # the header is row 1
+        lines = issues[(issues["row"] == row) & (issues["problem"] == expected_problem[fault["fault"]])]
+        if "column" in fault:
+            lines = lines[lines["item"] == fault["column"]]
+        assert len(lines) == 1, f"{fault} is not reported exactly once"
