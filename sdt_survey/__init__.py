@@ -5,6 +5,7 @@ validated and scored responses, psychometric checks and multilevel models of
 relatedness (belonging) against continuity of contact with faculty.
 """
 
+from . import reliability, simulate
 from .errors import InstrumentError, Problem, SdtSurveyError
 from .export import ExportResult, build_survey, export_survey
 from .instrument import (
@@ -43,6 +44,8 @@ __all__ = [
     "load_instrument",
     "parse_instrument",
     "read_responses",
+    "reliability",
     "score",
+    "simulate",
     "validate_responses",
 ]

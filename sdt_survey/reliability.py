@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from ._callable import make_module_callable
 from .errors import SdtSurveyError
 
 Missing = Literal["pairwise", "listwise"]
@@ -2438,3 +2439,6 @@ def instrument_reliability(
                     retest[sid] = test_retest(a[keep], b[keep])
         reports.append(dataclasses.replace(report, retest=retest, notes=tuple(notes)))
     return SurveyReliability(tuple(reports))
+
+
+make_module_callable(__name__, instrument_reliability)

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from . import expressions
+from ._callable import make_module_callable
 from .errors import DesignError, UnknownParameterError
 from .instrument import SCORED_TYPES, Instrument, Item, load_instruments
 
@@ -1640,3 +1641,6 @@ __all__ = [
     "SimulationTruth",
     "simulate",
 ]
+
+
+make_module_callable(__name__, simulate)
