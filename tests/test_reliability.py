@@ -686,7 +686,9 @@ def test_reliability_table_shape_and_values(w1, ref_sim, omega6, alphas_w1):
         )
     d = report.to_dict()
     json.dumps(d)
-    assert set(d) == {"instrument", "missing", "n_respondents", "scales", "omega"}
+    # The documented shape, plus the group ICCs because groups were given.
+    assert set(d) == {"instrument", "missing", "n_respondents", "scales", "omega", "groups"}
+    assert set(d["groups"]) == set(SUBSCALES)
     assert d["instrument"] == "bpn-residency" and d["missing"] == "pairwise" and d["n_respondents"] == len(w1)
     assert list(d["scales"]) == list(SUBSCALES)
     assert set(d["omega"]) == {"omega_h", "omega_total", "ecv"}
