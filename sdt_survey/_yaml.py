@@ -18,13 +18,14 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import Problem
 
-Path = tuple  # of str | int
+NodePath = tuple  # of str | int
 
 #: Upper bound on constructed values; guards against alias ("billion laughs") bombs.
 MAX_NODES = 200_000
@@ -42,7 +43,7 @@ _Loader.yaml_implicit_resolvers = {
 _Loader.add_implicit_resolver(_BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
-def format_path(path: Path) -> str:
+def format_path(path: NodePath) -> str:
     """Render ``("items", 3, "scale")`` as ``items[3].scale``."""
     text = ""
     for part in path:
@@ -62,7 +63,7 @@ class LocatedDocument:
     value_positions: dict = field(default_factory=dict)
     key_positions: dict = field(default_factory=dict)
 
-    def position(self, path: Path, *, key: bool = False) -> tuple[int | None, int | None]:
+    def position(self, path: NodePath, *, key: bool = False) -> tuple[int | None, int | None]:
         """1-based (line, column) of the value (or its key) at ``path``.
 
         Falls back to the nearest enclosing value when ``path`` does not exist,
@@ -77,7 +78,7 @@ class LocatedDocument:
             path = path[:-1]
         return self.value_positions.get((), (1, 1))
 
-    def problem(self, path: Path, message: str, *, key: bool = False, severity: str = "error") -> Problem:
+    def problem(self, path: NodePath, message: str, *, key: bool = False, severity: str = "error") -> Problem:
         line, column = self.position(path, key=key)
         return Problem(self.filename, line, column, format_path(path), message, severity)
 
@@ -94,11 +95,11 @@ class _Builder:
         self.count = 0
         self.stack: set[int] = set()
 
-    def fail(self, node: Node, path: Path, message: str) -> None:
+    def fail(self, node: Node, path: NodePath, message: str) -> None:
         line, column = _mark(node)
         self.problems.append(Problem(self.doc.filename, line, column, format_path(path), message))
 
-    def build(self, node: Node, path: Path) -> object:
+    def build(self, node: Node, path: NodePath) -> object:
         self.count += 1
         if self.count > MAX_NODES:
             raise _TooLarge(node)
@@ -123,7 +124,7 @@ class _Builder:
         self.fail(node, path, "unsupported YAML node")
         return None
 
-    def build_mapping(self, node: MappingNode, path: Path) -> dict:
+    def build_mapping(self, node: MappingNode, path: NodePath) -> dict:
         try:
             self.loader.flatten_mapping(node)
         except yaml.YAMLError as exc:
@@ -206,3 +207,26 @@ def load_located(text: str, filename: str) -> tuple[LocatedDocument, list[Proble
     finally:
         loader.dispose()
     return doc, problems
+
+
+def read_yaml_mapping(path: str | Path, what: str) -> LocatedDocument:
+    """Read a small YAML side file (a mapping, norms, texts) that must be a mapping.
+
+    Raises :class:`~sdt_survey.errors.SdtSurveyError` naming the file (and the
+    line and column) when it cannot be read, does not parse, or is not a mapping.
+    """
+    from .errors import SdtSurveyError
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise SdtSurveyError(f"{path}: cannot read the {what}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise SdtSurveyError(f"{path}: the {what} is not UTF-8 text") from exc
+    doc, problems = load_located(text, str(path))
+    if problems:
+        raise SdtSurveyError("\n".join(str(p) for p in problems))
+    if not isinstance(doc.data, dict):
+        raise SdtSurveyError(f"{path}:1:1: the {what} must be a mapping")
+    return doc

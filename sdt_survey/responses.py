@@ -17,11 +17,12 @@ input file is never modified.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import difflib
 import io
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import expressions
-from ._yaml import load_located
+from ._yaml import read_yaml_mapping
 from .errors import SdtSurveyError
 from .instrument import Instrument, Item, load_instruments
 
@@ -204,6 +205,12 @@ class DataQualityReport:
 
     def to_frame(self) -> pd.DataFrame:
         return self.issues.copy()
+
+    def with_lines(self, lines: pd.DataFrame) -> DataQualityReport:
+        """A copy with more lines (e.g. exclusions decided after validation)."""
+        return dataclasses.replace(
+            self, issues=pd.concat([self.issues, lines[ISSUE_COLUMNS]], ignore_index=True)
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -572,13 +579,7 @@ def _normalise_text(text: str) -> str:
 def _read_mapping(path: str | Path) -> dict[str, str]:
     """A mapping file: ``{columns: {COLUMN: ITEM_ID, ...}}`` or the plain map itself."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise SdtSurveyError(f"{path}: cannot read the mapping file: {exc.strerror}") from exc
-    doc, problems = load_located(text, str(path))
-    if problems:
-        raise SdtSurveyError("\n".join(str(p) for p in problems))
+    doc = read_yaml_mapping(path, "mapping file")
     data = doc.data
     if isinstance(data, dict) and set(data) == {"columns"}:
         data = data["columns"]
@@ -966,11 +967,42 @@ def _code_key(value: Any) -> str:
     return str(value).strip()
 
 
+@dataclass
+class _Verdict:
+    """What one distinct cell value means: its clean value, or the problem with it."""
+
+    value: Any = None
+    problem: str | None = None
+    message: str | None = None
+    reason: str | None = None  # why the value is missing (a declared missing code)
+
+
+def _check_each_value(column: pd.Series, judge: Callable[[str, Any], _Verdict], numeric: bool) -> _Cells:
+    """Judge each distinct value of a column once, then spread the verdicts to every cell.
+
+    A survey column holds few distinct values, so this is fast however many
+    respondents there are; ``judge`` gets the value's text and the raw value.
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    resolved = np.full(len(uniques), np.nan if numeric else None, dtype=float if numeric else object)
+    reasons = np.full(len(uniques), None, dtype=object)
+    kinds = np.full(len(uniques), None, dtype=object)
+    messages = np.full(len(uniques), None, dtype=object)
+    for u, raw in enumerate(uniques):
+        text = _code_key(raw)
+        if text in MISSING_TOKENS:
+            continue
+        verdict = judge(text, raw)
+        if verdict.value is not None:
+            resolved[u] = verdict.value
+        kinds[u], messages[u], reasons[u] = verdict.problem, verdict.message, verdict.reason
+    return _collect(len(column), codes, resolved, reasons, kinds, messages, column.index, numeric)
+
+
 def _check_coded(
     item: Item, column: pd.Series, value_labels: Mapping[Any, str] | None, user_missing: set[float]
 ) -> _Cells:
     """Likert and single-choice items: every cell must be a valid code or its label."""
-    n = len(column)
     if item.scale is not None:
         valid_codes: list[Any] = list(item.scale.values)
         missing_codes = dict(item.scale.missing_codes)
@@ -985,40 +1017,27 @@ def _check_coded(
     by_key = {_code_key(v): v for v in valid_codes}
     missing_by_key = {_code_key(k): reason for k, reason in missing_codes.items()}
     labels = _item_labels(item, value_labels)
+    unknown = "unknown_label" if item.scale is not None else "unknown_choice"
 
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    resolved = np.full(
-        len(uniques), np.nan if numeric_codes else None, dtype=float if numeric_codes else object
-    )
-    reasons = np.full(len(uniques), None, dtype=object)
-    kinds = np.full(len(uniques), None, dtype=object)
-    messages = np.full(len(uniques), None, dtype=object)
-    for u, raw in enumerate(uniques):
-        text = _code_key(raw)
-        if text in MISSING_TOKENS:
-            continue
+    def judge(text: str, raw: Any) -> _Verdict:
         number = _as_number(raw)
         key = _code_key(number) if number is not None else text
         if key in missing_by_key:
-            reasons[u] = missing_by_key[key]
-            kinds[u], messages[u] = "missing_code", f"missing code {text} ({missing_by_key[key]})"
-        elif key in by_key:
-            resolved[u] = by_key[key]
-        elif number is not None:
-            kinds[u] = "out_of_range"
-            messages[u] = f"{text} is not a value of {what}"
-        elif _normalise_text(text) in labels:
-            resolved[u] = labels[_normalise_text(text)]
-            kinds[u], messages[u] = "label_mapped", f"label {text!r} read as code {resolved[u]}"
-            if numeric_codes:
-                resolved[u] = float(resolved[u])
-        else:
-            hint = difflib.get_close_matches(_normalise_text(text), list(labels), n=1, cutoff=0.6)
-            kinds[u] = "unknown_label" if item.scale is not None else "unknown_choice"
-            messages[u] = f"{text!r} is not a code or label of {what}" + (
-                f"; did you mean {hint[0]!r}?" if hint else ""
-            )
-    return _collect(n, codes, resolved, reasons, kinds, messages, column.index, numeric_codes)
+            reason = missing_by_key[key]
+            return _Verdict(None, "missing_code", f"missing code {text} ({reason})", reason)
+        if key in by_key:
+            return _Verdict(by_key[key])
+        if number is not None:
+            return _Verdict(None, "out_of_range", f"{text} is not a value of {what}")
+        if _normalise_text(text) in labels:
+            code = labels[_normalise_text(text)]
+            value = float(code) if numeric_codes else code
+            return _Verdict(value, "label_mapped", f"label {text!r} read as code {value}")
+        hint = difflib.get_close_matches(_normalise_text(text), list(labels), n=1, cutoff=0.6)
+        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+        return _Verdict(None, unknown, f"{text!r} is not a code or label of {what}{suggestion}")
+
+    return _check_each_value(column, judge, numeric_codes)
 
 
 def _collect(n, codes, resolved, reasons, kinds, messages, index, numeric) -> _Cells:
@@ -1066,26 +1085,17 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$", r
 
 
 def _check_numeric(item: Item, column: pd.Series) -> _Cells:
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    resolved = np.full(len(uniques), np.nan)
-    kinds = np.full(len(uniques), None, dtype=object)
-    messages = np.full(len(uniques), None, dtype=object)
-    for u, raw in enumerate(uniques):
-        text = _code_key(raw)
-        if text in MISSING_TOKENS:
-            continue
+    def judge(text: str, raw: Any) -> _Verdict:
         number = _as_number(raw)
         if number is None or not np.isfinite(number):
-            kinds[u], messages[u] = "not_numeric", f"{text!r} is not a number"
-        elif item.type == "integer" and not float(number).is_integer():
-            kinds[u], messages[u] = "not_integer", f"{text} is not a whole number"
-        elif (item.min is not None and number < item.min) or (item.max is not None and number > item.max):
-            bounds = f"{_fmt(item.min)} to {_fmt(item.max)}"
-            kinds[u], messages[u] = "out_of_range", f"{text} is outside {bounds}"
-        else:
-            resolved[u] = number
-    reasons = np.full(len(uniques), None, dtype=object)
-    return _collect(len(column), codes, resolved, reasons, kinds, messages, column.index, True)
+            return _Verdict(None, "not_numeric", f"{text!r} is not a number")
+        if item.type == "integer" and not float(number).is_integer():
+            return _Verdict(None, "not_integer", f"{text} is not a whole number")
+        if (item.min is not None and number < item.min) or (item.max is not None and number > item.max):
+            return _Verdict(None, "out_of_range", f"{text} is outside {_fmt(item.min)} to {_fmt(item.max)}")
+        return _Verdict(number)
+
+    return _check_each_value(column, judge, True)
 
 
 def _fmt(value: float | None) -> str:
@@ -1118,17 +1128,10 @@ def _check_multiple(
         column = stripped.where(stripped != "", None)
     else:
         column = columns
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    resolved = np.full(len(uniques), None, dtype=object)
-    kinds = np.full(len(uniques), None, dtype=object)
-    messages = np.full(len(uniques), None, dtype=object)
-    for u, raw in enumerate(uniques):
-        text = _code_key(raw)
-        if text in MISSING_TOKENS:
-            continue
-        parts = [p for p in re.split(r"[\s,;]+", text) if p]
+
+    def judge(text: str, raw: Any) -> _Verdict:
         picked, bad = [], []
-        for part in parts:
+        for part in (p for p in re.split(r"[\s,;]+", text) if p):
             if part in by_key:
                 picked.append(by_key[part])
             elif _normalise_text(part) in labels:
@@ -1136,30 +1139,22 @@ def _check_multiple(
             else:
                 bad.append(part)
         if bad:
-            kinds[u] = "unknown_choice"
-            messages[u] = f"{', '.join(map(repr, bad))} not among the choices of {item.id}"
-        else:
-            resolved[u] = " ".join(str(v) for v in sorted(set(picked), key=str))
-    reasons = np.full(len(uniques), None, dtype=object)
-    return _collect(len(column), codes, resolved, reasons, kinds, messages, column.index, False)
+            return _Verdict(
+                None, "unknown_choice", f"{', '.join(map(repr, bad))} not among the choices of {item.id}"
+            )
+        return _Verdict(" ".join(str(v) for v in sorted(set(picked), key=str)))
+
+    return _check_each_value(column, judge, False)
 
 
 def _check_date(column: pd.Series) -> _Cells:
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    resolved = np.full(len(uniques), None, dtype=object)
-    kinds = np.full(len(uniques), None, dtype=object)
-    messages = np.full(len(uniques), None, dtype=object)
-    for u, raw in enumerate(uniques):
-        text = _code_key(raw)
-        if text in MISSING_TOKENS:
-            continue
+    def judge(text: str, raw: Any) -> _Verdict:
         parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
         if pd.isna(parsed):
-            kinds[u], messages[u] = "invalid_date", f"{text!r} is not a date (use YYYY-MM-DD)"
-        else:
-            resolved[u] = parsed.date().isoformat()
-    reasons = np.full(len(uniques), None, dtype=object)
-    return _collect(len(column), codes, resolved, reasons, kinds, messages, column.index, False)
+            return _Verdict(None, "invalid_date", f"{text!r} is not a date (use YYYY-MM-DD)")
+        return _Verdict(parsed.date().isoformat())
+
+    return _check_each_value(column, judge, False)
 
 
 def _check_text(column: pd.Series) -> _Cells:

@@ -648,14 +648,7 @@ def _score_clean(
                     "action": "excluded from the scores",
                 }
             )
-            report = DataQualityReport(
-                issues=pd.concat([report.issues, lines], ignore_index=True),
-                path=report.path,
-                n_records=report.n_records,
-                invalid=report.invalid,
-                source=report.source,
-                detection=report.detection,
-            )
+            report = report.with_lines(lines)
             keep = ~excluded
             out, keyed = out.loc[keep].reset_index(drop=True), keyed.loc[keep].reset_index(drop=True)
             clean_values = clean.values.loc[keep].reset_index(drop=True)
@@ -695,14 +688,7 @@ def _with_identifier_lines(report: DataQualityReport, dropped: list[str]) -> Dat
             "action": "dropped from output",
         }
     )
-    return DataQualityReport(
-        issues=pd.concat([report.issues, lines], ignore_index=True),
-        path=report.path,
-        n_records=report.n_records,
-        invalid=report.invalid,
-        source=report.source,
-        detection=report.detection,
-    )
+    return report.with_lines(lines)
 
 
 def _zscores(scores: pd.DataFrame, zscores: str | Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
@@ -727,17 +713,13 @@ def _zscores(scores: pd.DataFrame, zscores: str | Mapping[str, Mapping[str, floa
 
 def read_norms(path: str | Path) -> dict[str, dict[str, float]]:
     """Norms from YAML or JSON: ``{score_id: {mean: m, sd: s}}``."""
-    from ._yaml import load_located
+    from ._yaml import read_yaml_mapping
 
     path = Path(path)
     if not path.is_file():
         raise SdtSurveyError(f"{path}: no such norms file (or use 'sample')")
-    doc, problems = load_located(path.read_text(encoding="utf-8-sig"), str(path))
-    if problems:
-        raise SdtSurveyError("\n".join(str(p) for p in problems))
+    doc = read_yaml_mapping(path, "norms file")
     data = doc.data
-    if not isinstance(data, dict):
-        raise SdtSurveyError(f"{path}:1:1: expected a mapping of score id -> {{mean, sd}}")
     for name, norm in data.items():
         line, column = doc.position((name,))
         if not isinstance(norm, dict) or not {"mean", "sd"} <= set(norm):

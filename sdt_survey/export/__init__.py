@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._yaml import load_located
+from .._yaml import read_yaml_mapping
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, Item, Section, Text, load_instruments
 
@@ -169,16 +169,7 @@ def read_texts(path: str | Path, languages: Sequence[str]) -> dict[str, dict[str
 
     A plain string is the text in the first of ``languages``.
     """
-    path = Path(path)
-    try:
-        source = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise SdtSurveyError(f"{path}: cannot read the texts file: {exc.strerror}") from exc
-    doc, problems = load_located(source, str(path))
-    if problems:
-        raise SdtSurveyError("\n".join(str(p) for p in problems))
-    if not isinstance(doc.data, dict):
-        raise SdtSurveyError(f"{path}:1:1: expected a mapping of item id -> text")
+    doc = read_yaml_mapping(path, "texts file")
     texts: dict[str, dict[str, str]] = {}
     for item_id, value in doc.data.items():
         line, column = doc.position((item_id,))
