@@ -35,7 +35,7 @@ from ._yaml import read_yaml_mapping
 from .errors import SdtSurveyError
 from .instrument import Instrument, Item, load_instruments
 
-SOURCES = ("auto", "plain", "redcap", "qualtrics", "odk", "html")
+SOURCES = ("auto", "plain", "redcap", "qualtrics", "odk", "html", "reproschema")
 #: Columns taken as the survey wave when none is named (REDCap raw and labels exports).
 WAVE_COLUMNS = ("wave", "_wave", "redcap_event_name", "Event Name")
 INVALID_POLICIES = ("error", "as-missing")
@@ -87,7 +87,13 @@ IDENTIFIER_NAMES = frozenset(
 )
 
 #: The export target whose ``aliases`` apply to each source.
-ALIAS_TARGET_OF_SOURCE = {"redcap": "redcap", "qualtrics": "qualtrics", "odk": "xlsform", "html": "html"}
+ALIAS_TARGET_OF_SOURCE = {
+    "redcap": "redcap",
+    "qualtrics": "qualtrics",
+    "odk": "xlsform",
+    "html": "html",
+    "reproschema": "reproschema",
+}
 
 #: Severity of each problem kind. Errors stop scoring unless invalid cells are set to missing.
 PROBLEM_SEVERITY = {
@@ -300,6 +306,7 @@ class _Table:
     user_missing: dict[str, set[float]] = field(default_factory=dict)
     json_meta: dict | None = None
     notes: list[str] = field(default_factory=list)
+    reproschema: bool = False
 
 
 def _all_items(instruments: Sequence[Instrument]) -> list[Item]:
@@ -376,8 +383,16 @@ def _with_header(body: pd.DataFrame, header: list[str], display: str) -> pd.Data
     return body
 
 
-def _read_file(path: Path, display: str, sheet: str | int | None) -> _Table:
+def _read_file(
+    path: Path, display: str, sheet: str | int | None, instruments: Sequence[Instrument] = ()
+) -> _Table:
     suffix = path.suffix.lower()
+    if suffix in (".zip", ".jsonld") or (suffix == ".json" and _is_reproschema_json(path)):
+        from .export.reproschema import read_responses as read_reproschema
+
+        frame = read_reproschema(path, list(instruments) or None)
+        frame.attrs["rows"] = np.arange(1, len(frame) + 1)
+        return _Table(frame, header_rows=0, reproschema=True)
     if suffix in (".csv", ".txt"):
         return _read_delimited(path, display, None)
     if suffix in (".tsv", ".tab"):
@@ -421,8 +436,17 @@ def _read_file(path: Path, display: str, sheet: str | int | None) -> _Table:
         return _read_json(path, display)
     raise SdtSurveyError(
         f"{display}: unknown file type {suffix or '(none)'}; use .csv, .tsv, .xlsx, .sav, .dta, "
-        ".parquet, .jsonl or .json"
+        ".parquet, .jsonl, .json, or reproschema-ui's .zip / .jsonld"
     )
+
+
+def _is_reproschema_json(path: Path) -> bool:
+    """Whether a .json file holds reproschema-ui responses (JSON-LD ``reproschema:Response``)."""
+    try:
+        head = path.read_bytes()[:4096].decode("utf-8", errors="ignore")
+    except OSError:
+        return False
+    return "reproschema:Response" in head
 
 
 def _read_json_lines(path: Path, display: str) -> _Table:
@@ -487,6 +511,8 @@ def _detect(table: _Table, items: Sequence[Item]) -> tuple[str, str]:
     columns = [str(c) for c in table.frame.columns]
     lower = {c.lower() for c in columns}
     signals: list[tuple[str, str]] = []
+    if table.reproschema:
+        return "reproschema", "detected: reproschema-ui responses (JSON-LD)"
     if table.json_meta is not None or "_format" in lower:
         signals.append(("html", "responses saved by the sdt-survey HTML form"))
     if len(table.frame) >= 2 and _looks_like_import_ids(table.frame.iloc[1]):
@@ -841,7 +867,7 @@ def read_responses(
     display = str(path)
     if not file_path.is_file():
         raise SdtSurveyError(f"{display}: no such file")
-    table = _read_file(file_path, display, sheet)
+    table = _read_file(file_path, display, sheet, loaded)
     header_rows = table.header_rows
     detected_source, detection = (
         _detect(table, items) if source == "auto" else (source, "as given with --source")
