@@ -426,8 +426,6 @@ def export_command(
     if post_url and target != "html":
         raise click.UsageError("--post-url applies to --to html only")
     result = export_survey(list(instruments), target, out_path, language=lang, texts=texts, **options)
-    for warning in result.warnings:
-        click.secho(f"warning: {warning}", fg="yellow", err=True)
     click.echo(result.summary())
 
 

@@ -32,6 +32,7 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -376,7 +377,7 @@ def parse_expression(text: str) -> Expression:
     return _Parser(text).parse()
 
 
-def evaluate(expr: Expression, frame: pd.DataFrame) -> np.ndarray:
+def evaluate(expr: Expression, frame: pd.DataFrame, multiple: Collection[str] = ()) -> np.ndarray:
     """Evaluate ``expr`` for every respondent at once.
 
     Parameters
@@ -386,6 +387,10 @@ def evaluate(expr: Expression, frame: pd.DataFrame) -> np.ndarray:
         One row per respondent, one column per referenced item; missing
         values (NaN, None, empty text) mean unanswered. Codes may be numbers
         or their text ("1"): both compare equal to ``1``.
+    multiple : collection of str
+        Items that hold several selected codes separated by spaces
+        (``"1 3"``). For them ``item == v`` and ``item in [...]`` mean "v is
+        selected"; ``!=`` and ``not in`` mean it is not.
 
     Returns
     -------
@@ -399,20 +404,32 @@ def evaluate(expr: Expression, frame: pd.DataFrame) -> np.ndarray:
     >>> frame = pd.DataFrame({"a": [1, 1, 0, None], "b": [2, 0, 5, 5]})
     >>> evaluate(expr, frame).tolist()
     [True, False, False, False]
+    >>> evaluate(parse_expression("src == 2"), pd.DataFrame({"src": ["1 2", "1", None]}), {"src"}).tolist()
+    [True, False, False]
     """
     if isinstance(expr, BoolOp):
-        results = [evaluate(operand, frame) for operand in expr.operands]
+        results = [evaluate(operand, frame, multiple) for operand in expr.operands]
         combine = np.logical_and if expr.op == "and" else np.logical_or
         return combine.reduce(results)
     if isinstance(expr, Not):
-        return ~evaluate(expr.operand, frame)
+        return ~evaluate(expr.operand, frame, multiple)
     if isinstance(expr, Membership):
-        column = _Column.of(frame, expr.item)
-        hit = np.zeros(len(frame), dtype=bool)
-        for literal in expr.values:
-            hit |= column.equals(_Column.of(frame, literal))
+        if expr.item.id in multiple:
+            hit = _selected(frame[expr.item.id], [v.value for v in expr.values])
+        else:
+            column = _Column.of(frame, expr.item)
+            hit = np.zeros(len(frame), dtype=bool)
+            for literal in expr.values:
+                hit |= column.equals(_Column.of(frame, literal))
         return ~hit if expr.negated else hit
     if isinstance(expr, Comparison):
+        names = [o.id for o in (expr.left, expr.right) if isinstance(o, Name) and o.id in multiple]
+        if names:
+            literal = expr.right if isinstance(expr.right, Literal) else expr.left
+            if expr.op not in ("==", "!=") or not isinstance(literal, Literal):
+                return np.zeros(len(frame), dtype=bool)  # ordering selections is never true
+            hit = _selected(frame[names[0]], [literal.value])
+            return hit if expr.op == "==" else ~hit
         left = _Column.of(frame, expr.left)
         right = _Column.of(frame, expr.right)
         if expr.op == "==":
@@ -422,6 +439,16 @@ def evaluate(expr: Expression, frame: pd.DataFrame) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             return _ORDERING[expr.op](left.number, right.number)
     raise TypeError(f"not an expression: {expr!r}")
+
+
+def _selected(column: pd.Series, codes: list[Scalar]) -> np.ndarray:
+    """Whether any of ``codes`` is among the space-separated selections of each cell."""
+    padded = " " + column.astype("string").fillna("").str.strip() + " "
+    hit = np.zeros(len(column), dtype=bool)
+    for code in codes:
+        text = str(int(code)) if isinstance(code, float) and code.is_integer() else str(code)
+        hit |= padded.str.contains(f" {text} ", regex=False).to_numpy(dtype=bool)
+    return hit
 
 
 _ORDERING = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}

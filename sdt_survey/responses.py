@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import difflib
+import html
 import io
 import json
 import re
@@ -598,7 +599,7 @@ def _qualtrics_header_rows(frame: pd.DataFrame) -> int:
 
 
 def _normalise_text(text: str) -> str:
-    text = re.sub(r"<[^>]+>", " ", text)  # REDCap and Qualtrics keep HTML in labels
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text))  # REDCap and Qualtrics keep HTML in labels
     return " ".join(text.replace("\u00a0", " ").split()).casefold()
 
 
@@ -711,20 +712,31 @@ def _match_qualtrics_split(
     The item names the question by ``aliases: {qualtrics: QIDn}`` or by an
     export tag equal to its id; a column's code is its suffix (the recode value).
     """
+    texts = table.extra_headers[0] if table.extra_headers else []
     import_ids = table.extra_headers[1] if len(table.extra_headers) > 1 else []
     split: dict[str, dict[str, str]] = {}
     for item in items:
         if item.type != "multiple" or item.id in matched:
             continue
         names = {item.aliases.get("qualtrics"), item.id} - {None}
+        # Without its export tag the question is known by its wording in the second header row:
+        # "<question> - <choice>" or "<question> - Selected Choice - <choice>".
+        wordings = {_normalise_text(t) for t in item.text.translations.values()} if item.text else set()
+        by_wording: dict[str, list[str]] = {}
         codes: dict[str, str] = {}
-        for column, cell in zip(columns, import_ids, strict=False):
+        for column, cell, text in zip(columns, import_ids, texts or [""] * len(columns), strict=False):
             parsed = _import_id(cell)
             if not parsed or "choiceId" not in parsed or column in used:
                 continue
             stem, _, suffix = column.rpartition("_")
             if parsed.get("ImportId") in names or stem in names:
                 codes[column] = suffix
+            else:
+                head = _normalise_text(str(text)).split(" - ")[0]
+                if head in wordings:
+                    by_wording.setdefault(str(parsed.get("ImportId")), []).append(column)
+        if not codes and len(by_wording) == 1:
+            codes = {column: column.rpartition("_")[2] for column in next(iter(by_wording.values()))}
         if codes:
             matched[item.id] = list(codes)
             used.update(codes)
@@ -1378,10 +1390,11 @@ def validate_responses(
     clean = pd.DataFrame(values, index=frame.index)
     missing_reason = pd.DataFrame(reasons, index=frame.index)
     # Branching: an item hidden by show_if is not required, and should not be answered.
+    multiple_items = {item.id for item in items if item.type == "multiple"}
     for item in items:
         shown = np.ones(n, dtype=bool)
         if item.show_if is not None:
-            shown = expressions.evaluate(item.show_if, clean)
+            shown = expressions.evaluate(item.show_if, clean, multiple_items)
             answered_hidden = np.flatnonzero(~shown & clean[item.id].notna().to_numpy())
             add(
                 answered_hidden,
