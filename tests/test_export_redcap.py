@@ -25,10 +25,17 @@ from sdt_survey.export.redcap import (
     check_dictionary,
     read_dictionary,
 )
-from sdt_survey.expressions import BoolOp, Comparison, Membership, Name, Not, parse_expression
+from sdt_survey.expressions import BoolOp, Comparison, Membership, Not, parse_expression
 from sdt_survey.responses import redcap_checkbox_code
+from tests.export_support import (
+    COMBINATION,
+    expected_values,
+    holds,
+    make_answers,
+    observed_values,
+    placeholder_texts,
+)
 
-COMBINATION = ["bpn-residency", "continuity-exposure", "program-belonging"]
 TRUTH5 = "1, Not at all true | 2, Slightly true | 3, Moderately true | 4, Very true | 5, Completely true"
 
 # Every kind of item, with branching on each kind; two Likert runs on truth5 in one section.
@@ -97,11 +104,6 @@ subscales:
   support: {items: [t1, t2, t3], min_valid: 2}
 """
 )
-
-
-def placeholder_texts() -> dict[str, str]:
-    """Made-up wording for the BPNSFS key, whose licensed wording is not bundled."""
-    return {f"bpnsfs_{k:02d}": f"Placeholder statement number {k}." for k in range(1, 25)}
 
 
 def export(instruments, tmp_path: Path, name: str = "dictionary.csv", **kwargs):
@@ -415,87 +417,6 @@ def test_a_dictionary_failing_the_check_is_not_written(tmp_path, monkeypatch):
 # ------------------------------------------------------------------------ round trip
 
 
-def holds(expr, answers: dict) -> bool:
-    """``show_if`` for one respondent, with the instrument's documented meaning.
-
-    Unanswered (None) makes a comparison false except ``!=``; ``x == ""`` tests
-    for unanswered (REDCap's ``[x] = ''``); a multiple item's ``== v`` is "v is selected".
-    """
-    if isinstance(expr, Not):
-        return not holds(expr.operand, answers)
-    if isinstance(expr, BoolOp):
-        results = [holds(operand, answers) for operand in expr.operands]
-        return all(results) if expr.op == "and" else any(results)
-    if isinstance(expr, Membership):
-        hit = any(holds(Comparison("==", expr.item, value), answers) for value in expr.values)
-        return not hit if expr.negated else hit
-    left = answers.get(expr.left.id)
-    right = answers.get(expr.right.id) if isinstance(expr.right, Name) else expr.right.value
-    if right == "":
-        return (left is None) == (expr.op == "==")
-    if isinstance(left, list):
-        return (right in left) == (expr.op == "==")
-    if left is None or right is None:
-        return expr.op == "!="
-    ops = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
-           ">=": np.greater_equal}  # fmt: skip
-    return bool(ops[expr.op](left, right))
-
-
-PICKS = [(), (0,), (0, 1), (2,), (1,)]
-
-
-def make_answers(items, n_records: int = 5) -> list[dict]:
-    """Valid answers of every kind; items hidden by show_if left unanswered, as platforms do."""
-    records = []
-    for r in range(n_records):
-        answers: dict = {}
-        for k, item in enumerate(items):
-            if item.show_if is not None and not holds(item.show_if, answers):
-                answers[item.id] = None
-                continue
-            if item.scale is not None:
-                values = item.scale.values
-                value = None if (r + k) % 7 == 3 else values[(r + k) % len(values)]
-                if r == 2 and k % 5 == 0 and item.scale.missing_codes:
-                    value = next(iter(item.scale.missing_codes))  # a skipped code reads as missing
-            elif item.type == "single":
-                value = item.choices[(r + k) % len(item.choices)].value
-            elif item.type == "multiple":
-                value = [item.choices[j].value for j in PICKS[r % len(PICKS)] if j < len(item.choices)]
-            elif item.type in ("integer", "number"):
-                low = item.min or 0
-                value = low + r * (3 if item.type == "integer" else 2.5)
-            elif item.type == "date":
-                value = f"2024-03-{r + 1:02d}"
-            else:
-                value = None if r == 3 else f"note {r}, with a comma\nand a second line"
-            answers[item.id] = value
-        records.append(answers)
-    return records
-
-
-def expected_values(item, records: list[dict]) -> list:
-    """What ``scored.items`` holds for ``item``: codes as floats, selections joined, missing as None."""
-    out = []
-    for record in records:
-        value = record[item.id]
-        if item.scale is not None and value in item.scale.missing_codes:
-            value = None
-        if isinstance(value, list):
-            value = " ".join(str(v) for v in sorted(set(value), key=str)) or None
-        elif isinstance(value, (int, float)) and item.type != "multiple":
-            value = float(value)
-        out.append(value)
-    return out
-
-
-def observed_values(series: pd.Series) -> list:
-    return [
-        None if pd.isna(v) else (float(v) if isinstance(v, (int, float, np.number)) else v) for v in series
-    ]
-
-
 def redcap_raw_export(dictionary: pd.DataFrame, records: list[dict], path: Path, events: bool) -> Path:
     """Responses in REDCap's raw CSV export layout for ``dictionary`` (Data Export page)."""
     fields = dictionary.iloc[1:]
@@ -546,7 +467,7 @@ def test_raw_export_reads_back_to_the_same_item_values(instruments, events, tmp_
     _, dictionary = export(instruments, tmp_path)
     loaded = [sdt_survey.load_instrument(i) if isinstance(i, str) else i for i in instruments]
     items = [item for inst in loaded for item_id in inst.display_order for item in [inst.item(item_id)]]
-    records = make_answers(items)
+    records = make_answers(items, skipped_codes=True)
     path = redcap_raw_export(dictionary, records, tmp_path / "export.csv", events)
     scored = sdt_survey.score(loaded, path, id_column="record_id")
     assert scored.report.source == "redcap"
@@ -563,7 +484,7 @@ def test_raw_export_reads_back_to_the_same_item_values(instruments, events, tmp_
 
 def test_reader_evaluates_show_if_on_a_multiple_item_by_selected_option(tmp_path):
     _, dictionary = export(ALL_KINDS, tmp_path)
-    records = make_answers(ALL_KINDS.items)
+    records = make_answers(ALL_KINDS.items, skipped_codes=True)
     path = redcap_raw_export(dictionary, records, tmp_path / "export.csv", events=False)
     scored = sdt_survey.score(ALL_KINDS, path, id_column="record_id")
     assert "answered_when_hidden" not in set(scored.report.issues["problem"])

@@ -13,7 +13,6 @@ import csv
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -21,9 +20,15 @@ from pyxform.xls2xform import convert
 
 import sdt_survey
 from sdt_survey.export.xlsform import PROVENANCE_FIELD, language_column, relevant
-from sdt_survey.expressions import BoolOp, Comparison, Membership, Name, Not, parse_expression
+from sdt_survey.expressions import parse_expression
+from tests.export_support import (
+    COMBINATION,
+    expected_values,
+    make_answers,
+    observed_values,
+    placeholder_texts,
+)
 
-COMBINATION = ["bpn-residency", "continuity-exposure", "program-belonging"]
 XFORMS = "{http://www.w3.org/2002/xforms}"
 
 # Every kind of item, with branching on each kind (the same instrument as in test_export_redcap.py).
@@ -105,11 +110,6 @@ subscales:
   support: {items: [t1, t2, t3], min_valid: 2}
 """
 )
-
-
-def placeholder_texts() -> dict[str, str]:
-    """Made-up wording for the BPNSFS key, whose licensed wording is not bundled."""
-    return {f"bpnsfs_{k:02d}": f"Placeholder statement number {k}." for k in range(1, 25)}
 
 
 def export(instruments, tmp_path: Path, **kwargs):
@@ -310,75 +310,6 @@ def test_every_language_the_instruments_share_and_the_default(tmp_path):
 
 
 # ------------------------------------------------------------------------ round trip
-
-
-def holds(expr, answers: dict) -> bool:
-    """``show_if`` for one respondent, with the instrument's documented meaning."""
-    if isinstance(expr, Not):
-        return not holds(expr.operand, answers)
-    if isinstance(expr, BoolOp):
-        results = [holds(operand, answers) for operand in expr.operands]
-        return all(results) if expr.op == "and" else any(results)
-    if isinstance(expr, Membership):
-        hit = any(holds(Comparison("==", expr.item, value), answers) for value in expr.values)
-        return not hit if expr.negated else hit
-    left = answers.get(expr.left.id)
-    right = answers.get(expr.right.id) if isinstance(expr.right, Name) else expr.right.value
-    if isinstance(left, list):
-        return (right in left) == (expr.op == "==")
-    if left is None or right is None:
-        return expr.op == "!="
-    ops = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater,
-           ">=": np.greater_equal}  # fmt: skip
-    return bool(ops[expr.op](left, right))
-
-
-PICKS = [(), (0,), (0, 1), (2,), (1,)]
-
-
-def make_answers(items, n_records: int = 5) -> list[dict]:
-    """Valid answers of every kind; items hidden by show_if left unanswered, as platforms do."""
-    records = []
-    for r in range(n_records):
-        answers: dict = {}
-        for k, item in enumerate(items):
-            if item.show_if is not None and not holds(item.show_if, answers):
-                answers[item.id] = None
-            elif item.scale is not None:
-                values = item.scale.values
-                answers[item.id] = None if (r + k) % 7 == 3 else values[(r + k) % len(values)]
-            elif item.type == "single":
-                answers[item.id] = item.choices[(r + k) % len(item.choices)].value
-            elif item.type == "multiple":
-                answers[item.id] = [
-                    item.choices[j].value for j in PICKS[r % len(PICKS)] if j < len(item.choices)
-                ]
-            elif item.type in ("integer", "number"):
-                answers[item.id] = (item.min or 0) + r * (3 if item.type == "integer" else 2.5)
-            elif item.type == "date":
-                answers[item.id] = f"2024-03-{r + 1:02d}"
-            else:
-                answers[item.id] = None if r == 3 else f"note {r}; with a semicolon\nand a second line"
-        records.append(answers)
-    return records
-
-
-def expected_values(item, records: list[dict]) -> list:
-    out = []
-    for record in records:
-        value = record[item.id]
-        if isinstance(value, list):
-            value = " ".join(str(v) for v in sorted(set(value), key=str)) or None
-        elif isinstance(value, (int, float)):
-            value = float(value)
-        out.append(value)
-    return out
-
-
-def observed_values(series: pd.Series) -> list:
-    return [
-        None if pd.isna(v) else (float(v) if isinstance(v, (int, float, np.number)) else v) for v in series
-    ]
 
 
 def _cell(value) -> str:
