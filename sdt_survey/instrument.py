@@ -1326,7 +1326,7 @@ class _Validator:
         if target_type in ("single", "multiple") and isinstance(target.get("choices"), list):
             codes = {str(c.get("value")) for c in target["choices"] if isinstance(c, dict)}
             for literal in literals:
-                if _code_text(literal.value) not in codes:
+                if code_text(literal.value) not in codes:
                     self.error(
                         path,
                         f"show_if compares {ref!r} with {literal.to_text()}, which is "
@@ -1337,7 +1337,7 @@ class _Validator:
             if values:
                 codes = {str(v) for v in values}
                 for literal in literals:
-                    if _code_text(literal.value) not in codes:
+                    if code_text(literal.value) not in codes:
                         self.error(
                             path,
                             f"show_if compares {ref!r} with {literal.to_text()}, "
@@ -1518,8 +1518,14 @@ class _Validator:
         )
 
 
-def _code_text(value: object) -> str:
-    """A literal as the text of a code: 1 and 1.0 and "1" all read as "1"."""
+def code_text(value: object) -> str:
+    """A value as the text of a code or number: 1, 1.0 and "1" all read as "1"; 2.5 as "2.5".
+
+    Examples
+    --------
+    >>> code_text(1.0), code_text(-99), code_text(2.5), code_text("a")
+    ('1', '-99', '2.5', 'a')
+    """
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -1540,6 +1546,7 @@ __all__ = [
     "bundled_instruments",
     "check_distinct",
     "check_instrument",
+    "code_text",
     "format_path",
     "load_instrument",
     "load_instruments",

@@ -254,6 +254,14 @@ def build_survey(
     return Survey(loaded, chosen, tuple(shared) if chosen in shared else (chosen,), supplied)
 
 
+def quote_without_escapes(text: str) -> str:
+    """Quote a string for REDCap logic or XPath, which have no escapes.
+
+    The text goes in the quote character it does not contain.
+    """
+    return f'"{text}"' if "'" in text else f"'{text}'"
+
+
 def _listing(ids: Sequence[str], limit: int = 6) -> str:
     shown = ", ".join(ids[:limit])
     return shown + (f", ... ({len(ids) - limit} more)" if len(ids) > limit else "")
@@ -300,5 +308,6 @@ __all__ = [
     "SurveySection",
     "build_survey",
     "export_survey",
+    "quote_without_escapes",
     "read_texts",
 ]

@@ -50,7 +50,7 @@ from pathlib import Path
 
 from ..errors import SdtSurveyError
 from ..expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
-from ..instrument import Item
+from ..instrument import Item, code_text
 from . import ExportResult, Survey, SurveySection
 
 #: The id of the descriptive text that records the instrument ids and versions.
@@ -122,12 +122,6 @@ def _html(text: str) -> str:
 
 def _one_line(text: str) -> str:
     return html.escape(" ".join(text.split()), quote=False)
-
-
-def _number_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _is_recode(value: object) -> bool:
@@ -254,11 +248,11 @@ def render(blocks: list[Block]) -> str:
                 lines += [text for _, text in question.rows]
                 lines.append("[[AdvancedAnswers]]")
                 for code, text in question.answers:
-                    lines += [f"[[Answer:{_number_text(code)}]]", text]
+                    lines += [f"[[Answer:{code_text(code)}]]", text]
             elif question.kind.startswith("MC:"):
                 lines.append("[[AdvancedChoices]]")
                 for code, text in question.rows:
-                    lines += [f"[[Choice:{_number_text(code)}]]", text]
+                    lines += [f"[[Choice:{code_text(code)}]]", text]
             lines.append("")
     return "\n".join(lines)
 
@@ -372,7 +366,7 @@ class _LogicTranslator:
 
     def _coded_terms(self, item: Item, codes: list[object], any_of: bool, nested: bool) -> tuple[str, str]:
         """Any of ``codes`` chosen (``any_of``), or none of them: exact for unanswered items too."""
-        shown = [f'"{self._label(item, code)}" ({_number_text(code)})' for code in codes]
+        shown = [f'"{self._label(item, code)}" ({code_text(code)})' for code in codes]
         verb = _CHOICE_VERBS[(item.type == "multiple", any_of, len(codes) == 1)]
         words = f"{item.id} {verb} {', '.join(shown)}" if codes else f"{item.id}: no code qualifies"
         where = self.where[item.id]
@@ -382,7 +376,7 @@ class _LogicTranslator:
         return words, f"({joined})" if nested and len(terms) > 1 else joined
 
     def _typed(self, item: Item, op: str, value: object) -> tuple[str, str]:
-        shown = _number_text(value)
+        shown = code_text(value)
         words = f"{item.id} {_OP_WORDS[op]} {shown}"
         return words, f"{self.where[item.id].question()} › Text Response › {_OP_TERMS[op]} › {shown}"
 
@@ -476,8 +470,8 @@ def _notes(
             bounds = ", ".join(
                 part
                 for part in (
-                    f"min {_number_text(item.min)}" if item.min is not None else "",
-                    f"max {_number_text(item.max)}" if item.max is not None else "",
+                    f"min {code_text(item.min)}" if item.min is not None else "",
+                    f"max {code_text(item.max)}" if item.max is not None else "",
                 )
                 if part
             )

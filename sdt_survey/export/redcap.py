@@ -57,8 +57,8 @@ import pandas as pd
 
 from ..errors import SdtSurveyError
 from ..expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
-from ..instrument import Instrument, Item
-from . import ExportResult, Survey, SurveySection
+from ..instrument import Instrument, Item, code_text
+from . import ExportResult, Survey, SurveySection, quote_without_escapes
 
 #: REDCap's data dictionary columns, in the order REDCap requires.
 COLUMNS = [
@@ -205,18 +205,6 @@ def _item_on_left(comparison: Comparison) -> Comparison:
     return comparison
 
 
-def _quoted(value: object) -> str:
-    text = _number_text(value) if isinstance(value, (int, float)) else str(value)
-    # REDCap strings have no escapes: quote with the quote character the text does not contain.
-    return f'"{text}"' if "'" in text else f"'{text}'"
-
-
-def _number_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def branching_logic(expr: Expression, items: Mapping[str, Item]) -> str:
     """Translate a ``show_if`` expression into REDCap branching logic.
 
@@ -282,12 +270,12 @@ def _comparison(comparison: Comparison, items: Mapping[str, Item]) -> str:
                 "use ==, !=, in or not in"
             )
         ticked = "1" if op == "==" else "0"
-        return f"[{left.id}({_number_text(right.value)})] = '{ticked}'"
+        return f"[{left.id}({code_text(right.value)})] = '{ticked}'"
     if op in ("==", "!="):
-        return f"[{left.id}] {'=' if op == '==' else '<>'} {_quoted(right.value)}"
+        return f"[{left.id}] {'=' if op == '==' else '<>'} {quote_without_escapes(code_text(right.value))}"
     # Numbers in ordered comparisons stay unquoted so REDCap compares them as numbers.
     value = right.value
-    shown = _number_text(value) if isinstance(value, (int, float)) else _quoted(value)
+    shown = code_text(value) if isinstance(value, (int, float)) else quote_without_escapes(code_text(value))
     return f"[{left.id}] {op} {shown}"
 
 
@@ -295,7 +283,7 @@ def _comparison(comparison: Comparison, items: Mapping[str, Item]) -> str:
 
 
 def _choices_text(pairs: Iterable[tuple[object, str]]) -> str:
-    return " | ".join(f"{_number_text(code)}, {_one_line(label)}" for code, label in pairs)
+    return " | ".join(f"{code_text(code)}, {_one_line(label)}" for code, label in pairs)
 
 
 def _one_line(text: str) -> str:
@@ -418,9 +406,9 @@ def build_dictionary(
             elif item.type in VALIDATION_OF_TYPE:
                 row.update({TYPE: "text", VALIDATION: VALIDATION_OF_TYPE[item.type]})
                 if item.min is not None:
-                    row[VMIN] = _number_text(item.min)
+                    row[VMIN] = code_text(item.min)
                 if item.max is not None:
-                    row[VMAX] = _number_text(item.max)
+                    row[VMAX] = code_text(item.max)
             else:
                 row[TYPE] = text_field
             rows.append(row)

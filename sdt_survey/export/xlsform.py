@@ -55,8 +55,8 @@ import pandas as pd
 
 from ..errors import SdtSurveyError
 from ..expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
-from ..instrument import Item, Scale, Text
-from . import ExportResult, Survey
+from ..instrument import Item, Scale, Text, code_text
+from . import ExportResult, Survey, quote_without_escapes
 
 #: English names of common ISO 639-1 languages, for XLSForm's ``Name (code)`` columns.
 LANGUAGE_NAMES = {
@@ -128,18 +128,6 @@ def language_column(tag: str) -> str:
 # ------------------------------------------------------------------------ relevant
 
 
-def _xpath_string(value: object) -> str:
-    text = _number_text(value)
-    # XPath 1.0 strings have no escapes: quote with the quote character the text does not contain.
-    return f'"{text}"' if "'" in text else f"'{text}'"
-
-
-def _number_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def relevant(expr: Expression, items: Mapping[str, Item]) -> str:
     """Translate a ``show_if`` expression into an XLSForm ``relevant`` column.
 
@@ -209,16 +197,16 @@ def _xpath_comparison(comparison: Comparison, items: Mapping[str, Item]) -> str:
                 f"{op!r} cannot compare the options of the multiple-choice item {item.id!r}; "
                 "use ==, !=, in or not in"
             )
-        selected = f"selected(${{{left.id}}}, {_xpath_string(value)})"
+        selected = f"selected(${{{left.id}}}, {quote_without_escapes(code_text(value))})"
         return selected if op == "==" else f"not({selected})"
     if item.type == "date" and op not in ("==", "!="):
-        return f"${{{left.id}}} {xpath_op} date({_xpath_string(value)})"
+        return f"${{{left.id}}} {xpath_op} date({quote_without_escapes(code_text(value))})"
     if item.type in ("integer", "number") and isinstance(value, (int, float)):
-        return f"${{{left.id}}} {xpath_op} {_number_text(value)}"
+        return f"${{{left.id}}} {xpath_op} {code_text(value)}"
     if op in ("==", "!="):
         # A select_one answer is text: compare it with the code as text.
-        return f"${{{left.id}}} {xpath_op} {_xpath_string(value)}"
-    shown = _number_text(value) if isinstance(value, (int, float)) else _xpath_string(value)
+        return f"${{{left.id}}} {xpath_op} {quote_without_escapes(code_text(value))}"
+    shown = code_text(value) if isinstance(value, (int, float)) else quote_without_escapes(code_text(value))
     return f"${{{left.id}}} {xpath_op} {shown}"
 
 
@@ -246,7 +234,7 @@ class _ChoiceLists:
             name = f"{fallback}_{count}"
         self.taken.add(name)
         for value, label in pairs:
-            self.rows.append({"list_name": name, "name": _number_text(value), **self._labels(label)})
+            self.rows.append({"list_name": name, "name": code_text(value), **self._labels(label)})
         return name
 
     def for_scale(self, scale: Scale, instrument_id: str) -> str:
@@ -270,8 +258,8 @@ def _constraint(item: Item, languages: tuple[str, ...]) -> dict[str, str]:
     low, high = item.min, item.max
     if low is None and high is None:
         return {}
-    parts = ([f". >= {_number_text(low)}"] if low is not None else []) + (
-        [f". <= {_number_text(high)}"] if high is not None else []
+    parts = ([f". >= {code_text(low)}"] if low is not None else []) + (
+        [f". <= {code_text(high)}"] if high is not None else []
     )
     row = {"constraint": " and ".join(parts)}
     for lang in languages:
@@ -279,11 +267,11 @@ def _constraint(item: Item, languages: tuple[str, ...]) -> dict[str, str]:
             lang.split("-")[0], CONSTRAINT_MESSAGES["en"]
         )
         if low is not None and high is not None:
-            span = both.format(min=_number_text(low), max=_number_text(high))
+            span = both.format(min=code_text(low), max=code_text(high))
         elif low is not None:
-            span = at_least.format(min=_number_text(low))
+            span = at_least.format(min=code_text(low))
         else:
-            span = at_most.format(max=_number_text(high))
+            span = at_most.format(max=code_text(high))
         message = (whole if item.type == "integer" else number).format(range=span)
         row[f"constraint_message::{language_column(lang)}"] = message
     return row
@@ -314,7 +302,7 @@ def build_sheets(survey: Survey) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
     rows: list[dict[str, str]] = [
         {"type": "start", "name": "start"},
         {"type": "end", "name": "end"},
-        {"type": "calculate", "name": PROVENANCE_FIELD, "calculation": _xpath_string(provenance)},
+        {"type": "calculate", "name": PROVENANCE_FIELD, "calculation": quote_without_escapes(provenance)},
     ]
     names_in_use = set(items) | reserved
 
