@@ -799,60 +799,19 @@ def fa_minres(r: np.ndarray, nfactors: int) -> np.ndarray:
 
 
 def _varimax(x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
-    """stats::varimax with Kaiser normalization (R's algorithm and tolerance)."""
-    sc = np.sqrt((x**2).sum(axis=1))
-    xn = x / sc[:, None]
-    p, k = xn.shape
-    rot = np.eye(k)
-    d = 0.0
-    for _ in range(1000):
-        z = xn @ rot
-        b = xn.T @ (z**3 - z * (z**2).sum(axis=0) / p)
-        u, s, vt = np.linalg.svd(b)
-        rot = u @ vt
-        d_past, d = d, s.sum()
-        if d < d_past * (1 + eps):
-            break
-    return (xn @ rot) * sc[:, None]
+    """stats::varimax with Kaiser normalization: :func:`sdt_survey.factor.rotation.varimax`."""
+    from .factor.rotation import varimax  # imported here: sdt_survey.factor imports this module
+
+    return varimax(x, eps=eps)[0]
 
 
 def _oblimin(
     a: np.ndarray, gam: float = 0.0, eps: float = 1e-5, maxit: int = 1000
 ) -> tuple[np.ndarray, np.ndarray]:
-    """GPArotation::oblimin (GPFoblq gradient projection from the identity), unnormalized."""
-    k = a.shape[1]
+    """GPArotation::oblimin, unnormalized: :func:`sdt_survey.factor.rotation.oblimin`."""
+    from .factor.rotation import oblimin
 
-    def vgq(lam: np.ndarray) -> tuple[np.ndarray, float]:
-        xm = (lam**2) @ (1 - np.eye(k))
-        if gam:
-            p = lam.shape[0]
-            xm = (np.eye(p) - gam / p) @ xm
-        return lam * xm, float(np.sum(lam**2 * xm) / 4)
-
-    t = np.eye(k)
-    al = 1.0
-    lam = a @ np.linalg.inv(t).T
-    gq, f = vgq(lam)
-    g = -(lam.T @ gq @ np.linalg.inv(t)).T
-    for _ in range(maxit + 1):
-        gp = g - t @ np.diag(np.sum(t * g, axis=0))
-        s = math.sqrt(float(np.sum(gp**2)))
-        if s < eps:
-            break
-        al *= 2
-        for _ in range(11):
-            xm = t - al * gp
-            tt = xm / np.sqrt(np.sum(xm**2, axis=0))
-            lam = a @ np.linalg.inv(tt).T
-            gq, ft = vgq(lam)
-            if f - ft > 0.5 * s**2 * al:
-                break
-            al /= 2
-        t, f = tt, ft
-        g = -(lam.T @ gq @ np.linalg.inv(tt)).T
-    else:  # pragma: no cover - psych warns too
-        warnings.warn("oblimin rotation did not converge in 1000 iterations", stacklevel=3)
-    return lam, t.T @ t
+    return oblimin(a, gam, eps, maxit)
 
 
 def _schmid(r: np.ndarray, nfactors: int, option: str = "equal") -> dict[str, np.ndarray]:
@@ -2012,6 +1971,8 @@ class ReliabilityReport(_Result):
     confidence: float = 0.95
     retest: Mapping[str, TestRetestResult] | None = None
     notes: tuple[str, ...] = ()
+    split_halves: Mapping[str, SplitHalfResult] | None = None
+    ordinal: Mapping[str, Mapping[str, float | None]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The report as plain data, in the stable shape later reports read.
@@ -2065,6 +2026,18 @@ class ReliabilityReport(_Result):
             out["groups"] = {sid: g.to_dict() for sid, g in self.groups.items()}
         if self.retest is not None:
             out["retest"] = {sid: r.to_dict() for sid, r in self.retest.items()}
+        if self.split_halves is not None:
+            out["split_half"] = {
+                sid: {
+                    "lambda4": r.max_split,
+                    "beta": r.min_split,
+                    "mean": r.mean_split,
+                    "n_splits": r.n_splits,
+                }
+                for sid, r in self.split_halves.items()
+            }
+        if self.ordinal is not None:
+            out["ordinal"] = {sid: dict(values) for sid, values in self.ordinal.items()}
         if self.notes:
             out["notes"] = list(self.notes)
         return _clean(out)
@@ -2089,6 +2062,12 @@ class ReliabilityReport(_Result):
                 rows[sid].update(icc1=self.groups[sid].icc1, icc2=self.groups[sid].icc2)
             if self.retest is not None and sid in self.retest:
                 rows[sid].update(retest_icc=self.retest[sid].icc, retest_n=self.retest[sid].n)
+            if self.split_halves is not None and sid in self.split_halves:
+                rows[sid].update(
+                    lambda4=self.split_halves[sid].max_split, beta=self.split_halves[sid].min_split
+                )
+            if self.ordinal is not None and sid in self.ordinal:
+                rows[sid].update({f"ordinal_{k}": v for k, v in self.ordinal[sid].items()})
         frame = pd.DataFrame.from_dict(rows, orient="index")
         frame.index.name = "subscale"
         return frame.reset_index()
@@ -2147,6 +2126,19 @@ class ReliabilityReport(_Result):
                     f"  {item:<{iw}} {int(row['n']):>5} {_fmt(row['mean'], 2):>6} {_fmt(row['sd'], 2):>6} "
                     f"{_fmt(row['r_drop']):>7} {_fmt(a_del):>17}  {'; '.join(flags)}"
                 )
+        if self.split_halves or self.ordinal:
+            lines += [
+                "",
+                "Split-half (lambda 4 = best split, beta = worst) and ordinal (polychoric) reliability:",
+            ]
+            for sid in self.scales:
+                half = (self.split_halves or {}).get(sid)
+                ordinal = (self.ordinal or {}).get(sid, {})
+                parts = [f"lambda4 {_fmt(half.max_split)}  beta {_fmt(half.min_split)}"] if half else []
+                if ordinal:
+                    parts.append(f"ordinal alpha {_fmt(ordinal.get('alpha'))}")
+                    parts.append(f"ordinal omega {_fmt(ordinal.get('omega_total'))}")
+                lines.append(f"  {sid:<{width}}  " + "   ".join(parts))
         if self.retest:
             lines += ["", "Test-retest (respondents in both waves):"]
             for sid, res in self.retest.items():
@@ -2299,6 +2291,14 @@ def reliability_table(
                 score = frame.mean(axis=1, skipna=True).rename(sid)
             group_res[sid] = group_reliability(score, g, confidence=confidence)
 
+    halves: dict[str, SplitHalfResult] = {}
+    ordinal: dict[str, dict[str, float | None]] = {}
+    for sid, frame in frames.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            halves[sid] = split_half(frame, seed=seed)
+            ordinal[sid] = _ordinal_coefficients(frame)
+
     return ReliabilityReport(
         instrument=instrument_id,
         missing=missing,
@@ -2308,7 +2308,22 @@ def reliability_table(
         omega=om,
         groups=group_res,
         confidence=confidence,
+        split_halves=halves,
+        ordinal=ordinal,
     )
+
+
+def _ordinal_coefficients(frame: pd.DataFrame) -> dict[str, float | None]:
+    """Ordinal alpha and omega of a subscale, or nulls when the items are not ordinal codes."""
+    values = frame.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or not np.all(finite == np.round(finite)) or len(np.unique(finite)) > 10:
+        return {"alpha": None, "omega_total": None}
+    try:
+        matrix = polychoric(frame)
+        return {"alpha": ordinal_alpha(matrix), "omega_total": ordinal_omega(matrix).omega_total}
+    except (ValueError, np.linalg.LinAlgError, SdtSurveyError):
+        return {"alpha": None, "omega_total": None}
 
 
 def _replace(result: AlphaResult, **changes: Any) -> AlphaResult:

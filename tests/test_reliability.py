@@ -686,8 +686,17 @@ def test_reliability_table_shape_and_values(w1, ref_sim, omega6, alphas_w1):
         )
     d = report.to_dict()
     json.dumps(d)
-    # The documented shape, plus the group ICCs because groups were given.
-    assert set(d) == {"instrument", "missing", "n_respondents", "scales", "omega", "groups"}
+    # The documented shape, plus split-half, ordinal coefficients, and group ICCs (groups were given).
+    assert set(d) == {
+        "instrument",
+        "missing",
+        "n_respondents",
+        "scales",
+        "omega",
+        "groups",
+        "split_half",
+        "ordinal",
+    }
     assert set(d["groups"]) == set(SUBSCALES)
     assert d["instrument"] == "bpn-residency" and d["missing"] == "pairwise" and d["n_respondents"] == len(w1)
     assert list(d["scales"]) == list(SUBSCALES)
@@ -766,3 +775,24 @@ def test_bootstrap_in_table_equals_per_scale_bootstrap():
     alone = rel.alpha(items[["q1", "q2", "q3"]], bootstrap=100, seed=3)
     assert np.allclose(report.scales["a"].bootstrap_distribution, alone.bootstrap_distribution, atol=1e-12)
     assert report.to_dict()["scales"]["a"]["alpha_ci_bootstrap"] == list(alone.ci_bootstrap_bca)
+
+
+def test_reliability_table_adds_split_half_and_ordinal_coefficients(w1, ref_extra):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = rel.reliability_table(w1[ITEMS24], SUBSCALES, seed=1)
+    # Ordinal alpha is alpha of the polychoric matrix: against psych's polychoric of rs1-rs4.
+    rho = pd.DataFrame(ref_extra["polychoric_rs"]["rho"]).to_numpy(dtype=float)
+    k = rho.shape[0]
+    mean_r = rho[np.triu_indices(k, 1)].mean()
+    assert report.ordinal["relatedness_satisfaction"]["alpha"] == pytest.approx(
+        k * mean_r / (1 + (k - 1) * mean_r), abs=1e-3
+    )
+    # Split-half bounds are those of split_half on the same items, and bracket the mean split.
+    direct = rel.split_half(w1[SUBSCALES["relatedness_satisfaction"]])
+    half = report.split_halves["relatedness_satisfaction"]
+    assert (half.max_split, half.min_split) == pytest.approx((direct.max_split, direct.min_split))
+    assert half.min_split <= half.mean_split <= half.max_split
+    d = report.to_dict()
+    assert d["split_half"]["relatedness_satisfaction"]["lambda4"] == pytest.approx(direct.max_split)
+    assert "ordinal alpha" in report.summary()
