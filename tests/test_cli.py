@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -132,10 +133,22 @@ def test_demo_writes_its_outputs(run, tmp_path):
     out = tmp_path / "demo"
     result = run("demo", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert (out / "instruments" / "bpn-residency.items.csv").is_file()
     summary = json.loads((out / "demo.json").read_text())
-    assert summary["stages"][0]["name"] == "instruments"
+    assert [stage["name"] for stage in summary["stages"]] == [
+        "instruments",
+        "simulate",
+        "export",
+        "score",
+        "reliability",
+    ]
+    for stage in summary["stages"]:
+        assert stage["outputs"], stage["name"]
+        for path in stage["outputs"]:
+            assert Path(path).exists(), path
+    assert (out / "export" / "survey-redcap.csv").is_file()
+    assert (out / "scores" / "quality_messy.csv").is_file()
     assert str(out) in result.output
+    assert "[5/5] reliability" in result.output  # progress, stage by stage
 
 
 def test_console_script_reports_user_errors_without_traceback(tmp_path):
