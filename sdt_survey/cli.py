@@ -397,6 +397,12 @@ def score_command(
     help="YAML of item wording for items not bundled (proprietary keys); used for this export only.",
 )
 @click.option("--post-url", default=None, help="html: POST each response to this URL instead of downloading.")
+@click.option(
+    "--page-size",
+    type=click.Choice(["letter", "a4"], case_sensitive=False),
+    default=None,
+    help="pdf: the paper size (default letter).",
+)
 def export_command(
     instruments: tuple[str, ...],
     target: str,
@@ -404,6 +410,7 @@ def export_command(
     lang: str | None,
     texts: str | None,
     post_url: str | None,
+    page_size: str | None,
 ) -> None:
     """Generate a deployable survey from one or more instruments.
 
@@ -422,9 +429,15 @@ def export_command(
     """
     from .export import export_survey
 
-    options = {"post_url": post_url} if post_url else {}
-    if post_url and target != "html":
-        raise click.UsageError("--post-url applies to --to html only")
+    options: dict[str, str] = {}
+    if post_url:
+        if target != "html":
+            raise click.UsageError("--post-url applies to --to html only")
+        options["post_url"] = post_url
+    if page_size:
+        if target != "pdf":
+            raise click.UsageError("--page-size applies to --to pdf only")
+        options["page_size"] = page_size.lower()
     result = export_survey(list(instruments), target, out_path, language=lang, texts=texts, **options)
     click.echo(result.summary())
 
