@@ -630,17 +630,145 @@ def reliability_command(
         seed=seed,
         group_column=group_column,
     )
-    if fmt == "json":
-        text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
-    elif fmt == "csv":
-        text = report.to_frame().to_csv(index=False)
-    else:
-        text = report.summary()
+    _write_or_echo(_render(report, fmt), out_path, "reliability")
+
+
+def _write_or_echo(text: str, out_path: str | None, what: str) -> None:
     if out_path:
         Path(out_path).write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
-        click.echo(f"reliability: {out_path}")
+        click.echo(f"{what}: {out_path}")
     else:
         click.echo(text)
+
+
+def _render(result, fmt: str) -> str:
+    """A result as a table for people, or JSON/CSV for scripts."""
+    if fmt == "json":
+        return json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
+    if fmt == "csv":
+        return result.to_frame().to_csv(index=False)
+    return result.summary()
+
+
+FORMAT_OUTPUT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table for people; json or csv for scripts.",
+)
+OUT_FILE = click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the output to this file instead of the terminal.",
+)
+
+
+@cli.command(name="efa")
+@click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
+@reading_options
+@click.option(
+    "--factors",
+    "n_factors",
+    type=int,
+    default=None,
+    help="Number of factors (default: as parallel analysis suggests).",
+)
+@click.option(
+    "--fm",
+    type=click.Choice(["minres", "ml", "pa"]),
+    default="minres",
+    show_default=True,
+    help="Extraction: minimum residual, maximum likelihood or principal axis (as psych::fa).",
+)
+@click.option(
+    "--rotate",
+    type=click.Choice(["oblimin", "promax", "varimax", "geomin", "none"]),
+    default="oblimin",
+    show_default=True,
+    help="Rotation (oblique: oblimin, promax, geomin).",
+)
+@click.option(
+    "--missing",
+    type=click.Choice(["pairwise", "listwise"]),
+    default="pairwise",
+    show_default=True,
+    help="Pairwise correlations (psych's default) or complete cases.",
+)
+@click.option(
+    "--subscale",
+    "subscales",
+    multiple=True,
+    metavar="ID",
+    help="Analyse only these subscales' items (repeat the option).",
+)
+@click.option(
+    "--iterations",
+    "n_iter",
+    type=int,
+    default=20,
+    show_default=True,
+    help="Simulated data sets of the parallel analysis.",
+)
+@click.option("--seed", type=int, default=None, help="Seed of the parallel analysis.")
+@FORMAT_OUTPUT
+@OUT_FILE
+def efa_command(
+    args: tuple[str, ...],
+    id_column: str | None,
+    wave_column: str | None,
+    source: str,
+    mapping: str | None,
+    invalid: str,
+    duplicates: str,
+    n_factors: int | None,
+    fm: str,
+    rotate: str,
+    missing: str,
+    subscales: tuple[str, ...],
+    n_iter: int,
+    seed: int | None,
+    fmt: str,
+    out_path: str | None,
+) -> None:
+    """Exploratory factor analysis of an instrument's items, exact to R's psych.
+
+    Reads and validates the responses as `sdt-survey score` does and applies
+    reverse keys, then reports KMO (overall and per item), Bartlett's test,
+    parallel analysis with the scree data (as psych::fa.parallel), and the
+    EFA: loadings (below .30 blanked in the table), communalities, factor
+    correlations, chi-square with Bartlett's correction, TLI, RMSEA with its
+    90% interval and BIC.
+
+    \b
+    Examples:
+      sdt-survey efa bpn-residency wave1.csv --id-column resident
+      sdt-survey efa bpn-residency wave1.csv --factors 6 --fm ml --rotate promax --format json
+    """
+    from .factor.efa import instrument_factor_report
+
+    instruments, responses_path = _split_instruments_and_file(args)
+    report = instrument_factor_report(
+        instruments,
+        responses_path,
+        n_factors=n_factors,
+        subscales=list(subscales) or None,
+        fm=fm,
+        rotate=rotate,
+        missing=missing,
+        n_iter=n_iter,
+        seed=seed,
+        id_column=id_column,
+        wave_column=wave_column,
+        source=source,
+        mapping=mapping,
+        invalid=invalid,
+        duplicates=duplicates,
+    )
+    _write_or_echo(_render(report, fmt), out_path, "efa")
 
 
 @cli.command()

@@ -281,3 +281,30 @@ def test_reliability_command_formats(run, tmp_path):
     assert as_json["missing"] == "pairwise" and as_json["scales"]["relatedness_satisfaction"]["alpha"] > 0.5
     csv_out = run("reliability", "bpn-residency", data, "--format", "csv", "--missing", "listwise").output
     assert csv_out.splitlines()[0].startswith("subscale,n,items,alpha")
+
+
+def test_efa_command(run, tmp_path):
+    sim = tmp_path / "sim"
+    assert run("simulate", "bpn-residency", "--seed", "6", "--out", str(sim)).exit_code == 0
+    data = str(sim / "responses_w1.csv")
+    table = run("efa", "bpn-residency", data, "--id-column", "resident", "--seed", "1")
+    assert table.exit_code == 0, table.output
+    assert "Parallel analysis suggests" in table.output and "RMSEA" in table.output
+    as_json = json.loads(
+        run(
+            "efa",
+            "bpn-residency",
+            data,
+            "--factors",
+            "6",
+            "--fm",
+            "ml",
+            "--rotate",
+            "promax",
+            "--format",
+            "json",
+        ).output
+    )
+    assert as_json["n_factors"] == 6 and as_json["efa"]["fm"] == "ml"
+    bad = run("efa", "bpn-residency", data, "--subscale", "relatedness_satisfactio")
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
