@@ -1535,7 +1535,10 @@ def validate_responses(
     invalid_count = pd.Series(invalid_mask.sum(axis=1), index=frame.index)
     item_ids = [i.id for i in items]
     missing_count = clean[item_ids].isna().sum(axis=1) - (missing_reason == "not_shown").sum(axis=1)
-    passthrough = frame[[c for c in responses.passthrough if c not in _checkbox_columns(responses)]]
+    passthrough = _numeric_where_unambiguous(
+        frame[[c for c in responses.passthrough if c not in _checkbox_columns(responses)]],
+        keep_text=[id_column] if id_column else [],
+    )
     return CleanResponses(
         values=clean.loc[keep].reset_index(drop=True),
         passthrough=passthrough.loc[keep].reset_index(drop=True),
@@ -1549,6 +1552,30 @@ def validate_responses(
         duplicate=duplicate.loc[keep].reset_index(drop=True),
         source=responses.source,
     )
+
+
+def _numeric_where_unambiguous(frame: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.DataFrame:
+    """Text columns whose every value is a plain number (PGY, cohort, wave) become numbers.
+
+    Ids and codes with a leading zero ("0123") stay text, so nothing is changed
+    that a number cannot hold exactly.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if column in keep_text or not (series.dtype == object or pd.api.types.is_string_dtype(series)):
+            continue
+        text = series.astype("string").str.strip()
+        present = text.notna() & ~text.isin(MISSING_TOKENS).fillna(False)
+        values = text[present]
+        if values.empty or not values.str.fullmatch(_PLAIN_NUMBER.pattern).all():
+            continue
+        if values.str.match(r"^[+-]?0\d").any():
+            continue
+        numbers = pd.to_numeric(text.where(present), errors="coerce")
+        whole = numbers.dropna()
+        out[column] = numbers.astype("Int64") if (whole == whole.round()).all() else numbers
+    return out
 
 
 def _no_such_column(path: str, role: str, name: str, columns: Sequence) -> str:

@@ -421,6 +421,32 @@ class ScoredResponses:
         return labels
 
 
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read an analysis table (scores, exposure) by its extension: .csv, .tsv, .parquet, .json, .xlsx."""
+    path = Path(path)
+    if not path.is_file():
+        raise SdtSurveyError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt"):
+            return pd.read_csv(path)
+        if suffix in (".tsv", ".tab"):
+            return pd.read_csv(path, sep="\t")
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix in (".jsonl", ".ndjson"):
+            return pd.read_json(path, lines=True)
+        if suffix == ".json":
+            return pd.read_json(path)
+        if suffix in (".xlsx", ".xls"):
+            return pd.read_excel(path)
+    except (ValueError, pd.errors.ParserError, OSError) as exc:
+        raise SdtSurveyError(f"{path}: cannot read the table: {exc}") from exc
+    raise SdtSurveyError(
+        f"{path}: unknown table type {suffix or '(none)'}; use .csv, .tsv, .parquet, .json or .xlsx"
+    )
+
+
 def write_table(frame: pd.DataFrame, path: str | Path, labels: Mapping[str, str] | None = None) -> Path:
     """Write a table, choosing the format from the file extension."""
     path = Path(path)

@@ -308,3 +308,66 @@ def test_efa_command(run, tmp_path):
     assert as_json["n_factors"] == 6 and as_json["efa"]["fm"] == "ml"
     bad = run("efa", "bpn-residency", data, "--subscale", "relatedness_satisfactio")
     assert bad.exit_code == 1 and "Traceback" not in bad.output
+
+
+def test_model_command_reproduces_the_reference_fit(run, tmp_path):
+    sim = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sdt-sim"
+    if not sim.is_dir():
+        pytest.skip("shared/reference is not beside the repository")
+    result = run(
+        "model",
+        "--instrument",
+        "bpn-residency",
+        "--responses",
+        str(sim / "responses_w1.csv"),
+        "--exposure",
+        str(sim / "continuity_truth.csv"),
+        "--id-column",
+        "resident",
+        "--formula",
+        "relatedness_satisfaction ~ coc + pgy + (1|program)",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    fit = json.loads(result.output)
+    golden = json.loads((sim / "reference.json").read_text())["lmer"]
+    assert fit["fixed"]["coc"]["estimate"] == pytest.approx(golden["fixef"]["coc"], abs=1e-5)
+    assert fit["random"]["program"]["variance"] == pytest.approx(golden["var_program"], abs=1e-4)
+    misuse = run(
+        "model",
+        "--exposure",
+        str(sim / "continuity_truth.csv"),
+        "--id-column",
+        "resident",
+        "--formula",
+        "relatedness_satisfaction ~ coc + (1|program)",
+    )
+    assert misuse.exit_code == 2 and "give either --scores" in misuse.output
+
+
+def test_power_command(run, tmp_path):
+    plot = tmp_path / "power.png"
+    result = run(
+        "power",
+        "--grid",
+        "n_programs=4,6",
+        "--replicates",
+        "3",
+        "--set",
+        "residents_per_program=8",
+        "--jobs",
+        "1",
+        "--seed",
+        "2",
+        "--plot",
+        str(plot),
+        "--format",
+        "csv",
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("n_programs") and [x.split(",")[0] for x in lines[1:3]] == ["4", "6"]
+    assert plot.is_file()
+    bad = run("power", "--grid", "n_programs")
+    assert bad.exit_code == 2 and "expected NAME=V1,V2" in bad.output
