@@ -771,6 +771,114 @@ def efa_command(
     _write_or_echo(_render(report, fmt), out_path, "efa")
 
 
+@cli.command(name="continuity")
+@click.argument("schedule", type=click.Path(dir_okay=False))
+@click.option(
+    "--learner-column", default="learner", show_default=True, help="The learner (resident) id column."
+)
+@click.option(
+    "--faculty-column", default="faculty", show_default=True, help="The faculty (preceptor) column."
+)
+@click.option("--time-column", default="date", show_default=True, help="Session date or date-time column.")
+@click.option("--assigned-column", default=None, help="The designated preceptor (needed for UPC).")
+@click.option("--setting-column", default=None, help="Column naming each session's setting.")
+@click.option("--setting", default=None, help="Keep only sessions in this setting (e.g. clinic).")
+@click.option(
+    "--window",
+    default=None,
+    metavar="academic-year|block:N|DATE..DATE",
+    help="Indices per academic year (July-June), per N-week block, or within a date range.",
+)
+@click.option(
+    "--side",
+    type=click.Choice(["learner", "faculty"]),
+    default="learner",
+    show_default=True,
+    help="Continuity from the learner's view, or the same indices from the faculty's view.",
+)
+@click.option(
+    "--invalid",
+    type=click.Choice(["error", "drop"]),
+    default="error",
+    show_default=True,
+    help="error: list every bad row and stop; drop: drop them, each listed in the report.",
+)
+@click.option("--dedupe", is_flag=True, help="Drop repeated identical sessions (reported either way).")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write one row per learner (per window): .csv, .parquet or .json.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write every row that was dropped or questioned, and why (.csv or .json).",
+)
+def continuity_command(
+    schedule: str,
+    learner_column: str,
+    faculty_column: str,
+    time_column: str,
+    assigned_column: str | None,
+    setting_column: str | None,
+    setting: str | None,
+    window: str | None,
+    side: str,
+    invalid: str,
+    dedupe: bool,
+    out_path: str | None,
+    report_path: str | None,
+) -> None:
+    """Continuity of learner-faculty contact from a schedule (one row per session).
+
+    Per learner (and window): n_sessions, n_faculty, first, last,
+    duration_days and the indices upc (usual provider), mfpc (most frequent
+    provider), coc (Bice-Boxerman), hhi, mmci, secon (sequential) and
+    entropy with its normalized form. Bad rows (missing ids, unreadable
+    dates) are listed with their row number and column. Formulas and
+    pitfalls: docs/continuity-and-models.md.
+
+    \b
+    Examples:
+      sdt-survey continuity schedule.csv --learner-column resident --faculty-column faculty \
+          --time-column session_date --assigned-column assigned --out continuity.csv
+      sdt-survey continuity schedule.csv --learner-column resident --window academic-year \
+          --setting-column setting --setting clinic --out continuity.parquet
+    """
+    from .continuity import ContinuityError, continuity_indices
+
+    try:
+        result = continuity_indices(
+            schedule,
+            learner_column=learner_column,
+            faculty_column=faculty_column,
+            time_column=time_column,
+            assigned_column=assigned_column,
+            setting_column=setting_column,
+            setting=setting,
+            window=window,
+            side=side,
+            invalid=invalid,
+            dedupe=dedupe,
+        )
+    except ContinuityError as exc:
+        if report_path:
+            from .scoring import write_table
+
+            write_table(exc.report, report_path)
+            click.echo(f"report: {report_path}", err=True)
+        raise
+    click.echo(result.summary())
+    if out_path:
+        click.echo(f"continuity: {result.write(out_path)}")
+    if report_path:
+        click.echo(f"report: {result.write_report(report_path)}")
+
+
 @cli.command(name="model")
 @click.option(
     "--formula",
@@ -997,6 +1105,114 @@ def power_command(
     _write_or_echo(_render(result, fmt), out_path, "power")
     if plot_path:
         click.echo(f"power curve: {result.plot(plot_path)}")
+
+
+def _split_instruments_and_files(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """INSTRUMENT... FILE...: instruments are bundled names or YAML files, the rest response files."""
+    bundled = set(bundled_instruments())
+    instruments: list[str] = []
+    for position, arg in enumerate(args):
+        if arg in bundled or arg.lower().endswith((".yaml", ".yml")):
+            instruments.append(arg)
+        else:
+            files = list(args[position:])
+            break
+    else:
+        files = []
+    if not instruments or not files:
+        raise click.UsageError("give one or more instruments, then one or more response files")
+    return instruments, files
+
+
+@cli.command(name="cohorts")
+@click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES...")
+@click.option("--id-column", required=True, help="Respondent id column (never shown in the output).")
+@click.option(
+    "--by",
+    "by",
+    required=True,
+    metavar="COL[,COL]",
+    help="Grouping columns, e.g. program,pgy,cohort,clinic (each is its own breakdown).",
+)
+@click.option(
+    "--wave-column",
+    default=None,
+    help="Wave column; without one, the order of the response files gives waves 1, 2, ...",
+)
+@click.option(
+    "--min-cell",
+    type=int,
+    default=5,
+    show_default=True,
+    help="Smallest group whose figures are shown (3 or more); smaller ones, and any cell that "
+    "would reveal them, are suppressed.",
+)
+@click.option("--no-invariance", is_flag=True, help="Skip the measurement-invariance check.")
+@click.option(
+    "--source",
+    type=click.Choice(SOURCES),
+    default="auto",
+    show_default=True,
+    help="The platform that exported the files.",
+)
+@click.option(
+    "--invalid",
+    type=click.Choice(INVALID_POLICIES),
+    default="error",
+    show_default=True,
+    help="error: stop on invalid cells; as-missing: set them to missing and report each.",
+)
+@FORMAT_OUTPUT
+@OUT_FILE
+def cohorts_command(
+    args: tuple[str, ...],
+    id_column: str,
+    by: str,
+    wave_column: str | None,
+    min_cell: int,
+    no_invariance: bool,
+    source: str,
+    invalid: str,
+    fmt: str,
+    out_path: str | None,
+) -> None:
+    """Belonging and every other score by cohort, group and wave, safe to show leaders.
+
+    Reads and scores each response file as `sdt-survey score` does (several
+    files are several waves), then reports n, mean, SD, 95% CI and the share
+    above and below the scale midpoint of every subscale and composite by
+    each grouping column and wave, with "all" rows; changes between waves
+    (paired where ids link, a mixed model otherwise) and trends per cohort.
+    Before comparisons, the measurement-invariance check says whether means
+    may be compared, or that there are too few respondents to test.
+
+    Privacy: figures resting on fewer than --min-cell respondents are
+    suppressed, with complementary suppression so that no suppressed figure
+    can be recovered from totals, margins or other waves; suppressed cells
+    are marked, not omitted. No ids, free text or respondent-level rows
+    reach the output. See docs/privacy.md.
+
+    \b
+    Examples:
+      sdt-survey cohorts bpn-residency wave1.csv wave2.csv --id-column resident --by program,pgy
+      sdt-survey cohorts bpn-residency waves.csv --id-column resident --by cohort --wave-column wave \
+          --min-cell 10 --format json --out cohorts.json
+    """
+    from .cohorts import cohort_summary
+
+    instruments, files = _split_instruments_and_files(args)
+    report = cohort_summary(
+        instruments,
+        files if len(files) > 1 else files[0],
+        id_column=id_column,
+        by=[c.strip() for c in by.split(",") if c.strip()],
+        wave_column=wave_column,
+        min_cell=min_cell,
+        invariance=not no_invariance,
+        source=source,
+        invalid=invalid,
+    )
+    _write_or_echo(_render(report, fmt), out_path, "cohorts")
 
 
 @cli.command()

@@ -141,17 +141,14 @@ def coc_from_schedule(schedule: pd.DataFrame) -> pd.Series:
     >>> coc_from_schedule(s).round(3).to_dict()
     {'a': 0.5, 'b': 0.0}
     """
-    resident = pd.factorize(schedule["resident"], sort=True)
-    faculty = pd.factorize(schedule["faculty"])[0]
-    n_res = len(resident[1])
-    pair = resident[0].astype(np.int64) * (faculty.max() + 1) + faculty
-    per_pair = np.bincount(pair)
-    pair_res = np.arange(len(per_pair)) // (faculty.max() + 1)
-    total = np.bincount(resident[0], minlength=n_res).astype(float)
-    squares = np.bincount(pair_res, weights=per_pair.astype(float) ** 2, minlength=n_res)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        coc = np.where(total >= 2, (squares - total) / (total * (total - 1)), np.nan)
-    return pd.Series(coc, index=pd.Index(resident[1], name="resident"), name="coc")
+    from .continuity import indices_from_codes
+
+    resident_codes, residents = pd.factorize(schedule["resident"], sort=True)
+    faculty_codes = pd.factorize(schedule["faculty"])[0]
+    indices = indices_from_codes(resident_codes, faculty_codes, n_groups=len(residents))
+    return pd.Series(
+        indices["coc"].to_numpy(dtype=float), index=pd.Index(residents, name="resident"), name="coc"
+    )
 
 
 # --------------------------------------------------------------------------- one replicate

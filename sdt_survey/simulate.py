@@ -52,6 +52,7 @@ import pandas as pd
 
 from . import expressions
 from ._callable import make_module_callable
+from .continuity import indices_from_codes
 from .errors import DesignError, UnknownParameterError
 from .instrument import SCORED_TYPES, Instrument, Item, load_instruments
 
@@ -953,28 +954,21 @@ def _draw_schedule(design: SimulationDesign, people: _People, rng: np.random.Gen
 
 
 def _continuity_indices(res: np.ndarray, faculty: np.ndarray, assigned: np.ndarray, n: int) -> pd.DataFrame:
-    """UPC, COC, SECON and MMCI per resident from sessions sorted by resident and date."""
-    n_sessions = np.bincount(res, minlength=n).astype(float)
-    n_faculty_total = int(faculty.max()) + 1 if len(faculty) else 1
-    pair, counts = np.unique(res * n_faculty_total + faculty, return_counts=True)
-    pair_res = pair // n_faculty_total
-    n_faculty = np.bincount(pair_res, minlength=n)
-    sum_sq = np.bincount(pair_res, weights=counts.astype(float) ** 2, minlength=n)
-    starts = np.searchsorted(pair_res, np.arange(n))
-    max_count = np.maximum.reduceat(counts, np.minimum(starts, len(counts) - 1)).astype(float)
-    with_assigned = np.bincount(res, weights=(faculty == assigned[res]).astype(float), minlength=n)
-    same = (res[1:] == res[:-1]) & (faculty[1:] == faculty[:-1])
-    consecutive_same = np.bincount(res[1:][same], minlength=n).astype(float)
-    big_n = n_sessions
+    """UPC, UPC_max, COC, SECON and MMCI per resident from sessions sorted by resident and date.
+
+    Computed by :func:`sdt_survey.continuity.indices_from_codes`, the same
+    core as :func:`sdt_survey.continuity.continuity_indices`.
+    """
+    core = indices_from_codes(res, faculty, n_groups=n, assigned_match=faculty == assigned[res])
     return pd.DataFrame(
         {
-            "n_sessions": n_sessions.astype(int),
-            "n_faculty": n_faculty,
-            "upc": with_assigned / big_n,
-            "upc_max": max_count / big_n,
-            "coc": (sum_sq - big_n) / (big_n * (big_n - 1)),
-            "secon": consecutive_same / (big_n - 1),
-            "mmci": (1 - n_faculty / (big_n + 0.1)) / (1 - 1 / (big_n + 0.1)),
+            "n_sessions": core["n_sessions"].to_numpy(),
+            "n_faculty": core["n_partners"].to_numpy(),
+            "upc": core["upc"].to_numpy(),
+            "upc_max": core["mfpc"].to_numpy(),
+            "coc": core["coc"].to_numpy(),
+            "secon": core["secon"].to_numpy(),
+            "mmci": core["mmci"].to_numpy(),
         }
     )
 

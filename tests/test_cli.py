@@ -371,3 +371,43 @@ def test_power_command(run, tmp_path):
     assert plot.is_file()
     bad = run("power", "--grid", "n_programs")
     assert bad.exit_code == 2 and "expected NAME=V1,V2" in bad.output
+
+
+def test_continuity_command(run, tmp_path):
+    schedule = tmp_path / "schedule.csv"
+    schedule.write_text(
+        "resident,faculty,session_date,assigned\n"
+        "R1,A,2025-07-01,A\nR1,A,2025-07-08,A\nR1,B,2025-07-15,A\nR1,A,2025-07-22,A\nR1,C,2025-07-29,A\n"
+        "R2,B,2025-07-02,B\nR2,B,2025-07-09,B\n"
+    )
+    out = tmp_path / "continuity.csv"
+    result = run(
+        "continuity",
+        str(schedule),
+        "--learner-column",
+        "resident",
+        "--time-column",
+        "session_date",
+        "--assigned-column",
+        "assigned",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    table = __import__("pandas").read_csv(out).set_index("resident")
+    # A, A, B, A, C: COC = (3^2 + 1 + 1 - 5) / (5 * 4) = 0.3; UPC = 3/5; SECON = 1/4.
+    assert table.loc["R1", ["coc", "upc", "secon"]].tolist() == pytest.approx([0.3, 0.6, 0.25])
+    schedule.write_text(schedule.read_text() + "R3,A,not a date,A\n")
+    report = tmp_path / "report.csv"
+    bad = run(
+        "continuity",
+        str(schedule),
+        "--learner-column",
+        "resident",
+        "--time-column",
+        "session_date",
+        "--report",
+        str(report),
+    )
+    assert bad.exit_code == 1 and "row 9" in bad.output and "session_date" in bad.output
+    assert report.is_file()
