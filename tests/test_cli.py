@@ -411,3 +411,46 @@ def test_continuity_command(run, tmp_path):
     )
     assert bad.exit_code == 1 and "row 9" in bad.output and "session_date" in bad.output
     assert report.is_file()
+
+
+def test_cohorts_command_suppresses_small_cells_and_shows_no_ids(run, tmp_path):
+    sim = tmp_path / "sim"
+    assert (
+        run("simulate", "bpn-residency", "--seed", "8", "--programs", "5", "--out", str(sim)).exit_code == 0
+    )
+    result = run(
+        "cohorts",
+        "bpn-residency",
+        str(sim / "responses_w1.csv"),
+        str(sim / "responses_w2.csv"),
+        "--id-column",
+        "resident",
+        "--by",
+        "clinic",
+        "--min-cell",
+        "10",
+        "--no-invariance",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["min_cell"] == 10
+    shown = [row for row in report["rows"] if not row["suppressed"]]
+    assert all(row["n"] >= 10 for row in shown)
+    for row in report["rows"]:
+        if row["suppressed"]:
+            assert row["n"] is None and row["mean"] is None
+    assert "R0" not in result.output  # no resident id anywhere
+    refused = run(
+        "cohorts",
+        "bpn-residency",
+        str(sim / "responses_w1.csv"),
+        "--id-column",
+        "resident",
+        "--by",
+        "program",
+        "--min-cell",
+        "2",
+    )
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
