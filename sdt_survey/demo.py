@@ -186,12 +186,120 @@ def _stage_reliability(ctx: _Context) -> tuple[str, list[Path]]:
     )
 
 
+def _stage_factor(ctx: _Context) -> tuple[str, list[Path]]:
+    """Exploratory factor analysis of bpn-residency on wave 1."""
+    from .factor.efa import instrument_factor_report
+
+    folder = ctx.folder("factor")
+    wave1 = ctx.out_dir / "data" / "responses_w1.csv"
+    report = instrument_factor_report(ctx.instruments[0], wave1, id_column="resident", seed=DEMO_SEED)
+    text = folder / "efa.txt"
+    text.write_text(report.summary() + "\n", encoding="utf-8")
+    as_json = folder / "efa.json"
+    as_json.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    fit = report.efa.fit
+    return (
+        f"KMO {report.kmo.msa:.2f}; parallel analysis suggests {report.parallel.n_factors} factors; "
+        f"EFA with {report.efa.n_factors}: TLI {fit['TLI']:.3f}, RMSEA {fit['RMSEA']:.3f}",
+        [text, as_json],
+    )
+
+
+def _stage_continuity(ctx: _Context) -> tuple[str, list[Path]]:
+    """Continuity indices from the simulated clinic schedule."""
+    from .continuity import continuity_indices
+
+    result = continuity_indices(
+        ctx.out_dir / "data" / "schedule.csv",
+        learner_column="resident",
+        faculty_column="faculty",
+        time_column="session_date",
+        assigned_column="assigned",
+    )
+    path = result.write(ctx.folder("continuity") / "continuity.csv")
+    ctx.data["continuity"] = path
+    coc = result.indices["coc"]
+    return (
+        f"{len(result.indices)} residents: COC median {coc.median():.2f} (range {coc.min():.2f} to "
+        f"{coc.max():.2f}), UPC, MMCI, SECON and entropy",
+        [path],
+    )
+
+
+def _stage_model(ctx: _Context) -> tuple[str, list[Path]]:
+    """Relatedness against continuity: a multilevel model with a dose-response curve."""
+    from .models import model_relatedness
+    from .scoring import read_table
+
+    folder = ctx.folder("models")
+    wave1 = ctx.data["scored"].scores.query("wave == 1")
+    result = model_relatedness(
+        wave1,
+        read_table(ctx.data["continuity"]),
+        "relatedness_satisfaction ~ coc + pgy + (1|program)",
+        id_column="resident",
+        spline="coc:df=3",
+    )
+    text = folder / "model.txt"
+    text.write_text(result.summary() + "\n", encoding="utf-8")
+    as_json = folder / "model.json"
+    as_json.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+    plot = result.plot(folder / "dose_response.png")
+    truth = ctx.data["simulation"].truth.continuity_effects["relatedness_satisfaction"]
+    return (
+        f"relatedness satisfaction on COC: LRT p = {result.lrt.pvalue:.2g}; ICC {result.icc:.3f}; "
+        f"marginal R2 {result.r2_marginal:.3f} (simulated truth: {truth} latent SD per SD of COC)",
+        [text, as_json, Path(plot)],
+    )
+
+
+def _stage_power(ctx: _Context) -> tuple[str, list[Path]]:
+    """A small Monte-Carlo power curve for the continuity effect."""
+    from .power import power_analysis
+
+    folder = ctx.folder("power")
+    result = power_analysis(
+        {"n_programs": [6, 12]}, n_replicates=12, seed=DEMO_SEED, n_jobs=1, residents_per_program=20
+    )
+    table = folder / "power.csv"
+    result.to_frame().to_csv(table, index=False)
+    plot = result.plot(folder / "power.png")
+    powers = ", ".join(f"{p:.2f}" for p in result.table["power"])
+    return f"power of the continuity effect with 6 and 12 programs: {powers} (12 replicates each)", [
+        table,
+        Path(plot),
+    ]
+
+
+def _stage_cohorts(ctx: _Context) -> tuple[str, list[Path]]:
+    """Belonging by PGY and clinic across waves, with small cells suppressed."""
+    from .cohorts import cohort_summary
+
+    folder = ctx.folder("cohorts")
+    report = cohort_summary(
+        ctx.instruments[0], ctx.data["responses"], id_column="resident", by=["pgy", "clinic"], min_cell=10
+    )
+    path = report.write(folder / "cohorts.json")
+    text = report.write(folder / "cohorts.txt")
+    rows = report.to_dict()["rows"]
+    hidden = sum(row["suppressed"] for row in rows)
+    return f"{len(rows)} cohort figures, {hidden} suppressed (minimum cell 10) to protect small groups", [
+        path,
+        text,
+    ]
+
+
 STAGES: list[tuple[str, Callable[[_Context], tuple[str, list[Path]]]]] = [
     ("instruments", _stage_instruments),
     ("simulate", _stage_simulate),
     ("export", _stage_export),
     ("score", _stage_score),
     ("reliability", _stage_reliability),
+    ("factor", _stage_factor),
+    ("continuity", _stage_continuity),
+    ("model", _stage_model),
+    ("power", _stage_power),
+    ("cohorts", _stage_cohorts),
 ]
 
 

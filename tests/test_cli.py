@@ -140,6 +140,11 @@ def test_demo_writes_its_outputs(run, tmp_path):
         "export",
         "score",
         "reliability",
+        "factor",
+        "continuity",
+        "model",
+        "power",
+        "cohorts",
     ]
     for stage in summary["stages"]:
         assert stage["outputs"], stage["name"]
@@ -148,7 +153,7 @@ def test_demo_writes_its_outputs(run, tmp_path):
     assert (out / "export" / "survey-redcap.csv").is_file()
     assert (out / "scores" / "quality_messy.csv").is_file()
     assert str(out) in result.output
-    assert "[5/5] reliability" in result.output  # progress, stage by stage
+    assert "[5/10] reliability" in result.output  # progress, stage by stage
 
 
 def test_console_script_reports_user_errors_without_traceback(tmp_path):
