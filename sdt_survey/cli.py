@@ -888,9 +888,15 @@ def continuity_command(
 @click.option(
     "--exposure",
     "exposure_path",
-    required=True,
     type=click.Path(dir_okay=False),
+    default=None,
     help="Exposure table (e.g. the output of `sdt-survey continuity`): .csv, .parquet, .json, .xlsx.",
+)
+@click.option(
+    "--self-reported-exposure",
+    is_flag=True,
+    help="Use the continuity-exposure instrument's answers as the exposure (upc_self, perceived "
+    "continuity): score it with the other instruments (--include-items for a --scores file).",
 )
 @click.option(
     "--scores",
@@ -941,7 +947,8 @@ def continuity_command(
 @OUT_FILE
 def model_command(
     formula: str,
-    exposure_path: str,
+    exposure_path: str | None,
+    self_reported_exposure: bool,
     scores_path: str | None,
     instruments: tuple[str, ...],
     responses_path: str | None,
@@ -982,6 +989,8 @@ def model_command(
 
     if (scores_path is None) == (responses_path is None):
         raise click.UsageError("give either --scores, or --instrument with --responses")
+    if (exposure_path is None) == (not self_reported_exposure):
+        raise click.UsageError("give either --exposure FILE or --self-reported-exposure")
     if responses_path is not None:
         if not instruments:
             raise click.UsageError("--responses needs --instrument")
@@ -990,9 +999,23 @@ def model_command(
         scores = read_table(scores_path)
     if plot_path and not spline:
         raise click.UsageError("--plot draws the dose-response curve: give --spline VAR:df=N too")
+    if self_reported_exposure:
+        from .continuity import self_reported_exposure as self_report
+
+        exposure = self_report(scores, id_column=id_column)
+        # The scores already carry every other column; keep only what the exposure adds.
+        exposure = exposure[
+            [
+                c
+                for c in exposure.columns
+                if c in (id_column, wave_column) or c not in getattr(scores, "scores", scores).columns
+            ]
+        ]
+    else:
+        exposure = read_table(exposure_path)
     result = model_relatedness(
         scores,
-        read_table(exposure_path),
+        exposure,
         formula,
         id_column=id_column,
         exposure_id_column=exposure_id_column,

@@ -459,3 +459,45 @@ def test_cohorts_command_suppresses_small_cells_and_shows_no_ids(run, tmp_path):
         "2",
     )
     assert refused.exit_code == 1 and "Traceback" not in refused.output
+
+
+def test_model_command_with_self_reported_exposure(run, tmp_path):
+    sim = tmp_path / "sim"
+    assert (
+        run("simulate", "bpn-residency", "continuity-exposure", "--seed", "4", "--out", str(sim)).exit_code
+        == 0
+    )
+    result = run(
+        "model",
+        "--instrument",
+        "bpn-residency",
+        "--instrument",
+        "continuity-exposure",
+        "--responses",
+        str(sim / "responses_w1.csv"),
+        "--self-reported-exposure",
+        "--id-column",
+        "resident",
+        "--formula",
+        "relatedness_satisfaction ~ upc_self + (1|program)",
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    fit = json.loads(result.output)
+    assert "upc_self" in fit["fixed"] and fit["fixed"]["upc_self"]["estimate"] > 0
+    both = run(
+        "model",
+        "--instrument",
+        "bpn-residency",
+        "--responses",
+        str(sim / "responses_w1.csv"),
+        "--self-reported-exposure",
+        "--exposure",
+        "x.csv",
+        "--id-column",
+        "resident",
+        "--formula",
+        "relatedness_satisfaction ~ upc_self + (1|program)",
+    )
+    assert both.exit_code == 2 and "either --exposure FILE or --self-reported-exposure" in both.output
