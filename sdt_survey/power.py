@@ -487,6 +487,7 @@ def power_analysis(
         raise PowerError(f"{', '.join(sorted(overlap))} given both in the grid and as a fixed value")
     cells = [{**fixed, **cell} for cell in _cells(grid)]
     for cell in cells:  # fail before any work if a cell is impossible
+        design_for(cell)  # the cell's own design must be valid (e.g. n_programs >= 1)
         probe = {**cell, "n_programs": 1, "residents_per_program": 2}
         try:
             from .simulate import simulate
