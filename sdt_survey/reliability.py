@@ -2213,7 +2213,7 @@ def reliability_table(
     >>> rep = reliability_table(items, subscales, instrument_id="demo")
     >>> d = rep.to_dict()
     >>> sorted(d)
-    ['instrument', 'missing', 'n_respondents', 'omega', 'scales']
+    ['instrument', 'missing', 'n_respondents', 'omega', 'ordinal', 'scales', 'split_half']
     >>> sorted(d["scales"]["a"]["items"]["a1"])[:3]
     ['alpha_if_deleted', 'alpha_std_if_deleted', 'mean']
     >>> round(d["scales"]["a"]["alpha"], 3)
