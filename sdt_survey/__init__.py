@@ -5,7 +5,7 @@ validated and scored responses, psychometric checks and multilevel models of
 relatedness (belonging) against continuity of contact with faculty.
 """
 
-from . import reliability, simulate
+from . import factor, reliability, simulate
 from .errors import InstrumentError, Problem, SdtSurveyError
 from .export import ExportResult, build_survey, export_survey
 from .instrument import (
@@ -41,6 +41,7 @@ __all__ = [
     "bundled_instruments",
     "check_instrument",
     "export_survey",
+    "factor",
     "load_instrument",
     "parse_instrument",
     "read_responses",

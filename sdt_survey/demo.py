@@ -187,7 +187,7 @@ def _stage_reliability(ctx: _Context) -> tuple[str, list[Path]]:
 
 
 def _stage_factor(ctx: _Context) -> tuple[str, list[Path]]:
-    """Exploratory factor analysis of bpn-residency on wave 1."""
+    """EFA, CFA and measurement invariance across PGY of bpn-residency on wave 1."""
     from .factor.efa import instrument_factor_report
 
     folder = ctx.folder("factor")
@@ -197,11 +197,22 @@ def _stage_factor(ctx: _Context) -> tuple[str, list[Path]]:
     text.write_text(report.summary() + "\n", encoding="utf-8")
     as_json = folder / "efa.json"
     as_json.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
-    fit = report.efa.fit
+    from .factor.pipeline import instrument_cfa, instrument_invariance
+
+    cfa = instrument_cfa(ctx.instruments[0], wave1, id_column="resident")
+    cfa_text = folder / "cfa.txt"
+    cfa_text.write_text(cfa.summary(modindices=5) + "\n", encoding="utf-8")
+    cfa_json = folder / "cfa.json"
+    cfa_json.write_text(json.dumps(cfa.to_dict(), indent=2) + "\n", encoding="utf-8")
+    invariance = instrument_invariance(ctx.instruments[0], wave1, "pgy", id_column="resident")
+    inv_json = folder / "invariance_pgy.json"
+    inv_json.write_text(json.dumps(invariance.to_dict(), indent=2) + "\n", encoding="utf-8")
+    fit, cfa_fit = report.efa.fit, cfa.to_dict()["fit"]
     return (
         f"KMO {report.kmo.msa:.2f}; parallel analysis suggests {report.parallel.n_factors} factors; "
-        f"EFA with {report.efa.n_factors}: TLI {fit['TLI']:.3f}, RMSEA {fit['RMSEA']:.3f}",
-        [text, as_json],
+        f"EFA with {report.efa.n_factors}: TLI {fit['TLI']:.3f}; CFA (FIML): CFI {cfa_fit['cfi']:.3f}, "
+        f"RMSEA {cfa_fit['rmsea']:.3f}; invariance across PGY: {invariance.to_dict()['conclusion']}",
+        [text, as_json, cfa_text, cfa_json, inv_json],
     )
 
 
@@ -289,6 +300,27 @@ def _stage_cohorts(ctx: _Context) -> tuple[str, list[Path]]:
     ]
 
 
+def _stage_report(ctx: _Context) -> tuple[str, list[Path]]:
+    """The leader report: every section in one self-contained HTML file, and its JSON."""
+    from .report import build_report
+
+    folder = ctx.folder("report")
+    data = ctx.out_dir / "data"
+    report = build_report(
+        ctx.instruments[0],
+        [data / "responses_w1.csv", data / "responses_w2.csv"],
+        id_column="resident",
+        by=["pgy"],
+        schedule=data / "schedule.csv",
+        schedule_options={"time_column": "session_date", "assigned_column": "assigned"},
+    )
+    html = report.write_html(folder / "report.html")
+    as_json = report.write_json(folder / "report.json")
+    sections = report.to_dict()["sections"]
+    filled = sum(section["status"] == "ok" for section in sections.values())
+    return f"{filled} of {len(sections)} sections filled; open {html.name} in any browser", [html, as_json]
+
+
 STAGES: list[tuple[str, Callable[[_Context], tuple[str, list[Path]]]]] = [
     ("instruments", _stage_instruments),
     ("simulate", _stage_simulate),
@@ -300,6 +332,7 @@ STAGES: list[tuple[str, Callable[[_Context], tuple[str, list[Path]]]]] = [
     ("model", _stage_model),
     ("power", _stage_power),
     ("cohorts", _stage_cohorts),
+    ("report", _stage_report),
 ]
 
 

@@ -145,6 +145,7 @@ def test_demo_writes_its_outputs(run, tmp_path):
         "model",
         "power",
         "cohorts",
+        "report",
     ]
     for stage in summary["stages"]:
         assert stage["outputs"], stage["name"]
@@ -153,7 +154,8 @@ def test_demo_writes_its_outputs(run, tmp_path):
     assert (out / "export" / "survey-redcap.csv").is_file()
     assert (out / "scores" / "quality_messy.csv").is_file()
     assert str(out) in result.output
-    assert "[5/10] reliability" in result.output  # progress, stage by stage
+    assert "[5/11] reliability" in result.output  # progress, stage by stage
+    assert (out / "report" / "report.html").is_file()
 
 
 def test_console_script_reports_user_errors_without_traceback(tmp_path):
@@ -501,3 +503,80 @@ def test_model_command_with_self_reported_exposure(run, tmp_path):
         "relatedness_satisfaction ~ upc_self + (1|program)",
     )
     assert both.exit_code == 2 and "either --exposure FILE or --self-reported-exposure" in both.output
+
+
+def test_cfa_and_invariance_commands_reproduce_lavaan(run, tmp_path):
+    sim = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sdt-sim"
+    if not sim.is_dir():
+        pytest.skip("shared/reference is not beside the repository")
+    data = str(sim / "responses_w1.csv")
+    golden = json.loads((sim / "reference.json").read_text())
+    fit = json.loads(
+        run(
+            "cfa",
+            "bpn-residency",
+            data,
+            "--id-column",
+            "resident",
+            "--missing",
+            "listwise",
+            "--format",
+            "json",
+        ).output
+    )["fit"]
+    assert fit["chisq"] == pytest.approx(golden["cfa"]["fit"]["chisq"], rel=1e-5)
+    assert fit["cfi"] == pytest.approx(golden["cfa"]["fit"]["cfi"], rel=1e-5)
+    lavaan = run("cfa", "bpn-residency", data, "--model", "bifactor", "--emit-lavaan").output
+    assert "=~" in lavaan and "relatedness_satisfaction" in lavaan
+    steps = json.loads(
+        run(
+            "invariance",
+            "bpn-residency",
+            data,
+            "--group-column",
+            "pgy",
+            "--missing",
+            "listwise",
+            "--format",
+            "json",
+        ).output
+    )
+    for step in ("configural", "metric", "scalar", "strict"):
+        expected = golden["invariance_pgy"][step]
+        assert steps["steps"][step]["chisq"] == pytest.approx(expected["chisq"], rel=1e-5), step
+    assert "can be compared" in steps["conclusion"]
+    missing_group = run("invariance", "bpn-residency", data, "--group-column", "cohort")
+    assert missing_group.exit_code == 1 and "no group column 'cohort'" in missing_group.output
+
+
+def test_report_command_writes_html_and_json(run, tmp_path):
+    sim = tmp_path / "sim"
+    assert (
+        run("simulate", "bpn-residency", "--seed", "9", "--programs", "6", "--out", str(sim)).exit_code == 0
+    )
+    out = tmp_path / "report" / "report.html"
+    result = run(
+        "report",
+        "bpn-residency",
+        "--responses",
+        str(sim / "responses_w1.csv"),
+        str(sim / "responses_w2.csv"),
+        "--id-column",
+        "resident",
+        "--by",
+        "pgy",
+        "--schedule",
+        str(sim / "schedule.csv"),
+        "--time-column",
+        "session_date",
+        "--assigned-column",
+        "assigned",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") or page.lower().startswith("<!doctype html>")
+    assert "R0001" not in page  # no resident id
+    sections = json.loads(out.with_suffix(".json").read_text())["sections"]
+    assert all(section["status"] == "ok" for section in sections.values()), sections.keys()

@@ -5,7 +5,10 @@ Exploratory factor analysis reproducing R's psych (:mod:`sdt_survey.factor.efa`)
 :func:`factor_report` (all of them in one go), with the rotations of
 :mod:`sdt_survey.factor.rotation`. Confirmatory factor analysis reproducing
 lavaan lives in :mod:`sdt_survey.factor.cfa` (with its model syntax in
-:mod:`sdt_survey.factor.syntax`); its public names are exported here too.
+:mod:`sdt_survey.factor.syntax`), measurement invariance in
+:mod:`sdt_survey.factor.invariance`, and the same straight from a response
+file in :mod:`sdt_survey.factor.pipeline`; their public names are exported
+here too.
 See ``docs/factor-analysis.md``.
 
 Note that ``sdt_survey.factor.efa`` is the *function* :func:`efa` (import
@@ -24,6 +27,7 @@ Examples
 (['MR1', 'MR2'], 4.0)
 """
 
+from .cfa import CFAError, CFAModel, CFAResult, FitMeasures, cfa
 from .efa import (
     BartlettResult,
     EFAResult,
@@ -38,36 +42,36 @@ from .efa import (
     kmo,
     parallel_analysis,
 )
+from .invariance import InvarianceResult, measurement_invariance
+from .pipeline import instrument_cfa, instrument_invariance
 from .rotation import Rotation, rotate
+from .syntax import ModelSyntaxError, emit_lavaan, parse_model_syntax
 
 __all__ = [
     "BartlettResult",
+    "CFAError",
+    "CFAModel",
+    "CFAResult",
     "EFAResult",
     "FactorAnalysisError",
     "FactorReport",
+    "FitMeasures",
+    "InvarianceResult",
     "KMOResult",
+    "ModelSyntaxError",
     "ParallelResult",
     "Rotation",
     "bartlett",
+    "cfa",
     "efa",
+    "emit_lavaan",
     "factor_report",
+    "instrument_cfa",
     "instrument_factor_report",
+    "instrument_invariance",
     "kmo",
+    "measurement_invariance",
     "parallel_analysis",
+    "parse_model_syntax",
     "rotate",
 ]
-
-# Confirmatory factor analysis, written alongside; exported when present.
-try:
-    from .cfa import CFAError, CFAModel, CFAResult, FitMeasures, cfa
-except ImportError:  # pragma: no cover
-    pass
-else:
-    __all__ += ["CFAError", "CFAModel", "CFAResult", "FitMeasures", "cfa"]
-
-try:
-    from .syntax import ModelSyntaxError, emit_lavaan, parse_model_syntax
-except ImportError:  # pragma: no cover
-    pass
-else:
-    __all__ += ["ModelSyntaxError", "emit_lavaan", "parse_model_syntax"]
