@@ -199,6 +199,23 @@ def _parse_thresholds(pairs: tuple[str, ...]) -> dict[str, float]:
     return thresholds
 
 
+SOURCE_OPTION = click.option(
+    "--source",
+    type=click.Choice(SOURCES),
+    default="auto",
+    show_default=True,
+    help="The platform that exported the file(s); auto detects it and says why.",
+)
+INVALID_OPTION = click.option(
+    "--invalid",
+    type=click.Choice(INVALID_POLICIES),
+    default="error",
+    show_default=True,
+    help="error: report every invalid cell and stop; as-missing: set them to missing, report each, "
+    "and go on.",
+)
+
+
 def reading_options(function):
     """Options shared by every command that reads and scores responses."""
     options = [
@@ -208,13 +225,7 @@ def reading_options(function):
             default=None,
             help="Wave column: an id may repeat once per wave (default: 'wave' or 'redcap_event_name').",
         ),
-        click.option(
-            "--source",
-            type=click.Choice(SOURCES),
-            default="auto",
-            show_default=True,
-            help="The platform that exported the file; auto detects it and says why.",
-        ),
+        SOURCE_OPTION,
         click.option(
             "--map",
             "mapping",
@@ -222,14 +233,7 @@ def reading_options(function):
             default=None,
             help="YAML file mapping column names to item ids (columns: {Q5_1: as1}).",
         ),
-        click.option(
-            "--invalid",
-            type=click.Choice(INVALID_POLICIES),
-            default="error",
-            show_default=True,
-            help="error: report every invalid cell and stop; as-missing: set them to missing, "
-            "report each, and go on.",
-        ),
+        INVALID_OPTION,
         click.option(
             "--duplicates",
             type=click.Choice(["error", "keep-all", "keep-first", "keep-last"]),
@@ -334,9 +338,9 @@ def score_command(
     \b
     Examples:
       sdt-survey score bpn-residency wave1.csv --id-column resident --out scores.csv
-      sdt-survey score bpn-residency continuity-exposure export.csv --source redcap \
+      sdt-survey score bpn-residency continuity-exposure export.csv --source redcap \\
           --id-column record_id --out scores.sav --report quality.csv
-      sdt-survey score bpn-residency wave1.csv --invalid as-missing --flag-careless \
+      sdt-survey score bpn-residency wave1.csv --invalid as-missing --flag-careless \\
           --pseudonymize program.key --id-column resident --out scores.parquet
     """
     from .scoring import score
@@ -422,7 +426,7 @@ def export_command(
     \b
     Examples:
       sdt-survey export bpn-residency --to redcap --out bpn_dictionary.csv
-      sdt-survey export bpn-residency continuity-exposure program-belonging \
+      sdt-survey export bpn-residency continuity-exposure program-belonging \\
           --to xlsform --out residency.xlsx
       sdt-survey export bpn-residency --to html --lang es --out form.html
       sdt-survey export bpnsfs-keys --to qualtrics --texts licensed-wording.yaml --out bpnsfs.txt
@@ -516,7 +520,7 @@ def simulate_command(
     \b
     Examples:
       sdt-survey simulate bpn-residency --seed 1 --out sim/
-      sdt-survey simulate bpn-residency continuity-exposure --seed 7 --programs 30 \
+      sdt-survey simulate bpn-residency continuity-exposure --seed 7 --programs 30 \\
           --continuity-effect 0.5 --out sim/
       sdt-survey simulate bpn-residency --seed 2 --messy --out messy/
     """
@@ -1052,9 +1056,9 @@ def continuity_command(
 
     \b
     Examples:
-      sdt-survey continuity schedule.csv --learner-column resident --faculty-column faculty \
+      sdt-survey continuity schedule.csv --learner-column resident --faculty-column faculty \\
           --time-column session_date --assigned-column assigned --out continuity.csv
-      sdt-survey continuity schedule.csv --learner-column resident --window academic-year \
+      sdt-survey continuity schedule.csv --learner-column resident --window academic-year \\
           --setting-column setting --setting clinic --out continuity.parquet
     """
     from .continuity import ContinuityError, continuity_indices
@@ -1184,12 +1188,12 @@ def model_command(
 
     \b
     Examples:
-      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \
+      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
           --formula "relatedness_satisfaction ~ coc + pgy + (1|program)"
-      sdt-survey model --instrument bpn-residency --responses waves.csv --exposure continuity.csv \
-          --id-column resident --wave-column wave --within-between coc \
+      sdt-survey model --instrument bpn-residency --responses waves.csv --exposure continuity.csv \\
+          --id-column resident --wave-column wave --within-between coc \\
           --formula "relatedness_satisfaction ~ coc + (1|program/resident)"
-      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \
+      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
           --formula "relatedness_satisfaction ~ coc + (1|program)" --spline coc:df=3 --plot curve.png
     """
     from .models import model_relatedness
@@ -1379,20 +1383,8 @@ def _split_instruments_and_files(args: tuple[str, ...]) -> tuple[list[str], list
     "would reveal them, are suppressed.",
 )
 @click.option("--no-invariance", is_flag=True, help="Skip the measurement-invariance check.")
-@click.option(
-    "--source",
-    type=click.Choice(SOURCES),
-    default="auto",
-    show_default=True,
-    help="The platform that exported the files.",
-)
-@click.option(
-    "--invalid",
-    type=click.Choice(INVALID_POLICIES),
-    default="error",
-    show_default=True,
-    help="error: stop on invalid cells; as-missing: set them to missing and report each.",
-)
+@SOURCE_OPTION
+@INVALID_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
 def cohorts_command(
@@ -1426,7 +1418,7 @@ def cohorts_command(
     \b
     Examples:
       sdt-survey cohorts bpn-residency wave1.csv wave2.csv --id-column resident --by program,pgy
-      sdt-survey cohorts bpn-residency waves.csv --id-column resident --by cohort --wave-column wave \
+      sdt-survey cohorts bpn-residency waves.csv --id-column resident --by cohort --wave-column wave \\
           --min-cell 10 --format json --out cohorts.json
     """
     from .cohorts import cohort_summary
@@ -1479,20 +1471,8 @@ def cohorts_command(
 @click.option("--setting", default=None, help="Schedule: keep only this setting (e.g. clinic).")
 @click.option("--window", default=None, help="Schedule: academic-year, block:N or DATE..DATE.")
 @click.option("--formula", default=None, help="Model of belonging against continuity, in lme4 syntax.")
-@click.option(
-    "--source",
-    type=click.Choice(SOURCES),
-    default="auto",
-    show_default=True,
-    help="The platform that exported the response files.",
-)
-@click.option(
-    "--invalid",
-    type=click.Choice(INVALID_POLICIES),
-    default="error",
-    show_default=True,
-    help="error: stop on invalid cells; as-missing: set them to missing and report each.",
-)
+@SOURCE_OPTION
+@INVALID_OPTION
 @click.option(
     "--out",
     "out_path",
@@ -1531,9 +1511,9 @@ def report_command(
 
     \b
     Examples:
-      sdt-survey report bpn-residency --responses wave1.csv wave2.csv --id-column resident \
+      sdt-survey report bpn-residency --responses wave1.csv wave2.csv --id-column resident \\
           --by pgy --out report.html
-      sdt-survey report bpn-residency --responses wave1.csv --id-column resident \
+      sdt-survey report bpn-residency --responses wave1.csv --id-column resident \\
           --schedule schedule.csv --time-column session_date --assigned-column assigned --out report.html
     """
     from .report import build_report
