@@ -30,12 +30,12 @@ import json
 import shutil
 import subprocess
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from timing import best_of  # benchmarks/timing.py, beside this script
 
 import sdt_survey
 from sdt_survey.factor.cfa import CFAModel, cfa
@@ -70,18 +70,6 @@ def simulate(n: int, seed: int = 1, missing: float = 0.0) -> tuple[pd.DataFrame,
     frame = pd.DataFrame(values, columns=columns)
     frame["pgy"] = rng.integers(1, 4, size=n)
     return frame, model
-
-
-def best_of(repeat: int, function) -> float:
-    """Fastest of ``repeat`` runs (a single run when it takes over 30 s: semopy's FIML takes minutes)."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-        if times[-1] > 30:
-            break
-    return min(times)
 
 
 def ours(case: str, data: pd.DataFrame, model) -> dict[str, float]:

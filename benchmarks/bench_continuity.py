@@ -19,12 +19,12 @@ import argparse
 import shutil
 import subprocess
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from timing import best_of  # benchmarks/timing.py, beside this script
 
 from sdt_survey.continuity import continuity_indices, indices_from_codes
 
@@ -50,15 +50,6 @@ def make_schedule(learners: int, sessions: int, seed: int = 1) -> pd.DataFrame:
             "assigned": faculty_ids[assigned],
         }
     )
-
-
-def best_of(repeat: int, function):
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return min(times), result
 
 
 def per_learner_loop(schedule: pd.DataFrame) -> pd.DataFrame:

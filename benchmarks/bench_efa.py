@@ -29,12 +29,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from timing import best_of  # benchmarks/timing.py, beside this script
 
 import sdt_survey
 from sdt_survey.factor import bartlett, efa, factor_report, kmo, parallel_analysis
@@ -60,16 +60,6 @@ def make_items(n: int, seed: int = 1) -> pd.DataFrame:
     values = np.hstack(blocks)
     values[rng.random(values.shape) < 0.03] = np.nan
     return pd.DataFrame(values, columns=columns)
-
-
-def best_of(repeat: int, function):
-    times = []
-    result = None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return min(times), result
 
 
 def patch_factor_analyzer():

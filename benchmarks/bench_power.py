@@ -22,21 +22,13 @@ import time
 
 import numpy as np
 import pandas as pd
+from timing import best_of  # benchmarks/timing.py, beside this script
 
 from sdt_survey.models import fit_model
 from sdt_survey.power import power_analysis, power_formula, simulate_analysis_data
 
 GRID = {"n_programs": [8, 14, 20], "effect": [0.15, 0.3]}
 FORMULA = "relatedness_satisfaction ~ coc + pgy + (1|program)"
-
-
-def best_of(repeat: int, function):
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return min(times), result
 
 
 def comparable(result) -> pd.DataFrame:

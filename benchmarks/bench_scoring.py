@@ -14,12 +14,12 @@ import argparse
 import shutil
 import subprocess
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from timing import best_of  # benchmarks/timing.py, beside this script
 
 import sdt_survey
 from sdt_survey.scoring import reverse_key, subscale_scores
@@ -31,15 +31,6 @@ def make_items(n: int, seed: int = 1) -> pd.DataFrame:
     values = rng.integers(1, 6, size=(n, len(bpn.item_ids))).astype(float)
     values[rng.random(values.shape) < 0.03] = np.nan
     return pd.DataFrame(values, columns=bpn.item_ids)
-
-
-def best_of(repeat: int, function):
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return min(times), result
 
 
 def main() -> None:

@@ -67,6 +67,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
+from ._plots import finish_figure, pyplot
 from .errors import SdtSurveyError
 
 #: lme4's message for a fit on the boundary of the parameter space.
@@ -1472,12 +1473,7 @@ class ModelResult:
             raise SdtSurveyError(
                 "this model has no dose-response curve (its exposure is not in the fixed part)"
             )
-        import matplotlib
-
-        if ax is None:
-            matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = pyplot()
         fig = None
         if ax is None:
             fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
@@ -1495,14 +1491,7 @@ class ModelResult:
         ax.legend(loc="best", frameon=False)
         if fig is None:
             return ax.figure
-        fig.tight_layout()
-        if path is None:
-            return fig
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
-        plt.close(fig)
-        return path
+        return finish_figure(fig, path)
 
 
 def _pformat(p: float) -> str:

@@ -58,6 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._plots import finish_figure, pyplot
 from .errors import DesignError, SdtSurveyError
 
 #: Defaults of the grid parameters that are not SimulationDesign fields as such.
@@ -358,11 +359,7 @@ class PowerResult:
     ):
         """Power curve: ``y`` against ``x`` (default the first grid parameter with several values),
         one line per value of ``by``, with ±1.96 Monte-Carlo SE bars and the 0.8 line."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
+        plt = pyplot()
         varying = [k for k, v in self.grid.items() if len(v) > 1]
         x = x or (varying[0] if varying else next(iter(self.grid)))
         if by is None:
@@ -384,14 +381,7 @@ class PowerResult:
         ax.set_title(f"Monte-Carlo power ({self.settings['n_replicates']} replicates per point)")
         if by is not None:
             ax.legend(frameon=False)
-        fig.tight_layout()
-        if path is None:
-            return fig
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
-        plt.close(fig)
-        return path
+        return finish_figure(fig, path)
 
 
 # --------------------------------------------------------------------------- driver
