@@ -72,7 +72,19 @@ def simulate(n: int, seed: int = 1, missing: float = 0.0) -> tuple[pd.DataFrame,
     return frame, model
 
 
-def ours(case: str, data: pd.DataFrame, model) -> dict[str, float]:
+def seconds(repeat: int, function) -> float:
+    """Best of ``repeat`` runs (the shared ``timing.best_of``); once only when a run takes over 30 s.
+
+    semopy's FIML takes minutes on 20,000 respondents, so it runs once.
+    """
+    first, _ = best_of(1, function)
+    if repeat <= 1 or first > 30:
+        return first
+    rest, _ = best_of(repeat - 1, function)
+    return min(first, rest)
+
+
+def ours(case: str, data: pd.DataFrame, model) -> dict[str, object]:
     if case == "invariance":
         return {"fit": lambda: measurement_invariance(data, model, "pgy", missing="listwise")}
     missing = "fiml" if case == "fiml" else "listwise"
@@ -182,7 +194,7 @@ def main() -> None:
     rows = []
     for name, (frame, mdl, text) in cases.items():
         for what, run in ours(name, frame, mdl).items():
-            rows.append((name, f"sdt_survey: {what}", best_of(args.repeat, run)))
+            rows.append((name, f"sdt_survey: {what}", seconds(args.repeat, run)))
         if not args.no_semopy:
             try:
                 run = semopy_runs(name, frame, text)
@@ -190,14 +202,14 @@ def main() -> None:
                 args.no_semopy = True
             else:
                 label = "semopy: configural multigroup only" if name == "invariance" else "semopy"
-                rows.append((name, label, best_of(args.repeat, run)))
+                rows.append((name, label, seconds(args.repeat, run)))
     if args.with_r:
-        for name, seconds in lavaan_times({k: (v[0], v[2]) for k, v in cases.items()}, args.repeat).items():
-            rows.append((name, "lavaan 0.6-14 (inside R)", seconds))
+        for name, elapsed in lavaan_times({k: (v[0], v[2]) for k, v in cases.items()}, args.repeat).items():
+            rows.append((name, "lavaan 0.6-14 (inside R)", elapsed))
     print(f"n = {args.n:,}; best of {args.repeat}\n")
     print("| case | implementation | seconds |\n|---|---|---:|")
-    for name, label, seconds in sorted(rows, key=lambda r: list(cases).index(r[0])):
-        print(f"| {name} | {label} | {seconds:.3f} |")
+    for name, label, elapsed in sorted(rows, key=lambda r: list(cases).index(r[0])):
+        print(f"| {name} | {label} | {elapsed:.3f} |")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ import pytest
 
 import sdt_survey
 from sdt_survey.errors import SdtSurveyError
-from sdt_survey.factor import cfa as _cfa_function  # noqa: F401  (the package exports the function)
 from sdt_survey.factor.cfa import (
     FIT_KEYS,
     ROBUST_FIT_KEYS,
@@ -504,3 +503,22 @@ def test_groups_keep_order_of_appearance(hs):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert math.isfinite(res.fit.srmr)
+
+
+@needs_reference
+def test_factor_regressions_and_mean_statements(hs, hs_fit, ref_hs):
+    # Regressing speed on the other factors re-expresses their covariances: the same fit.
+    res = cfa(hs, HS_MODEL + "\nspeed ~ visual + textual")
+    assert res.fit.chisq == pytest.approx(ref_hs["fit"]["chisq"], rel=FIT_REL) and res.fit.df == 24
+    assert res.parameters.query("op == '~'")["std_all"].tolist() == pytest.approx([0.431, 0.085], abs=1e-3)
+    # A mean in the model brings the mean structure (lavaan: 9 more parameters, same df).
+    with_means = cfa(hs, HS_MODEL + "\nx1 ~ 1")
+    assert (with_means.fit.npar, with_means.fit.df) == (hs_fit.fit.npar + 9, 24)
+
+
+@needs_reference
+def test_converges_when_the_model_fits_very_badly(hs):
+    # Intercepts fixed at 0 for three items: chi-square about 1015; lavaan gives 1015.012.
+    res = cfa(hs, HS_MODEL + "\nvisual ~ NA*1\nx1 ~ 0*1\nx4 ~ 0*1\nx7 ~ 0*1")
+    assert res.converged and not res.warnings
+    assert res.fit.chisq == pytest.approx(1015.012, abs=5e-4) and res.fit.df == 26

@@ -1482,22 +1482,26 @@ def _optimize(engine: _Engine, x0: np.ndarray, max_iter: int = 1000) -> _Optimum
     iterations = 0
     newton = False
     for iterations in range(1, max_iter + 1):
-        # Fisher scoring far from the optimum (robust); Newton steps with the exact Hessian
-        # near it (quadratic convergence even when the model fits badly).
+        # Fisher scoring first (robust far from the optimum), then Newton steps with the exact
+        # Hessian whenever it is positive definite: quadratic convergence even when the model
+        # fits badly, where scoring alone crawls.
         info = engine.observed_information(x) if newton else engine.fisher_information(x)
+        kind = "observed" if newton else "fisher"
         try:
             step = -linalg.cho_solve(linalg.cho_factor(info), grad)
         except (linalg.LinAlgError, ValueError):
-            if newton:
-                newton = False
-                info = engine.fisher_information(x)
-            ridge = 1e-8 * max(1.0, float(np.abs(np.diag(info)).max()))
-            step = -np.linalg.lstsq(info + ridge * np.eye(len(x)), grad, rcond=None)[0]
+            info = engine.fisher_information(x)
+            kind = "fisher"
+            try:
+                step = -linalg.cho_solve(linalg.cho_factor(info), grad)
+            except (linalg.LinAlgError, ValueError):
+                ridge = 1e-8 * max(1.0, float(np.abs(np.diag(info)).max()))
+                step = -np.linalg.lstsq(info + ridge * np.eye(len(x)), grad, rcond=None)[0]
         decrement = -float(grad @ step)
         # The decrement estimates twice the distance to the minimum; below ~1e-15 |f| the fit
         # function cannot resolve further progress (the estimates are then accurate to ~1e-8).
         if decrement < 1e-15 * max(1.0, abs(f)) or np.abs(step).max() < 1e-13 * max(1.0, np.abs(x).max()):
-            return _Optimum(x, f, True, iterations, "", info, "observed" if newton else "fisher")
+            return _Optimum(x, f, True, iterations, "", info, kind)
         t = 1.0
         while True:
             x_new = x + t * step
@@ -1514,7 +1518,7 @@ def _optimize(engine: _Engine, x0: np.ndarray, max_iter: int = 1000) -> _Optimum
                 return _Optimum(x, f, converged, iterations, "" if converged else "line search failed")
         x = x_new
         f, grad = (f_new, grad_new) if grad_new is not None else engine.objective_gradient(x)
-        newton = decrement < 1e-4 and t == 1.0
+        newton = iterations >= 3 and (t == 1.0 or kind == "fisher")
     return _Optimum(x, f, False, iterations, f"no convergence in {max_iter} iterations")
 
 
@@ -2131,6 +2135,15 @@ class FitMeasures:
     The ``*_scaled`` and ``*_robust`` values are set for ``estimator="MLR"``
     (Yuan-Bentler-Mplus scaling; robust CFI/TLI/RMSEA of Brosseau-Liard &
     Savalei as lavaan 0.6-14 computes them).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(4)
+    >>> d = pd.DataFrame(rng.normal(size=(200, 1)) + rng.normal(size=(200, 4)), columns=list("abcd"))
+    >>> fit = cfa(d, "F =~ a + b + c + d").fit
+    >>> fit.df, fit.npar, list(fit.to_dict())[:3]
+    (2, 8, ['chisq', 'df', 'pvalue'])
     """
 
     chisq: float
@@ -2329,6 +2342,18 @@ class CFAResult:
             ``lhs, op, rhs, [group], mi, epc, sepc_lv, sepc_all`` (lavaan's
             ``sepc.lv``/``sepc.all``). Cross-loadings, residual covariances and
             factor covariances not in the model are tested (expected information).
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> rng = np.random.default_rng(6)
+        >>> f = rng.normal(size=(400, 2))
+        >>> items = ["a1", "a2", "a3", "a4", "b1", "b2", "b3", "b4"]
+        >>> d = pd.DataFrame(np.repeat(f, 4, axis=1) + rng.normal(size=(400, 8)), columns=items)
+        >>> d["b1"] += 0.8 * f[:, 0]  # b1 also measures A
+        >>> mi = cfa(d, "A =~ a1 + a2 + a3 + a4\\nB =~ b1 + b2 + b3 + b4").modification_indices(top=1)
+        >>> mi[["lhs", "op", "rhs"]].iloc[0].tolist(), round(float(mi["epc"].iloc[0]), 2)
+        (['A', '=~', 'b1'], 0.83)
         """
         with _single_threaded_blas():
             frame = _modification_indices(self._spec, self._engine, self._x, list(self.groups))
@@ -2510,7 +2535,8 @@ def _fit_prepared(
     groups = prep.groups
     n_groups = len(groups)
     fiml = prep.missing == "fiml"
-    meanstructure = fiml or n_groups > 1
+    # lavaan adds a mean structure with FIML, with several groups, or when the model mentions a mean.
+    meanstructure = fiml or n_groups > 1 or any(s.op == "~1" for s in model.statements)
     spec = _build_spec(
         model,
         n_groups,

@@ -425,6 +425,21 @@ def measurement_invariance(
     ------
     CFAError
         For unknown steps, criteria, estimators, or data and model problems.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(12)
+    >>> f = rng.normal(size=(600, 1))
+    >>> d = pd.DataFrame(f * 0.8 + rng.normal(size=(600, 4)) * 0.6, columns=["rs1", "rs2", "rs3", "rs4"])
+    >>> d.loc[300:, "rs2"] += 0.8  # rs2 reads higher in the second cohort at the same belonging
+    >>> d["cohort"] = np.repeat(["2023", "2024"], 300)
+    >>> model = "belonging =~ rs1 + rs2 + rs3 + rs4"
+    >>> res = measurement_invariance(d, model, "cohort", steps=("configural", "metric", "scalar"))
+    >>> res.highest
+    'metric'
+    >>> measurement_invariance(d, model, "cohort", free=["rs2~1"]).highest
+    'strict'
     """
     estimator = str(estimator).upper()
     if estimator not in ESTIMATORS:
