@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import stat
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,7 +222,9 @@ def _even_odd(keyed: pd.DataFrame, instruments: Sequence[Instrument]) -> np.ndar
     count = both.sum(axis=1)
     a = np.where(both, a, np.nan)
     b = np.where(both, b, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        # A respondent with no complete odd/even pair has an empty mean: NaN, as intended.
+        warnings.simplefilter("ignore", RuntimeWarning)
         da = a - np.nanmean(a, axis=1, keepdims=True) if count.any() else a
         db = b - np.nanmean(b, axis=1, keepdims=True) if count.any() else b
         r = np.nansum(da * db, axis=1) / np.sqrt(np.nansum(da**2, axis=1) * np.nansum(db**2, axis=1))
