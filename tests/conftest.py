@@ -1,9 +1,26 @@
 from __future__ import annotations
 
+import json
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
+
+#: The shared reference data and R goldens, beside the repository (as CI lays them out).
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+#: Debian's chromium; browser tests never download a browser of their own.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 # A small but complete instrument; tests break it one line at a time, so keep
 # its line numbers stable (the error tests refer to them).
@@ -71,3 +88,40 @@ def write(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    """The shared reference folder (skips the test when it is not beside the repository)."""
+    if not REFERENCE.is_dir():
+        pytest.skip("shared/reference is not beside the repository")
+    return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def sdt_wave1_keyed(reference: Path) -> pd.DataFrame:
+    """sdt-sim wave 1 with the reverse-worded items keyed (6 - x), as the R goldens use it."""
+    data = pd.read_csv(reference / "sdt-sim" / "responses_w1.csv")
+    for item in ("as4", "rs4", "cs4"):
+        data[item] = 6 - data[item]
+    return data
+
+
+@pytest.fixture(scope="session")
+def sdt_reference_json(reference: Path) -> dict:
+    return json.loads((reference / "sdt-sim" / "reference.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """Debian's chromium driven by Playwright (skips when either is missing)."""
+    if not CHROMIUM.exists():
+        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("browser tests need Playwright for Python (pip install playwright)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

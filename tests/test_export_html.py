@@ -29,16 +29,6 @@ from sdt_survey.expressions import evaluate, parse_expression
 from tests.export_support import COMBINATION, placeholder_texts
 
 COMBINED = COMBINATION
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def export_args(name: str) -> dict:
@@ -382,26 +372,6 @@ def test_write_creates_folders_and_reports_notes(tmp_path):
 
 
 # --------------------------------------------------------------------------- in a real browser
-
-
-def _playwright_or_skip():
-    if not CHROMIUM.exists():
-        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("browser tests need Playwright for Python (pip install playwright)")
-    return sync_playwright
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    sync_playwright = _playwright_or_skip()
-    with sync_playwright() as playwright:
-        # Never a downloaded browser: Debian's chromium, with its background networking off.
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 class Tab:

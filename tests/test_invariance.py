@@ -76,18 +76,13 @@ def hs() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def sdt() -> pd.DataFrame:
-    if not REFERENCE.is_dir():
-        pytest.skip("shared/reference is not beside the repository")
-    data = pd.read_csv(REFERENCE / "sdt-sim" / "responses_w1.csv")
-    for item in ("as4", "rs4", "cs4"):
-        data[item] = 6 - data[item]
-    return data
+def bpn():
+    return sdt_survey.load_instrument("bpn-residency")
 
 
 @pytest.fixture(scope="module")
-def bpn():
-    return sdt_survey.load_instrument("bpn-residency")
+def sdt(sdt_wave1_keyed):
+    return sdt_wave1_keyed
 
 
 @pytest.fixture(scope="module")

@@ -53,16 +53,6 @@ from sdt_survey.simulate import simulate
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sdt-sim"
 SCHEDULE_OPTIONS = {"time_column": "session_date", "assigned_column": "assigned"}
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FIGURES = ("mean", "sd", "n", "ci_lower", "ci_upper", "share_above_midpoint", "share_below_midpoint")
 
 # A second instrument with one free-text question: its answers must never reach a report.
@@ -633,26 +623,6 @@ def test_every_section_is_filled_on_the_reference_data(reference):
 
 
 # =============================================================================== in a real browser
-
-
-def _playwright_or_skip():
-    if not CHROMIUM.exists():
-        pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("browser tests need Playwright for Python (pip install playwright)")
-    return sync_playwright
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    sync_playwright = _playwright_or_skip()
-    with sync_playwright() as playwright:
-        # Never a downloaded browser: Debian's chromium, with its background networking off.
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def open_in_browser(browser, page_path: Path, screenshot: Path) -> dict:
