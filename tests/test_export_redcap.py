@@ -38,72 +38,7 @@ from tests.export_support import (
 
 TRUTH5 = "1, Not at all true | 2, Slightly true | 3, Moderately true | 4, Very true | 5, Completely true"
 
-# Every kind of item, with branching on each kind; two Likert runs on truth5 in one section.
-ALL_KINDS = sdt_survey.parse_instrument(
-    """
-schema_version: 1
-id: all-kinds
-version: "0.3.1"
-title: Every kind of item
-license: CC0-1.0
-scales:
-  truth5:
-    values: [1, 2, 3, 4, 5]
-    labels: [Not at all true, Slightly true, Moderately true, Very true, Completely true]
-    missing_codes: {-99: skipped}
-  often4:
-    values: [0, 1, 2, 3]
-    labels: [Never, Sometimes, Often, Always]
-items:
-  - id: gate
-    text: "Do you have a usual preceptor?"
-    type: single
-    required: true
-    choices: [{value: 1, label: "Yes"}, {value: 0, label: "No"}]
-  - id: pgy
-    text: Your postgraduate year
-    type: single
-    choices: [{value: 1, label: PGY-1}, {value: 2, label: PGY-2}, {value: 3, label: PGY-3}]
-  - id: halfdays
-    text: "Clinic half-days, last 4 weeks"
-    type: integer
-    min: 0
-    max: 40
-    show_if: gate == 1
-  - id: hours
-    text: Hours of teaching a week
-    type: number
-    min: 0
-    max: 80.5
-    show_if: "not (pgy in [1] or halfdays > 10)"
-  - id: sources
-    text: "Who supports you?"
-    type: multiple
-    choices: [{value: 1, label: Faculty}, {value: 2, label: Co-residents}, {value: -99, label: Skipped}]
-  - id: started
-    text: "When did you start?"
-    type: date
-    show_if: "sources == 1"
-  - {id: t1, text: I choose how to run my clinic sessions., scale: truth5}
-  - id: t2
-    text: Nobody would notice if I struggled.
-    scale: truth5
-    reverse: true
-    show_if: "sources != 2"
-  - {id: o1, text: I eat lunch with my team., scale: often4}
-  - {id: o2, text: I teach medical students., scale: often4, show_if: pgy > 1}
-  - {id: t3, text: My preceptor knows my goals., scale: truth5}
-  - {id: comment, text: "Anything else?", type: text, show_if: "pgy not in [3]"}
-sections:
-  - id: about
-    title: About you
-    preamble: A few facts first.
-    items: [gate, pgy, halfdays, hours, sources, started]
-  - {id: ratings, title: Your clinic, items: [t1, t2, o1, o2, t3, comment]}
-subscales:
-  support: {items: [t1, t2, t3], min_valid: 2}
-"""
-)
+ALL_KINDS = sdt_survey.load_instrument(Path(__file__).parent / "fixtures" / "all-kinds.yaml")
 
 
 def export(instruments, tmp_path: Path, name: str = "dictionary.csv", **kwargs):
