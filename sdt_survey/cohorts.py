@@ -739,6 +739,14 @@ def _group_masks(labels: pd.DataFrame, keys: Sequence[tuple[int, Any]], by: Sequ
             yield (table, value), (labels[by[table - 1]] == value).to_numpy()
 
 
+def _mixed_or_none(y: np.ndarray, x: np.ndarray, ids: np.ndarray, confidence: float) -> dict | None:
+    """The random-intercept fit of :func:`random_intercept_slope`, or None when the data cannot carry one."""
+    try:
+        return random_intercept_slope(y, x, ids, confidence)
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+
+
 def random_intercept_slope(
     y: np.ndarray, x: np.ndarray, groups: np.ndarray, confidence: float = 0.95
 ) -> dict[str, float]:
@@ -919,15 +927,12 @@ def _changes(
                 elif method == "mixed_model" and n_people >= 3:
                     sub = window[window["_rid"].isin(wide.index[mask & either.to_numpy()])]
                     sub = sub[sub[name].notna()]
-                    try:
-                        fit = random_intercept_slope(
-                            sub[name].to_numpy(float),
-                            (sub["_wave"] == b).to_numpy(float),
-                            sub["_rid"].to_numpy(),
-                            confidence,
-                        )
-                    except (np.linalg.LinAlgError, ValueError):
-                        fit = None
+                    fit = _mixed_or_none(
+                        sub[name].to_numpy(float),
+                        (sub["_wave"] == b).to_numpy(float),
+                        sub["_rid"].to_numpy(),
+                        confidence,
+                    )
                     if fit is None or not fit["converged"]:
                         failures += 1
                     if fit is not None:
@@ -985,15 +990,12 @@ def _trends(
             record.update(n=n_people, n_observations=n_obs)
             if sub["_wave"].nunique() >= 2:
                 if method == "mixed_model":
-                    try:
-                        fit = random_intercept_slope(
-                            sub[name].to_numpy(float),
-                            sub["_wave"].to_numpy(float),
-                            sub["_rid"].to_numpy(),
-                            confidence,
-                        )
-                    except (np.linalg.LinAlgError, ValueError):
-                        fit = None
+                    fit = _mixed_or_none(
+                        sub[name].to_numpy(float),
+                        sub["_wave"].to_numpy(float),
+                        sub["_rid"].to_numpy(),
+                        confidence,
+                    )
                     if fit is None or not fit["converged"]:
                         failures += 1
                     if fit is not None:
