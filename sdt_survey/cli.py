@@ -796,10 +796,11 @@ def cfa_options(function):
         ),
         click.option(
             "--estimator",
-            type=click.Choice(["ML", "MLR"], case_sensitive=False),
+            type=click.Choice(["ML", "MLR", "WLSMV"], case_sensitive=False),
             default="ML",
             show_default=True,
-            help="ML, or MLR (robust SEs, Yuan-Bentler scaled chi-square, robust CFI/TLI/RMSEA).",
+            help="ML; MLR (robust SEs, Yuan-Bentler scaled chi-square, robust CFI/TLI/RMSEA); or WLSMV "
+            "(ordinal items, polychoric correlations, as lavaan's ordered = TRUE; cfa only).",
         ),
         click.option(
             "--missing",
@@ -910,7 +911,9 @@ def cfa_command(
         invalid=invalid,
         duplicates=duplicates,
     )
-    text = result.summary(modindices=modindices) if fmt == "table" else _render(result, fmt)
+    if modindices and estimator.upper() == "WLSMV":
+        raise click.UsageError("--modindices is for ML and MLR fits")
+    text = result.summary(modindices=modindices) if fmt == "table" and modindices else _render(result, fmt)
     _write_or_echo(text, out_path, "cfa")
 
 
@@ -963,6 +966,8 @@ def invariance_command(
     """
     from .factor.pipeline import instrument_invariance
 
+    if estimator.upper() == "WLSMV":
+        raise click.UsageError("invariance uses ML or MLR; WLSMV is available for single-group cfa")
     instruments, responses_path = _split_instruments_and_file(args)
     result = instrument_invariance(
         instruments,

@@ -580,3 +580,27 @@ def test_report_command_writes_html_and_json(run, tmp_path):
     assert "R0001" not in page  # no resident id
     sections = json.loads(out.with_suffix(".json").read_text())["sections"]
     assert all(section["status"] == "ok" for section in sections.values()), sections.keys()
+
+
+def test_cfa_command_with_wlsmv_reproduces_lavaan_ordered(run):
+    sim = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sdt-sim"
+    if not sim.is_dir():
+        pytest.skip("shared/reference is not beside the repository")
+    golden = json.loads((Path(__file__).parent / "goldens" / "lavaan_wlsmv.json").read_text())["bpn_delta"]
+    result = run(
+        "cfa", "bpn-residency", str(sim / "responses_w1.csv"), "--estimator", "WLSMV", "--format", "json"
+    )
+    assert result.exit_code == 0, result.output
+    fit = json.loads(result.output)["fit"]
+    assert fit["chisq_scaled"] == pytest.approx(golden["fit"]["chisq.scaled"], rel=1e-5)
+    assert fit["rmsea_robust"] == pytest.approx(golden["fit"]["rmsea.robust"], rel=1e-5)
+    refused = run(
+        "invariance",
+        "bpn-residency",
+        str(sim / "responses_w1.csv"),
+        "--group-column",
+        "pgy",
+        "--estimator",
+        "WLSMV",
+    )
+    assert refused.exit_code == 2

@@ -46,6 +46,7 @@ from .invariance import InvarianceResult, measurement_invariance
 from .pipeline import instrument_cfa, instrument_invariance
 from .rotation import Rotation, rotate
 from .syntax import ModelSyntaxError, emit_lavaan, parse_model_syntax
+from .wlsmv import OrdinalCFAResult, cfa_ordinal
 
 __all__ = [
     "BartlettResult",
@@ -59,10 +60,12 @@ __all__ = [
     "InvarianceResult",
     "KMOResult",
     "ModelSyntaxError",
+    "OrdinalCFAResult",
     "ParallelResult",
     "Rotation",
     "bartlett",
     "cfa",
+    "cfa_ordinal",
     "efa",
     "emit_lavaan",
     "factor_report",

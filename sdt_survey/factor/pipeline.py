@@ -88,7 +88,9 @@ def instrument_cfa(
         A named variant of the instrument's structure, or a model written out
         (``rs =~ rs1 + rs2 + rs3 + rs4`` ...) over its item ids.
     estimator, missing, std_lv
-        As for :func:`~sdt_survey.factor.cfa.cfa`.
+        As for :func:`~sdt_survey.factor.cfa.cfa`; ``estimator="WLSMV"`` treats the
+        items as ordinal (:func:`~sdt_survey.factor.wlsmv.cfa_ordinal`, as lavaan's
+        ``ordered = TRUE``).
     wave
         Which wave to fit when the data hold several (default: the first).
     """
@@ -100,6 +102,15 @@ def instrument_cfa(
         if model in ("correlated", "bifactor", "second-order")
         else CFAModel.from_syntax(model)
     )
+    if estimator.upper() == "WLSMV":
+        from .wlsmv import cfa_ordinal
+
+        if std_lv:
+            raise SdtSurveyError("WLSMV identifies factors by marker loadings here; drop --std-lv")
+        if missing == "fiml":
+            raise SdtSurveyError("WLSMV uses complete cases (listwise); FIML is for ML and MLR")
+        result = cfa_ordinal(data.frame[list(spec.indicators)], spec)
+        return _noted(result, (*data.notes, "ordinal items: polychoric correlations, WLSMV, complete cases"))
     return _noted(cfa(data.frame, spec, estimator=estimator, missing=missing, std_lv=std_lv), data.notes)
 
 
