@@ -654,6 +654,11 @@ def _render(result, fmt: str) -> str:
     return result.summary()
 
 
+def plot_option(help: str):
+    """The ``--plot FILE`` option of commands that draw a figure."""
+    return click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help=help)
+
+
 FORMAT_OUTPUT = click.option(
     "--format",
     "fmt",
@@ -1153,13 +1158,7 @@ def continuity_command(
     metavar="VAR:df=N",
     help="Dose-response curve of VAR by a natural spline with N degrees of freedom.",
 )
-@click.option(
-    "--plot",
-    "plot_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write the dose-response curve (needs --spline) as .png or .svg.",
-)
+@plot_option("Write the dose-response curve (needs --spline) as .png or .svg.")
 @FORMAT_OUTPUT
 @OUT_FILE
 def model_command(
@@ -1294,13 +1293,7 @@ def _parse_grid(pairs: tuple[str, ...]) -> dict[str, list]:
     metavar="NAME=VALUE",
     help="A design parameter held fixed over the grid, e.g. --set residents_per_program=25.",
 )
-@click.option(
-    "--plot",
-    "plot_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write the power curve as .png or .svg.",
-)
+@plot_option("Write the power curve as .png or .svg.")
 @FORMAT_OUTPUT
 @OUT_FILE
 def power_command(
@@ -1328,7 +1321,7 @@ def power_command(
     Examples:
       sdt-survey power --grid n_programs=8,14,20 --grid effect=0.2,0.3 --replicates 200
       sdt-survey power --grid residents_per_program=15,25,40 --set n_programs=10 --plot power.png
-      sdt-survey power --grid icc=0.05,0.15 --dask-scheduler tcp://10.0.0.5:8786 --replicates 1000
+      sdt-survey power --grid icc=0.05,0.15 --dask-scheduler tcp://SCHEDULER-HOST:8786 --replicates 1000
     """
     from .power import power_analysis
 
