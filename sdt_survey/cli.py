@@ -848,7 +848,11 @@ def _wave_value(wave: str | None):
 @cfa_options
 @click.option("--std-lv", is_flag=True, help="Identify factors by unit variance instead of a marker loading.")
 @click.option(
-    "--modindices", type=int, default=0, show_default=True, help="Show the N largest modification indices."
+    "--modindices",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Show the N largest modification indices.",
 )
 @click.option("--emit-lavaan", is_flag=True, help="Print the equivalent lavaan syntax and stop.")
 @FORMAT_OUTPUT

@@ -62,6 +62,18 @@ from scipy import optimize, special, stats
 from ._callable import make_module_callable
 from .errors import SdtSurveyError
 
+
+class ReliabilityError(SdtSurveyError, ValueError):
+    """Data or settings a reliability coefficient cannot be computed from (said in plain words)."""
+
+
+class ReliabilityKeyError(SdtSurveyError, KeyError):
+    """Items named that the data do not have."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
 Missing = Literal["pairwise", "listwise"]
 MISSING_MODES = ("pairwise", "listwise")
 
@@ -81,28 +93,35 @@ def _item_matrix(items: pd.DataFrame, *, min_items: int = 2, what: str = "items"
         )
     if items.columns.has_duplicates:
         dupes = sorted({str(c) for c in items.columns[items.columns.duplicated()]})
-        raise ValueError(f"{what} has duplicated columns: {', '.join(dupes)}")
+        raise ReliabilityError(f"{what} has duplicated columns: {', '.join(dupes)}")
     if items.shape[1] < min_items:
-        raise ValueError(f"{what} needs at least {min_items} item columns, got {items.shape[1]}")
+        raise ReliabilityError(f"{what} needs at least {min_items} item columns, got {items.shape[1]}")
     bad = [str(c) for c in items.columns if not pd.api.types.is_numeric_dtype(items[c])]
     if bad:
         raise TypeError(f"{what} must be numeric; non-numeric columns: {', '.join(bad)}")
     x = items.to_numpy(dtype=float, na_value=np.nan)
     if np.isinf(x).any():
-        raise ValueError(f"{what} contains infinite values")
+        raise ReliabilityError(f"{what} contains infinite values")
     if x.shape[0] < 2:
-        raise ValueError(f"{what} needs at least 2 respondents, got {x.shape[0]}")
+        raise ReliabilityError(f"{what} needs at least 2 respondents, got {x.shape[0]}")
     return x
 
 
 def _check_missing(missing: str) -> None:
     if missing not in MISSING_MODES:
-        raise ValueError(f"missing must be 'pairwise' or 'listwise', got {missing!r}")
+        raise ReliabilityError(f"missing must be 'pairwise' or 'listwise', got {missing!r}")
+
+
+def _check_bootstrap(bootstrap: int, seed: int | None) -> None:
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, (int, np.integer)) or bootstrap < 0:
+        raise ReliabilityError(f"bootstrap must be a whole number of resamples >= 0, got {bootstrap!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ReliabilityError(f"seed must be a non-negative integer, got {seed!r}")
 
 
 def _check_confidence(confidence: float) -> None:
     if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+        raise ReliabilityError(f"confidence must be in (0, 1), got {confidence!r}")
 
 
 def _pairwise_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -137,7 +156,7 @@ def _pairwise_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def _require_finite(mat: np.ndarray, names: Sequence[str], what: str) -> None:
     if np.isnan(mat).any():
         i, j = np.argwhere(np.isnan(mat))[0]
-        raise ValueError(
+        raise ReliabilityError(
             f"the {what} of {names[i]!r} and {names[j]!r} cannot be computed "
             "(fewer than two respondents answered both, or an item has no variance)"
         )
@@ -471,14 +490,15 @@ def alpha(
     """
     _check_missing(missing)
     _check_confidence(confidence)
-    if bootstrap < 0:
-        raise ValueError(f"bootstrap must be >= 0, got {bootstrap}")
+    _check_bootstrap(bootstrap, seed)
     x = _item_matrix(items)
     names = [str(c) for c in items.columns]
     if missing == "listwise":
         x = x[~np.isnan(x).any(axis=1)]
         if x.shape[0] < 2:
-            raise ValueError("fewer than 2 respondents answered every item; listwise alpha is undefined")
+            raise ReliabilityError(
+                "fewer than 2 respondents answered every item; listwise alpha is undefined"
+            )
     result = _alpha_from_matrix(x, names, missing=missing, confidence=confidence)
     if bootstrap:
         rng = np.random.default_rng(seed)
@@ -507,7 +527,7 @@ def _alpha_from_matrix(x: np.ndarray, names: list[str], *, missing: str, confide
         item_mean = np.nanmean(x, axis=0)
     good = np.isfinite(item_sd) & (item_sd > 0)
     if good.sum() < 2:
-        raise ValueError("alpha needs at least two items with variance")
+        raise ReliabilityError("alpha needs at least two items with variance")
     if not good.all():
         dropped = [names[i] for i in np.flatnonzero(~good)]
         warnings.warn(
@@ -957,10 +977,10 @@ def _omega_from_corr(
     option: str = "equal",
 ) -> OmegaResult:
     if fm not in ("minres", "uls"):
-        raise ValueError(f"fm={fm!r} is not supported; use 'minres' (psych's default)")
+        raise ReliabilityError(f"fm={fm!r} is not supported; use 'minres' (psych's default)")
     p = r.shape[0]
     if not 1 <= nfactors < p:
-        raise ValueError(f"nfactors must be between 1 and {p - 1} for {p} items, got {nfactors}")
+        raise ReliabilityError(f"nfactors must be between 1 and {p - 1} for {p} items, got {nfactors}")
     if nfactors == 2:
         warnings.warn(
             "three factors are required for identification; with two, the general factor loadings "
@@ -1106,10 +1126,10 @@ def omega(
     if groups is not None:
         wanted = [str(i) for members in groups.values() for i in members]
         if len(set(wanted)) != len(wanted):
-            raise ValueError("an item appears in more than one group")
+            raise ReliabilityError("an item appears in more than one group")
         unknown = [i for i in wanted if i not in items.columns]
         if unknown:
-            raise KeyError(f"group items not in the data: {', '.join(unknown)}")
+            raise ReliabilityKeyError(f"group items not in the data: {', '.join(unknown)}")
         items = items[wanted]
         if nfactors is None:
             nfactors = len(groups)
@@ -1594,17 +1614,19 @@ def polychoric(
     names = [str(c) for c in items.columns]
     answered = ~np.isnan(x)
     if not np.all(x[answered] == np.round(x[answered])):
-        raise ValueError("polychoric correlations need integer-coded categories")
+        raise ReliabilityError("polychoric correlations need integer-coded categories")
     sds = np.array(
         [np.std(x[answered[:, j], j]) if answered[:, j].sum() > 1 else 0.0 for j in range(x.shape[1])]
     )
     if np.any(sds <= 0):
         bad = [names[j] for j in np.flatnonzero(sds <= 0)]
-        raise ValueError(f"items without variance: {', '.join(bad)}")
+        raise ReliabilityError(f"items without variance: {', '.join(bad)}")
     lo = np.nanmin(x)
     nvalues = int(np.nanmax(x) - lo + 1)
     if nvalues > max_categories:
-        raise ValueError(f"{nvalues} categories; polychoric correlations are for at most {max_categories}")
+        raise ReliabilityError(
+            f"{nvalues} categories; polychoric correlations are for at most {max_categories}"
+        )
     codes = np.where(answered, x - lo, -1).astype(int)  # 0 .. nvalues-1, -1 missing
     item_max = np.array([codes[answered[:, j], j].max() for j in range(x.shape[1])])
     global_tau = bool(item_max.min() == item_max.max())
@@ -1784,14 +1806,14 @@ def group_reliability(
     if not isinstance(scores, pd.Series) or not isinstance(groups, pd.Series):
         raise TypeError("scores and groups must be pandas Series")
     if len(scores) != len(groups):
-        raise ValueError(f"scores ({len(scores)}) and groups ({len(groups)}) differ in length")
+        raise ReliabilityError(f"scores ({len(scores)}) and groups ({len(groups)}) differ in length")
     y = pd.to_numeric(scores, errors="raise").to_numpy(dtype=float, na_value=np.nan)
     keep = ~np.isnan(y) & groups.notna().to_numpy()
     y = y[keep]
     codes, _ = pd.factorize(groups[keep], sort=True)
     n_groups = int(codes.max()) + 1 if codes.size else 0
     if n_groups < 2:
-        raise ValueError("group reliability needs at least two groups")
+        raise ReliabilityError("group reliability needs at least two groups")
     n_g = np.bincount(codes, minlength=n_groups).astype(float)
     mean_g = np.bincount(codes, weights=y, minlength=n_groups) / n_g
     ss_g = np.bincount(codes, weights=(y - mean_g[codes]) ** 2, minlength=n_groups)
@@ -1905,15 +1927,15 @@ def test_retest(first: pd.Series, second: pd.Series, *, form: str = "ICC2") -> T
     import pingouin
 
     if form not in _ICC_FORMS:
-        raise ValueError(f"form must be one of {', '.join(_ICC_FORMS)}, got {form!r}")
+        raise ReliabilityError(f"form must be one of {', '.join(_ICC_FORMS)}, got {form!r}")
     if not isinstance(first, pd.Series) or not isinstance(second, pd.Series):
         raise TypeError("first and second must be pandas Series indexed by respondent")
     for s, what in ((first, "first"), (second, "second")):
         if s.index.has_duplicates:
-            raise ValueError(f"{what} has duplicated respondents in its index")
+            raise ReliabilityError(f"{what} has duplicated respondents in its index")
     both = pd.concat([first.rename("t1"), second.rename("t2")], axis=1, join="inner").dropna()
     if len(both) < 3:
-        raise ValueError("test-retest needs at least 3 respondents with both measurements")
+        raise ReliabilityError("test-retest needs at least 3 respondents with both measurements")
     long = both.reset_index(drop=True).rename_axis("respondent").reset_index()
     long = long.melt(id_vars="respondent", var_name="occasion", value_name="score")
     saved = pingouin.options.get("round.column.CI95")
@@ -2221,15 +2243,16 @@ def reliability_table(
     """
     _check_missing(missing)
     _check_confidence(confidence)
+    _check_bootstrap(bootstrap, seed)
     if not isinstance(items_keyed, pd.DataFrame):
         raise TypeError("items_keyed must be a pandas DataFrame")
     if not subscales:
-        raise ValueError("no subscales given")
+        raise ReliabilityError("no subscales given")
     subs = {str(k): [str(i) for i in v] for k, v in subscales.items()}
     columns = {str(c): c for c in items_keyed.columns}
     unknown = sorted({i for v in subs.values() for i in v if i not in columns})
     if unknown:
-        raise KeyError(f"subscale items not in the data: {', '.join(unknown)}")
+        raise ReliabilityKeyError(f"subscale items not in the data: {', '.join(unknown)}")
     frames = {sid: items_keyed[[columns[i] for i in its]].set_axis(its, axis=1) for sid, its in subs.items()}
 
     scales: dict[str, AlphaResult] = {}
@@ -2282,7 +2305,7 @@ def reliability_table(
     group_res = None
     if groups is not None:
         if len(groups) != len(items_keyed):
-            raise ValueError(f"groups has {len(groups)} rows, items_keyed {len(items_keyed)}")
+            raise ReliabilityError(f"groups has {len(groups)} rows, items_keyed {len(items_keyed)}")
         g = pd.Series(np.asarray(groups), index=items_keyed.index)
         group_res = {}
         for sid, frame in frames.items():

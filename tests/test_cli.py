@@ -604,3 +604,16 @@ def test_cfa_command_with_wlsmv_reproduces_lavaan_ordered(run):
         "WLSMV",
     )
     assert refused.exit_code == 2
+
+
+def test_bad_analysis_settings_are_user_errors_not_tracebacks(run, tmp_path):
+    sim = tmp_path / "sim"
+    assert (
+        run("simulate", "bpn-residency", "--seed", "5", "--programs", "3", "--out", str(sim)).exit_code == 0
+    )
+    data = str(sim / "responses_w1.csv")
+    negative = run("reliability", "bpn-residency", data, "--bootstrap", "-5")
+    assert negative.exit_code == 1 and "bootstrap must be a whole number of resamples >= 0" in negative.output
+    seed = run("reliability", "bpn-residency", data, "--bootstrap", "3", "--seed", "-1")
+    assert seed.exit_code == 1 and "seed must be a non-negative integer" in seed.output
+    assert run("cfa", "bpn-residency", data, "--modindices", "-2").exit_code == 2
