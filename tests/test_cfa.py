@@ -34,8 +34,8 @@ from sdt_survey.factor.cfa import (
     cfa,
     emit_lavaan,
 )
+from tests.conftest import REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 GOLDENS = Path(__file__).parent / "goldens"
 needs_reference = pytest.mark.skipif(
     not REFERENCE.is_dir(), reason="shared/reference is not beside the repository"

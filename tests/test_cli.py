@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from sdt_survey.cli import cli
 from sdt_survey.instrument import BUNDLED_DIR
-from tests.conftest import VALID
+from tests.conftest import REFERENCE, VALID
 
 
 @pytest.fixture
@@ -318,7 +318,7 @@ def test_efa_command(run, tmp_path):
 
 
 def test_model_command_reproduces_the_reference_fit(run, tmp_path):
-    sim = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sdt-sim"
+    sim = REFERENCE / "sdt-sim"
     if not sim.is_dir():
         pytest.skip("shared/reference is not beside the repository")
     result = run(
@@ -506,7 +506,7 @@ def test_model_command_with_self_reported_exposure(run, tmp_path):
 
 
 def test_cfa_and_invariance_commands_reproduce_lavaan(run, tmp_path):
-    sim = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sdt-sim"
+    sim = REFERENCE / "sdt-sim"
     if not sim.is_dir():
         pytest.skip("shared/reference is not beside the repository")
     data = str(sim / "responses_w1.csv")
@@ -583,7 +583,7 @@ def test_report_command_writes_html_and_json(run, tmp_path):
 
 
 def test_cfa_command_with_wlsmv_reproduces_lavaan_ordered(run):
-    sim = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sdt-sim"
+    sim = REFERENCE / "sdt-sim"
     if not sim.is_dir():
         pytest.skip("shared/reference is not beside the repository")
     golden = json.loads((Path(__file__).parent / "goldens" / "lavaan_wlsmv.json").read_text())["bpn_delta"]

@@ -28,8 +28,9 @@ from sdt_survey.continuity import (
 )
 from sdt_survey.errors import SdtSurveyError
 from sdt_survey.simulate import simulate
+from tests.conftest import REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sdt-sim"
+SDT_SIM = REFERENCE / "sdt-sim"
 RESIDENT = {"learner_column": "resident", "time_column": "session_date"}
 
 
@@ -50,14 +51,14 @@ def one(result, **where) -> pd.Series:
 # --------------------------------------------------------------------------- R reference (simulate.R)
 
 
-@pytest.mark.skipif(not (REFERENCE / "schedule.csv").is_file(), reason="shared R reference data absent")
+@pytest.mark.skipif(not (SDT_SIM / "schedule.csv").is_file(), reason="shared R reference data absent")
 @pytest.mark.parametrize("as_frame", [False, True])
 def test_reproduces_the_r_truth_to_1e12(as_frame):
-    source = pd.read_csv(REFERENCE / "schedule.csv") if as_frame else REFERENCE / "schedule.csv"
+    source = pd.read_csv(SDT_SIM / "schedule.csv") if as_frame else SDT_SIM / "schedule.csv"
     result = continuity_indices(source, **RESIDENT, assigned_column="assigned")
-    truth = pd.read_csv(REFERENCE / "continuity_truth.csv")
+    truth = pd.read_csv(SDT_SIM / "continuity_truth.csv")
     assert len(result.indices) == len(truth) == 408
-    assert result.report.empty and result.n_sessions == len(pd.read_csv(REFERENCE / "schedule.csv"))
+    assert result.report.empty and result.n_sessions == len(pd.read_csv(SDT_SIM / "schedule.csv"))
     merged = truth.merge(result.indices, on="resident", suffixes=("_r", ""), validate="one_to_one")
     assert (merged["n_sessions"] == merged["n_sessions_r"]).all()
     assert (merged["n_faculty"] == merged["n_faculty_r"]).all()

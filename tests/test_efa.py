@@ -47,8 +47,9 @@ from sdt_survey.factor.efa import (
     parallel_analysis,
 )
 from sdt_survey.factor.rotation import ROTATIONS, geomin_criterion, gpf_oblique, promax, rotate, varimax
+from tests.conftest import REFERENCE
 
-REF = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REF = REFERENCE
 GOLDENS = Path(__file__).resolve().parent / "goldens" / "psych_efa.json"
 
 LOAD_TOL = 1e-4

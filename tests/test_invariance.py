@@ -26,8 +26,8 @@ from sdt_survey.factor.invariance import (
     _judge,
     measurement_invariance,
 )
+from tests.conftest import REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 GOLDENS = Path(__file__).parent / "goldens"
 needs_reference = pytest.mark.skipif(
     not REFERENCE.is_dir(), reason="shared/reference is not beside the repository"

@@ -38,8 +38,9 @@ from sdt_survey.models import (
     model_relatedness,
     parse_formula,
 )
+from tests.conftest import REFERENCE
 
-REF = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REF = REFERENCE
 SIM = REF / "sdt-sim"
 GOLDEN = Path(__file__).resolve().parent / "goldens" / "lme4_models.json"
 needs_ref = pytest.mark.skipif(

@@ -27,8 +27,9 @@ import pandas as pd
 import pytest
 
 from sdt_survey import reliability as rel
+from tests.conftest import REFERENCE
 
-REF = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REF = REFERENCE
 GOLDENS = Path(__file__).resolve().parent / "goldens" / "psych_reliability.json"
 
 needs_ref = pytest.mark.skipif(

@@ -50,8 +50,9 @@ from sdt_survey import report as report_module
 from sdt_survey.errors import SdtSurveyError
 from sdt_survey.report import SECTION_TITLES, Report, build_report
 from sdt_survey.simulate import simulate
+from tests.conftest import REFERENCE
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sdt-sim"
+SDT_SIM = REFERENCE / "sdt-sim"
 SCHEDULE_OPTIONS = {"time_column": "session_date", "assigned_column": "assigned"}
 FIGURES = ("mean", "sd", "n", "ci_lower", "ci_upper", "share_above_midpoint", "share_below_midpoint")
 
@@ -152,15 +153,15 @@ def tempting(tmp_path_factory) -> SimpleNamespace:
 
 @pytest.fixture(scope="module")
 def reference() -> SimpleNamespace:
-    if not REFERENCE.is_dir():
-        pytest.skip(f"the shared reference data are not at {REFERENCE}")
-    files = [REFERENCE / "responses_w1.csv", REFERENCE / "responses_w2.csv"]
+    if not SDT_SIM.is_dir():
+        pytest.skip(f"the shared reference data are not at {SDT_SIM}")
+    files = [SDT_SIM / "responses_w1.csv", SDT_SIM / "responses_w2.csv"]
     report = build_report(
         "bpn-residency",
         files,
         id_column="resident",
         by=["pgy", "program"],
-        schedule=REFERENCE / "schedule.csv",
+        schedule=SDT_SIM / "schedule.csv",
         schedule_options={
             "learner_column": "resident",
             "faculty_column": "faculty",
@@ -613,7 +614,7 @@ def test_every_section_is_filled_on_the_reference_data(reference):
     assert sections["items"]["data"]["n_respondents"] == 408
     factor = sections["factor_structure"]["data"]["instruments"][0]
     assert factor["n_used"] == 408 and factor["invariance"]["status"] == "tested"
-    reference_json = json.loads((REFERENCE / "reference.json").read_text(encoding="utf-8"))
+    reference_json = json.loads((SDT_SIM / "reference.json").read_text(encoding="utf-8"))
     alphas = {s["id"]: s["alpha"] for s in sections["reliability"]["data"]["instruments"][0]["subscales"]}
     for subscale, golden in reference_json["alpha"].items():
         assert alphas[subscale] == pytest.approx(golden["alpha"], abs=1e-6)  # psych::alpha on wave 1

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 import sdt_survey
 from sdt_survey.responses import ResponseValidationError
 from sdt_survey.scoring import careless_indices, pseudonymize, reverse_key, subscale_scores
+from tests.conftest import REFERENCE
 
-SIM = Path(__file__).resolve().parents[2] / "shared" / "reference" / "sdt-sim"
+SIM = REFERENCE / "sdt-sim"
 needs_reference = pytest.mark.skipif(not SIM.is_dir(), reason="shared/reference is not beside the repository")
 BPN = sdt_survey.load_instrument("bpn-residency")
 CE = sdt_survey.load_instrument("continuity-exposure")
