@@ -404,3 +404,18 @@ def test_scorer_reports_every_fault_of_a_messy_simulated_export(tmp_path):
         if "column" in fault:
             lines = lines[lines["item"] == fault["column"]]
         assert len(lines) == 1, f"{fault} is not reported exactly once"
+
+
+@needs_reference
+def test_careless_indices_match_base_r():
+    """Against tests/goldens/careless_indices.R: each index written out in base R."""
+    golden = json.loads((Path(__file__).parent / "goldens" / "careless_indices.json").read_text())
+    scored = sdt_survey.score(BPN, SIM / "responses_w1.csv", id_column="resident")
+    assert scored.scores["resident"].tolist() == golden["resident"]
+    for index in ("longstring", "irv", "mahalanobis_d2", "mahalanobis_p", "evenodd"):
+        ours = scored.scores[index].to_numpy(dtype=float)
+        theirs = np.array([np.nan if v is None else v for v in golden[index]], dtype=float)
+        assert np.array_equal(np.isnan(ours), np.isnan(theirs)), index
+        np.testing.assert_allclose(
+            ours[~np.isnan(ours)], theirs[~np.isnan(theirs)], rtol=1e-10, atol=1e-12, err_msg=index
+        )
