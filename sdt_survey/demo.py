@@ -187,7 +187,7 @@ def _stage_reliability(ctx: _Context) -> tuple[str, list[Path]]:
 
 
 def _stage_factor(ctx: _Context) -> tuple[str, list[Path]]:
-    """EFA, CFA and measurement invariance across PGY of bpn-residency on wave 1."""
+    """EFA, CFA (ML and ordinal WLSMV) and invariance across PGY of bpn-residency on wave 1."""
     from .factor.efa import instrument_factor_report
 
     folder = ctx.folder("factor")
@@ -204,6 +204,9 @@ def _stage_factor(ctx: _Context) -> tuple[str, list[Path]]:
     cfa_text.write_text(cfa.summary(modindices=5) + "\n", encoding="utf-8")
     cfa_json = folder / "cfa.json"
     cfa_json.write_text(json.dumps(cfa.to_dict(), indent=2) + "\n", encoding="utf-8")
+    ordinal = instrument_cfa(ctx.instruments[0], wave1, id_column="resident", estimator="WLSMV")
+    ordinal_json = folder / "cfa_wlsmv.json"
+    ordinal_json.write_text(json.dumps(ordinal.to_dict(), indent=2) + "\n", encoding="utf-8")
     invariance = instrument_invariance(ctx.instruments[0], wave1, "pgy", id_column="resident")
     inv_json = folder / "invariance_pgy.json"
     inv_json.write_text(json.dumps(invariance.to_dict(), indent=2) + "\n", encoding="utf-8")
@@ -211,8 +214,10 @@ def _stage_factor(ctx: _Context) -> tuple[str, list[Path]]:
     return (
         f"KMO {report.kmo.msa:.2f}; parallel analysis suggests {report.parallel.n_factors} factors; "
         f"EFA with {report.efa.n_factors}: TLI {fit['TLI']:.3f}; CFA (FIML): CFI {cfa_fit['cfi']:.3f}, "
-        f"RMSEA {cfa_fit['rmsea']:.3f}; invariance across PGY: {invariance.to_dict()['conclusion']}",
-        [text, as_json, cfa_text, cfa_json, inv_json],
+        f"RMSEA {cfa_fit['rmsea']:.3f}; ordinal CFA (WLSMV): robust RMSEA "
+        f"{ordinal.to_dict()['fit']['rmsea_robust']:.3f}; invariance across PGY: "
+        f"{invariance.to_dict()['conclusion']}",
+        [text, as_json, cfa_text, cfa_json, ordinal_json, inv_json],
     )
 
 
