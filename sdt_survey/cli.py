@@ -216,6 +216,38 @@ INVALID_OPTION = click.option(
 )
 
 
+LEDGER_OPTIONS = (
+    click.option(
+        "--ledger",
+        "ledger_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="The release ledger: every cell shown to leaders is recorded there, and later runs on the "
+        "same respondents hide more so that comparing outputs reveals nothing new. Default: "
+        "$SDT_SURVEY_LEDGER, else your data folder; name a shared file to protect a team's releases.",
+    ),
+    click.option(
+        "--no-ledger",
+        is_flag=True,
+        help="Protect this output on its own only: nothing stops comparing it with another run's "
+        "output (see docs/privacy.md).",
+    ),
+)
+
+
+def ledger_options(function):
+    """``--ledger`` and ``--no-ledger``, for every command that releases figures to leaders."""
+    for option in reversed(LEDGER_OPTIONS):
+        function = option(function)
+    return function
+
+
+def _ledger_argument(ledger_path: str | None, no_ledger: bool) -> str | bool | None:
+    if no_ledger and ledger_path:
+        raise click.UsageError("give --ledger or --no-ledger, not both")
+    return None if no_ledger else (ledger_path or True)
+
+
 def reading_options(function):
     """Options shared by every command that reads and scores responses."""
     options = [
@@ -1385,6 +1417,7 @@ def _split_instruments_and_files(args: tuple[str, ...]) -> tuple[list[str], list
     "would reveal them, are suppressed.",
 )
 @click.option("--no-invariance", is_flag=True, help="Skip the measurement-invariance check.")
+@ledger_options
 @SOURCE_OPTION
 @INVALID_OPTION
 @FORMAT_OUTPUT
@@ -1396,6 +1429,8 @@ def cohorts_command(
     wave_column: str | None,
     min_cell: int,
     no_invariance: bool,
+    ledger_path: str | None,
+    no_ledger: bool,
     source: str,
     invalid: str,
     fmt: str,
@@ -1415,7 +1450,11 @@ def cohorts_command(
     suppressed, with complementary suppression so that no suppressed figure
     can be recovered from totals, margins or other waves; suppressed cells
     are marked, not omitted. No ids, free text or respondent-level rows
-    reach the output. See docs/privacy.md.
+    reach the output. Across runs, the release ledger remembers every cell
+    shown: a later run on the same respondents (another --by, a late
+    respondent, another wave) hides more until comparing the outputs reveals
+    nothing, and --min-cell can be raised but never lowered. See
+    docs/privacy.md.
 
     \b
     Examples:
@@ -1434,6 +1473,7 @@ def cohorts_command(
         wave_column=wave_column,
         min_cell=min_cell,
         invariance=not no_invariance,
+        ledger=_ledger_argument(ledger_path, no_ledger),
         source=source,
         invalid=invalid,
     )
@@ -1473,6 +1513,7 @@ def cohorts_command(
 @click.option("--setting", default=None, help="Schedule: keep only this setting (e.g. clinic).")
 @click.option("--window", default=None, help="Schedule: academic-year, block:N or DATE..DATE.")
 @click.option("--formula", default=None, help="Model of belonging against continuity, in lme4 syntax.")
+@ledger_options
 @SOURCE_OPTION
 @INVALID_OPTION
 @click.option(
@@ -1498,6 +1539,8 @@ def report_command(
     setting: str | None,
     window: str | None,
     formula: str | None,
+    ledger_path: str | None,
+    no_ledger: bool,
     source: str,
     invalid: str,
     out_path: str,
@@ -1509,7 +1552,8 @@ def report_command(
     across waves and a data-quality summary; each section says what its
     numbers mean and the command that reproduces them. No network requests,
     images embedded. Privacy: no ids, free text or cells below --min-cell
-    reach the report, with complementary suppression (docs/privacy.md).
+    reach the report, with complementary suppression, held across runs by
+    the release ledger as for `sdt-survey cohorts` (docs/privacy.md).
 
     \b
     Examples:
@@ -1547,6 +1591,7 @@ def report_command(
         schedule_options={k: v for k, v in schedule_options.items() if v is not None},
         min_cell=min_cell,
         formula=formula,
+        ledger=_ledger_argument(ledger_path, no_ledger),
         source=source,
         invalid=invalid,
     )

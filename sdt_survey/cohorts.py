@@ -55,6 +55,7 @@ from scipy import optimize, stats
 from .disclosure import protect
 from .errors import SdtSurveyError
 from .instrument import Instrument, load_instruments
+from .ledger import Cell, ReleaseLedger, audit, open_ledger
 from .responses import WAVE_COLUMNS, Responses, identifier_columns
 from .scoring import ScoredResponses, score, score_ids
 
@@ -156,6 +157,7 @@ class _Data:
     keyed: pd.DataFrame  # reverse-keyed items, row-aligned with frame
     waves: list[Any]  # wave labels in order
     notes: list[str]
+    ids: np.ndarray  # each _rid's id as text (for the release ledger's keyed hashes only)
 
 
 def _as_sources(responses: Any) -> list[Any]:
@@ -262,7 +264,7 @@ def _collect(
     ids = frame[id_column]
     if ids.isna().any():
         raise SdtSurveyError(f"{int(ids.isna().sum())} responses have no {id_column}")
-    codes, _ = pd.factorize(ids.astype(str).str.strip())
+    codes, id_values = pd.factorize(ids.astype(str).str.strip())
     out = frame.drop(columns=[id_column, "_wave_label"])
     out.insert(0, "_rid", codes)
     out.insert(1, "_wave", wave_labels.map(position_of).to_numpy(dtype=int))
@@ -272,7 +274,9 @@ def _collect(
             f"{int(repeated.sum())} respondent ids appear more than once in one wave; a respondent "
             "answers each wave once (see the duplicates option of score)"
         )
-    return _Data(frame=out, keyed=items, waves=list(waves), notes=notes)
+    return _Data(
+        frame=out, keyed=items, waves=list(waves), notes=notes, ids=np.asarray(id_values, dtype=object)
+    )
 
 
 def _check_by(
@@ -437,17 +441,23 @@ def _wave_cells(
 
 
 def _protect_all(
-    cells: dict[int, _Cells], min_cell: int, longitudinal: _Cells | None
-) -> tuple[set[tuple[int, Any]], set[tuple[int, Any]]]:
+    cells: dict[int, _Cells],
+    min_cell: int,
+    longitudinal: _Cells | None,
+    forced: set[tuple[str, int, Any]] = frozenset(),
+) -> set[tuple[str, int, Any]]:
     """Suppression patterns of the wave table and of the longitudinal groups, audited together.
 
     Each wave is audited with its wave cells and the pseudo-cells of the
     longitudinal groups; the change-and-trend table is audited on its own
     margins. One pattern for all waves: a group hidden in one wave is hidden in
     every wave, and its changes and trend with it. The audits repeat with the
-    cells hidden so far forced, until the patterns stop growing.
+    cells hidden so far forced, until the patterns stop growing. Returns the
+    hidden keys ``(kind, table, value)``: kind ``"w"`` for the wave table,
+    ``"L"`` for the longitudinal groups; ``forced`` keys are hidden from the
+    start (what the release ledger asks for).
     """
-    hidden: set[tuple[str, int, Any]] = set()
+    hidden: set[tuple[str, int, Any]] = set(forced)
     while True:
         grown = set(hidden)
         for grid in cells.values():
@@ -477,8 +487,62 @@ def _protect_all(
         if grown == hidden:
             break
         hidden = grown
-    wave = {(t, v) for kind, t, v in hidden if kind == "w"}
-    return wave, {(t, v) for kind, t, v in hidden if kind == "L"}
+    return hidden
+
+
+def _release_cells(
+    frame: pd.DataFrame,
+    ids: np.ndarray,
+    by: Sequence[str],
+    names: Sequence[str],
+    book: ReleaseLedger,
+    longitudinal: bool,
+) -> list[Cell]:
+    """This run's cells as the release ledger sees them: per score, wave and group, the versions summed.
+
+    Keys are those of :func:`_protect_all` (``("w", table, value)`` for the
+    wave table, ``("L", table, value)`` for the first-wave groups behind
+    changes and trends), so what the ledger asks to hide is hidden in every
+    wave and score, as any suppression is.
+    """
+    identities = book.identities(ids)[frame["_rid"].to_numpy()]
+    waves = frame["_wave"].to_numpy()
+    kinds = [("w", by)]
+    if longitudinal and by:
+        base = _baseline(frame, by).reindex(frame["_rid"].to_numpy())
+        firsts = pd.DataFrame({c: base[c].to_numpy(dtype=object) for c in by}, index=frame.index)
+        kinds.append(("L", firsts))
+    width = 2 * (len(by) + 1)
+    cells: list[Cell] = []
+    for name in names:
+        present = frame[name].notna().to_numpy()
+        versions = np.zeros(len(frame), dtype=np.uint64)
+        versions[present] = book.versions(identities[present], name, frame.loc[present, name])
+        for kind, source in kinds:
+            labels = frame if kind == "w" else source
+            offset = 0 if kind == "w" else len(by) + 1
+            for wave in np.unique(waves):
+                in_wave = present & (waves == wave)
+                groups = [(0, ALL, in_wave)] + [
+                    (t, value, in_wave & (labels[column] == value).to_numpy())
+                    for t, column in enumerate(by, start=1)
+                    for value in pd.unique(labels.loc[in_wave, column])
+                ]
+                for t, value, mask in groups:
+                    if kind == "L" and t == 0:
+                        continue  # the first-wave "all" group is the wave's "all" cell
+                    label = ALL if t == 0 else f"{'first ' if kind == 'L' else ''}{by[t - 1]}={value}"
+                    cells.append(
+                        Cell(
+                            measure=name,
+                            label=label,
+                            identities=identities[mask],
+                            versions=versions[mask],
+                            key=(kind, t, value),
+                            table=int(wave) * width + offset + t,
+                        )
+                    )
+    return cells
 
 
 # ------------------------------------------------------------------ summaries
@@ -1344,6 +1408,49 @@ class CohortReport:
         return "\n".join(lines)
 
 
+def _audit_with_ledger(
+    cells: list[Cell],
+    book: ReleaseLedger,
+    grids: dict[int, _Cells],
+    long_grid: _Cells | None,
+    min_cell: int,
+    hidden: set[tuple[str, int, Any]],
+) -> tuple[set[tuple[str, int, Any]], list[str]]:
+    """Hide more until neither this run alone nor this run with every earlier release discloses a small group.
+
+    The ledger's audit and the run's own audit alternate, each starting from
+    what the other hid, until neither hides more.
+    """
+    notes: list[str] = []
+    changed: set[str] = set()
+    lost = 0
+    before = set(hidden)
+    while True:
+        found = audit(cells, book, min_cell=min_cell, hidden=hidden)
+        changed.update(found.changed)
+        lost = max(lost, found.already_disclosed)
+        if not found.hide:
+            break
+        hidden = _protect_all(grids, min_cell, long_grid, forced=hidden | found.hide)
+    more = len({(t, v) for _, t, v in hidden - before})
+    if more:
+        notes.append(
+            f"release ledger: {more} more group(s) suppressed so that nothing new can be worked out by "
+            "comparing this table with earlier releases of these respondents"
+            + (
+                f" ({len(changed)} re-released with fewer than {min_cell} respondents changed)"
+                if changed
+                else ""
+            )
+        )
+    if lost:
+        notes.append(
+            f"release ledger: earlier releases (made without the ledger, or into another one) already "
+            f"disclose {lost} small group(s); nothing this run shows adds to them"
+        )
+    return hidden, notes
+
+
 # ------------------------------------------------------------------ entry point
 
 
@@ -1371,6 +1478,8 @@ def cohort_summary(
     min_cell: int = 5,
     invariance: bool = True,
     confidence: float = 0.95,
+    ledger: str | Path | ReleaseLedger | bool | None = True,
+    release_command: str = "cohorts",
     **reading_options: Any,
 ) -> CohortReport:
     """Summaries of every score by group and wave, with changes, trends and privacy-safe suppression.
@@ -1398,6 +1507,15 @@ def cohort_summary(
         Run the measurement-invariance check (default True).
     confidence : float
         Level of the confidence intervals (default 0.95).
+    ledger : path, ReleaseLedger, True, or None
+        The release ledger (:mod:`sdt_survey.ledger`): every cell an earlier
+        table or report showed of these respondents counts as known, and this
+        report hides more until nothing new is derivable; what it shows is
+        recorded. ``True`` (default): the user's ledger
+        (:func:`~sdt_survey.ledger.default_ledger_path`); a path: that file (a
+        team's shared ledger); ``None``: protect this table on its own only.
+    release_command : str
+        What the ledger records as the releasing command.
     **reading_options
         Passed to :func:`sdt_survey.score` (``source``, ``mapping``,
         ``invalid``, ``duplicates``, ``exclude_flagged``, ...).
@@ -1409,8 +1527,9 @@ def cohort_summary(
     Raises
     ------
     SdtSurveyError
-        ``min_cell`` below 3, a grouping column that is an identifier, an
-        item or missing, a respondent twice in one wave, and unreadable data.
+        ``min_cell`` below 3 or below that of an earlier release of these
+        respondents, a grouping column that is an identifier, an item or
+        missing, a respondent twice in one wave, and unreadable data.
 
     Examples
     --------
@@ -1452,7 +1571,29 @@ def cohort_summary(
     long_grid = _longitudinal_cells(frame, by, names, pairs) if longitudinal else None
     long_keys = [(t, v) for _, t, v in long_grid.keys] if long_grid is not None else []
     grids = _wave_cells(frame, by, names, longitudinal)
-    hidden, hidden_long = _protect_all(grids, int(min_cell), long_grid)
+    hidden_keys = _protect_all(grids, int(min_cell), long_grid)
+    with open_ledger(ledger) as book:
+        if book is None:
+            notes.append(
+                "no release ledger: this table is protected on its own, not against other runs on the "
+                "same respondents (see docs/privacy.md)"
+            )
+        else:
+            cells = _release_cells(frame, data.ids, by, names, book, longitudinal)
+            book.check_min_cell(int(min_cell), np.concatenate([c.versions for c in cells]))
+            hidden_keys, ledger_notes = _audit_with_ledger(
+                cells, book, grids, long_grid, int(min_cell), hidden_keys
+            )
+            notes.extend(ledger_notes)
+            released = [c for c in cells if c.key not in hidden_keys]
+            book.record(
+                released,
+                command=release_command,
+                min_cell=int(min_cell),
+                details={"by": list(by), "waves": [str(w) for w in data.waves]},
+            )
+    hidden = {(t, v) for kind, t, v in hidden_keys if kind == "w"}
+    hidden_long = {(t, v) for kind, t, v in hidden_keys if kind == "L"}
 
     rows = _summaries(frame, by, names, midpoints, confidence)
     rows["wave"] = rows["_wave"].map(dict(enumerate(data.waves)))

@@ -71,6 +71,11 @@ class _Context:
     instruments: tuple[Instrument, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def ledger(self) -> Path:
+        """The demo's own release ledger (a user's real one is never touched by the demo)."""
+        return self.out_dir / "release-ledger.json"
+
     def folder(self, name: str) -> Path:
         path = self.out_dir / name
         path.mkdir(parents=True, exist_ok=True)
@@ -288,21 +293,46 @@ def _stage_power(ctx: _Context) -> tuple[str, list[Path]]:
 
 
 def _stage_cohorts(ctx: _Context) -> tuple[str, list[Path]]:
-    """Belonging by PGY and clinic across waves, with small cells suppressed."""
+    """Belonging by PGY and clinic across waves, small cells suppressed, the ledger holding across runs."""
     from .cohorts import cohort_summary
+    from .ledger import LedgerError
 
     folder = ctx.folder("cohorts")
     report = cohort_summary(
-        ctx.instruments[0], ctx.data["responses"], id_column="resident", by=["pgy", "clinic"], min_cell=10
+        ctx.instruments[0],
+        ctx.data["responses"],
+        id_column="resident",
+        by=["pgy", "clinic"],
+        min_cell=10,
+        ledger=ctx.ledger,
     )
     path = report.write(folder / "cohorts.json")
     text = report.write(folder / "cohorts.txt")
     rows = report.to_dict()["rows"]
     hidden = sum(row["suppressed"] for row in rows)
-    return f"{len(rows)} cohort figures, {hidden} suppressed (minimum cell 10) to protect small groups", [
-        path,
-        text,
-    ]
+    # A second, disclosive release of the same residents: the ledger refuses it.
+    try:
+        cohort_summary(
+            ctx.instruments[0],
+            ctx.data["responses"],
+            id_column="resident",
+            by=["clinic"],
+            min_cell=5,
+            ledger=ctx.ledger,
+            invariance=False,
+        )
+    except LedgerError as refusal:
+        refused = folder / "second-release-refused.txt"
+        refused.write_text(
+            f"sdt-survey cohorts ... --by clinic --min-cell 5\nerror: {refusal}\n", encoding="utf-8"
+        )
+    else:  # pragma: no cover - the ledger must refuse; the demo test checks it does
+        raise RuntimeError("the release ledger accepted a release with a smaller minimum cell size")
+    return (
+        f"{len(rows)} cohort figures, {hidden} suppressed (minimum cell 10) to protect small groups; "
+        "a second release at minimum cell 5 refused by the release ledger",
+        [path, text, refused],
+    )
 
 
 def _stage_report(ctx: _Context) -> tuple[str, list[Path]]:
@@ -318,6 +348,8 @@ def _stage_report(ctx: _Context) -> tuple[str, list[Path]]:
         by=["pgy"],
         schedule=data / "schedule.csv",
         schedule_options={"time_column": "session_date", "assigned_column": "assigned"},
+        min_cell=10,
+        ledger=ctx.ledger,
     )
     html = report.write_html(folder / "report.html")
     as_json = report.write_json(folder / "report.json")

@@ -68,8 +68,10 @@ import numpy as np
 import pandas as pd
 
 from .cohorts import MIN_CELL_FLOOR, CohortReport, cohort_summary, invariance_minimum
+from .distributions import protect_counts
 from .errors import SdtSurveyError
 from .instrument import Instrument, bundled_instruments, load_instruments
+from .ledger import Cell, ReleaseLedger, open_ledger
 from .responses import WAVE_COLUMNS
 from .scoring import ScoredResponses, score, score_ids
 
@@ -266,6 +268,7 @@ class _Context:
     waves: tuple[Any, ...]
     first: np.ndarray  # rows of the first wave
     scrub: _Redactor
+    ledger: ReleaseLedger | None = None  # earlier releases the item counts are audited against
 
     @property
     def first_wave(self) -> Any:
@@ -349,6 +352,7 @@ def build_report(
     schedule_options: Mapping[str, Any] | None = None,
     min_cell: int = 5,
     formula: str | None = None,
+    ledger: str | Path | ReleaseLedger | bool | None = True,
     **reading_options: Any,
 ) -> Report:
     """Run every analysis stage on one survey and gather the results into a report.
@@ -385,6 +389,11 @@ def build_report(
         column when there is no ``program``: the first of ``by``). When the
         fixed part has ``coc`` as a term of its own, it is fitted as a
         natural spline (``spline="coc:df=3"``).
+    ledger : path, ReleaseLedger, True, or None
+        The release ledger, as for :func:`sdt_survey.cohorts.cohort_summary`:
+        the cohort figures and the item counts are audited against every
+        earlier release of these respondents, and what the report shows is
+        recorded. ``None`` protects this report on its own only.
     **reading_options
         Passed to :func:`sdt_survey.score` (``source``, ``mapping``,
         ``invalid``, ``duplicates``, ``exclude_flagged``, ...).
@@ -432,21 +441,24 @@ def build_report(
         score(loaded, source, id_column=id_column, wave_column=wave_column, **reading_options)
         for source in sources
     ]
-    cohorts = cohort_summary(
-        loaded,
-        scored,
-        id_column=id_column,
-        by=by,
-        wave_column=wave_column,
-        min_cell=min_cell,
-        invariance=False,
-    )
-    ctx = _context(loaded, instruments, file_names, scored, cohorts, id_column, by, wave_column, min_cell)
-    ctx.reading_options.update(reading_options)
-
-    sections: dict[str, dict[str, Any]] = {}
-    with _warnings_into_notes(ctx, sections, "items"):
-        sections["items"] = _items_section(ctx)
+    with open_ledger(ledger) as book:
+        cohorts = cohort_summary(
+            loaded,
+            scored,
+            id_column=id_column,
+            by=by,
+            wave_column=wave_column,
+            min_cell=min_cell,
+            invariance=False,
+            ledger=book,
+            release_command="report",
+        )
+        ctx = _context(loaded, instruments, file_names, scored, cohorts, id_column, by, wave_column, min_cell)
+        ctx.reading_options.update(reading_options)
+        ctx.ledger = book
+        sections: dict[str, dict[str, Any]] = {}
+        with _warnings_into_notes(ctx, sections, "items"):
+            sections["items"] = _items_section(ctx)
     with _warnings_into_notes(ctx, sections, "reliability"):
         sections["reliability"] = _reliability_section(ctx)
     with _warnings_into_notes(ctx, sections, "factor_structure"):
@@ -693,7 +705,9 @@ def _items_section(ctx: _Context) -> dict[str, Any]:
             reason=f"fewer than {ctx.min_cell} residents answered: nothing can be shown",
         )
     answers = ctx.items.loc[ctx.first]
-    n_suppressed = 0
+    ids = ctx.scores.loc[ctx.first, ctx.id_column].astype(str).to_numpy() if ctx.ledger is not None else None
+    n_suppressed = partial = 0
+    released: list[Cell] = []
     for inst in ctx.instruments:
         likert = [i for i in inst.items if i.type == "likert" and i.scale is not None and i.id in answers]
         if not likert:
@@ -731,18 +745,30 @@ def _items_section(ctx: _Context) -> dict[str, Any]:
                     "reverse": bool(item.reverse),
                     "scale": scale.id,
                 }
-                if answered < ctx.min_cell:
-                    n_suppressed += 1
-                    entry.update(n=None, counts=None, percent=None, missing=None, missing_percent=None)
+                table = protect_counts(
+                    values,
+                    list(scale.values),
+                    min_cell=ctx.min_cell,
+                    measure=f"item:{item.id}",
+                    ids=ids,
+                    ledger=ctx.ledger,
+                )
+                released.extend(table.released)
+                if answered < ctx.min_cell or table.n is None:
+                    # Without the number who answered, shares would give it away: only counts remain.
+                    n_suppressed += answered < ctx.min_cell
+                    partial += answered >= ctx.min_cell
+                    shown = None if answered < ctx.min_cell else table.counts
+                    entry.update(n=None, counts=shown, percent=None, missing=None, missing_percent=None)
                     entry["suppressed"] = True
                 else:
-                    counts = [int((values == v).sum()) for v in scale.values]
+                    partial += not table.complete
                     entry.update(
-                        n=answered,
-                        counts=counts,
-                        percent=[100.0 * c / answered for c in counts],
-                        missing=n_wave - answered,
-                        missing_percent=100.0 * (n_wave - answered) / n_wave,
+                        n=table.n,
+                        counts=table.counts,
+                        percent=[None if c is None else 100.0 * c / table.n for c in table.counts],
+                        missing=table.missing,
+                        missing_percent=None if table.missing is None else 100.0 * table.missing / n_wave,
                         suppressed=False,
                     )
                 entries.append(entry)
@@ -767,6 +793,18 @@ def _items_section(ctx: _Context) -> dict[str, Any]:
     notes = []
     if n_suppressed:
         notes.append(f"{n_suppressed} item(s) answered by fewer than {ctx.min_cell} residents are suppressed")
+    if partial:
+        notes.append(
+            f"{partial} item(s) show only some counts: a count of 1 to {ctx.min_cell - 1}, and any count "
+            "that would give one away (from the total, or from an earlier release), is suppressed"
+        )
+    if ctx.ledger is not None:
+        ctx.ledger.record(
+            released,
+            command="report",
+            min_cell=ctx.min_cell,
+            details={"section": "items", "wave": str(ctx.first_wave)},
+        )
     return _section(explanation, source, data, notes=notes)
 
 
@@ -1783,9 +1821,10 @@ def _items_plot(block: Mapping[str, Any], scale: Mapping[str, Any], min_cell: in
             continue
         text = f"{entry['id']}{' (R)' if entry['reverse'] else ''}  {_wrap(entry['text'] or '', 48)}"
         y_labels.append((y, text, False))
-        if entry["suppressed"]:
-            ax.text(0, y, f"suppressed: fewer than {min_cell} answers", ha="center", va="center", fontsize=8,
-                    color="0.3", style="italic")  # fmt: skip
+        if entry["suppressed"] or None in entry["percent"] or entry["missing_percent"] is None:
+            what = "counts partly suppressed" if entry["counts"] else f"fewer than {min_cell} answers"
+            ax.text(0, y, f"suppressed: {what}", ha="center", va="center", fontsize=8, color="0.3",
+                    style="italic")  # fmt: skip
             ax_missing.text(50, y, _SUPPRESSED, ha="center", va="center", fontsize=7, color="0.3")
             continue
         percent = entry["percent"]
@@ -2228,11 +2267,13 @@ def _html_items(data: Mapping[str, Any], header: Mapping[str, Any]) -> str:
                         f'<td class="text">{_e(entry["id"])}{" (R)" if entry["reverse"] else ""}</td>',
                         f'<td class="text">{_e(group["label"])}</td>',
                     ]
-                    if entry["suppressed"]:
+                    if entry["counts"] is None:
                         rows.append([*head, _suppressed_cell(2 + len(scale["values"]))])
-                    else:
-                        counts = [_e(c) for c in entry["counts"]]
-                        rows.append([*head, _e(entry["n"]), *counts, f"{entry['missing_percent']:.1f}%"])
+                    else:  # a suppressed count is a dash; the note under the section says why
+                        counts = ["—" if c is None else _e(c) for c in entry["counts"]]
+                        n = "—" if entry["n"] is None else _e(entry["n"])
+                        share = entry["missing_percent"]
+                        rows.append([*head, n, *counts, "—" if share is None else f"{share:.1f}%"])
             parts.append(
                 "<details><summary>The counts behind the bars</summary>"
                 + _table(

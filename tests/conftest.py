@@ -125,3 +125,13 @@ def browser() -> Iterator:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def mini():
+    """A small instrument for the privacy tests: two subscales, a composite and a free-text item."""
+    from privacy_support import MINI
+
+    import sdt_survey
+
+    return sdt_survey.parse_instrument(MINI)
