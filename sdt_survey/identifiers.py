@@ -332,3 +332,32 @@ def detect_identifier_columns(
         if reasons:
             found[column] = "; ".join(reasons)
     return found
+
+
+def id_copy_columns(frame: pd.DataFrame, id_column: str, *, exclude: Iterable[str] = ()) -> dict[str, str]:
+    """Columns that repeat the respondent id: they would undo its pseudonymization.
+
+    A column is a copy when, on at least :data:`CONTENT_SHARE` of the rows with
+    an id, its value (as text, without surrounding spaces) is that id.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"id": ["a1", "b2", "c3"], "record": ["a1", "b2", "c3"], "pgy": [1, 1, 2]})
+    >>> id_copy_columns(frame, "id")
+    {'record': "repeats the respondent id (column 'id') on 100% of rows"}
+    """
+    ids = frame[id_column].astype("string").str.strip()
+    has_id = (ids.notna() & (ids != "")).to_numpy(dtype=bool)
+    if not has_id.any():
+        return {}
+    skip = {id_column, *exclude}
+    found = {}
+    for column in frame.columns:
+        if column in skip:
+            continue
+        same = (frame[column].astype("string").str.strip() == ids).fillna(False).to_numpy(dtype=bool)
+        share = same[has_id].mean()
+        if share >= CONTENT_SHARE:
+            found[column] = f"repeats the respondent id (column {id_column!r}) on {share:.0%} of rows"
+    return found

@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import SdtSurveyError
-from .identifiers import detect_identifier_columns
+from .identifiers import detect_identifier_columns, id_copy_columns
 from .instrument import Instrument, load_instruments
 from .pseudonyms import pseudonymize, pseudonymize_report, read_key
 from .responses import (
@@ -354,7 +354,7 @@ class ScoredResponses:
             lines.append(f"  flagged as possibly careless: {int(self.scores['careless'].sum())}")
         if self.dropped_columns:
             lines.append(
-                f"  identifier columns dropped (--keep-identifiers keeps them): {len(self.dropped_columns)}"
+                f"  identifier columns dropped (see --keep-identifiers): {len(self.dropped_columns)}"
             )
             lines.extend(
                 f"    {column!r}: {self.dropped_reasons.get(column, 'a direct identifier')}"
@@ -590,7 +590,6 @@ def _score_clean(
     if zscores is not None:
         scores = scores.join(_zscores(scores[names], zscores))
     passthrough = clean.passthrough.copy()
-    dropped: list[str] = []
     reasons: dict[str, str] = {}
     if not keep_identifiers:
         missing = [c for c in identifiers if c not in passthrough.columns and c != id_column]
@@ -603,8 +602,19 @@ def _score_clean(
             declared=[c for c in identifiers if c != id_column],
             exclude={id_column, *wave_columns, *DURATION_COLUMNS},
         )
-        dropped = list(reasons)
-        passthrough = passthrough.drop(columns=dropped)
+    if pseudonymized is not None:
+        # A copy of the raw id would undo the pseudonyms, so it goes even under keep_identifiers.
+        columns = list(dict.fromkeys([id_column, *passthrough.columns]))
+        copies = id_copy_columns(read.frame[columns], id_column)
+        reasons.update(
+            {
+                c: f"{why}; dropped whenever ids are pseudonymized"
+                for c, why in copies.items()
+                if c not in reasons
+            }
+        )
+    dropped = list(reasons)
+    passthrough = passthrough.drop(columns=dropped)
     duration_column = next((c for c in DURATION_COLUMNS if c in clean.passthrough.columns), None)
     likert_raw = clean.values
     indices = careless_indices(
@@ -691,8 +701,7 @@ def _with_identifier_lines(report: DataQualityReport, reasons: Mapping[str, str]
             "problem": "identifier_dropped",
             "severity": "info",
             "message": [
-                f"column {column!r}: {why}; a possible identifier, left out of the scored output "
-                "(--keep-identifiers keeps it)"
+                f"column {column!r}: {why}; a possible identifier, left out of the scored output"
                 for column, why in reasons.items()
             ],
             "action": "dropped from output",

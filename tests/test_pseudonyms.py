@@ -312,3 +312,20 @@ def test_the_id_wave_and_item_columns_are_never_dropped():
     scored = sdt_survey.score(BPN, frame, id_column="resident")
     assert scored.dropped_columns == []
     assert scored.scores["resident"].tolist() == frame["resident"].tolist()
+
+
+def test_a_copy_of_the_id_column_is_dropped_when_ids_are_pseudonymized(tmp_path):
+    key = sdt_survey.keygen(tmp_path / "program.key")
+    frame = _frame()
+    frame["record_id"] = [f" {raw} " for raw in RAW_IDS]  # the same ids, spaced differently
+    for keep in (False, True):
+        scored = sdt_survey.score(
+            BPN, frame, id_column="resident", pseudonymize_key=key, keep_identifiers=keep
+        )
+        assert (
+            "record_id" not in scored.scores
+            and "repeats the respondent id" in scored.dropped_reasons["record_id"]
+        )
+        _assert_no_raw_id(scored.scores.to_csv() + scored.summary(), "scores and summary")
+    # Without pseudonyms the id is in the output anyway: the copy stays.
+    assert "record_id" in sdt_survey.score(BPN, frame, id_column="resident").scores
