@@ -154,8 +154,10 @@ CODE_LENGTH = 24
 _EMAIL = r"[^@\s<>(),;:]+@[^@\s<>(),;:]+\.[^\W\d_]{2,}"
 # Digits with the separators phone numbers are written with; digit count checked apart.
 _PHONE = r"\+?\(?\d[\d\s().\-/]{5,}\d(?:\s*(?:x|ext\.?)\s*\d{1,5})?"
-_ISO_DATE = r"(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})"
-_DMY_DATE = r"(?P<d>\d{1,2})[-/.](?P<m>\d{1,2})[-/.](?P<y>\d{4})"
+# A whole value that is a date, perhaps with a time of day.
+_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+_ISO_DATE = rf"^(?P<y>\d{{4}})[-/.](?P<m>\d{{1,2}})[-/.](?P<d>\d{{1,2}}){_TIME}$"
+_DMY_DATE = rf"^(?P<d>\d{{1,2}})[-/.](?P<m>\d{{1,2}})[-/.](?P<y>\d{{4}}){_TIME}$"
 _DATE_LIKE = r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
 # One word of a name: letters, with inner hyphens or apostrophes (Jean-Luc, O'Neil).
 _WORD = r"[^\W\d_]+(?:[-'’][^\W\d_]+)*\.?"
@@ -233,9 +235,10 @@ def _phone_share(values: pd.Series) -> float:
 def _birth_date_share(values: pd.Series, today: date) -> float:
     parts = values.str.extract(_ISO_DATE)
     dmy = values.str.extract(_DMY_DATE)
-    parts = parts.fillna(dmy).apply(pd.to_numeric, errors="coerce")
+    parts = parts.fillna(dmy).astype("string")
+    # Impossible dates (month 13, 30 February) become NaT rather than errors.
     stamp = pd.to_datetime(
-        pd.DataFrame({"year": parts["y"], "month": parts["m"], "day": parts["d"]}), errors="coerce"
+        parts["y"] + "-" + parts["m"] + "-" + parts["d"], format="%Y-%m-%d", errors="coerce"
     )
     age = today.year - stamp.dt.year
     return _share(stamp.notna() & age.between(*BIRTH_AGES))
@@ -313,10 +316,10 @@ def detect_identifier_columns(
     today = today or date.today()
     skip = set(exclude)
     found: dict[str, str] = {column: "declared an identifier (--identifier)" for column in declared}
-    for column in frame.columns:
+    for position, column in enumerate(frame.columns):
         if column in skip or column in found:
             continue
-        series = frame[column]
+        series = frame.iloc[:, position]
         text = series.astype("string").str.strip()
         values = text[text.notna() & (text != "")].reset_index(drop=True)
         # Numbers are not read for content: a numeric phone or id looks like any count.
@@ -353,10 +356,11 @@ def id_copy_columns(frame: pd.DataFrame, id_column: str, *, exclude: Iterable[st
         return {}
     skip = {id_column, *exclude}
     found = {}
-    for column in frame.columns:
+    for position, column in enumerate(frame.columns):
         if column in skip:
             continue
-        same = (frame[column].astype("string").str.strip() == ids).fillna(False).to_numpy(dtype=bool)
+        values = frame.iloc[:, position].astype("string").str.strip()
+        same = (values == ids).fillna(False).to_numpy(dtype=bool)
         share = same[has_id].mean()
         if share >= CONTENT_SHARE:
             found[column] = f"repeats the respondent id (column {id_column!r}) on {share:.0%} of rows"

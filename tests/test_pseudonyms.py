@@ -329,3 +329,15 @@ def test_a_copy_of_the_id_column_is_dropped_when_ids_are_pseudonymized(tmp_path)
         _assert_no_raw_id(scored.scores.to_csv() + scored.summary(), "scores and summary")
     # Without pseudonyms the id is in the output anyway: the copy stays.
     assert "record_id" in sdt_survey.score(BPN, frame, id_column="resident").scores
+
+
+def test_detection_reads_odd_values_without_failing():
+    frame = pd.DataFrame(
+        {
+            "when": ["1990-13-45", "0000-01-01", "1990-02-30", None, "x 1990-01-01 y"],
+            "mixed": [1, "a@b.co", None, 2.5, ""],
+            "dob": ["1990-01-04", "1985-05-05 10:00", "03/04/1992", None, ""],
+        }
+    )
+    found = detect_identifier_columns(frame, today=date(2026, 12, 5))
+    assert list(found) == ["dob"] and "100% of values look like dates of birth" in found["dob"]
