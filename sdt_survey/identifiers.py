@@ -148,6 +148,8 @@ DISTINCT_SHARE = 0.8
 MIN_VALUES_FOR_NAMES = 3
 #: Ages (in years) that make a past date read as a date of birth.
 BIRTH_AGES = (16, 110)
+#: Values read for content: a larger column is judged on a fixed random sample of this many.
+CONTENT_SAMPLE = 5000
 #: The longest value of a short categorical code (program, pgy, clinic).
 CODE_LENGTH = 24
 
@@ -260,6 +262,10 @@ def _content_reason(values: pd.Series, today: date) -> str | None:
     """What most values of a text column look like, or None."""
     if values.empty:
         return None
+    distinct = values.nunique() / len(values)
+    if len(values) > CONTENT_SAMPLE:
+        # Shares are estimated on a fixed random sample: within about 1% on any file size.
+        values = values.sample(n=CONTENT_SAMPLE, random_state=0)
     for share, what in (
         (_email_share(values), "e-mail addresses"),
         (_phone_share(values), "phone numbers"),
@@ -267,7 +273,6 @@ def _content_reason(values: pd.Series, today: date) -> str | None:
     ):
         if share >= CONTENT_SHARE:
             return f"{share:.0%} of values look like {what}"
-    distinct = values.nunique() / len(values)
     if len(values) >= MIN_VALUES_FOR_NAMES and distinct >= DISTINCT_SHARE:
         for share, what in ((_name_share(values), "personal names"), (_free_text_share(values), "free text")):
             if share >= CONTENT_SHARE:
