@@ -142,7 +142,7 @@ IDENTIFIER_WORDS: Mapping[str, str] = {
 
 #: Share of a column's non-missing values that must look alike for a content verdict.
 CONTENT_SHARE = 0.8
-#: Share of distinct values (among non-missing) above which a column is "mostly distinct".
+#: Distinct values per respondent (or per non-missing value) from which a column is "mostly distinct".
 DISTINCT_SHARE = 0.8
 #: Names and free text are judged on at least this many values.
 MIN_VALUES_FOR_NAMES = 3
@@ -258,11 +258,12 @@ def _free_text_share(values: pd.Series) -> float:
     return _share(values.str.count(r"\S+") >= 5)
 
 
-def _content_reason(values: pd.Series, today: date) -> str | None:
+def _content_reason(values: pd.Series, today: date, respondents: int | None) -> str | None:
     """What most values of a text column look like, or None."""
     if values.empty:
         return None
-    distinct = values.nunique() / len(values)
+    # Per respondent when known: in a file of several waves each person's name appears once a wave.
+    distinct = values.nunique() / min(len(values), respondents or len(values))
     if len(values) > CONTENT_SAMPLE:
         # Shares are estimated on a fixed random sample: within about 1% on any file size.
         values = values.sample(n=CONTENT_SAMPLE, random_state=0)
@@ -285,6 +286,7 @@ def detect_identifier_columns(
     *,
     declared: Iterable[str] = (),
     exclude: Iterable[str] = (),
+    respondents: int | None = None,
     today: date | None = None,
 ) -> dict[str, str]:
     """Columns that identify a person, each with the reason it was flagged.
@@ -298,6 +300,10 @@ def detect_identifier_columns(
     exclude : iterable of str
         Columns never flagged: the respondent id (pseudonymized instead), the
         wave column, and the items.
+    respondents : int, optional
+        How many people the rows belong to (distinct ids): names and free
+        text must be distinct per person, not per row, so that a file of
+        several waves is judged like one wave. Default: one person per row.
     today : datetime.date, optional
         The date ages are counted from (default: today).
 
@@ -330,7 +336,7 @@ def detect_identifier_columns(
         # Numbers are not read for content: a numeric phone or id looks like any count.
         numeric = pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
         header = _header_reason(column)
-        content = None if numeric else _content_reason(values, today)
+        content = None if numeric else _content_reason(values, today, respondents)
         strong_name = _squashed(column) in IDENTIFIER_NAMES
         reasons = []
         if header and (strong_name or content or not _looks_like_codes(values)):

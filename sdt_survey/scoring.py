@@ -601,6 +601,7 @@ def _score_clean(
             read.frame[list(passthrough.columns)],
             declared=[c for c in identifiers if c != id_column],
             exclude={id_column, *wave_columns, *DURATION_COLUMNS},
+            respondents=int(read.frame[id_column].nunique()) if id_column is not None else None,
         )
     if pseudonymized is not None:
         # A copy of the raw id would undo the pseudonyms, so it goes even under keep_identifiers.

@@ -341,3 +341,12 @@ def test_detection_reads_odd_values_without_failing():
     )
     found = detect_identifier_columns(frame, today=date(2026, 12, 5))
     assert list(found) == ["dob"] and "100% of values look like dates of birth" in found["dob"]
+
+
+def test_names_are_found_in_a_file_of_several_waves():
+    # Each person's name appears once a wave: distinct per respondent, not per row.
+    one_wave = _with_identifiers()
+    two_waves = pd.concat([one_wave.assign(wave=1), one_wave.assign(wave=2)], ignore_index=True)
+    scored = sdt_survey.score(BPN, two_waves, id_column="resident")
+    assert "personal names" in scored.dropped_reasons["x17"]
+    assert "clinic" in scored.scores and "program_name" in scored.scores
