@@ -135,6 +135,7 @@ IDENTIFIER_WORDS: Mapping[str, str] = {
             "commentaire", "commentaires", "commento", "commenti", "remark", "remarks",
             "observacion", "observaciones", "misc", "miscellaneous", "other", "others", "otro",
             "otros", "otra", "otras", "autre", "autres", "freetext", "textolibre", "textelibre",
+            "text", "texto", "texte", "feedback", "suggestions", "sugerencias",
         ],
         "free text",
     ),

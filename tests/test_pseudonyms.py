@@ -283,7 +283,8 @@ def test_the_cli_drops_identifiers_found_by_content_and_says_why(tmp_path):
 @pytest.mark.parametrize(
     "header",
     ["Nombre completo", "nom", "correo_electrónico", "courriel", "e-mail", "teléfono", "Tel.",
-     "fecha_nacimiento", "date_naissance", "dirección", "Adresse", "notes", "Comments", "other"],
+     "fecha_nacimiento", "date_naissance", "dirección", "Adresse", "notes", "Comments", "other",
+     "Q7_4_TEXT"],
 )  # fmt: skip
 def test_identifier_headers_in_several_languages(header):
     frame = pd.DataFrame({header: ["aa", "bb", "cc", "dd"], "program": ["A", "A", "B", "B"]})
