@@ -96,19 +96,24 @@ def keygen(path: str | Path, *, force: bool = False) -> Path:
             UserWarning,
             stacklevel=2,
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(KEY_BYTES)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    # Created owner-only from the first byte (O_EXCL: never through someone else's file).
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created owner-only from the first byte (O_EXCL: never through someone else's file).
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot create the key file: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(descriptor, "w", encoding="ascii") as handle:
             handle.write(_HEADER.format(n=KEY_BYTES) + key.hex() + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         temporary.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise KeyFileError(f"{path}: cannot write the key file: {exc.strerror or exc}") from exc
         raise
     return path
 
@@ -160,6 +165,8 @@ def read_key(path: str | Path, *, allow_shared: bool = False) -> bytes:
         text = path.read_bytes().decode("ascii")
     except UnicodeDecodeError:
         raise KeyFileError(f"{path}: not a key file (it is not plain text)") from None
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot read the key file: {exc.strerror or exc}") from exc
     lines = [line.strip() for line in text.splitlines()]
     material = [line for line in lines if line and not line.startswith("#")]
     if len(material) != 1 or not re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", material[0]):

@@ -351,3 +351,11 @@ def test_names_are_found_in_a_file_of_several_waves():
     scored = sdt_survey.score(BPN, two_waves, id_column="resident")
     assert "personal names" in scored.dropped_reasons["x17"]
     assert "clinic" in scored.scores and "program_name" in scored.scores
+
+
+def test_keygen_where_no_file_can_be_made_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["keygen", str(blocker / "program.key")])
+    assert result.exit_code == 1 and "cannot create the key file" in result.output
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
