@@ -15,6 +15,7 @@ from .instrument import (
     load_instrument,
     parse_instrument,
 )
+from .pseudonyms import keygen
 from .responses import (
     DataQualityReport,
     Responses,
@@ -42,6 +43,7 @@ __all__ = [
     "check_instrument",
     "export_survey",
     "factor",
+    "keygen",
     "load_instrument",
     "parse_instrument",
     "read_responses",

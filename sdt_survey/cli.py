@@ -323,16 +323,31 @@ def reading_options(function):
     "key_file",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Replace ids by a keyed hash (HMAC-SHA256); the key file is created on first use.",
+    metavar="KEYFILE",
+    help="Replace respondent ids by a keyed hash (HMAC-SHA256) in every output: scores, report and "
+    "messages. KEYFILE must exist: make it once with `sdt-survey keygen KEYFILE` and reuse it at "
+    "every wave so pseudonyms link. Needs --id-column.",
+)
+@click.option(
+    "--allow-shared-key",
+    is_flag=True,
+    help="Accept a key file that other users can read or write (refused by default: whoever reads "
+    "the key can recompute every pseudonym).",
 )
 @click.option(
     "--identifier",
     "identifiers",
     multiple=True,
     metavar="COL",
-    help="A column holding a direct identifier (name, email and the like are detected).",
+    help="A column holding a direct identifier, dropped from the output. Columns named like one "
+    "(name, correo, telefono, notes, ...) or whose values look like e-mails, phone numbers, dates of "
+    "birth, personal names or free text are found without it.",
 )
-@click.option("--keep-identifiers", is_flag=True, help="Keep identifier columns in the output.")
+@click.option(
+    "--keep-identifiers",
+    is_flag=True,
+    help="Keep the columns taken for identifiers in the output (the report lists them and why).",
+)
 @click.option("--include-items", is_flag=True, help="Also write the validated item values (item_<id>).")
 def score_command(
     args: tuple[str, ...],
@@ -349,6 +364,7 @@ def score_command(
     careless_threshold: tuple[str, ...],
     exclude_flagged: bool,
     key_file: str | None,
+    allow_shared_key: bool,
     identifiers: tuple[str, ...],
     keep_identifiers: bool,
     include_items: bool,
@@ -393,6 +409,7 @@ def score_command(
             exclude_flagged=exclude_flagged,
             careless_thresholds=_parse_thresholds(careless_threshold),
             pseudonymize_key=key_file,
+            allow_shared_key=allow_shared_key,
             identifiers=identifiers,
             keep_identifiers=keep_identifiers,
             include_items=include_items,
@@ -407,6 +424,46 @@ def score_command(
     click.echo(f"scores: {scored.write(out_path)}")
     if report_path:
         click.echo(f"data-quality report: {scored.report.write(report_path)}")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing key file. Pseudonyms made with the old key will never match new ones, "
+    "so waves stop linking: only for a key that leaked or was never used.",
+)
+def keygen(path: str, force: bool) -> None:
+    """Make a pseudonymization key file for `score --pseudonymize`.
+
+    Writes 32 random bytes (hexadecimal, after comment lines) to PATH,
+    readable and writable by you only (mode 600). Make the key once, keep it
+    safe and private, and use the same file at every wave: the same key gives
+    the same pseudonym, so waves link; whoever has the key can recompute them.
+    An existing file is never replaced without --force.
+
+    \b
+    Example:
+      sdt-survey keygen ~/keys/program.key
+      sdt-survey score bpn-residency wave1.csv --id-column resident \\
+          --pseudonymize ~/keys/program.key --out scores.csv
+    """
+    import warnings
+
+    from .pseudonyms import keygen as make_key
+
+    existed = Path(path).exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        written = make_key(path, force=force)
+    if existed:
+        click.secho(
+            f"warning: {written} replaced; pseudonyms made with the old key will not link to new ones",
+            fg="yellow",
+            err=True,
+        )
+    click.echo(f"key: {written} (mode 600; keep it private and keep it safe)")
 
 
 @cli.command(name="export")

@@ -34,6 +34,7 @@ import pandas as pd
 from . import expressions
 from ._yaml import read_yaml_mapping
 from .errors import SdtSurveyError
+from .identifiers import IDENTIFIER_NAMES, identifier_columns  # noqa: F401 (imported from here)
 from .instrument import Instrument, Item, load_instruments
 
 SOURCES = ("auto", "plain", "redcap", "qualtrics", "odk", "html", "reproschema")
@@ -43,49 +44,6 @@ INVALID_POLICIES = ("error", "as-missing")
 
 #: Cell texts read as "no answer" in text formats (R writes NA, SAS and SPSS write ".").
 MISSING_TOKENS = frozenset({"", "NA", "N/A", "NaN", "nan", "."})
-
-#: Column names (lowercased, non-alphanumerics removed) that hold direct identifiers.
-IDENTIFIER_NAMES = frozenset(
-    {
-        "name",
-        "firstname",
-        "lastname",
-        "fullname",
-        "surname",
-        "givenname",
-        "recipientfirstname",
-        "recipientlastname",
-        "recipientemail",
-        "email",
-        "emailaddress",
-        "phone",
-        "phonenumber",
-        "mobile",
-        "cellphone",
-        "telephone",
-        "address",
-        "streetaddress",
-        "ipaddress",
-        "locationlatitude",
-        "locationlongitude",
-        "latitude",
-        "longitude",
-        "mrn",
-        "medicalrecordnumber",
-        "dob",
-        "dateofbirth",
-        "birthdate",
-        "ssn",
-        "npi",
-        "externalreference",
-        "externaldatareference",
-        "submittername",
-        "username",
-        "deviceid",
-        "subscriberid",
-        "simserial",
-    }
-)
 
 #: The export target whose ``aliases`` apply to each source.
 ALIAS_TARGET_OF_SOURCE = {
@@ -1592,9 +1550,3 @@ def _column_of(responses: Responses, item_id: str) -> str:
 
 def _checkbox_columns(responses: Responses) -> set[str]:
     return {c for cols in responses.item_columns.values() if len(cols) > 1 for c in cols}
-
-
-def identifier_columns(columns: Sequence[str], declared: Sequence[str] = ()) -> list[str]:
-    """Columns that hold direct identifiers (name, email, phone, ...), declared or detected."""
-    found = [c for c in columns if re.sub(r"[^a-z0-9]", "", str(c).lower()) in IDENTIFIER_NAMES]
-    return list(dict.fromkeys([*declared, *found]))

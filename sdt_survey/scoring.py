@@ -9,13 +9,9 @@ step is vectorized over respondents.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import dataclasses
 import math
-import os
 import re
-import secrets
-import stat
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,13 +23,15 @@ import pandas as pd
 from scipy import stats
 
 from .errors import SdtSurveyError
+from .identifiers import detect_identifier_columns, id_copy_columns
 from .instrument import Instrument, load_instruments
+from .pseudonyms import pseudonymize, pseudonymize_report, read_key
 from .responses import (
+    WAVE_COLUMNS,
     CleanResponses,
     DataQualityReport,
     Responses,
     ResponseValidationError,
-    identifier_columns,
     read_responses,
     responses_from_frame,
     validate_responses,
@@ -273,61 +271,6 @@ def careless_flags(
     return flags
 
 
-# ------------------------------------------------------------- pseudonymization
-
-
-def load_or_create_key(path: str | Path) -> tuple[bytes, bool]:
-    """The HMAC key in ``path``, created (32 random bytes, owner-only) if absent.
-
-    Returns the key and whether it was created now.
-    """
-    path = Path(path)
-    if path.exists():
-        text = path.read_text(encoding="ascii", errors="replace").strip()
-        try:
-            key = bytes.fromhex(text)
-        except ValueError as exc:
-            raise SdtSurveyError(f"{path}: not a key file (expected 64 hexadecimal characters)") from exc
-        if len(key) < 16:
-            raise SdtSurveyError(f"{path}: the key is too short ({len(key)} bytes; at least 16)")
-        return key, False
-    key = secrets.token_bytes(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(key.hex() + "\n")
-    return key, True
-
-
-def key_is_private(path: str | Path) -> bool:
-    """Whether only the owner can read the key file."""
-    mode = Path(path).stat().st_mode
-    return not (mode & (stat.S_IRWXG | stat.S_IRWXO))
-
-
-def pseudonymize(ids: pd.Series, key: bytes) -> pd.Series:
-    """Replace ids by a keyed hash (HMAC-SHA256, first 16 bytes, hex).
-
-    The same id and key always give the same pseudonym, so waves pseudonymized
-    with one key file still link; without the key the ids cannot be recovered
-    or guessed by hashing candidate ids. Missing ids stay missing.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> a = pseudonymize(pd.Series(["R001", "R002", None]), b"k" * 32)
-    >>> [len(p) for p in a.iloc[:2]], a.iloc[2] is None
-    ([32, 32], True)
-    """
-    codes, uniques = pd.factorize(ids.astype("string").str.strip(), use_na_sentinel=True)
-    hashed = np.array(
-        [hmac.new(key, str(u).encode("utf-8"), hashlib.sha256).hexdigest()[:32] for u in uniques],
-        dtype=object,
-    )
-    out = np.where(codes >= 0, hashed[np.where(codes < 0, 0, codes)] if len(hashed) else None, None)
-    return pd.Series(out, index=ids.index, dtype=object)
-
-
 # --------------------------------------------------------------------- results
 
 
@@ -357,6 +300,8 @@ class ScoredResponses:
     instruments: tuple[Instrument, ...]
     id_column: str | None = None
     dropped_columns: list[str] = field(default_factory=list)
+    #: Why each dropped column was taken for an identifier.
+    dropped_reasons: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -389,6 +334,7 @@ class ScoredResponses:
                 for name, row in described.iterrows()
             },
             "dropped_columns": self.dropped_columns,
+            "dropped_reasons": self.dropped_reasons,
             "notes": self.notes,
             "report": {"counts": self.report.to_dict()["counts"]},
         }
@@ -407,7 +353,13 @@ class ScoredResponses:
         if "careless" in self.scores:
             lines.append(f"  flagged as possibly careless: {int(self.scores['careless'].sum())}")
         if self.dropped_columns:
-            lines.append(f"  identifier columns dropped: {', '.join(self.dropped_columns)}")
+            lines.append(
+                f"  identifier columns dropped (see --keep-identifiers): {len(self.dropped_columns)}"
+            )
+            lines.extend(
+                f"    {column!r}: {self.dropped_reasons.get(column, 'a direct identifier')}"
+                for column in self.dropped_columns
+            )
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 
@@ -511,6 +463,7 @@ def score(
     exclude_flagged: bool = False,
     careless_thresholds: Mapping[str, float] | None = None,
     pseudonymize_key: str | Path | None = None,
+    allow_shared_key: bool = False,
     identifiers: Sequence[str] = (),
     keep_identifiers: bool = False,
     include_items: bool = False,
@@ -542,12 +495,20 @@ def score(
     exclude_flagged : bool
         Remove flagged respondents; each removal is a line in the report.
     pseudonymize_key : path, optional
-        Replace respondent ids by a keyed hash; the key file is created on
-        first use, readable by its owner only.
+        A key file made by :func:`~sdt_survey.keygen`: respondent ids are
+        replaced by a keyed hash in every output of the run (scores, the
+        data-quality report, summaries and error messages). Needs
+        ``id_column``. A missing, weak or shared key file is refused before
+        any work (see :func:`~sdt_survey.pseudonyms.read_key`).
+    allow_shared_key : bool
+        Accept a key file that other users can read or write.
     identifiers : sequence of str
-        Columns that hold direct identifiers, in addition to those detected by
-        name (name, email, phone, IP address, ...). They are dropped from the
-        output unless ``keep_identifiers``.
+        Columns that hold direct identifiers, in addition to those detected
+        (see :func:`~sdt_survey.identifiers.detect_identifier_columns`: by a
+        header such as name, correo, telefono, notes, and by values that look
+        like e-mail addresses, phone numbers, dates of birth, personal names or
+        free text). They are dropped from the output unless
+        ``keep_identifiers``; the report gives each one and why.
     include_items : bool
         Also write the validated item values (as answered).
 
@@ -564,6 +525,12 @@ def score(
     >>> scored.scores["relatedness_satisfaction"].tolist()  # rs4 is reverse-keyed: (4+4+4+2)/4
     [3.5, 2.5]
     """
+    # The key is checked before any work, so a bad key never costs a run.
+    key = None
+    if pseudonymize_key is not None:
+        if id_column is None:
+            raise SdtSurveyError("pseudonymizing needs the respondent id column: name it (--id-column)")
+        key = read_key(pseudonymize_key, allow_shared=allow_shared_key)
     loaded = load_instruments(instruments)
     if isinstance(responses, pd.DataFrame):
         read = responses_from_frame(responses, loaded)
@@ -574,6 +541,13 @@ def score(
     clean = validate_responses(
         read, loaded, id_column=id_column, wave_column=wave_column, invalid=invalid, duplicates=duplicates
     )
+    if key is not None:
+        # Before anything can be printed or written, errors included.
+        clean = dataclasses.replace(
+            clean,
+            respondent=pseudonymize(clean.respondent, key),
+            report=pseudonymize_report(clean.report, id_column, key),
+        )
     if clean.report.has_blocking_errors:
         raise ResponseValidationError(clean.report)
     return _score_clean(
@@ -581,11 +555,12 @@ def score(
         read,
         loaded,
         id_column=id_column,
+        wave_column=wave_column,
         zscores=zscores,
         flag_careless=flag_careless,
         exclude_flagged=exclude_flagged,
         careless_thresholds=careless_thresholds,
-        pseudonymize_key=pseudonymize_key,
+        pseudonymized=pseudonymize_key,
         identifiers=identifiers,
         keep_identifiers=keep_identifiers,
         include_items=include_items,
@@ -598,11 +573,12 @@ def _score_clean(
     instruments: tuple[Instrument, ...],
     *,
     id_column,
+    wave_column,
     zscores,
     flag_careless,
     exclude_flagged,
     careless_thresholds,
-    pseudonymize_key,
+    pseudonymized,
     identifiers,
     keep_identifiers,
     include_items,
@@ -614,14 +590,32 @@ def _score_clean(
     if zscores is not None:
         scores = scores.join(_zscores(scores[names], zscores))
     passthrough = clean.passthrough.copy()
-    dropped: list[str] = []
+    reasons: dict[str, str] = {}
     if not keep_identifiers:
-        found = [c for c in identifier_columns(list(passthrough.columns), identifiers) if c != id_column]
         missing = [c for c in identifiers if c not in passthrough.columns and c != id_column]
         if missing:
             raise SdtSurveyError(f"identifier column(s) not in the file: {', '.join(missing)}")
-        dropped = found
-        passthrough = passthrough.drop(columns=dropped)
+        # Judged on the values as read, before numeric-looking text became numbers.
+        wave_columns = {*WAVE_COLUMNS, wave_column} - {None}
+        reasons = detect_identifier_columns(
+            read.frame[list(passthrough.columns)],
+            declared=[c for c in identifiers if c != id_column],
+            exclude={id_column, *wave_columns, *DURATION_COLUMNS},
+            respondents=int(read.frame[id_column].nunique()) if id_column is not None else None,
+        )
+    if pseudonymized is not None:
+        # A copy of the raw id would undo the pseudonyms, so it goes even under keep_identifiers.
+        columns = list(dict.fromkeys([id_column, *passthrough.columns]))
+        copies = id_copy_columns(read.frame[columns], id_column)
+        reasons.update(
+            {
+                c: f"{why}; dropped whenever ids are pseudonymized"
+                for c, why in copies.items()
+                if c not in reasons
+            }
+        )
+    dropped = list(reasons)
+    passthrough = passthrough.drop(columns=dropped)
     duration_column = next((c for c in DURATION_COLUMNS if c in clean.passthrough.columns), None)
     likert_raw = clean.values
     indices = careless_indices(
@@ -632,16 +626,9 @@ def _score_clean(
     )
     out = pd.DataFrame(index=scores.index)
     if id_column is not None:
-        respondent = clean.respondent
-        if pseudonymize_key is not None:
-            key, created = load_or_create_key(pseudonymize_key)
-            respondent = pseudonymize(respondent, key)
-            notes.append(
-                f"respondent ids pseudonymized with {'new ' if created else ''}key file {pseudonymize_key}"
-            )
-            if not key_is_private(pseudonymize_key):
-                notes.append(f"warning: {pseudonymize_key} is readable by others; chmod 600 it")
-        out[id_column] = respondent
+        if pseudonymized is not None:
+            notes.append(f"respondent ids pseudonymized with key file {pseudonymized}")
+        out[id_column] = clean.respondent
         passthrough = passthrough.drop(columns=[id_column], errors="ignore")
     out["row"] = clean.rows
     out = out.join(passthrough.reset_index(drop=True))
@@ -686,7 +673,7 @@ def _score_clean(
     else:
         clean_values = clean.values
     if dropped:
-        report = _with_identifier_lines(report, dropped)
+        report = _with_identifier_lines(report, reasons)
     if include_items:
         scored_ids = [i.id for inst in instruments for i in inst.items if i.type != "text"]
         out = out.join(clean_values[scored_ids].add_prefix("item_"))
@@ -698,22 +685,26 @@ def _score_clean(
         instruments=instruments,
         id_column=id_column,
         dropped_columns=dropped,
+        dropped_reasons=reasons,
         notes=read.notes + notes,
     )
 
 
-def _with_identifier_lines(report: DataQualityReport, dropped: list[str]) -> DataQualityReport:
+def _with_identifier_lines(report: DataQualityReport, reasons: Mapping[str, str]) -> DataQualityReport:
+    # The reason, never a sample of the values: the report must not leak what it drops.
     lines = pd.DataFrame(
         {
             "row": None,
             "respondent": None,
-            "column": dropped,
+            "column": list(reasons),
             "item": None,
             "value": None,
             "problem": "identifier_dropped",
             "severity": "info",
-            "message": ["direct identifier; left out of the scored output (--keep-identifiers keeps it)"]
-            * len(dropped),
+            "message": [
+                f"column {column!r}: {why}; a possible identifier, left out of the scored output"
+                for column, why in reasons.items()
+            ],
             "action": "dropped from output",
         }
     )

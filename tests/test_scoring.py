@@ -305,7 +305,7 @@ def test_flags_and_exclusion_are_reported(tmp_path):
 
 
 def test_pseudonymization_links_waves_and_protects_the_key(tmp_path):
-    key = tmp_path / "keys" / "program.key"
+    key = sdt_survey.keygen(tmp_path / "keys" / "program.key")
     a = sdt_survey.score(BPN, _frame(), id_column="resident", pseudonymize_key=key)
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     b = sdt_survey.score(BPN, _frame(), id_column="resident", pseudonymize_key=key)
