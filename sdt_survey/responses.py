@@ -23,6 +23,7 @@ import html
 import io
 import json
 import re
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from . import expressions
+from ._untrusted import decode_text, flatten_json_cells, load_json, read_parquet
 from ._yaml import read_yaml_mapping
 from .errors import SdtSurveyError
 from .instrument import Instrument, Item, load_instruments
@@ -314,14 +316,8 @@ def _all_items(instruments: Sequence[Instrument]) -> list[Item]:
     return [item for inst in instruments for item in inst.items]
 
 
-def _decode(raw: bytes, path: str) -> tuple[str, list[str]]:
-    try:
-        return raw.decode("utf-8-sig"), []
-    except UnicodeDecodeError:
-        # Excel on Windows saves CSV in cp1252; say so rather than guessing silently.
-        return raw.decode("cp1252", errors="replace"), [
-            f"{path} is not UTF-8; read it as Windows-1252 (cp1252)"
-        ]
+def _decode(raw: bytes, path: str, encoding: str | None = None) -> tuple[str, list[str]]:
+    return decode_text(raw, path, encoding)
 
 
 def _read_delimited(path: Path, display: str, sep: str | None) -> _Table:
@@ -403,8 +399,11 @@ def _read_file(
             frame = pd.read_excel(
                 path, sheet_name=sheet if sheet is not None else 0, header=None, dtype=object
             )
-        except ValueError as exc:
-            raise SdtSurveyError(f"{display}: {exc}") from exc
+        except (ValueError, zipfile.BadZipFile, KeyError, OSError) as exc:
+            # openpyxl reads .xlsx as a zip of XML parts: a damaged one fails in any of these ways.
+            raise SdtSurveyError(f"{display}: cannot read as an Excel workbook: {exc}") from exc
+        if frame.empty:
+            raise SdtSurveyError(f"{display}: the sheet is empty")
         header = ["" if pd.isna(h) else str(h).strip() for h in frame.iloc[0].tolist()]
         return _Table(_with_header(frame.iloc[1:].reset_index(drop=True), header, display))
     if suffix in (".sav", ".zsav", ".dta", ".por"):
@@ -430,7 +429,7 @@ def _read_file(
             user_missing=user_missing,
         )
     if suffix == ".parquet":
-        return _Table(pd.read_parquet(path), header_rows=0)
+        return _Table(read_parquet(path, display), header_rows=0)
     if suffix in (".jsonl", ".ndjson"):
         return _read_json_lines(path, display)
     if suffix == ".json":
@@ -457,31 +456,26 @@ def _read_json_lines(path: Path, display: str) -> _Table:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SdtSurveyError(f"{display}:{number}: not valid JSON: {exc.msg}") from exc
+        record = load_json(line, display, line=number)
         if not isinstance(record, dict):
             raise SdtSurveyError(f"{display}:{number}: each line must be a JSON object")
         records.append(_flatten_form_record(record))
         rows.append(number)
-    frame = pd.DataFrame.from_records(records)
+    frame = flatten_json_cells(pd.DataFrame.from_records(records), display, rows)
     frame.attrs["rows"] = np.asarray(rows)
     return _Table(frame, header_rows=0, notes=notes)
 
 
 def _read_json(path: Path, display: str) -> _Table:
     text, notes = _decode(path.read_bytes(), display)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SdtSurveyError(f"{display}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
+    data = load_json(text, display)
     records = data if isinstance(data, list) else [data]
     if not all(isinstance(r, dict) for r in records):
         raise SdtSurveyError(f"{display}: expected a JSON object or a list of objects")
     meta = next((r for r in records if r.get("format") == FORM_FORMAT), None)
     frame = pd.DataFrame.from_records([_flatten_form_record(r) for r in records])
-    return _Table(frame, header_rows=0, json_meta=meta, notes=notes)
+    # A JSON file has no rows of its own: a record is numbered by its place in the list.
+    return _Table(flatten_json_cells(frame, display), header_rows=0, json_meta=meta, notes=notes)
 
 
 #: The ``format`` value of a response saved by the HTML form.
@@ -496,7 +490,10 @@ def _flatten_form_record(record: dict) -> dict:
     flat["_instruments"] = " ".join(
         f"{i.get('id')}@{i.get('version')}" for i in record.get("instruments", []) if isinstance(i, dict)
     )
-    for item_id, value in (record.get("answers") or {}).items():
+    answers = record.get("answers") or {}
+    if not isinstance(answers, dict):
+        raise SdtSurveyError("a response saved by the HTML form has 'answers' that is not a JSON object")
+    for item_id, value in answers.items():
         flat[item_id] = " ".join(map(str, value)) if isinstance(value, list) else value
     return flat
 
