@@ -21,10 +21,13 @@ a silently wrong value:
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +94,43 @@ def _line_of(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
 
 
+#: The encoding a person stated for the text files read in this context (``--encoding``).
+_STATED_ENCODING: ContextVar[str | None] = ContextVar("sdt_survey_text_encoding", default=None)
+
+
+def check_encoding(encoding: str) -> str:
+    """The codec's canonical name, or :class:`SdtSurveyError` for a name Python does not know."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise SdtSurveyError(
+            f"unknown encoding {encoding!r}; e.g. utf-8, cp1252 (Excel on Windows), latin-1, utf-16"
+        ) from None
+
+
+@contextmanager
+def text_encoding(encoding: str | None) -> Iterator[None]:
+    """Read every delimited or JSON text file opened within the block in ``encoding``.
+
+    For functions such as :func:`sdt_survey.score` that read a file they are
+    given by path; :func:`sdt_survey.read_responses` also takes ``encoding``
+    directly. ``None`` keeps the automatic choice.
+
+    Examples
+    --------
+    >>> from sdt_survey.responses import text_encoding
+    >>> with text_encoding("cp1252"):
+    ...     pass  # sdt_survey.score("bpn-residency", "export-from-excel.csv") reads cp1252 here
+    """
+    if encoding is not None:
+        check_encoding(encoding)
+    token = _STATED_ENCODING.set(encoding)
+    try:
+        yield
+    finally:
+        _STATED_ENCODING.reset(token)
+
+
 def decode_text(raw: bytes, display: str, encoding: str | None = None) -> tuple[str, list[str]]:
     """Decode a text file strictly, returning the text and notes for the reader.
 
@@ -102,8 +142,10 @@ def decode_text(raw: bytes, display: str, encoding: str | None = None) -> tuple[
         The file as the user named it, for messages.
     encoding : str, optional
         The encoding the user states (any Python codec name, e.g. ``cp1252``,
-        ``latin-1``, ``utf-16``). Without it: a byte-order mark decides; else
-        UTF-8; else Windows-1252 when no byte sequence in the file is UTF-8.
+        ``latin-1``, ``utf-16``); default: the one stated with
+        :func:`text_encoding`, if any. Without either: a byte-order mark
+        decides; else UTF-8; else Windows-1252 when no byte sequence in the
+        file is UTF-8.
 
     Raises
     ------
@@ -111,11 +153,12 @@ def decode_text(raw: bytes, display: str, encoding: str | None = None) -> tuple[
         When the bytes do not decode (naming the line), when the file mixes
         UTF-8 with another encoding, or when it holds NUL bytes (a binary file).
     """
+    encoding = encoding if encoding is not None else _STATED_ENCODING.get()
     if encoding is not None:
+        codec = check_encoding(encoding)
         try:
-            return raw.decode(encoding), []
-        except LookupError as exc:
-            raise SdtSurveyError(f"unknown encoding {encoding!r}; e.g. utf-8, cp1252, latin-1") from exc
+            # A stated UTF-8 still drops the byte-order mark Excel writes.
+            return raw.decode("utf-8-sig" if codec == "utf-8" else codec), []
         except UnicodeDecodeError as exc:
             raise SdtSurveyError(
                 f"{display}:{_line_of(raw, exc.start)}: byte {raw[exc.start]:#04x} is not valid "

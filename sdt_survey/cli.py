@@ -216,6 +216,30 @@ INVALID_OPTION = click.option(
 )
 
 
+def _state_encoding(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    from .responses import text_encoding
+
+    try:
+        # Held until the command ends: every CSV/TSV/JSON it reads is decoded as stated.
+        ctx.with_resource(text_encoding(value))
+    except SdtSurveyError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+ENCODING_OPTION = click.option(
+    "--encoding",
+    default=None,
+    expose_value=False,
+    callback=_state_encoding,
+    metavar="NAME",
+    help="Encoding of CSV, TSV and JSON inputs that are not UTF-8, e.g. cp1252 (Excel on Windows) or "
+    "latin-1. By default a byte-order mark decides, else UTF-8, else cp1252 when no bytes are "
+    "UTF-8; a file mixing UTF-8 with another encoding is refused, naming the lines.",
+)
+
+
 def reading_options(function):
     """Options shared by every command that reads and scores responses."""
     options = [
@@ -226,6 +250,7 @@ def reading_options(function):
             help="Wave column: an id may repeat once per wave (default: 'wave' or 'redcap_event_name').",
         ),
         SOURCE_OPTION,
+        ENCODING_OPTION,
         click.option(
             "--map",
             "mapping",
@@ -999,6 +1024,7 @@ def invariance_command(
 
 @cli.command(name="continuity")
 @click.argument("schedule", type=click.Path(dir_okay=False))
+@ENCODING_OPTION
 @click.option(
     "--learner-column", default="learner", show_default=True, help="The learner (resident) id column."
 )
@@ -1386,6 +1412,7 @@ def _split_instruments_and_files(args: tuple[str, ...]) -> tuple[list[str], list
 )
 @click.option("--no-invariance", is_flag=True, help="Skip the measurement-invariance check.")
 @SOURCE_OPTION
+@ENCODING_OPTION
 @INVALID_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
@@ -1474,6 +1501,7 @@ def cohorts_command(
 @click.option("--window", default=None, help="Schedule: academic-year, block:N or DATE..DATE.")
 @click.option("--formula", default=None, help="Model of belonging against continuity, in lme4 syntax.")
 @SOURCE_OPTION
+@ENCODING_OPTION
 @INVALID_OPTION
 @click.option(
     "--out",

@@ -16,6 +16,7 @@ input file is never modified.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import difflib
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from . import expressions
-from ._untrusted import decode_text, flatten_json_cells, load_json, read_parquet
+from ._untrusted import decode_text, flatten_json_cells, load_json, read_parquet, text_encoding
 from ._yaml import read_yaml_mapping
 from .errors import SdtSurveyError
 from .instrument import Instrument, Item, load_instruments
@@ -316,13 +317,9 @@ def _all_items(instruments: Sequence[Instrument]) -> list[Item]:
     return [item for inst in instruments for item in inst.items]
 
 
-def _decode(raw: bytes, path: str, encoding: str | None = None) -> tuple[str, list[str]]:
-    return decode_text(raw, path, encoding)
-
-
 def _read_delimited(path: Path, display: str, sep: str | None) -> _Table:
     raw = path.read_bytes()
-    text, notes = _decode(raw, display)
+    text, notes = decode_text(raw, display)
     if not text.strip():
         raise SdtSurveyError(f"{display}: the file is empty")
     if sep is None:
@@ -382,6 +379,15 @@ def _with_header(body: pd.DataFrame, header: list[str], display: str) -> pd.Data
 
 def _read_file(
     path: Path, display: str, sheet: str | int | None, instruments: Sequence[Instrument] = ()
+) -> _Table:
+    try:
+        return _read_by_type(path, display, sheet, instruments)
+    except OSError as exc:  # unreadable (permissions, a folder, a device): say which file
+        raise SdtSurveyError(f"{display}: cannot read the file: {exc.strerror or exc}") from exc
+
+
+def _read_by_type(
+    path: Path, display: str, sheet: str | int | None, instruments: Sequence[Instrument]
 ) -> _Table:
     suffix = path.suffix.lower()
     if suffix in (".zip", ".jsonld") or (suffix == ".json" and _is_reproschema_json(path)):
@@ -452,7 +458,7 @@ def _is_reproschema_json(path: Path) -> bool:
 def _read_json_lines(path: Path, display: str) -> _Table:
     records = []
     rows = []
-    text, notes = _decode(path.read_bytes(), display)
+    text, notes = decode_text(path.read_bytes(), display)
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -467,7 +473,7 @@ def _read_json_lines(path: Path, display: str) -> _Table:
 
 
 def _read_json(path: Path, display: str) -> _Table:
-    text, notes = _decode(path.read_bytes(), display)
+    text, notes = decode_text(path.read_bytes(), display)
     data = load_json(text, display)
     records = data if isinstance(data, list) else [data]
     if not all(isinstance(r, dict) for r in records):
@@ -836,6 +842,7 @@ def read_responses(
     source: str = "auto",
     mapping: str | Path | Mapping[str, str] | None = None,
     sheet: str | int | None = None,
+    encoding: str | None = None,
 ) -> Responses:
     """Read a response file and match its columns to the instrument's items.
 
@@ -854,6 +861,11 @@ def read_responses(
         (a YAML file: ``columns: {Q5_1: as1}``).
     sheet : str or int, optional
         The Excel sheet (default: the first).
+    encoding : str, optional
+        The encoding of a CSV, TSV or JSON file (e.g. ``cp1252``), when it is
+        not UTF-8. By default a byte-order mark decides, else UTF-8, else
+        Windows-1252 when no bytes in the file are UTF-8; a file that mixes
+        UTF-8 with another encoding is refused, naming the lines.
 
     Returns
     -------
@@ -876,7 +888,8 @@ def read_responses(
     display = str(path)
     if not file_path.is_file():
         raise SdtSurveyError(f"{display}: no such file")
-    table = _read_file(file_path, display, sheet, loaded)
+    with text_encoding(encoding) if encoding is not None else contextlib.nullcontext():
+        table = _read_file(file_path, display, sheet, loaded)
     header_rows = table.header_rows
     detected_source, detection = (
         _detect(table, items) if source == "auto" else (source, "as given with --source")
