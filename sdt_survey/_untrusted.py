@@ -25,6 +25,7 @@ import codecs
 import json
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -213,14 +214,32 @@ def _parse_int(text: str) -> int | str:
     return int(text) if len(text.lstrip("-")) <= _MAX_INT_DIGITS else text
 
 
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str):
+        self.key = key
+
+
+def _refuse_repeated_keys(pairs: list[tuple[str, object]]) -> dict:
+    record = dict(pairs)
+    if len(record) < len(pairs):
+        counts = Counter(key for key, _ in pairs)
+        raise _RepeatedKey(next(key for key, n in counts.items() if n > 1))
+    return record
+
+
 def load_json(text: str, where: str, line: int | None = None) -> object:
     """Parse JSON, turning every failure into a located :class:`SdtSurveyError`.
 
     ``where`` names the file (or archive member); ``line`` is the line of a
-    JSON-lines record, used instead of the parser's own line numbers.
+    JSON-lines record, used instead of the parser's own line numbers. A key
+    repeated in one object is refused: JSON leaves its meaning open and
+    Python would silently keep the last value.
     """
     try:
-        return json.loads(text, parse_int=_parse_int)
+        return json.loads(text, parse_int=_parse_int, object_pairs_hook=_refuse_repeated_keys)
+    except _RepeatedKey as exc:
+        at = f":{line}" if line is not None else ""
+        raise SdtSurveyError(f"{where}{at}: the key {exc.key!r} appears twice in one object") from None
     except json.JSONDecodeError as exc:
         at = f"{line}" if line is not None else f"{exc.lineno}:{exc.colno}"
         raise SdtSurveyError(f"{where}:{at}: not valid JSON: {exc.msg}") from exc
@@ -308,11 +327,16 @@ def read_parquet(path: Path, display: str) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     try:
+        names = pq.read_schema(path).names
+        # Checked before reading: Arrow's own message for a repeated name is cryptic.
+        repeated = next((name for name, n in Counter(names).items() if n > 1), None)
+        if repeated is not None:
+            raise SdtSurveyError(f"{display}: the column name {repeated!r} appears more than once")
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise SdtSurveyError(f"{display}: cannot read as Parquet: {exc}") from exc
     columns = {}
-    for name, column in zip(table.column_names, table.columns, strict=True):
+    for name, column in zip(names, table.columns, strict=True):
         kind = column.type
         if pa.types.is_dictionary(kind):
             column = column.cast(kind.value_type)

@@ -887,7 +887,7 @@ def read_responses(
     file_path = Path(path)
     display = str(path)
     if not file_path.is_file():
-        raise SdtSurveyError(f"{display}: no such file")
+        raise SdtSurveyError(f"{display}: {'a folder, not a file' if file_path.is_dir() else 'no such file'}")
     with text_encoding(encoding) if encoding is not None else contextlib.nullcontext():
         table = _read_file(file_path, display, sheet, loaded)
     header_rows = table.header_rows

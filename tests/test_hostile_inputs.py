@@ -257,6 +257,14 @@ def test_five_thousand_digit_number_is_an_invalid_cell(tmp_path: Path, instrumen
     assert scores["home"].iloc[:2].tolist() == [3.0, 3.0]
 
 
+def test_key_repeated_in_a_record_is_refused_not_last_one_wins(tmp_path: Path, instrument: Path) -> None:
+    path = write_jsonl(
+        tmp_path / "r.jsonl", [json.dumps(records(1)[0]), '{"resident": "R2", "q1": 1, "q1": 5}']
+    )
+    result = refused("score", instrument, path, "--out", tmp_path / "s.csv")
+    assert f"{path}:2: the key 'q1' appears twice in one object" in result.output
+
+
 # ---------------------------------------------------------------------------- Parquet
 
 
@@ -309,6 +317,20 @@ def test_damaged_parquet_is_named(tmp_path: Path, instrument: Path, content: byt
         f"{path}: cannot read as Parquet"
         in refused("score", instrument, path, "--out", tmp_path / "s.csv").output
     )
+
+
+def test_parquet_with_a_repeated_or_nested_column_is_refused(tmp_path: Path, instrument: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    repeated = tmp_path / "repeated.parquet"
+    pq.write_table(pa.Table.from_arrays([pa.array([3]), pa.array([4])], names=["q1", "q1"]), repeated)
+    result = refused("score", instrument, repeated, "--out", tmp_path / "s.csv")
+    assert f"{repeated}: the column name 'q1' appears more than once" in result.output
+    nested = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"q1": pa.array([[3], [4]]), "q2": [1, 2], "q3": [1, 2]}), nested)
+    result = refused("score", instrument, nested, "--out", tmp_path / "s.csv")
+    assert f"{nested}: column 'q1' holds list<element: int64> values" in result.output
 
 
 # ---------------------------------------------------------------------- text encodings
@@ -379,6 +401,21 @@ def test_file_that_is_not_what_its_name_says_is_named(
     path.write_bytes(content)
     result = refused("score", instrument, path, "--out", tmp_path / "s.csv")
     assert str(path) in result.output and expected in result.output
+
+
+def test_folder_or_empty_sheet_given_as_responses_is_named(tmp_path: Path, instrument: Path) -> None:
+    folder = tmp_path / "wave1.csv"
+    folder.mkdir()
+    assert (
+        f"{folder}: a folder, not a file"
+        in refused("score", instrument, folder, "--out", tmp_path / "s.csv").output
+    )
+    sheet = tmp_path / "r.xlsx"
+    pd.DataFrame().to_excel(sheet, index=False)
+    assert (
+        f"{sheet}: the sheet is empty"
+        in refused("score", instrument, sheet, "--out", tmp_path / "s.csv").output
+    )
 
 
 def test_encoding_option_reaches_the_continuity_schedule(tmp_path: Path) -> None:
