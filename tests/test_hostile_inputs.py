@@ -418,6 +418,21 @@ def test_folder_or_empty_sheet_given_as_responses_is_named(tmp_path: Path, instr
     )
 
 
+def test_unreadable_file_is_named_with_the_reason(
+    tmp_path: Path, instrument: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = sdt_survey.load_instrument(instrument)
+    path = tmp_path / "r.csv"
+    path.write_text("q1,q2,q3\n1,2,3\n", encoding="utf-8")
+
+    def forbidden(self: Path) -> bytes:  # chmod 000 does not stop root, who may run the tests
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", forbidden)
+    with pytest.raises(SdtSurveyError, match=r"r\.csv: cannot read the file: Permission denied"):
+        sdt_survey.read_responses(path, loaded)
+
+
 def test_encoding_option_reaches_the_continuity_schedule(tmp_path: Path) -> None:
     path = tmp_path / "schedule.csv"
     rows = "".join(f"R1,Dr Nuñez,2026-01-{d:02d}\n" for d in range(1, 5))
@@ -526,6 +541,9 @@ def test_damaged_reproschema_json_is_located(tmp_path: Path) -> None:
     path = tmp_path / "activity_0.jsonld"
     path.write_bytes(b'[{"@type": "reproschema:Response", "value": "Cl\xednica"}]')
     with pytest.raises(SdtSurveyError, match=r"activity_0\.jsonld:1: not UTF-8 text"):
+        sdt_survey.export.reproschema.read_responses(path)
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(SdtSurveyError, match=r"activity_0\.jsonld: the JSON is nested too deeply"):
         sdt_survey.export.reproschema.read_responses(path)
 
 
