@@ -263,6 +263,9 @@ def _cell_problem(value: object) -> str | None:
     return None
 
 
+_MAYBE_NESTED = {"mixed", "mixed-integer", "unknown-array"}
+
+
 def flatten_json_cells(frame: pd.DataFrame, display: str, lines: Sequence[int] | None = None) -> pd.DataFrame:
     """Check the cells of records read from JSON; a list of plain values becomes one cell.
 
@@ -274,7 +277,8 @@ def flatten_json_cells(frame: pd.DataFrame, display: str, lines: Sequence[int] |
     out = frame
     for position, column in enumerate(frame.columns):
         values = frame.iloc[:, position]
-        if values.dtype != object:
+        # Type inference runs in C; only a column it calls mixed can hold a list or an object.
+        if values.dtype != object or pd.api.types.infer_dtype(values, skipna=True) not in _MAYBE_NESTED:
             continue
         nested = values.map(lambda v: isinstance(v, (dict, list))).to_numpy(dtype=bool)
         if not nested.any():
@@ -297,18 +301,16 @@ def flatten_json_cells(frame: pd.DataFrame, display: str, lines: Sequence[int] |
 
 # ------------------------------------------------------------------- Parquet
 
-_TEXT_TYPES = ("string", "large_string", "binary", "large_binary")
 
-
-def _first_invalid_utf8(chunk) -> int:
+def _first_invalid_utf8(values) -> int:
     """Index of the first value of a binary array that is not UTF-8 (bisection, no row loop)."""
     import pyarrow as pa
 
-    low, high = 0, len(chunk)
+    low, high = 0, len(values)
     while high - low > 1:
         middle = (low + high) // 2
         try:
-            chunk.slice(low, middle - low).cast(pa.string())
+            values.slice(low, middle - low).cast(pa.string())
         except pa.ArrowInvalid:
             high = middle
         else:
@@ -316,12 +318,41 @@ def _first_invalid_utf8(chunk) -> int:
     return low
 
 
+def _check_utf8(values, display: str, name: str, first_row: int | None) -> None:
+    """Refuse a string or binary array holding bytes that are not UTF-8.
+
+    ``first_row`` is the file row of ``values[0]``, or ``None`` for the
+    distinct values of a dictionary-encoded column (which have no row).
+    """
+    import pyarrow as pa
+
+    large = pa.types.is_large_string(values.type) or pa.types.is_large_binary(values.type)
+    raw = values.view(pa.large_binary() if large else pa.binary())
+    try:
+        raw.cast(pa.large_string() if large else pa.string())
+    except pa.ArrowInvalid as exc:
+        bad = _first_invalid_utf8(raw)
+        where = f", row {first_row + bad}" if first_row is not None else ""
+        raise SdtSurveyError(
+            f"{display}: column {name!r}{where}: the value is not UTF-8 text "
+            f"({raw[bad].as_py()[:40]!r}); re-save the file with its text in UTF-8"
+        ) from exc
+
+
+def _is_text(kind) -> bool:
+    import pyarrow as pa
+
+    return any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary,
+                                        pa.types.is_large_binary))  # fmt: skip
+
+
 def read_parquet(path: Path, display: str) -> pd.DataFrame:
     """Read a Parquet file whose text columns must be UTF-8.
 
     Binary columns are read as text when every value is UTF-8. A column with
     bytes that are not UTF-8, or with lists or structures in its cells, is
-    refused naming the column and (for bytes) the row.
+    refused naming the column and (for bytes) the row. The pandas metadata
+    (a saved index, categories) is kept, as :func:`pandas.read_parquet` would.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -335,35 +366,34 @@ def read_parquet(path: Path, display: str) -> pd.DataFrame:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise SdtSurveyError(f"{display}: cannot read as Parquet: {exc}") from exc
-    columns = {}
+    columns = []
     for name, column in zip(names, table.columns, strict=True):
         kind = column.type
         if pa.types.is_dictionary(kind):
-            column = column.cast(kind.value_type)
-            kind = kind.value_type
+            if _is_text(kind.value_type):
+                for chunk in column.chunks:
+                    _check_utf8(chunk.dictionary, display, name, None)
+                if pa.types.is_binary(kind.value_type) or pa.types.is_large_binary(kind.value_type):
+                    column = column.cast(pa.string())
+            columns.append(column)
+            continue
         if pa.types.is_nested(kind):
             raise SdtSurveyError(
                 f"{display}: column {name!r} holds {kind} values; a cell must be a number, text, "
                 "true/false or a date"
             )
-        if str(kind) in _TEXT_TYPES:
-            as_bytes = pa.large_binary() if "large" in str(kind) else pa.binary()
-            offset = 0
+        if _is_text(kind):
+            first_row = 1
             for chunk in column.chunks:
-                raw = chunk.view(as_bytes)
-                try:
-                    raw.cast(pa.large_string() if "large" in str(kind) else pa.string())
-                except pa.ArrowInvalid as exc:
-                    row = offset + _first_invalid_utf8(raw) + 1
-                    raise SdtSurveyError(
-                        f"{display}: column {name!r}, row {row}: the value is not UTF-8 text "
-                        f"({raw[row - offset - 1].as_py()[:40]!r}); re-save the file with its text in UTF-8"
-                    ) from exc
-                offset += len(chunk)
-            column = column.cast(pa.large_string() if "large" in str(kind) else pa.string())
-        columns[name] = column
+                _check_utf8(chunk, display, name, first_row)
+                first_row += len(chunk)
+            if pa.types.is_binary(kind):
+                column = column.cast(pa.string())
+            elif pa.types.is_large_binary(kind):
+                column = column.cast(pa.large_string())
+        columns.append(column)
     try:
-        return pa.table(columns).to_pandas()
+        return pa.Table.from_arrays(columns, names=names, metadata=table.schema.metadata).to_pandas()
     except (pa.ArrowException, ValueError, OverflowError) as exc:
         raise SdtSurveyError(f"{display}: cannot convert the Parquet data: {exc}") from exc
 

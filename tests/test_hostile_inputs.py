@@ -309,6 +309,18 @@ def test_parquet_binary_column_of_utf8_is_read_as_text(tmp_path: Path, instrumen
     assert responses.frame["clinic"].tolist() == ["Clínica", "North"]
 
 
+def test_parquet_keeps_what_pandas_saved(tmp_path: Path, instrument: Path) -> None:
+    frame = pd.DataFrame(
+        {"resident": ["R1", "R2"], **{q: [3, 4] for q in ITEMS}, "program": pd.Categorical(["a", "b"])},
+        index=[10, 20],
+    )
+    path = tmp_path / "r.parquet"
+    frame.to_parquet(path)
+    read = sdt_survey.read_responses(path, instrument).frame
+    assert "__index_level_0__" not in read.columns  # the saved index is an index, not a column
+    assert isinstance(read["program"].dtype, pd.CategoricalDtype)
+
+
 @pytest.mark.parametrize("content", [b"", b"PAR1 not really parquet"])
 def test_damaged_parquet_is_named(tmp_path: Path, instrument: Path, content: bytes) -> None:
     path = tmp_path / "r.parquet"
