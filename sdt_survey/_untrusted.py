@@ -88,7 +88,12 @@ _UTF8_MULTIBYTE = re.compile(
     rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
 )
 
-_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+#: Byte-order marks: (bytes, codec, name for people).
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8-sig", "UTF-8"),
+    (b"\xff\xfe", "utf-16", "UTF-16"),
+    (b"\xfe\xff", "utf-16", "UTF-16"),
+)
 
 
 def _line_of(raw: bytes, offset: int) -> int:
@@ -165,14 +170,14 @@ def decode_text(raw: bytes, display: str, encoding: str | None = None) -> tuple[
                 f"{display}:{_line_of(raw, exc.start)}: byte {raw[exc.start]:#04x} is not valid "
                 f"{encoding}; check the encoding the file was saved in"
             ) from exc
-    for bom, codec in _BOMS:
+    for bom, codec, name in _BOMS:
         if raw.startswith(bom):
             try:
                 return raw.decode(codec), []
             except UnicodeDecodeError as exc:
                 raise SdtSurveyError(
-                    f"{display}:{_line_of(raw, exc.start)}: the file starts with a {codec.upper()} "
-                    f"byte-order mark but byte {exc.start + 1} is not {codec.upper()}; re-save it as UTF-8"
+                    f"{display}:{_line_of(raw, exc.start)}: the file starts with a {name} byte-order "
+                    f"mark but byte {exc.start + 1} is not {name}; re-save the whole file as UTF-8"
                 ) from exc
     nul = raw.find(b"\x00")
     if nul >= 0:

@@ -465,7 +465,7 @@ def _read_json_lines(path: Path, display: str) -> _Table:
         record = load_json(line, display, line=number)
         if not isinstance(record, dict):
             raise SdtSurveyError(f"{display}:{number}: each line must be a JSON object")
-        records.append(_flatten_form_record(record))
+        records.append(_flatten_form_record(record, display))
         rows.append(number)
     frame = flatten_json_cells(pd.DataFrame.from_records(records), display, rows)
     frame.attrs["rows"] = np.asarray(rows)
@@ -479,7 +479,7 @@ def _read_json(path: Path, display: str) -> _Table:
     if not all(isinstance(r, dict) for r in records):
         raise SdtSurveyError(f"{display}: expected a JSON object or a list of objects")
     meta = next((r for r in records if r.get("format") == FORM_FORMAT), None)
-    frame = pd.DataFrame.from_records([_flatten_form_record(r) for r in records])
+    frame = pd.DataFrame.from_records([_flatten_form_record(r, display) for r in records])
     # A JSON file has no rows of its own: a record is numbered by its place in the list.
     return _Table(flatten_json_cells(frame, display), header_rows=0, json_meta=meta, notes=notes)
 
@@ -488,7 +488,7 @@ def _read_json(path: Path, display: str) -> _Table:
 FORM_FORMAT = "sdt-survey-response"
 
 
-def _flatten_form_record(record: dict) -> dict:
+def _flatten_form_record(record: dict, display: str) -> dict:
     """A form response ``{format, instruments, submitted, answers: {...}}`` as one flat row."""
     if record.get("format") != FORM_FORMAT:
         return record
@@ -498,7 +498,9 @@ def _flatten_form_record(record: dict) -> dict:
     )
     answers = record.get("answers") or {}
     if not isinstance(answers, dict):
-        raise SdtSurveyError("a response saved by the HTML form has 'answers' that is not a JSON object")
+        raise SdtSurveyError(
+            f"{display}: a response of the HTML form has 'answers' that is not a JSON object"
+        )
     for item_id, value in answers.items():
         flat[item_id] = " ".join(map(str, value)) if isinstance(value, list) else value
     return flat

@@ -389,6 +389,20 @@ def test_read_responses_takes_the_encoding(tmp_path: Path, instrument: Path) -> 
     assert frame["clinic"].tolist() == ["ClÃ\xadnica", "Clínica"]
 
 
+def test_utf8_byte_order_mark_over_latin1_rows_is_refused(tmp_path: Path, instrument: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + clinic_rows(1, 1).encode("latin-1"))
+    result = refused("score", instrument, path, "--out", tmp_path / "s.csv")
+    assert f"{path}:2: the file starts with a UTF-8 byte-order mark but byte" in result.output
+
+
+def test_form_response_whose_answers_are_not_an_object_is_named(tmp_path: Path, instrument: Path) -> None:
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"format": "sdt-survey-response", "answers": [3, 4, 2]}), encoding="utf-8")
+    result = refused("score", instrument, path, "--out", tmp_path / "s.csv")
+    assert f"{path}: a response of the HTML form has 'answers' that is not a JSON object" in result.output
+
+
 def test_utf16_with_byte_order_mark_is_read(tmp_path: Path, instrument: Path) -> None:
     # Excel's "Unicode text" is UTF-16 with a byte-order mark, tab-separated.
     path = tmp_path / "r.txt"
