@@ -563,6 +563,13 @@ def test_member_names_that_climb_out_are_read_not_extracted(tmp_path: Path) -> N
     assert sorted(p.name for p in tmp_path.rglob("*")) == before  # nothing written anywhere
 
 
+def test_file_named_zip_that_is_not_one_is_named(tmp_path: Path, instrument: Path) -> None:
+    path = tmp_path / "study-data.zip"
+    path.write_bytes(b"PK\x03\x04 cut short by a failed download")
+    result = refused("score", instrument, path, "--out", tmp_path / "s.csv")
+    assert f"{path}: not a zip archive" in result.output
+
+
 def test_damaged_reproschema_json_is_located(tmp_path: Path) -> None:
     path = tmp_path / "activity_0.jsonld"
     path.write_bytes(b'[{"@type": "reproschema:Response", "value": "Cl\xednica"}]')

@@ -621,6 +621,8 @@ def _response_documents(source: str | Path) -> list[tuple[str, list[dict]]]:
         # Capped and counted while decompressing: a downloaded zip may be a bomb.
         members = read_zip_members(path, str(path), lambda name: name.endswith((".jsonld", ".json")))
         raw = [(f"{path}!{name}", data) for name, data in members]
+    elif path.suffix.lower() == ".zip":
+        raise SdtSurveyError(f"{path}: not a zip archive (damaged, or saved under the wrong extension)")
     else:
         raw = [(str(path), path.read_bytes())]
     found = []
