@@ -1144,6 +1144,7 @@ def continuity_command(
     default=None,
     help="Exposure table (e.g. the output of `sdt-survey continuity`): .csv, .parquet, .json, .xlsx.",
 )
+@ENCODING_OPTION
 @click.option(
     "--self-reported-exposure",
     is_flag=True,

@@ -469,6 +469,29 @@ def test_encoding_option_reaches_the_continuity_schedule(tmp_path: Path) -> None
     assert "mixes encodings" in result.output
 
 
+def test_model_tables_are_decoded_like_responses(tmp_path: Path) -> None:
+    scores = tmp_path / "scores.csv"
+    scores.write_text("resident,home\nR1,3.0\nR2,4.0\n", encoding="utf-8")
+    exposure = tmp_path / "exposure.csv"
+    exposure.write_bytes(
+        b"resident,coc,clinic\n" + "R1,0.5,Clínica\n".encode() + "R2,0.7,Clínica\n".encode("latin-1")
+    )
+    args = [
+        "model",
+        "--scores",
+        scores,
+        "--exposure",
+        exposure,
+        "--id-column",
+        "resident",
+        "--formula",
+        "home ~ coc",
+    ]
+    assert f"{exposure}:3: this line is not UTF-8, but line 2 is" in refused(*args).output
+    exposure.write_bytes(b"resident,coc,clinic\n" + "R1,0.5,Clínica\nR2,0.7,Clínica\n".encode("latin-1"))
+    assert sdt_survey.scoring.read_table(exposure)["clinic"].tolist() == ["Clínica", "Clínica"]
+
+
 # ------------------------------------------------------------------------- zip bombs
 
 
