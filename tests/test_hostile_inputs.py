@@ -629,7 +629,9 @@ def test_validate_warns_that_reliability_refuses_a_one_item_subscale(tmp_path: P
         "subscales.alone.items: warning: a subscale of one item is scored, but `reliability`" in result.output
     )
     responses = tmp_path / "r.csv"
-    frame = pd.DataFrame(np.random.default_rng(3).integers(1, 6, size=(20, 4)), columns=[*ITEMS, "q4"])
+    rng = np.random.default_rng(3)
+    answers = np.clip(np.rint(3 + rng.normal(size=(40, 1)) + 0.7 * rng.normal(size=(40, 4))), 1, 5)
+    frame = pd.DataFrame(answers.astype(int), columns=[*ITEMS, "q4"])
     frame.to_csv(responses, index=False)
     assert "subscale 'alone' needs at least 2 item columns" in refused("reliability", path, responses).output
 
