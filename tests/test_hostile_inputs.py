@@ -125,13 +125,18 @@ def test_export_and_score_refuse_an_instrument_with_a_nul(tmp_path: Path, comman
     assert not (tmp_path / "dict.csv").exists() and not (tmp_path / "s.csv").exists()
 
 
-def test_side_file_with_a_control_character_is_located(tmp_path: Path, instrument: Path) -> None:
-    mapping = tmp_path / "map.yaml"
-    mapping.write_text("columns:\n  Q1\x01: q1\n", encoding="utf-8")
+@pytest.mark.parametrize("option", ["--map", "--zscores", "--texts"])
+def test_side_file_with_a_control_character_is_located(tmp_path: Path, instrument: Path, option: str) -> None:
+    side = tmp_path / "side.yaml"
+    side.write_text("columns:\n  Q1\x01: q1\n", encoding="utf-8")
     responses = tmp_path / "r.csv"
     responses.write_text("Q1,q2,q3\n1,2,3\n", encoding="utf-8")
-    result = refused("score", instrument, responses, "--map", mapping, "--out", tmp_path / "s.csv")
-    assert f"{mapping}:2:5: the control character U+0001 (SOH)" in result.output
+    if option == "--texts":
+        args = ["export", instrument, "--to", "redcap", "--texts", side, "--out", tmp_path / "d.csv"]
+    else:
+        args = ["score", instrument, responses, option, side, "--out", tmp_path / "s.csv"]
+    result = refused(*args)
+    assert f"{side}:2:5: the control character U+0001 (SOH)" in result.output
 
 
 def test_a_character_yaml_cannot_hold_is_located(tmp_path: Path) -> None:
