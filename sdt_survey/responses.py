@@ -1027,6 +1027,10 @@ class _Verdict:
     reason: str | None = None  # why the value is missing (a declared missing code)
 
 
+#: Longer cell values are shortened in messages.
+_MESSAGE_VALUE_CHARACTERS = 60
+
+
 def _check_each_value(column: pd.Series, judge: Callable[[str, Any], _Verdict], numeric: bool) -> _Cells:
     """Judge each distinct value of a column once, then spread the verdicts to every cell.
 
@@ -1043,6 +1047,11 @@ def _check_each_value(column: pd.Series, judge: Callable[[str, Any], _Verdict], 
         if text in MISSING_TOKENS:
             continue
         verdict = judge(text, raw)
+        if verdict.message and len(text) > _MESSAGE_VALUE_CHARACTERS:
+            # A 5,000-digit number or a pasted essay is named, not printed whole.
+            verdict.message = verdict.message.replace(
+                text, f"{text[:24]}...{text[-8:]} ({len(text):,} characters)"
+            )
         if verdict.value is not None:
             resolved[u] = verdict.value
         kinds[u], messages[u], reasons[u] = verdict.problem, verdict.message, verdict.reason
