@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ._untrusted import CONTROL_CHARACTER, control_characters, describe_character
 from .errors import Problem
 
 NodePath = tuple  # of str | int
@@ -36,6 +37,7 @@ class _Loader(yaml.SafeLoader):
 
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
@@ -109,10 +111,12 @@ class _Builder:
             return None
         if isinstance(node, ScalarNode):
             try:
-                return self.loader.construct_object(node, deep=True)
+                value = self.loader.construct_object(node, deep=True)
             except yaml.YAMLError as exc:
                 self.fail(node, path, f"cannot read this value: {_describe(exc)}")
                 return None
+            self.check_characters(node, path, value)
+            return value
         self.stack.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -124,13 +128,25 @@ class _Builder:
         self.fail(node, path, "unsupported YAML node")
         return None
 
+    def check_characters(self, node: Node, path: NodePath, value: object) -> None:
+        """Refuse a control character written as an escape (``"\\x07"``, ``"\\0"``) in a string."""
+        found = CONTROL_CHARACTER.search(value) if isinstance(value, str) else None
+        if found:
+            self.fail(
+                node,
+                path,
+                f"the text holds the control character {describe_character(found.group())} "
+                "(written as an escape); remove it: exports, spreadsheets and terminals mangle it",
+            )
+
     def build_mapping(self, node: MappingNode, path: NodePath) -> dict:
-        try:
-            self.loader.flatten_mapping(node)
-        except yaml.YAMLError as exc:
-            self.fail(node, path, f"cannot merge mappings: {_describe(exc)}")
+        """A mapping whose explicit keys win over merged ones (``<<: *base``), as YAML specifies."""
         result: dict = {}
+        merges: list[Node] = []
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                merges.append(value_node)
+                continue
             if not isinstance(key_node, ScalarNode):
                 self.fail(key_node, path, "a key must be a plain value, not a list or mapping")
                 continue
@@ -142,6 +158,7 @@ class _Builder:
             if not isinstance(key, Hashable):
                 self.fail(key_node, path, "a key must be a plain value")
                 continue
+            self.check_characters(key_node, path, key)
             child = (*path, key)
             if key in result:
                 first_line = self.doc.key_positions[child][0]
@@ -149,7 +166,34 @@ class _Builder:
                 continue
             self.doc.key_positions[child] = _mark(key_node)
             result[key] = self.build(value_node, child)
+        # Merged keys fill only what is not given explicitly; in ``<<: [*a, *b]`` the first wins.
+        for merge in merges:
+            sources = merge.value if isinstance(merge, SequenceNode) else [merge]
+            for source in sources:
+                if not isinstance(source, MappingNode):
+                    self.fail(source, path, "a merge key (<<) takes a mapping or a list of mappings")
+                    continue
+                merged = self.build_merged(source, path)
+                for key, value in merged.items():
+                    result.setdefault(key, value)
         return result
+
+    def build_merged(self, source: MappingNode, path: NodePath) -> dict:
+        """Build a merged mapping in place of ``path``; positions already known are kept."""
+        if id(source) in self.stack:
+            self.fail(source, path, "a merge key (<<) refers to the mapping that contains it")
+            return {}
+        saved_keys = dict(self.doc.key_positions)
+        saved_values = dict(self.doc.value_positions)
+        self.stack.add(id(source))
+        try:
+            merged = self.build_mapping(source, path)
+        finally:
+            self.stack.discard(id(source))
+        # An explicit key keeps its own position; the merged ones point at the anchor.
+        self.doc.key_positions.update(saved_keys)
+        self.doc.value_positions.update(saved_values)
+        return merged
 
 
 class _TooLarge(Exception):
@@ -173,7 +217,35 @@ def load_located(text: str, filename: str) -> tuple[LocatedDocument, list[Proble
     """
     doc = LocatedDocument(filename, None)
     problems: list[Problem] = []
-    loader = _Loader(text)
+    # PyYAML stops at the first control character without a line; find them all, located.
+    for line, column, character in control_characters(text):
+        problems.append(
+            Problem(
+                filename,
+                line,
+                column,
+                "",
+                f"the control character {character} is not allowed in YAML; remove it "
+                "(editors often show it as nothing at all, or as ^@, ^G, ...)",
+            )
+        )
+    if problems:
+        return doc, problems
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        problems.append(
+            Problem(
+                filename,
+                line,
+                column,
+                "",
+                f"YAML cannot hold the character {describe_character(chr(exc.character))}",
+            )
+        )
+        return doc, problems
     try:
         node = loader.get_single_node()
         if node is None:

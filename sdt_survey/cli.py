@@ -248,6 +248,30 @@ def _ledger_argument(ledger_path: str | None, no_ledger: bool) -> str | bool | N
     return None if no_ledger else (ledger_path or True)
 
 
+def _state_encoding(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    from .responses import text_encoding
+
+    try:
+        # Held until the command ends: every CSV/TSV/JSON it reads is decoded as stated.
+        ctx.with_resource(text_encoding(value))
+    except SdtSurveyError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+ENCODING_OPTION = click.option(
+    "--encoding",
+    default=None,
+    expose_value=False,
+    callback=_state_encoding,
+    metavar="NAME",
+    help="Encoding of CSV, TSV and JSON inputs that are not UTF-8, e.g. cp1252 (Excel on Windows) or "
+    "latin-1. By default a byte-order mark decides, else UTF-8, else cp1252 when no bytes are "
+    "UTF-8; a file mixing UTF-8 with another encoding is refused, naming the lines.",
+)
+
+
 def reading_options(function):
     """Options shared by every command that reads and scores responses."""
     options = [
@@ -258,6 +282,7 @@ def reading_options(function):
             help="Wave column: an id may repeat once per wave (default: 'wave' or 'redcap_event_name').",
         ),
         SOURCE_OPTION,
+        ENCODING_OPTION,
         click.option(
             "--map",
             "mapping",
@@ -1088,6 +1113,7 @@ def invariance_command(
 
 @cli.command(name="continuity")
 @click.argument("schedule", type=click.Path(dir_okay=False))
+@ENCODING_OPTION
 @click.option(
     "--learner-column", default="learner", show_default=True, help="The learner (resident) id column."
 )
@@ -1207,6 +1233,7 @@ def continuity_command(
     default=None,
     help="Exposure table (e.g. the output of `sdt-survey continuity`): .csv, .parquet, .json, .xlsx.",
 )
+@ENCODING_OPTION
 @click.option(
     "--self-reported-exposure",
     is_flag=True,
@@ -1476,6 +1503,7 @@ def _split_instruments_and_files(args: tuple[str, ...]) -> tuple[list[str], list
 @click.option("--no-invariance", is_flag=True, help="Skip the measurement-invariance check.")
 @ledger_options
 @SOURCE_OPTION
+@ENCODING_OPTION
 @INVALID_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
@@ -1572,6 +1600,7 @@ def cohorts_command(
 @click.option("--formula", default=None, help="Model of belonging against continuity, in lme4 syntax.")
 @ledger_options
 @SOURCE_OPTION
+@ENCODING_OPTION
 @INVALID_OPTION
 @click.option(
     "--out",

@@ -872,6 +872,18 @@ class _Validator:
             if language not in value:
                 self.error(path, f"missing the {language!r} translation")
 
+    def check_label(self, path: tuple, value: object) -> None:
+        """An answer label: a text that REDCap's choice list can also hold."""
+        self.check_text(path, value)
+        translations = value.values() if isinstance(value, dict) else [value]
+        if any(isinstance(text, str) and "|" in text for text in translations):
+            # Checked here so that validate says it, not the export months later.
+            self.warn(
+                path,
+                "the label holds '|', which REDCap uses to separate choices: "
+                "`export --to redcap` will refuse it",
+            )
+
     def check_id_list(self, path: tuple, value: object, known: Iterable[str], kind: str) -> list[str]:
         """A non-empty list of known ids without repeats; returns the valid ones."""
         known = list(known)
@@ -1034,7 +1046,7 @@ class _Validator:
                             f"{len(labels)} labels for {len(values)} values; give one label per value",
                         )
                     for i, label in enumerate(labels):
-                        self.check_text((*path, "labels", i), label)
+                        self.check_label((*path, "labels", i), label)
             if "missing_codes" in scale:
                 self.check_missing_codes(
                     (*path, "missing_codes"), scale["missing_codes"], values if good_values else []
@@ -1203,7 +1215,7 @@ class _Validator:
                 else:
                     seen[str(value)] = i
             if "label" in choice:
-                self.check_text((*path, i, "label"), choice["label"])
+                self.check_label((*path, i, "label"), choice["label"])
 
     def check_aliases(self, path: tuple, aliases: object) -> None:
         if not isinstance(aliases, dict):
@@ -1372,6 +1384,12 @@ class _Validator:
                                 f"{', '.join(SCORED_TYPES)} items can be scored",
                             )
                 self.check_common_range(path, members)
+                if len(members) == 1:
+                    self.warn(
+                        (*path, "items"),
+                        "a subscale of one item is scored, but `reliability` (alpha, omega) needs "
+                        "at least two items and will refuse it",
+                    )
             if "method" in sub:
                 self.check_method((*path, "method"), sub["method"])
             if "min_valid" in sub:

@@ -2458,7 +2458,9 @@ def instrument_reliability(
     reports = []
     for inst in scored.instruments:
         subscales = {sid: list(sub.items) for sid, sub in inst.subscales.items()}
-        items = scored.keyed.loc[rows, [i for sub in subscales.values() for i in sub]].reset_index(drop=True)
+        # Subscales may share items (a valid instrument); each column is taken once.
+        columns = list(dict.fromkeys(i for sub in subscales.values() for i in sub))
+        items = scored.keyed.loc[rows, columns].reset_index(drop=True)
         groups = table.loc[rows, group_column].reset_index(drop=True) if group_column else None
         report = reliability_table(
             items, subscales, missing=missing, bootstrap=bootstrap, seed=seed, groups=groups,

@@ -16,6 +16,7 @@ input file is never modified.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import difflib
@@ -23,6 +24,7 @@ import html
 import io
 import json
 import re
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from . import expressions
+from ._untrusted import decode_text, flatten_json_cells, load_json, read_parquet, text_encoding
 from ._yaml import read_yaml_mapping
 from .errors import SdtSurveyError
 from .identifiers import IDENTIFIER_NAMES, identifier_columns  # noqa: F401 (imported from here)
@@ -272,19 +275,9 @@ def _all_items(instruments: Sequence[Instrument]) -> list[Item]:
     return [item for inst in instruments for item in inst.items]
 
 
-def _decode(raw: bytes, path: str) -> tuple[str, list[str]]:
-    try:
-        return raw.decode("utf-8-sig"), []
-    except UnicodeDecodeError:
-        # Excel on Windows saves CSV in cp1252; say so rather than guessing silently.
-        return raw.decode("cp1252", errors="replace"), [
-            f"{path} is not UTF-8; read it as Windows-1252 (cp1252)"
-        ]
-
-
 def _read_delimited(path: Path, display: str, sep: str | None) -> _Table:
     raw = path.read_bytes()
-    text, notes = _decode(raw, display)
+    text, notes = decode_text(raw, display)
     if not text.strip():
         raise SdtSurveyError(f"{display}: the file is empty")
     if sep is None:
@@ -345,6 +338,15 @@ def _with_header(body: pd.DataFrame, header: list[str], display: str) -> pd.Data
 def _read_file(
     path: Path, display: str, sheet: str | int | None, instruments: Sequence[Instrument] = ()
 ) -> _Table:
+    try:
+        return _read_by_type(path, display, sheet, instruments)
+    except OSError as exc:  # unreadable (permissions, a folder, a device): say which file
+        raise SdtSurveyError(f"{display}: cannot read the file: {exc.strerror or exc}") from exc
+
+
+def _read_by_type(
+    path: Path, display: str, sheet: str | int | None, instruments: Sequence[Instrument]
+) -> _Table:
     suffix = path.suffix.lower()
     if suffix in (".zip", ".jsonld") or (suffix == ".json" and _is_reproschema_json(path)):
         from .export.reproschema import read_responses as read_reproschema
@@ -361,8 +363,11 @@ def _read_file(
             frame = pd.read_excel(
                 path, sheet_name=sheet if sheet is not None else 0, header=None, dtype=object
             )
-        except ValueError as exc:
-            raise SdtSurveyError(f"{display}: {exc}") from exc
+        except (ValueError, zipfile.BadZipFile, KeyError, OSError) as exc:
+            # openpyxl reads .xlsx as a zip of XML parts: a damaged one fails in any of these ways.
+            raise SdtSurveyError(f"{display}: cannot read as an Excel workbook: {exc}") from exc
+        if frame.empty:
+            raise SdtSurveyError(f"{display}: the sheet is empty")
         header = ["" if pd.isna(h) else str(h).strip() for h in frame.iloc[0].tolist()]
         return _Table(_with_header(frame.iloc[1:].reset_index(drop=True), header, display))
     if suffix in (".sav", ".zsav", ".dta", ".por"):
@@ -388,7 +393,7 @@ def _read_file(
             user_missing=user_missing,
         )
     if suffix == ".parquet":
-        return _Table(pd.read_parquet(path), header_rows=0)
+        return _Table(read_parquet(path, display), header_rows=0)
     if suffix in (".jsonl", ".ndjson"):
         return _read_json_lines(path, display)
     if suffix == ".json":
@@ -411,42 +416,37 @@ def _is_reproschema_json(path: Path) -> bool:
 def _read_json_lines(path: Path, display: str) -> _Table:
     records = []
     rows = []
-    text, notes = _decode(path.read_bytes(), display)
+    text, notes = decode_text(path.read_bytes(), display)
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SdtSurveyError(f"{display}:{number}: not valid JSON: {exc.msg}") from exc
+        record = load_json(line, display, line=number)
         if not isinstance(record, dict):
             raise SdtSurveyError(f"{display}:{number}: each line must be a JSON object")
-        records.append(_flatten_form_record(record))
+        records.append(_flatten_form_record(record, display))
         rows.append(number)
-    frame = pd.DataFrame.from_records(records)
+    frame = flatten_json_cells(pd.DataFrame.from_records(records), display, rows)
     frame.attrs["rows"] = np.asarray(rows)
     return _Table(frame, header_rows=0, notes=notes)
 
 
 def _read_json(path: Path, display: str) -> _Table:
-    text, notes = _decode(path.read_bytes(), display)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SdtSurveyError(f"{display}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
+    text, notes = decode_text(path.read_bytes(), display)
+    data = load_json(text, display)
     records = data if isinstance(data, list) else [data]
     if not all(isinstance(r, dict) for r in records):
         raise SdtSurveyError(f"{display}: expected a JSON object or a list of objects")
     meta = next((r for r in records if r.get("format") == FORM_FORMAT), None)
-    frame = pd.DataFrame.from_records([_flatten_form_record(r) for r in records])
-    return _Table(frame, header_rows=0, json_meta=meta, notes=notes)
+    frame = pd.DataFrame.from_records([_flatten_form_record(r, display) for r in records])
+    # A JSON file has no rows of its own: a record is numbered by its place in the list.
+    return _Table(flatten_json_cells(frame, display), header_rows=0, json_meta=meta, notes=notes)
 
 
 #: The ``format`` value of a response saved by the HTML form.
 FORM_FORMAT = "sdt-survey-response"
 
 
-def _flatten_form_record(record: dict) -> dict:
+def _flatten_form_record(record: dict, display: str) -> dict:
     """A form response ``{format, instruments, submitted, answers: {...}}`` as one flat row."""
     if record.get("format") != FORM_FORMAT:
         return record
@@ -454,7 +454,12 @@ def _flatten_form_record(record: dict) -> dict:
     flat["_instruments"] = " ".join(
         f"{i.get('id')}@{i.get('version')}" for i in record.get("instruments", []) if isinstance(i, dict)
     )
-    for item_id, value in (record.get("answers") or {}).items():
+    answers = record.get("answers") or {}
+    if not isinstance(answers, dict):
+        raise SdtSurveyError(
+            f"{display}: a response of the HTML form has 'answers' that is not a JSON object"
+        )
+    for item_id, value in answers.items():
         flat[item_id] = " ".join(map(str, value)) if isinstance(value, list) else value
     return flat
 
@@ -797,6 +802,7 @@ def read_responses(
     source: str = "auto",
     mapping: str | Path | Mapping[str, str] | None = None,
     sheet: str | int | None = None,
+    encoding: str | None = None,
 ) -> Responses:
     """Read a response file and match its columns to the instrument's items.
 
@@ -815,6 +821,11 @@ def read_responses(
         (a YAML file: ``columns: {Q5_1: as1}``).
     sheet : str or int, optional
         The Excel sheet (default: the first).
+    encoding : str, optional
+        The encoding of a CSV, TSV or JSON file (e.g. ``cp1252``), when it is
+        not UTF-8. By default a byte-order mark decides, else UTF-8, else
+        Windows-1252 when no bytes in the file are UTF-8; a file that mixes
+        UTF-8 with another encoding is refused, naming the lines.
 
     Returns
     -------
@@ -836,8 +847,9 @@ def read_responses(
     file_path = Path(path)
     display = str(path)
     if not file_path.is_file():
-        raise SdtSurveyError(f"{display}: no such file")
-    table = _read_file(file_path, display, sheet, loaded)
+        raise SdtSurveyError(f"{display}: {'a folder, not a file' if file_path.is_dir() else 'no such file'}")
+    with text_encoding(encoding) if encoding is not None else contextlib.nullcontext():
+        table = _read_file(file_path, display, sheet, loaded)
     header_rows = table.header_rows
     detected_source, detection = (
         _detect(table, items) if source == "auto" else (source, "as given with --source")
@@ -973,6 +985,10 @@ class _Verdict:
     reason: str | None = None  # why the value is missing (a declared missing code)
 
 
+#: Longer cell values are shortened in messages.
+_MESSAGE_VALUE_CHARACTERS = 60
+
+
 def _check_each_value(column: pd.Series, judge: Callable[[str, Any], _Verdict], numeric: bool) -> _Cells:
     """Judge each distinct value of a column once, then spread the verdicts to every cell.
 
@@ -989,6 +1005,11 @@ def _check_each_value(column: pd.Series, judge: Callable[[str, Any], _Verdict], 
         if text in MISSING_TOKENS:
             continue
         verdict = judge(text, raw)
+        if verdict.message and len(text) > _MESSAGE_VALUE_CHARACTERS:
+            # A 5,000-digit number or a pasted essay is named, not printed whole.
+            verdict.message = verdict.message.replace(
+                text, f"{text[:24]}...{text[-8:]} ({len(text):,} characters)"
+            )
         if verdict.value is not None:
             resolved[u] = verdict.value
         kinds[u], messages[u], reasons[u] = verdict.problem, verdict.message, verdict.reason

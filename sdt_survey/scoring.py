@@ -381,14 +381,19 @@ def read_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise SdtSurveyError(f"{path}: no such file")
+    from io import StringIO
+
+    from ._untrusted import decode_text, read_parquet
+
     suffix = path.suffix.lower()
     try:
+        # Decoded as response files are (strictly; --encoding), so no row is mis-decoded.
         if suffix in (".csv", ".txt"):
-            return pd.read_csv(path)
+            return pd.read_csv(StringIO(decode_text(path.read_bytes(), str(path))[0]))
         if suffix in (".tsv", ".tab"):
-            return pd.read_csv(path, sep="\t")
+            return pd.read_csv(StringIO(decode_text(path.read_bytes(), str(path))[0]), sep="\t")
         if suffix == ".parquet":
-            return pd.read_parquet(path)
+            return read_parquet(path, str(path))
         if suffix in (".jsonl", ".ndjson"):
             return pd.read_json(path, lines=True)
         if suffix == ".json":

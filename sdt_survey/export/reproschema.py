@@ -46,7 +46,6 @@ Examples
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
@@ -59,6 +58,7 @@ from typing import Any
 import pandas as pd
 
 from .. import expressions
+from .._untrusted import load_json, read_zip_members
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, Item, Section, Text, load_instruments
 from . import ExportResult, Survey
@@ -615,24 +615,27 @@ def _response_documents(source: str | Path) -> list[tuple[str, list[dict]]]:
     path = Path(source)
     if not path.exists():
         raise SdtSurveyError(f"{path}: no such file or folder")
-    texts: list[tuple[str, str]] = []
     if path.is_dir():
-        texts = [(str(p), p.read_text(encoding="utf-8-sig")) for p in sorted(path.rglob("*.jsonld"))]
+        raw = [(str(p), p.read_bytes()) for p in sorted(path.rglob("*.jsonld"))]
     elif zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            for member in sorted(archive.namelist()):
-                if member.endswith((".jsonld", ".json")) and not member.endswith("/"):
-                    raw = archive.read(member)
-                    texts.append((f"{path}!{member}", io.TextIOWrapper(io.BytesIO(raw), "utf-8-sig").read()))
+        # Capped and counted while decompressing: a downloaded zip may be a bomb.
+        members = read_zip_members(path, str(path), lambda name: name.endswith((".jsonld", ".json")))
+        raw = [(f"{path}!{name}", data) for name, data in members]
+    elif path.suffix.lower() == ".zip":
+        raise SdtSurveyError(f"{path}: not a zip archive (damaged, or saved under the wrong extension)")
     else:
-        texts = [(str(path), path.read_text(encoding="utf-8-sig"))]
+        raw = [(str(path), path.read_bytes())]
     found = []
-    for where, text in texts:
+    for where, data in raw:
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SdtSurveyError(f"{where}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from exc
-        documents = data if isinstance(data, list) else [data]
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise SdtSurveyError(f"{where}:{line}: not UTF-8 text, as JSON must be") from exc
+        parsed = load_json(text, where)
+        documents = parsed if isinstance(parsed, list) else [parsed]
         found.append((where, [d for d in documents if isinstance(d, dict)]))
     return found
 
