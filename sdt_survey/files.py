@@ -342,7 +342,8 @@ def check_paths(
     readable = [
         (description, path) for description, value in dict(inputs).items() for path in _as_paths(value)
     ]
-    readable = [(description, path) for description, path in readable if path.is_file()]
+    # A missing input still counts (a key file about to be created); a folder does not.
+    readable = [(description, path) for description, path in readable if not path.is_dir()]
     seen: list[tuple[str, Path]] = []
     for label, path in given.items():
         for description, source in readable:

@@ -34,6 +34,7 @@ import pandas as pd
 from . import expressions
 from ._yaml import read_yaml_mapping
 from .errors import SdtSurveyError
+from .files import atomic_output
 from .instrument import Instrument, Item, load_instruments
 
 SOURCES = ("auto", "plain", "redcap", "qualtrics", "odk", "html", "reproschema")
@@ -252,13 +253,19 @@ class DataQualityReport:
             )
         return "\n".join(lines)
 
-    def write(self, path: str | Path) -> Path:
-        """Write the report as CSV or JSON, by the file's extension."""
+    def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the report as CSV or JSON, by the file's extension.
+
+        Atomically; an existing file is replaced only with ``overwrite=True``.
+        """
         path = Path(path)
-        if path.suffix.lower() == ".json":
-            path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        else:
-            self.issues.to_csv(path, index=False)
+        with atomic_output(path, overwrite=overwrite) as temp:
+            if path.suffix.lower() == ".json":
+                temp.write_text(
+                    json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+                )
+            else:
+                self.issues.to_csv(temp, index=False)
         return path
 
 
