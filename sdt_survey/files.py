@@ -186,8 +186,9 @@ class Transaction:
             raise OutputError(_exists_message(target, label))
         self._created += _make_folder(target.parent)
         temp = _temp_sibling(target)
-        _reserve(temp, target)
+        # Registered before it exists, so that an interrupt right after creation still removes it.
         self._staged[key] = temp
+        _reserve(temp, target)
         return temp
 
     def commit(self) -> list[Path]:
