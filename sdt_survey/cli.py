@@ -973,10 +973,11 @@ def cfa_command(
     from .factor.syntax import emit_lavaan as to_lavaan
 
     instruments, responses_path = _split_instruments_and_file(args)
-    _check_analysis_files(
-        out_path, instruments, responses_path, mapping, force=force, syntax_path=syntax_path
-    )
     model = _model_argument(model_kind, syntax_path)
+    if not emit_lavaan:  # --emit-lavaan only prints
+        _check_analysis_files(
+            out_path, instruments, responses_path, mapping, force=force, syntax_path=syntax_path
+        )
     if emit_lavaan:
         if syntax_path is not None:
             click.echo(to_lavaan(CFAModel.from_syntax(model)))

@@ -597,8 +597,10 @@ def _merge_into(
                 del digests[relative]
             else:
                 blocked.append(relative)
-        elif target.is_dir():
-            blocked.append(relative)
+        elif target.is_dir() or any(
+            parent.exists() and not parent.is_dir() for parent in target.parents if folder in parent.parents
+        ):
+            blocked.append(relative)  # a folder, or a file where one of its folders must go
     if blocked:
         raise OutputError(
             f"{label} {folder}: {_listing(blocked)} would be replaced but sdt-survey did not write "

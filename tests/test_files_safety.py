@@ -364,6 +364,27 @@ def test_demo_refuses_a_folder_of_the_users_before_work(tmp_path: Path, no_compu
     assert no_computation == []
 
 
+def test_demo_re_runs_into_a_folder_of_its_own_files(tmp_path: Path, monkeypatch) -> None:
+    import sdt_survey.demo
+
+    out = tmp_path / "demo"
+    assert run("simulate", "program-belonging", "--seed", "1", "--programs", "2", "--out", out).exit_code == 0
+    calls = []
+
+    class Done:
+        def summary(self) -> str:
+            return "done"
+
+    def record(out_dir, progress=None, *, overwrite=False):
+        calls.append((Path(out_dir), overwrite))
+        return Done()
+
+    monkeypatch.setattr(sdt_survey.demo, "run_demo", record)
+    result = run("demo", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert calls == [(out, False)]  # the package's own earlier files need no --force
+
+
 # ----------------------------------------------------------------- atomicity in one process
 
 

@@ -230,6 +230,8 @@ def write(survey: Survey, out: Path, *, post_url: str | None = None, overwrite: 
         ``http(s)://`` address, or a path such as ``/responses`` on the server
         that hosts the form) instead of saving a file. The page allows no
         other connection.
+    overwrite : bool
+        Replace an existing file (otherwise it is an error); written atomically.
 
     Returns
     -------

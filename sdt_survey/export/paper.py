@@ -468,6 +468,8 @@ def write_markdown(survey: Survey, out: Path, *, overwrite: bool = False) -> Exp
         Written in ``survey.language``.
     out : pathlib.Path
         The ``.md`` file (parent folders are created).
+    overwrite : bool
+        Replace an existing file (otherwise it is an error); written atomically.
 
     Returns
     -------
@@ -546,6 +548,8 @@ def write_pdf(
     out : pathlib.Path
         The ``.pdf`` file (parent folders are created).
     page_size : {"letter", "a4", "legal", "a5"}
+    overwrite : bool
+        Replace an existing file (otherwise it is an error); written atomically.
 
     Returns
     -------
