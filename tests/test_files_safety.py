@@ -185,6 +185,29 @@ def test_qualtrics_notes_beside_the_out_file_cannot_be_an_input(tmp_path: Path, 
     assert not (tmp_path / "survey.txt").exists()
 
 
+def test_power_out_and_plot_cannot_be_one_file(tmp_path: Path, monkeypatch) -> None:
+    import sdt_survey.power
+
+    started = []
+    monkeypatch.setattr(sdt_survey.power, "power_analysis", lambda *a, **k: started.append(a))
+    same = tmp_path / "power.svg"
+    result = run("power", "--grid", "n_programs=4,6", "--out", same, "--plot", same)
+    assert result.exit_code == 1 and "are the same file" in result.output
+    assert started == [] and not same.exists()
+
+
+def test_report_refuses_when_the_json_beside_it_exists(work: Path, no_computation) -> None:
+    (work / "r.json").write_text("{}", encoding="utf-8")
+    result = run(
+        "report", "program-belonging", "--responses", work / "responses.csv", "--id-column", "resident",
+        "--out", work / "r.html",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "the JSON beside --out" in result.output and "already exists" in result.output
+    assert (work / "r.json").read_text(encoding="utf-8") == "{}" and not (work / "r.html").exists()
+    assert no_computation == []
+
+
 # ----------------------------------------------------------------- existing outputs and --force
 
 
@@ -419,6 +442,35 @@ def test_a_multi_file_output_is_complete_or_absent(tmp_path: Path, monkeypatch) 
         sdt_survey.export_survey("program-belonging", "qualtrics", out, overwrite=True)
     assert out.read_text(encoding="utf-8") == "old survey"
     assert not (tmp_path / "survey.notes.md").exists()
+    assert temporaries(tmp_path) == []
+
+
+def test_a_report_whose_json_fails_leaves_neither_file(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from sdt_survey.report import Report
+
+    def broken_json() -> str:
+        raise ValueError("NaN in the report")
+
+    fake = SimpleNamespace(to_html=lambda: "<html></html>", to_json=broken_json)
+    (tmp_path / "r.html").write_text("old page", encoding="utf-8")
+    with pytest.raises(ValueError):
+        Report.write(fake, tmp_path / "r.html", overwrite=True)
+    assert (tmp_path / "r.html").read_text(encoding="utf-8") == "old page"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+
+
+def test_a_plot_is_written_atomically_and_not_over_a_file(tmp_path: Path) -> None:
+    from sdt_survey._plots import finish_figure, pyplot
+
+    target = tmp_path / "curve.svg"
+    target.write_text("my drawing", encoding="utf-8")
+    with pytest.raises(OutputError, match="already exists"):
+        finish_figure(pyplot().figure(), target)
+    assert target.read_text(encoding="utf-8") == "my drawing"
+    finish_figure(pyplot().figure(), target, overwrite=True)
+    assert target.read_text(encoding="utf-8").lstrip().startswith("<?xml")
     assert temporaries(tmp_path) == []
 
 
