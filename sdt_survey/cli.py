@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .cli_support import check_files, existing_files, force_option
+from .cli_support import check_files, existing_files, force_option, unwind_on_sigterm
 from .errors import SdtSurveyError
 from .export import TARGETS
 from .instrument import bundled_instruments, check_instrument, load_instrument, plural
@@ -1703,4 +1703,5 @@ def demo(out_dir: Path, force: bool) -> None:
 
 
 def main() -> None:
+    unwind_on_sigterm()
     cli(prog_name="sdt-survey")

@@ -9,7 +9,9 @@ work. The rules themselves live in :mod:`sdt_survey.files`.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from pathlib import Path
 
 import click
@@ -21,6 +23,23 @@ FORCE_HELP = (
     "the file). Never allows an output to be one of the inputs, and never replaces or removes files "
     "sdt-survey did not write inside an output folder (docs/safety.md)."
 )
+
+
+def unwind_on_sigterm() -> None:
+    """Make SIGTERM unwind the program like Ctrl-C does, so that a write in progress cleans up.
+
+    By default SIGTERM (``kill PID``, a job scheduler's time limit) ends Python
+    at once: the output would still be whole (writes are atomic), but its
+    temporary file would stay behind. Raising ``SystemExit`` instead runs the
+    clean-up of every write in progress; the exit status is 143 (128 + 15), as
+    for a process ended by the signal.
+    """
+
+    def leave(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    with suppress(ValueError):  # signals can only be set from the main thread
+        signal.signal(signal.SIGTERM, leave)
 
 
 def force_option(help: str = FORCE_HELP):
