@@ -310,7 +310,7 @@ def check_folder_creatable(folder: PathLike, *, label: str | None = None) -> Non
 
 def check_paths(
     outputs: Mapping[str, PathLike | None],
-    inputs: Mapping[str, PathLike | Sequence[PathLike] | None] = (),  # type: ignore[assignment]
+    inputs: Mapping[str, PathLike | Sequence[PathLike] | None] | None = None,
     *,
     overwrite: bool = False,
     folders: Collection[str] = (),
@@ -341,7 +341,7 @@ def check_paths(
     """
     given = {label: Path(path) for label, path in outputs.items() if path is not None}
     readable = [
-        (description, path) for description, value in dict(inputs).items() for path in _as_paths(value)
+        (description, path) for description, value in (inputs or {}).items() for path in _as_paths(value)
     ]
     # A missing input still counts (a key file about to be created); a folder does not.
     readable = [(description, path) for description, path in readable if not path.is_dir()]
