@@ -8,6 +8,7 @@ relatedness (belonging) against continuity of contact with faculty.
 from . import factor, reliability, simulate
 from .errors import InstrumentError, Problem, SdtSurveyError
 from .export import ExportResult, build_survey, export_survey
+from .files import OutputError
 from .instrument import (
     Instrument,
     bundled_instruments,
@@ -32,6 +33,7 @@ __all__ = [
     "ExportResult",
     "Instrument",
     "InstrumentError",
+    "OutputError",
     "Problem",
     "ResponseValidationError",
     "Responses",

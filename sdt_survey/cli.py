@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_support import check_files, existing_files, force_option, unwind_on_sigterm
 from .errors import SdtSurveyError
 from .export import TARGETS
 from .instrument import bundled_instruments, check_instrument, load_instrument, plural
@@ -374,6 +375,7 @@ def reading_options(function):
     help="Keep the columns taken for identifiers in the output (the report lists them and why).",
 )
 @click.option("--include-items", is_flag=True, help="Also write the validated item values (item_<id>).")
+@force_option()
 def score_command(
     args: tuple[str, ...],
     out_path: str,
@@ -393,6 +395,7 @@ def score_command(
     identifiers: tuple[str, ...],
     keep_identifiers: bool,
     include_items: bool,
+    force: bool,
 ) -> None:
     """Validate every cell of a response file and score it.
 
@@ -419,6 +422,17 @@ def score_command(
     from .scoring import score
 
     instruments, responses_path = _split_instruments_and_file(args)
+    check_files(
+        {"--out": out_path, "--report": report_path},
+        {
+            "the response file RESPONSES": responses_path,
+            "an instrument file": existing_files(instruments),
+            "the --map file": mapping,
+            "the --zscores norms file": None if zscores in (None, "sample") else zscores,
+            "the --pseudonymize key file": key_file,
+        },
+        force=force,
+    )
     try:
         scored = score(
             instruments,
@@ -441,14 +455,14 @@ def score_command(
         )
     except ResponseValidationError as exc:
         if report_path:
-            exc.report.write(report_path)
+            exc.report.write(report_path, overwrite=force)
             click.echo(f"data-quality report: {report_path}", err=True)
         raise
     click.echo(scored.report.summary())
     click.echo(scored.summary())
-    click.echo(f"scores: {scored.write(out_path)}")
+    click.echo(f"scores: {scored.write(out_path, overwrite=force)}")
     if report_path:
-        click.echo(f"data-quality report: {scored.report.write(report_path)}")
+        click.echo(f"data-quality report: {scored.report.write(report_path, overwrite=force)}")
 
 
 @cli.command()
@@ -521,6 +535,7 @@ def keygen(path: str, force: bool) -> None:
     default=None,
     help="pdf: the paper size (default letter).",
 )
+@force_option()
 def export_command(
     instruments: tuple[str, ...],
     target: str,
@@ -529,6 +544,7 @@ def export_command(
     texts: str | None,
     post_url: str | None,
     page_size: str | None,
+    force: bool,
 ) -> None:
     """Generate a deployable survey from one or more instruments.
 
@@ -556,7 +572,18 @@ def export_command(
         if target != "pdf":
             raise click.UsageError("--page-size applies to --to pdf only")
         options["page_size"] = page_size.lower()
-    result = export_survey(list(instruments), target, out_path, language=lang, texts=texts, **options)
+    outputs = {"--out": out_path}
+    if target == "qualtrics":
+        outputs["the notes file beside --out"] = Path(out_path).with_name(f"{Path(out_path).stem}.notes.md")
+    check_files(
+        outputs,
+        {"an instrument file": existing_files(instruments), "the --texts file": texts},
+        force=force,
+        folder="--out" if target == "reproschema" else None,
+    )
+    result = export_survey(
+        list(instruments), target, out_path, language=lang, texts=texts, overwrite=force, **options
+    )
     click.echo(result.summary())
 
 
@@ -609,6 +636,11 @@ def _parse_settings(pairs: tuple[str, ...]) -> dict[str, object]:
     metavar="NAME=VALUE",
     help="Any other design parameter, e.g. --set 'program_sd={relatedness_satisfaction: 0.5}'.",
 )
+@force_option(
+    "Write into a folder that holds files simulate did not write (they are kept: only simulate's own "
+    "files are ever replaced). Not needed for a new or empty folder, or one holding only an earlier "
+    "simulation, which is replaced."
+)
 def simulate_command(
     instruments: tuple[str, ...],
     seed: int,
@@ -621,6 +653,7 @@ def simulate_command(
     mcar: float | None,
     messy: bool,
     settings: tuple[str, ...],
+    force: bool,
 ) -> None:
     """Simulate residency survey data with a known truth.
 
@@ -640,6 +673,13 @@ def simulate_command(
     """
     from .simulate import simulate
 
+    check_files(
+        {"--out": out_dir},
+        {"an instrument file": existing_files(instruments)},
+        force=force,
+        folder="--out",
+        own_files_ok=True,
+    )
     design = _parse_settings(settings)
     given = {
         "n_programs": programs,
@@ -658,7 +698,7 @@ def simulate_command(
     if messy:
         design["messy"] = True
     result = simulate(list(instruments), seed=seed, **design)
-    written = result.write(out_dir)
+    written = result.write(out_dir, overwrite=force)
     click.echo(result.summary())
     for path in written:
         click.echo(f"  wrote {path}")
@@ -698,6 +738,7 @@ def simulate_command(
     default=None,
     help="Write the output to this file instead of the terminal.",
 )
+@force_option()
 def reliability_command(
     args: tuple[str, ...],
     id_column: str | None,
@@ -712,6 +753,7 @@ def reliability_command(
     seed: int | None,
     group_column: str | None,
     out_path: str | None,
+    force: bool,
 ) -> None:
     """Reliability and item analysis of every subscale, exact to R's psych.
 
@@ -734,6 +776,7 @@ def reliability_command(
     from .reliability import instrument_reliability
 
     instruments, responses_path = _split_instruments_and_file(args)
+    _check_analysis_files(out_path, instruments, responses_path, mapping, force=force)
     report = instrument_reliability(
         instruments,
         responses_path,
@@ -748,12 +791,36 @@ def reliability_command(
         seed=seed,
         group_column=group_column,
     )
-    _write_or_echo(_render(report, fmt), out_path, "reliability")
+    _write_or_echo(_render(report, fmt), out_path, "reliability", force)
 
 
-def _write_or_echo(text: str, out_path: str | None, what: str) -> None:
+def _check_analysis_files(
+    out_path: str | None,
+    instruments: list[str],
+    responses_path: str,
+    mapping: str | None,
+    *,
+    force: bool,
+    syntax_path: str | None = None,
+) -> None:
+    """The pre-flight check of the commands that read responses and write one --out."""
+    check_files(
+        {"--out": out_path},
+        {
+            "the response file RESPONSES": responses_path,
+            "an instrument file": existing_files(instruments),
+            "the --map file": mapping,
+            "the --syntax file": syntax_path,
+        },
+        force=force,
+    )
+
+
+def _write_or_echo(text: str, out_path: str | None, what: str, force: bool = False) -> None:
+    from .files import write_text
+
     if out_path:
-        Path(out_path).write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+        write_text(out_path, text + ("" if text.endswith("\n") else "\n"), overwrite=force)
         click.echo(f"{what}: {out_path}")
     else:
         click.echo(text)
@@ -781,13 +848,18 @@ FORMAT_OUTPUT = click.option(
     show_default=True,
     help="table for people; json or csv for scripts.",
 )
-OUT_FILE = click.option(
+_OUT_OPTION = click.option(
     "--out",
     "out_path",
     type=click.Path(dir_okay=False),
     default=None,
     help="Write the output to this file instead of the terminal.",
 )
+
+
+def OUT_FILE(function):  # a decorator, named like the other option constants
+    """``--out FILE`` and the ``--force`` that lets it replace an existing file."""
+    return _OUT_OPTION(force_option()(function))
 
 
 @cli.command(name="efa")
@@ -856,6 +928,7 @@ def efa_command(
     seed: int | None,
     fmt: str,
     out_path: str | None,
+    force: bool,
 ) -> None:
     """Exploratory factor analysis of an instrument's items, exact to R's psych.
 
@@ -874,6 +947,7 @@ def efa_command(
     from .factor.efa import instrument_factor_report
 
     instruments, responses_path = _split_instruments_and_file(args)
+    _check_analysis_files(out_path, instruments, responses_path, mapping, force=force)
     report = instrument_factor_report(
         instruments,
         responses_path,
@@ -891,7 +965,7 @@ def efa_command(
         invalid=invalid,
         duplicates=duplicates,
     )
-    _write_or_echo(_render(report, fmt), out_path, "efa")
+    _write_or_echo(_render(report, fmt), out_path, "efa", force)
 
 
 def cfa_options(function):
@@ -989,6 +1063,7 @@ def cfa_command(
     emit_lavaan: bool,
     fmt: str,
     out_path: str | None,
+    force: bool,
 ) -> None:
     """Confirmatory factor analysis of an instrument, exact to lavaan.
 
@@ -1013,6 +1088,10 @@ def cfa_command(
 
     instruments, responses_path = _split_instruments_and_file(args)
     model = _model_argument(model_kind, syntax_path)
+    if not emit_lavaan:  # --emit-lavaan only prints
+        _check_analysis_files(
+            out_path, instruments, responses_path, mapping, force=force, syntax_path=syntax_path
+        )
     if emit_lavaan:
         if syntax_path is not None:
             click.echo(to_lavaan(CFAModel.from_syntax(model)))
@@ -1037,7 +1116,7 @@ def cfa_command(
     if modindices and estimator.upper() == "WLSMV":
         raise click.UsageError("--modindices is for ML and MLR fits")
     text = result.summary(modindices=modindices) if fmt == "table" and modindices else _render(result, fmt)
-    _write_or_echo(text, out_path, "cfa")
+    _write_or_echo(text, out_path, "cfa", force)
 
 
 @cli.command(name="invariance")
@@ -1071,6 +1150,7 @@ def invariance_command(
     free: tuple[str, ...],
     fmt: str,
     out_path: str | None,
+    force: bool,
 ) -> None:
     """Measurement invariance across groups: can their means be compared?
 
@@ -1092,6 +1172,9 @@ def invariance_command(
     if estimator.upper() == "WLSMV":
         raise click.UsageError("invariance uses ML or MLR; WLSMV is available for single-group cfa")
     instruments, responses_path = _split_instruments_and_file(args)
+    _check_analysis_files(
+        out_path, instruments, responses_path, mapping, force=force, syntax_path=syntax_path
+    )
     result = instrument_invariance(
         instruments,
         responses_path,
@@ -1108,7 +1191,7 @@ def invariance_command(
         invalid=invalid,
         duplicates=duplicates,
     )
-    _write_or_echo(_render(result, fmt), out_path, "invariance")
+    _write_or_echo(_render(result, fmt), out_path, "invariance", force)
 
 
 @cli.command(name="continuity")
@@ -1159,6 +1242,7 @@ def invariance_command(
     default=None,
     help="Write every row that was dropped or questioned, and why (.csv or .json).",
 )
+@force_option()
 def continuity_command(
     schedule: str,
     learner_column: str,
@@ -1173,6 +1257,7 @@ def continuity_command(
     dedupe: bool,
     out_path: str | None,
     report_path: str | None,
+    force: bool,
 ) -> None:
     """Continuity of learner-faculty contact from a schedule (one row per session).
 
@@ -1192,6 +1277,9 @@ def continuity_command(
     """
     from .continuity import ContinuityError, continuity_indices
 
+    check_files(
+        {"--out": out_path, "--report": report_path}, {"the schedule SCHEDULE": schedule}, force=force
+    )
     try:
         result = continuity_indices(
             schedule,
@@ -1210,14 +1298,14 @@ def continuity_command(
         if report_path:
             from .scoring import write_table
 
-            write_table(exc.report, report_path)
+            write_table(exc.report, report_path, overwrite=force)
             click.echo(f"report: {report_path}", err=True)
         raise
     click.echo(result.summary())
     if out_path:
-        click.echo(f"continuity: {result.write(out_path)}")
+        click.echo(f"continuity: {result.write(out_path, overwrite=force)}")
     if report_path:
-        click.echo(f"report: {result.write_report(report_path)}")
+        click.echo(f"report: {result.write_report(report_path, overwrite=force)}")
 
 
 @cli.command(name="model")
@@ -1297,6 +1385,7 @@ def model_command(
     plot_path: str | None,
     fmt: str,
     out_path: str | None,
+    force: bool,
 ) -> None:
     """Multilevel model of relatedness (belonging) against continuity exposure.
 
@@ -1325,6 +1414,16 @@ def model_command(
 
     if (scores_path is None) == (responses_path is None):
         raise click.UsageError("give either --scores, or --instrument with --responses")
+    check_files(
+        {"--out": out_path, "--plot": plot_path},
+        {
+            "the --exposure file": exposure_path,
+            "the --scores file": scores_path,
+            "the --responses file": responses_path,
+            "an --instrument file": existing_files(instruments),
+        },
+        force=force,
+    )
     if (exposure_path is None) == (not self_reported_exposure):
         raise click.UsageError("give either --exposure FILE or --self-reported-exposure")
     if responses_path is not None:
@@ -1360,9 +1459,9 @@ def model_command(
         within_between=within_between,
         spline=spline,
     )
-    _write_or_echo(_render(result, fmt), out_path, "model")
+    _write_or_echo(_render(result, fmt), out_path, "model", force)
     if plot_path:
-        click.echo(f"dose-response plot: {result.plot(plot_path)}")
+        click.echo(f"dose-response plot: {result.plot(plot_path, overwrite=force)}")
 
 
 def _parse_grid(pairs: tuple[str, ...]) -> dict[str, list]:
@@ -1428,6 +1527,7 @@ def power_command(
     plot_path: str | None,
     fmt: str,
     out_path: str | None,
+    force: bool,
 ) -> None:
     """Monte-Carlo power to detect the continuity effect (and cohort differences).
 
@@ -1445,6 +1545,7 @@ def power_command(
     """
     from .power import power_analysis
 
+    check_files({"--out": out_path, "--plot": plot_path}, {}, force=force)
     result = power_analysis(
         _parse_grid(grid_pairs),
         n_replicates=replicates,
@@ -1455,9 +1556,9 @@ def power_command(
         dask_scheduler=dask_scheduler,
         **_parse_settings(settings),
     )
-    _write_or_echo(_render(result, fmt), out_path, "power")
+    _write_or_echo(_render(result, fmt), out_path, "power", force)
     if plot_path:
-        click.echo(f"power curve: {result.plot(plot_path)}")
+        click.echo(f"power curve: {result.plot(plot_path, overwrite=force)}")
 
 
 def _split_instruments_and_files(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
@@ -1520,6 +1621,7 @@ def cohorts_command(
     invalid: str,
     fmt: str,
     out_path: str | None,
+    force: bool,
 ) -> None:
     """Belonging and every other score by cohort, group and wave, safe to show leaders.
 
@@ -1550,6 +1652,11 @@ def cohorts_command(
     from .cohorts import cohort_summary
 
     instruments, files = _split_instruments_and_files(args)
+    check_files(
+        {"--out": out_path},
+        {"a response file": files, "an instrument file": existing_files(instruments)},
+        force=force,
+    )
     report = cohort_summary(
         instruments,
         files if len(files) > 1 else files[0],
@@ -1562,7 +1669,7 @@ def cohorts_command(
         source=source,
         invalid=invalid,
     )
-    _write_or_echo(_render(report, fmt), out_path, "cohorts")
+    _write_or_echo(_render(report, fmt), out_path, "cohorts", force)
 
 
 @cli.command(name="report")
@@ -1607,8 +1714,9 @@ def cohorts_command(
     "out_path",
     required=True,
     type=click.Path(dir_okay=False),
-    help="The HTML report; the same content is written as JSON beside it.",
+    help="The HTML report; the same content is written as JSON beside it (same name, .json).",
 )
+@force_option("Replace the report and its JSON if they exist (both are written together, or neither).")
 def report_command(
     args: tuple[str, ...],
     responses: tuple[str, ...],
@@ -1630,6 +1738,7 @@ def report_command(
     source: str,
     invalid: str,
     out_path: str,
+    force: bool,
 ) -> None:
     """One self-contained HTML report for leaders and statisticians (and its JSON).
 
@@ -1658,6 +1767,16 @@ def report_command(
     if not instruments:
         raise click.UsageError("name one or more instruments")
     files = [*responses, *extra_files]
+    html_path = Path(out_path)
+    check_files(
+        {"--out": html_path, "the JSON beside --out": html_path.with_suffix(".json")},
+        {
+            "a response file": files,
+            "an instrument file": existing_files(instruments),
+            "the --schedule file": schedule,
+        },
+        force=force,
+    )
     schedule_options = {
         "learner_column": learner_column or id_column,
         "faculty_column": faculty_column,
@@ -1681,9 +1800,7 @@ def report_command(
         source=source,
         invalid=invalid,
     )
-    html_path = Path(out_path)
-    report.write_html(html_path)
-    json_path = report.write_json(html_path.with_suffix(".json"))
+    html_path, json_path = report.write(html_path, overwrite=force)
     click.echo(report.summary())
     click.echo(f"report: {html_path}\njson: {json_path}")
 
@@ -1697,7 +1814,12 @@ def report_command(
     show_default=True,
     help="Folder for every output.",
 )
-def demo(out_dir: Path) -> None:
+@force_option(
+    "Write into a folder that holds files the demo did not write (they are kept: only the demo's own "
+    "files are ever replaced). Not needed for a new or empty folder, or one holding only an earlier "
+    "demo, which is replaced, so the demo can be re-run."
+)
+def demo(out_dir: Path, force: bool) -> None:
     """Run every stage of the pipeline on an embedded default, no data needed.
 
     Writes each stage's outputs under --out and prints where they went. As
@@ -1706,9 +1828,11 @@ def demo(out_dir: Path) -> None:
     """
     from .demo import run_demo
 
-    result = run_demo(out_dir, progress=lambda message: click.echo(message, err=True))
+    check_files({"--out": out_dir}, {}, force=force, folder="--out", own_files_ok=True)
+    result = run_demo(out_dir, progress=lambda message: click.echo(message, err=True), overwrite=force)
     click.echo(result.summary())
 
 
 def main() -> None:
+    unwind_on_sigterm()
     cli(prog_name="sdt-survey")

@@ -54,6 +54,7 @@ from scipy import optimize, stats
 
 from .disclosure import protect
 from .errors import SdtSurveyError
+from .files import atomic_output
 from .instrument import Instrument, load_instruments
 from .ledger import Cell, ReleaseLedger, audit, open_ledger
 from .responses import WAVE_COLUMNS, Responses, identifier_columns
@@ -1286,8 +1287,10 @@ class CohortReport:
         """:meth:`to_dict` as JSON text."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
 
-    def write(self, path: str | Path) -> Path:
+    def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the report: ``.json`` (everything), ``.csv`` (the rows), ``.txt`` (the summary).
+
+        Atomically; an existing file is replaced only with ``overwrite=True``.
 
         Examples
         --------
@@ -1301,15 +1304,15 @@ class CohortReport:
         """
         path = Path(path)
         suffix = path.suffix.lower()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".json":
-            path.write_text(self.to_json() + "\n", encoding="utf-8")
-        elif suffix == ".csv":
-            self.to_frame().to_csv(path, index=False)
-        elif suffix in (".txt", ".md"):
-            path.write_text(self.summary() + "\n", encoding="utf-8")
-        else:
+        if suffix not in (".json", ".csv", ".txt", ".md"):
             raise SdtSurveyError(f"{path}: unknown report type {suffix or '(none)'}; use .json, .csv or .txt")
+        with atomic_output(path, overwrite=overwrite) as temp:
+            if suffix == ".json":
+                temp.write_text(self.to_json() + "\n", encoding="utf-8")
+            elif suffix == ".csv":
+                self.to_frame().to_csv(temp, index=False)
+            else:
+                temp.write_text(self.summary() + "\n", encoding="utf-8")
         return path
 
     # -- reading ------------------------------------------------------------

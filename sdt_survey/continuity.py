@@ -265,19 +265,21 @@ class ContinuityResult:
     def __str__(self) -> str:
         return self.summary()
 
-    def write(self, path: str | Path) -> Path:
+    def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the indices by extension: .csv, .tsv, .parquet, .json, .jsonl (or .sav).
+
+        Atomically; an existing file is replaced only with ``overwrite=True``.
 
         Dates are written as ``YYYY-MM-DD`` (with the time of day only when
         there is one); the id column comes first.
         """
         suffix = Path(path).suffix.lower()
         frame = _json_ready(self.indices) if suffix in (".json", ".jsonl", ".ndjson") else self.indices
-        return write_table(frame, path)
+        return write_table(frame, path, overwrite=overwrite)
 
-    def write_report(self, path: str | Path) -> Path:
-        """Write the report (every problem and decision) by extension."""
-        return write_table(self.report, path)
+    def write_report(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the report (every problem and decision) by extension (atomically, as :meth:`write`)."""
+        return write_table(self.report, path, overwrite=overwrite)
 
 
 def _report_line(r: Any) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .files import folder_output
 from .instrument import Instrument, bundled_instruments, check_instrument, load_instrument
 
 DEFAULT_OUT = Path("sdt-survey-demo")
@@ -373,15 +374,29 @@ STAGES: list[tuple[str, Callable[[_Context], tuple[str, list[Path]]]]] = [
 ]
 
 
-def run_demo(out_dir: str | Path = DEFAULT_OUT, progress: Callable[[str], None] | None = None) -> DemoResult:
+def run_demo(
+    out_dir: str | Path = DEFAULT_OUT,
+    progress: Callable[[str], None] | None = None,
+    *,
+    overwrite: bool = False,
+) -> DemoResult:
     """Run every stage of the pipeline on the embedded default.
+
+    The outputs are staged and put in place together when every stage has
+    finished (see :func:`sdt_survey.files.folder_output`), so an interrupted
+    demo leaves the folder as it was.
 
     Parameters
     ----------
     out_dir : str or pathlib.Path
-        Folder for the outputs (created if needed).
+        Folder for the outputs (created if needed). It may be new, empty, or
+        hold only an earlier demo's files, which are replaced; a folder
+        holding anything else needs ``overwrite=True``, and even then only the
+        demo's own files are replaced.
     progress : callable, optional
         Called with a short message as each stage starts.
+    overwrite : bool
+        Write beside files the demo did not write (never replacing them).
 
     Returns
     -------
@@ -394,14 +409,16 @@ def run_demo(out_dir: str | Path = DEFAULT_OUT, progress: Callable[[str], None] 
     >>> [stage.name for stage in result.stages]  # doctest: +SKIP
     ['instruments', 'simulate', 'export', 'score', 'reliability']
     """
-    ctx = _Context(Path(out_dir))
-    ctx.out_dir.mkdir(parents=True, exist_ok=True)
-    result = DemoResult(ctx.out_dir)
-    for number, (name, stage) in enumerate(STAGES, start=1):
-        if progress is not None:
-            progress(f"[{number}/{len(STAGES)}] {name} ...")
-        started = time.perf_counter()
-        summary, outputs = stage(ctx)
-        result.stages.append(DemoStage(name, summary, outputs, time.perf_counter() - started))
-    (ctx.out_dir / "demo.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    result = DemoResult(Path(out_dir))
+    with folder_output(out_dir, overwrite=overwrite, own_files_ok=True) as staged:
+        ctx = _Context(staged.root)
+        for number, (name, stage) in enumerate(STAGES, start=1):
+            if progress is not None:
+                progress(f"[{number}/{len(STAGES)}] {name} ...")
+            started = time.perf_counter()
+            summary, outputs = stage(ctx)
+            # Each stage wrote into the staging folder; report where the files will be.
+            outputs = [staged.final(path) for path in outputs]
+            result.stages.append(DemoStage(name, summary, outputs, time.perf_counter() - started))
+        (staged.root / "demo.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result

@@ -1455,7 +1455,7 @@ class ModelResult:
         return self.summary()
 
     # ----------------------------------------------------------------- plot
-    def plot(self, path: str | Path | None = None, *, ax=None, rug: bool = True):
+    def plot(self, path: str | Path | None = None, *, ax=None, rug: bool = True, overwrite: bool = False):
         """Plot the dose-response curve with its 95% band (matplotlib, Agg backend).
 
         Parameters
@@ -1464,6 +1464,8 @@ class ModelResult:
             Write the figure (``.png``, ``.svg``, ``.pdf``); return the path.
         ax : matplotlib Axes, optional
             Draw into these axes instead of a new figure.
+        overwrite : bool
+            Replace an existing ``path`` (otherwise it is an error).
 
         Returns
         -------
@@ -1491,7 +1493,7 @@ class ModelResult:
         ax.legend(loc="best", frameon=False)
         if fig is None:
             return ax.figure
-        return finish_figure(fig, path)
+        return finish_figure(fig, path, overwrite=overwrite)
 
 
 def _pformat(p: float) -> str:

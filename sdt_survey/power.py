@@ -355,10 +355,18 @@ class PowerResult:
         return "\n".join(lines)
 
     def plot(
-        self, path: str | Path | None = None, *, x: str | None = None, by: str | None = None, y: str = "power"
+        self,
+        path: str | Path | None = None,
+        *,
+        x: str | None = None,
+        by: str | None = None,
+        y: str = "power",
+        overwrite: bool = False,
     ):
         """Power curve: ``y`` against ``x`` (default the first grid parameter with several values),
-        one line per value of ``by``, with ±1.96 Monte-Carlo SE bars and the 0.8 line."""
+        one line per value of ``by``, with ±1.96 Monte-Carlo SE bars and the 0.8 line.
+
+        ``path`` is written atomically; an existing file is replaced only with ``overwrite=True``."""
         plt = pyplot()
         varying = [k for k, v in self.grid.items() if len(v) > 1]
         x = x or (varying[0] if varying else next(iter(self.grid)))
@@ -381,7 +389,7 @@ class PowerResult:
         ax.set_title(f"Monte-Carlo power ({self.settings['n_replicates']} replicates per point)")
         if by is not None:
             ax.legend(frameon=False)
-        return finish_figure(fig, path)
+        return finish_figure(fig, path, overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------- driver

@@ -70,6 +70,7 @@ import pandas as pd
 from .cohorts import MIN_CELL_FLOOR, CohortReport, cohort_summary, invariance_minimum
 from .distributions import protect_counts
 from .errors import SdtSurveyError
+from .files import OutputError, Transaction, write_text
 from .instrument import Instrument, bundled_instruments, load_instruments
 from .ledger import Cell, ReleaseLedger, open_ledger
 from .responses import WAVE_COLUMNS
@@ -194,19 +195,42 @@ class Report:
         """:meth:`to_dict` as JSON text (``NaN`` never appears: it is ``null``)."""
         return json.dumps(self.content, indent=indent, ensure_ascii=False, allow_nan=False)
 
-    def write_json(self, path: str | Path) -> Path:
-        """Write :meth:`to_json` to ``path`` (UTF-8) and return the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_json() + "\n", encoding="utf-8")
-        return path
+    def write_json(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write :meth:`to_json` to ``path`` (UTF-8, atomically) and return the path.
+
+        An existing file is replaced only with ``overwrite=True``.
+        """
+        return write_text(path, self.to_json() + "\n", overwrite=overwrite)
+
+    def write(self, path: str | Path, *, overwrite: bool = False) -> tuple[Path, Path]:
+        """Write the HTML report to ``path`` and its JSON beside it, both or neither.
+
+        The JSON takes the HTML's name with ``.json``. Both files are staged
+        and put in place together (see :class:`sdt_survey.files.Transaction`),
+        so a failure or an interrupt leaves neither half-written.
+
+        Returns
+        -------
+        (pathlib.Path, pathlib.Path)
+            The HTML and the JSON.
+        """
+        html_path = Path(path)
+        json_path = html_path.with_suffix(".json")
+        if html_path.suffix.lower() == ".json":
+            raise OutputError(
+                f"{html_path}: the HTML report and its JSON would be the same file; name it .html"
+            )
+        with Transaction(overwrite=overwrite) as files:
+            files.stage(html_path).write_text(self.to_html(), encoding="utf-8")
+            files.stage(json_path).write_text(self.to_json() + "\n", encoding="utf-8")
+        return html_path, json_path
 
     # -- HTML ----------------------------------------------------------------------
     def to_html(self) -> str:
         """The report as one self-contained HTML page (see :meth:`write_html`)."""
         return _render_html(self.to_dict())
 
-    def write_html(self, path: str | Path) -> Path:
+    def write_html(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the report as one self-contained HTML file and return its path.
 
         The page loads nothing: inline CSS, plots as PNG ``data:`` URIs, no
@@ -223,10 +247,7 @@ class Report:
         >>> "default-src 'none'" in page.read_text(encoding="utf-8")
         True
         """
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_html(), encoding="utf-8")
-        return path
+        return write_text(path, self.to_html(), overwrite=overwrite)
 
     # -- text ----------------------------------------------------------------------
     def summary(self) -> str:

@@ -37,6 +37,7 @@ from . import expressions
 from ._untrusted import decode_text, flatten_json_cells, load_json, read_parquet, text_encoding
 from ._yaml import read_yaml_mapping
 from .errors import SdtSurveyError
+from .files import atomic_output
 from .identifiers import IDENTIFIER_NAMES, identifier_columns  # noqa: F401 (imported from here)
 from .instrument import Instrument, Item, load_instruments
 
@@ -213,13 +214,19 @@ class DataQualityReport:
             )
         return "\n".join(lines)
 
-    def write(self, path: str | Path) -> Path:
-        """Write the report as CSV or JSON, by the file's extension."""
+    def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the report as CSV or JSON, by the file's extension.
+
+        Atomically; an existing file is replaced only with ``overwrite=True``.
+        """
         path = Path(path)
-        if path.suffix.lower() == ".json":
-            path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        else:
-            self.issues.to_csv(path, index=False)
+        with atomic_output(path, overwrite=overwrite) as temp:
+            if path.suffix.lower() == ".json":
+                temp.write_text(
+                    json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+                )
+            else:
+                self.issues.to_csv(temp, index=False)
         return path
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import SdtSurveyError
+from .files import atomic_output
 from .identifiers import detect_identifier_columns, id_copy_columns
 from .instrument import Instrument, load_instruments
 from .pseudonyms import pseudonymize, pseudonymize_report, read_key
@@ -363,9 +364,12 @@ class ScoredResponses:
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 
-    def write(self, path: str | Path) -> Path:
-        """Write the scores by extension: .csv, .tsv, .parquet, .sav (with labels), .json."""
-        return write_table(self.scores, path, labels=self.variable_labels())
+    def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the scores by extension: .csv, .tsv, .parquet, .sav (with labels), .json.
+
+        Atomically; an existing file is replaced only with ``overwrite=True``.
+        """
+        return write_table(self.scores, path, labels=self.variable_labels(), overwrite=overwrite)
 
     def variable_labels(self) -> dict[str, str]:
         labels: dict[str, str] = {}
@@ -407,28 +411,40 @@ def read_table(path: str | Path) -> pd.DataFrame:
     )
 
 
-def write_table(frame: pd.DataFrame, path: str | Path, labels: Mapping[str, str] | None = None) -> Path:
-    """Write a table, choosing the format from the file extension."""
+def write_table(
+    frame: pd.DataFrame,
+    path: str | Path,
+    labels: Mapping[str, str] | None = None,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write a table, choosing the format from the file extension.
+
+    The file is written atomically (see :mod:`sdt_survey.files`); an existing
+    file is replaced only with ``overwrite=True``.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    elif suffix in (".tsv", ".tab"):
-        frame.to_csv(path, index=False, sep="\t")
-    elif suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    elif suffix == ".json":
-        path.write_text(frame.to_json(orient="records", indent=2, force_ascii=False) + "\n", encoding="utf-8")
-    elif suffix in (".jsonl", ".ndjson"):
-        frame.to_json(path, orient="records", lines=True, force_ascii=False)
-    elif suffix == ".sav":
-        _write_sav(frame, path, labels or {})
-    else:
+    if suffix not in (".csv", ".tsv", ".tab", ".parquet", ".json", ".jsonl", ".ndjson", ".sav"):
         raise SdtSurveyError(
             f"{path}: unknown output type {suffix or '(none)'}; use .csv, .tsv, .parquet, "
             ".sav, .json or .jsonl"
         )
+    with atomic_output(path, overwrite=overwrite) as temp:
+        if suffix == ".csv":
+            frame.to_csv(temp, index=False)
+        elif suffix in (".tsv", ".tab"):
+            frame.to_csv(temp, index=False, sep="\t")
+        elif suffix == ".parquet":
+            frame.to_parquet(temp, index=False)
+        elif suffix == ".json":
+            temp.write_text(
+                frame.to_json(orient="records", indent=2, force_ascii=False) + "\n", encoding="utf-8"
+            )
+        elif suffix in (".jsonl", ".ndjson"):
+            frame.to_json(temp, orient="records", lines=True, force_ascii=False)
+        else:
+            _write_sav(frame, temp, labels or {})
     return path
 
 

@@ -54,6 +54,7 @@ from . import expressions
 from ._callable import make_module_callable
 from .continuity import indices_from_codes
 from .errors import DesignError, UnknownParameterError
+from .files import folder_output
 from .instrument import SCORED_TYPES, Instrument, Item, load_instruments
 
 # --------------------------------------------------------------------------- defaults
@@ -589,8 +590,20 @@ class SimulationResult:
             lines.append("  messy faults: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         return "\n".join(lines)
 
-    def write(self, out_dir: str | Path) -> list[Path]:
+    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
         """Write ``responses.csv``, ``responses_w1.csv``..., ``schedule.csv`` and ``truth.json``.
+
+        The folder is complete or absent (see :func:`sdt_survey.files.folder_output`):
+        it may be new, empty, or hold only earlier outputs of the package (which
+        are replaced); a folder holding anything else needs ``overwrite=True``,
+        and even then only the package's own files are replaced.
+
+        Parameters
+        ----------
+        out_dir : path
+            The folder to write (created if needed).
+        overwrite : bool
+            Write beside files the package did not write (never replacing them).
 
         Returns
         -------
@@ -604,23 +617,23 @@ class SimulationResult:
         >>> [p.name for p in result.write(tempfile.mkdtemp())]
         ['responses.csv', 'responses_w1.csv', 'responses_w2.csv', 'schedule.csv', 'truth.json']
         """
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        written = [out / "responses.csv"]
-        self.responses.to_csv(written[0], index=False, float_format="%.10g")
-        waves = self._row_waves()
-        for w in range(1, self.design.n_waves + 1):
-            path = out / f"responses_w{w}.csv"
-            self.responses[waves == w].to_csv(path, index=False, float_format="%.10g")
+        with folder_output(out_dir, overwrite=overwrite, own_files_ok=True) as stage:
+            out = stage.root
+            written = [out / "responses.csv"]
+            self.responses.to_csv(written[0], index=False, float_format="%.10g")
+            waves = self._row_waves()
+            for w in range(1, self.design.n_waves + 1):
+                path = out / f"responses_w{w}.csv"
+                self.responses[waves == w].to_csv(path, index=False, float_format="%.10g")
+                written.append(path)
+            path = out / "schedule.csv"
+            self.schedule.to_csv(path, index=False)
             written.append(path)
-        path = out / "schedule.csv"
-        self.schedule.to_csv(path, index=False)
-        written.append(path)
-        path = out / "truth.json"
-        truth = {"seed": self.seed, "design": self.design.to_dict(), **self.truth.to_dict()}
-        path.write_text(json.dumps(truth, indent=1, allow_nan=False) + "\n", encoding="utf-8")
-        written.append(path)
-        return written
+            path = out / "truth.json"
+            truth = {"seed": self.seed, "design": self.design.to_dict(), **self.truth.to_dict()}
+            path.write_text(json.dumps(truth, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+            written.append(path)
+        return [stage.final(path) for path in written]
 
 
 # --------------------------------------------------------------------------- the model

@@ -35,7 +35,8 @@ ALL_KINDS = sdt_survey.load_instrument(Path(__file__).parent / "fixtures" / "all
 
 def export(instruments, tmp_path: Path, **kwargs):
     out = tmp_path / "survey.txt"
-    result = sdt_survey.export_survey(instruments, "qualtrics", out, **kwargs)
+    # Tests export several surveys in turn to the same file: each replaces the last.
+    result = sdt_survey.export_survey(instruments, "qualtrics", out, overwrite=True, **kwargs)
     return result, out.read_text(encoding="utf-8")
 
 

@@ -31,6 +31,7 @@ from sdt_survey.errors import SdtSurveyError
 from sdt_survey.export import ExportResult, build_survey
 from sdt_survey.export import reproschema as rs
 from sdt_survey.expressions import parse_expression
+from sdt_survey.files import MANIFEST_NAME
 from sdt_survey.instrument import load_instruments
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -55,8 +56,12 @@ def read(path: Path) -> dict:
 
 
 def documents(out: Path) -> dict[Path, dict]:
-    """Every JSON-LD document of an export (README files are Markdown)."""
-    return {p: read(p) for p in sorted(out.rglob("*")) if p.is_file() and p.suffix != ".md"}
+    """Every JSON-LD document of an export (README files are Markdown; the manifest is the package's)."""
+    return {
+        p: read(p)
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.suffix != ".md" and p.name != MANIFEST_NAME
+    }
 
 
 # --------------------------------------------------------------------------- structural checker
@@ -455,16 +460,21 @@ def test_a_proprietary_key_needs_wording_and_is_marked(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- writing into a folder
 
 
-def test_re_export_replaces_its_own_folders_only(tmp_path: Path) -> None:
-    export("program-belonging", tmp_path)
-    stale = tmp_path / "activities" / "program-belonging" / "items" / "pb_removed"
-    stale.write_text("{}", encoding="utf-8")
+def test_re_export_replaces_its_own_files_only(tmp_path: Path) -> None:
+    export(["program-belonging", "continuity-exposure"], tmp_path)
+    stale = tmp_path / "activities" / "continuity-exposure"  # the package's, not in the new export
+    assert stale.is_dir()
+    users_file = tmp_path / "activities" / "program-belonging" / "items" / "pb_removed"
+    users_file.write_text("{}", encoding="utf-8")
     unrelated = tmp_path / "activities" / "my-own-activity" / "my-own-activity_schema"
     unrelated.parent.mkdir(parents=True)
     unrelated.write_text("{}", encoding="utf-8")
-    export("program-belonging", tmp_path)
+    with pytest.raises(SdtSurveyError, match="--force"):
+        export("program-belonging", tmp_path)
+    export("program-belonging", tmp_path, overwrite=True)
     assert not stale.exists()
-    assert unrelated.exists()
+    assert users_file.read_text(encoding="utf-8") == "{}"
+    assert unrelated.read_text(encoding="utf-8") == "{}"
 
 
 def test_refuses_a_file_and_a_bad_protocol_name(tmp_path: Path) -> None:

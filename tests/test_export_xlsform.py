@@ -114,7 +114,8 @@ subscales:
 
 def export(instruments, tmp_path: Path, **kwargs):
     out = tmp_path / "form.xlsx"
-    result = sdt_survey.export_survey(instruments, "xlsform", out, **kwargs)
+    # Tests export several surveys in turn to the same file: each replaces the last.
+    result = sdt_survey.export_survey(instruments, "xlsform", out, overwrite=True, **kwargs)
     sheets = pd.read_excel(out, sheet_name=None, dtype=str, keep_default_na=False)
     return result, sheets
 

@@ -274,6 +274,7 @@ def export_survey(
     *,
     language: str | None = None,
     texts: str | Path | Mapping[str, str | Mapping[str, str]] | None = None,
+    overwrite: bool = False,
     **options: Any,
 ) -> ExportResult:
     """Write a deployable survey for ``target``.
@@ -286,6 +287,10 @@ def export_survey(
         The file (or, for ReproSchema, the folder) to write.
     language, texts
         See :func:`build_survey`.
+    overwrite : bool
+        Replace an existing output (``--force``); otherwise it is an error.
+        Files are written atomically, and a ReproSchema folder only ever has
+        the export's own files replaced (docs/safety.md).
     **options
         Target-specific options (e.g. ``post_url`` for ``html``).
 
@@ -298,7 +303,7 @@ def export_survey(
     survey = build_survey(instruments, language=language, texts=texts)
     module = importlib.import_module(f"{__name__}.{TARGETS[target][0]}")
     writer = getattr(module, "write_" + target, None) or module.write
-    return writer(survey, Path(out), **options)
+    return writer(survey, Path(out), overwrite=overwrite, **options)
 
 
 __all__ = [

@@ -56,6 +56,7 @@ from typing import Any
 
 from ..errors import SdtSurveyError
 from ..expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
+from ..files import write_text
 from ..instrument import Item, Scale, code_text
 from . import ExportResult, Survey, SurveySection
 
@@ -214,7 +215,7 @@ _SCRIPT_UNSAFE = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u
 # --------------------------------------------------------------------------- public API
 
 
-def write(survey: Survey, out: Path, *, post_url: str | None = None) -> ExportResult:
+def write(survey: Survey, out: Path, *, post_url: str | None = None, overwrite: bool = False) -> ExportResult:
     """Write the survey as one self-contained HTML form.
 
     Parameters
@@ -229,6 +230,8 @@ def write(survey: Survey, out: Path, *, post_url: str | None = None) -> ExportRe
         ``http(s)://`` address, or a path such as ``/responses`` on the server
         that hosts the form) instead of saving a file. The page allows no
         other connection.
+    overwrite : bool
+        Replace an existing file (otherwise it is an error); written atomically.
 
     Returns
     -------
@@ -251,9 +254,7 @@ def write(survey: Survey, out: Path, *, post_url: str | None = None) -> ExportRe
     (True, True)
     """
     page, warnings = render_html(survey, post_url=post_url)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
+    out = write_text(out, page, overwrite=overwrite)
     notes = [
         "open the file in any current browser, from disk or from a web server; it loads nothing from "
         "the network",

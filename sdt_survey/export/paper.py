@@ -36,6 +36,7 @@ from pathlib import Path
 
 from ..errors import SdtSurveyError
 from ..expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
+from ..files import atomic_output, write_text
 from ..instrument import Instrument, Item, Scale, code_text
 from . import ExportResult, Survey
 
@@ -458,7 +459,7 @@ def _md_paragraph(text: str) -> str:
     return "\\\n".join(lines)
 
 
-def write_markdown(survey: Survey, out: Path) -> ExportResult:
+def write_markdown(survey: Survey, out: Path, *, overwrite: bool = False) -> ExportResult:
     """Write the paper questionnaire as Markdown.
 
     Parameters
@@ -467,6 +468,8 @@ def write_markdown(survey: Survey, out: Path) -> ExportResult:
         Written in ``survey.language``.
     out : pathlib.Path
         The ``.md`` file (parent folders are created).
+    overwrite : bool
+        Replace an existing file (otherwise it is an error); written atomically.
 
     Returns
     -------
@@ -481,9 +484,7 @@ def write_markdown(survey: Survey, out: Path) -> ExportResult:
     True
     """
     text, warnings = render_markdown(survey)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    out = write_text(out, text, overwrite=overwrite)
     return ExportResult("markdown", [out], survey.id, warnings=warnings, notes=_paper_notes())
 
 
@@ -535,7 +536,9 @@ def unicode_font_files() -> dict[str, Path]:
     )
 
 
-def write_pdf(survey: Survey, out: Path, *, page_size: str = "letter") -> ExportResult:
+def write_pdf(
+    survey: Survey, out: Path, *, page_size: str = "letter", overwrite: bool = False
+) -> ExportResult:
     """Write the paper questionnaire as a PDF.
 
     Parameters
@@ -545,6 +548,8 @@ def write_pdf(survey: Survey, out: Path, *, page_size: str = "letter") -> Export
     out : pathlib.Path
         The ``.pdf`` file (parent folders are created).
     page_size : {"letter", "a4", "legal", "a5"}
+    overwrite : bool
+        Replace an existing file (otherwise it is an error); written atomically.
 
     Returns
     -------
@@ -569,8 +574,8 @@ def write_pdf(survey: Survey, out: Path, *, page_size: str = "letter") -> Export
     document = _make_pdf_class()(form, page_size.lower())
     document.render()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    document.output(str(out))
+    with atomic_output(out, overwrite=overwrite) as temp:
+        document.output(str(temp))
     return ExportResult("pdf", [out], survey.id, warnings=warnings, notes=_paper_notes())
 
 

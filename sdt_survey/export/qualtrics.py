@@ -50,6 +50,7 @@ from pathlib import Path
 
 from ..errors import SdtSurveyError
 from ..expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
+from ..files import Transaction
 from ..instrument import Item, code_text
 from . import ExportResult, Survey, SurveySection
 
@@ -553,7 +554,7 @@ def matrix_columns(blocks: list[Block]) -> dict[str, str]:
 # -------------------------------------------------------------------------- write
 
 
-def write(survey: Survey, out: Path) -> ExportResult:
+def write(survey: Survey, out: Path, *, overwrite: bool = False) -> ExportResult:
     """Write the Qualtrics Advanced Format file of ``survey``, and its notes beside it.
 
     Parameters
@@ -562,6 +563,9 @@ def write(survey: Survey, out: Path) -> ExportResult:
         From :func:`sdt_survey.export.build_survey` (one language: ``--lang``).
     out : pathlib.Path
         The ``.txt`` to write; the notes go to ``<stem>.notes.md`` in the same folder.
+    overwrite : bool
+        Replace existing files (otherwise an error). Both files are written
+        together, or neither (see :class:`sdt_survey.files.Transaction`).
 
     Returns
     -------
@@ -595,9 +599,9 @@ def write(survey: Survey, out: Path) -> ExportResult:
         warnings.append(
             f"Qualtrics display logic cannot compare two questions ({words}); see {notes_path.name}"
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(blocks), encoding="utf-8")
-    notes_path.write_text(_notes(survey, blocks, out.name, logic), encoding="utf-8")
+    with Transaction(overwrite=overwrite) as files:
+        files.stage(out).write_text(render(blocks), encoding="utf-8")
+        files.stage(notes_path).write_text(_notes(survey, blocks, out.name, logic), encoding="utf-8")
     names = " ".join(inst.id for inst in survey.instruments)
     notes = [
         "import in Survey > Tools > Import/Export > Import Survey; "

@@ -57,6 +57,7 @@ import pandas as pd
 
 from ..errors import SdtSurveyError
 from ..expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
+from ..files import atomic_output
 from ..instrument import Instrument, Item, code_text
 from . import ExportResult, Survey, SurveySection, quote_without_escapes
 
@@ -689,7 +690,12 @@ def _missing_code_note(survey: Survey) -> str | None:
 
 
 def write(
-    survey: Survey, out: Path, *, text_field: str = "notes", record_id: str = RECORD_ID
+    survey: Survey,
+    out: Path,
+    *,
+    text_field: str = "notes",
+    record_id: str = RECORD_ID,
+    overwrite: bool = False,
 ) -> ExportResult:
     """Write the REDCap data dictionary CSV of ``survey`` to ``out``.
 
@@ -703,6 +709,8 @@ def write(
         The field type of free-text items.
     record_id : str
         The name of the record-id field.
+    overwrite : bool
+        Replace an existing file (otherwise it is an error). The file is written atomically.
 
     Returns
     -------
@@ -728,8 +736,8 @@ def write(
     problems = check_dictionary(frame)
     if problems:
         raise SdtSurveyError("the REDCap data dictionary would be refused:\n  " + "\n  ".join(problems))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False, encoding="utf-8", lineterminator="\n")
+    with atomic_output(out, overwrite=overwrite) as temp:
+        frame.to_csv(temp, index=False, encoding="utf-8", lineterminator="\n")
     forms = list(dict.fromkeys(form_name(inst) for inst in survey.instruments))
     notes = [
         "upload in Project Setup > Data Dictionary; enable each instrument as a survey "

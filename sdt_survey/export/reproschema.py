@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -60,6 +59,7 @@ import pandas as pd
 from .. import expressions
 from .._untrusted import load_json, read_zip_members
 from ..errors import SdtSurveyError
+from ..files import check_folder_output, folder_output
 from ..instrument import Instrument, Item, Section, Text, load_instruments
 from . import ExportResult, Survey
 
@@ -475,7 +475,7 @@ def _write_json(path: Path, document: dict) -> None:
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write(survey: Survey, out: Path, *, name: str | None = None) -> ExportResult:
+def write(survey: Survey, out: Path, *, name: str | None = None, overwrite: bool = False) -> ExportResult:
     """Write the survey as a ReproSchema protocol folder under ``out``.
 
     Parameters
@@ -483,12 +483,20 @@ def write(survey: Survey, out: Path, *, name: str | None = None) -> ExportResult
     survey : Survey
         From :func:`sdt_survey.build_survey`.
     out : pathlib.Path
-        A folder; created if needed. The protocol folder and the activity
-        folders of these instruments are replaced; anything else in ``out``
-        is left alone.
+        A folder; created if needed. The export writes only its own files
+        and records them (with their SHA-256) in ``.sdt-survey-files.json``
+        inside it; files it did not write are never replaced or removed (a
+        README.md of the user's stays, and the export's guide is not
+        written). The folder is complete or absent: a new folder appears in
+        one step, an existing one is updated only once every file is written
+        (see :func:`sdt_survey.files.folder_output`).
     name : str, optional
         The protocol's name (folder and file stem); default
         :func:`protocol_name`.
+    overwrite : bool
+        Needed when ``out`` already holds files: an earlier export (whose
+        files are replaced, and its stale files removed unless edited since)
+        or the user's files (which are kept).
 
     Returns
     -------
@@ -519,6 +527,7 @@ def write(survey: Survey, out: Path, *, name: str | None = None) -> ExportResult
         )
     if out.exists() and not out.is_dir():
         raise SdtSurveyError(f"{out}: the ReproSchema export is a folder, and this is a file")
+    check_folder_output(out, overwrite=overwrite)
     # Build every document first, so that a problem leaves the folder as it was.
     documents: dict[Path, dict] = {}
     for inst in survey.instruments:
@@ -533,14 +542,13 @@ def write(survey: Survey, out: Path, *, name: str | None = None) -> ExportResult
     protocol_path = Path(name) / f"{name}_schema"
     documents[protocol_path] = protocol_document(survey, name)
 
-    for stale in [out / name, *(out / "activities" / inst.id for inst in survey.instruments)]:
-        if stale.is_dir():
-            shutil.rmtree(stale)
-    for relative, document in documents.items():
-        _write_json(out / relative, document)
-    for language in survey.languages:
-        (out / name / f"README-{language}.md").write_text(_landing_page(survey, language), encoding="utf-8")
-    (out / "README.md").write_text(_folder_readme(survey, name), encoding="utf-8")
+    with folder_output(out, overwrite=overwrite, yield_to_user=("README.md",)) as stage:
+        for relative, document in documents.items():
+            _write_json(stage.root / relative, document)
+        for language in survey.languages:
+            landing = stage.root / name / f"README-{language}.md"
+            landing.write_text(_landing_page(survey, language), encoding="utf-8")
+        (stage.root / "README.md").write_text(_folder_readme(survey, name), encoding="utf-8")
 
     n_items = sum(len(inst.items) for inst in survey.instruments)
     result = ExportResult(
@@ -557,6 +565,20 @@ def write(survey: Survey, out: Path, *, name: str | None = None) -> ExportResult
             "sdt_survey.export.reproschema.read_responses and score them with sdt_survey.score",
         ],
     )
+    if stage.kept:
+        result.notes.append(
+            f"kept your {', '.join(stage.kept)} in {out}; "
+            "the export's own guide to the folder was not written"
+        )
+    if stage.removed:
+        result.notes.append(
+            f"removed files of the earlier export this one no longer has: {', '.join(stage.removed)}"
+        )
+    if stage.edited:
+        result.warnings.append(
+            f"kept files of the earlier export that were edited since and are no longer part of it: "
+            f"{', '.join(stage.edited)}"
+        )
     for inst in survey.instruments:
         dropped = [lang for lang in inst.languages if lang not in survey.languages]
         if dropped:

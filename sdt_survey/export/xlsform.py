@@ -55,6 +55,7 @@ import pandas as pd
 
 from ..errors import SdtSurveyError
 from ..expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
+from ..files import atomic_output
 from ..instrument import Item, Scale, Text, code_text
 from . import ExportResult, Survey, quote_without_escapes
 
@@ -386,7 +387,7 @@ def _frame(rows: list[dict[str, str]], columns: list[str]) -> pd.DataFrame:
     return frame[used]
 
 
-def write(survey: Survey, out: Path) -> ExportResult:
+def write(survey: Survey, out: Path, *, overwrite: bool = False) -> ExportResult:
     """Write the XLSForm of ``survey`` to ``out``.
 
     Parameters
@@ -396,6 +397,8 @@ def write(survey: Survey, out: Path) -> ExportResult:
         instruments share is written, the survey's language is the default.
     out : pathlib.Path
         The ``.xlsx`` to write.
+    overwrite : bool
+        Replace an existing file (otherwise it is an error). The file is written atomically.
 
     Returns
     -------
@@ -413,8 +416,7 @@ def write(survey: Survey, out: Path) -> ExportResult:
     ["${has_usual_preceptor} = '1' and ${clinic_halfdays_4wk} > 0", '. >= 0 and . <= 40']
     """
     sheet, choices, settings, warnings = build_sheets(survey)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(out, engine="openpyxl") as writer:
+    with atomic_output(out, overwrite=overwrite) as temp, pd.ExcelWriter(temp, engine="openpyxl") as writer:
         for name, frame in (("survey", sheet), ("choices", choices), ("settings", settings)):
             frame.to_excel(writer, sheet_name=name, index=False)
             # Wide label columns make the form readable when someone opens it to check or edit.
