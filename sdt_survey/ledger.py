@@ -35,7 +35,6 @@ import json
 import os
 import secrets
 import string
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ import pandas as pd
 
 from .disclosure import protect
 from .errors import SdtSurveyError
+from .files import atomic_output
 
 #: Environment variable naming the ledger file used when none is given.
 LEDGER_ENV = "SDT_SURVEY_LEDGER"
@@ -234,23 +234,12 @@ class ReleaseLedger:
         }
 
     def save(self) -> None:
-        """Write the ledger atomically (temporary file in the same folder, then rename), mode 0600."""
+        """Write the ledger atomically (:func:`sdt_survey.files.atomic_output`), for its owner only."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-        )
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                json.dump(self.to_dict(), handle, separators=(",", ":"))
-                handle.flush()
-                os.fsync(handle.fileno())
+        with atomic_output(self.path, overwrite=True, label="the release ledger") as temporary:
+            temporary.write_text(json.dumps(self.to_dict(), separators=(",", ":")), encoding="utf-8")
             os.chmod(temporary, 0o600)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
 
 
 def _read(path: Path) -> ReleaseLedger:
