@@ -65,7 +65,8 @@ def keygen(path: str | Path, *, force: bool = False) -> Path:
     force : bool
         Replace an existing key file. Pseudonyms made with the old key will
         never match those made with the new one (a :class:`UserWarning` says
-        so); without ``force`` an existing file is refused.
+        so); without ``force`` an existing file is refused, and a file that is
+        not a key is refused even with it.
 
     Returns
     -------
@@ -91,6 +92,13 @@ def keygen(path: str | Path, *, force: bool = False) -> Path:
                 f"{path}: a key file already exists; it is not replaced. Replacing it (--force) "
                 "means pseudonyms made with it will never link to new ones"
             )
+        try:  # --force replaces an earlier key, never some other file of the user's
+            read_key(path, allow_shared=True)
+        except KeyFileError:
+            raise KeyFileError(
+                f"{path}: exists and is not a key file; keygen --force replaces only an earlier key, "
+                "so choose another path"
+            ) from None
         warnings.warn(
             f"{path}: replaced by a new key; pseudonyms made with the old key will not link to new ones",
             UserWarning,

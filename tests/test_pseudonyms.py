@@ -359,3 +359,11 @@ def test_keygen_where_no_file_can_be_made_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(cli, ["keygen", str(blocker / "program.key")])
     assert result.exit_code == 1 and "cannot create the key file" in result.output
     assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+def test_keygen_force_never_replaces_a_file_that_is_not_a_key(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("a user's notes\n", encoding="utf-8")
+    with pytest.raises(KeyFileError, match="not a key file"):
+        sdt_survey.keygen(notes, force=True)
+    assert notes.read_text(encoding="utf-8") == "a user's notes\n"
