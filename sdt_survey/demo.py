@@ -131,6 +131,7 @@ def _stage_simulate(ctx: _Context) -> tuple[str, list[Path]]:
 
 def _stage_score(ctx: _Context) -> tuple[str, list[Path]]:
     """Validate and score the responses; show what the validator says about a messy export."""
+    from .pseudonyms import keygen
     from .responses import ResponseValidationError
     from .scoring import score
 
@@ -147,14 +148,18 @@ def _stage_score(ctx: _Context) -> tuple[str, list[Path]]:
     rescued = score(ctx.instruments, ctx.data["messy"], id_column="resident", invalid="as-missing",
                     duplicates="keep-first")  # fmt: skip
     rescued_path = rescued.write(folder / "scores_messy_as_missing.csv")
+    # Pseudonymized scores: a key made on purpose (sdt-survey keygen), no raw id in any output.
+    key = keygen(folder / "program.key")
+    pseudonymized = score(ctx.instruments, ctx.data["responses"], id_column="resident", pseudonymize_key=key)
+    pseudonymized_path = pseudonymized.write(folder / "scores_pseudonymized.csv")
     ctx.data["scored"] = scored
     errors = blocked.errors["problem"].value_counts()
     listed = ", ".join(f"{n} {kind}" for kind, n in errors.items())
     return (
         f"{len(scored.scores)} response rows scored ({int(scored.scores['careless'].sum())} flagged as "
         f"possibly careless); the messy export was refused ({listed}) and then scored with "
-        "--invalid as-missing, every decision in its report",
-        [scores_path, report_path, messy_report, rescued_path],
+        "--invalid as-missing, every decision in its report; pseudonymized scores with a new key",
+        [scores_path, report_path, messy_report, rescued_path, key, pseudonymized_path],
     )
 
 
