@@ -374,7 +374,7 @@ def _factor_names(code: str) -> set[str]:
 
     Examples
     --------
-    >>> sorted(_factor_names("C(pgy, Treatment(3)):coc"))
+    >>> sorted(_factor_names("C(pgy, Treatment(3))"))
     ['pgy']
     """
     tree = ast.parse(code, mode="eval")
