@@ -128,6 +128,13 @@ def test_analysis_options_out_of_range_are_usage_errors(run, tmp_path, responses
     assert not (tmp_path / "scores.csv").exists()
 
 
+def test_efa_more_factors_than_items_is_said_first(run, responses):
+    """Said before any check of the data (it used to be hidden behind a correlation-matrix message)."""
+    result = run("efa", "bpn-residency", responses, "--factors", "99")
+    assert result.exit_code == 1, result.output
+    assert "n_factors must be between 1 and 23 for 24 items, got 99" in result.output
+
+
 def test_report_min_cell_below_three_is_a_usage_error(run, tmp_path, responses):
     out = tmp_path / "r.html"
     result = run("report", "bpn-residency", "--responses", responses, "--id-column", "resident",
@@ -137,7 +144,21 @@ def test_report_min_cell_below_three_is_a_usage_error(run, tmp_path, responses):
     assert not out.exists()
 
 
-def test_power_jobs_minus_two_keeps_joblib_meaning(run):
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        ("n_programs=0", "n_programs must be at least 1, got 0"),
+        ("n_programs=-3", "n_programs must be at least 1, got -3"),
+        ("residents_per_program=0", "residents_per_program must be (low, high) with 1 <= low"),
+    ],
+)
+def test_power_grid_with_impossible_counts_is_refused_before_any_replicate(run, grid, message):
+    result = run("power", "--grid", grid, "--replicates", "1", "--jobs", "1")
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "grid cell" in result.output
+
+
+def test_power_jobs_minus_two_keeps_joblib_meaning():
     """-2 is joblib's "all cores but one": accepted by the option (refused values are only 0)."""
     from sdt_survey._options import WorkerCount
 
