@@ -23,6 +23,27 @@ from .errors import SdtSurveyError
 _NON_FINITE_WORDS = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
+def _find(value: Any, where: str) -> tuple[str, Any] | None:
+    """The path and the value of the first non-finite entry of ``value``, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (float, np.floating, int, np.integer)):
+        return None if math.isfinite(float(value)) else (where, value)
+    if isinstance(value, str):
+        return (where, value) if value.strip().lower() in _NON_FINITE_WORDS else None
+    if isinstance(value, Mapping):
+        entries = ((f"{where}.{key}" if where else str(key), entry) for key, entry in value.items())
+    elif isinstance(value, (list, tuple)):
+        entries = ((f"{where}[{index}]", entry) for index, entry in enumerate(value))
+    else:
+        return None
+    for path, entry in entries:
+        found = _find(entry, path)
+        if found is not None:
+            return found
+    return None
+
+
 def non_finite_part(value: Any, where: str = "") -> str | None:
     """Where ``value`` holds a NaN or an infinity, or None when it holds none.
 
@@ -52,24 +73,8 @@ def non_finite_part(value: Any, where: str = "") -> str | None:
     >>> non_finite_part({"a": 0.3, "b": "text"}, "x") is None
     True
     """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (float, np.floating, int, np.integer)):
-        return None if math.isfinite(float(value)) else where
-    if isinstance(value, str):
-        return where if value.strip().lower() in _NON_FINITE_WORDS else None
-    if isinstance(value, Mapping):
-        for key, entry in value.items():
-            found = non_finite_part(entry, f"{where}.{key}" if where else str(key))
-            if found is not None:
-                return found
-        return None
-    if isinstance(value, (list, tuple)):
-        for index, entry in enumerate(value):
-            found = non_finite_part(entry, f"{where}[{index}]")
-            if found is not None:
-                return found
-    return None
+    found = _find(value, where)
+    return None if found is None else found[0]
 
 
 def require_finite(value: Any, name: str, error: type[SdtSurveyError] = SdtSurveyError) -> None:
@@ -96,24 +101,9 @@ def require_finite(value: Any, name: str, error: type[SdtSurveyError] = SdtSurve
     ...
     sdt_survey.errors.SdtSurveyError: careless_thresholds.evenodd must be a finite number, got nan
     """
-    where = non_finite_part(value, name)
-    if where is None:
-        return
-    raise error(f"{where} must be a finite number, got {_value_at(value, where, name)}")
-
-
-def _value_at(value: Any, where: str, name: str) -> str:
-    """The offending entry, for the message (walks the same path ``non_finite_part`` built)."""
-    if where == name:
-        return str(value)
-    found = value
-    rest = where[len(name) :] if name and where.startswith(name) else "." + where
-    for part in rest.replace("[", ".").replace("]", "").split(".")[1:]:
-        if isinstance(found, Mapping):
-            found = next(v for k, v in found.items() if str(k) == part)
-        else:
-            found = found[int(part)]
-    return str(found)
+    found = _find(value, name)
+    if found is not None:
+        raise error(f"{found[0]} must be a finite number, got {found[1]}")
 
 
 __all__ = ["non_finite_part", "require_finite"]
