@@ -291,7 +291,10 @@ class SimulationDesign:
         for spec in dataclasses.fields(self):
             value = getattr(self, spec.name)
             if isinstance(value, pd.DataFrame):
-                numbers = value.to_numpy(dtype=float, na_value=np.nan)
+                try:
+                    numbers = value.to_numpy(dtype=float, na_value=np.nan)
+                except (TypeError, ValueError):
+                    numbers = np.array([np.nan])
                 check(bool(np.isfinite(numbers).all()), f"{spec.name} must hold finite numbers only")
             else:
                 require_finite(value, spec.name, DesignError)

@@ -175,6 +175,8 @@ def test_power_jobs_minus_two_keeps_joblib_meaning():
         ({"pgy_effects": {"competence_satisfaction": math.inf}}, "pgy_effects"),
         ({"program_sd": {"relatedness_satisfaction": "nan"}}, "program_sd"),
         ({"loadings": math.nan}, "loadings"),
+        ({"factor_correlations": pd.DataFrame([[1.0, math.nan], [math.nan, 1.0]])}, "factor_correlations"),
+        ({"factor_correlations": pd.DataFrame([[1.0, "x"], ["x", 1.0]])}, "factor_correlations"),
     ],
 )
 def test_simulate_refuses_non_finite_designs(overrides, named):
