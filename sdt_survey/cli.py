@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
 import click
 
 from . import __version__
+from ._finite import non_finite_part
+from ._options import FiniteFloat, WorkerCount
 from .cli_support import check_files, existing_files, force_option, unwind_on_sigterm
 from .errors import SdtSurveyError
 from .export import TARGETS
@@ -197,6 +200,10 @@ def _parse_thresholds(pairs: tuple[str, ...]) -> dict[str, float]:
             raise click.BadParameter(
                 f"{pair!r}: expected NAME=NUMBER", param_hint="--careless-threshold"
             ) from None
+        if not math.isfinite(thresholds[name.strip()]):
+            raise click.BadParameter(
+                f"{pair!r}: the threshold must be a finite number", param_hint="--careless-threshold"
+            )
     return thresholds
 
 
@@ -593,6 +600,8 @@ def _parse_range(text: str, name: str) -> tuple[int, int]:
         bounds = (int(low), int(high or low))
     except ValueError:
         raise click.BadParameter(f"{text!r}: expected MIN-MAX, e.g. 20-40", param_hint=name) from None
+    if not 1 <= bounds[0] <= bounds[1]:
+        raise click.BadParameter(f"{text!r}: expected 1 <= MIN <= MAX, e.g. 20-40", param_hint=name)
     return bounds
 
 
@@ -608,25 +617,52 @@ def _parse_settings(pairs: tuple[str, ...]) -> dict[str, object]:
             settings[name.strip()] = yaml.safe_load(value)
         except yaml.YAMLError:
             raise click.BadParameter(f"{pair!r}: the value is not valid YAML", param_hint="--set") from None
+        where = non_finite_part(settings[name.strip()], name.strip())
+        if where is not None:
+            raise click.BadParameter(f"{pair!r}: {where} must be a finite number", param_hint="--set")
     return settings
 
 
 @cli.command(name="simulate")
 @click.argument("instruments", nargs=-1, required=True, metavar="INSTRUMENT...")
-@click.option("--seed", type=int, required=True, help="Random seed: the same seed gives the same data.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write.")
-@click.option("--programs", type=int, default=None, help="Number of residency programs (default 14).")
-@click.option("--residents", default=None, metavar="MIN-MAX", help="Residents per program (default 20-40).")
-@click.option("--waves", type=int, default=None, help="Survey waves (default 2).")
-@click.option("--attrition", type=float, default=None, help="Share not answering each later wave (0.15).")
 @click.option(
-    "--continuity-effect",
-    type=float,
+    "--seed",
+    type=click.IntRange(min=0),
+    required=True,
+    help="Random seed: the same seed gives the same data.",
+)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write.")
+@click.option(
+    "--programs",
+    type=click.IntRange(min=1),
     default=None,
-    help="Effect of 1 SD of continuity (COC) on relatedness satisfaction, in latent SD (0.30).",
+    help="Number of residency programs (default 14). A design too large for this machine's memory "
+    "is refused before any work, saying how much it would need.",
 )
 @click.option(
-    "--mcar", type=float, default=None, help="Share of answers missing completely at random (0.02)."
+    "--residents", default=None, metavar="MIN-MAX", help="Residents per program, 1 or more (default 20-40)."
+)
+@click.option(
+    "--waves", type=click.IntRange(min=1), default=None, help="Survey waves, 1 or more (default 2)."
+)
+@click.option(
+    "--attrition",
+    type=FiniteFloat(0, 1, max_open=True),
+    default=None,
+    help="Share not answering each later wave, from 0 up to but not including 1 (0.15).",
+)
+@click.option(
+    "--continuity-effect",
+    type=FiniteFloat(),
+    default=None,
+    help="Effect of 1 SD of continuity (COC) on relatedness satisfaction, in latent SD (0.30); "
+    "any finite number.",
+)
+@click.option(
+    "--mcar",
+    type=FiniteFloat(0, 1, max_open=True),
+    default=None,
+    help="Share of answers missing completely at random, from 0 up to but not including 1 (0.02).",
 )
 @click.option("--messy", is_flag=True, help="Add the faults real exports have (see docs/simulation.md).")
 @click.option(
@@ -723,9 +759,12 @@ def simulate_command(
     help="pairwise covariances (psych's default) or complete cases only.",
 )
 @click.option(
-    "--bootstrap", type=int, default=0, help="Bootstrap resamples for alpha's interval (e.g. 2000)."
+    "--bootstrap",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Bootstrap resamples for alpha's interval (e.g. 2000; 0, the default, skips the bootstrap).",
 )
-@click.option("--seed", type=int, default=None, help="Seed of the bootstrap.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the bootstrap.")
 @click.option(
     "--group-column",
     default=None,
@@ -868,9 +907,9 @@ def OUT_FILE(function):  # a decorator, named like the other option constants
 @click.option(
     "--factors",
     "n_factors",
-    type=int,
+    type=click.IntRange(min=1),
     default=None,
-    help="Number of factors (default: as parallel analysis suggests).",
+    help="Number of factors, 1 or more and fewer than the items (default: as parallel analysis suggests).",
 )
 @click.option(
     "--fm",
@@ -903,12 +942,12 @@ def OUT_FILE(function):  # a decorator, named like the other option constants
 @click.option(
     "--iterations",
     "n_iter",
-    type=int,
+    type=click.IntRange(min=1),
     default=20,
     show_default=True,
-    help="Simulated data sets of the parallel analysis.",
+    help="Simulated data sets of the parallel analysis (1 or more).",
 )
-@click.option("--seed", type=int, default=None, help="Seed of the parallel analysis.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the parallel analysis.")
 @FORMAT_OUTPUT
 @OUT_FILE
 def efa_command(
@@ -1472,7 +1511,13 @@ def _parse_grid(pairs: tuple[str, ...]) -> dict[str, list]:
         name, sep, values = pair.partition("=")
         if not sep or not values:
             raise click.BadParameter(f"{pair!r}: expected NAME=V1,V2,...", param_hint="--grid")
-        grid[name.strip()] = [yaml.safe_load(v) for v in values.split(",")]
+        try:
+            grid[name.strip()] = [yaml.safe_load(v) for v in values.split(",")]
+        except yaml.YAMLError:
+            raise click.BadParameter(f"{pair!r}: a value is not valid YAML", param_hint="--grid") from None
+        where = non_finite_part(grid[name.strip()], name.strip())
+        if where is not None:
+            raise click.BadParameter(f"{pair!r}: {where} must be a finite number", param_hint="--grid")
     return grid
 
 
@@ -1486,9 +1531,27 @@ def _parse_grid(pairs: tuple[str, ...]) -> dict[str, list]:
     help="Design values to cross: n_programs, residents_per_program, n_waves, effect, icc, "
     "cohort_effect (repeat the option).",
 )
-@click.option("--replicates", type=int, default=200, show_default=True, help="Simulated data sets per cell.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Root seed (same on every backend).")
-@click.option("--alpha", type=float, default=0.05, show_default=True, help="Significance level.")
+@click.option(
+    "--replicates",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Simulated data sets per cell (1 or more).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Root seed (same on every backend).",
+)
+@click.option(
+    "--alpha",
+    type=FiniteFloat(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Significance level, strictly between 0 and 1.",
+)
 @click.option(
     "--test",
     type=click.Choice(["wald", "lrt"]),
@@ -1497,7 +1560,12 @@ def _parse_grid(pairs: tuple[str, ...]) -> dict[str, list]:
     help="Test of the continuity effect: Wald z or likelihood ratio (slower).",
 )
 @click.option(
-    "--jobs", type=int, default=-1, show_default=True, help="Local worker processes (-1: all cores)."
+    "--jobs",
+    type=WorkerCount(),
+    default=-1,
+    show_default=True,
+    help="Local worker processes: N >= 1, or -1 for all cores, -2 for all but one, and so on "
+    "(joblib's n_jobs); 0 is refused.",
 )
 @click.option(
     "--dask-scheduler",
@@ -1595,7 +1663,7 @@ def _split_instruments_and_files(args: tuple[str, ...]) -> tuple[list[str], list
 )
 @click.option(
     "--min-cell",
-    type=int,
+    type=click.IntRange(min=3),
     default=5,
     show_default=True,
     help="Smallest group whose figures are shown (3 or more); smaller ones, and any cell that "
@@ -1688,7 +1756,11 @@ def cohorts_command(
     "--wave-column", default=None, help="Wave column (default: 'wave', else the order of the files)."
 )
 @click.option(
-    "--min-cell", type=int, default=5, show_default=True, help="Smallest group whose figures are shown."
+    "--min-cell",
+    type=click.IntRange(min=3),
+    default=5,
+    show_default=True,
+    help="Smallest group whose figures are shown (3 or more).",
 )
 @click.option(
     "--schedule",

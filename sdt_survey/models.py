@@ -365,6 +365,27 @@ def _names_in(code: str) -> set[str]:
     }
 
 
+#: patsy calls that make their argument a categorical factor (contrasts are used inside ``C()``).
+_FACTOR_CALLS = {"C", "Treatment", "Sum", "Diff", "Helmert", "Poly"}
+
+
+def _factor_names(code: str) -> set[str]:
+    """Variable names a factor code uses as categorical factors, as ``pgy`` in ``C(pgy)``.
+
+    Examples
+    --------
+    >>> sorted(_factor_names("C(pgy, Treatment(3))"))
+    ['pgy']
+    """
+    tree = ast.parse(code, mode="eval")
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FACTOR_CALLS:
+            for arg in node.args[:1]:
+                names |= _names_in(ast.unparse(arg))
+    return names
+
+
 def _check_code(code: str, columns: Sequence[str], formula: str) -> None:
     try:
         tree = ast.parse(code, mode="eval")
@@ -1888,9 +1909,18 @@ def fit_model(
         elif spline_spec is not None:
             exposure_vars = [spline_spec[0]]
         else:
+            # The exposure is the first continuous variable: one used as a factor (`C(pgy)`) or
+            # holding text has no per-unit effect, standardized effect or dose-response curve.
             _, terms0 = _term_codes(parsed.fixed, formula)
-            first = next((sorted(_names_in(c)) for t in terms0 for c in t if _names_in(c)), [])
-            exposure_vars = first[:1]
+            codes0 = [c for t in terms0 for c in t]
+            factors = set().union(*(_factor_names(c) for c in codes0))
+            named = [n for c in codes0 for n in sorted(_names_in(c))]
+            continuous = [
+                n
+                for n in named
+                if n not in factors and n in frame.columns and pd.api.types.is_numeric_dtype(frame[n])
+            ]
+            exposure_vars = (continuous or named)[:1]
     else:
         exposure_vars = [exposure] if isinstance(exposure, str) else list(exposure)
     tested = set(exposure_vars)
@@ -1996,9 +2026,13 @@ def fit_model(
     curve_frame, curve_var = None, None
     if curve and len(exposure_vars) == 1 and exposure_vars[0] != within_between:
         var = exposure_vars[0]
+        used_as_factor = any(
+            _factor_names(c) & {var} for t in _term_codes(parsed.fixed, formula)[1] for c in t
+        )
         if (
             var in frame.columns
             and pd.api.types.is_numeric_dtype(frame[var])
+            and not used_as_factor  # a curve over C(pgy) would ask for levels such as 1.04
             and _terms_involving(design_info, {var}).any()
         ):
             curve_frame = _curve(frame, design_info, var, core.beta, core.vcov, CURVE_POINTS)

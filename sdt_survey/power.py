@@ -58,6 +58,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._finite import require_finite
+from ._memory import require_memory, simulation_bytes
 from ._plots import finish_figure, pyplot
 from .errors import DesignError, SdtSurveyError
 
@@ -103,6 +105,9 @@ def design_for(cell: Mapping[str, Any]):
     from .simulate import SimulationDesign
 
     values = {**POWER_DEFAULTS, **cell}
+    # NaN passes `0 <= icc < 1`-style checks by failing every comparison; refuse it by name.
+    for name in ("icc", "effect", "cohort_effect"):
+        require_finite(values[name], name, PowerError)
     icc = float(values.pop("icc"))
     if not 0 <= icc < 1:
         raise PowerError(f"icc must be in [0, 1), got {icc}")
@@ -480,12 +485,29 @@ def power_analysis(
         raise PowerError(f"n_replicates must be a positive integer, got {n_replicates!r}")
     if not 0 < alpha < 1:
         raise PowerError(f"alpha must be in (0, 1), got {alpha}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
+        raise PowerError(
+            f"n_jobs must be a whole number of workers >= 1, or -1 for all cores (-2 all but one), "
+            f"got {n_jobs!r}"
+        )
     overlap = set(grid) & set(fixed)
     if overlap:
         raise PowerError(f"{', '.join(sorted(overlap))} given both in the grid and as a fixed value")
     cells = [{**fixed, **cell} for cell in _cells(grid)]
+    workers = _n_workers(n_jobs, dask_scheduler)
+    n_items = sum(len(inst.items) for inst in _instruments(instrument, outcome_only))
     for cell in cells:  # fail before any work if a cell is impossible
-        design_for(cell)  # the cell's own design must be valid (e.g. n_programs >= 1)
+        design = design_for(cell)  # the cell's own design must be valid (e.g. n_programs >= 1)
+        # Each local worker holds one replicate's data set at a time; a Dask worker holds its own.
+        holding = 1 if dask_scheduler is not None else min(workers, n_replicates)
+        try:
+            require_memory(
+                holding * simulation_bytes(design, n_items),
+                f"grid cell {cell} ({holding} replicate(s) at once, {design.n_programs:,} programs "
+                f"of up to {design.residents_per_program[1]:,} residents)",
+            )
+        except DesignError as exc:
+            raise PowerError(str(exc)) from None
         probe = {**cell, "n_programs": 1, "residents_per_program": 2}
         try:
             from .simulate import simulate
@@ -494,7 +516,6 @@ def power_analysis(
         except DesignError as exc:
             raise PowerError(f"grid cell {cell}: {exc}") from None
     seeds = replicate_seeds(seed, len(cells), int(n_replicates))
-    workers = _n_workers(n_jobs, dask_scheduler)
     if chunk_size is None:
         total = len(cells) * n_replicates
         chunk_size = int(min(25, max(1, math.ceil(total / (4 * workers)))))
@@ -557,6 +578,28 @@ def _n_workers(n_jobs: int, dask_scheduler: Any) -> int:
     return max(1, int(n_jobs))
 
 
+def _check_dask_address(address: Any) -> None:
+    """Refuse a malformed scheduler address before a Client is made.
+
+    A Client built from a malformed address fails, and then blocks for 20 s
+    while being garbage-collected; checking the address first avoids both.
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(str(address))
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise PowerError(
+            f"{address!r} is not a Dask scheduler address ({exc}); write it as tcp://HOST:PORT"
+        ) from None
+
+
+#: Seconds to wait for a Dask scheduler to answer before giving up with a message (not a hang).
+DASK_CONNECT_TIMEOUT = 10
+
+
 def _run_dask(tasks: list, scheduler: Any) -> list[list[dict[str, Any]]]:
     try:
         from distributed import Client
@@ -565,9 +608,11 @@ def _run_dask(tasks: list, scheduler: Any) -> list[list[dict[str, Any]]]:
             "dask_scheduler needs the distributed package: pip install 'dask[distributed]'"
         ) from None
     own = not isinstance(scheduler, Client)
+    if own:
+        _check_dask_address(scheduler)
     try:
-        client = Client(scheduler, set_as_default=False) if own else scheduler
-    except OSError as exc:
+        client = Client(scheduler, set_as_default=False, timeout=DASK_CONNECT_TIMEOUT) if own else scheduler
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise PowerError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     try:
         futures = client.map(_run_chunk, tasks, pure=False)

@@ -462,6 +462,11 @@ def build_report(
         score(loaded, source, id_column=id_column, wave_column=wave_column, **reading_options)
         for source in sources
     ]
+    if all(len(result.scores) == 0 for result in scored):
+        # Every later step indexes the first wave; with no row at all there is none.
+        raise SdtSurveyError(
+            f"{', '.join(file_names)}: no respondents (a header but no rows); the report needs responses"
+        )
     with open_ledger(ledger) as book:
         cohorts = cohort_summary(
             loaded,

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._finite import require_finite
 from .errors import SdtSurveyError
 from .files import atomic_output
 from .identifiers import detect_identifier_columns, id_copy_columns
@@ -253,6 +254,8 @@ def careless_flags(
 ) -> pd.DataFrame:
     """Flags from the careless indices under documented thresholds (:data:`CARELESS_THRESHOLDS`)."""
     limits = {**CARELESS_THRESHOLDS, **(thresholds or {})}
+    # A NaN threshold would silently flag nobody (every comparison with NaN is False).
+    require_finite(dict(thresholds or {}), "careless_thresholds")
     unknown = set(thresholds or {}) - set(CARELESS_THRESHOLDS)
     if unknown:
         raise SdtSurveyError(

@@ -52,6 +52,8 @@ import pandas as pd
 
 from . import expressions
 from ._callable import make_module_callable
+from ._finite import require_finite
+from ._memory import require_memory, simulation_bytes
 from .continuity import indices_from_codes
 from .errors import DesignError, UnknownParameterError
 from .files import folder_output
@@ -284,6 +286,19 @@ class SimulationDesign:
         def check(condition: bool, message: str) -> None:
             if not condition:
                 raise DesignError(f"SimulationDesign: {message}")
+
+        # NaN passes every range check below (each comparison is False, none raises), and an
+        # infinity breaks the linear algebra later: refuse both first, naming the field.
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            if isinstance(value, pd.DataFrame):
+                try:
+                    numbers = value.to_numpy(dtype=float, na_value=np.nan)
+                except (TypeError, ValueError):
+                    numbers = np.array([np.nan])
+                check(bool(np.isfinite(numbers).all()), f"{spec.name} must hold finite numbers only")
+            else:
+                require_finite(value, spec.name, DesignError)
 
         check(self.n_programs >= 1, f"n_programs must be at least 1, got {self.n_programs}")
         for name in ("residents_per_program", "clinics_per_program", "sessions_per_resident"):
@@ -1128,6 +1143,13 @@ def simulate(
             raise UnknownParameterError(f"unknown design parameter(s): {said}")
         design = dataclasses.replace(design, **design_overrides)
     insts = _as_instruments(instruments)
+    # Refuse a design that cannot fit before allocating any of it (a typo in n_programs would
+    # otherwise run the machine out of memory).
+    require_memory(
+        simulation_bytes(design, sum(len(inst.items) for inst in insts)),
+        f"this design ({design.n_programs:,} programs of up to {design.residents_per_program[1]:,} "
+        "residents)",
+    )
     model = _build_model(insts, design)
     streams = np.random.SeedSequence(int(seed)).spawn(8)
     rng_people, rng_sched, rng_latent, rng_items, rng_extra, rng_attr, rng_missing, rng_messy = (

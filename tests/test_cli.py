@@ -460,7 +460,8 @@ def test_cohorts_command_suppresses_small_cells_and_shows_no_ids(run, tmp_path):
         "--min-cell",
         "2",
     )
-    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    # A minimum cell below 3 is an impossible option value: a usage error naming it.
+    assert refused.exit_code == 2 and "--min-cell" in refused.output and "Traceback" not in refused.output
 
 
 def test_model_command_with_self_reported_exposure(run, tmp_path):
@@ -612,8 +613,9 @@ def test_bad_analysis_settings_are_user_errors_not_tracebacks(run, tmp_path):
         run("simulate", "bpn-residency", "--seed", "5", "--programs", "3", "--out", str(sim)).exit_code == 0
     )
     data = str(sim / "responses_w1.csv")
+    # Negative counts and seeds are refused by the options themselves (usage errors, exit 2).
     negative = run("reliability", "bpn-residency", data, "--bootstrap", "-5")
-    assert negative.exit_code == 1 and "bootstrap must be a whole number of resamples >= 0" in negative.output
+    assert negative.exit_code == 2 and "--bootstrap" in negative.output
     seed = run("reliability", "bpn-residency", data, "--bootstrap", "3", "--seed", "-1")
-    assert seed.exit_code == 1 and "seed must be a non-negative integer" in seed.output
+    assert seed.exit_code == 2 and "--seed" in seed.output
     assert run("cfa", "bpn-residency", data, "--modindices", "-2").exit_code == 2

@@ -683,7 +683,9 @@ def _make_pdf_class() -> type:
             needed += self.text_height(hint, 9) + 1.2
             needed += sum(self.tick_line_height(option) for option in options)
             needed += {"text": 24, "single": 0, "multiple": 0, "likert": 0}.get(item.type, 10) + 1.5
-            if self.will_page_break(needed):
+            # A question taller than a page cannot be kept whole: it starts where it is (unless the
+            # page is nearly full) and flows on to the next pages.
+            if self.will_page_break(min(needed, 40) if needed > self.eph else needed):
                 self.add_page()
             self.ln(1.5)
             self.paragraph(self.question_text(question), 10.5, "B", 0.8)
@@ -721,7 +723,9 @@ def _make_pdf_class() -> type:
         def tick_line(self, option: PaperOption) -> None:
             """``☐ label (code)``; a long label wraps beside its box."""
             height = self.tick_line_height(option)
-            top = self.get_y()
+            if self.will_page_break(min(height, 12)):
+                self.add_page()
+            top, page = self.get_y(), self.page
             self.set_x(self.l_margin + self.TICK_INDENT)
             self.font(13)
             self.cell(self.TICK_WIDTH, 6, TICK_BOX)
@@ -733,7 +737,8 @@ def _make_pdf_class() -> type:
             self.set_text_color(*self.MUTED)
             self.cell(self.CODE_WIDTH, 6, f"({option.code})")
             self.set_text_color(*self.INK)
-            self.set_y(top + height)
+            # A label longer than the page flowed on to the next one: go on below its end.
+            self.set_y(top + height if self.page == page else self.get_y() + 6)
 
         def grid(self, block: PaperBlock) -> None:
             assert block.scale_options is not None
@@ -752,7 +757,54 @@ def _make_pdf_class() -> type:
                 if n * box_width <= self.epw * share or heading_size <= 5.5:
                     break
                 heading_size -= 0.25
+            # A word wider than its whole share of the page (a 300-character label with no space)
+            # cannot keep the columns from overflowing: it is broken between characters instead.
+            box_width = min(box_width, self.epw * share / n)
             question_width = self.epw - n * box_width
+            # A table row cannot be split across pages: a statement (or a heading of scale labels)
+            # too tall for half a page is printed as a question of its own, with tick lines.
+            room = (self.eph - 30) / 2
+            if (
+                max(self.cell_height(o.label, heading_size, box_width, "B") for o in block.scale_options)
+                > room
+            ):
+                for question in block.questions:
+                    self.question(question)
+                return
+            run: list[PaperQuestion] = []
+            for question in block.questions:
+                if self.cell_height(self.grid_text(question), 9, question_width) > room:
+                    if run:
+                        self.grid_table(block, run, box_width, question_width, heading_size)
+                        run = []
+                    self.question(question)
+                else:
+                    run.append(question)
+            if run:
+                self.grid_table(block, run, box_width, question_width, heading_size)
+
+        def grid_text(self, question: PaperQuestion) -> str:
+            text = self.question_text(question)
+            return text + f"\n{question.condition}" if question.condition else text
+
+        def cell_height(self, text: str, size: float, width: float, style: str = "") -> float:
+            """Height of ``text`` in a table cell ``width`` wide (line height 4.4, padding 1.6)."""
+            self.font(size, style)
+            lines = self.multi_cell(
+                max(width - 2.4, 1.0), 4.4, text, dry_run=True, output=MethodReturnValue.LINES, padding=0
+            )
+            return 4.4 * len(lines) + 3.2
+
+        def grid_table(
+            self,
+            block: PaperBlock,
+            questions: list[PaperQuestion],
+            box_width: float,
+            question_width: float,
+            heading_size: float,
+        ) -> None:
+            n = len(block.scale_options)
+            padding = 1.2
             if self.will_page_break(40):
                 self.add_page()
             self.ln(1)
@@ -780,12 +832,9 @@ def _make_pdf_class() -> type:
                 codes.cell("", style=code_style)
                 for option in block.scale_options:
                     codes.cell(option.code, style=code_style)
-                for question in block.questions:
+                for question in questions:
                     row = table.row()
-                    text = self.question_text(question)
-                    if question.condition:
-                        text += f"\n{question.condition}"
-                    row.cell(text)
+                    row.cell(self.grid_text(question))
                     for _ in block.scale_options:
                         row.cell(TICK_BOX, style=box_style)
             self.ln(3)

@@ -48,6 +48,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -377,7 +378,40 @@ def build_sheets(survey: Survey) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
         ],
         ["form_title", "form_id", "version", "default_language", "style"],
     )
+    for name, frame in (("survey", sheet), ("choices", choices), ("settings", settings)):
+        _refuse_control_characters(name, frame)
     return sheet, choices, settings, warnings
+
+
+#: Characters an .xlsx cell cannot hold (XML 1.0 forbids them; openpyxl raises on them): the C0
+#: controls other than tab, line feed and carriage return.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _refuse_control_characters(sheet_name: str, frame: pd.DataFrame) -> None:
+    """Refuse a sheet with a control character, naming the row's item (or list) and the column.
+
+    Silently dropping the character would change the wording people answer; the instrument's
+    author should see where it is and fix it (``sdt-survey validate`` reports the same).
+    """
+    hits = frame.apply(lambda column: column.str.contains(CONTROL_CHARACTERS, regex=True, na=False))
+    if not hits.to_numpy().any():
+        return
+    found = hits.stack()
+    row, column = found[found].index[0]
+    value = str(frame.at[row, column])
+    char = CONTROL_CHARACTERS.search(value).group()
+    if "list_name" in frame.columns:
+        where = f"choice {frame.at[row, 'name']!r} of list {frame.at[row, 'list_name']!r}"
+    elif "name" in frame.columns and frame.at[row, "name"]:
+        where = f"row {frame.at[row, 'name']!r}"
+    else:
+        where = "the form settings"
+    raise SdtSurveyError(
+        f"xlsform: {where}, column {column!r} of the {sheet_name} sheet, holds the control character "
+        f"U+{ord(char):04X}, which a spreadsheet cannot store: remove it from the instrument's text "
+        f"({value[:60]!r})"
+    )
 
 
 def _frame(rows: list[dict[str, str]], columns: list[str]) -> pd.DataFrame:

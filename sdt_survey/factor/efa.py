@@ -1354,6 +1354,8 @@ def _factor_report(
     seed: int | None,
     instrument: str | None,
 ) -> FactorReport:
+    if n_factors is not None:  # an impossible number of factors is the first thing to say
+        _check_n_factors(n_factors, _as_frame(items, "items").shape[1])
     data = _prepare(items, missing)
     p = len(data.names)
     _require_positive_definite(data, "the factor report (KMO and Bartlett's test)")
