@@ -108,7 +108,7 @@ def check_encoding(encoding: str) -> str:
     """The codec's canonical name, or :class:`SdtSurveyError` for a name Python does not know."""
     try:
         return codecs.lookup(encoding).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         raise SdtSurveyError(
             f"unknown encoding {encoding!r}; e.g. utf-8, cp1252 (Excel on Windows), latin-1, utf-16"
         ) from None

@@ -653,3 +653,12 @@ def test_reliability_of_subscales_sharing_an_item_is_a_message_not_a_crash(tmp_p
     frame = pd.DataFrame(answers.astype(int), columns=ITEMS)
     frame.to_csv(responses, index=False)
     assert "an item appears in more than one group" in refused("reliability", path, responses).output
+
+
+def test_an_encoding_name_with_a_nul_is_a_usage_error(tmp_path):
+    data = tmp_path / "w.csv"
+    data.write_text("resident,pb1\nR1,3\n", encoding="utf-8")
+    args = ["score", "program-belonging", str(data), "--out", str(tmp_path / "o.csv"), "--encoding", "\x00"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and "unknown encoding" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
