@@ -569,10 +569,11 @@ def _alpha_from_matrix(x: np.ndarray, names: list[str], *, missing: str, confide
 
     # std.r and r.cor from cov2cor(C); r.drop from C.
     vt = r.sum()
-    std_r = r.sum(axis=0) / math.sqrt(vt)
     rc = r.copy()
     np.fill_diagonal(rc, _smc(r))
-    r_cor = rc.sum(axis=0) / math.sqrt(rc.sum())
+    with np.errstate(invalid="ignore"):  # items pulling against each other: NaN, as sqrt() in R gives
+        std_r = r.sum(axis=0) / np.sqrt(vt)
+        r_cor = rc.sum(axis=0) / np.sqrt(rc.sum())
     col = cov.sum(axis=0)
     diag = np.diag(cov)
     v_drop = cov.sum() - 2 * col + diag

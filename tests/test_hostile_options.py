@@ -476,3 +476,20 @@ def test_factor_analyses_of_collinear_items_say_which_items(collinear, kind):
     assert "singular" in str(raised.value)
     with pytest.raises(CFAError, match="linear combinations"):
         cfa(items, "F =~ " + " + ".join(items.columns))
+
+
+def test_items_pulling_against_each_other_give_psychs_answer_not_a_crash():
+    """Two items against two (an unreversed reverse-keyed pair): negative alpha and, as sqrt() in R, NaN."""
+    from sdt_survey.reliability import alpha
+
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal(300)
+    items = pd.DataFrame({name: sign * z + 0.3 * rng.standard_normal(300) for name, sign in
+                          (("a", 1), ("b", 1), ("c", -1), ("d", -1))})  # fmt: skip
+    with pytest.warns(UserWarning, match="should be reversed: c, d"):
+        result = alpha(items)
+    cov = items.cov().to_numpy()
+    assert result.alpha == pytest.approx(4 / 3 * (1 - np.trace(cov) / cov.sum()), abs=1e-10)
+    assert result.alpha < 0
+    stats = result.item_stats
+    assert stats["r_cor"].isna().all()  # psych: colSums(C.smc) / sqrt(negative) is NaN
