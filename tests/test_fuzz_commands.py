@@ -30,11 +30,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sdt_survey.cli import cli
+from sdt_survey.continuity import continuity_indices
+from sdt_survey.scoring import score
 from sdt_survey.simulate import simulate
 
 # Commands too slow to fuzz as a whole process many times (the demo runs every stage; it has its own test).
 SKIPPED = {"demo"}
-READERS = ("cfa", "invariance", "efa", "reliability", "score", "cohorts", "report")
 HEAVY = {"cfa", "invariance", "report", "efa", "reliability", "model", "power", "cohorts", "simulate"}
 
 STRINGS = ["", " ", "x", "é", "a\nb", "\x00", "\x1b[31mred\x1b[0m", '=HYPERLINK("http://x")', "-1", "../x"]
@@ -119,6 +120,14 @@ def pool():
     files["mapping.yaml"] = b"columns: {Q1: pb1}\n"
     files["model.lav"] = b"belonging =~ pb1 + pb2 + pb3 + pb4 + pb5 + pb6 + pb7\n"
     files["broken.yaml"] = b"schema_version: 1\nid: [\n"
+    files["continuity.csv"] = (
+        continuity_indices(sim.schedule, learner_column="resident", time_column="session_date")
+        .indices.to_csv(index=False)
+        .encode()
+    )
+    files["scores.csv"] = (
+        score("program-belonging", sim.responses, id_column="resident").scores.to_csv(index=False).encode()
+    )
     for name, content in files.items():
         (folder / name).write_bytes(content)
     keygen = CliRunner().invoke(cli, ["keygen", str(folder / "program.key")])
@@ -127,25 +136,80 @@ def pool():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _value(draw, command: str, param: click.Parameter, pool: Path, work: Path):
+# Plausible values, so that most examples get past the options and do real work.
+VALID = {
+    "id_column": ["resident"],
+    "wave_column": ["wave"],
+    "group_column": ["program", "pgy"],
+    "exposure_id_column": ["resident"],
+    "learner_column": ["resident"],
+    "faculty_column": ["faculty"],
+    "time_column": ["session_date"],
+    "assigned_column": ["assigned"],
+    "setting_column": ["setting"],
+    "setting": ["clinic"],
+    "by": ["program", "pgy,clinic"],
+    "formula": ["program_belonging ~ coc + (1|program)"],
+    "window": ["academic-year"],
+    "wave": ["1"],
+    "lang": ["en"],
+    "zscores": ["sample"],
+    "careless_threshold": ["evenodd=0.2"],
+    "grid_pairs": ["n_programs=2", "effect=0.3"],
+    "settings": ["residents_per_program=[4,5]"],
+    "residents": ["3-4"],
+    "instruments": ["program-belonging"],
+    "identifiers": ["clinic"],
+}
+PATHS = {
+    "schedule": "schedule.csv",
+    "syntax_path": "model.lav",
+    "mapping": "mapping.yaml",
+    "exposure_path": "continuity.csv",
+    "scores_path": "scores.csv",
+    "responses_path": "responses.csv",
+    "key_file": "program.key",
+}
+OUTPUT_NAMES = ("out_path", "report_path", "plot_path", "out_dir", "path", "ledger_path")
+SUFFIXES = {"plot_path": ".png", "report_path": ".csv", "ledger_path": ".json", "out_dir": "", "path": ".key"}
+
+
+def _output(draw, name: str, command: str, work: Path, hostile: bool, inputs: list[str]) -> str:
+    suffix = SUFFIXES.get(name) or {"export": ".csv", "score": ".csv", "report": ".html"}.get(command, ".txt")
+    if not hostile:
+        return str(work / f"out-{name}{suffix}")
+    choice = draw(st.sampled_from(["existing", "input", "missing-folder", "under-file", "odd-suffix"]))
+    if choice == "input":
+        return draw(st.sampled_from(inputs))
+    if choice == "existing":
+        return str(work / "existing.csv")
+    if choice == "missing-folder":
+        return str(work / "missing" / f"out{suffix}")
+    if choice == "under-file":
+        return str(work / "existing.csv" / f"out{suffix}")
+    return str(work / f"out{draw(st.sampled_from(['.xyz', '', '.json', '.parquet', '.sav', '.xlsx']))}")
+
+
+def _value(draw, command: str, param: click.Parameter, pool: Path, work: Path, hostile: bool) -> str:
     name = param.name
     inputs = [str(p) for p in sorted(pool.iterdir())]
-    if (command, name) in CAPPED:
-        return str(draw(st.sampled_from(CAPPED[(command, name)])))
     kind = param.type
-    if name in ("out_path", "report_path", "plot_path", "out_dir", "path", "ledger_path"):
-        suffixes = [".csv", ".json", ".txt", ".html", ".png", ".parquet", ".xlsx", ""]
-        choice = draw(st.sampled_from(["new", "existing", "input", "missing-folder", "under-file"]))
-        suffix = draw(st.sampled_from(suffixes))
-        if choice == "input":
-            return draw(st.sampled_from(inputs))
-        if choice == "existing":
-            return str(work / "existing.csv")
-        if choice == "missing-folder":
-            return str(work / "missing" / f"out{suffix}")
-        if choice == "under-file":
-            return str(work / "existing.csv" / f"out{suffix}")
-        return str(work / f"out{suffix}")
+    if name in OUTPUT_NAMES:
+        return _output(draw, name, command, work, hostile, inputs)
+    if (command, name) in CAPPED:
+        values = CAPPED[(command, name)]
+        return str(draw(st.sampled_from(values if hostile else values[:2])))
+    if not hostile:
+        if isinstance(kind, click.Choice):
+            return draw(st.sampled_from(list(kind.choices)))
+        if name in VALID:
+            return draw(st.sampled_from(VALID[name]))
+        if name in PATHS:
+            return str(pool / PATHS[name])
+        if isinstance(kind, (click.types.IntParamType, click.IntRange)):
+            return str(draw(st.sampled_from([1, 2, 3])))
+        if isinstance(kind, (click.types.FloatParamType, click.FloatRange)):
+            return draw(st.sampled_from(["0.1", "0.2"]))
     if isinstance(kind, click.Choice):
         return draw(st.sampled_from([*kind.choices, "nonsense"]))
     if NAMED.get(name):
@@ -161,45 +225,40 @@ def _value(draw, command: str, param: click.Parameter, pool: Path, work: Path):
 
 @st.composite
 def command_lines(draw, command: str, pool: Path, work: Path):
+    """One command line: plausible throughout, with a hostile value in one or two places (or none)."""
     spec = cli.commands[command]
-    args: list[str] = [command]
+    params = [p for p in spec.params if p.name != "help"]
+    hostile_at = set(draw(st.lists(st.integers(0, len(params) - 1), max_size=2)))
     inputs = [str(p) for p in sorted(pool.iterdir())]
-    instruments = ["program-belonging", "bpn-residency", str(pool / "nul.yaml"), str(pool / "broken.yaml")]
-    for param in spec.params:
+    data = str(pool / "responses.csv")
+    args: list[str] = [command]
+    for position, param in enumerate(params):
+        hostile = position in hostile_at
         if isinstance(param, click.Argument):
-            if param.nargs == -1:
-                chosen = draw(st.lists(st.sampled_from(instruments), min_size=0, max_size=2))
-                data = draw(st.lists(st.sampled_from(inputs), min_size=0, max_size=2))
-                args += chosen + data if draw(st.booleans()) or not chosen else chosen
+            if param.nargs != -1:
+                args.append(_value(draw, command, param, pool, work, hostile))
+            elif command in ("validate", "export"):
+                pick = ["program-belonging", str(pool / "nul.yaml"), str(pool / "broken.yaml"), *inputs]
+                args += (
+                    draw(st.lists(st.sampled_from(pick), min_size=1, max_size=2))
+                    if hostile
+                    else ["program-belonging"]
+                )
+            elif command == "simulate" or command == "report":
+                args.append(draw(st.sampled_from(inputs)) if hostile else "program-belonging")
             else:
-                args.append(_value(draw, command, param, pool, work))
-            continue
-        if param.name == "help":
+                args += ["program-belonging", draw(st.sampled_from(inputs)) if hostile else data]
             continue
         required = getattr(param, "required", False)
-        if not required and not draw(st.booleans()):
+        if not (required or hostile or draw(st.integers(0, 3)) == 0):
             continue
         flag = param.opts[0]
         if getattr(param, "is_flag", False):
             args.append(flag)
-            continue
-        if param.name == "responses":
-            args += [flag, draw(st.sampled_from([str(pool / "responses.csv"), *inputs]))]
-            continue
-        args += [flag, _value(draw, command, param, pool, work)]
-    if command in ("cfa", "invariance", "efa", "reliability", "score", "cohorts", "report") and draw(
-        st.booleans()
-    ):
-        # the usual happy path, so the commands' real work is fuzzed too, not only their refusals
-        args = (
-            [command, "program-belonging"]
-            + (
-                ["--responses", str(pool / "responses.csv")]
-                if command == "report"
-                else [str(pool / "responses.csv")]
-            )
-            + [a for a in args[1:] if a not in instruments and a not in inputs]
-        )
+        elif param.name == "responses":
+            args += [flag, draw(st.sampled_from(inputs)) if hostile else data]
+        else:
+            args += [flag, _value(draw, command, param, pool, work, hostile)]
     return args
 
 
