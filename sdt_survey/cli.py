@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from ._spreadsheet_safe import write_csv
 from .errors import SdtSurveyError
 from .export import TARGETS
 from .instrument import bundled_instruments, check_instrument, load_instrument, plural
@@ -117,7 +118,7 @@ def info(instrument: str, lang: str | None, fmt: str) -> None:
 
         click.echo(yaml.safe_dump(inst.to_dict(), sort_keys=False, allow_unicode=True), nl=False)
     else:
-        click.echo(inst.to_frame(lang).to_csv(index=False), nl=False)
+        click.echo(write_csv(inst.to_frame(lang), index=False), nl=False)
 
 
 @cli.command()
@@ -650,7 +651,8 @@ def _render(result, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
     if fmt == "csv":
-        return result.to_frame().to_csv(index=False)
+        # Neutralized also on the terminal: `--format csv > file.csv` is a spreadsheet too.
+        return write_csv(result.to_frame(), index=False)
     return result.summary()
 
 

@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ._spreadsheet_safe import write_csv
 from .errors import SdtSurveyError
 from .instrument import Instrument, load_instruments
 from .responses import WAVE_COLUMNS, Responses, identifier_columns
@@ -1393,7 +1394,7 @@ class CohortReport:
         if suffix == ".json":
             path.write_text(self.to_json() + "\n", encoding="utf-8")
         elif suffix == ".csv":
-            self.to_frame().to_csv(path, index=False)
+            write_csv(self.to_frame(), path, index=False)
         elif suffix in (".txt", ".md"):
             path.write_text(self.summary() + "\n", encoding="utf-8")
         else:

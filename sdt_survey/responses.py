@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from . import expressions
+from ._spreadsheet_safe import restore_frame, write_csv
 from ._yaml import read_yaml_mapping
 from .errors import SdtSurveyError
 from .instrument import Instrument, Item, load_instruments
@@ -258,7 +259,7 @@ class DataQualityReport:
         if path.suffix.lower() == ".json":
             path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         else:
-            self.issues.to_csv(path, index=False)
+            write_csv(self.issues, path, index=False)
         return path
 
 
@@ -354,6 +355,8 @@ def _read_delimited(path: Path, display: str, sep: str | None) -> _Table:
                 "check for an unquoted separator or line break in a cell"
             ) from exc
         raise SdtSurveyError(f"{display}: cannot read as delimited text: {exc}") from exc
+    # A cell that a writer neutralized against spreadsheet formulas ('=x) reads back as written (=x).
+    frame = restore_frame(frame)
     header = [str(h).strip() for h in frame.iloc[0].tolist()]
     body = frame.iloc[1:].reset_index(drop=True)
     # Qualtrics (and Excel) may end every line with a separator: an unnamed, empty last column.

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._spreadsheet_safe import restore_frame, write_csv
 from .errors import SdtSurveyError
 from .instrument import Instrument, load_instruments
 from .responses import (
@@ -431,10 +432,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise SdtSurveyError(f"{path}: no such file")
     suffix = path.suffix.lower()
     try:
+        # Cells this package neutralized against spreadsheet formulas read back as they were.
         if suffix in (".csv", ".txt"):
-            return pd.read_csv(path)
+            return restore_frame(pd.read_csv(path))
         if suffix in (".tsv", ".tab"):
-            return pd.read_csv(path, sep="\t")
+            return restore_frame(pd.read_csv(path, sep="\t"))
         if suffix == ".parquet":
             return pd.read_parquet(path)
         if suffix in (".jsonl", ".ndjson"):
@@ -456,9 +458,9 @@ def write_table(frame: pd.DataFrame, path: str | Path, labels: Mapping[str, str]
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        frame.to_csv(path, index=False)
+        write_csv(frame, path, index=False)
     elif suffix in (".tsv", ".tab"):
-        frame.to_csv(path, index=False, sep="\t")
+        write_csv(frame, path, index=False, sep="\t")
     elif suffix == ".parquet":
         frame.to_parquet(path, index=False)
     elif suffix == ".json":

@@ -52,6 +52,7 @@ import pandas as pd
 
 from . import expressions
 from ._callable import make_module_callable
+from ._spreadsheet_safe import write_csv
 from .continuity import indices_from_codes
 from .errors import DesignError, UnknownParameterError
 from .instrument import SCORED_TYPES, Instrument, Item, load_instruments
@@ -607,14 +608,14 @@ class SimulationResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         written = [out / "responses.csv"]
-        self.responses.to_csv(written[0], index=False, float_format="%.10g")
+        write_csv(self.responses, written[0], index=False, float_format="%.10g")
         waves = self._row_waves()
         for w in range(1, self.design.n_waves + 1):
             path = out / f"responses_w{w}.csv"
-            self.responses[waves == w].to_csv(path, index=False, float_format="%.10g")
+            write_csv(self.responses[waves == w], path, index=False, float_format="%.10g")
             written.append(path)
         path = out / "schedule.csv"
-        self.schedule.to_csv(path, index=False)
+        write_csv(self.schedule, path, index=False)
         written.append(path)
         path = out / "truth.json"
         truth = {"seed": self.seed, "design": self.design.to_dict(), **self.truth.to_dict()}
