@@ -11,8 +11,12 @@ control characters escaped instead of obeying them.
 from __future__ import annotations
 
 import csv
+import html
 import io
+import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -30,8 +34,11 @@ from sdt_survey._spreadsheet_safe import (
 )
 from sdt_survey.cli import cli
 from sdt_survey.cohorts import cohort_summary
+from sdt_survey.errors import SdtSurveyError
+from sdt_survey.export.redcap import check_dictionary, read_dictionary
 from sdt_survey.scoring import read_table
 from sdt_survey.simulate import simulate
+from tests.test_export_qualtrics import parse_advanced_format
 
 HOSTILE = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
 NUMBERS = ["-3", "+1.5", "-1e3", "-0.25", ".5"]
@@ -64,7 +71,7 @@ def hostile_responses() -> pd.DataFrame:
 # ----------------------------------------------------------------- the helper itself
 
 
-@pytest.mark.parametrize("value", HOSTILE + ["-", "@", "'=x", "''+y", "-1,5"])
+@pytest.mark.parametrize("value", [*HOSTILE, "-", "@", "'=x", "''+y", "-1,5"])
 def test_formula_text_is_neutralized_and_restored(value):
     safe = neutralize_text(value)
     assert not is_formula_like(safe)
@@ -72,7 +79,7 @@ def test_formula_text_is_neutralized_and_restored(value):
     assert restore_text(safe) == value
 
 
-@pytest.mark.parametrize("value", NUMBERS + ["North", "", "'quoted'", "a=b", "1-2"])
+@pytest.mark.parametrize("value", [*NUMBERS, "North", "", "'quoted'", "a=b", "1-2"])
 def test_numbers_and_plain_text_are_left_alone(value):
     assert neutralize_text(value) == value
     assert restore_text(value) == value
@@ -88,7 +95,7 @@ def test_frame_round_trip_keeps_numbers_numeric():
         }
     )
     safe = neutralize_frame(frame)
-    assert not formula_cells([[str(c) for c in safe.columns]] + safe.astype(str).values.tolist())
+    assert not formula_cells([[str(c) for c in safe.columns], *safe.astype(str).values.tolist()])
     assert safe["score"].dtype == frame["score"].dtype
     assert frame["id"].tolist()[0] == HOSTILE[0]  # the caller's frame is not changed
     back = restore_frame(safe)
@@ -109,7 +116,7 @@ def test_scores_file_is_neutralized_and_reads_back(hostile_responses, tmp_path, 
     assert len(rows) == len(scored.scores) + 1  # a carriage return in an id starts no row
     header = rows[0]
     ids = [row[header.index("resident")] for row in rows[1:]]
-    assert "'=HYPERLINK(\"http://x\")0" in ids
+    assert '\'=HYPERLINK("http://x")0' in ids
     clinics = {row[header.index("clinic")] for row in rows[1:]}
     assert len(clinics) > 1 and not any(c.startswith("'") for c in clinics)  # numbers stay numbers
     # Our reader gives back exactly what was scored.
@@ -142,10 +149,10 @@ def test_command_csv_output_is_neutralized(hostile_responses, tmp_path):
     data = tmp_path / "responses.csv"
     hostile_responses.to_csv(data, index=False)
     out = tmp_path / "cohorts.csv"
+    cohorts = ["cohorts", "program-belonging", str(data), "--id-column", "resident", "--by", "program"]
     result = CliRunner().invoke(
         cli,
-        ["cohorts", "program-belonging", str(data), "--id-column", "resident", "--by", "program"]
-        + ["--no-invariance", "--format", "csv", "--out", str(out)],
+        [*cohorts, "--no-invariance", "--format", "csv", "--out", str(out)],
     )
     assert result.exit_code == 0, result.output
     rows = csv_rows(out)
@@ -153,8 +160,7 @@ def test_command_csv_output_is_neutralized(hostile_responses, tmp_path):
     assert formula_cells(rows) == []
     printed = CliRunner().invoke(
         cli,
-        ["cohorts", "program-belonging", str(data), "--id-column", "resident", "--by", "program"]
-        + ["--no-invariance", "--format", "csv"],
+        [*cohorts, "--no-invariance", "--format", "csv"],
     )
     assert printed.exit_code == 0, printed.output
     assert formula_cells(list(csv.reader(io.StringIO(printed.output)))) == []
@@ -178,3 +184,121 @@ def test_simulated_files_are_neutralized(tmp_path, monkeypatch):
     assert tables
     for path in tables:
         assert formula_cells(csv_rows(path)) == [], path
+
+
+# ------------------------------------------------------------------------ exports
+
+HOSTILE_TEXT = Path(__file__).parent / "fixtures" / "hostile-text.yaml"
+
+
+def test_redcap_dictionary_is_safe_and_still_passes_its_check(tmp_path):
+    out = tmp_path / "dictionary.csv"
+    sdt_survey.export_survey(HOSTILE_TEXT, "redcap", out)
+    rows = csv_rows(out)
+    assert formula_cells(rows) == []
+    raw = out.read_text(encoding="utf-8")
+    for markup in ("<script", "<img", "<b>Strongly", "[["):
+        assert markup not in raw, markup
+    frame = read_dictionary(out)
+    assert check_dictionary(frame) == []
+    labels = frame.set_index("Variable / Field Name")["Field Label"]
+    # REDCap renders labels as HTML: the reference shows the text unchanged, and no apostrophe appears.
+    assert labels["freq"] == "&#61;1 per week"
+    assert html.unescape(labels["freq"]) == "=1 per week"
+    assert html.unescape(labels["pick"]) == "[[Block:evil]]"
+    assert html.unescape(labels["story"]) == "@SUM(A1) [[PageBreak]] [[Question:TE:Essay]] [[ID:stolen]]"
+    choices = frame.set_index("Variable / Field Name")["Choices, Calculations, OR Slider Labels"]
+    parsed = [part.split(",", 1) for part in choices["freq"].split("|")]
+    assert [code.strip() for code, _ in parsed] == ["-2", "-1", "0", "1", "2"]
+    assert [html.unescape(label.strip()) for _, label in parsed] == [
+        "-2+3",
+        "@SUM(A1)",
+        "[[PageBreak]]",
+        "+1+1",
+        "<b>Strongly</b> agree",
+    ]
+    assert html.unescape(choices["pick"]).endswith("3, <script>alert(1)</script>")
+    assert not any(cell.startswith("'") for row in rows for cell in row)  # no apostrophe shows in REDCap
+
+
+def test_redcap_refuses_a_choice_label_that_would_split_the_choices(tmp_path):
+    instrument = sdt_survey.load_instrument(HOSTILE_TEXT)
+    broken = HOSTILE_TEXT.read_text(encoding="utf-8").replace("[[Question:MC]]", "Yes | 9, Maybe")
+    path = tmp_path / "pipe.yaml"
+    path.write_text(broken, encoding="utf-8")
+    assert instrument.id == "hostile-text"
+    with pytest.raises(SdtSurveyError, match=r"item pick: the choice label 'Yes \| 9, Maybe' holds '\|'"):
+        sdt_survey.export_survey(path, "redcap", tmp_path / "d.csv")
+    assert not (tmp_path / "d.csv").exists()
+
+
+@pytest.mark.parametrize("target,suffix", [("redcap", ".csv"), ("qualtrics", ".txt")])
+def test_control_characters_in_wording_are_refused(tmp_path, target, suffix):
+    texts = {"freq": "Rate this \x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"}
+    with pytest.raises(SdtSurveyError, match=r"item freq: .* control character U\+001B"):
+        sdt_survey.export_survey(HOSTILE_TEXT, target, tmp_path / f"out{suffix}", texts=texts)
+
+
+def test_qualtrics_structure_cannot_be_forged_by_wording(tmp_path):
+    out = tmp_path / "survey.txt"
+    sdt_survey.export_survey(HOSTILE_TEXT, "qualtrics", out)
+    blocks, questions = parse_advanced_format(out.read_text(encoding="utf-8"))
+    assert blocks == ["first (hostile-text 1.0.0)", "second (hostile-text 1.0.0)"]
+    assert [(q["kind"], q["id"], q["block"]) for q in questions] == [
+        ("DB", "sdt_provenance", 1),
+        ("Matrix", "first", 1),
+        ("MC:SingleAnswer:Vertical", "pick", 1),
+        ("DB", "second_intro", 2),
+        ("TE:Essay", "story", 2),
+        ("TE:SingleLine", "count", 2),
+    ]
+    by_id = {q["id"]: q for q in questions}
+    # Qualtrics shows the references as the brackets: the wording is intact.
+    assert html.unescape(by_id["pick"]["text"]) == "[[Block:evil]]"
+    assert [html.unescape(label) for _, label in by_id["pick"]["rows"]][1] == "[[Question:MC]]"
+    assert html.unescape(by_id["story"]["text"]).split("<br>")[1:] == [
+        "[[PageBreak]]",
+        "[[Question:TE:Essay]]",
+        "[[ID:stolen]]",
+    ]
+    assert [html.unescape(text) for _, text in by_id["first"]["answers"]][2] == "[[PageBreak]]"
+    assert [text for _, text in by_id["first"]["rows"]] == ["=1 per week", "+1+1 is two"]
+
+
+def test_xlsform_cells_are_text_never_formulas_and_convert(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    from pyxform.xls2xform import convert
+
+    out = tmp_path / "form.xlsx"
+    sdt_survey.export_survey(HOSTILE_TEXT, "xlsform", out)
+    book = openpyxl.load_workbook(out)
+    cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row if cell.value is not None]
+    assert [cell.coordinate for cell in cells if cell.data_type == "f"] == []
+    texts = {cell.value for cell in cells}
+    assert {"=1 per week", '=HYPERLINK("http://x", "title")', "@SUM(A1)", "-2+3"} <= texts
+    xform = convert(xlsform=str(out), warnings=[]).xform
+    assert ">=1 per week<" in xform
+    assert ">-2+3<" in xform
+
+
+def _csv_cell_function(tmp_path: Path) -> str:
+    page = tmp_path / "form.html"
+    sdt_survey.export_survey(HOSTILE_TEXT, "html", page)
+    match = re.search(r"  function csvCell\(value\) \{.*?\n  \}\n", page.read_text(encoding="utf-8"), re.S)
+    assert match, "the form's CSV writer was not found"
+    return match.group()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the form's JavaScript")
+def test_html_form_csv_download_neutralizes_formulas(tmp_path):
+    values = [*HOSTILE, *NUMBERS, "North", "'=x", None, ["1", "2"]]
+    script = _csv_cell_function(tmp_path) + f"console.log(JSON.stringify({json.dumps(values)}.map(csvCell)));"
+    result = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60, check=True)
+    cells = json.loads(result.stdout)
+    unquoted = [next(csv.reader(io.StringIO(cell, newline="")), [""])[0] if cell else "" for cell in cells]
+    assert formula_cells([unquoted]) == []
+    assert unquoted[: len(HOSTILE)] == ["'" + value for value in HOSTILE]
+    assert unquoted[len(HOSTILE) : len(HOSTILE) + len(NUMBERS)] == NUMBERS
+    assert unquoted[-4:] == ["North", "''=x", "", "1 2"]
+    # What the form saved reads back as the respondent typed it.
+    assert [restore_text(cell) for cell in unquoted[: len(HOSTILE)]] == HOSTILE
