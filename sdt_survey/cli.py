@@ -10,6 +10,7 @@ import click
 
 from . import __version__
 from ._spreadsheet_safe import write_csv
+from ._terminal import terminal_text
 from .errors import SdtSurveyError
 from .export import TARGETS
 from .instrument import bundled_instruments, check_instrument, load_instrument, plural
@@ -30,7 +31,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except SdtSurveyError as exc:
-            click.secho(f"error: {exc}", fg="red", err=True)
+            # Messages quote the user's input; no control character of it reaches the terminal.
+            click.secho(f"error: {terminal_text(str(exc))}", fg="red", err=True)
             ctx.exit(1)
 
 
@@ -110,7 +112,7 @@ def info(instrument: str, lang: str | None, fmt: str) -> None:
             f"{inst.id} has no {lang!r} texts; its languages are {', '.join(inst.languages)}"
         )
     if fmt == "text":
-        click.echo(inst.summary(lang))
+        click.echo(terminal_text(inst.summary(lang)))
     elif fmt == "json":
         click.echo(json.dumps(inst.to_dict(), indent=2, ensure_ascii=False))
     elif fmt == "yaml":
@@ -371,8 +373,8 @@ def score_command(
             exc.report.write(report_path)
             click.echo(f"data-quality report: {report_path}", err=True)
         raise
-    click.echo(scored.report.summary())
-    click.echo(scored.summary())
+    click.echo(terminal_text(scored.report.summary()))
+    click.echo(terminal_text(scored.summary()))
     click.echo(f"scores: {scored.write(out_path)}")
     if report_path:
         click.echo(f"data-quality report: {scored.report.write(report_path)}")
@@ -444,7 +446,7 @@ def export_command(
             raise click.UsageError("--page-size applies to --to pdf only")
         options["page_size"] = page_size.lower()
     result = export_survey(list(instruments), target, out_path, language=lang, texts=texts, **options)
-    click.echo(result.summary())
+    click.echo(terminal_text(result.summary()))
 
 
 def _parse_range(text: str, name: str) -> tuple[int, int]:
@@ -546,7 +548,7 @@ def simulate_command(
         design["messy"] = True
     result = simulate(list(instruments), seed=seed, **design)
     written = result.write(out_dir)
-    click.echo(result.summary())
+    click.echo(terminal_text(result.summary()))
     for path in written:
         click.echo(f"  wrote {path}")
 
@@ -653,7 +655,7 @@ def _render(result, fmt: str) -> str:
     if fmt == "csv":
         # Neutralized also on the terminal: `--format csv > file.csv` is a spreadsheet too.
         return write_csv(result.to_frame(), index=False)
-    return result.summary()
+    return terminal_text(result.summary())
 
 
 def plot_option(help: str):
@@ -924,7 +926,11 @@ def cfa_command(
     )
     if modindices and estimator.upper() == "WLSMV":
         raise click.UsageError("--modindices is for ML and MLR fits")
-    text = result.summary(modindices=modindices) if fmt == "table" and modindices else _render(result, fmt)
+    text = (
+        terminal_text(result.summary(modindices=modindices))
+        if fmt == "table" and modindices
+        else _render(result, fmt)
+    )
     _write_or_echo(text, out_path, "cfa")
 
 
@@ -1100,7 +1106,7 @@ def continuity_command(
             write_table(exc.report, report_path)
             click.echo(f"report: {report_path}", err=True)
         raise
-    click.echo(result.summary())
+    click.echo(terminal_text(result.summary()))
     if out_path:
         click.echo(f"continuity: {result.write(out_path)}")
     if report_path:
@@ -1555,7 +1561,7 @@ def report_command(
     html_path = Path(out_path)
     report.write_html(html_path)
     json_path = report.write_json(html_path.with_suffix(".json"))
-    click.echo(report.summary())
+    click.echo(terminal_text(report.summary()))
     click.echo(f"report: {html_path}\njson: {json_path}")
 
 
@@ -1578,7 +1584,7 @@ def demo(out_dir: Path) -> None:
     from .demo import run_demo
 
     result = run_demo(out_dir, progress=lambda message: click.echo(message, err=True))
-    click.echo(result.summary())
+    click.echo(terminal_text(result.summary()))
 
 
 def main() -> None:

@@ -53,6 +53,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ._spreadsheet_safe import write_csv
+from ._terminal import printable
 from .errors import SdtSurveyError
 from .instrument import Instrument, load_instruments
 from .responses import WAVE_COLUMNS, Responses, identifier_columns
@@ -1403,7 +1404,8 @@ class CohortReport:
 
     # -- reading ------------------------------------------------------------
     def _label(self, table: int, value: Any) -> str:
-        return "all" if table == 0 else f"{self.by[table - 1]} {value}"
+        # Group values come from the data: shown with control characters escaped, on one line.
+        return "all" if table == 0 else f"{printable(self.by[table - 1])} {printable(value)}"
 
     def summary(self) -> str:
         """A readable table per score; suppressed cells are marked, not left out.
@@ -1422,7 +1424,7 @@ class CohortReport:
         waves = ", ".join(map(str, self.waves))
         lines = [
             f"Cohort summary: {len(self.waves)} wave(s) ({waves}); groups by "
-            f"{', '.join(self.by) or '(none)'}; minimum cell size {self.min_cell}; "
+            f"{', '.join(map(printable, self.by)) or '(none)'}; minimum cell size {self.min_cell}; "
             f"{self.confidence:.0%} confidence intervals",
             "",
         ]

@@ -33,6 +33,7 @@ import pandas as pd
 
 from . import expressions
 from ._spreadsheet_safe import restore_frame, write_csv
+from ._terminal import printable
 from ._yaml import read_yaml_mapping
 from .errors import SdtSurveyError
 from .instrument import Instrument, Item, load_instruments
@@ -168,7 +169,7 @@ class Responses:
 
     def summary(self) -> str:
         lines = [
-            f"{self.path}: {len(self.frame)} records, source {self.source} ({self.detection})",
+            f"{printable(self.path)}: {len(self.frame)} records, source {self.source} ({self.detection})",
             f"  {len(self.item_columns)} item columns matched; "
             f"{len(self.passthrough)} other columns passed through",
         ]
@@ -233,7 +234,9 @@ class DataQualityReport:
 
     def summary(self, max_lines: int = 20) -> str:
         """A readable account for the terminal: counts, then the first lines."""
-        head = f"{self.path}: {self.n_records} records read (source: {self.source}; {self.detection})"
+        head = (
+            f"{printable(self.path)}: {self.n_records} records read (source: {self.source}; {self.detection})"
+        )
         if self.issues.empty:
             return head + "\n  no problems found"
         lines = [head]
@@ -244,9 +247,14 @@ class DataQualityReport:
         lines.append("")
         for issue in shown.itertuples():
             where = f"row {issue.row}" if pd.notna(issue.row) else "file"
-            who = f" [{issue.respondent}]" if isinstance(issue.respondent, str) and issue.respondent else ""
-            col = f" {issue.column}" if isinstance(issue.column, str) and issue.column else ""
-            lines.append(f"  {where}{who}{col}: {issue.message} -> {issue.action}")
+            # Ids, column names and messages quote the data: one line each, control characters escaped.
+            who = (
+                f" [{printable(issue.respondent)}]"
+                if isinstance(issue.respondent, str) and issue.respondent
+                else ""
+            )
+            col = f" {printable(issue.column)}" if isinstance(issue.column, str) and issue.column else ""
+            lines.append(f"  {where}{who}{col}: {printable(issue.message)} -> {printable(issue.action)}")
         if len(self.issues) > max_lines:
             lines.append(
                 f"  ... and {len(self.issues) - max_lines} more lines (write them with --report FILE)"

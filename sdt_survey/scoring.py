@@ -27,6 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from ._spreadsheet_safe import restore_frame, write_csv
+from ._terminal import printable
 from .errors import SdtSurveyError
 from .instrument import Instrument, load_instruments
 from .responses import (
@@ -408,7 +409,7 @@ class ScoredResponses:
         if "careless" in self.scores:
             lines.append(f"  flagged as possibly careless: {int(self.scores['careless'].sum())}")
         if self.dropped_columns:
-            lines.append(f"  identifier columns dropped: {', '.join(self.dropped_columns)}")
+            lines.append(f"  identifier columns dropped: {', '.join(map(printable, self.dropped_columns))}")
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 

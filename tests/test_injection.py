@@ -302,3 +302,85 @@ def test_html_form_csv_download_neutralizes_formulas(tmp_path):
     assert unquoted[-4:] == ["North", "''=x", "", "1 2"]
     # What the form saved reads back as the respondent typed it.
     assert [restore_text(cell) for cell in unquoted[: len(HOSTILE)]] == HOSTILE
+
+
+# ------------------------------------------------------------------ terminal tables
+
+FORGED_ROW = "P01\nall                  1  99.00"
+HYPERLINK = "\x1b]8;;http://evil.example\x1b\\P02\x1b]8;;\x1b\\\x1b[2J"
+
+
+def assert_terminal_safe(text: str) -> None:
+    """No character of the data reaches the terminal as a control: only our own line breaks."""
+    assert re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]", text) is None
+
+
+@pytest.fixture(scope="module")
+def forged_groups() -> pd.DataFrame:
+    data = simulate("program-belonging", seed=2, n_programs=2, residents_per_program=(12, 12)).responses
+    programs = sorted(data["program"].unique())
+    return data.assign(program=data["program"].map(dict(zip(programs, [FORGED_ROW, HYPERLINK], strict=True))))
+
+
+def test_cohort_table_shows_group_values_escaped_on_one_line(forged_groups):
+    report = cohort_summary(
+        "program-belonging", forged_groups, id_column="resident", by=["program"], invariance=False
+    )
+    text = report.summary()
+    assert_terminal_safe(text)
+    assert "program P01\\nall" in text
+    assert "program \\x1b]8;;http://evil.example\\x1b\\P02" in text
+    # No line of the table starts with the forged row's text.
+    assert not any(line.lstrip().startswith("all                  1  99.00") for line in text.splitlines())
+
+
+def test_cohorts_command_prints_no_control_characters(forged_groups, tmp_path):
+    data = tmp_path / "responses.csv"
+    write_csv(forged_groups, data, index=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "cohorts",
+            "program-belonging",
+            str(data),
+            "--id-column",
+            "resident",
+            "--by",
+            "program",
+            "--no-invariance",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert_terminal_safe(result.output)
+    assert "P01\\nall" in result.output
+
+
+def test_quality_report_summary_escapes_ids_and_values(hostile_responses):
+    broken = hostile_responses.astype({"pb1": object})
+    broken.loc[:2, "pb1"] = ["\x1b[31mred", "x\ny", "\u202eevil"]
+    broken.loc[:1, "resident"] = ["A\x1b]8;;http://x\x1b\\B", "C\nrow 99 [forged] pb1: fine"]
+    scored = sdt_survey.score("program-belonging", broken, id_column="resident", invalid="as-missing")
+    text = scored.report.summary(max_lines=200)
+    assert_terminal_safe(text)
+    assert "\\x1b[31mred" in text
+    assert "[A\\x1b]8;;http://x\\x1b\\B]" in text
+    assert "[C\\nrow 99 [forged] pb1: fine]" in text
+
+
+def test_error_messages_print_no_control_characters(tmp_path):
+    missing = tmp_path / "\x1b]8;;http://evil.example\x1b\\responses.csv"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "score",
+            "program-belonging",
+            str(missing),
+            "--id-column",
+            "resident",
+            "--out",
+            str(tmp_path / "s.csv"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "error:" in result.output
+    assert_terminal_safe(result.output)
