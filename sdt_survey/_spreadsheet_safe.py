@@ -41,6 +41,8 @@ FORMULA_STARTS = "=+-@\t\r"
 _NEEDS_APOSTROPHE = r"'*[=+\-@\t\r]"
 #: A cell that we neutralized: one apostrophe more than the original had.
 _NEUTRALIZED = re.compile(r"'(?='*[=+\-@\t\r])")
+#: Where a neutralized cell may begin in raw text (a simple pattern: scanning stays fast).
+_QUOTED_FORMULA = re.compile(r"'[=+\-@\t\r']")
 #: A plain decimal number, which a spreadsheet reads as a number, not a formula.
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _HTML_REFERENCES = {"=": "&#61;", "+": "&#43;", "-": "&#45;", "@": "&#64;", "\t": "&#9;", "\r": "&#13;"}
@@ -117,12 +119,37 @@ def restore_series(values: pd.Series) -> pd.Series:
     text = _text_values(values)
     if text is None:
         return values
-    marked = text.str.match(_NEUTRALIZED.pattern, na=False).astype(bool)
+    # Most columns hold no leading apostrophe at all: a cheap test first, the pattern only on those.
+    quoted = text.str.startswith("'", na=False).astype(bool)
+    if not quoted.any():
+        return values
+    marked = quoted.copy()
+    marked[quoted] = text[quoted].str.match(_NEUTRALIZED.pattern, na=False).astype(bool)
     if not marked.any():
         return values
     out = text.astype(object).copy()
     out[marked] = text[marked].astype(str).str.slice(1)
-    return out
+    # A string column stays a string column (pandas' str dtype), as the reader made it.
+    return out.astype(values.dtype) if pd.api.types.is_string_dtype(values.dtype) else out
+
+
+def may_hold_neutralized(text: str, separator: str) -> bool:
+    """Whether delimited ``text`` has a field that :func:`neutralize_text` could have written.
+
+    A fast test on the raw text, so that readers skip :func:`restore_frame` on
+    the (usual) files that hold none.
+    """
+    starts = (separator, "\n", "\r", '"')
+    for found in _QUOTED_FORMULA.finditer(text):
+        first = last = found.start()
+        while first > 0 and text[first - 1] == "'":
+            first -= 1
+        while last < len(text) and text[last] == "'":
+            last += 1
+        at_field_start = first == 0 or text[first - 1] in starts
+        if at_field_start and last < len(text) and text[last] in FORMULA_STARTS:
+            return True
+    return False
 
 
 def neutralize_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -245,6 +272,7 @@ __all__ = [
     "force_text_cells",
     "html_leading_reference",
     "is_formula_like",
+    "may_hold_neutralized",
     "neutralize_frame",
     "neutralize_series",
     "neutralize_text",

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from . import expressions
-from ._spreadsheet_safe import restore_frame, write_csv
+from ._spreadsheet_safe import may_hold_neutralized, restore_frame, write_csv
 from ._terminal import printable
 from ._yaml import read_yaml_mapping
 from .errors import SdtSurveyError
@@ -364,7 +364,8 @@ def _read_delimited(path: Path, display: str, sep: str | None) -> _Table:
             ) from exc
         raise SdtSurveyError(f"{display}: cannot read as delimited text: {exc}") from exc
     # A cell that a writer neutralized against spreadsheet formulas ('=x) reads back as written (=x).
-    frame = restore_frame(frame)
+    if may_hold_neutralized(text, sep):
+        frame = restore_frame(frame)
     header = [str(h).strip() for h in frame.iloc[0].tolist()]
     body = frame.iloc[1:].reset_index(drop=True)
     # Qualtrics (and Excel) may end every line with a separator: an unnamed, empty last column.

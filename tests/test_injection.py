@@ -26,6 +26,7 @@ from click.testing import CliRunner
 import sdt_survey
 from sdt_survey._spreadsheet_safe import (
     is_formula_like,
+    may_hold_neutralized,
     neutralize_frame,
     neutralize_text,
     restore_frame,
@@ -384,3 +385,19 @@ def test_error_messages_print_no_control_characters(tmp_path):
     assert result.exit_code == 1
     assert "error:" in result.output
     assert_terminal_safe(result.output)
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ('a,b\n"\'=x",1', True),
+        ("a,b\n''=s,x", True),
+        ("'-1,x", True),
+        ("a,b\nit's,=x", False),
+        ("a,b\nit'=s,x", False),
+        ("a,b\nx''=s,x", False),
+        ("a,b\n'''x,y", False),
+    ],
+)
+def test_reader_fast_check_finds_neutralized_fields(text, expected):
+    assert may_hold_neutralized(text, ",") is expected
