@@ -19,6 +19,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -401,3 +402,31 @@ def test_error_messages_print_no_control_characters(tmp_path):
 )
 def test_reader_fast_check_finds_neutralized_fields(text, expected):
     assert may_hold_neutralized(text, ",") is expected
+
+
+def test_instrument_table_csv_is_neutralized():
+    result = CliRunner().invoke(cli, ["info", str(HOSTILE_TEXT), "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.output, newline="")))
+    assert formula_cells(rows) == []
+    texts = [row[-1] for row in rows[1:]]
+    assert [restore_text(text) for text in texts][:2] == ["=1 per week", "+1+1 is two"]
+    assert rows[1][4] == "-2.0"  # numbers stay numbers
+
+
+def test_model_terms_from_data_levels_are_escaped():
+    from sdt_survey.models import fit_model
+
+    rng = np.random.default_rng(3)
+    n = 200
+    data = pd.DataFrame(
+        {
+            "program": np.repeat(["P1", "P2", "P3", "P4"], 50),
+            "x": rng.normal(size=n),
+            "site": np.tile(["a", "b\x1b]8;;http://x\x1b\\\nforged 1 2 3"], 100),
+        }
+    )
+    data["y"] = 1 + 0.5 * data["x"] + rng.normal(size=n)
+    text = fit_model("y ~ x + site + (1|program)", data).summary()
+    assert_terminal_safe(text)
+    assert "site[T.b\\x1b]8;;http://x\\x1b\\\\nforged 1 2 3]" in text
