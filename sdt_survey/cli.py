@@ -12,6 +12,8 @@ import click
 from . import __version__
 from ._finite import non_finite_part
 from ._options import FiniteFloat, WorkerCount
+from ._spreadsheet_safe import write_csv
+from ._terminal import terminal_text
 from .cli_support import check_files, existing_files, force_option, unwind_on_sigterm
 from .errors import SdtSurveyError
 from .export import TARGETS
@@ -33,7 +35,8 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except SdtSurveyError as exc:
-            click.secho(f"error: {exc}", fg="red", err=True)
+            # Messages quote the user's input; no control character of it reaches the terminal.
+            click.secho(f"error: {terminal_text(str(exc))}", fg="red", err=True)
             ctx.exit(1)
 
 
@@ -113,7 +116,7 @@ def info(instrument: str, lang: str | None, fmt: str) -> None:
             f"{inst.id} has no {lang!r} texts; its languages are {', '.join(inst.languages)}"
         )
     if fmt == "text":
-        click.echo(inst.summary(lang))
+        click.echo(terminal_text(inst.summary(lang)))
     elif fmt == "json":
         click.echo(json.dumps(inst.to_dict(), indent=2, ensure_ascii=False))
     elif fmt == "yaml":
@@ -121,7 +124,7 @@ def info(instrument: str, lang: str | None, fmt: str) -> None:
 
         click.echo(yaml.safe_dump(inst.to_dict(), sort_keys=False, allow_unicode=True), nl=False)
     else:
-        click.echo(inst.to_frame(lang).to_csv(index=False), nl=False)
+        click.echo(write_csv(inst.to_frame(lang), index=False), nl=False)
 
 
 @cli.command()
@@ -465,8 +468,8 @@ def score_command(
             exc.report.write(report_path, overwrite=force)
             click.echo(f"data-quality report: {report_path}", err=True)
         raise
-    click.echo(scored.report.summary())
-    click.echo(scored.summary())
+    click.echo(terminal_text(scored.report.summary()))
+    click.echo(terminal_text(scored.summary()))
     click.echo(f"scores: {scored.write(out_path, overwrite=force)}")
     if report_path:
         click.echo(f"data-quality report: {scored.report.write(report_path, overwrite=force)}")
@@ -591,7 +594,7 @@ def export_command(
     result = export_survey(
         list(instruments), target, out_path, language=lang, texts=texts, overwrite=force, **options
     )
-    click.echo(result.summary())
+    click.echo(terminal_text(result.summary()))
 
 
 def _parse_range(text: str, name: str) -> tuple[int, int]:
@@ -735,7 +738,7 @@ def simulate_command(
         design["messy"] = True
     result = simulate(list(instruments), seed=seed, **design)
     written = result.write(out_dir, overwrite=force)
-    click.echo(result.summary())
+    click.echo(terminal_text(result.summary()))
     for path in written:
         click.echo(f"  wrote {path}")
 
@@ -870,8 +873,9 @@ def _render(result, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
     if fmt == "csv":
-        return result.to_frame().to_csv(index=False)
-    return result.summary()
+        # Neutralized also on the terminal: `--format csv > file.csv` is a spreadsheet too.
+        return write_csv(result.to_frame(), index=False)
+    return terminal_text(result.summary())
 
 
 def plot_option(help: str):
@@ -1154,7 +1158,11 @@ def cfa_command(
     )
     if modindices and estimator.upper() == "WLSMV":
         raise click.UsageError("--modindices is for ML and MLR fits")
-    text = result.summary(modindices=modindices) if fmt == "table" and modindices else _render(result, fmt)
+    text = (
+        terminal_text(result.summary(modindices=modindices))
+        if fmt == "table" and modindices
+        else _render(result, fmt)
+    )
     _write_or_echo(text, out_path, "cfa", force)
 
 
@@ -1340,7 +1348,7 @@ def continuity_command(
             write_table(exc.report, report_path, overwrite=force)
             click.echo(f"report: {report_path}", err=True)
         raise
-    click.echo(result.summary())
+    click.echo(terminal_text(result.summary()))
     if out_path:
         click.echo(f"continuity: {result.write(out_path, overwrite=force)}")
     if report_path:
@@ -1873,7 +1881,7 @@ def report_command(
         invalid=invalid,
     )
     html_path, json_path = report.write(html_path, overwrite=force)
-    click.echo(report.summary())
+    click.echo(terminal_text(report.summary()))
     click.echo(f"report: {html_path}\njson: {json_path}")
 
 
@@ -1902,7 +1910,7 @@ def demo(out_dir: Path, force: bool) -> None:
 
     check_files({"--out": out_dir}, {}, force=force, folder="--out", own_files_ok=True)
     result = run_demo(out_dir, progress=lambda message: click.echo(message, err=True), overwrite=force)
-    click.echo(result.summary())
+    click.echo(terminal_text(result.summary()))
 
 
 def main() -> None:

@@ -52,6 +52,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ._spreadsheet_safe import write_csv
+from ._terminal import printable
 from .disclosure import protect
 from .errors import SdtSurveyError
 from .files import atomic_output
@@ -1310,14 +1312,15 @@ class CohortReport:
             if suffix == ".json":
                 temp.write_text(self.to_json() + "\n", encoding="utf-8")
             elif suffix == ".csv":
-                self.to_frame().to_csv(temp, index=False)
+                write_csv(self.to_frame(), temp, index=False)
             else:
                 temp.write_text(self.summary() + "\n", encoding="utf-8")
         return path
 
     # -- reading ------------------------------------------------------------
     def _label(self, table: int, value: Any) -> str:
-        return "all" if table == 0 else f"{self.by[table - 1]} {value}"
+        # Group values come from the data: shown with control characters escaped, on one line.
+        return "all" if table == 0 else f"{printable(self.by[table - 1])} {printable(value)}"
 
     def summary(self) -> str:
         """A readable table per score; suppressed cells are marked, not left out.
@@ -1336,7 +1339,7 @@ class CohortReport:
         waves = ", ".join(map(str, self.waves))
         lines = [
             f"Cohort summary: {len(self.waves)} wave(s) ({waves}); groups by "
-            f"{', '.join(self.by) or '(none)'}; minimum cell size {self.min_cell}; "
+            f"{', '.join(map(printable, self.by)) or '(none)'}; minimum cell size {self.min_cell}; "
             f"{self.confidence:.0%} confidence intervals",
             "",
         ]

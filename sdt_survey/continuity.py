@@ -66,6 +66,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._terminal import printable
 from .errors import SdtSurveyError
 from .responses import MISSING_TOKENS, WAVE_COLUMNS, _read_file
 from .scoring import ScoredResponses, write_table
@@ -233,7 +234,7 @@ class ContinuityResult:
         """A readable account for the terminal: sizes, the indices' distribution, the report."""
         who = "learners" if self.side == "learner" else "faculty members"
         n_ids = self.indices[self.id_column].nunique() if len(self.indices) else 0
-        head = f"{self.path}: {self.n_sessions:,} sessions of {n_ids:,} {who} ({self.side} side"
+        head = f"{printable(self.path)}: {self.n_sessions:,} sessions of {n_ids:,} {who} ({self.side} side"
         if self.window is not None:
             n_windows = self.indices["window"].nunique() if len(self.indices) else 0
             head += f"; window {self.window}: {n_windows} {'window' if n_windows == 1 else 'windows'}"
@@ -284,8 +285,8 @@ class ContinuityResult:
 
 def _report_line(r: Any) -> str:
     where = f"row {int(r.row)}" if pd.notna(r.row) else "file"
-    col = f" {r.column}" if isinstance(r.column, str) and r.column else ""
-    return f"  {where}{col}: {r.message} -> {r.action}"
+    col = f" {printable(r.column)}" if isinstance(r.column, str) and r.column else ""
+    return f"  {where}{col}: {printable(r.message)} -> {printable(r.action)}"
 
 
 def _json_ready(frame: pd.DataFrame) -> pd.DataFrame:

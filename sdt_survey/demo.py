@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._spreadsheet_safe import write_csv
 from .files import folder_output
 from .instrument import Instrument, bundled_instruments, check_instrument, load_instrument
 
@@ -95,7 +96,7 @@ def _stage_instruments(ctx: _Context) -> tuple[str, list[Path]]:
             raise RuntimeError(f"bundled instrument {name} is invalid:\n" + "\n".join(map(str, problems)))
         loaded.append(instrument)
         table = folder / f"{instrument.id}.items.csv"
-        instrument.to_frame().to_csv(table, index=False)
+        write_csv(instrument.to_frame(), table, index=False)
         definition = folder / f"{instrument.id}.json"
         definition.write_text(json.dumps(instrument.to_dict(), indent=2, ensure_ascii=False) + "\n")
         outputs += [table, definition]
@@ -116,7 +117,7 @@ def _stage_simulate(ctx: _Context) -> tuple[str, list[Path]]:
     written = result.write(ctx.folder("data"))
     messy = simulate(list(ctx.instruments), seed=DEMO_SEED, messy=True)
     messy_path = ctx.folder("data") / "responses_messy.csv"
-    messy.responses.to_csv(messy_path, index=False)
+    write_csv(messy.responses, messy_path, index=False)
     ctx.data["simulation"] = result
     ctx.data["responses"] = written[0]
     ctx.data["messy"] = messy_path
@@ -289,7 +290,7 @@ def _stage_power(ctx: _Context) -> tuple[str, list[Path]]:
         {"n_programs": [6, 12]}, n_replicates=12, seed=DEMO_SEED, n_jobs=1, residents_per_program=20
     )
     table = folder / "power.csv"
-    result.to_frame().to_csv(table, index=False)
+    write_csv(result.to_frame(), table, index=False)
     plot = result.plot(folder / "power.png")
     powers = ", ".join(f"{p:.2f}" for p in result.table["power"])
     return f"power of the continuity effect with 6 and 12 programs: {powers} (12 replicates each)", [

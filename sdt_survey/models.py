@@ -68,6 +68,7 @@ import pandas as pd
 from scipy import linalg, optimize, stats
 
 from ._plots import finish_figure, pyplot
+from ._terminal import printable
 from .errors import SdtSurveyError
 
 #: lme4's message for a fit on the boundary of the parameter space.
@@ -1410,18 +1411,18 @@ class ModelResult:
             lines.append(" ".join(f"{v:>7.4f}" for v in q))
         lines += ["", "Random effects:"]
         frame = self.random_frame()
-        width = max(8, *(len(str(g)) for g in frame["grp"]))
-        tw = max(11, *(len(str(t)) for t in frame["var1"].dropna()), 0)
+        # Group and term names carry factor levels from the data: control characters escaped.
+        width = max(8, *(len(printable(g)) for g in frame["grp"]))
+        tw = max(11, *(len(printable(t)) for t in frame["var1"].dropna()), 0)
         lines.append(f" {'Groups':<{width}} {'Name':<{tw}} {'Variance':>9} {'Std.Dev.':>9}  Corr")
         for name, group in self.random.items():
             corr = group.correlations.to_numpy()
             for i, term in enumerate(group.terms):
                 var = group.covariance.iat[i, i]
                 cor = " ".join(f"{corr[i, j]:>5.2f}" for j in range(i)) if group.correlated else ""
-                shown = name if i == 0 else ""
-                lines.append(
-                    f" {shown:<{width}} {term:<{tw}} {var:>9.5f} {math.sqrt(max(var, 0)):>9.5f}  {cor}"
-                )
+                shown = printable(name) if i == 0 else ""
+                sd = math.sqrt(max(var, 0))
+                lines.append(f" {shown:<{width}} {printable(term):<{tw}} {var:>9.5f} {sd:>9.5f}  {cor}")
         lines.append(
             f" {'Residual':<{width}} {'':<{tw}} {self.residual_variance:>9.5f} "
             f"{math.sqrt(self.residual_variance):>9.5f}"
@@ -1429,14 +1430,14 @@ class ModelResult:
         groups = ", ".join(f"{k}, {v}" for k, v in self.n_groups.items())
         lines.append(f"Number of obs: {self.n_obs}, groups:  {groups}")
         lines += ["", "Fixed effects (Wald z, 95% Wald CI):"]
-        tw = max(11, *(len(str(t)) for t in self.fixed.index))
+        tw = max(11, *(len(printable(t)) for t in self.fixed.index))
         lines.append(
             f"{'':<{tw}} {'Estimate':>9} {'Std.Error':>9} {'z value':>8} {'Pr(>|z|)':>9} "
             f"{'2.5 %':>8} {'97.5 %':>8}"
         )
         for term, row in self.fixed.iterrows():
             lines.append(
-                f"{term:<{tw}} {row['estimate']:>9.4f} {row['se']:>9.4f} {row['z']:>8.3f} "
+                f"{printable(term):<{tw}} {row['estimate']:>9.4f} {row['se']:>9.4f} {row['z']:>8.3f} "
                 f"{_pformat(row['pvalue']):>9} {row['ci_lower']:>8.4f} {row['ci_upper']:>8.4f}"
             )
         lines.append("")

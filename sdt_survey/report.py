@@ -67,6 +67,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._terminal import terminal_text
 from .cohorts import MIN_CELL_FLOOR, CohortReport, cohort_summary, invariance_minimum
 from .distributions import protect_counts
 from .errors import SdtSurveyError
@@ -261,7 +262,8 @@ class Report:
         >>> text.splitlines()[0].startswith("Report: program-belonging")
         True
         """
-        return _summary_text(self.content)
+        # File names, formulas and notes quote the user's input: no control character reaches the terminal.
+        return terminal_text(_summary_text(self.content))
 
     def __str__(self) -> str:
         return self.summary()

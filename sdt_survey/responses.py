@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 from . import expressions
+from ._spreadsheet_safe import may_hold_neutralized, restore_frame, write_csv
+from ._terminal import printable
 from ._untrusted import decode_text, flatten_json_cells, load_json, read_parquet, text_encoding
 from ._yaml import read_yaml_mapping
 from .errors import SdtSurveyError
@@ -129,7 +131,7 @@ class Responses:
 
     def summary(self) -> str:
         lines = [
-            f"{self.path}: {len(self.frame)} records, source {self.source} ({self.detection})",
+            f"{printable(self.path)}: {len(self.frame)} records, source {self.source} ({self.detection})",
             f"  {len(self.item_columns)} item columns matched; "
             f"{len(self.passthrough)} other columns passed through",
         ]
@@ -194,7 +196,9 @@ class DataQualityReport:
 
     def summary(self, max_lines: int = 20) -> str:
         """A readable account for the terminal: counts, then the first lines."""
-        head = f"{self.path}: {self.n_records} records read (source: {self.source}; {self.detection})"
+        head = (
+            f"{printable(self.path)}: {self.n_records} records read (source: {self.source}; {self.detection})"
+        )
         if self.issues.empty:
             return head + "\n  no problems found"
         lines = [head]
@@ -205,9 +209,14 @@ class DataQualityReport:
         lines.append("")
         for issue in shown.itertuples():
             where = f"row {issue.row}" if pd.notna(issue.row) else "file"
-            who = f" [{issue.respondent}]" if isinstance(issue.respondent, str) and issue.respondent else ""
-            col = f" {issue.column}" if isinstance(issue.column, str) and issue.column else ""
-            lines.append(f"  {where}{who}{col}: {issue.message} -> {issue.action}")
+            # Ids, column names and messages quote the data: one line each, control characters escaped.
+            who = (
+                f" [{printable(issue.respondent)}]"
+                if isinstance(issue.respondent, str) and issue.respondent
+                else ""
+            )
+            col = f" {printable(issue.column)}" if isinstance(issue.column, str) and issue.column else ""
+            lines.append(f"  {where}{who}{col}: {printable(issue.message)} -> {printable(issue.action)}")
         if len(self.issues) > max_lines:
             lines.append(
                 f"  ... and {len(self.issues) - max_lines} more lines (write them with --report FILE)"
@@ -226,7 +235,7 @@ class DataQualityReport:
                     json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
                 )
             else:
-                self.issues.to_csv(temp, index=False)
+                write_csv(self.issues, temp, index=False)
         return path
 
 
@@ -312,6 +321,9 @@ def _read_delimited(path: Path, display: str, sep: str | None) -> _Table:
                 "check for an unquoted separator or line break in a cell"
             ) from exc
         raise SdtSurveyError(f"{display}: cannot read as delimited text: {exc}") from exc
+    # A cell that a writer neutralized against spreadsheet formulas ('=x) reads back as written (=x).
+    if may_hold_neutralized(text, sep):
+        frame = restore_frame(frame)
     header = [str(h).strip() for h in frame.iloc[0].tolist()]
     body = frame.iloc[1:].reset_index(drop=True)
     # Qualtrics (and Excel) may end every line with a separator: an unnamed, empty last column.

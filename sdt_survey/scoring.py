@@ -23,6 +23,8 @@ import pandas as pd
 from scipy import stats
 
 from ._finite import require_finite
+from ._spreadsheet_safe import restore_frame, write_csv
+from ._terminal import printable
 from .errors import SdtSurveyError
 from .files import atomic_output
 from .identifiers import detect_identifier_columns, id_copy_columns
@@ -361,7 +363,7 @@ class ScoredResponses:
                 f"  identifier columns dropped (see --keep-identifiers): {len(self.dropped_columns)}"
             )
             lines.extend(
-                f"    {column!r}: {self.dropped_reasons.get(column, 'a direct identifier')}"
+                f"    {printable(column)}: {self.dropped_reasons.get(column, 'a direct identifier')}"
                 for column in self.dropped_columns
             )
         lines.extend(f"  note: {note}" for note in self.notes)
@@ -394,11 +396,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
     suffix = path.suffix.lower()
     try:
-        # Decoded as response files are (strictly; --encoding), so no row is mis-decoded.
-        if suffix in (".csv", ".txt"):
-            return pd.read_csv(StringIO(decode_text(path.read_bytes(), str(path))[0]))
-        if suffix in (".tsv", ".tab"):
-            return pd.read_csv(StringIO(decode_text(path.read_bytes(), str(path))[0]), sep="\t")
+        # Decoded as response files are (strictly; --encoding), so no row is mis-decoded; cells this
+        # package neutralized against spreadsheet formulas read back as they were.
+        if suffix in (".csv", ".txt", ".tsv", ".tab"):
+            text = StringIO(decode_text(path.read_bytes(), str(path))[0])
+            return restore_frame(pd.read_csv(text, sep="," if suffix in (".csv", ".txt") else "\t"))
         if suffix == ".parquet":
             return read_parquet(path, str(path))
         if suffix in (".jsonl", ".ndjson"):
@@ -435,9 +437,9 @@ def write_table(
         )
     with atomic_output(path, overwrite=overwrite) as temp:
         if suffix == ".csv":
-            frame.to_csv(temp, index=False)
+            write_csv(frame, temp, index=False)
         elif suffix in (".tsv", ".tab"):
-            frame.to_csv(temp, index=False, sep="\t")
+            write_csv(frame, temp, index=False, sep="\t")
         elif suffix == ".parquet":
             frame.to_parquet(temp, index=False)
         elif suffix == ".json":

@@ -54,6 +54,7 @@ from . import expressions
 from ._callable import make_module_callable
 from ._finite import require_finite
 from ._memory import require_memory, simulation_bytes
+from ._spreadsheet_safe import write_csv
 from .continuity import indices_from_codes
 from .errors import DesignError, UnknownParameterError
 from .files import folder_output
@@ -635,14 +636,14 @@ class SimulationResult:
         with folder_output(out_dir, overwrite=overwrite, own_files_ok=True) as stage:
             out = stage.root
             written = [out / "responses.csv"]
-            self.responses.to_csv(written[0], index=False, float_format="%.10g")
+            write_csv(self.responses, written[0], index=False, float_format="%.10g")
             waves = self._row_waves()
             for w in range(1, self.design.n_waves + 1):
                 path = out / f"responses_w{w}.csv"
-                self.responses[waves == w].to_csv(path, index=False, float_format="%.10g")
+                write_csv(self.responses[waves == w], path, index=False, float_format="%.10g")
                 written.append(path)
             path = out / "schedule.csv"
-            self.schedule.to_csv(path, index=False)
+            write_csv(self.schedule, path, index=False)
             written.append(path)
             path = out / "truth.json"
             truth = {"seed": self.seed, "design": self.design.to_dict(), **self.truth.to_dict()}

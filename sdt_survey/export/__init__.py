@@ -23,8 +23,12 @@ True
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+# Not `import html`: the submodule export.html would shadow it in this package's namespace.
+from html import escape as escape_html
 from pathlib import Path
 from typing import Any
 
@@ -262,6 +266,43 @@ def quote_without_escapes(text: str) -> str:
     return f'"{text}"' if "'" in text else f"'{text}'"
 
 
+#: Control characters that survive whitespace folding (NUL, BEL, ESC, DEL, C1 ...): never shown.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+
+
+def html_line(text: str, where: str) -> str:
+    """Text for an HTML-rendering platform label: one line, HTML-escaped, control characters refused.
+
+    Runs of whitespace (line breaks and tabs too) become one space; ``&``,
+    ``<`` and ``>`` become character references, so the platform shows the
+    text and never takes it as markup.
+
+    Parameters
+    ----------
+    text : str
+    where : str
+        What the text belongs to, for the error message (``item pb1``).
+
+    Raises
+    ------
+    SdtSurveyError
+        When the text holds a control character (NUL, ESC, ...), which no
+        platform shows and which can corrupt the file.
+
+    Examples
+    --------
+    >>> html_line("Agree <b>strongly</b>\\n& more", "item x")
+    'Agree &lt;b&gt;strongly&lt;/b&gt; &amp; more'
+    """
+    found = _CONTROL.search(text)
+    if found:
+        raise SdtSurveyError(
+            f"{where}: the text {text!r} holds the control character U+{ord(found.group()):04X}; "
+            "remove it from the wording"
+        )
+    return escape_html(" ".join(text.split()), quote=False)
+
+
 def _listing(ids: Sequence[str], limit: int = 6) -> str:
     shown = ", ".join(ids[:limit])
     return shown + (f", ... ({len(ids) - limit} more)" if len(ids) > limit else "")
@@ -313,6 +354,7 @@ __all__ = [
     "SurveySection",
     "build_survey",
     "export_survey",
+    "html_line",
     "quote_without_escapes",
     "read_texts",
 ]

@@ -1131,7 +1131,12 @@ _SCRIPT = r"""
   }
   function csvCell(value) {
     if (value === null || value === undefined) return "";
-    const text = Array.isArray(value) ? value.join(" ") : String(value);
+    let text = Array.isArray(value) ? value.join(" ") : String(value);
+    // A cell a spreadsheet would run as a formula gets a leading apostrophe, as in every CSV
+    // sdt-survey writes (the reader takes it off again); numbers stay numbers.
+    if (/^'*[=+\-@\t\r]/.test(text) && !/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
+      text = "'" + text;
+    }
     return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
   }
   function toCsv(record) {

@@ -52,7 +52,7 @@ from ..errors import SdtSurveyError
 from ..expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
 from ..files import Transaction
 from ..instrument import Item, code_text
-from . import ExportResult, Survey, SurveySection
+from . import ExportResult, Survey, SurveySection, html_line
 
 #: The id of the descriptive text that records the instrument ids and versions.
 PROVENANCE_ID = "sdt_provenance"
@@ -116,13 +116,19 @@ class Block:
     questions: list[Question] = field(default_factory=list)
 
 
-def _html(text: str) -> str:
+def _html(text: str, where: str) -> str:
     """Text as Qualtrics shows it: HTML-escaped, line breaks as ``<br>``."""
-    return "<br>".join(html.escape(" ".join(line.split()), quote=False) for line in text.strip().splitlines())
+    return "<br>".join(_one_line(line, where) for line in text.strip().splitlines())
 
 
-def _one_line(text: str) -> str:
-    return html.escape(" ".join(text.split()), quote=False)
+def _one_line(text: str, where: str) -> str:
+    """One line of HTML that cannot restructure the file.
+
+    The Advanced Format's structure is ``[[...]]`` tags (``[[PageBreak]]``,
+    ``[[Block:x]]``, ``[[Question:MC]]``, ``[[Choices]]``); every ``[`` of a
+    text is written as the reference ``&#91;``, which Qualtrics shows as ``[``.
+    """
+    return html_line(text, where).replace("[", "&#91;")
 
 
 def _is_recode(value: object) -> bool:
@@ -132,13 +138,14 @@ def _is_recode(value: object) -> bool:
 def _intro(survey: Survey, section: SurveySection) -> str:
     title = survey.text(section.section.title)
     preamble = survey.text(section.section.preamble)
-    parts = [f"<b>{_one_line(title)}</b>" if title else "", _html(preamble) if preamble else ""]
+    where = f"section {section.section.id}"
+    parts = [f"<b>{_one_line(title, where)}</b>" if title else "", _html(preamble, where) if preamble else ""]
     return "<br>".join(part for part in parts if part)
 
 
 def _question(survey: Survey, item: Item, warnings: list[str]) -> Question:
     """The question of a non-Likert item, tagged by its id."""
-    text = _html(survey.item_text(item))
+    text = _html(survey.item_text(item), f"item {item.id}")
     if item.type not in ("single", "multiple"):
         return Question("TE:Essay" if item.type == "text" else "TE:SingleLine", item.id, text, items=[item])
     kind = "MC:SingleAnswer:Vertical" if item.type == "single" else "MC:MultipleAnswer:Vertical"
@@ -150,7 +157,7 @@ def _question(survey: Survey, item: Item, warnings: list[str]) -> Question:
             "in the file; recode them in Qualtrics before collecting data"
         )
     rows = [
-        (choice.value if recoded else number, _one_line(survey.text(choice.label)))
+        (choice.value if recoded else number, _one_line(survey.text(choice.label), f"item {item.id}"))
         for number, choice in enumerate(item.choices, start=1)
     ]
     return Question(kind, item.id, text, rows=rows, items=[item], recoded=recoded)
@@ -186,22 +193,27 @@ def build_blocks(survey: Survey) -> tuple[list[Block], list[str]]:
         block = Block(f"{name} ({section.instrument.id} {section.instrument.version})")
         if not blocks:
             provenance = (
-                f"<b>{_one_line(survey.title)}</b><br>"
-                f'<span style="font-size: small;">sdt-survey: {_one_line(survey.provenance)}</span>'
+                f"<b>{_one_line(survey.title, 'the title')}</b><br>"
+                f'<span style="font-size: small;">sdt-survey: {_one_line(survey.provenance, "")}</span>'
             )
             block.questions.append(Question("DB", PROVENANCE_ID, provenance))
         # The title and preamble head the block once; a later matrix repeats only the instruction.
         intro = _intro(survey, section)
-        instruction = _html(survey.text(section.section.preamble) or survey.text(section.section.title))
+        instruction = _html(
+            survey.text(section.section.preamble) or survey.text(section.section.title),
+            f"section {section.section.id}",
+        )
         matrix: Question | None = None
         for item in section.items:
-            statement = _one_line(survey.item_text(item)) if item.scale is not None else ""
+            statement = _one_line(survey.item_text(item), f"item {item.id}") if item.scale is not None else ""
             if matrix is not None and item.scale == matrix.items[-1].scale:
                 matrix.rows.append((len(matrix.rows) + 1, statement))
                 matrix.items.append(item)
                 continue
             if item.scale is not None:
-                anchors = [_one_line(survey.text(label)) for label in item.scale.labels]
+                anchors = [
+                    _one_line(survey.text(label), f"scale {item.scale.id}") for label in item.scale.labels
+                ]
                 matrix = Question(
                     "Matrix",
                     unique_tag(name),

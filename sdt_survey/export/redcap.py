@@ -55,11 +55,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._spreadsheet_safe import html_leading_reference, is_formula_like, write_csv
 from ..errors import SdtSurveyError
 from ..expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
 from ..files import atomic_output
 from ..instrument import Instrument, Item, code_text
-from . import ExportResult, Survey, SurveySection, quote_without_escapes
+from . import ExportResult, Survey, SurveySection, html_line, quote_without_escapes
 
 #: REDCap's data dictionary columns, in the order REDCap requires.
 COLUMNS = [
@@ -283,18 +284,45 @@ def _comparison(comparison: Comparison, items: Mapping[str, Item]) -> str:
 # ---------------------------------------------------------------------- dictionary
 
 
-def _choices_text(pairs: Iterable[tuple[object, str]]) -> str:
-    return " | ".join(f"{code_text(code)}, {_one_line(label)}" for code, label in pairs)
+def _choices_text(pairs: Iterable[tuple[object, str]], where: str) -> str:
+    choices = []
+    for code, label in pairs:
+        shown = _label(label, where)
+        if "|" in shown:
+            raise SdtSurveyError(
+                f"{where}: the choice label {label!r} holds '|', which separates REDCap's choices "
+                "('1, Yes | 0, No'); reword the label"
+            )
+        choices.append(f"{code_text(code)}, {shown}")
+    text = " | ".join(choices)
+    # A negative first code ('-3, ...') would start the cell like a spreadsheet formula; REDCap
+    # trims the space before a code, and a spreadsheet keeps ' -3, ...' as text.
+    return " " + text if is_formula_like(text) else text
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def _label(text: str, where: str) -> str:
+    """A label as REDCap renders it (HTML): one line, escaped, never starting like a formula.
+
+    REDCap shows labels as HTML, so ``=1 per week`` is written ``&#61;1 per week``: the
+    survey shows ``=1 per week`` and no spreadsheet opening the dictionary runs it.
+    """
+    return html_leading_reference(_html(text, where))
+
+
+def _html(text: str, where: str) -> str:
+    # '[' as a reference: REDCap pipes [field] and [smart-variable] in labels, which would show
+    # another answer (or a survey link) where the wording only meant to show brackets.
+    return html_line(text, where).replace("[", "&#91;")
 
 
 def _section_header(survey: Survey, section: SurveySection) -> str:
+    where = f"section {section.section.id}"
     title = survey.text(section.section.title)
     preamble = survey.text(section.section.preamble)
-    parts = [f"<b>{_one_line(title)}</b>" if title else "", _one_line(preamble)]
+    parts = [
+        f"<b>{_html(title, where)}</b>" if title else "",
+        _label(preamble, where) if preamble else "",
+    ]
     return "<br>".join(part for part in parts if part)
 
 
@@ -382,11 +410,12 @@ def build_dictionary(
         form = form_name(section.instrument)
         source = f"{section.instrument.id} {section.instrument.version}"
         for position, item in enumerate(section.items):
+            where = f"item {item.id}"
             row = {
                 NAME: item.id,
                 FORM: form,
                 HEADER: header if position == 0 else "",
-                LABEL: _one_line(survey.item_text(item)),
+                LABEL: _label(survey.item_text(item), where),
                 REQUIRED: "y" if item.required else "",
                 ANNOTATION: _annotation(source, item),
                 MATRIX: matrix.get(item.id, ""),
@@ -396,13 +425,15 @@ def build_dictionary(
             if item.scale is not None:
                 # The natural order of the scale, also for reverse-keyed items: scoring reverses them.
                 labels = [survey.text(label) for label in item.scale.labels]
-                row.update(
-                    {TYPE: "radio", CHOICES: _choices_text(zip(item.scale.values, labels, strict=True))}
-                )
+                pairs = list(zip(item.scale.values, labels, strict=True))
+                row.update({TYPE: "radio", CHOICES: _choices_text(pairs, where)})
             elif item.type in ("single", "multiple"):
                 pairs = [(choice.value, survey.text(choice.label)) for choice in item.choices]
                 row.update(
-                    {TYPE: "radio" if item.type == "single" else "checkbox", CHOICES: _choices_text(pairs)}
+                    {
+                        TYPE: "radio" if item.type == "single" else "checkbox",
+                        CHOICES: _choices_text(pairs, where),
+                    }
                 )
             elif item.type in VALIDATION_OF_TYPE:
                 row.update({TYPE: "text", VALIDATION: VALIDATION_OF_TYPE[item.type]})
@@ -737,7 +768,8 @@ def write(
     if problems:
         raise SdtSurveyError("the REDCap data dictionary would be refused:\n  " + "\n  ".join(problems))
     with atomic_output(out, overwrite=overwrite) as temp:
-        frame.to_csv(temp, index=False, encoding="utf-8", lineterminator="\n")
+        # The labels are already safe (HTML references); the shared writer is the net under them.
+        write_csv(frame, temp, index=False, encoding="utf-8")
     forms = list(dict.fromkeys(form_name(inst) for inst in survey.instruments))
     notes = [
         "upload in Project Setup > Data Dictionary; enable each instrument as a survey "

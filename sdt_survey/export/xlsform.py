@@ -54,6 +54,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._spreadsheet_safe import force_text_cells
 from ..errors import SdtSurveyError
 from ..expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
 from ..files import atomic_output
@@ -453,6 +454,8 @@ def write(survey: Survey, out: Path, *, overwrite: bool = False) -> ExportResult
     with atomic_output(out, overwrite=overwrite) as temp, pd.ExcelWriter(temp, engine="openpyxl") as writer:
         for name, frame in (("survey", sheet), ("choices", choices), ("settings", settings)):
             frame.to_excel(writer, sheet_name=name, index=False)
+            # openpyxl stores a string starting with '=' as a formula; a label '=1 per week' is text.
+            force_text_cells(writer.sheets[name])
             # Wide label columns make the form readable when someone opens it to check or edit.
             for column_cells in writer.sheets[name].columns:
                 width = max(len(str(cell.value or "")) for cell in column_cells)
