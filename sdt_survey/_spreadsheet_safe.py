@@ -165,25 +165,23 @@ def neutralize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     >>> neutralize_frame(frame)["id"].tolist(), neutralize_frame(frame)["score"].tolist()
     (["'=1+1", '-7', 'R2'], [-1.5, 2.0, 3.0])
     """
-    out = frame.copy(deep=False)
-    for position in range(out.shape[1]):
-        column = out.iloc[:, position]
-        safe = neutralize_series(column)
-        if safe is not column:
-            out.isetitem(position, safe)
-    out.columns = _map_names(out.columns, neutralize_text)
-    return out
+    return _map_frame(frame, neutralize_series, neutralize_text)
 
 
 def restore_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The inverse of :func:`neutralize_frame`: what this package wrote, read back as it was."""
+    return _map_frame(frame, restore_series, restore_text)
+
+
+def _map_frame(frame: pd.DataFrame, on_column, on_name) -> pd.DataFrame:
+    """``frame`` with each column passed through ``on_column`` and each name through ``on_name``."""
     out = frame.copy(deep=False)
     for position in range(out.shape[1]):
         column = out.iloc[:, position]
-        original = restore_series(column)
-        if original is not column:
-            out.isetitem(position, original)
-    out.columns = _map_names(out.columns, restore_text)
+        changed = on_column(column)
+        if changed is not column:  # columns with nothing to change are not copied
+            out.isetitem(position, changed)
+    out.columns = _map_names(out.columns, on_name)
     return out
 
 

@@ -83,6 +83,13 @@ def protect_counts(
     >>> table = protect_counts(answers, [1, 2, 3, 4], min_cell=5, measure="item:x")
     >>> table.n, table.counts, table.missing
     (20, [None, None, 5, 10], 0)
+
+    One resident chose 1: its neighbour 2 is hidden with it, not the smaller 4,
+    so the two hidden answers can be shown as one share of 1 or 2.
+
+    >>> answers = pd.Series([1] + [2] * 12 + [3] * 9 + [4] * 6)
+    >>> protect_counts(answers, [1, 2, 3, 4], min_cell=5, measure="item:x").counts
+    [None, None, 9, 6]
     """
     values = pd.Series(np.asarray(answers, dtype=object)).reset_index(drop=True)
     numeric = pd.to_numeric(values, errors="coerce")
@@ -99,8 +106,15 @@ def protect_counts(
     membership[2 : 2 + len(options), : len(options)] = np.eye(len(options))
     membership[-1, -1] = 1
     public = np.array([True] + [False] * (len(keys) - 1))
-    # hide answer options first (an empty one protects nothing), the totals last
-    priority = [3, 2, *[0 if size else 1 for size in sizes[:-1]], 1]
+    # Hide answer options first, the totals last; among options, a neighbour of a small one first, so
+    # that what is hidden is a run of adjacent answers (shown as one merged share), and never an empty
+    # one (it protects nothing).
+    small = (sizes[:-1] > 0) & (sizes[:-1] < min_cell)
+    beside = np.zeros(len(options), dtype=bool)
+    beside[1:] |= small[:-1]
+    beside[:-1] |= small[1:]
+    option_rank = np.where(sizes[:-1] == 0, 3, np.where(small, 0, np.where(beside, 1, 2)))
+    priority = [5, 4, *option_rank.tolist(), 3]
     cells: list[Cell] = []
     if ledger is not None:
         if ids is None:

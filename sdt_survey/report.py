@@ -1820,6 +1820,31 @@ def _wrap(text: str, width: int) -> str:
     return text.replace("$", r"\$")
 
 
+def _bar_segments(
+    values: Sequence[Any], percent: Sequence[float | None], mid: float
+) -> list[tuple[Any, float, bool]] | None:
+    """Each answer's share in scale order, suppressed ones merged into one share; None if undrawable.
+
+    Suppressed answers can be drawn as one share (100% minus the shown ones, which the reader can
+    work out anyway) only when they are adjacent and on one side of the midpoint: then the bar's
+    position is exact. Otherwise the shown shares cannot be placed and the bar is not drawn.
+    """
+    hidden = [i for i, p in enumerate(percent) if p is None]
+    if not hidden:
+        return [(v, float(p), False) for v, p in zip(values, percent, strict=True)]
+    one_side = all(values[i] < mid for i in hidden) or all(values[i] > mid for i in hidden)
+    if hidden != list(range(hidden[0], hidden[-1] + 1)) or not one_side:
+        return None
+    rest = 100.0 - sum(p for p in percent if p is not None)
+    out: list[tuple[Any, float, bool]] = []
+    for i, (v, p) in enumerate(zip(values, percent, strict=True)):
+        if i == hidden[0]:
+            out.append((v, max(rest, 0.0), True))
+        elif p is not None:
+            out.append((v, float(p), False))
+    return out
+
+
 def _items_plot(block: Mapping[str, Any], scale: Mapping[str, Any], min_cell: int) -> str | None:
     """Diverging stacked bars of the items on one scale; the missing share in a panel of its own."""
     from matplotlib import colormaps
@@ -1842,6 +1867,7 @@ def _items_plot(block: Mapping[str, Any], scale: Mapping[str, Any], min_cell: in
     grid = figure.add_gridspec(1, 2, width_ratios=[5.2, 1], wspace=0.05)
     ax, ax_missing = figure.add_subplot(grid[0]), figure.add_subplot(grid[1])
     y_labels = []
+    merged_drawn = False
     for position, (name, entry) in enumerate(rows):
         y = len(rows) - 1 - position
         if entry is None:
@@ -1849,19 +1875,26 @@ def _items_plot(block: Mapping[str, Any], scale: Mapping[str, Any], min_cell: in
             continue
         text = f"{entry['id']}{' (R)' if entry['reverse'] else ''}  {_wrap(entry['text'] or '', 48)}"
         y_labels.append((y, text, False))
-        if entry["suppressed"] or None in entry["percent"] or entry["missing_percent"] is None:
+        segments = None if entry["suppressed"] else _bar_segments(values, entry["percent"], mid)
+        if segments is None or entry["missing_percent"] is None:
             what = "counts partly suppressed" if entry["counts"] else f"fewer than {min_cell} answers"
             ax.text(0, y, f"suppressed: {what}", ha="center", va="center", fontsize=8, color="0.3",
                     style="italic")  # fmt: skip
             ax_missing.text(50, y, _SUPPRESSED, ha="center", va="center", fontsize=7, color="0.3")
             continue
-        percent = entry["percent"]
-        below = [p for v, p in zip(values, percent, strict=True) if v < mid]
-        middle = sum(p for v, p in zip(values, percent, strict=True) if v == mid)
-        left = -(sum(below) + middle / 2)
-        for v, p, colour in zip(values, percent, colours, strict=True):
+        below = sum(p for v, p, _ in segments if v < mid)
+        middle = sum(p for v, p, _ in segments if v == mid)
+        left = -(below + middle / 2)
+        for v, p, merged in segments:
             if p <= 0:
                 continue
+            if merged:  # answers hidden together (small counts): one hatched share, no number
+                merged_drawn = True
+                ax.barh(y, p, left=left, color="0.85", hatch="////", edgecolor="white", linewidth=0.5,
+                        height=0.72)  # fmt: skip
+                left += p
+                continue
+            colour = colours[values.index(v)]
             ax.barh(y, p, left=left, color=colour, edgecolor="white", linewidth=0.5, height=0.72)
             if p >= 7:
                 shade = "white" if abs(v - mid) >= (values[-1] - values[0]) / 3 else "black"
@@ -1891,7 +1924,9 @@ def _items_plot(block: Mapping[str, Any], scale: Mapping[str, Any], min_cell: in
     handles = [
         Patch(color=c, label=_wrap(str(label), 24)) for c, label in zip(colours, scale["labels"], strict=True)
     ]
-    figure.legend(handles=handles, loc="upper center", ncol=min(len(values), 7), fontsize=7.5, frameon=False,
+    if merged_drawn:
+        handles.append(Patch(facecolor="0.85", hatch="////", edgecolor="white", label="small counts, merged"))
+    figure.legend(handles=handles, loc="upper center", ncol=min(len(handles), 7), fontsize=7.5, frameon=False,
                   bbox_to_anchor=(0.5, 1.0))  # fmt: skip
     figure.subplots_adjust(left=0.36, right=0.98, top=1 - 0.45 / height, bottom=0.45 / height + 0.02)
     return _png_data_uri(figure)

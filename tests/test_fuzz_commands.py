@@ -26,7 +26,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from sdt_survey.cli import cli
@@ -297,6 +297,9 @@ def _fuzz(command: str, examples: int):
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         derandomize=True,
+        # No shrinking or explaining: each example is a whole command run, and the failure message
+        # already shows the command line.
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
     )
     @given(data=st.data())
     def run(pool, data):

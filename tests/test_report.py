@@ -48,7 +48,7 @@ import pytest
 import sdt_survey
 from sdt_survey import report as report_module
 from sdt_survey.errors import SdtSurveyError
-from sdt_survey.report import SECTION_TITLES, Report, build_report
+from sdt_survey.report import SECTION_TITLES, Report, _bar_segments, build_report
 from sdt_survey.simulate import simulate
 from tests.conftest import REFERENCE
 
@@ -285,8 +285,12 @@ def test_every_section_is_filled_on_the_default_simulated_data(simulated):
     ]
     assert {e["id"] for e in entries if e["reverse"]} == {"as4", "rs4", "cs4"}
     complete = [e for e in entries if e["counts"] and None not in (e["n"], e["missing"], *e["counts"])]
-    assert len(complete) >= 12
     assert all(sum(e["counts"]) == e["n"] and e["n"] + e["missing"] == 415 for e in complete)
+    scale = items["scales"][0]
+    # rare extreme answers are hidden with a neighbour, so every bar can still be drawn exactly
+    undrawable = [e for e in entries if not _bar_segments(scale["values"], e["percent"], scale["midpoint"])]
+    assert not undrawable, [(e["id"], e["counts"], e["percent"]) for e in undrawable]
+    assert all(e["n"] + e["missing"] == 415 and sum(c or 0 for c in e["counts"]) <= e["n"] for e in entries)
     shown = [c for e in entries for c in [*(e["counts"] or []), e["missing"], e["n"]] if c is not None]
     assert not [c for c in shown if 0 < c < 5]  # no count of 1 to min_cell - 1 reaches leaders
 
@@ -694,3 +698,13 @@ def test_the_tempting_page_marks_suppressed_cells_in_the_browser(browser, tempti
     assert all(sections[k]["status"] == "ok" for k in SECTION_TITLES)
     assert all(width > 0 for _, width, _ in sections["cohorts"]["images"])
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_hidden_answers_are_drawn_merged_only_where_the_bar_stays_exact():
+    values, mid = [1, 2, 3, 4, 5], 3
+    assert _bar_segments(values, [10.0, 20.0, 30.0, 25.0, 15.0], mid)[0] == (1, 10.0, False)
+    merged = _bar_segments(values, [None, None, 30.0, 40.0, 20.0], mid)
+    assert merged == [(1, 10.0, True), (3, 30.0, False), (4, 40.0, False), (5, 20.0, False)]
+    assert _bar_segments(values, [None, 20.0, 30.0, 40.0, None], mid) is None  # both sides: unknown split
+    assert _bar_segments(values, [None, 20.0, None, 40.0, 30.0], mid) is None  # not adjacent
+    assert _bar_segments(values, [10.0, 20.0, None, None, 30.0], mid) is None  # includes the midpoint
