@@ -29,6 +29,7 @@ team can share one. The design, what it protects and what it cannot:
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import hashlib
 import json
@@ -120,6 +121,15 @@ class Cell:
         self.digest = hashlib.sha256(self.versions.tobytes()).hexdigest()[:32]
 
 
+def _pack(keys: np.ndarray) -> str:
+    """64-bit keys as base64 of their little-endian bytes (a quarter of the size of JSON numbers)."""
+    return base64.b64encode(np.asarray(keys, dtype="<u8").tobytes()).decode("ascii")
+
+
+def _unpack(text: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text.encode("ascii"), validate=True), dtype="<u8").astype(np.uint64)
+
+
 class ReleaseLedger:
     """Every cell released so far, and the minimum cell size each release used.
 
@@ -136,8 +146,8 @@ class ReleaseLedger:
             Cell(
                 measure=c["measure"],
                 label=c["label"],
-                identities=np.array(c["identities"], dtype=np.uint64),
-                versions=np.array(c["versions"], dtype=np.uint64),
+                identities=_unpack(c["identities"]),
+                versions=_unpack(c["versions"]),
                 release=int(c["release"]),
             )
             for c in data.get("cells", [])
@@ -226,8 +236,8 @@ class ReleaseLedger:
                     "release": c.release,
                     "measure": c.measure,
                     "label": c.label,
-                    "identities": c.identities.tolist(),
-                    "versions": c.versions.tolist(),
+                    "identities": _pack(c.identities),
+                    "versions": _pack(c.versions),
                 }
                 for c in self.cells
             ],
@@ -255,7 +265,7 @@ def _read(path: Path) -> ReleaseLedger:
         raise LedgerError(f"{path}: release ledger version {data.get('version')!r} is not supported")
     try:
         return ReleaseLedger(path, data)
-    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # binascii.Error is a ValueError
         raise LedgerError(f"{path}: the release ledger is damaged ({exc}); restore it from a copy") from exc
 
 

@@ -72,7 +72,8 @@ NAMED = {
     "subscales": ["belonging", "nope"],
     "identifiers": ["program", "nope"],
     "post_url": ["https://example.org/submit", "javascript:alert(1)", "x"],
-    "dask_scheduler": ["tcp://127.0.0.1:9"],
+    # malformed addresses only: an unreachable one takes the 10 s timeout (tests/test_hostile_options.py)
+    "dask_scheduler": ["nonsense", "tcp://", "x:y:z"],
     "instruments": ["program-belonging", "nope"],
     "responses": [],  # filled with pool paths
 }
@@ -252,6 +253,8 @@ def command_lines(draw, command: str, pool: Path, work: Path):
         required = getattr(param, "required", False)
         if not (required or hostile or draw(st.integers(0, 3)) == 0):
             continue
+        if param.name == "dask_scheduler" and not hostile:
+            continue  # there is no cluster to reach here
         flag = param.opts[0]
         if getattr(param, "is_flag", False):
             args.append(flag)
@@ -259,6 +262,10 @@ def command_lines(draw, command: str, pool: Path, work: Path):
             args += [flag, draw(st.sampled_from(inputs)) if hostile else data]
         else:
             args += [flag, _value(draw, command, param, pool, work, hostile)]
+    if command == "power":
+        # few replicates, one process and small programs, or each example costs seconds to minutes
+        defaults = {"--replicates": "2", "--jobs": "1", "--set": "residents_per_program=[4,5]"}
+        args += [part for flag, value in defaults.items() if flag not in args for part in (flag, value)]
     return args
 
 

@@ -326,7 +326,13 @@ def test_without_the_ledger_nothing_is_recorded_and_the_report_says_so(mini, tmp
     assert any("no release ledger" in note for note in report.notes)
 
 
-@pytest.mark.parametrize("content", ["not json", '{"format": "something else"}', "[1, 2]"])
+DAMAGED = (
+    '{"format": "sdt-survey release ledger", "version": 1, "hash_key": "abcdefghijklmnop", "releases": [], '
+    '"cells": [{"release": 1, "measure": "m", "label": "all", "identities": "!!", "versions": "!!"}]}'
+)
+
+
+@pytest.mark.parametrize("content", ["not json", '{"format": "something else"}', "[1, 2]", DAMAGED])
 def test_a_damaged_or_foreign_ledger_is_a_user_error(mini, tmp_path, content):
     path = tmp_path / "ledger.json"
     path.write_text(content, encoding="utf-8")
