@@ -142,7 +142,7 @@ def protect(
     lost: list[np.ndarray] = []  # small vectors the released cells already give away
     checks_arr = checks_arr[small(checks_arr)] if len(checks_arr) else checks_arr
     sticky: list[np.ndarray] = []
-    while True:  # each pass hides one more cell or sets aside one lost vector: finitely many
+    while True:  # each pass hides one more cell (or finds only lost vectors and stops): finitely many
         visible = np.flatnonzero(~suppressed)
         basis, left_null = _row_basis(membership[visible])
         targets = [membership[np.flatnonzero(suppressed)[np.argsort(rank_of[suppressed])]]]
@@ -166,23 +166,28 @@ def protect(
         derivable = _in_span(candidates, basis)
         if not derivable.any():
             break
-        target = candidates[np.flatnonzero(derivable)[0]]
-        if not any(np.array_equal(target, s) for s in sticky) and not any(
-            np.array_equal(target, row) for row in membership
-        ):
-            sticky.append(target)
-        # Coefficients of the minimum-norm derivation; a visible cell is needed by *every*
-        # derivation when its coefficient is non-zero and no left-null vector involves it.
-        coef = np.linalg.lstsq(membership[visible].T, target, rcond=None)[0]
-        used = np.abs(coef) > 1e-9
         free = (np.abs(left_null) > 1e-9).any(axis=1) if left_null.size else np.zeros(len(visible), bool)
         hideable = ~fixed[visible]
-        essential = used & ~free & hideable
-        pool = visible[essential] if essential.any() else visible[used & hideable]
-        if len(pool) == 0:  # derivable from released cells alone: hiding more cannot help
-            lost.append(target)
-            continue
-        suppressed[pool[np.argmin(rank_of[pool])]] = True
+        hidden_one = False
+        for target in candidates[derivable]:
+            # Coefficients of the minimum-norm derivation; a visible cell is needed by *every*
+            # derivation when its coefficient is non-zero and no left-null vector involves it.
+            coef = np.linalg.lstsq(membership[visible].T, target, rcond=None)[0]
+            used = np.abs(coef) > 1e-9
+            essential = used & ~free & hideable
+            pool = visible[essential] if essential.any() else visible[used & hideable]
+            if len(pool) == 0:  # derivable from released cells alone: hiding more cannot help
+                lost.append(target)
+                continue
+            if not any(np.array_equal(target, s) for s in sticky) and not any(
+                np.array_equal(target, row) for row in membership
+            ):
+                sticky.append(target)
+            suppressed[pool[np.argmin(rank_of[pool])]] = True
+            hidden_one = True
+            break  # the visible cells changed: audit again
+        if not hidden_one:
+            break
     if disclosed is not None:
         disclosed.extend(lost)
     return suppressed

@@ -171,9 +171,23 @@ class ReleaseLedger:
         return self._hash(joined + text.reset_index(drop=True))
 
     # -- what earlier releases showed ------------------------------------------------
+    def knows(self, cell: Cell) -> bool:
+        """Whether exactly this cell (same measure, same respondent versions) was released before."""
+        return (cell.measure, cell.digest) in self._digests
+
+    def _sharing(self, versions: np.ndarray, measure: str | None = None) -> np.ndarray:
+        """Positions of the recorded cells (of ``measure``, or any) holding one of ``versions``."""
+        chosen = [i for i, c in enumerate(self.cells) if measure is None or c.measure == measure]
+        if not chosen:
+            return np.zeros(0, dtype=int)
+        # One membership test over every recorded version at once, not one per cell.
+        owner = np.concatenate([np.full(len(self.cells[i].versions), i) for i in chosen])
+        stacked = np.concatenate([self.cells[i].versions for i in chosen])
+        return np.unique(owner[np.isin(stacked, versions)])
+
     def touching(self, measure: str, versions: np.ndarray) -> list[Cell]:
         """Recorded cells of ``measure`` sharing at least one version with ``versions``."""
-        return [c for c in self.cells if c.measure == measure and np.isin(c.versions, versions).any()]
+        return [self.cells[i] for i in self._sharing(versions, measure)]
 
     def check_min_cell(self, min_cell: int, versions: np.ndarray) -> None:
         """Refuse a ``min_cell`` below that of an earlier release of these respondents.
@@ -183,7 +197,7 @@ class ReleaseLedger:
         LedgerError
             When a release sharing respondents with this run used a larger one.
         """
-        touched = {c.release for c in self.cells if np.isin(c.versions, versions).any()}
+        touched = {self.cells[i].release for i in self._sharing(versions)}
         earlier = [r for r in self.releases if r["release"] in touched]
         if not earlier:
             return
@@ -374,6 +388,8 @@ def audit(current: Sequence[Cell], ledger: ReleaseLedger, *, min_cell: int, hidd
         if len(cell.versions):
             by_measure.setdefault(cell.measure, []).append(cell)
     for measure, cells in by_measure.items():
+        if all(c.public or ledger.knows(c) for c in cells):
+            continue  # a re-release of cells already shown: nothing new to derive from
         ours = np.unique(np.concatenate([c.versions for c in cells]))
         earlier = ledger.touching(measure, ours)
         if not earlier:
@@ -383,13 +399,21 @@ def audit(current: Sequence[Cell], ledger: ReleaseLedger, *, min_cell: int, hidd
         incidence = np.zeros((len(everything), len(universe)), dtype=bool)
         for row, cell in enumerate(everything):
             incidence[row, np.searchsorted(universe, cell.versions)] = True
-        patterns, counts = np.unique(incidence.T, axis=0, return_counts=True)
-        membership = patterns.T.astype(float)
+        # Versions with the same membership form one atom; rows of packed bits sort fast.
+        packed = np.ascontiguousarray(np.packbits(incidence, axis=0).T)
+        keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+        _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+        membership = incidence[:, first].astype(float)
+        patterns = incidence[:, first].T
         n_ours = len(cells)
-        known = {c.digest for c in earlier}
-        released = np.array([c.public or c.digest in known for c in cells] + [True] * len(earlier))
+        released = np.array([c.public or ledger.knows(c) for c in cells] + [True] * len(earlier))
         forced = np.array([c.key in hidden for c in cells] + [False] * len(earlier))
-        pairs = [(i, j) for i, c in enumerate(cells) for j, e in enumerate(earlier) if _alike(c, e)]
+        by_label: dict[str, list[int]] = {}
+        for j, e in enumerate(earlier):
+            by_label.setdefault(e.label, []).append(j)
+        pairs = [
+            (i, j) for i, c in enumerate(cells) for j in by_label.get(c.label, []) if _alike(c, earlier[j])
+        ]
         differences = []
         for i, j in pairs:
             a, b = patterns[:, i], patterns[:, n_ours + j]
