@@ -69,7 +69,8 @@ class DemoResult:
 class _Context:
     """What the stages hand on to each other."""
 
-    out_dir: Path
+    out_dir: Path  # where the stages write (a staging folder, put in place at the end)
+    final_dir: Path | None = None  # where the outputs end up, for what the demo writes about them
     instruments: tuple[Instrument, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)
 
@@ -330,9 +331,9 @@ def _stage_cohorts(ctx: _Context) -> tuple[str, list[Path]]:
         )
     except LedgerError as refusal:
         refused = folder / "second-release-refused.txt"
-        refused.write_text(
-            f"sdt-survey cohorts ... --by clinic --min-cell 5\nerror: {refusal}\n", encoding="utf-8"
-        )
+        message = str(refusal).replace(str(ctx.out_dir), str(ctx.final_dir or ctx.out_dir))
+        command = "sdt-survey cohorts ... --by clinic --min-cell 5"
+        refused.write_text(f"{command}\nerror: {message}\n", encoding="utf-8")
     else:  # pragma: no cover - the ledger must refuse; the demo test checks it does
         raise RuntimeError("the release ledger accepted a release with a smaller minimum cell size")
     return (
@@ -417,7 +418,7 @@ def run_demo(
     """
     result = DemoResult(Path(out_dir))
     with folder_output(out_dir, overwrite=overwrite, own_files_ok=True) as staged:
-        ctx = _Context(staged.root)
+        ctx = _Context(staged.root, final_dir=Path(out_dir))
         for number, (name, stage) in enumerate(STAGES, start=1):
             if progress is not None:
                 progress(f"[{number}/{len(STAGES)}] {name} ...")

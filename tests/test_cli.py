@@ -156,6 +156,13 @@ def test_demo_writes_its_outputs(run, tmp_path):
     assert str(out) in result.output
     assert "[5/11] reliability" in result.output  # progress, stage by stage
     assert (out / "report" / "report.html").is_file()
+    # the release ledger refused a second, disclosive release, and says so in the user's terms
+    refused = (out / "cohorts" / "second-release-refused.txt").read_text(encoding="utf-8")
+    assert "can be raised but never lowered" in refused and ".sdt-tmp" not in refused
+    assert str(out / "release-ledger.json") in refused
+    # pseudonymized scores carry no raw id
+    pseudonymized = (out / "scores" / "scores_pseudonymized.csv").read_text(encoding="utf-8")
+    assert "R0001" not in pseudonymized and (out / "scores" / "program.key").is_file()
 
 
 def test_console_script_reports_user_errors_without_traceback(tmp_path):
