@@ -280,7 +280,7 @@ def test_modification_indices(case, fitted, golden):
 
 def test_to_dict_shape(hs_fit):
     out = hs_fit.to_dict()
-    assert list(out) == ["estimator", "missing", "n_used", "fit", "parameters", "omega"]
+    assert list(out) == ["estimator", "missing", "n_used", "fit", "parameters", "omega", "warnings", "notes"]
     assert list(out["fit"]) == list(FIT_KEYS)
     assert list(out["parameters"][0]) == ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]
     assert out["parameters"][0]["z"] is None  # the fixed marker loading
@@ -517,3 +517,22 @@ def test_converges_when_the_model_fits_very_badly(hs):
     res = cfa(hs, HS_MODEL + "\nvisual ~ NA*1\nx1 ~ 0*1\nx4 ~ 0*1\nx7 ~ 0*1")
     assert res.converged and not res.warnings
     assert res.fit.chisq == pytest.approx(1015.012, abs=5e-4) and res.fit.df == 26
+
+
+@pytest.mark.parametrize("kind", ["ML", "WLSMV", "invariance"])
+def test_data_notes_reach_every_factor_result(kind):
+    """Regression: ordinal CFA and invariance results used to drop the notes on how the data were used."""
+    from sdt_survey.factor.pipeline import instrument_cfa, instrument_invariance
+    from sdt_survey.simulate import simulate
+
+    data = simulate("program-belonging", seed=2, n_programs=6, residents_per_program=(30, 30)).responses
+    if kind == "invariance":
+        result = instrument_invariance("program-belonging", data, "pgy", id_column="resident")
+    else:
+        result = instrument_cfa("program-belonging", data, estimator=kind, id_column="resident")
+    expected = ["wave 1 of 2 in 'wave'"]
+    if kind == "WLSMV":
+        expected.append("ordinal items: polychoric correlations, WLSMV, complete cases")
+    for note in expected:
+        assert note in result.notes and note in result.to_dict()["notes"] and note in result.summary()
+    assert isinstance(result.to_dict()["warnings"], list)

@@ -217,7 +217,7 @@ def test_to_dict_shape():
     data["cohort"] = np.repeat(["2023", "2024"], 300)
     res = measurement_invariance(data, "relatedness_satisfaction =~ rs1 + rs2 + rs3 + rs4", "cohort")
     out = res.to_dict()
-    assert list(out) == ["group", "groups", "steps", "comparisons", "conclusion"]
+    assert list(out) == ["group", "groups", "steps", "comparisons", "conclusion", "warnings", "notes"]
     assert out["group"] == "cohort" and out["groups"] == {"2023": 300, "2024": 300}
     assert list(out["steps"]) == list(STEPS)
     assert list(out["comparisons"][0]) == [

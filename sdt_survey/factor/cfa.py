@@ -2274,7 +2274,8 @@ class CFAResult:
         """JSON-ready summary.
 
         ``{"estimator", "missing", "n_used", "fit": {...}, "parameters": [{"lhs",
-        "op", "rhs", "est", "se", "z", "pvalue", "std_all"}, ...], "omega": {...}}``.
+        "op", "rhs", "est", "se", "z", "pvalue", "std_all"}, ...], "omega": {...},
+        "warnings": [...], "notes": [...]}``.
         With several groups each parameter also has ``"group"`` and ``omega`` is
         keyed by group label. NaN becomes null.
         """
@@ -2290,6 +2291,8 @@ class CFAResult:
                 "fit": self.fit.to_dict(),
                 "parameters": params,
                 "omega": self.omega,
+                "warnings": list(self.warnings),
+                "notes": list(self.notes),
             }
         )
 

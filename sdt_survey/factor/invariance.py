@@ -151,6 +151,7 @@ class InvarianceResult:
     free: tuple[str, ...] = ()
     highest: str | None = None
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def fit_table(self) -> pd.DataFrame:
         """One row per step: chi-square, df, CFI, TLI, RMSEA (interval), SRMR, AIC, BIC (+ robust)."""
@@ -162,7 +163,7 @@ class InvarianceResult:
         return pd.DataFrame([c.to_dict() for c in self.comparisons])
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"group", "groups", "steps": {step: fit}, "comparisons": [...], "conclusion"}`` (NaN -> null)."""
+        """``{"group", "groups", "steps", "comparisons", "conclusion", "warnings", "notes"}``; NaN is null."""
         return _clean(
             {
                 "group": self.group,
@@ -170,6 +171,8 @@ class InvarianceResult:
                 "steps": {name: res.fit.to_dict() for name, res in self.steps.items()},
                 "comparisons": [c.to_dict() for c in self.comparisons],
                 "conclusion": self.conclusion,
+                "warnings": list(self.warnings),
+                "notes": list(self.notes),
             }
         )
 
@@ -216,6 +219,8 @@ class InvarianceResult:
         lines += ["", "Conclusion: " + self.conclusion]
         if self.warnings:
             lines += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]
+        if self.notes:
+            lines += ["", "Notes:"] + [f"  - {n}" for n in self.notes]
         return "\n".join(lines)
 
     def __str__(self) -> str:

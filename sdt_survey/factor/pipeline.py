@@ -153,7 +153,6 @@ def instrument_invariance(
 
 
 def _noted(result: Any, notes: Sequence[str]) -> Any:
-    """Attach the data notes to a result that has a ``notes`` list, when there are any."""
-    if notes and hasattr(result, "notes") and isinstance(result.notes, list):
-        result.notes.extend(notes)
+    """Attach the data notes to a result (every factor result keeps a ``notes`` list)."""
+    result.notes.extend(notes)
     return result

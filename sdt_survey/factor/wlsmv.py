@@ -504,6 +504,8 @@ class OrdinalCFAResult:
         Sample polychoric correlations (lavaan's two-step estimates).
     gamma : numpy.ndarray
         Asymptotic covariance of the sample statistics (lavaan's NACOV).
+    notes : list of str
+        What was done to the data on the way in (rows left out, how items were treated).
     """
 
     model: CFAModel
@@ -520,12 +522,13 @@ class OrdinalCFAResult:
     warnings: list[str] = field(default_factory=list)
     estimator: str = "WLSMV"
     missing: str = "listwise"
+    notes: list[str] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
         return self.parameters.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"estimator": "WLSMV", "missing": "listwise", "n_used", "fit": {...}, "parameters": [...]}``."""
+        """``{"estimator": "WLSMV", "missing", "n_used", "fit", "parameters", "warnings", "notes"}``."""
         keys = ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]
         return _clean(
             {
@@ -535,6 +538,8 @@ class OrdinalCFAResult:
                 "parameterization": self.parameterization,
                 "fit": {k: self.fit[k] for k in FIT_KEYS},
                 "parameters": self.parameters[keys].to_dict("records"),
+                "warnings": list(self.warnings),
+                "notes": list(self.notes),
             }
         )
 
@@ -619,6 +624,8 @@ class OrdinalCFAResult:
                 out.append((text + fmt(r["std_all"], 9)).rstrip())
         if self.warnings:
             out += ["", "Warnings:"] + [f"  - {t}" for t in self.warnings]
+        if self.notes:
+            out += ["", "Notes:"] + [f"  - {n}" for n in self.notes]
         return "\n".join(out)
 
     def __str__(self) -> str:
