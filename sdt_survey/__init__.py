@@ -6,6 +6,7 @@ relatedness (belonging) against continuity of contact with faculty.
 """
 
 from . import factor, reliability, simulate
+from ._version import __version__
 from .errors import InstrumentError, Problem, SdtSurveyError
 from .export import ExportResult, build_survey, export_survey
 from .files import OutputError
@@ -25,8 +26,6 @@ from .responses import (
     validate_responses,
 )
 from .scoring import ScoredResponses, score
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DataQualityReport",

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from . import __version__
 from ._finite import non_finite_part
 from ._options import FiniteFloat, WorkerCount
 from ._spreadsheet_safe import write_csv
 from ._terminal import terminal_text
+from ._version import __version__
 from .cli_support import check_files, existing_files, force_option, unwind_on_sigterm
 from .errors import SdtSurveyError
 from .export import TARGETS

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._version import __version__
 from .disclosure import protect
 from .errors import SdtSurveyError
 from .files import atomic_output
@@ -216,8 +217,6 @@ class ReleaseLedger:
         self, cells: Sequence[Cell], *, command: str, min_cell: int, details: Mapping[str, Any]
     ) -> int:
         """Add a release of ``cells`` (those not recorded before); returns the number added."""
-        from . import __version__
-
         number = max((r["release"] for r in self.releases), default=0) + 1
         added = 0
         for cell in cells:

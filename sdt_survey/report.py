@@ -68,6 +68,7 @@ import numpy as np
 import pandas as pd
 
 from ._terminal import terminal_text
+from ._version import __version__
 from .cohorts import MIN_CELL_FLOOR, CohortReport, cohort_summary, invariance_minimum
 from .distributions import protect_counts
 from .errors import SdtSurveyError
@@ -1658,7 +1659,6 @@ def _quality_section(
 
 
 def _header(ctx: _Context, schedule: Any, options: Mapping[str, Any], formula: str | None) -> dict[str, Any]:
-    from . import __version__
 
     schedule_name = None
     if schedule is not None:
@@ -2218,7 +2218,6 @@ def _img(uri: str | None, alt: str, caption: str | None = None) -> str:
 
 
 def _render_html(content: Mapping[str, Any]) -> str:
-    from . import __version__
 
     header = content["header"]
     sections = content["sections"]

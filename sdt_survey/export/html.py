@@ -54,6 +54,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._version import __version__
 from ..errors import SdtSurveyError
 from ..expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
 from ..files import write_text
@@ -452,7 +453,6 @@ def _ui_language(language: str) -> str:
 
 
 def _package_version() -> str:
-    from .. import __version__
 
     return __version__
 

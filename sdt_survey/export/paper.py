@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._version import __version__
 from ..errors import SdtSurveyError
 from ..expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
 from ..files import atomic_output, write_text
@@ -938,7 +939,6 @@ def _text_or_none(survey: Survey, text) -> str | None:
 
 
 def _package_version() -> str:
-    from .. import __version__
 
     return __version__
 

@@ -58,6 +58,7 @@ import pandas as pd
 
 from .. import expressions
 from .._untrusted import load_json, read_zip_members
+from .._version import __version__
 from ..errors import SdtSurveyError
 from ..files import check_folder_output, folder_output
 from ..instrument import Instrument, Item, Section, Text, load_instruments
@@ -211,7 +212,6 @@ def _same_in_every_language(survey: Survey, text: str) -> dict[str, str]:
 
 
 def _tool_version() -> str:
-    from .. import __version__
 
     return __version__
 
