@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import SdtSurveyError
+from .errors import ExpressionError
 
 COMPARISON_OPERATORS = ("==", "!=", "<=", ">=", "<", ">")
 KEYWORDS = ("and", "or", "not", "in")
@@ -54,19 +54,6 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
-
-
-class ExpressionError(SdtSurveyError):
-    """A ``show_if`` expression that cannot be parsed.
-
-    ``offset`` is the 0-based character position of the problem.
-    """
-
-    def __init__(self, message: str, text: str, offset: int):
-        self.text = text
-        self.offset = offset
-        self.reason = message
-        super().__init__(f"{message} (at character {offset + 1} of {text!r})")
 
 
 Scalar = int | float | str

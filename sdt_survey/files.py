@@ -35,7 +35,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import SdtSurveyError
+from .errors import OutputError
 
 #: The manifest a folder output keeps of the files the package wrote in it.
 MANIFEST_NAME = ".sdt-survey-files.json"
@@ -43,10 +43,6 @@ MANIFEST_NAME = ".sdt-survey-files.json"
 TEMP_MARK = ".sdt-tmp-"
 
 PathLike = str | os.PathLike
-
-
-class OutputError(SdtSurveyError):
-    """An output that cannot be written safely (it exists, is an input, or has no folder)."""
 
 
 # ------------------------------------------------------------------ small helpers

@@ -47,7 +47,7 @@ import pandas as pd
 
 from ._version import __version__
 from .disclosure import protect
-from .errors import SdtSurveyError
+from .errors import LedgerError
 from .files import atomic_output
 
 #: Environment variable naming the ledger file used when none is given.
@@ -55,10 +55,6 @@ LEDGER_ENV = "SDT_SURVEY_LEDGER"
 FORMAT = "sdt-survey release ledger"
 FORMAT_VERSION = 1
 _KEY_ALPHABET = string.ascii_letters + string.digits
-
-
-class LedgerError(SdtSurveyError):
-    """The ledger cannot be read or written, or the run conflicts with an earlier release."""
 
 
 def default_ledger_path() -> Path:

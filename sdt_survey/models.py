@@ -69,7 +69,7 @@ from scipy import linalg, optimize, stats
 
 from ._plots import finish_figure, pyplot
 from ._terminal import printable
-from .errors import SdtSurveyError
+from .errors import JoinError, ModelFitError, ModelFormulaError, SdtSurveyError
 
 #: lme4's message for a fit on the boundary of the parameter space.
 SINGULAR_MESSAGE = "boundary (singular) fit: see help('isSingular')"
@@ -85,18 +85,6 @@ POLISH_TOLERANCE = 1e-4
 CURVE_POINTS = 51
 
 _Z975 = float(stats.norm.ppf(0.975))
-
-
-class ModelFormulaError(SdtSurveyError, ValueError):
-    """A model formula that cannot be parsed, or that MixedLM cannot express."""
-
-
-class ModelFitError(SdtSurveyError):
-    """A model that could not be fitted (every optimizer failed, or the data cannot identify it)."""
-
-
-class JoinError(SdtSurveyError, ValueError):
-    """Scores and exposure tables that cannot be joined as asked."""
 
 
 # =========================================================================== formula parsing

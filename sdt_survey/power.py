@@ -61,7 +61,7 @@ import pandas as pd
 from ._finite import require_finite
 from ._memory import require_memory, simulation_bytes
 from ._plots import finish_figure, pyplot
-from .errors import DesignError, SdtSurveyError
+from .errors import DesignError, PowerError, SdtSurveyError
 
 #: Defaults of the grid parameters that are not SimulationDesign fields as such.
 POWER_DEFAULTS: dict[str, Any] = {
@@ -76,10 +76,6 @@ POWER_DEFAULTS: dict[str, Any] = {
 OUTCOME = "relatedness_satisfaction"
 #: Optimizers of the power fits (fewer than fit_model's default; the criterion is always checked).
 POWER_OPTIMIZERS = ("bfgs", "lbfgs", "nm")
-
-
-class PowerError(SdtSurveyError, ValueError):
-    """A power analysis that cannot be run as asked."""
 
 
 # --------------------------------------------------------------------------- designs

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import SdtSurveyError
+from .errors import KeyFileError
 
 #: Bytes of key material :func:`keygen` writes.
 KEY_BYTES = 32
@@ -49,10 +49,6 @@ _HEADER = (
     "# Keep it private (mode 600) and keep it safe: the same key links every wave;\n"
     "# a new key gives new pseudonyms that link to none of the old ones.\n"
 )
-
-
-class KeyFileError(SdtSurveyError):
-    """A pseudonymization key file that is missing, malformed, weak or shared."""
 
 
 def keygen(path: str | Path, *, force: bool = False) -> Path:
@@ -195,7 +191,7 @@ def check_key_strength(key: bytes, where: str = "key") -> None:
     >>> check_key_strength(b"a" * 32)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    sdt_survey.pseudonyms.KeyFileError: key: a weak key: every byte is the same (0x61); ...
+    sdt_survey.errors.KeyFileError: key: a weak key: every byte is the same (0x61); ...
     """
     remedy = "make a new one with `sdt-survey keygen`"
     if len(key) < MIN_KEY_BYTES:

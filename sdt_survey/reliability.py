@@ -60,19 +60,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from ._callable import make_module_callable
-from .errors import SdtSurveyError
-
-
-class ReliabilityError(SdtSurveyError, ValueError):
-    """Data or settings a reliability coefficient cannot be computed from (said in plain words)."""
-
-
-class ReliabilityKeyError(SdtSurveyError, KeyError):
-    """Items named that the data do not have."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
-
+from .errors import ReliabilityError, ReliabilityKeyError, SdtSurveyError
 
 Missing = Literal["pairwise", "listwise"]
 MISSING_MODES = ("pairwise", "listwise")

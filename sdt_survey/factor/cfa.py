@@ -71,7 +71,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, special, stats
 
-from ..errors import SdtSurveyError
+from ..errors import CFAError, CFAWarning
 
 try:  # threadpoolctl comes with scikit-learn (a dependency of pingouin); optional here
     from threadpoolctl import ThreadpoolController
@@ -124,14 +124,6 @@ def _single_threaded_blas():
         return
     with controller.limit(limits=1, user_api="blas"):
         yield
-
-
-class CFAError(SdtSurveyError):
-    """A CFA that cannot be run as asked (bad model, data or options), in plain words."""
-
-
-class CFAWarning(UserWarning):
-    """A fitted CFA whose results need care (non-convergence, Heywood case, ...)."""
 
 
 # ============================================================================ model

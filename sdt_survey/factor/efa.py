@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from ..errors import SdtSurveyError
+from ..errors import FactorAnalysisError
 from ..reliability import (
     _clean,
     _cov2cor,
@@ -95,10 +95,6 @@ MSA_LABELS = (
     (0.5, "miserable"),
     (-math.inf, "unacceptable"),
 )
-
-
-class FactorAnalysisError(SdtSurveyError, ValueError):
-    """Data that cannot be factor analysed as given (the message says why and what to do)."""
 
 
 @contextmanager

@@ -59,7 +59,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import SdtSurveyError
+from ..errors import ModelSyntaxError
 
 #: Operators of a measurement model (``~1`` is written ``x ~ 1``).
 OPERATORS = ("=~", "~~", "~", "~1")
@@ -80,28 +80,6 @@ _UNSUPPORTED = {
 _NAME = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _SYMBOLS = ("~*~", "=~", "~~", ":=", "==", "<~", "~", "<", ">", "|", "%", "+", "*", "(", ")", ",", ";")
-
-
-class ModelSyntaxError(SdtSurveyError, ValueError):
-    """A model description that cannot be read, located at a line and column.
-
-    Attributes
-    ----------
-    line, column : int
-        1-based position of the problem in the model text.
-    reason : str
-        What is wrong, without the location.
-    """
-
-    def __init__(self, reason: str, line: int, column: int, source_line: str = ""):
-        self.reason = reason
-        self.line = line
-        self.column = column
-        self.source_line = source_line
-        message = f"model syntax, line {line}, column {column}: {reason}"
-        if source_line.strip():
-            message += f"\n  {source_line}\n  {' ' * (column - 1)}^"
-        super().__init__(message)
 
 
 @dataclass(frozen=True)
