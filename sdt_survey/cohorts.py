@@ -60,6 +60,7 @@ from .files import atomic_output
 from .instrument import Instrument, load_instruments
 from .ledger import Cell, ReleaseLedger, audit, open_ledger
 from .responses import WAVE_COLUMNS, Responses, identifier_columns
+from .results import jsonable
 from .scoring import ScoredResponses, score, score_ids
 
 #: The smallest ``min_cell`` accepted: below 3, two people could each work out the other's answers.
@@ -1070,8 +1071,8 @@ def _invariance(
             check: dict[str, Any] = {
                 "instrument": inst.id,
                 "across": column,
-                "groups_tested": _jsonable(large),
-                "groups_too_small": _jsonable(small),
+                "groups_tested": jsonable(large),
+                "groups_too_small": jsonable(small),
             }
             if len(large) < 2:
                 check.update(
@@ -1141,7 +1142,7 @@ def _invariance(
                 level=level,
                 mean_comparisons_supported=supported,
                 statement=f"{inst.id} across {column}: {verdict}{caveat}{skipped}.{caution}",
-                result=_jsonable(result_dict),
+                result=jsonable(result_dict),
             )
             out["checks"].append(check)
             notes.append(check["statement"])
@@ -1149,26 +1150,6 @@ def _invariance(
 
 
 # ------------------------------------------------------------------ report
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (pd.DataFrame, pd.Series)):
-        return _jsonable(
-            json.loads(value.to_json(orient="records" if isinstance(value, pd.DataFrame) else "index"))
-        )
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
 
 
 @dataclass
@@ -1269,9 +1250,9 @@ class CohortReport:
             out = []
             for values in frame.to_dict("records"):
                 entry = {"group": self._group(values["_table"], values["_value"])}
-                entry.update({k: _jsonable(values[k]) for k in head})
+                entry.update({k: jsonable(values[k]) for k in head})
                 for k in figures:
-                    entry[k] = None if values["suppressed"] else _jsonable(values[k])
+                    entry[k] = None if values["suppressed"] else jsonable(values[k])
                 entry["suppressed"] = bool(values["suppressed"])
                 out.append(entry)
             return out
@@ -1281,7 +1262,7 @@ class CohortReport:
             "rows": records(self.rows, ["wave", "scale"], FIGURES),
             "changes": records(self.changes, ["scale", "from_wave", "to_wave", "method"], CHANGE_FIGURES),
             "trends": records(self.trends, ["scale", "method"], TREND_FIGURES),
-            "invariance": _jsonable(self.invariance),
+            "invariance": jsonable(self.invariance),
             "notes": list(self.notes),
         }
 

@@ -61,6 +61,7 @@ from scipy import optimize, special, stats
 
 from ._callable import make_module_callable
 from .errors import ReliabilityError, ReliabilityKeyError, SdtSurveyError
+from .results import jsonable
 
 Missing = Literal["pairwise", "listwise"]
 MISSING_MODES = ("pairwise", "listwise")
@@ -176,21 +177,6 @@ def _smc(r: np.ndarray) -> np.ndarray:
 def _z_psych(confidence: float) -> float:
     """The normal quantile rounded to two decimals: psych prints alpha -/+ 1.96 ase."""
     return round(float(stats.norm.ppf(0.5 + confidence / 2)), 2)
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe plain Python values: numpy scalars -> float/int, NaN -> None."""
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) else float(value)
-    return value
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -386,7 +372,7 @@ class AlphaResult(_Result):
             if self.response_freq is None
             else self.response_freq.to_dict(orient="index"),
         }
-        return _clean(out)
+        return jsonable(out)
 
     def summary(self) -> str:
         pct = f"{self.confidence:.0%}"
@@ -921,7 +907,7 @@ class OmegaResult(_Result):
             "omega_group": self.omega_group.to_dict(orient="index"),
             "subscales": None if self.subscales is None else self.subscales.to_dict(orient="index"),
         }
-        return _clean(out)
+        return jsonable(out)
 
     def summary(self) -> str:
         lines = [
@@ -1193,7 +1179,7 @@ class SplitHalfResult(_Result):
         return self.min_split
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return jsonable(
             {
                 "max_split": self.max_split,
                 "min_split": self.min_split,
@@ -1548,7 +1534,7 @@ class PolychoricResult(_Result):
         return self.rho.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return jsonable(
             {
                 "rho": self.rho.to_dict(orient="index"),
                 "tau": self.tau.to_dict(orient="index"),
@@ -1751,7 +1737,7 @@ class GroupReliabilityResult(_Result):
     name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean({k: getattr(self, k) for k in self.__dataclass_fields__})
+        return jsonable({k: getattr(self, k) for k in self.__dataclass_fields__})
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([self.to_dict()], index=[self.name or "score"])
@@ -1864,7 +1850,7 @@ class TestRetestResult(_Result):
         return self.table.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return jsonable(
             {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in ("table", "__test__")}
         )
 
@@ -2051,7 +2037,7 @@ class ReliabilityReport(_Result):
             out["ordinal"] = {sid: dict(values) for sid, values in self.ordinal.items()}
         if self.notes:
             out["notes"] = list(self.notes)
-        return _clean(out)
+        return jsonable(out)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per subscale: the scale-level coefficients."""

@@ -76,6 +76,7 @@ from .files import OutputError, Transaction, write_text
 from .instrument import Instrument, bundled_instruments, load_instruments
 from .ledger import Cell, ReleaseLedger, open_ledger
 from .responses import WAVE_COLUMNS
+from .results import jsonable
 from .scoring import ScoredResponses, score, score_ids
 
 __all__ = ["SECTION_TITLES", "Report", "build_report"]
@@ -504,7 +505,7 @@ def build_report(
         "header": header,
         "sections": {key: {"title": SECTION_TITLES[key], **sections[key]} for key in SECTION_TITLES},
     }
-    return Report(_jsonable(ctx.scrub.scrub(content)))
+    return Report(jsonable(ctx.scrub.scrub(content)))
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -656,24 +657,6 @@ def _finite(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer, int)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return _finite(value)
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (str,)):
-        return value
-    return str(value)
 
 
 def _section(

@@ -59,6 +59,7 @@ from .continuity import indices_from_codes
 from .errors import DesignError, UnknownParameterError
 from .files import folder_output
 from .instrument import SCORED_TYPES, Instrument, Item, load_instruments
+from .results import jsonable
 
 # --------------------------------------------------------------------------- defaults
 
@@ -358,7 +359,9 @@ class SimulationDesign:
         """The design as JSON-ready values."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
-            out[f.name] = _jsonable(getattr(self, f.name))
+            value = getattr(self, f.name)
+            # a table given as a design value (e.g. factor correlations) is written by row label
+            out[f.name] = jsonable(_frame_dict(value) if isinstance(value, pd.DataFrame) else value)
         out["wave_dates"] = [d.isoformat() for d in self.wave_dates]
         return out
 
@@ -497,7 +500,7 @@ class SimulationTruth:
             "clinic_effects": _frame_dict(self.clinic_effects),
             "wave_dates": self.wave_dates,
             "dropped": {str(k): v for k, v in self.dropped.items()},
-            "faults": _jsonable(self.faults),
+            "faults": jsonable(self.faults),
         }
         if per_resident:
             out["continuity"] = _records(self.continuity)
@@ -1626,29 +1629,6 @@ def _ids(prefix: str | np.ndarray, sep: str, numbers: np.ndarray, width: int) ->
     """Identifiers such as ``R0001`` or ``P01-C2``, built without a Python loop."""
     digits = np.char.zfill(np.asarray(numbers).astype(str), width)
     return np.char.add(np.char.add(prefix, sep), digits).astype(object)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, pd.DataFrame):
-        return _frame_dict(value)
-    if isinstance(value, Mapping):
-        return {
-            (
-                k if isinstance(k, str) else "|".join(map(str, k)) if isinstance(k, tuple) else str(k)
-            ): _jsonable(v)
-            for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _frame_dict(frame: pd.DataFrame) -> dict[str, dict[str, float]]:

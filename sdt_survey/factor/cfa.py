@@ -72,6 +72,7 @@ import pandas as pd
 from scipy import linalg, special, stats
 
 from ..errors import CFAError, CFAWarning
+from ..results import jsonable
 
 try:  # threadpoolctl comes with scikit-learn (a dependency of pingouin); optional here
     from threadpoolctl import ThreadpoolController
@@ -2086,19 +2087,6 @@ def _modification_indices(
 # ========================================================================= results
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN and infinities become None, numpy scalars become Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
-
-
 #: The fit measures of :meth:`FitMeasures.to_dict` (MLR adds :data:`ROBUST_FIT_KEYS`).
 FIT_KEYS = (
     "chisq",
@@ -2178,7 +2166,7 @@ class FitMeasures:
     def to_dict(self) -> dict[str, Any]:
         """The fit block of :meth:`CFAResult.to_dict`: :data:`FIT_KEYS` (+ robust ones for MLR)."""
         keys = FIT_KEYS + (ROBUST_FIT_KEYS if self.robust else ())
-        return _clean({k: getattr(self, k) for k in keys})
+        return jsonable({k: getattr(self, k) for k in keys})
 
     def to_series(self) -> pd.Series:
         """Every measure, lavaan-style names with underscores."""
@@ -2275,7 +2263,7 @@ class CFAResult:
         if self.n_groups > 1:
             keys.insert(3, "group")
         params = [{k: row[k] for k in keys} for row in self.parameters[keys].to_dict("records")]
-        return _clean(
+        return jsonable(
             {
                 "estimator": self.estimator,
                 "missing": self.missing,

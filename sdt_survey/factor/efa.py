@@ -59,7 +59,6 @@ from scipy import optimize, stats
 
 from ..errors import FactorAnalysisError
 from ..reliability import (
-    _clean,
     _cov2cor,
     _fmt,
     _pairwise_moments,
@@ -67,6 +66,7 @@ from ..reliability import (
     _smc,
     fa_minres,
 )
+from ..results import jsonable
 from .rotation import ROTATIONS, rotate
 
 try:  # optional: installed with scikit-learn and many scientific stacks
@@ -257,7 +257,7 @@ class KMOResult(_Result):
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return jsonable(
             {
                 "msa": self.msa,
                 "label": self.label,
@@ -355,7 +355,7 @@ class BartlettResult(_Result):
         return pd.DataFrame([self.to_dict()])
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return jsonable(
             {
                 "chisq": self.chisq,
                 "df": self.df,
@@ -722,7 +722,7 @@ class EFAResult(_Result):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-safe values (NaN becomes ``None``)."""
-        return _clean(
+        return jsonable(
             {
                 "n_factors": self.n_factors,
                 "fm": self.fm,
@@ -1047,7 +1047,7 @@ class ParallelResult(_Result):
         return self.scree.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return jsonable(
             {
                 "n_factors": self.n_factors,
                 "n_components": self.n_components,
@@ -1254,7 +1254,7 @@ class FactorReport(_Result):
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return jsonable(
             {
                 "instrument": self.instrument,
                 "n_factors": self.efa.n_factors,

@@ -59,12 +59,12 @@ from typing import Any
 import pandas as pd
 from scipy import stats
 
+from ..results import jsonable
 from .cfa import (
     ESTIMATORS,
     CFAError,
     CFAResult,
     _as_model,
-    _clean,
     _fit_prepared,
     _prepare,
     _single_threaded_blas,
@@ -103,7 +103,7 @@ class Comparison:
     scaling_factor: float | None = None  # Satorra-Bentler 2001 (MLR)
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean(
+        return jsonable(
             {
                 "from": self.from_step,
                 "to": self.to_step,
@@ -164,7 +164,7 @@ class InvarianceResult:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"group", "groups", "steps", "comparisons", "conclusion", "warnings", "notes"}``; NaN is null."""
-        return _clean(
+        return jsonable(
             {
                 "group": self.group,
                 "groups": self.groups,

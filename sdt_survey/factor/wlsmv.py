@@ -47,6 +47,7 @@ import pandas as pd
 from scipy import special, stats
 
 from ..reliability import _bvn_cdf_grid
+from ..results import jsonable
 from .cfa import (
     _BETA,
     _LAMBDA,
@@ -58,7 +59,6 @@ from .cfa import (
     _build_spec,
     _cfi,
     _check_identification,
-    _clean,
     _rmsea,
     _Spec,
     _start_values,
@@ -530,7 +530,7 @@ class OrdinalCFAResult:
     def to_dict(self) -> dict[str, Any]:
         """``{"estimator": "WLSMV", "missing", "n_used", "fit", "parameters", "warnings", "notes"}``."""
         keys = ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]
-        return _clean(
+        return jsonable(
             {
                 "estimator": self.estimator,
                 "missing": self.missing,
