@@ -61,7 +61,15 @@ from scipy import optimize, special, stats
 
 from ._callable import make_module_callable
 from .errors import ReliabilityError, ReliabilityKeyError, SdtSurveyError
+from .results import Result as _Result
+from .results import format_interval as _fmt_ci
+from .results import format_number as _fmt
 from .results import jsonable
+from .stats.bivariate_normal import bvn_cdf_grid as _bvn_cdf_grid
+from .stats.moments import cov2cor as _cov2cor
+from .stats.moments import pairwise_moments as _pairwise_moments
+from .stats.moments import smc as _smc
+from .stats.rotation import oblimin, varimax
 
 Missing = Literal["pairwise", "listwise"]
 MISSING_MODES = ("pairwise", "listwise")
@@ -113,35 +121,6 @@ def _check_confidence(confidence: float) -> None:
         raise ReliabilityError(f"confidence must be in (0, 1), got {confidence!r}")
 
 
-def _pairwise_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """R's ``cov(x, use="pairwise")``, ``cor(x, use="pairwise")`` and pairwise counts.
-
-    Each covariance uses the rows where both items are answered, with means over
-    those rows and an ``n - 1`` denominator; each pairwise correlation also uses
-    the standard deviations over those rows (so it is *not* ``cov2cor`` of the
-    pairwise covariance matrix). Computed with matrix products on centred data.
-    """
-    mask = ~np.isnan(x)
-    m = mask.astype(float)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        centre = np.nanmean(x, axis=0)
-    x0 = np.where(mask, x - np.nan_to_num(centre), 0.0)
-    cnt = m.T @ m
-    sx = x0.T @ m  # sx[j, k]: sum of item j over rows where j and k are answered
-    sxx = (x0 * x0).T @ m
-    sxy = x0.T @ x0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dev = sxy - sx * sx.T / cnt
-        cov = dev / (cnt - 1)
-        vj = sxx - sx * sx / cnt
-        cor = dev / np.sqrt(vj * vj.T)
-    cov[cnt < 2] = np.nan
-    cor[cnt < 2] = np.nan
-    np.fill_diagonal(cor, np.where(np.diag(cnt) >= 2, 1.0, np.nan))
-    return cov, cor, cnt
-
-
 def _require_finite(mat: np.ndarray, names: Sequence[str], what: str) -> None:
     if np.isnan(mat).any():
         i, j = np.argwhere(np.isnan(mat))[0]
@@ -151,58 +130,13 @@ def _require_finite(mat: np.ndarray, names: Sequence[str], what: str) -> None:
         )
 
 
-def _cov2cor(c: np.ndarray) -> np.ndarray:
-    d = 1.0 / np.sqrt(np.diag(c))
-    r = c * np.outer(d, d)
-    np.fill_diagonal(r, 1.0)
-    return r
-
-
-def _pinv(a: np.ndarray) -> np.ndarray:
-    """psych::Pinv: the Moore-Penrose inverse with psych's tolerance."""
-    u, s, vt = np.linalg.svd(a)
-    keep = s > max(math.sqrt(np.finfo(float).eps) * s[0], 0)
-    return (vt[keep].T / s[keep]) @ u[:, keep].T
-
-
-def _smc(r: np.ndarray) -> np.ndarray:
-    """psych::smc: squared multiple correlations ``1 - 1/diag(R^+)``, clipped to [0, 1]."""
-    r = _cov2cor(r) if not np.allclose(np.diag(r), 1.0) else r
-    inv = _pinv(r)
-    with np.errstate(divide="ignore"):
-        out = 1.0 - 1.0 / np.diag(inv)
-    return np.clip(out, 0.0, 1.0)
-
-
 def _z_psych(confidence: float) -> float:
     """The normal quantile rounded to two decimals: psych prints alpha -/+ 1.96 ase."""
     return round(float(stats.norm.ppf(0.5 + confidence / 2)), 2)
 
 
-def _fmt(value: float | None, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.{digits}f}"
-
-
-def _fmt_ci(ci: tuple[float, float] | None, digits: int = 3) -> str:
-    if ci is None:
-        return "-"
-    return f"[{_fmt(ci[0], digits)}, {_fmt(ci[1], digits)}]"
-
-
 def _frame_text(frame: pd.DataFrame, digits: int = 3) -> str:
     return frame.to_string(float_format=lambda v: f"{v:.{digits}f}", na_rep="-")
-
-
-class _Result:
-    """Shared behaviour: ``str(result)`` is its summary."""
-
-    def summary(self) -> str:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 # =========================================================================== alpha
@@ -795,7 +729,6 @@ def fa_minres(r: np.ndarray, nfactors: int) -> np.ndarray:
 
 def _varimax(x: np.ndarray, eps: float = 1e-5) -> np.ndarray:
     """stats::varimax with Kaiser normalization: :func:`sdt_survey.factor.rotation.varimax`."""
-    from .factor.rotation import varimax  # imported here: sdt_survey.factor imports this module
 
     return varimax(x, eps=eps)[0]
 
@@ -804,7 +737,6 @@ def _oblimin(
     a: np.ndarray, gam: float = 0.0, eps: float = 1e-5, maxit: int = 1000
 ) -> tuple[np.ndarray, np.ndarray]:
     """GPArotation::oblimin, unnormalized: :func:`sdt_survey.factor.rotation.oblimin`."""
-    from .factor.rotation import oblimin
 
     return oblimin(a, gam, eps, maxit)
 
@@ -1356,136 +1288,6 @@ def split_half(
 
 
 # =========================================================================== polychoric
-
-# Gauss-Legendre nodes and weights on (-1, 1), halves (Genz's BVNU).
-_GL = {
-    6: (
-        np.array([0.9324695142031522, 0.6612093864662647, 0.2386191860831970]),
-        np.array([0.1713244923791705, 0.3607615730481384, 0.4679139345726904]),
-    ),
-    12: (
-        np.array(
-            [
-                0.9815606342467191,
-                0.9041172563704750,
-                0.7699026741943050,
-                0.5873179542866171,
-                0.3678314989981802,
-                0.1252334085114692,
-            ]
-        ),
-        np.array(
-            [
-                0.04717533638651177,
-                0.1069393259953183,
-                0.1600783285433464,
-                0.2031674267230659,
-                0.2334925365383547,
-                0.2491470458134029,
-            ]
-        ),
-    ),
-    20: (
-        np.array(
-            [
-                0.9931285991850949,
-                0.9639719272779138,
-                0.9122344282513259,
-                0.8391169718222188,
-                0.7463319064601508,
-                0.6360536807265150,
-                0.5108670019508271,
-                0.3737060887154196,
-                0.2277858511416451,
-                0.07652652113349733,
-            ]
-        ),
-        np.array(
-            [
-                0.01761400713915212,
-                0.04060142980038694,
-                0.06267204833410906,
-                0.08327674157670475,
-                0.1019301198172404,
-                0.1181945319615184,
-                0.1316886384491766,
-                0.1420961093183821,
-                0.1491729864726037,
-                0.1527533871307259,
-            ]
-        ),
-    ),
-}
-
-
-def _bvn_upper(h: np.ndarray, k: np.ndarray, r: float) -> np.ndarray:
-    """P(X > h, Y > k) for a standard bivariate normal with correlation r (Genz's BVNU).
-
-    Vectorized over ``h`` and ``k`` (finite values); accurate to about 1e-15.
-    """
-    h = np.asarray(h, dtype=float)
-    k = np.asarray(k, dtype=float)
-    phid = special.ndtr
-    if r == 0:
-        return phid(-h) * phid(-k)
-    ar = abs(r)
-    xs, ws = _GL[6] if ar < 0.3 else _GL[12] if ar < 0.75 else _GL[20]
-    w = np.r_[ws, ws]
-    x = np.r_[1 - xs, 1 + xs]
-    hk = h * k
-    if ar < 0.925:
-        hs = (h * h + k * k) / 2
-        asr = math.asin(r) / 2
-        sn = np.sin(asr * x)
-        bvn = (np.exp((sn * hk[..., None] - hs[..., None]) / (1 - sn**2)) @ w) * asr / (2 * math.pi)
-        return np.clip(bvn + phid(-h) * phid(-k), 0, 1)
-    if r < 0:
-        k = -k
-        hk = -hk
-    bvn = np.zeros(np.broadcast(h, k).shape)
-    if ar < 1:
-        a_s = 1 - r * r
-        a = math.sqrt(a_s)
-        bs = (h - k) ** 2
-        c = (4 - hk) / 8
-        d = (12 - hk) / 80
-        asr = -(bs / a_s + hk) / 2
-        bvn = np.where(
-            asr > -100, a * np.exp(asr) * (1 - c * (bs - a_s) * (1 - d * bs) / 3 + c * d * a_s**2), 0.0
-        )
-        b = np.sqrt(bs)
-        sp = math.sqrt(2 * math.pi) * phid(-b / a)
-        bvn = np.where(hk > -100, bvn - np.exp(-hk / 2) * sp * b * (1 - c * bs * (1 - d * bs) / 3), bvn)
-        a /= 2
-        xx = (a * x) ** 2
-        asr2 = -(bs[..., None] / xx + hk[..., None]) / 2
-        sp2 = 1 + c[..., None] * xx * (1 + 5 * d[..., None] * xx)
-        rs = np.sqrt(1 - xx)
-        ep = np.exp(-(hk[..., None] / 2) * xx / (1 + rs) ** 2) / rs
-        term = np.where(asr2 > -100, np.exp(np.maximum(asr2, -100)) * (sp2 - ep), 0.0)
-        bvn = (a * (term @ w) - bvn) / (2 * math.pi)
-    if r > 0:
-        bvn = bvn + phid(-np.maximum(h, k))
-    else:
-        flip = np.where(h < 0, phid(k) - phid(h), phid(-h) - phid(-k))
-        bvn = np.where(h >= k, -bvn, flip - bvn)
-    return np.clip(bvn, 0, 1)
-
-
-def _bvn_cdf_grid(rc: np.ndarray, cc: np.ndarray, rho: float) -> np.ndarray:
-    """Cell probabilities of a bivariate normal cut at row thresholds rc and column thresholds cc."""
-    rows = np.r_[-np.inf, rc, np.inf]
-    cols = np.r_[-np.inf, cc, np.inf]
-    hh, kk = np.meshgrid(rows, cols, indexing="ij")
-    cdf = np.zeros(hh.shape)
-    inner = np.isfinite(hh) & np.isfinite(kk)
-    # P(X < h, Y < k) = P(-X > -h, -Y > -k)
-    cdf[inner] = _bvn_upper(-hh[inner], -kk[inner], rho)
-    cdf[-1, 1:-1] = special.ndtr(cols[1:-1])
-    cdf[1:-1, -1] = special.ndtr(rows[1:-1])
-    cdf[-1, -1] = 1.0
-    return cdf[1:, 1:] - cdf[:-1, 1:] - cdf[1:, :-1] + cdf[:-1, :-1]
-
 
 #: R's optimize() default tolerance (.Machine$double.eps^0.25), which psych::polychoric uses.
 R_OPTIMIZE_TOL = float(np.finfo(float).eps ** 0.25)

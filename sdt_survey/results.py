@@ -63,4 +63,28 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-__all__ = ["jsonable"]
+def format_number(value: float | None, digits: int = 3) -> str:
+    """A figure for a printed table: ``digits`` decimals, ``-`` when there is none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def format_interval(ci: tuple[float, float] | None, digits: int = 3) -> str:
+    """An interval for a printed table, ``[lower, upper]``, ``-`` when there is none."""
+    if ci is None:
+        return "-"
+    return f"[{format_number(ci[0], digits)}, {format_number(ci[1], digits)}]"
+
+
+class Result:
+    """What every result class shares: ``str(result)`` is its :meth:`summary`."""
+
+    def summary(self) -> str:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+__all__ = ["Result", "format_interval", "format_number", "jsonable"]

@@ -478,10 +478,12 @@ def test_ordinal_alpha_and_omega(w1, gold):
 def test_bivariate_normal_against_scipy():
     from scipy import stats
 
+    from sdt_survey.stats.bivariate_normal import bvn_upper
+
     h = np.array([-1.3, -0.2, 0.0, 0.7, 1.9])
     k = np.array([0.4, -1.1, 0.0, 0.7, -0.3])
     for r in (-0.95, -0.6, -0.1, 0.2, 0.5, 0.8, 0.93, 0.99):
-        ours = rel._bvn_upper(-h, -k, r)  # P(X < h, Y < k)
+        ours = bvn_upper(-h, -k, r)  # P(X < h, Y < k)
         mvn = stats.multivariate_normal([0, 0], [[1, r], [r, 1]])
         theirs = np.array([mvn.cdf([a, b]) for a, b in zip(h, k, strict=True)])
         assert np.allclose(ours, theirs, atol=1e-6), r

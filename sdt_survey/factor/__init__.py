@@ -27,6 +27,8 @@ Examples
 (['MR1', 'MR2'], 4.0)
 """
 
+from ..stats.rotation import Rotation, rotate
+from . import rotation  # noqa: F401 - sdt_survey.factor.rotation stays importable
 from .cfa import CFAError, CFAModel, CFAResult, FitMeasures, cfa
 from .efa import (
     BartlettResult,
@@ -44,7 +46,6 @@ from .efa import (
 )
 from .invariance import InvarianceResult, measurement_invariance
 from .pipeline import instrument_cfa, instrument_invariance
-from .rotation import Rotation, rotate
 from .syntax import ModelSyntaxError, emit_lavaan, parse_model_syntax
 from .wlsmv import OrdinalCFAResult, cfa_ordinal
 

@@ -58,16 +58,11 @@ import pandas as pd
 from scipy import optimize, stats
 
 from ..errors import FactorAnalysisError
-from ..reliability import (
-    _cov2cor,
-    _fmt,
-    _pairwise_moments,
-    _Result,
-    _smc,
-    fa_minres,
-)
-from ..results import jsonable
-from .rotation import ROTATIONS, rotate
+from ..reliability import fa_minres
+from ..results import Result, format_number, jsonable
+from ..stats import moments
+from ..stats.moments import cov2cor, pairwise_moments
+from ..stats.rotation import ROTATIONS, rotate
 
 try:  # optional: installed with scikit-learn and many scientific stacks
     from threadpoolctl import ThreadpoolController as _ThreadpoolController
@@ -179,7 +174,7 @@ def _prepare(items: Any, missing: str = "pairwise", *, min_items: int = 3, what:
         raise FactorAnalysisError(
             f"constant or empty items (no variance, so no correlations): {', '.join(constant)}; drop them"
         )
-    _, r, cnt = _pairwise_moments(x)
+    _, r, cnt = pairwise_moments(x)
     if np.isnan(r).any():
         i, j = np.argwhere(np.isnan(r))[0]
         raise FactorAnalysisError(
@@ -229,7 +224,7 @@ def _msa_label(value: float) -> str:
 
 
 @dataclass(frozen=True, eq=False)
-class KMOResult(_Result):
+class KMOResult(Result):
     """Kaiser-Meyer-Olkin measure of sampling adequacy (psych::KMO).
 
     ``msa`` is the overall MSA, ``msa_items`` psych's ``MSAi``;
@@ -283,7 +278,7 @@ class KMOResult(_Result):
 
 def _kmo_from_corr(r: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     q = np.linalg.inv(r)
-    image = _cov2cor(q)
+    image = cov2cor(q)
     q0 = image.copy()
     np.fill_diagonal(q0, 0.0)
     r0 = r.copy()
@@ -338,7 +333,7 @@ def kmo(items: pd.DataFrame, *, missing: Missing = "pairwise") -> KMOResult:
 
 
 @dataclass(frozen=True, eq=False)
-class BartlettResult(_Result):
+class BartlettResult(Result):
     """Bartlett's test that the correlation matrix is an identity (psych::cortest.bartlett).
 
     ``chisq = -log(det R) (n - 1 - (2p + 5)/6)`` on ``df = p(p - 1)/2``.
@@ -444,7 +439,7 @@ def _ml_loadings(psi: np.ndarray, s: np.ndarray, k: int) -> np.ndarray:
 
 
 def _fa_ml(r: np.ndarray, k: int) -> np.ndarray:
-    start = np.diag(r) - _smc(r)
+    start = np.diag(r) - moments.smc(r)
     start = np.clip(start, *PSI_BOUNDS)
     res = optimize.minimize(
         _ml_objective,
@@ -466,7 +461,7 @@ def _fa_pa(r: np.ndarray, k: int, *, smc: bool = True, min_err: float = 0.001, m
     """
     rm = r.copy()
     if smc:
-        np.fill_diagonal(rm, _smc(r))
+        np.fill_diagonal(rm, moments.smc(r))
     comm = float(np.trace(rm))
     err, i, converged = comm, 1, True
     while err > min_err:
@@ -527,7 +522,7 @@ def _smooth(r: np.ndarray) -> np.ndarray:
         return r
     vals = np.where(vals < 1e-12, 100 * 1e-12, vals)
     vals = vals * r.shape[0] / vals.sum()
-    return _cov2cor((vecs * vals) @ vecs.T)
+    return cov2cor((vecs * vals) @ vecs.T)
 
 
 def _rmsea_bound(stat: float, df: float, target: float, hi: float, n: int) -> float:
@@ -644,7 +639,7 @@ VARIANCE_ROWS = [
 
 
 @dataclass(frozen=True, eq=False)
-class EFAResult(_Result):
+class EFAResult(Result):
     """An exploratory factor analysis (psych::fa); psych's names in brackets.
 
     Attributes
@@ -822,7 +817,7 @@ class EFAResult(_Result):
                 pct = f"{fit['RMSEA_confidence']:.0%}"
                 lines.append(
                     f"RMSEA index = {fit['RMSEA']:.3f} and the {pct} confidence interval is "
-                    f"{_fmt(fit['RMSEA_lower'])} {_fmt(fit['RMSEA_upper'])}"
+                    f"{format_number(fit['RMSEA_lower'])} {format_number(fit['RMSEA_upper'])}"
                 )
                 lines.append(f"BIC = {fit['BIC']:.2f}")
         else:
@@ -1006,7 +1001,7 @@ def efa(
 
 
 @dataclass(frozen=True, eq=False)
-class ParallelResult(_Result):
+class ParallelResult(Result):
     """Horn's parallel analysis (psych::fa.parallel, ``fa = "both"``).
 
     ``pc_values``/``fa_values`` are the eigenvalues of the data's
@@ -1091,7 +1086,7 @@ def _factor_values(r: np.ndarray, fm: str, smc: bool, *, pa_smc: bool) -> np.nda
     """psych's ``fa(r, 1, fm)$values`` (or eigenvalues with SMCs on the diagonal)."""
     if smc:
         s = r.copy()
-        np.fill_diagonal(s, _smc(r))
+        np.fill_diagonal(s, moments.smc(r))
         return np.linalg.eigvalsh(s)[::-1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -1188,7 +1183,7 @@ def _parallel_from_data(
         for _attempt in range(100):
             xs = x[rng.integers(0, n, size=(n, p)), cols]
             if has_nan:
-                _, c, _ = _pairwise_moments(xs)
+                _, c, _ = pairwise_moments(xs)
             else:
                 c = _cor_batch(xs[None])[0]
             if not np.isnan(c).any():
@@ -1236,7 +1231,7 @@ def _parallel_from_data(
 
 
 @dataclass(frozen=True, eq=False)
-class FactorReport(_Result):
+class FactorReport(Result):
     """KMO, Bartlett's test, parallel analysis and the EFA of one set of items (see :func:`factor_report`)."""
 
     kmo: KMOResult

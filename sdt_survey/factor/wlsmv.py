@@ -46,8 +46,8 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from ..reliability import _bvn_cdf_grid
 from ..results import jsonable
+from ..stats.bivariate_normal import bvn_cdf_grid
 from .cfa import (
     _BETA,
     _LAMBDA,
@@ -152,7 +152,7 @@ def _pair_tables(t1: np.ndarray, t2: np.ndarray, rho: float):
     """Cell probabilities and their derivatives wrt rho and each threshold of either item."""
     a = np.r_[-np.inf, t1, np.inf]
     b = np.r_[-np.inf, t2, np.inf]
-    prob = _bvn_cdf_grid(t1, t2, rho)
+    prob = bvn_cdf_grid(t1, t2, rho)
     hh, kk = np.meshgrid(a, b, indexing="ij")
     dens = _phi2(hh, kk, rho)
     d_rho = dens[1:, 1:] - dens[:-1, 1:] - dens[1:, :-1] + dens[:-1, :-1]
@@ -178,7 +178,7 @@ def _rho_derivatives(t1: np.ndarray, t2: np.ndarray, rho: float):
     """Cell probabilities and their first and second derivatives with respect to rho."""
     a = np.r_[-np.inf, t1, np.inf]
     b = np.r_[-np.inf, t2, np.inf]
-    prob = _bvn_cdf_grid(t1, t2, rho)
+    prob = bvn_cdf_grid(t1, t2, rho)
     hh, kk = np.meshgrid(a, b, indexing="ij")
     dens = _phi2(hh, kk, rho)
     s = 1.0 - rho * rho
@@ -199,7 +199,7 @@ def _polychoric_ml(tab: np.ndarray, t1: np.ndarray, t2: np.ndarray, start: float
     n_ok = tab[ok]
 
     def loglik(rho: float) -> float:
-        prob = _bvn_cdf_grid(t1, t2, rho)[ok]
+        prob = bvn_cdf_grid(t1, t2, rho)[ok]
         return float(np.sum(n_ok * np.log(np.maximum(prob, 1e-300))))
 
     rho = float(np.clip(start, -0.99, 0.99))
