@@ -3,30 +3,5 @@
 Kept so that ``from sdt_survey.factor.rotation import ...`` goes on working.
 """
 
-from ..stats.rotation import (
-    OBLIQUE,
-    ROTATIONS,
-    Rotation,
-    geomin_criterion,
-    gpf_oblique,
-    gpf_orthogonal,
-    oblimin,
-    oblimin_criterion,
-    promax,
-    rotate,
-    varimax,
-)
-
-__all__ = [
-    "OBLIQUE",
-    "ROTATIONS",
-    "Rotation",
-    "geomin_criterion",
-    "gpf_oblique",
-    "gpf_orthogonal",
-    "oblimin",
-    "oblimin_criterion",
-    "promax",
-    "rotate",
-    "varimax",
-]
+from ..stats.rotation import *  # noqa: F403 - the same names, from their new home
+from ..stats.rotation import __all__  # noqa: F401
