@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from .files import PathLike, check_folder_output, check_paths
+from ..files import PathLike, check_folder_output, check_paths
 
 FORCE_HELP = (
     "Replace output files that already exist (without it, the command stops before any work and names "

@@ -1,0 +1,20 @@
+"""The ``sdt-survey`` command line: a thin layer over the Python API.
+
+``group.py`` holds the group, ``options.py`` the options and parsing every
+command shares, ``support.py`` the checks of output paths before any work, and
+``commands/`` one module per group of commands.
+"""
+
+from __future__ import annotations
+
+from . import commands  # noqa: F401 - registers every command on the group
+from .group import cli
+from .support import unwind_on_sigterm
+
+
+def main() -> None:
+    unwind_on_sigterm()
+    cli(prog_name="sdt-survey")
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,3 @@
+"""One module per group of commands; importing them registers the commands on the group."""
+
+from . import continuity, deploy, instruments, leaders, psychometrics, scoring, simulation  # noqa: F401

@@ -1,0 +1,134 @@
+"""Deploying surveys: export, and keygen for pseudonym keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..._terminal import terminal_text
+from ...export import TARGETS
+from ..group import cli
+from ..support import check_files, existing_files, force_option
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace an existing key file. Pseudonyms made with the old key will never match new ones, "
+    "so waves stop linking: only for a key that leaked or was never used.",
+)
+def keygen(path: str, force: bool) -> None:
+    """Make a pseudonymization key file for `score --pseudonymize`.
+
+    Writes 32 random bytes (hexadecimal, after comment lines) to PATH,
+    readable and writable by you only (mode 600). Make the key once, keep it
+    safe and private, and use the same file at every wave: the same key gives
+    the same pseudonym, so waves link; whoever has the key can recompute them.
+    An existing file is never replaced without --force.
+
+    \b
+    Example:
+      sdt-survey keygen ~/keys/program.key
+      sdt-survey score bpn-residency wave1.csv --id-column resident \\
+          --pseudonymize ~/keys/program.key --out scores.csv
+    """
+    import warnings
+
+    from ...pseudonyms import keygen as make_key
+
+    existed = Path(path).exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        written = make_key(path, force=force)
+    if existed:
+        click.secho(
+            f"warning: {written} replaced; pseudonyms made with the old key will not link to new ones",
+            fg="yellow",
+            err=True,
+        )
+    click.echo(f"key: {written} (mode 600; keep it private and keep it safe)")
+
+
+@cli.command(name="export")
+@click.argument("instruments", nargs=-1, required=True, metavar="INSTRUMENT...")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    type=click.Choice(list(TARGETS)),
+    help="The platform: redcap, xlsform (ODK/Kobo), qualtrics, reproschema, html, markdown or pdf.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(),
+    help="File to write (a folder for reproschema).",
+)
+@click.option("--lang", default=None, help="Language to write (default: the instruments' first).")
+@click.option(
+    "--texts",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="YAML of item wording for items not bundled (proprietary keys); used for this export only.",
+)
+@click.option("--post-url", default=None, help="html: POST each response to this URL instead of downloading.")
+@click.option(
+    "--page-size",
+    type=click.Choice(["letter", "a4"], case_sensitive=False),
+    default=None,
+    help="pdf: the paper size (default letter).",
+)
+@force_option()
+def export_command(
+    instruments: tuple[str, ...],
+    target: str,
+    out_path: str,
+    lang: str | None,
+    texts: str | None,
+    post_url: str | None,
+    page_size: str | None,
+    force: bool,
+) -> None:
+    """Generate a deployable survey from one or more instruments.
+
+    Instruments are combined in the order given; colliding item ids are an
+    error. Every field is named by its item id, and the artifact records the
+    instrument ids and versions it came from, so collected data reads back
+    into `sdt-survey score` unchanged.
+
+    \b
+    Examples:
+      sdt-survey export bpn-residency --to redcap --out bpn_dictionary.csv
+      sdt-survey export bpn-residency continuity-exposure program-belonging \\
+          --to xlsform --out residency.xlsx
+      sdt-survey export bpn-residency --to html --lang es --out form.html
+      sdt-survey export bpnsfs-keys --to qualtrics --texts licensed-wording.yaml --out bpnsfs.txt
+    """
+    from ...export import export_survey
+
+    options: dict[str, str] = {}
+    if post_url:
+        if target != "html":
+            raise click.UsageError("--post-url applies to --to html only")
+        options["post_url"] = post_url
+    if page_size:
+        if target != "pdf":
+            raise click.UsageError("--page-size applies to --to pdf only")
+        options["page_size"] = page_size.lower()
+    outputs = {"--out": out_path}
+    if target == "qualtrics":
+        outputs["the notes file beside --out"] = Path(out_path).with_name(f"{Path(out_path).stem}.notes.md")
+    check_files(
+        outputs,
+        {"an instrument file": existing_files(instruments), "the --texts file": texts},
+        force=force,
+        folder="--out" if target == "reproschema" else None,
+    )
+    result = export_survey(
+        list(instruments), target, out_path, language=lang, texts=texts, overwrite=force, **options
+    )
+    click.echo(terminal_text(result.summary()))

@@ -1,0 +1,347 @@
+"""Options and parsing shared by the commands: each defined once, used by every command that needs it."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import click
+
+from .._finite import non_finite_part
+from .._spreadsheet_safe import write_csv
+from .._terminal import terminal_text
+from ..errors import SdtSurveyError
+from ..instrument import bundled_instruments
+from ..responses import INVALID_POLICIES, SOURCES
+from .support import check_files, existing_files, force_option
+
+
+def format_option(help: str, choices: tuple[str, ...] = ("text", "json")):
+    """The ``--format`` option every command shares; ``text`` is the default."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(choices), default="text", show_default=True, help=help
+    )
+
+
+def split_instruments_and_file(args: tuple[str, ...], what: str = "RESPONSES") -> tuple[list[str], str]:
+    if len(args) < 2:
+        raise click.UsageError(f"give one or more instruments, then the {what} file")
+    return list(args[:-1]), args[-1]
+
+
+def parse_thresholds(pairs: tuple[str, ...]) -> dict[str, float]:
+    thresholds = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            thresholds[name.strip()] = float(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{pair!r}: expected NAME=NUMBER", param_hint="--careless-threshold"
+            ) from None
+        if not math.isfinite(thresholds[name.strip()]):
+            raise click.BadParameter(
+                f"{pair!r}: the threshold must be a finite number", param_hint="--careless-threshold"
+            )
+    return thresholds
+
+
+SOURCE_OPTION = click.option(
+    "--source",
+    type=click.Choice(SOURCES),
+    default="auto",
+    show_default=True,
+    help="The platform that exported the file(s); auto detects it and says why.",
+)
+INVALID_OPTION = click.option(
+    "--invalid",
+    type=click.Choice(INVALID_POLICIES),
+    default="error",
+    show_default=True,
+    help="error: report every invalid cell and stop; as-missing: set them to missing, report each, "
+    "and go on.",
+)
+
+
+LEDGER_OPTIONS = (
+    click.option(
+        "--ledger",
+        "ledger_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="The release ledger: every cell shown to leaders is recorded there, and later runs on the "
+        "same respondents hide more so that comparing outputs reveals nothing new. Default: "
+        "$SDT_SURVEY_LEDGER, else your data folder; name a shared file to protect a team's releases.",
+    ),
+    click.option(
+        "--no-ledger",
+        is_flag=True,
+        help="Protect this output on its own only: nothing stops comparing it with another run's "
+        "output (see docs/privacy.md).",
+    ),
+)
+
+
+def ledger_options(function):
+    """``--ledger`` and ``--no-ledger``, for every command that releases figures to leaders."""
+    for option in reversed(LEDGER_OPTIONS):
+        function = option(function)
+    return function
+
+
+def ledger_argument(ledger_path: str | None, no_ledger: bool) -> str | bool | None:
+    if no_ledger and ledger_path:
+        raise click.UsageError("give --ledger or --no-ledger, not both")
+    return None if no_ledger else (ledger_path or True)
+
+
+def _state_encoding(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    from ..responses import text_encoding
+
+    try:
+        # Held until the command ends: every CSV/TSV/JSON it reads is decoded as stated.
+        ctx.with_resource(text_encoding(value))
+    except SdtSurveyError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+
+
+ENCODING_OPTION = click.option(
+    "--encoding",
+    default=None,
+    expose_value=False,
+    callback=_state_encoding,
+    metavar="NAME",
+    help="Encoding of CSV, TSV and JSON inputs that are not UTF-8, e.g. cp1252 (Excel on Windows) or "
+    "latin-1. By default a byte-order mark decides, else UTF-8, else cp1252 when no bytes are "
+    "UTF-8; a file mixing UTF-8 with another encoding is refused, naming the lines.",
+)
+
+
+def reading_options(function):
+    """Options shared by every command that reads and scores responses."""
+    options = [
+        click.option("--id-column", default=None, help="Respondent id column (checked for duplicates)."),
+        click.option(
+            "--wave-column",
+            default=None,
+            help="Wave column: an id may repeat once per wave (default: 'wave' or 'redcap_event_name').",
+        ),
+        SOURCE_OPTION,
+        ENCODING_OPTION,
+        click.option(
+            "--map",
+            "mapping",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="YAML file mapping column names to item ids (columns: {Q5_1: as1}).",
+        ),
+        INVALID_OPTION,
+        click.option(
+            "--duplicates",
+            type=click.Choice(["error", "keep-all", "keep-first", "keep-last"]),
+            default="error",
+            show_default=True,
+            help="A respondent id repeated within a wave: stop, keep all (flagged), or keep one.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def parse_range(text: str, name: str) -> tuple[int, int]:
+    low, _, high = text.partition("-")
+    try:
+        bounds = (int(low), int(high or low))
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: expected MIN-MAX, e.g. 20-40", param_hint=name) from None
+    if not 1 <= bounds[0] <= bounds[1]:
+        raise click.BadParameter(f"{text!r}: expected 1 <= MIN <= MAX, e.g. 20-40", param_hint=name)
+    return bounds
+
+
+def parse_settings(pairs: tuple[str, ...]) -> dict[str, object]:
+    import yaml
+
+    settings = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{pair!r}: expected NAME=VALUE", param_hint="--set")
+        try:
+            settings[name.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise click.BadParameter(f"{pair!r}: the value is not valid YAML", param_hint="--set") from None
+        where = non_finite_part(settings[name.strip()], name.strip())
+        if where is not None:
+            raise click.BadParameter(f"{pair!r}: {where} must be a finite number", param_hint="--set")
+    return settings
+
+
+def check_analysis_files(
+    out_path: str | None,
+    instruments: list[str],
+    responses_path: str,
+    mapping: str | None,
+    *,
+    force: bool,
+    syntax_path: str | None = None,
+) -> None:
+    """The pre-flight check of the commands that read responses and write one --out."""
+    check_files(
+        {"--out": out_path},
+        {
+            "the response file RESPONSES": responses_path,
+            "an instrument file": existing_files(instruments),
+            "the --map file": mapping,
+            "the --syntax file": syntax_path,
+        },
+        force=force,
+    )
+
+
+def write_or_echo(text: str, out_path: str | None, what: str, force: bool = False) -> None:
+    from ..files import write_text
+
+    if out_path:
+        write_text(out_path, text + ("" if text.endswith("\n") else "\n"), overwrite=force)
+        click.echo(f"{what}: {out_path}")
+    else:
+        click.echo(text)
+
+
+def render(result, fmt: str) -> str:
+    """A result as a table for people, or JSON/CSV for scripts."""
+    if fmt == "json":
+        return json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
+    if fmt == "csv":
+        # Neutralized also on the terminal: `--format csv > file.csv` is a spreadsheet too.
+        return write_csv(result.to_frame(), index=False)
+    return terminal_text(result.summary())
+
+
+def plot_option(help: str):
+    """The ``--plot FILE`` option of commands that draw a figure."""
+    return click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help=help)
+
+
+FORMAT_OUTPUT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table for people; json or csv for scripts.",
+)
+_OUT_OPTION = click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the output to this file instead of the terminal.",
+)
+
+
+def OUT_FILE(function):  # a decorator, named like the other option constants
+    """``--out FILE`` and the ``--force`` that lets it replace an existing file."""
+    return _OUT_OPTION(force_option()(function))
+
+
+def cfa_options(function):
+    """Options shared by `cfa` and `invariance`."""
+    options = [
+        click.option(
+            "--model",
+            "model_kind",
+            type=click.Choice(["correlated", "bifactor", "second-order"]),
+            default="correlated",
+            show_default=True,
+            help="The instrument's structure: correlated subscale factors, a bifactor model, or "
+            "second-order factors (docs/factor-analysis.md).",
+        ),
+        click.option(
+            "--syntax",
+            "syntax_path",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="A model in lavaan syntax (=~, ~~, ~1, 0*, labels) over item ids, instead of --model.",
+        ),
+        click.option(
+            "--estimator",
+            type=click.Choice(["ML", "MLR", "WLSMV"], case_sensitive=False),
+            default="ML",
+            show_default=True,
+            help="ML; MLR (robust SEs, Yuan-Bentler scaled chi-square, robust CFI/TLI/RMSEA); or WLSMV "
+            "(ordinal items, polychoric correlations, as lavaan's ordered = TRUE; cfa only).",
+        ),
+        click.option(
+            "--missing",
+            type=click.Choice(["auto", "listwise", "fiml"]),
+            default="auto",
+            show_default=True,
+            help="auto: FIML when items are missing (lavaan missing='ml'), else complete data.",
+        ),
+        click.option(
+            "--wave", default=None, help="Which wave to use when the file has several (default: first)."
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def model_argument(model_kind: str, syntax_path: str | None) -> str:
+    if syntax_path is None:
+        return model_kind
+    try:
+        return Path(syntax_path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SdtSurveyError(f"{syntax_path}: cannot read the model: {exc.strerror}") from exc
+
+
+def wave_value(wave: str | None):
+    """A --wave given on the command line, as a number when it is one."""
+    if wave is None:
+        return None
+    try:
+        return int(wave)
+    except ValueError:
+        return wave
+
+
+def parse_grid(pairs: tuple[str, ...]) -> dict[str, list]:
+    import yaml
+
+    grid: dict[str, list] = {}
+    for pair in pairs:
+        name, sep, values = pair.partition("=")
+        if not sep or not values:
+            raise click.BadParameter(f"{pair!r}: expected NAME=V1,V2,...", param_hint="--grid")
+        try:
+            grid[name.strip()] = [yaml.safe_load(v) for v in values.split(",")]
+        except yaml.YAMLError:
+            raise click.BadParameter(f"{pair!r}: a value is not valid YAML", param_hint="--grid") from None
+        where = non_finite_part(grid[name.strip()], name.strip())
+        if where is not None:
+            raise click.BadParameter(f"{pair!r}: {where} must be a finite number", param_hint="--grid")
+    return grid
+
+
+def split_instruments_and_files(args: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """INSTRUMENT... FILE...: instruments are bundled names or YAML files, the rest response files."""
+    bundled = set(bundled_instruments())
+    instruments: list[str] = []
+    for position, arg in enumerate(args):
+        if arg in bundled or arg.lower().endswith((".yaml", ".yml")):
+            instruments.append(arg)
+        else:
+            files = list(args[position:])
+            break
+    else:
+        files = []
+    if not instruments or not files:
+        raise click.UsageError("give one or more instruments, then one or more response files")
+    return instruments, files
