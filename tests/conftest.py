@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-#: The shared reference data and R goldens, beside the repository (as CI lays them out).
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+#: The reference data sets and R goldens, with the R scripts that made them (tests/data/reference/README.md).
+REFERENCE = Path(__file__).resolve().parent / "data" / "reference"
 #: Debian's chromium; browser tests never download a browser of their own.
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -92,9 +92,9 @@ def write(tmp_path: Path):
 
 @pytest.fixture(scope="session")
 def reference() -> Path:
-    """The shared reference folder (skips the test when it is not beside the repository)."""
+    """The reference data sets and R goldens in tests/data/reference."""
     if not REFERENCE.is_dir():
-        pytest.skip("shared/reference is not beside the repository")
+        pytest.skip("tests/data/reference is missing")
     return REFERENCE
 
 

@@ -1,7 +1,7 @@
 """Confirmatory factor analysis against lavaan 0.6-14 (and semTools 0.5-6) goldens.
 
-Shared goldens: ``shared/reference/public/ref_hs.json`` and
-``shared/reference/sdt-sim/reference.json`` (beside the repository). Our own:
+Shared goldens: ``tests/data/reference/public/ref_hs.json`` and
+``tests/data/reference/sdt-sim/reference.json``. Our own:
 ``tests/goldens/lavaan_cfa.json``, made by ``tests/goldens/lavaan_cfa.R``.
 Tolerances: chi-square, df, fit indices and log-likelihoods 1e-5 relative;
 estimates 1e-4; standard errors 1e-3 relative.
@@ -37,9 +37,7 @@ from sdt_survey.factor.cfa import (
 from tests.conftest import REFERENCE
 
 GOLDENS = Path(__file__).parent / "goldens"
-needs_reference = pytest.mark.skipif(
-    not REFERENCE.is_dir(), reason="shared/reference is not beside the repository"
-)
+needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="tests/data/reference is missing")
 
 HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 HS_SECOND = HS_MODEL + "\ng =~ visual + textual + speed"
@@ -102,7 +100,7 @@ def check_parameters(result, reference_rows: list[dict]):
 @pytest.fixture(scope="module")
 def hs() -> pd.DataFrame:
     if not REFERENCE.is_dir():
-        pytest.skip("shared/reference is not beside the repository")
+        pytest.skip("tests/data/reference is missing")
     return pd.read_csv(REFERENCE / "public" / "HolzingerSwineford1939.csv")
 
 

@@ -327,7 +327,7 @@ def test_efa_command(run, tmp_path):
 def test_model_command_reproduces_the_reference_fit(run, tmp_path):
     sim = REFERENCE / "sdt-sim"
     if not sim.is_dir():
-        pytest.skip("shared/reference is not beside the repository")
+        pytest.skip("tests/data/reference is missing")
     result = run(
         "model",
         "--instrument",
@@ -516,7 +516,7 @@ def test_model_command_with_self_reported_exposure(run, tmp_path):
 def test_cfa_and_invariance_commands_reproduce_lavaan(run, tmp_path):
     sim = REFERENCE / "sdt-sim"
     if not sim.is_dir():
-        pytest.skip("shared/reference is not beside the repository")
+        pytest.skip("tests/data/reference is missing")
     data = str(sim / "responses_w1.csv")
     golden = json.loads((sim / "reference.json").read_text())
     fit = json.loads(
@@ -593,7 +593,7 @@ def test_report_command_writes_html_and_json(run, tmp_path):
 def test_cfa_command_with_wlsmv_reproduces_lavaan_ordered(run):
     sim = REFERENCE / "sdt-sim"
     if not sim.is_dir():
-        pytest.skip("shared/reference is not beside the repository")
+        pytest.skip("tests/data/reference is missing")
     golden = json.loads((Path(__file__).parent / "goldens" / "lavaan_wlsmv.json").read_text())["bpn_delta"]
     result = run(
         "cfa", "bpn-residency", str(sim / "responses_w1.csv"), "--estimator", "WLSMV", "--format", "json"

@@ -51,7 +51,7 @@ def one(result, **where) -> pd.Series:
 # --------------------------------------------------------------------------- R reference (simulate.R)
 
 
-@pytest.mark.skipif(not (SDT_SIM / "schedule.csv").is_file(), reason="shared R reference data absent")
+@pytest.mark.skipif(not (SDT_SIM / "schedule.csv").is_file(), reason="tests/data/reference is missing")
 @pytest.mark.parametrize("as_frame", [False, True])
 def test_reproduces_the_r_truth_to_1e12(as_frame):
     source = pd.read_csv(SDT_SIM / "schedule.csv") if as_frame else SDT_SIM / "schedule.csv"

@@ -2,7 +2,7 @@
 
 Goldens come from two places:
 
-- the shared reference folder next to the repository (``../shared/reference``):
+- the reference folder (``tests/data/reference``):
   ``sdt-sim/reference_extra.json`` (``bfi_kmo``, ``bfi_bartlett``,
   ``bfi_fa_minres_oblimin``, ``bfi_fa_ml_promax``), made by
   ``reference_extra.R``;
@@ -12,7 +12,7 @@ Goldens come from two places:
   (pairwise and listwise), the sdt-sim wave-1 items and Holzinger-Swineford;
   KMO and Bartlett; the deterministic parts of fa.parallel.
 
-Both need the data in the shared folder; without it those tests are skipped.
+Both read the reference data in tests/data/reference.
 The test suite never runs R. Parallel analysis draws random numbers with
 numpy, so only its deterministic parts are compared with R; its random parts
 are tested for their statistical behaviour.
@@ -56,7 +56,7 @@ LOAD_TOL = 1e-4
 STAT_REL = 1e-5
 EXACT = 1e-9
 
-needs_ref = pytest.mark.skipif(not REF.is_dir(), reason=f"shared reference folder not found at {REF}")
+needs_ref = pytest.mark.skipif(not REF.is_dir(), reason=f"reference folder not found at {REF}")
 
 
 # --------------------------------------------------------------------------- data
@@ -70,21 +70,21 @@ def gold() -> dict:
 @pytest.fixture(scope="module")
 def shared() -> dict:
     if not REF.is_dir():
-        pytest.skip(f"shared reference folder not found at {REF}")
+        pytest.skip(f"reference folder not found at {REF}")
     return json.loads((REF / "sdt-sim" / "reference_extra.json").read_text())
 
 
 @pytest.fixture(scope="module")
 def bfi() -> pd.DataFrame:
     if not REF.is_dir():
-        pytest.skip(f"shared reference folder not found at {REF}")
+        pytest.skip(f"reference folder not found at {REF}")
     return pd.read_csv(REF / "public" / "bfi.csv", index_col=0).iloc[:, :25]
 
 
 @pytest.fixture(scope="module")
 def sim() -> pd.DataFrame:
     if not REF.is_dir():
-        pytest.skip(f"shared reference folder not found at {REF}")
+        pytest.skip(f"reference folder not found at {REF}")
     d = pd.read_csv(REF / "sdt-sim" / "responses_w1.csv")
     for item in ("as4", "rs4", "cs4"):
         d[item] = 6 - d[item]
@@ -94,7 +94,7 @@ def sim() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def hs() -> pd.DataFrame:
     if not REF.is_dir():
-        pytest.skip(f"shared reference folder not found at {REF}")
+        pytest.skip(f"reference folder not found at {REF}")
     return pd.read_csv(REF / "public" / "HolzingerSwineford1939.csv")[[f"x{i}" for i in range(1, 10)]]
 
 

@@ -1,8 +1,8 @@
 """Measurement invariance against lavaan 0.6-14 goldens.
 
-Shared goldens: the ``invariance`` block of ``shared/reference/public/ref_hs.json``
+Shared goldens: the ``invariance`` block of ``tests/data/reference/public/ref_hs.json``
 (configural to strict by school, with lavTestLRT) and ``invariance_pgy`` of
-``shared/reference/sdt-sim/reference.json``. Our own:
+``tests/data/reference/sdt-sim/reference.json``. Our own:
 ``tests/goldens/lavaan_invariance.json`` (``tests/goldens/lavaan_invariance.R``):
 MLR with Satorra-Bentler 2001 scaled differences, std.lv, partial invariance,
 FIML across groups and latent mean differences.
@@ -29,9 +29,7 @@ from sdt_survey.factor.invariance import (
 from tests.conftest import REFERENCE
 
 GOLDENS = Path(__file__).parent / "goldens"
-needs_reference = pytest.mark.skipif(
-    not REFERENCE.is_dir(), reason="shared/reference is not beside the repository"
-)
+needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="tests/data/reference is missing")
 
 HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 FIT_REL = 1e-5
@@ -71,7 +69,7 @@ def check_lrt(result, chisq_diff, df_diff, pvalue):
 @pytest.fixture(scope="module")
 def hs() -> pd.DataFrame:
     if not REFERENCE.is_dir():
-        pytest.skip("shared/reference is not beside the repository")
+        pytest.skip("tests/data/reference is missing")
     return pd.read_csv(REFERENCE / "public" / "HolzingerSwineford1939.csv")
 
 

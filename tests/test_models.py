@@ -2,7 +2,7 @@
 
 Goldens:
 
-- ``../shared/reference/sdt-sim/reference.json`` (made by ``reference.R`` beside
+- ``tests/data/reference/sdt-sim/reference.json`` (made by ``reference.R`` beside
   it): ``lmer``, ``lmer_ml`` and ``lmer_null_icc`` for
   ``relatedness_satisfaction ~ coc + pgy + (1|program)``;
 - ``tests/goldens/lme4_models.json`` (``tests/goldens/lme4_models.R``, lme4

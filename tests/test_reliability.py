@@ -2,7 +2,7 @@
 
 Goldens come from two places:
 
-- the shared reference folder next to the repository (``../shared/reference``):
+- the reference folder (``tests/data/reference``):
   ``public/ref_bfi.json``, ``sdt-sim/reference.json`` and
   ``sdt-sim/reference_extra.json``, made by the R scripts beside them;
 - ``tests/goldens/psych_reliability.json``, made by

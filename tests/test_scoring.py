@@ -19,7 +19,7 @@ from sdt_survey.scoring import careless_indices, pseudonymize, reverse_key, subs
 from tests.conftest import REFERENCE
 
 SIM = REFERENCE / "sdt-sim"
-needs_reference = pytest.mark.skipif(not SIM.is_dir(), reason="shared/reference is not beside the repository")
+needs_reference = pytest.mark.skipif(not SIM.is_dir(), reason="tests/data/reference is missing")
 BPN = sdt_survey.load_instrument("bpn-residency")
 CE = sdt_survey.load_instrument("continuity-exposure")
 

@@ -1,7 +1,7 @@
 """Ordinal CFA by WLSMV against lavaan 0.6-14 goldens (``cfa(model, data, ordered = TRUE)``).
 
 Goldens: ``tests/goldens/lavaan_wlsmv.json``, made by ``tests/goldens/lavaan_wlsmv.R`` from
-``shared/reference/sdt-sim/responses_w1.csv`` (beside the repository; keyed, complete cases).
+``tests/data/reference/sdt-sim/responses_w1.csv`` (keyed, complete cases).
 Tolerances: thresholds and polychoric correlations 1e-4; estimates and std.all 1e-4;
 standard errors 1e-3; chi-square, scaled statistics and fit indices (plain, scaled and robust)
 1e-5 relative. (Reached: statistics ~3e-8, estimates ~4e-6, standard errors ~1e-6, fit ~4e-7.)
