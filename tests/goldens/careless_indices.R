@@ -1,6 +1,6 @@
 # Careless-responding indices on sdt-sim wave 1, computed with base R, for tests/test_scoring.py.
 # (The careless package is not in Debian; each index is its published definition written out.)
-# Usage: Rscript tests/goldens/careless_indices.R ../shared/reference tests/goldens/careless_indices.json
+# Usage: Rscript tests/goldens/careless_indices.R tests/data/reference tests/goldens/careless_indices.json
 suppressMessages(library(jsonlite))
 args <- commandArgs(TRUE)
 d <- read.csv(file.path(args[1], "sdt-sim", "responses_w1.csv"), stringsAsFactors = FALSE)

@@ -1,14 +1,14 @@
 # Goldens for sdt_survey/factor/cfa.py beyond the shared reference (ref_hs.json, sdt-sim/reference.json).
 #
 # Run from the repository root (R 4.2.2, lavaan 0.6-14, semTools 0.5-6, jsonlite):
-#   Rscript tests/goldens/lavaan_cfa.R ../shared/reference tests/goldens/lavaan_cfa.json
+#   Rscript tests/goldens/lavaan_cfa.R tests/data/reference tests/goldens/lavaan_cfa.json
 #
 # Data: the shared reference files (HolzingerSwineford1939.csv; sdt-sim/responses_w1.csv with
 # as4, rs4, cs4 reverse keyed as 6 - x). The bifactor and second-order model texts are exactly
 # what sdt_survey's CFAModel.from_instrument(bpn-residency, kind) emits (emit_lavaan).
 suppressMessages({library(lavaan); library(semTools); library(jsonlite)})
 args <- commandArgs(TRUE)
-ref <- if (length(args) >= 1) args[1] else "../shared/reference"
+ref <- if (length(args) >= 1) args[1] else "tests/data/reference"
 out_file <- if (length(args) >= 2) args[2] else "tests/goldens/lavaan_cfa.json"
 
 HS <- read.csv(file.path(ref, "public", "HolzingerSwineford1939.csv"))

@@ -3,10 +3,10 @@
 # Satorra-Bentler scaled difference tests, std.lv identification, FIML across groups.
 #
 # Run from the repository root (R 4.2.2, lavaan 0.6-14, jsonlite):
-#   Rscript tests/goldens/lavaan_invariance.R ../shared/reference tests/goldens/lavaan_invariance.json
+#   Rscript tests/goldens/lavaan_invariance.R tests/data/reference tests/goldens/lavaan_invariance.json
 suppressMessages({library(lavaan); library(jsonlite)})
 args <- commandArgs(TRUE)
-ref <- if (length(args) >= 1) args[1] else "../shared/reference"
+ref <- if (length(args) >= 1) args[1] else "tests/data/reference"
 out_file <- if (length(args) >= 2) args[2] else "tests/goldens/lavaan_invariance.json"
 
 HS <- read.csv(file.path(ref, "public", "HolzingerSwineford1939.csv"))

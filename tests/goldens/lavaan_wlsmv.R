@@ -1,14 +1,14 @@
 # Goldens for sdt_survey/factor/wlsmv.py: ordinal CFA by WLSMV, lavaan's cfa(model, data, ordered = TRUE).
 #
 # Run from the repository root (R 4.2.2, lavaan 0.6-14, jsonlite):
-#   Rscript tests/goldens/lavaan_wlsmv.R ../shared/reference tests/goldens/lavaan_wlsmv.json
+#   Rscript tests/goldens/lavaan_wlsmv.R tests/data/reference tests/goldens/lavaan_wlsmv.json
 #
 # Data: sdt-sim/responses_w1.csv with as4, rs4, cs4 reverse keyed as 6 - x, complete cases on the
 # 24 items. Models: the six correlated subscale factors of the 24 items, and one factor on rs1-rs4
 # (delta parameterization, lavaan's default; the one-factor model also with theta).
 suppressMessages({library(lavaan); library(jsonlite)})
 args <- commandArgs(TRUE)
-ref <- if (length(args) >= 1) args[1] else "../shared/reference"
+ref <- if (length(args) >= 1) args[1] else "tests/data/reference"
 out_file <- if (length(args) >= 2) args[2] else "tests/goldens/lavaan_wlsmv.json"
 
 d <- read.csv(file.path(ref, "sdt-sim", "responses_w1.csv"), stringsAsFactors = FALSE)

@@ -4,7 +4,7 @@
 # R 4.2.2, lme4 1.1-31, splines, jsonlite.
 #
 # Run from the repository root, with the shared reference folder next to the repo:
-#   Rscript tests/goldens/lme4_models.R ../shared/reference tests/goldens/lme4_models.json
+#   Rscript tests/goldens/lme4_models.R tests/data/reference tests/goldens/lme4_models.json
 #
 # The data are built from the shared sdt-sim files exactly as tests/test_models.py builds them:
 # * scores: relatedness_satisfaction = mean of rs1..rs4 (rs4 reverse-keyed, 6 - x) when at least
@@ -16,7 +16,7 @@
 #   wave 2: 2026-06-30), computed only from residents with at least 2 sessions by then.
 suppressMessages({library(lme4); library(splines); library(jsonlite)})
 args <- commandArgs(TRUE)
-ref <- if (length(args) >= 1) args[1] else "../shared/reference"
+ref <- if (length(args) >= 1) args[1] else "tests/data/reference"
 outfile <- if (length(args) >= 2) args[2] else "tests/goldens/lme4_models.json"
 sim <- file.path(ref, "sdt-sim")
 

@@ -2,10 +2,10 @@
 # R 4.2.2, psych 2.2.9, GPArotation 2022.10.2, jsonlite.
 #
 # Run from the repository root, with the shared reference folder next to the repo:
-#   Rscript tests/goldens/psych_efa.R ../shared/reference tests/goldens/psych_efa.json
+#   Rscript tests/goldens/psych_efa.R tests/data/reference tests/goldens/psych_efa.json
 suppressMessages({library(psych); library(GPArotation); library(jsonlite)})
 args <- commandArgs(TRUE)
-ref <- if (length(args) >= 1) args[1] else "../shared/reference"
+ref <- if (length(args) >= 1) args[1] else "tests/data/reference"
 outfile <- if (length(args) >= 2) args[2] else "tests/goldens/psych_efa.json"
 
 mat <- function(m) { m <- as.matrix(unclass(m)); lapply(seq_len(nrow(m)), function(i) setNames(as.list(m[i, ]), colnames(m))) |> setNames(rownames(m)) }

@@ -2,10 +2,10 @@
 # R 4.2.2, psych 2.2.9, GPArotation 2022.10.2, lme4 1.1-31, jsonlite.
 #
 # Run from the repository root, with the shared reference folder next to the repo:
-#   Rscript tests/goldens/psych_reliability.R ../shared/reference tests/goldens/psych_reliability.json
+#   Rscript tests/goldens/psych_reliability.R tests/data/reference tests/goldens/psych_reliability.json
 suppressMessages({library(psych); library(GPArotation); library(jsonlite)})
 args <- commandArgs(TRUE)
-ref <- if (length(args) >= 1) args[1] else "../shared/reference"
+ref <- if (length(args) >= 1) args[1] else "tests/data/reference"
 outfile <- if (length(args) >= 2) args[2] else "tests/goldens/psych_reliability.json"
 
 tab <- function(df) lapply(split(as.data.frame(df), seq_len(nrow(df))), as.list) |> setNames(rownames(df))
