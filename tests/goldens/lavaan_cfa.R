@@ -1,9 +1,9 @@
-# Goldens for sdt_survey/factor/cfa.py beyond the shared reference (ref_hs.json, sdt-sim/reference.json).
+# Goldens for sdt_survey/factor/cfa.py beyond the reference goldens (ref_hs.json, sdt-sim/reference.json).
 #
 # Run from the repository root (R 4.2.2, lavaan 0.6-14, semTools 0.5-6, jsonlite):
 #   Rscript tests/goldens/lavaan_cfa.R tests/data/reference tests/goldens/lavaan_cfa.json
 #
-# Data: the shared reference files (HolzingerSwineford1939.csv; sdt-sim/responses_w1.csv with
+# Data: the reference files in tests/data/reference (HolzingerSwineford1939.csv; sdt-sim/responses_w1.csv with
 # as4, rs4, cs4 reverse keyed as 6 - x). The bifactor and second-order model texts are exactly
 # what sdt_survey's CFAModel.from_instrument(bpn-residency, kind) emits (emit_lavaan).
 suppressMessages({library(lavaan); library(semTools); library(jsonlite)})

@@ -1,4 +1,4 @@
-# Goldens for sdt_survey/factor/invariance.py beyond the shared reference (ref_hs.json invariance,
+# Goldens for sdt_survey/factor/invariance.py beyond the reference goldens (ref_hs.json invariance,
 # sdt-sim/reference.json invariance_pgy): partial invariance, latent means, MLR with the
 # Satorra-Bentler scaled difference tests, std.lv identification, FIML across groups.
 #

@@ -1,12 +1,12 @@
-# Goldens for sdt_survey.models that the shared reference.json lacks: nested waves,
+# Goldens for sdt_survey.models that the reference.json in tests/data/reference lacks: nested waves,
 # within/between, random slopes (correlated and uncorrelated), crossed intercepts,
 # likelihood-ratio tests, a natural-spline dose-response curve, Nakagawa R2.
 # R 4.2.2, lme4 1.1-31, splines, jsonlite.
 #
-# Run from the repository root, with the shared reference folder next to the repo:
+# Run from the repository root (the data are in tests/data/reference):
 #   Rscript tests/goldens/lme4_models.R tests/data/reference tests/goldens/lme4_models.json
 #
-# The data are built from the shared sdt-sim files exactly as tests/test_models.py builds them:
+# The data are built from the sdt-sim files in tests/data/reference exactly as tests/test_models.py builds them:
 # * scores: relatedness_satisfaction = mean of rs1..rs4 (rs4 reverse-keyed, 6 - x) when at least
 #   3 of the 4 are answered, for wave 1 (responses_w1.csv) and wave 2 (responses_w2.csv);
 # * wave 1 data: scores joined to continuity_truth.csv (coc) and wave 1's program and pgy

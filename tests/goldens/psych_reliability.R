@@ -1,7 +1,7 @@
-# Goldens for sdt_survey.reliability that the shared reference files lack.
+# Goldens for sdt_survey.reliability that the reference files in tests/data/reference lack.
 # R 4.2.2, psych 2.2.9, GPArotation 2022.10.2, lme4 1.1-31, jsonlite.
 #
-# Run from the repository root, with the shared reference folder next to the repo:
+# Run from the repository root (the data are in tests/data/reference):
 #   Rscript tests/goldens/psych_reliability.R tests/data/reference tests/goldens/psych_reliability.json
 suppressMessages({library(psych); library(GPArotation); library(jsonlite)})
 args <- commandArgs(TRUE)
