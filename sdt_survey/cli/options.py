@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -118,6 +119,24 @@ ENCODING_OPTION = click.option(
     "latin-1. By default a byte-order mark decides, else UTF-8, else cp1252 when no bytes are "
     "UTF-8; a file mixing UTF-8 with another encoding is refused, naming the lines.",
 )
+
+
+#: The options of :func:`reading_options`, handed on together by :func:`as_reading`.
+READING_KEYS = ("id_column", "wave_column", "source", "mapping", "invalid", "duplicates")
+
+
+def as_reading(function):
+    """Hand a command its reading options as one mapping, ``reading``, as the analyses take them.
+
+    Put it directly under ``@cli.command``; the command passes ``**reading`` on.
+    """
+
+    @functools.wraps(function)  # keeps click's parameters, which live on the function
+    def command(**options):
+        reading = {key: options.pop(key) for key in READING_KEYS}
+        return function(reading=reading, **options)
+
+    return command
 
 
 def reading_options(function):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ..._terminal import terminal_text
@@ -10,6 +12,7 @@ from ..group import cli
 from ..options import (
     FORMAT_OUTPUT,
     OUT_FILE,
+    as_reading,
     cfa_options,
     check_analysis_files,
     model_argument,
@@ -19,10 +22,10 @@ from ..options import (
     wave_value,
     write_or_echo,
 )
-from ..support import force_option
 
 
 @cli.command(name="reliability")
+@as_reading
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
 @reading_options
 @click.option(
@@ -52,22 +55,10 @@ from ..support import force_option
     default=None,
     help="Units (program, clinic) whose subscale means' reliability is reported: ICC(1), ICC(2).",
 )
-@click.option(
-    "--out",
-    "out_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write the output to this file instead of the terminal.",
-)
-@force_option()
+@OUT_FILE
 def reliability_command(
     args: tuple[str, ...],
-    id_column: str | None,
-    wave_column: str | None,
-    source: str,
-    mapping: str | None,
-    invalid: str,
-    duplicates: str,
+    reading: dict[str, Any],
     fmt: str,
     missing: str,
     bootstrap: int,
@@ -97,16 +88,11 @@ def reliability_command(
     from ...reliability import instrument_reliability
 
     instruments, responses_path = split_instruments_and_file(args)
-    check_analysis_files(out_path, instruments, responses_path, mapping, force=force)
+    check_analysis_files(out_path, instruments, responses_path, reading["mapping"], force=force)
     report = instrument_reliability(
         instruments,
         responses_path,
-        id_column=id_column,
-        wave_column=wave_column,
-        source=source,
-        mapping=mapping,
-        invalid=invalid,
-        duplicates=duplicates,
+        **reading,
         missing=missing,
         bootstrap=bootstrap,
         seed=seed,
@@ -116,6 +102,7 @@ def reliability_command(
 
 
 @cli.command(name="efa")
+@as_reading
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
 @reading_options
 @click.option(
@@ -166,12 +153,7 @@ def reliability_command(
 @OUT_FILE
 def efa_command(
     args: tuple[str, ...],
-    id_column: str | None,
-    wave_column: str | None,
-    source: str,
-    mapping: str | None,
-    invalid: str,
-    duplicates: str,
+    reading: dict[str, Any],
     n_factors: int | None,
     fm: str,
     rotate: str,
@@ -200,7 +182,7 @@ def efa_command(
     from ...factor.efa import instrument_factor_report
 
     instruments, responses_path = split_instruments_and_file(args)
-    check_analysis_files(out_path, instruments, responses_path, mapping, force=force)
+    check_analysis_files(out_path, instruments, responses_path, reading["mapping"], force=force)
     report = instrument_factor_report(
         instruments,
         responses_path,
@@ -211,17 +193,13 @@ def efa_command(
         missing=missing,
         n_iter=n_iter,
         seed=seed,
-        id_column=id_column,
-        wave_column=wave_column,
-        source=source,
-        mapping=mapping,
-        invalid=invalid,
-        duplicates=duplicates,
+        **reading,
     )
     write_or_echo(render(report, fmt), out_path, "efa", force)
 
 
 @cli.command(name="cfa")
+@as_reading
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
 @reading_options
 @cfa_options
@@ -238,12 +216,7 @@ def efa_command(
 @OUT_FILE
 def cfa_command(
     args: tuple[str, ...],
-    id_column: str | None,
-    wave_column: str | None,
-    source: str,
-    mapping: str | None,
-    invalid: str,
-    duplicates: str,
+    reading: dict[str, Any],
     model_kind: str,
     syntax_path: str | None,
     estimator: str,
@@ -281,7 +254,7 @@ def cfa_command(
     model = model_argument(model_kind, syntax_path)
     if not emit_lavaan:  # --emit-lavaan only prints
         check_analysis_files(
-            out_path, instruments, responses_path, mapping, force=force, syntax_path=syntax_path
+            out_path, instruments, responses_path, reading["mapping"], force=force, syntax_path=syntax_path
         )
     if emit_lavaan:
         if syntax_path is not None:
@@ -297,12 +270,7 @@ def cfa_command(
         missing=missing,
         std_lv=std_lv,
         wave=wave_value(wave),
-        id_column=id_column,
-        wave_column=wave_column,
-        source=source,
-        mapping=mapping,
-        invalid=invalid,
-        duplicates=duplicates,
+        **reading,
     )
     if modindices and estimator.upper() == "WLSMV":
         raise click.UsageError("--modindices is for ML and MLR fits")
@@ -315,6 +283,7 @@ def cfa_command(
 
 
 @cli.command(name="invariance")
+@as_reading
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
 @click.option("--group-column", required=True, help="The groups to compare (e.g. pgy, cohort, wave).")
 @reading_options
@@ -331,12 +300,7 @@ def cfa_command(
 def invariance_command(
     args: tuple[str, ...],
     group_column: str,
-    id_column: str | None,
-    wave_column: str | None,
-    source: str,
-    mapping: str | None,
-    invalid: str,
-    duplicates: str,
+    reading: dict[str, Any],
     model_kind: str,
     syntax_path: str | None,
     estimator: str,
@@ -367,7 +331,9 @@ def invariance_command(
     if estimator.upper() == "WLSMV":
         raise click.UsageError("invariance uses ML or MLR; WLSMV is available for single-group cfa")
     instruments, responses_path = split_instruments_and_file(args)
-    check_analysis_files(out_path, instruments, responses_path, mapping, force=force, syntax_path=syntax_path)
+    check_analysis_files(
+        out_path, instruments, responses_path, reading["mapping"], force=force, syntax_path=syntax_path
+    )
     result = instrument_invariance(
         instruments,
         responses_path,
@@ -377,11 +343,6 @@ def invariance_command(
         missing=missing,
         free=free,
         wave=wave_value(wave),
-        id_column=id_column,
-        wave_column=wave_column,
-        source=source,
-        mapping=mapping,
-        invalid=invalid,
-        duplicates=duplicates,
+        **reading,
     )
     write_or_echo(render(result, fmt), out_path, "invariance", force)
