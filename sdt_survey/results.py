@@ -1,4 +1,23 @@
-"""What every result shares: one JSON-safe converter.
+"""What every result shares: one JSON-safe converter and one contract.
+
+Every result class (reliability, EFA, CFA, ordinal CFA, invariance, mixed
+model, continuity, cohorts, power, simulation, report, ...) derives from
+:class:`Result` and so offers the same methods:
+
+``to_dict()``
+    plain JSON-safe data (through :func:`jsonable`);
+``to_frame()``
+    the result's main table as a tidy DataFrame;
+``summary()`` and ``str(result)``
+    the printed summary;
+``to_json()``
+    ``to_dict()`` as strict JSON text;
+``write(path)``
+    the result in the format the suffix names (``.json``, ``.csv``, ``.txt``
+    or ``.md``; a class may add more, the report adds ``.html``), written
+    atomically and never over an existing file unless ``overwrite=True``;
+``warnings`` and ``notes``
+    tuples (or lists) of text: what went wrong and what a reader must know.
 
 Every result's ``to_dict()`` passes through :func:`jsonable`, so the rules are
 the same everywhere and written once:
@@ -19,12 +38,17 @@ So ``json.dumps(result.to_dict(), allow_nan=False)`` always succeeds.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+
+from ._spreadsheet_safe import write_csv
+from .files import OutputError, write_text
 
 
 def _key(key: Any) -> str:
@@ -78,13 +102,80 @@ def format_interval(ci: tuple[float, float] | None, digits: int = 3) -> str:
 
 
 class Result:
-    """What every result class shares: ``str(result)`` is its :meth:`summary`."""
+    """The contract every result class follows.
 
-    def summary(self) -> str:  # pragma: no cover - overridden
+    A subclass implements :meth:`to_dict`, :meth:`to_frame` and
+    :meth:`summary`, and keeps ``warnings`` and ``notes`` (a dataclass
+    declares them as fields; the defaults here are empty). Everything else is
+    shared: ``str(result)`` is the summary, :meth:`to_json` is strict JSON,
+    and :meth:`write` picks the format from the file's suffix.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> class Mean(Result):
+    ...     def __init__(self, value):
+    ...         self.value = value
+    ...     def to_dict(self):
+    ...         return {"mean": self.value}
+    ...     def to_frame(self):
+    ...         return pd.DataFrame({"mean": [self.value]})
+    ...     def summary(self):
+    ...         return f"mean = {self.value:.2f}"
+    >>> r = Mean(float("nan"))
+    >>> r.to_json(indent=None), str(Mean(2.5)), r.warnings
+    ('{"mean": null}', 'mean = 2.50', ())
+    """
+
+    warnings: Sequence[str] = ()
+    notes: Sequence[str] = ()
+
+    #: Suffixes :meth:`write` understands, mapped to the method that renders them.
+    writers: ClassVar[dict[str, str]] = {
+        ".json": "to_json",
+        ".csv": "_csv_text",
+        ".txt": "summary",
+        ".md": "summary",
+    }
+
+    def to_dict(self) -> dict[str, Any]:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def to_frame(self) -> pd.DataFrame:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def summary(self) -> str:  # pragma: no cover - every subclass overrides
         raise NotImplementedError
 
     def __str__(self) -> str:
         return self.summary()
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """:meth:`to_dict` as strict JSON text (no NaN or infinity: they are ``null``)."""
+        return json.dumps(jsonable(self.to_dict()), indent=indent, allow_nan=False)
+
+    def _csv_text(self) -> str:
+        return write_csv(self.to_frame(), index=False)
+
+    def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the result to ``path`` in the format its suffix names, atomically.
+
+        ``.json`` is :meth:`to_json`, ``.csv`` :meth:`to_frame` (with cells that
+        a spreadsheet would run as formulas neutralized), ``.txt`` and ``.md``
+        the :meth:`summary`. An existing file is replaced only with
+        ``overwrite=True`` (:class:`~sdt_survey.files.OutputError` otherwise).
+        """
+        path = Path(path)
+        method = self.writers.get(path.suffix.lower())
+        if method is None:
+            known = ", ".join(sorted(self.writers))
+            raise OutputError(
+                f"{path}: cannot tell the format from the suffix {path.suffix!r}; use one of {known}"
+            )
+        text = getattr(self, method)()
+        if not text.endswith("\n"):
+            text += "\n"
+        return write_text(path, text, overwrite=overwrite)
 
 
 __all__ = ["Result", "format_interval", "format_number", "jsonable"]
