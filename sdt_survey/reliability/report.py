@@ -401,6 +401,16 @@ class SurveyReliability(Result):
 
     reports: tuple[ReliabilityReport, ...]
 
+    @property
+    def warnings(self) -> tuple[str, ...]:  # type: ignore[override]
+        """Every report's warnings (each also in its report's part of ``to_dict()`` and ``summary()``)."""
+        return tuple(dict.fromkeys(w for r in self.reports for w in r.warnings))
+
+    @property
+    def notes(self) -> tuple[str, ...]:  # type: ignore[override]
+        """Every report's notes (each also in its report's part of ``to_dict()`` and ``summary()``)."""
+        return tuple(dict.fromkeys(n for r in self.reports for n in r.notes))
+
     def to_dict(self) -> dict[str, Any]:
         """One instrument: its report's shape. Several: ``{"instruments": [report, ...]}``."""
         if len(self.reports) == 1:
