@@ -42,7 +42,9 @@ class ReliabilityReport(Result):
     to its one-factor omega total; ``omega`` is the multi-factor
     :class:`OmegaResult` over all subscales (``None`` with fewer than two);
     ``groups`` maps subscale id to its :class:`GroupReliabilityResult` when
-    respondent groups were given.
+    respondent groups were given; ``coefficients`` maps each key of
+    :data:`~sdt_survey.reliability.table.COEFFICIENTS` (``split_half``,
+    ``ordinal``) to its value per subscale.
     """
 
     instrument: str | None
