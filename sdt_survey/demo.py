@@ -201,7 +201,7 @@ def _stage_reliability(ctx: _Context) -> tuple[str, list[Path]]:
 
 def _stage_factor(ctx: _Context) -> tuple[str, list[Path]]:
     """EFA, CFA (ML and ordinal WLSMV) and invariance across PGY of bpn-residency on wave 1."""
-    from .factor.efa import instrument_factor_report
+    from .factor.exploratory import instrument_factor_report
 
     folder = ctx.folder("factor")
     wave1 = ctx.out_dir / "data" / "responses_w1.csv"

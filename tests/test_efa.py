@@ -36,7 +36,7 @@ import pandas as pd
 import pytest
 
 from sdt_survey.errors import SdtSurveyError
-from sdt_survey.factor.efa import (
+from sdt_survey.factor.exploratory import (
     EFAResult,
     FactorAnalysisError,
     bartlett,

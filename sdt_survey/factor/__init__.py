@@ -1,6 +1,6 @@
 """Factor structure of an instrument's items.
 
-Exploratory factor analysis reproducing R's psych (:mod:`sdt_survey.factor.efa`):
+Exploratory factor analysis reproducing R's psych (:mod:`sdt_survey.factor.exploratory`):
 :func:`kmo`, :func:`bartlett`, :func:`parallel_analysis`, :func:`efa` and
 :func:`factor_report` (all of them in one go), with the rotations of
 :mod:`sdt_survey.factor.rotation`. Confirmatory factor analysis reproducing
@@ -11,9 +11,9 @@ file in :mod:`sdt_survey.factor.pipeline`; their public names are exported
 here too.
 See ``docs/factor-analysis.md``.
 
-Note that ``sdt_survey.factor.efa`` is the *function* :func:`efa` (import
-the module's other names from ``sdt_survey.factor.efa`` directly, e.g.
-``from sdt_survey.factor.efa import FMS``).
+``sdt_survey.factor.efa`` is the *function* :func:`efa`; the module that
+held it moved to :mod:`sdt_survey.factor.exploratory`, and its old path
+still imports (``from sdt_survey.factor.efa import FMS``, deprecated).
 
 Examples
 --------
@@ -27,10 +27,11 @@ Examples
 (['MR1', 'MR2'], 4.0)
 """
 
+from .._deprecation import alias_module
 from ..stats.rotation import Rotation, rotate
 from . import rotation  # noqa: F401 - sdt_survey.factor.rotation stays importable
 from .cfa import CFAError, CFAModel, CFAResult, FitMeasures, cfa
-from .efa import (
+from .exploratory import (
     BartlettResult,
     EFAResult,
     FactorAnalysisError,
@@ -48,6 +49,8 @@ from .invariance import InvarianceResult, measurement_invariance
 from .pipeline import instrument_cfa, instrument_invariance
 from .syntax import ModelSyntaxError, emit_lavaan, parse_model_syntax
 from .wlsmv import OrdinalCFAResult, cfa_ordinal
+
+alias_module("sdt_survey.factor.efa", "sdt_survey.factor.exploratory")
 
 __all__ = [
     "BartlettResult",

@@ -1,1 +1,5 @@
-"""Numerical kernels shared by the analyses (layer 1: they import nothing else of the package)."""
+"""Numerical kernels shared by the analyses (layer 1: numpy, scipy and sdt_survey.errors only).
+
+moments (pairwise moments, cov2cor, SMC, cor.smooth), bivariate_normal, polychoric, extraction
+(minres, ML, principal axes), rotation, threads (BLAS thread control).
+"""

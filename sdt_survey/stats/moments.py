@@ -64,4 +64,26 @@ def smc(r: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-__all__ = ["cov2cor", "pairwise_moments", "pinv", "smc"]
+def cor_smooth(r: np.ndarray, eig_tol: float = 1e-12) -> np.ndarray:
+    """psych::cor.smooth: a correlation matrix made positive definite, or ``r`` itself if it is.
+
+    Eigenvalues below ``eig_tol`` are raised to ``100 * eig_tol``, rescaled to
+    sum to the number of items, and the rebuilt matrix is turned back into a
+    correlation matrix. The same object is returned when nothing was needed,
+    so ``cor_smooth(r) is not r`` tells whether smoothing was done.
+
+    Examples
+    --------
+    >>> r = np.array([[1, .9, .9], [.9, 1, -.9], [.9, -.9, 1]])
+    >>> cor_smooth(np.eye(2)) is not None, bool(np.linalg.eigvalsh(cor_smooth(r)).min() > 0)
+    (True, True)
+    """
+    vals, vecs = np.linalg.eigh(r)
+    if vals.min() >= np.finfo(float).eps:
+        return r
+    vals = np.where(vals < eig_tol, 100 * eig_tol, vals)
+    vals = vals * r.shape[0] / vals.sum()
+    return cov2cor((vecs * vals) @ vecs.T)
+
+
+__all__ = ["cor_smooth", "cov2cor", "pairwise_moments", "pinv", "smc"]

@@ -179,7 +179,7 @@ def efa_command(
       sdt-survey efa bpn-residency wave1.csv --id-column resident
       sdt-survey efa bpn-residency wave1.csv --factors 6 --fm ml --rotate promax --format json
     """
-    from ...factor.efa import instrument_factor_report
+    from ...factor.exploratory import instrument_factor_report
 
     instruments, responses_path = split_instruments_and_file(args)
     check_analysis_files(out_path, instruments, responses_path, reading["mapping"], force=force)

@@ -1,0 +1,120 @@
+"""The items of an EFA, checked once at the boundary, with psych's correlation matrix (private)."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ...errors import FactorAnalysisError
+from ...stats.moments import pairwise_moments
+
+Missing = Literal["pairwise", "listwise"]
+MISSING_MODES = ("pairwise", "listwise")
+
+
+@dataclass(frozen=True)
+class ItemData:
+    """Validated items and their correlation matrix (R's ``cor(x, use = ...)``)."""
+
+    names: list[str]
+    r: np.ndarray
+    n_obs: int
+    np_obs: np.ndarray
+    missing: str
+    x: np.ndarray = field(repr=False)
+    eigenvalues: np.ndarray = field(repr=False)
+
+
+def as_frame(items: Any, what: str) -> pd.DataFrame:
+    if isinstance(items, pd.DataFrame):
+        return items
+    if isinstance(items, np.ndarray) and items.ndim == 2:
+        return pd.DataFrame(items, columns=[f"V{i + 1}" for i in range(items.shape[1])])
+    raise FactorAnalysisError(
+        f"{what} must be a pandas DataFrame with one numeric column per item, got {type(items).__name__}"
+    )
+
+
+def prepare(items: Any, missing: str = "pairwise", *, min_items: int = 3, what: str = "items") -> ItemData:
+    """Check the items once and compute the correlation matrix psych would use."""
+    if missing not in MISSING_MODES:
+        raise FactorAnalysisError(f"missing must be 'pairwise' or 'listwise', got {missing!r}")
+    frame = as_frame(items, what)
+    if frame.columns.has_duplicates:
+        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise FactorAnalysisError(f"{what} has duplicated columns: {', '.join(dupes)}")
+    names = [str(c) for c in frame.columns]
+    bad = [n for n, c in zip(names, frame.columns, strict=True) if not _numeric(frame[c])]
+    if bad:
+        raise FactorAnalysisError(
+            f"{what} must be numeric; non-numeric columns: {', '.join(bad)} "
+            "(pass only the item columns, e.g. score(...).keyed)"
+        )
+    if len(names) < min_items:
+        raise FactorAnalysisError(f"{what} needs at least {min_items} item columns, got {len(names)}")
+    x = frame.to_numpy(dtype=float, na_value=np.nan)
+    if np.isinf(x).any():
+        cols = [names[j] for j in np.flatnonzero(np.isinf(x).any(axis=0))]
+        raise FactorAnalysisError(f"{what} contains infinite values in: {', '.join(cols)}")
+    if missing == "listwise":
+        x = x[~np.isnan(x).any(axis=1)]
+    n, p = x.shape
+    if n <= p:
+        rows = "complete rows" if missing == "listwise" else "rows"
+        raise FactorAnalysisError(
+            f"too few respondents: {n} {rows} for {p} items; factor analysis needs more respondents "
+            "than items (and several times more for stable loadings)"
+        )
+    answered = (~np.isnan(x)).sum(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sd = np.nanstd(x, axis=0)
+    constant = [names[j] for j in range(p) if answered[j] < 2 or not sd[j] > 0]
+    if constant:
+        raise FactorAnalysisError(
+            f"constant or empty items (no variance, so no correlations): {', '.join(constant)}; drop them"
+        )
+    _, r, cnt = pairwise_moments(x)
+    if np.isnan(r).any():
+        i, j = np.argwhere(np.isnan(r))[0]
+        raise FactorAnalysisError(
+            f"the correlation of {names[i]!r} and {names[j]!r} cannot be computed: fewer than two "
+            "respondents answered both, or one of them does not vary among those who did"
+        )
+    vals, vecs = np.linalg.eigh(r)
+    if abs(vals[0]) < 1e-8 * max(vals[-1], 1.0):
+        raise FactorAnalysisError(_singular_message(r, vals, vecs, names))
+    return ItemData(names, r, n, cnt, missing, x, vals[::-1])
+
+
+def _numeric(col: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(col))
+
+
+def _singular_message(r: np.ndarray, vals: np.ndarray, vecs: np.ndarray, names: list[str]) -> str:
+    p = r.shape[0]
+    off = np.abs(r - np.eye(p))
+    i, j = np.unravel_index(np.argmax(off), off.shape)
+    if off[i, j] > 1 - 1e-8:
+        why = f"items {names[i]!r} and {names[j]!r} are perfectly correlated (r = {r[i, j]:+.0f}); drop one"
+    else:
+        v = vecs[:, 0]
+        involved = [names[k] for k in np.argsort(-np.abs(v)) if abs(v[k]) > 0.05]
+        why = (
+            f"an item is an exact linear combination of others (involving {', '.join(involved)}); "
+            "drop a total score or a duplicated item"
+        )
+    return f"the correlation matrix is singular (smallest eigenvalue {vals[0]:.2g}): {why}"
+
+
+def require_positive_definite(data: ItemData, what: str) -> None:
+    if data.eigenvalues[-1] <= 0:
+        raise FactorAnalysisError(
+            f"{what} needs a positive definite correlation matrix, but the pairwise correlations are not "
+            f"(smallest eigenvalue {data.eigenvalues[-1]:.3g}); this happens with much missing data: "
+            "use missing='listwise'"
+        )
