@@ -1,0 +1,5 @@
+"""The estimators of the CFA engine."""
+
+from __future__ import annotations
+
+ESTIMATORS = ("ML", "MLR")

@@ -1,0 +1,264 @@
+"""Fitting a CFA: the public :func:`cfa` and the engine run shared with invariance."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ...errors import CFAError, CFAWarning
+from .baseline import _baseline
+from .blas import _single_threaded_blas
+from .estimators import ESTIMATORS
+from .fit import _cfi, _rmsea, _rmsea_ci, _rmsea_pclose, _srmr, _tli
+from .implied import _Engine
+from .omega import _omega
+from .optimize import _optimize
+from .results import CFAResult, FitMeasures
+from .samplestats import _prepare, _Prepared
+from .solution import _orient_factors, _problems
+from .spec import CFAModel, _as_model, _build_spec, _check_identification
+from .start import _start_values
+from .tests import _robust_measures
+from .vcov import _invert_information
+
+
+def _fit_prepared(
+    model: CFAModel,
+    prep: _Prepared,
+    *,
+    estimator: str = "ML",
+    std_lv: bool = False,
+    group_equal: Sequence[str] = (),
+    group_partial: Sequence[str] = (),
+) -> CFAResult:
+    groups = prep.groups
+    n_groups = len(groups)
+    fiml = prep.missing == "fiml"
+    # lavaan adds a mean structure with FIML, with several groups, or when the model mentions a mean.
+    meanstructure = fiml or n_groups > 1 or any(s.op == "~1" for s in model.statements)
+    spec = _build_spec(
+        model,
+        n_groups,
+        std_lv=std_lv,
+        meanstructure=meanstructure,
+        group_equal=group_equal,
+        group_partial=group_partial,
+    )
+    _check_identification(spec, std_lv)
+    engine = _Engine(spec, groups)
+    labels = [g.label for g in groups]
+    opt = _optimize(engine, _start_values(spec, groups))
+    problems: list[str] = []
+    if not opt.converged:
+        problems.append(
+            f"the estimation did not converge ({opt.message or 'stopped'} after {opt.iterations} "
+            "iterations); the estimates are not trustworthy. The model may be misspecified or not "
+            "identified"
+        )
+    x = _orient_factors(spec, opt.x)
+    n_total = engine.n_total
+    p = len(spec.ov)
+    q = spec.n_free
+
+    # -- standard errors --------------------------------------------------------------
+    # The optimizer's last scoring matrix is at the final estimates: reuse it when it is the one needed.
+    reusable = opt.information if np.array_equal(x, opt.x) else None
+    observed = reusable if reusable is not None and opt.information_kind == "observed" else None
+    first_order = None
+    if estimator == "MLR":
+        observed = engine.observed_information(x) if observed is None else observed
+        bread, reason = _invert_information(observed, n_total, spec)
+        first_order, _ = engine.first_order_information(x)
+        vcov = bread @ first_order @ bread * n_total if reason is None else bread
+    else:
+        if fiml:
+            info = engine.observed_information(x) if observed is None else observed
+        elif reusable is not None and opt.information_kind == "fisher":
+            info = reusable  # complete data: the scoring matrix is the expected information
+        else:
+            info = engine.expected_information(x)
+        vcov, reason = _invert_information(info, n_total, spec)
+    if reason:
+        problems.append(reason)
+    problems.extend(_problems(spec, engine, x, labels))
+
+    # -- test statistics and fit measures ----------------------------------------------
+    states = engine.states(x)
+    m2ll = engine.m2ll(x)
+    h1 = np.array([g.m2ll_h1 for g in groups])
+    chisq_groups = np.maximum(m2ll - h1, 0.0)
+    chisq = float(chisq_groups.sum())
+    df = n_groups * (p * (p + 1) // 2 + (p if meanstructure else 0)) - q
+    pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else math.nan
+    base_engine, base_x = _baseline(groups, spec.ov, meanstructure)
+    base_m2ll = base_engine.m2ll(base_x)
+    baseline_chisq = float(np.maximum(base_m2ll - h1, 0.0).sum())
+    baseline_df = n_groups * p * (p - 1) // 2
+    n_log2pi = sum(g.n_log2pi for g in groups)
+    loglik = -0.5 * (float(m2ll.sum()) + n_log2pi)
+    unrestricted = -0.5 * (float(h1.sum()) + n_log2pi)
+    rmsea_lo, rmsea_hi = _rmsea_ci(chisq, df, n_total, n_groups)
+    srmr, srmr_groups = _srmr(groups, states, meanstructure)
+    measures: dict[str, Any] = {
+        "chisq": chisq,
+        "df": int(df),
+        "pvalue": pvalue,
+        "cfi": _cfi(chisq, df, baseline_chisq, baseline_df),
+        "tli": _tli(chisq, df, baseline_chisq, baseline_df),
+        "rmsea": _rmsea(chisq, df, n_total, n_groups),
+        "rmsea_ci_lower": rmsea_lo,
+        "rmsea_ci_upper": rmsea_hi,
+        "rmsea_pvalue": _rmsea_pclose(chisq, df, n_total, n_groups),
+        "srmr": srmr,
+        "aic": -2 * loglik + 2 * q,
+        "bic": -2 * loglik + q * math.log(n_total),
+        "bic2": -2 * loglik + q * math.log((n_total + 2) / 24),
+        "loglik": loglik,
+        "unrestricted_loglik": unrestricted,
+        "npar": int(q),
+        "ntotal": int(n_total),
+        "baseline_chisq": baseline_chisq,
+        "baseline_df": int(baseline_df),
+        "baseline_pvalue": float(stats.chi2.sf(baseline_chisq, baseline_df)) if baseline_df > 0 else math.nan,
+        "chisq_groups": tuple(float(v) for v in chisq_groups),
+        "srmr_groups": tuple(srmr_groups),
+    }
+    if estimator == "MLR":
+        measures.update(
+            _robust_measures(
+                engine,
+                x,
+                observed,
+                first_order,
+                base_engine,
+                base_x,
+                groups,
+                meanstructure,
+                chisq,
+                df,
+                baseline_chisq,
+                baseline_df,
+                n_total,
+                problems,
+                fiml,
+            )
+        )
+    fit = FitMeasures(**measures)
+
+    omega_groups = _omega(spec, engine, x, groups)
+    omega = omega_groups[0] if n_groups == 1 else dict(zip(labels, omega_groups, strict=True))
+    for text in problems:
+        warnings.warn(text, CFAWarning, stacklevel=3)
+    return CFAResult(
+        model=model,
+        estimator=estimator,
+        missing=prep.missing,
+        std_lv=std_lv,
+        n_used=int(n_total),
+        n_dropped=prep.n_dropped,
+        groups={g.label: g.n for g in groups},
+        group_column=prep.group_column,
+        group_equal=tuple(group_equal),
+        group_partial=tuple(group_partial),
+        converged=opt.converged,
+        iterations=opt.iterations,
+        fit=fit,
+        omega=omega,
+        warnings=problems,
+        notes=list(prep.notes),
+        _spec=spec,
+        _engine=engine,
+        _x=x,
+        _vcov=vcov,
+    )
+
+
+def cfa(
+    data: pd.DataFrame,
+    model: str | CFAModel | Any,
+    *,
+    estimator: str = "ML",
+    missing: str = "auto",
+    std_lv: bool = False,
+    group: str | None = None,
+    group_equal: Sequence[str] = (),
+    group_partial: Sequence[str] = (),
+) -> CFAResult:
+    """Fit a confirmatory factor model by maximum likelihood, as lavaan's ``cfa()``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One numeric column per item (reverse-keyed items already reversed, e.g.
+        ``score(...).keyed``); NaN for a missing answer.
+    model : str, Instrument or CFAModel
+        lavaan-style syntax, an instrument (its subscales as correlated
+        factors; see :meth:`CFAModel.from_instrument` for bifactor and
+        second-order models), or a model.
+    estimator : {"ML", "MLR"}
+        ``"MLR"``: robust (sandwich) standard errors and the Yuan-Bentler
+        scaled chi-square, for non-normal answers such as Likert items.
+    missing : {"auto", "listwise", "fiml"}
+        ``"auto"``: FIML when any model item is missing, else complete data.
+        ``"fiml"`` is lavaan's ``missing = "ml"``; ``"ml"`` is accepted too.
+    std_lv : bool
+        Identify factors by unit variances instead of their first loading.
+    group : str, optional
+        Column defining groups (multi-group CFA); groups in order of appearance.
+    group_equal : sequence of str
+        lavaan's ``group.equal``: "loadings", "intercepts", "means",
+        "residuals", "residual.covariances", "lv.variances", "lv.covariances",
+        "regressions".
+    group_partial : sequence of str
+        lavaan's ``group.partial``: parameters freed from ``group_equal``, e.g.
+        ``"rs =~ rs2"``, ``"rs2=~"`` (rs2's loading), ``"rs2~1"``, ``"rs2~~rs2"``.
+
+    Returns
+    -------
+    CFAResult
+
+    Raises
+    ------
+    CFAError
+        A model, data or option problem the user can fix (the message says how).
+    ModelSyntaxError
+        Unreadable model syntax (with line and column).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(11)
+    >>> f = rng.normal(size=(400, 1))
+    >>> d = pd.DataFrame(f * 0.8 + rng.normal(size=(400, 4)) * 0.6, columns=["q1", "q2", "q3", "q4"])
+    >>> res = cfa(d, "F =~ q1 + q2 + q3 + q4", estimator="MLR")
+    >>> sorted(res.to_dict()["fit"])[:4]
+    ['aic', 'bic', 'cfi', 'cfi_robust']
+    >>> res.parameters.loc[1, ["lhs", "op", "rhs"]].tolist(), float(res.parameters.loc[0, "est"])
+    (['F', '=~', 'q2'], 1.0)
+    """
+    model = _as_model(model)
+    estimator = str(estimator).upper()
+    if estimator not in ESTIMATORS:
+        raise CFAError(f"estimator must be one of {', '.join(ESTIMATORS)}, not {estimator!r}")
+    if group_equal and group is None:
+        raise CFAError("group_equal needs a group column (group=...)")
+    if isinstance(group_equal, str):
+        group_equal = (group_equal,)
+    if isinstance(group_partial, str):
+        group_partial = (group_partial,)
+    with _single_threaded_blas():
+        prep = _prepare(data, model.indicators, group, missing)
+        return _fit_prepared(
+            model,
+            prep,
+            estimator=estimator,
+            std_lv=std_lv,
+            group_equal=tuple(group_equal),
+            group_partial=tuple(group_partial),
+        )
