@@ -14,7 +14,7 @@ from scipy import stats
 from ...errors import CFAError, CFAWarning
 from .baseline import _baseline
 from .blas import _single_threaded_blas
-from .estimators import ESTIMATORS
+from .estimators import ESTIMATORS, estimator_record
 from .fit import _cfi, _rmsea, _rmsea_ci, _rmsea_pclose, _srmr, _tli
 from .implied import _Engine
 from .omega import _omega
@@ -24,8 +24,6 @@ from .samplestats import _prepare, _Prepared
 from .solution import _orient_factors, _problems
 from .spec import CFAModel, _as_model, _build_spec, _check_identification
 from .start import _start_values
-from .tests import _robust_measures
-from .vcov import _invert_information
 
 
 def _fit_prepared(
@@ -67,23 +65,9 @@ def _fit_prepared(
     q = spec.n_free
 
     # -- standard errors --------------------------------------------------------------
-    # The optimizer's last scoring matrix is at the final estimates: reuse it when it is the one needed.
-    reusable = opt.information if np.array_equal(x, opt.x) else None
-    observed = reusable if reusable is not None and opt.information_kind == "observed" else None
-    first_order = None
-    if estimator == "MLR":
-        observed = engine.observed_information(x) if observed is None else observed
-        bread, reason = _invert_information(observed, n_total, spec)
-        first_order, _ = engine.first_order_information(x)
-        vcov = bread @ first_order @ bread * n_total if reason is None else bread
-    else:
-        if fiml:
-            info = engine.observed_information(x) if observed is None else observed
-        elif reusable is not None and opt.information_kind == "fisher":
-            info = reusable  # complete data: the scoring matrix is the expected information
-        else:
-            info = engine.expected_information(x)
-        vcov, reason = _invert_information(info, n_total, spec)
+    record = ESTIMATORS[estimator]
+    covariance = record.covariance(engine, x, opt, fiml)
+    vcov, reason = covariance.vcov, covariance.reason
     if reason:
         problems.append(reason)
     problems.extend(_problems(spec, engine, x, labels))
@@ -129,13 +113,12 @@ def _fit_prepared(
         "chisq_groups": tuple(float(v) for v in chisq_groups),
         "srmr_groups": tuple(srmr_groups),
     }
-    if estimator == "MLR":
+    if record.robust_test is not None:
         measures.update(
-            _robust_measures(
+            record.robust_test(
                 engine,
                 x,
-                observed,
-                first_order,
+                covariance,
                 base_engine,
                 base_x,
                 groups,
@@ -243,9 +226,7 @@ def cfa(
     (['F', '=~', 'q2'], 1.0)
     """
     model = _as_model(model)
-    estimator = str(estimator).upper()
-    if estimator not in ESTIMATORS:
-        raise CFAError(f"estimator must be one of {', '.join(ESTIMATORS)}, not {estimator!r}")
+    estimator = estimator_record(estimator).name
     if group_equal and group is None:
         raise CFAError("group_equal needs a group column (group=...)")
     if isinstance(group_equal, str):

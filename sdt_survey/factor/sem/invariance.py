@@ -62,7 +62,7 @@ from scipy import stats
 from ...errors import CFAError
 from ...results import jsonable
 from .blas import _single_threaded_blas
-from .estimators import ESTIMATORS
+from .estimators import ESTIMATORS, estimator_record
 from .fitting import _fit_prepared
 from .results import CFAResult
 from .samplestats import _prepare
@@ -184,20 +184,20 @@ class InvarianceResult:
             "",
         ]
         fit = self.fit_table()
-        robust = self.estimator == "MLR"
-        cols = ["chisq", "df", "cfi", "tli", "rmsea", "srmr", "aic", "bic"]
-        if robust:
-            cols = [
-                "chisq",
-                "chisq_scaled",
-                "df",
-                "cfi_robust",
-                "tli_robust",
-                "rmsea_robust",
-                "srmr",
-                "aic",
-                "bic",
-            ]
+        record = ESTIMATORS[self.estimator]
+        robust = record.robust
+        scaled = ["chisq_scaled"] if robust else []
+        cols = [
+            "chisq",
+            *scaled,
+            "df",
+            record.cfi_key,
+            record.tli_key,
+            record.rmsea_key,
+            "srmr",
+            "aic",
+            "bic",
+        ]
         lines.append(fit[cols].to_string(float_format=lambda v: f"{v:.{digits}f}"))
         if self.comparisons:
             lines += [
@@ -331,12 +331,13 @@ def _conclusion(
         else:
             break
     partial = f" (partial: {', '.join(free)} free across groups)" if free else ""
-    cfi_name = "robust CFI" if estimator == "MLR" else "CFI"
+    record = ESTIMATORS[estimator]
+    cfi_name = "robust CFI" if record.robust else "CFI"
     parts = []
     conf = results.get("configural")
     if conf is not None:
-        cfi = conf.fit.cfi_robust if estimator == "MLR" else conf.fit.cfi
-        rmsea = conf.fit.rmsea_robust if estimator == "MLR" else conf.fit.rmsea
+        cfi = getattr(conf.fit, record.cfi_key)
+        rmsea = getattr(conf.fit, record.rmsea_key)
         if cfi < 0.90 or rmsea > 0.10:
             parts.append(
                 f"Caution: the configural model fits poorly ({cfi_name} = {cfi:.3f}, "
@@ -444,9 +445,7 @@ def measurement_invariance(
     >>> measurement_invariance(d, model, "cohort", free=["rs2~1"]).highest
     'strict'
     """
-    estimator = str(estimator).upper()
-    if estimator not in ESTIMATORS:
-        raise CFAError(f"estimator must be one of {', '.join(ESTIMATORS)}, not {estimator!r}")
+    estimator = estimator_record(estimator).name
     if criterion not in CRITERIA:
         raise CFAError(f"criterion must be one of {', '.join(CRITERIA)}, not {criterion!r}")
     if isinstance(steps, str):

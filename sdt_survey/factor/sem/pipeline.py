@@ -17,6 +17,7 @@ from ...errors import SdtSurveyError
 from ...instrument import Instrument
 from ...responses import WAVE_COLUMNS
 from ...scoring import ScoredResponses, score
+from .estimators import ESTIMATORS
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def instrument_cfa(
         if model in ("correlated", "bifactor", "second-order")
         else CFAModel.from_syntax(model)
     )
-    if estimator.upper() == "WLSMV":
+    if ESTIMATORS.get(str(estimator).upper(), ESTIMATORS["ML"]).data == "ordinal":
         from .wlsmv import cfa_ordinal
 
         if std_lv:

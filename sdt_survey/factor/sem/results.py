@@ -11,6 +11,7 @@ import pandas as pd
 from ...errors import CFAError
 from ...results import jsonable
 from .blas import _single_threaded_blas
+from .estimators import ROBUST_FIT_KEYS
 from .implied import _Engine
 from .modindices import _modification_indices
 from .solution import _parameter_table
@@ -32,7 +33,6 @@ FIT_KEYS = (
     "bic",
     "loglik",
 )
-ROBUST_FIT_KEYS = ("chisq_scaled", "cfi_robust", "tli_robust", "rmsea_robust")
 
 
 @dataclass(frozen=True)

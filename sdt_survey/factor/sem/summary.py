@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .estimators import ESTIMATORS
+
 if TYPE_CHECKING:  # only for annotations: .results imports this module
     from .results import CFAResult
 
@@ -59,7 +61,7 @@ def _summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits
         out.append(both("Degrees of freedom", fit.df, fit.df))
         out.append(both("P-value (Chi-square)", fit.pvalue, fit.pvalue_scaled))
         out.append(both("Scaling correction factor", None, fit.scaling_factor))
-        out.append("    Yuan-Bentler correction (Mplus variant)")
+        out.append(f"    {ESTIMATORS[res.estimator].test_label}")
     else:
         out.append(line("Test statistic", fit.chisq))
         out.append(line("Degrees of freedom", fit.df))
@@ -98,10 +100,9 @@ def _summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits
     out += ["", "Standardized Root Mean Square Residual:", ""]
     out.append(line("SRMR", fit.srmr))
     out += ["", "Parameter Estimates:", ""]
-    se_kind = "Robust.huber.white" if res.estimator == "MLR" else "Standard"
-    info_kind = "Observed" if (res.estimator == "MLR" or res.missing == "fiml") else "Expected"
-    out.append(line("Standard errors", se_kind))
-    out.append(line("Information", info_kind))
+    record = ESTIMATORS[res.estimator]
+    out.append(line("Standard errors", record.se_label))
+    out.append(line("Information", record.information_label(res.missing)))
     out.append(line("Information saturated (h1) model", "Structured"))
     out.append(_parameter_sections(res, standardized, digits))
     if res.omega:

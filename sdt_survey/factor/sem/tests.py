@@ -12,6 +12,7 @@ from .fit import _cfi, _rmsea, _rmsea_ci, _tli
 from .implied import _casewise_scores, _element_vectors, _Elements, _Engine, _expected_information_elements
 from .samplestats import _GroupData, _moments_hessian_terms
 from .spec import _NU, _THETA
+from .vcov import Covariance
 
 
 def _saturated_elements(p: int) -> _Elements:
@@ -139,11 +140,10 @@ def _fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_t
     }
 
 
-def _robust_measures(
+def yuan_bentler_mplus(
     engine,
     x,
-    observed,
-    first_order,
+    cov: Covariance,
     base_engine,
     base_x,
     groups,
@@ -156,7 +156,13 @@ def _robust_measures(
     problems,
     fiml,
 ) -> dict[str, Any]:
-    """Yuan-Bentler-Mplus scaled test and lavaan's robust CFI/TLI/RMSEA (FIML-corrected under FIML)."""
+    """Yuan-Bentler-Mplus scaled test and lavaan's robust CFI/TLI/RMSEA (FIML-corrected under FIML).
+
+    ``cov`` holds the observed and first-order information at the estimates
+    (:func:`~sdt_survey.factor.sem.vcov.sandwich_vcov`); the result is the
+    robust entries of :class:`~sdt_survey.factor.sem.results.FitMeasures`.
+    """
+    observed, first_order = cov.observed, cov.first_order
     out: dict[str, Any] = {}
     trace_h1 = sum(_trace_h1(g, meanstructure) for g in groups)
     try:
