@@ -60,7 +60,7 @@ import pandas as pd
 from scipy import stats
 
 from ...errors import CFAError
-from ...results import jsonable
+from ...results import Result, jsonable
 from .blas import _single_threaded_blas
 from .estimators import ESTIMATORS, estimator_record
 from .fitting import _fit_prepared
@@ -117,7 +117,7 @@ class Comparison:
 
 
 @dataclass
-class InvarianceResult:
+class InvarianceResult(Result):
     """The fitted steps, their comparisons and what they allow.
 
     Attributes

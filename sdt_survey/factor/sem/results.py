@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import CFAError
-from ...results import jsonable
+from ...results import Result, jsonable
 from .blas import _single_threaded_blas
 from .estimators import ROBUST_FIT_KEYS
 from .implied import _Engine
@@ -106,7 +106,7 @@ class FitMeasures:
 
 
 @dataclass
-class CFAResult:
+class CFAResult(Result):
     """A fitted confirmatory factor model.
 
     Attributes

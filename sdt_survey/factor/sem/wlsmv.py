@@ -47,7 +47,7 @@ import pandas as pd
 from scipy import special, stats
 
 from ...errors import CFAError
-from ...results import jsonable
+from ...results import Result, jsonable
 from ...stats.bivariate_normal import bvn_cdf_grid
 from .fit import _cfi, _rmsea, _tli
 from .spec import _BETA, _LAMBDA, _PSI, _THETA, CFAModel, _as_model, _build_spec, _check_identification, _Spec
@@ -473,7 +473,7 @@ def _scaled_shifted(u_gamma: np.ndarray, chisq: float, df: int) -> tuple[float, 
 
 
 @dataclass
-class OrdinalCFAResult:
+class OrdinalCFAResult(Result):
     """An ordinal CFA fitted by WLSMV.
 
     Attributes
