@@ -29,11 +29,11 @@ from sdt_survey.factor.sem import (
     cfa,
     emit_lavaan,
 )
-from sdt_survey.factor.sem.implied import _Engine
-from sdt_survey.factor.sem.optimize import _optimize
-from sdt_survey.factor.sem.samplestats import _prepare
-from sdt_survey.factor.sem.spec import _build_spec
-from sdt_survey.factor.sem.start import _start_values
+from sdt_survey.factor.sem.implied import Engine as _Engine
+from sdt_survey.factor.sem.optimize import optimize as _optimize
+from sdt_survey.factor.sem.samplestats import prepare_data as _prepare
+from sdt_survey.factor.sem.spec import build_spec as _build_spec
+from sdt_survey.factor.sem.start import start_values as _start_values
 from tests.conftest import REFERENCE
 
 GOLDENS = Path(__file__).parent / "goldens"

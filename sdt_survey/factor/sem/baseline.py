@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .implied import _Engine
-from .samplestats import _GroupData
-from .spec import _NU, _THETA, _Spec
+from .implied import Engine
+from .samplestats import GroupData
+from .spec import NU, THETA, Spec
 
 
-def _baseline_spec(ov: Sequence[str], n_groups: int, meanstructure: bool) -> _Spec:
+def _baseline_spec(ov: Sequence[str], n_groups: int, meanstructure: bool) -> Spec:
     """The independence (baseline) model: free variances (and means), no covariances."""
     lhs, op, rhs, group, mat, row = [], [], [], [], [], []
     for g in range(n_groups):
@@ -20,7 +20,7 @@ def _baseline_spec(ov: Sequence[str], n_groups: int, meanstructure: bool) -> _Sp
             op.append("~~")
             rhs.append(o)
             group.append(g)
-            mat.append(_THETA)
+            mat.append(THETA)
             row.append(i)
         if meanstructure:
             for i, o in enumerate(ov):
@@ -28,11 +28,11 @@ def _baseline_spec(ov: Sequence[str], n_groups: int, meanstructure: bool) -> _Sp
                 op.append("~1")
                 rhs.append("")
                 group.append(g)
-                mat.append(_NU)
+                mat.append(NU)
                 row.append(i)
     n = len(lhs)
     row_arr = np.array(row, dtype=int)
-    return _Spec(
+    return Spec(
         lhs=lhs,
         op=op,
         rhs=rhs,
@@ -40,7 +40,7 @@ def _baseline_spec(ov: Sequence[str], n_groups: int, meanstructure: bool) -> _Sp
         user=np.zeros(n, dtype=int),
         mat=np.array(mat, dtype=int),
         row=row_arr,
-        col=np.where(np.array(mat) == _THETA, row_arr, 0),
+        col=np.where(np.array(mat) == THETA, row_arr, 0),
         free=np.arange(n),
         value=np.full(n, np.nan),
         label=[""] * n,
@@ -53,10 +53,12 @@ def _baseline_spec(ov: Sequence[str], n_groups: int, meanstructure: bool) -> _Sp
     )
 
 
-def _baseline(groups: list[_GroupData], ov: Sequence[str], meanstructure: bool) -> tuple[_Engine, np.ndarray]:
+def baseline_model(
+    groups: list[GroupData], ov: Sequence[str], meanstructure: bool
+) -> tuple[Engine, np.ndarray]:
     """The baseline model at its (closed-form) maximum-likelihood estimates."""
     spec = _baseline_spec(ov, len(groups), meanstructure)
-    engine = _Engine(spec, groups)
+    engine = Engine(spec, groups)
     x = np.empty(spec.n_free)
     for k in range(spec.n_rows):
         group = groups[spec.group[k]]
@@ -64,5 +66,5 @@ def _baseline(groups: list[_GroupData], ov: Sequence[str], meanstructure: bool) 
         # variance (over the respondents who answered it) are the estimates.
         var = group.cov.diagonal() if group.complete else group.available_var
         mean = group.mean if group.complete else group.available_mean
-        x[spec.free[k]] = var[spec.row[k]] if spec.mat[k] == _THETA else mean[spec.row[k]]
+        x[spec.free[k]] = var[spec.row[k]] if spec.mat[k] == THETA else mean[spec.row[k]]
     return engine, x

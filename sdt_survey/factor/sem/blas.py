@@ -17,7 +17,7 @@ def _blas_controller():
 
 
 @contextlib.contextmanager
-def _single_threaded_blas():
+def single_threaded_blas():
     """Run BLAS on one thread: the matrices here are small (a few hundred rows at most), and
     on a busy machine multi-threaded BLAS makes such products ten times slower, not faster."""
     controller = _blas_controller()

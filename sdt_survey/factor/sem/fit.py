@@ -8,8 +8,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special
 
-from .implied import _State
-from .samplestats import _GroupData
+from .implied import ModelState
+from .samplestats import GroupData
 
 
 def _r_zeroin(f: Callable[[float], float], lower: float, upper: float) -> float:
@@ -65,13 +65,13 @@ def _pchisq(x: float, df: float, ncp: float) -> float:
     return float(special.chdtr(df, x)) if ncp == 0 else float(special.chndtr(x, df, ncp))
 
 
-def _rmsea(chisq: float, df: float, n: int, groups: int, c_hat: float = 1.0) -> float:
+def fit_rmsea(chisq: float, df: float, n: int, groups: int, c_hat: float = 1.0) -> float:
     if not (df > 0):
         return 0.0 if df == 0 else math.nan
     return math.sqrt(max(chisq / n / df - c_hat / n, 0.0)) * math.sqrt(groups)
 
 
-def _rmsea_ci(chisq: float, df: float, n: int, groups: int, c_hat: float = 1.0, level: float = 0.90):
+def fit_rmsea_ci(chisq: float, df: float, n: int, groups: int, c_hat: float = 1.0, level: float = 0.90):
     """lavaan's lav_fit_rmsea_ci: non-central chi-square limits found by R's uniroot."""
     if not (math.isfinite(chisq) and df > 0):
         return math.nan, math.nan
@@ -91,13 +91,13 @@ def _rmsea_ci(chisq: float, df: float, n: int, groups: int, c_hat: float = 1.0, 
     return lo, hi
 
 
-def _rmsea_pclose(chisq: float, df: float, n: int, groups: int, h0: float = 0.05) -> float:
+def fit_rmsea_pclose(chisq: float, df: float, n: int, groups: int, h0: float = 0.05) -> float:
     if not (math.isfinite(chisq) and df > 0):
         return math.nan
     return 1 - _pchisq(chisq, df, n * df * h0**2 / groups)
 
 
-def _cfi(x2, df, x2_null, df_null, c_hat=None, c_hat_null=None) -> float:
+def fit_cfi(x2, df, x2_null, df_null, c_hat=None, c_hat_null=None) -> float:
     """lavaan's lav_fit_cfi (with the robust correction when scaling factors are given)."""
     values = [x2, df, x2_null, df_null]
     if not all(v is not None and math.isfinite(v) for v in values):
@@ -113,7 +113,7 @@ def _cfi(x2, df, x2_null, df_null, c_hat=None, c_hat_null=None) -> float:
     return 1 - t1 / t2
 
 
-def _tli(x2, df, x2_null, df_null, c_hat=None, c_hat_null=None) -> float:
+def fit_tli(x2, df, x2_null, df_null, c_hat=None, c_hat_null=None) -> float:
     """lavaan's lav_fit_tli (with the robust correction when scaling factors are given)."""
     values = [x2, df, x2_null, df_null]
     if not all(v is not None and math.isfinite(v) for v in values):
@@ -129,7 +129,9 @@ def _tli(x2, df, x2_null, df_null, c_hat=None, c_hat_null=None) -> float:
     return 1.0
 
 
-def _srmr(groups: list[_GroupData], states: list[_State], meanstructure: bool) -> tuple[float, list[float]]:
+def fit_srmr(
+    groups: list[GroupData], states: list[ModelState], meanstructure: bool
+) -> tuple[float, list[float]]:
     """lavaan's "srmr" (Bentler's; with the means when there is a mean structure), weighted by n_g/N."""
     per_group = []
     n_total = sum(g.n for g in groups)

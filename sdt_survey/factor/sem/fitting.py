@@ -12,23 +12,23 @@ import pandas as pd
 from scipy import stats
 
 from ...errors import CFAError, CFAWarning
-from .baseline import _baseline
-from .blas import _single_threaded_blas
+from .baseline import baseline_model
+from .blas import single_threaded_blas
 from .estimators import ESTIMATORS, estimator_record
-from .fit import _cfi, _rmsea, _rmsea_ci, _rmsea_pclose, _srmr, _tli
-from .implied import _Engine
-from .omega import _omega
-from .optimize import _optimize
+from .fit import fit_cfi, fit_rmsea, fit_rmsea_ci, fit_rmsea_pclose, fit_srmr, fit_tli
+from .implied import Engine
+from .omega import omega_per_factor
+from .optimize import optimize as _optimize  # a module global, so that a test can stand in for it
 from .results import CFAResult, FitMeasures
-from .samplestats import _prepare, _Prepared
-from .solution import _orient_factors, _problems
-from .spec import CFAModel, _as_model, _build_spec, _check_identification
-from .start import _start_values
+from .samplestats import PreparedData, prepare_data
+from .solution import improper_solution_problems, orient_factors
+from .spec import CFAModel, as_model, build_spec, check_identification
+from .start import start_values
 
 
-def _fit_prepared(
+def fit_prepared(
     model: CFAModel,
-    prep: _Prepared,
+    prep: PreparedData,
     *,
     estimator: str = "ML",
     std_lv: bool = False,
@@ -40,7 +40,7 @@ def _fit_prepared(
     fiml = prep.missing == "fiml"
     # lavaan adds a mean structure with FIML, with several groups, or when the model mentions a mean.
     meanstructure = fiml or n_groups > 1 or any(s.op == "~1" for s in model.statements)
-    spec = _build_spec(
+    spec = build_spec(
         model,
         n_groups,
         std_lv=std_lv,
@@ -48,10 +48,10 @@ def _fit_prepared(
         group_equal=group_equal,
         group_partial=group_partial,
     )
-    _check_identification(spec, std_lv)
-    engine = _Engine(spec, groups)
+    check_identification(spec, std_lv)
+    engine = Engine(spec, groups)
     labels = [g.label for g in groups]
-    opt = _optimize(engine, _start_values(spec, groups))
+    opt = _optimize(engine, start_values(spec, groups))
     problems: list[str] = []
     if not opt.converged:
         problems.append(
@@ -59,7 +59,7 @@ def _fit_prepared(
             "iterations); the estimates are not trustworthy. The model may be misspecified or not "
             "identified"
         )
-    x = _orient_factors(spec, opt.x)
+    x = orient_factors(spec, opt.x)
     n_total = engine.n_total
     p = len(spec.ov)
     q = spec.n_free
@@ -70,7 +70,7 @@ def _fit_prepared(
     vcov, reason = covariance.vcov, covariance.reason
     if reason:
         problems.append(reason)
-    problems.extend(_problems(spec, engine, x, labels))
+    problems.extend(improper_solution_problems(spec, engine, x, labels))
 
     # -- test statistics and fit measures ----------------------------------------------
     states = engine.states(x)
@@ -80,25 +80,25 @@ def _fit_prepared(
     chisq = float(chisq_groups.sum())
     df = n_groups * (p * (p + 1) // 2 + (p if meanstructure else 0)) - q
     pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else math.nan
-    base_engine, base_x = _baseline(groups, spec.ov, meanstructure)
+    base_engine, base_x = baseline_model(groups, spec.ov, meanstructure)
     base_m2ll = base_engine.m2ll(base_x)
     baseline_chisq = float(np.maximum(base_m2ll - h1, 0.0).sum())
     baseline_df = n_groups * p * (p - 1) // 2
     n_log2pi = sum(g.n_log2pi for g in groups)
     loglik = -0.5 * (float(m2ll.sum()) + n_log2pi)
     unrestricted = -0.5 * (float(h1.sum()) + n_log2pi)
-    rmsea_lo, rmsea_hi = _rmsea_ci(chisq, df, n_total, n_groups)
-    srmr, srmr_groups = _srmr(groups, states, meanstructure)
+    rmsea_lo, rmsea_hi = fit_rmsea_ci(chisq, df, n_total, n_groups)
+    srmr, srmr_groups = fit_srmr(groups, states, meanstructure)
     measures: dict[str, Any] = {
         "chisq": chisq,
         "df": int(df),
         "pvalue": pvalue,
-        "cfi": _cfi(chisq, df, baseline_chisq, baseline_df),
-        "tli": _tli(chisq, df, baseline_chisq, baseline_df),
-        "rmsea": _rmsea(chisq, df, n_total, n_groups),
+        "cfi": fit_cfi(chisq, df, baseline_chisq, baseline_df),
+        "tli": fit_tli(chisq, df, baseline_chisq, baseline_df),
+        "rmsea": fit_rmsea(chisq, df, n_total, n_groups),
         "rmsea_ci_lower": rmsea_lo,
         "rmsea_ci_upper": rmsea_hi,
-        "rmsea_pvalue": _rmsea_pclose(chisq, df, n_total, n_groups),
+        "rmsea_pvalue": fit_rmsea_pclose(chisq, df, n_total, n_groups),
         "srmr": srmr,
         "aic": -2 * loglik + 2 * q,
         "bic": -2 * loglik + q * math.log(n_total),
@@ -134,7 +134,7 @@ def _fit_prepared(
         )
     fit = FitMeasures(**measures)
 
-    omega_groups = _omega(spec, engine, x, groups)
+    omega_groups = omega_per_factor(spec, engine, x, groups)
     omega = omega_groups[0] if n_groups == 1 else dict(zip(labels, omega_groups, strict=True))
     for text in problems:
         warnings.warn(text, CFAWarning, stacklevel=3)
@@ -225,7 +225,7 @@ def cfa(
     >>> res.parameters.loc[1, ["lhs", "op", "rhs"]].tolist(), float(res.parameters.loc[0, "est"])
     (['F', '=~', 'q2'], 1.0)
     """
-    model = _as_model(model)
+    model = as_model(model)
     estimator = estimator_record(estimator).name
     if group_equal and group is None:
         raise CFAError("group_equal needs a group column (group=...)")
@@ -233,9 +233,9 @@ def cfa(
         group_equal = (group_equal,)
     if isinstance(group_partial, str):
         group_partial = (group_partial,)
-    with _single_threaded_blas():
-        prep = _prepare(data, model.indicators, group, missing)
-        return _fit_prepared(
+    with single_threaded_blas():
+        prep = prepare_data(data, model.indicators, group, missing)
+        return fit_prepared(
             model,
             prep,
             estimator=estimator,

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .samplestats import _GroupData, _moments_gradient, _moments_hessian_terms, _moments_m2ll
-from .spec import _ALPHA, _BETA, _LAMBDA, _NU, _PSI, _THETA, _Spec
-from .standardized import _std_plan
+from .samplestats import GroupData, moments_gradient, moments_hessian_terms, moments_m2ll
+from .spec import ALPHA, BETA, LAMBDA, NU, PSI, THETA, Spec
+from .standardized import std_plan
 
 
 @dataclass
-class _State:
+class ModelState:
     """Model matrices and implied moments of one group at a parameter vector."""
 
     lam: np.ndarray
@@ -32,7 +32,7 @@ class _State:
 
 
 @dataclass
-class _Elements:
+class Elements:
     """Free (or candidate) matrix elements of one group: which matrix, row, column, parameter."""
 
     mat: np.ndarray
@@ -44,7 +44,7 @@ class _Elements:
         return len(self.mat)
 
 
-def _element_vectors(state: _State, el: _Elements, meanstructure: bool):
+def element_vectors(state: ModelState, el: Elements, meanstructure: bool):
     """For each element, Sigma changes by ``s (a b' + b a')`` and mu by ``c`` per unit of it."""
     p = state.sigma.shape[0]
     ne = len(el)
@@ -57,32 +57,32 @@ def _element_vectors(state: _State, el: _Elements, meanstructure: bool):
     for code in np.unique(el.mat):
         sel = el.mat == code
         i, j = el.i[sel], el.j[sel]
-        if code == _LAMBDA:
+        if code == LAMBDA:
             a[sel] = eye[i]
             b[sel] = lmt[j]
             c[sel] = eye[i] * state.lv_mean[j][:, None]
-        elif code == _BETA:
+        elif code == BETA:
             a[sel] = gt[i]
             b[sel] = lmt[j]
             c[sel] = gt[i] * state.lv_mean[j][:, None]
-        elif code == _PSI:
+        elif code == PSI:
             a[sel] = gt[i]
             b[sel] = gt[j]
             s[sel] = np.where(i == j, 0.5, 1.0)
-        elif code == _THETA:
+        elif code == THETA:
             a[sel] = eye[i]
             b[sel] = eye[j]
             s[sel] = np.where(i == j, 0.5, 1.0)
-        elif code == _NU:
+        elif code == NU:
             c[sel] = eye[i]
-        elif code == _ALPHA:
+        elif code == ALPHA:
             c[sel] = gt[i]
     if not meanstructure:
         c[:] = 0.0
     return a, b, s, c
 
 
-def _expected_information_elements(a, b, s, c, kinv) -> np.ndarray:
+def expected_information_elements(a, b, s, c, kinv) -> np.ndarray:
     """0.5 tr(K D_i K D_j) + c_i' K c_j for complete data, from the element vectors."""
     ak, bk = a @ kinv, b @ kinv
     pp = ak @ a.T
@@ -94,7 +94,7 @@ def _expected_information_elements(a, b, s, c, kinv) -> np.ndarray:
     return out
 
 
-def _observed_information_elements(a, b, s, c, group: _GroupData, st: _State) -> np.ndarray:
+def _observed_information_elements(a, b, s, c, group: GroupData, st: ModelState) -> np.ndarray:
     """Hessian of 0.5 (-2 log-likelihood) / n for complete data, from the element vectors.
 
     ``tr(D_i K D_j R)`` with ``R = K T K - K/2`` expands into four products of
@@ -116,10 +116,10 @@ def _observed_information_elements(a, b, s, c, group: _GroupData, st: _State) ->
     return out
 
 
-class _Engine:
+class Engine:
     """Objective, gradient, information, Hessian and scores of a (multi-group) model."""
 
-    def __init__(self, spec: _Spec, groups: list[_GroupData]):
+    def __init__(self, spec: Spec, groups: list[GroupData]):
         self.spec = spec
         self.groups = groups
         self.p = len(spec.ov)
@@ -128,41 +128,39 @@ class _Engine:
         self.weights = np.array([g.n / self.n_total for g in groups])
         self.q = spec.n_free
         self.meanstructure = spec.meanstructure
-        self.has_beta = bool(np.any(spec.mat == _BETA))
+        self.has_beta = bool(np.any(spec.mat == BETA))
         self.fixed: list[dict[int, np.ndarray]] = []
-        self.elements: list[_Elements] = []
+        self.elements: list[Elements] = []
         self.incidence: list[np.ndarray] = []
         self.unique_params: list[bool] = []
         p, m = self.p, self.m
         for g in range(spec.n_groups):
             mats = {
-                _LAMBDA: np.zeros((p, m)),
-                _BETA: np.zeros((m, m)),
-                _PSI: np.zeros((m, m)),
-                _THETA: np.zeros((p, p)),
-                _NU: np.zeros((p, 1)),
-                _ALPHA: np.zeros((m, 1)),
+                LAMBDA: np.zeros((p, m)),
+                BETA: np.zeros((m, m)),
+                PSI: np.zeros((m, m)),
+                THETA: np.zeros((p, p)),
+                NU: np.zeros((p, 1)),
+                ALPHA: np.zeros((m, 1)),
             }
             rows = np.flatnonzero(spec.group == g)
             for k in rows:
                 if spec.free[k] < 0:
                     mats[spec.mat[k]][spec.row[k], spec.col[k]] = spec.value[k]
-                    if spec.mat[k] in (_PSI, _THETA):
+                    if spec.mat[k] in (PSI, THETA):
                         mats[spec.mat[k]][spec.col[k], spec.row[k]] = spec.value[k]
             self.fixed.append(mats)
             free_rows = rows[spec.free[rows] >= 0]
-            el = _Elements(
-                spec.mat[free_rows], spec.row[free_rows], spec.col[free_rows], spec.free[free_rows]
-            )
+            el = Elements(spec.mat[free_rows], spec.row[free_rows], spec.col[free_rows], spec.free[free_rows])
             self.elements.append(el)
             inc = np.zeros((len(el), self.q))
             inc[np.arange(len(el)), el.param] = 1.0
             self.incidence.append(inc)
             self.unique_params.append(len(np.unique(el.param)) == len(el))
-        self.std_plan = _std_plan(spec)
+        self.std_plan = std_plan(spec)
 
     # -- implied moments -----------------------------------------------------------
-    def state(self, g: int, x: np.ndarray) -> _State:
+    def state(self, g: int, x: np.ndarray) -> ModelState:
         mats = {code: arr.copy() for code, arr in self.fixed[g].items()}
         el = self.elements[g]
         values = x[el.param]
@@ -170,10 +168,10 @@ class _Engine:
             sel = el.mat == code
             if sel.any():
                 arr[el.i[sel], el.j[sel]] = values[sel]
-                if code in (_PSI, _THETA):
+                if code in (PSI, THETA):
                     arr[el.j[sel], el.i[sel]] = values[sel]
-        lam, beta, psi, theta = mats[_LAMBDA], mats[_BETA], mats[_PSI], mats[_THETA]
-        nu, alpha = mats[_NU][:, 0], mats[_ALPHA][:, 0]
+        lam, beta, psi, theta = mats[LAMBDA], mats[BETA], mats[PSI], mats[THETA]
+        nu, alpha = mats[NU][:, 0], mats[ALPHA][:, 0]
         inv_ib = np.linalg.inv(np.eye(self.m) - beta) if self.has_beta else np.eye(self.m)
         gmat = lam @ inv_ib
         lv_cov = inv_ib @ psi @ inv_ib.T
@@ -182,9 +180,9 @@ class _Engine:
         sigma = (sigma + sigma.T) / 2
         lv_mean = inv_ib @ alpha
         mu = nu + lam @ lv_mean if self.meanstructure else self.groups[g].mean
-        return _State(lam, beta, psi, theta, nu, alpha, inv_ib, gmat, lv_cov, lm, lv_mean, sigma, mu)
+        return ModelState(lam, beta, psi, theta, nu, alpha, inv_ib, gmat, lv_cov, lm, lv_mean, sigma, mu)
 
-    def states(self, x: np.ndarray) -> list[_State]:
+    def states(self, x: np.ndarray) -> list[ModelState]:
         return [self.state(g, x) for g in range(len(self.groups))]
 
     # -- objective -------------------------------------------------------------------
@@ -194,7 +192,7 @@ class _Engine:
         for g, group in enumerate(self.groups):
             st = self.state(g, x)
             try:
-                out[g] = _moments_m2ll(group, st.sigma, st.mu)
+                out[g] = moments_m2ll(group, st.sigma, st.mu)
             except np.linalg.LinAlgError:
                 out[g] = np.inf
         return out
@@ -207,8 +205,8 @@ class _Engine:
         h1 = np.array([g.m2ll_h1 for g in self.groups])
         return float(0.5 * (m2ll - h1).sum() / self.n_total)
 
-    def _group_gradient(self, g: int, st: _State, g_sigma: np.ndarray, g_mu: np.ndarray) -> np.ndarray:
-        a, b, s, c = _element_vectors(st, self.elements[g], self.meanstructure)
+    def _group_gradient(self, g: int, st: ModelState, g_sigma: np.ndarray, g_mu: np.ndarray) -> np.ndarray:
+        a, b, s, c = element_vectors(st, self.elements[g], self.meanstructure)
         ge = 2.0 * s * np.einsum("ep,pq,eq->e", a, g_sigma, b)
         if self.meanstructure:
             ge += c @ g_mu
@@ -220,7 +218,7 @@ class _Engine:
         for g, group in enumerate(self.groups):
             st = self.state(g, x)
             try:
-                m2ll, g_sigma, g_mu = _moments_gradient(group, st.sigma, st.mu)
+                m2ll, g_sigma, g_mu = moments_gradient(group, st.sigma, st.mu)
             except np.linalg.LinAlgError:
                 return math.inf, grad
             total += m2ll - group.m2ll_h1
@@ -245,19 +243,19 @@ class _Engine:
         for g in range(len(self.groups)):
             st = self.state(g, x)
             kinv = np.linalg.inv(st.sigma)
-            a, b, s, c = _element_vectors(st, self.elements[g], self.meanstructure)
-            info += self.weights[g] * self._to_params(g, _expected_information_elements(a, b, s, c, kinv))
+            a, b, s, c = element_vectors(st, self.elements[g], self.meanstructure)
+            info += self.weights[g] * self._to_params(g, expected_information_elements(a, b, s, c, kinv))
         return info
 
-    def _hessian_elements(self, g: int, st: _State, el: _Elements, expected: bool) -> np.ndarray:
+    def hessian_elements(self, g: int, st: ModelState, el: Elements, expected: bool) -> np.ndarray:
         """Per-respondent second derivatives of the fit function from the data terms (element space)."""
         group = self.groups[g]
-        a, b, s, c = _element_vectors(st, el, self.meanstructure)
+        a, b, s, c = element_vectors(st, el, self.meanstructure)
         if group.complete and expected:
-            return self.weights[g] * _expected_information_elements(a, b, s, c, np.linalg.inv(st.sigma))
+            return self.weights[g] * expected_information_elements(a, b, s, c, np.linalg.inv(st.sigma))
         if group.complete:
             return self.weights[g] * _observed_information_elements(a, b, s, c, group, st)
-        x4, y, z = _moments_hessian_terms(group, st.sigma, st.mu, expected)
+        x4, y, z = moments_hessian_terms(group, st.sigma, st.mu, expected)
         dv = s[:, None] * ((a[:, :, None] * b[:, None, :]) + (b[:, :, None] * a[:, None, :])).reshape(
             len(el), -1
         )
@@ -272,7 +270,7 @@ class _Engine:
         info = np.zeros((self.q, self.q))
         for g in range(len(self.groups)):
             st = self.state(g, x)
-            info += self._to_params(g, self._hessian_elements(g, st, self.elements[g], expected=True))
+            info += self._to_params(g, self.hessian_elements(g, st, self.elements[g], expected=True))
         return info
 
     def observed_information(self, x: np.ndarray) -> np.ndarray:
@@ -281,8 +279,8 @@ class _Engine:
         grads = []
         for g, group in enumerate(self.groups):
             st = self.state(g, x)
-            hess += self._to_params(g, self._hessian_elements(g, st, self.elements[g], expected=False))
-            _, g_sigma, g_mu = _moments_gradient(group, st.sigma, st.mu)
+            hess += self._to_params(g, self.hessian_elements(g, st, self.elements[g], expected=False))
+            _, g_sigma, g_mu = moments_gradient(group, st.sigma, st.mu)
             grads.append((g_sigma, g_mu))
             if not self.has_beta:
                 curvature = _model_curvature(st, self.elements[g], g_sigma, g_mu, self.meanstructure)
@@ -324,8 +322,8 @@ class _Engine:
         per_group = []
         for g, group in enumerate(self.groups):
             st = self.state(g, x)
-            scores = _casewise_scores(
-                group, st.sigma, st.mu, *_element_vectors(st, self.elements[g], self.meanstructure)
+            scores = casewise_scores(
+                group, st.sigma, st.mu, *element_vectors(st, self.elements[g], self.meanstructure)
             )
             sc = scores @ self.incidence[g]
             b0 = sc.T @ sc / group.n
@@ -334,7 +332,9 @@ class _Engine:
         return total, per_group
 
 
-def _model_curvature(st: _State, el: _Elements, g_sigma: np.ndarray, g_mu: np.ndarray, meanstructure: bool):
+def _model_curvature(
+    st: ModelState, el: Elements, g_sigma: np.ndarray, g_mu: np.ndarray, meanstructure: bool
+):
     """sum_k (d m2ll / d sigma_k) d2 sigma_k / d theta_i d theta_j for a model without factor paths.
 
     Sigma = Lambda Psi Lambda' + Theta and mu = nu + Lambda alpha are linear in
@@ -344,13 +344,13 @@ def _model_curvature(st: _State, el: _Elements, g_sigma: np.ndarray, g_mu: np.nd
     """
     ne = len(el)
     out = np.zeros((ne, ne))
-    lam_idx = np.flatnonzero(el.mat == _LAMBDA)
+    lam_idx = np.flatnonzero(el.mat == LAMBDA)
     if len(lam_idx) == 0:
         return out
     li, lj = el.i[lam_idx], el.j[lam_idx]
     out[np.ix_(lam_idx, lam_idx)] = 2.0 * g_sigma[np.ix_(li, li)] * st.psi[np.ix_(lj, lj)]
     gs_lam = g_sigma @ st.lam
-    psi_idx = np.flatnonzero(el.mat == _PSI)
+    psi_idx = np.flatnonzero(el.mat == PSI)
     if len(psi_idx):
         k, l_ = el.i[psi_idx], el.j[psi_idx]
         s = np.where(k == l_, 0.5, 1.0)
@@ -364,7 +364,7 @@ def _model_curvature(st: _State, el: _Elements, g_sigma: np.ndarray, g_mu: np.nd
         )
         out[np.ix_(lam_idx, psi_idx)] = block
         out[np.ix_(psi_idx, lam_idx)] = block.T
-    alpha_idx = np.flatnonzero(el.mat == _ALPHA)
+    alpha_idx = np.flatnonzero(el.mat == ALPHA)
     if meanstructure and len(alpha_idx):
         k = el.i[alpha_idx]
         block = g_mu[li][:, None] * (lj[:, None] == k[None, :])
@@ -373,7 +373,7 @@ def _model_curvature(st: _State, el: _Elements, g_sigma: np.ndarray, g_mu: np.nd
     return out
 
 
-def _casewise_scores(group: _GroupData, sigma, mu, a, b, s, c) -> np.ndarray:
+def casewise_scores(group: GroupData, sigma, mu, a, b, s, c) -> np.ndarray:
     """Derivative of each respondent's log-likelihood along each element (rows: respondents)."""
     out = []
     for block in group.blocks:

@@ -61,12 +61,12 @@ from scipy import stats
 
 from ...errors import CFAError
 from ...results import Result, jsonable
-from .blas import _single_threaded_blas
+from .blas import single_threaded_blas
 from .estimators import ESTIMATORS, estimator_record
-from .fitting import _fit_prepared
+from .fitting import fit_prepared
 from .results import CFAResult
-from .samplestats import _prepare
-from .spec import _as_model
+from .samplestats import prepare_data
+from .spec import as_model
 
 __all__ = ["STEPS", "Comparison", "InvarianceResult", "measurement_invariance"]
 
@@ -458,14 +458,14 @@ def measurement_invariance(
     if isinstance(free, str):
         free = (free,)
     ordered = [s for s in STEPS if s in steps]
-    model = _as_model(model)
-    with _single_threaded_blas():
-        prep = _prepare(data, model.indicators, group, missing)
+    model = as_model(model)
+    with single_threaded_blas():
+        prep = prepare_data(data, model.indicators, group, missing)
         if len(prep.groups) < 2:
             raise CFAError(f"column {group!r} has only one group; invariance needs two or more")
         results: dict[str, CFAResult] = {}
         for step in ordered:
-            results[step] = _fit_prepared(
+            results[step] = fit_prepared(
                 model,
                 prep,
                 estimator=estimator,

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 
 from ...errors import CFAError
-from .implied import _element_vectors, _Elements, _Engine
-from .samplestats import _moments_gradient
-from .spec import _LAMBDA, _PSI, _THETA, _Spec
+from .implied import Elements, Engine, element_vectors
+from .samplestats import moments_gradient
+from .spec import LAMBDA, PSI, THETA, Spec
 
 
-def _modification_indices(
-    spec: _Spec, engine: _Engine, x: np.ndarray, group_labels: Sequence[str]
+def modification_index_table(
+    spec: Spec, engine: Engine, x: np.ndarray, group_labels: Sequence[str]
 ) -> pd.DataFrame:
     """lavaan's modindices(): score tests (expected information) for parameters not in the model."""
     n_total = engine.n_total
@@ -33,39 +33,39 @@ def _modification_indices(
         cand = []
         for j in range(m):
             for i in range(p):
-                if (_LAMBDA, i, j) not in present:
-                    cand.append((_LAMBDA, i, j, spec.lv[j], "=~", spec.ov[i]))
+                if (LAMBDA, i, j) not in present:
+                    cand.append((LAMBDA, i, j, spec.lv[j], "=~", spec.ov[i]))
         for i in range(p):
             for j in range(i + 1, p):
-                if (_THETA, j, i) not in present:
-                    cand.append((_THETA, j, i, spec.ov[i], "~~", spec.ov[j]))
+                if (THETA, j, i) not in present:
+                    cand.append((THETA, j, i, spec.ov[i], "~~", spec.ov[j]))
         for k in range(m):
             for l_ in range(k + 1, m):
-                if (_PSI, l_, k) not in present:
-                    cand.append((_PSI, l_, k, spec.lv[k], "~~", spec.lv[l_]))
+                if (PSI, l_, k) not in present:
+                    cand.append((PSI, l_, k, spec.lv[k], "~~", spec.lv[l_]))
         if not cand:
             continue
         st = engine.state(g, x)
         model_el = engine.elements[g]
         n_model = len(model_el)
-        extra = _Elements(
+        extra = Elements(
             np.array([c[0] for c in cand]),
             np.array([c[1] for c in cand]),
             np.array([c[2] for c in cand]),
             np.full(len(cand), -1),
         )
-        combined = _Elements(
+        combined = Elements(
             np.concatenate([model_el.mat, extra.mat]),
             np.concatenate([model_el.i, extra.i]),
             np.concatenate([model_el.j, extra.j]),
             np.concatenate([model_el.param, extra.param]),
         )
-        info_el = engine._hessian_elements(g, st, combined, expected=True)
+        info_el = engine.hessian_elements(g, st, combined, expected=True)
         i11 = info_el[n_model:, n_model:]
         i12 = info_el[n_model:, :n_model] @ engine.incidence[g]
         v = np.diag(i11) - np.einsum("ij,jk,ik->i", i12, info22_inv, i12)
-        _, g_sigma, g_mu = _moments_gradient(group, st.sigma, st.mu)
-        a, b, s, c = _element_vectors(st, extra, engine.meanstructure)
+        _, g_sigma, g_mu = moments_gradient(group, st.sigma, st.mu)
+        a, b, s, c = element_vectors(st, extra, engine.meanstructure)
         score = 2.0 * s * np.einsum("ep,pq,eq->e", a, g_sigma, b)
         if engine.meanstructure:
             score += c @ g_mu
@@ -79,10 +79,10 @@ def _modification_indices(
         resid_ov = np.sqrt(np.abs(np.diag(st.theta)))
         resid_lv = np.sqrt(np.abs(np.diag(st.psi)))
         for k, (code, i, j, lhs, op, rhs) in enumerate(cand):
-            if code == _LAMBDA:
+            if code == LAMBDA:
                 sepc_lv = epc[k] * lv_sd[j]
                 sepc_all = sepc_lv / ov_sd[i]
-            elif code == _THETA:
+            elif code == THETA:
                 sepc_lv = epc[k]
                 sepc_all = epc[k] / (resid_ov[i] * resid_ov[j])
             else:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .implied import _Engine
-from .samplestats import _GroupData
-from .spec import _Spec
+from .implied import Engine
+from .samplestats import GroupData
+from .spec import Spec
 
 
-def _omega(spec: _Spec, engine: _Engine, x: np.ndarray, groups: list[_GroupData]) -> list[dict[str, float]]:
+def omega_per_factor(
+    spec: Spec, engine: Engine, x: np.ndarray, groups: list[GroupData]
+) -> list[dict[str, float]]:
     """semTools::compRelSEM: common variance over the items' observed total variance, per factor.
 
     For a first-order factor: (sum of its loadings)^2 Var(f) / sum of the sample

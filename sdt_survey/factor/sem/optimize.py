@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from .implied import _Engine
-from .spec import _BETA, _LAMBDA, _PSI, _THETA
+from .implied import Engine
+from .spec import BETA, LAMBDA, PSI, THETA
 
 
 @dataclass
-class _Optimum:
+class Optimum:
     x: np.ndarray
     objective: float
     converged: bool
@@ -23,7 +23,7 @@ class _Optimum:
     information_kind: str = ""  # "fisher" (complete-data expected) or "observed"
 
 
-def _optimize(engine: _Engine, x0: np.ndarray, max_iter: int = 1000) -> _Optimum:
+def optimize(engine: Engine, x0: np.ndarray, max_iter: int = 1000) -> Optimum:
     """Fisher scoring with a backtracking line search; the Newton decrement decides convergence."""
     x = x0.copy()
     f, grad = engine.objective_gradient(x)
@@ -36,7 +36,7 @@ def _optimize(engine: _Engine, x0: np.ndarray, max_iter: int = 1000) -> _Optimum
             if math.isfinite(f):
                 break
         else:
-            return _Optimum(x, f, False, 0, "no admissible starting values")
+            return Optimum(x, f, False, 0, "no admissible starting values")
     iterations = 0
     newton = False
     for iterations in range(1, max_iter + 1):
@@ -59,7 +59,7 @@ def _optimize(engine: _Engine, x0: np.ndarray, max_iter: int = 1000) -> _Optimum
         # The decrement estimates twice the distance to the minimum; below ~1e-15 |f| the fit
         # function cannot resolve further progress (the estimates are then accurate to ~1e-8).
         if decrement < 1e-15 * max(1.0, abs(f)) or np.abs(step).max() < 1e-13 * max(1.0, np.abs(x).max()):
-            return _Optimum(x, f, True, iterations, "", info, kind)
+            return Optimum(x, f, True, iterations, "", info, kind)
         t = 1.0
         while True:
             x_new = x + t * step
@@ -73,20 +73,20 @@ def _optimize(engine: _Engine, x0: np.ndarray, max_iter: int = 1000) -> _Optimum
             if t < 1e-10:
                 # Near the optimum the fit function stops decreasing in floating point.
                 converged = decrement < 1e-12
-                return _Optimum(x, f, converged, iterations, "" if converged else "line search failed")
+                return Optimum(x, f, converged, iterations, "" if converged else "line search failed")
         x = x_new
         f, grad = (f_new, grad_new) if grad_new is not None else engine.objective_gradient(x)
         newton = iterations >= 3 and (t == 1.0 or kind == "fisher")
-    return _Optimum(x, f, False, iterations, f"no convergence in {max_iter} iterations")
+    return Optimum(x, f, False, iterations, f"no convergence in {max_iter} iterations")
 
 
-def _shrink_start(engine: _Engine, x: np.ndarray) -> np.ndarray:
+def _shrink_start(engine: Engine, x: np.ndarray) -> np.ndarray:
     spec = engine.spec
     out = x.copy()
     for k in range(spec.n_rows):
         t = spec.free[k]
         if t < 0:
             continue
-        if spec.mat[k] in (_LAMBDA, _BETA) or (spec.mat[k] in (_PSI, _THETA) and spec.row[k] != spec.col[k]):
+        if spec.mat[k] in (LAMBDA, BETA) or (spec.mat[k] in (PSI, THETA) and spec.row[k] != spec.col[k]):
             out[t] = x[t] * 0.5
     return out

@@ -10,13 +10,13 @@ import pandas as pd
 
 from ...errors import CFAError
 from ...results import Result, jsonable
-from .blas import _single_threaded_blas
+from .blas import single_threaded_blas
 from .estimators import ROBUST_FIT_KEYS
-from .implied import _Engine
-from .modindices import _modification_indices
-from .solution import _parameter_table
-from .spec import CFAModel, _Spec
-from .summary import _summary_text
+from .implied import Engine
+from .modindices import modification_index_table
+from .solution import parameter_table
+from .spec import CFAModel, Spec
+from .summary import summary_text
 
 #: The fit measures of :meth:`FitMeasures.to_dict` (MLR adds :data:`ROBUST_FIT_KEYS`).
 FIT_KEYS = (
@@ -148,8 +148,8 @@ class CFAResult(Result):
     omega: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    _spec: _Spec | None = field(default=None, repr=False, compare=False)
-    _engine: _Engine | None = field(default=None, repr=False, compare=False)
+    _spec: Spec | None = field(default=None, repr=False, compare=False)
+    _engine: Engine | None = field(default=None, repr=False, compare=False)
     _x: np.ndarray | None = field(default=None, repr=False, compare=False)
     _vcov: np.ndarray | None = field(default=None, repr=False, compare=False)
     _table: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
@@ -158,8 +158,8 @@ class CFAResult(Result):
     def parameters(self) -> pd.DataFrame:
         """The parameter table (computed on first use: the std.all standard errors take a moment)."""
         if self._table is None:
-            with _single_threaded_blas():
-                self._table = _parameter_table(
+            with single_threaded_blas():
+                self._table = parameter_table(
                     self._spec, self._engine, self._x, self._vcov, list(self.groups)
                 )
         return self._table
@@ -168,7 +168,7 @@ class CFAResult(Result):
         """The parameter table without the standardized solution (quick)."""
         if self._table is not None:
             return self._table
-        return _parameter_table(
+        return parameter_table(
             self._spec, self._engine, self._x, self._vcov, list(self.groups), standardized=False
         )
 
@@ -271,8 +271,8 @@ class CFAResult(Result):
             >>> mi[["lhs", "op", "rhs"]].iloc[0].tolist(), round(float(mi["epc"].iloc[0]), 2)
             (['A', '=~', 'b1'], 0.83)
         """
-        with _single_threaded_blas():
-            frame = _modification_indices(self._spec, self._engine, self._x, list(self.groups))
+        with single_threaded_blas():
+            frame = modification_index_table(self._spec, self._engine, self._x, list(self.groups))
         if frame.empty:
             return frame
         frame = frame[frame["mi"] > minimum]
@@ -281,7 +281,7 @@ class CFAResult(Result):
     # -- text ----------------------------------------------------------------------
     def summary(self, *, standardized: bool = True, modindices: int = 0, digits: int = 3) -> str:
         """A report laid out like lavaan's ``summary(fit, fit.measures = TRUE, standardized = TRUE)``."""
-        return _summary_text(self, standardized=standardized, modindices=modindices, digits=digits)
+        return summary_text(self, standardized=standardized, modindices=modindices, digits=digits)
 
     def __str__(self) -> str:
         return self.summary()

@@ -34,7 +34,7 @@ class _Block:
 
 
 @dataclass
-class _GroupData:
+class GroupData:
     """One group's data as the estimator needs it."""
 
     label: str
@@ -88,11 +88,11 @@ def _embed(block: _Block, values: np.ndarray, p: int) -> np.ndarray:
     return out
 
 
-def _moments_m2ll(group: _GroupData, sigma: np.ndarray, mu: np.ndarray) -> float:
+def moments_m2ll(group: GroupData, sigma: np.ndarray, mu: np.ndarray) -> float:
     return sum(_block_moments(b, sigma, mu, False)[0] for b in group.blocks)
 
 
-def _moments_gradient(group: _GroupData, sigma: np.ndarray, mu: np.ndarray):
+def moments_gradient(group: GroupData, sigma: np.ndarray, mu: np.ndarray):
     """-2 log-likelihood and its gradient with respect to Sigma (p x p) and mu (p)."""
     p = group.p
     m2ll = 0.0
@@ -106,7 +106,7 @@ def _moments_gradient(group: _GroupData, sigma: np.ndarray, mu: np.ndarray):
     return m2ll, g_sigma, g_mu
 
 
-def _moments_hessian_terms(group: _GroupData, sigma: np.ndarray, mu: np.ndarray, expected: bool):
+def moments_hessian_terms(group: GroupData, sigma: np.ndarray, mu: np.ndarray, expected: bool):
     """Second-derivative terms of -2 log-likelihood with respect to (Sigma, mu).
 
     With ``D_i`` the change in Sigma along parameter i and ``c_i`` the change
@@ -236,7 +236,7 @@ def _em_saturated(x: np.ndarray, blocks: list[_Block], max_iter: int = 500, tol:
     return mu, sigma, iteration
 
 
-def _group_data(x: np.ndarray, label: str, fiml: bool) -> _GroupData:
+def _group_data(x: np.ndarray, label: str, fiml: bool) -> GroupData:
     n, p = x.shape
     available_mean = np.nanmean(x, axis=0)
     available_var = np.nanmean((x - available_mean) ** 2, axis=0)
@@ -246,31 +246,29 @@ def _group_data(x: np.ndarray, label: str, fiml: bool) -> _GroupData:
         centred = x - mean
         cov = centred.T @ centred / n
         block = _Block(np.arange(p)[None, :], np.array([float(n)]), mean[None, :], cov[None], [x], full=True)
-        group = _GroupData(
-            label, n, p, [block], mean, cov, 0.0, True, n_log2pi, available_mean, available_var
-        )
+        group = GroupData(label, n, p, [block], mean, cov, 0.0, True, n_log2pi, available_mean, available_var)
         group.m2ll_h1 = _checked_h1(group, cov, mean)
         return group
     blocks = _patterns(x)
     mean, cov, iterations = _em_saturated(x, blocks)
-    group = _GroupData(label, n, p, blocks, mean, cov, 0.0, False, n_log2pi, available_mean, available_var)
+    group = GroupData(label, n, p, blocks, mean, cov, 0.0, False, n_log2pi, available_mean, available_var)
     group.m2ll_h1 = _checked_h1(group, cov, mean)
     group.em_iterations = iterations
     return group
 
 
-def _checked_h1(group: _GroupData, cov: np.ndarray, mean: np.ndarray) -> float:
+def _checked_h1(group: GroupData, cov: np.ndarray, mean: np.ndarray) -> float:
     try:
-        return _moments_m2ll(group, cov, mean)
+        return moments_m2ll(group, cov, mean)
     except np.linalg.LinAlgError:
         return math.nan
 
 
 @dataclass
-class _Prepared:
-    """Validated data: one _GroupData per group, and what was dropped."""
+class PreparedData:
+    """Validated data: one GroupData per group, and what was dropped."""
 
-    groups: list[_GroupData]
+    groups: list[GroupData]
     missing: str  # "listwise" (complete data) or "fiml"
     n_dropped: int
     notes: list[str]
@@ -278,9 +276,9 @@ class _Prepared:
     ov: list[str]
 
 
-def _prepare(
+def prepare_data(
     data: pd.DataFrame, ov: Sequence[str], group: str | None, missing: str, group_labels=None
-) -> _Prepared:
+) -> PreparedData:
     if not isinstance(data, pd.DataFrame):
         raise CFAError(f"data must be a pandas DataFrame with one column per item, not {type(data).__name__}")
     missing = {"ml": "fiml", "fiml": "fiml", "listwise": "listwise", "auto": "auto"}.get(
@@ -320,7 +318,7 @@ def _prepare(
         group_rows = [np.arange(len(data))]
     any_missing = np.isnan(x_all[np.concatenate(group_rows)]).any() if group_rows else False
     mode = ("fiml" if any_missing else "listwise") if missing == "auto" else missing
-    groups: list[_GroupData] = []
+    groups: list[GroupData] = []
     n_dropped = 0
     for label, rows in zip(labels, group_rows, strict=True):
         x = x_all[rows]
@@ -346,7 +344,7 @@ def _prepare(
     if n_dropped:
         what = "with a missing answer (listwise deletion)" if mode == "listwise" else "with no answers at all"
         notes.append(f"{n_dropped} row(s) {what} left out")
-    return _Prepared(groups, mode, n_dropped, notes, group, list(ov))
+    return PreparedData(groups, mode, n_dropped, notes, group, list(ov))
 
 
 def _check_positive_definite(cov: np.ndarray, ov: Sequence[str], where: str, em: bool) -> None:

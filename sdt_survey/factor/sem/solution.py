@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .implied import _Engine
-from .spec import _Spec
-from .standardized import _estimates, _standardized, _standardized_se
+from .implied import Engine
+from .spec import Spec
+from .standardized import estimates, standardized_se, standardized_solution
 
 
-def _problems(spec: _Spec, engine: _Engine, x: np.ndarray, labels: Sequence[str]) -> list[str]:
+def improper_solution_problems(spec: Spec, engine: Engine, x: np.ndarray, labels: Sequence[str]) -> list[str]:
     """Heywood cases and improper factor covariance matrices, in words."""
     out = []
     for g in range(spec.n_groups):
@@ -50,9 +50,9 @@ def _problems(spec: _Spec, engine: _Engine, x: np.ndarray, labels: Sequence[str]
     return out
 
 
-def _parameter_table(
-    spec: _Spec,
-    engine: _Engine,
+def parameter_table(
+    spec: Spec,
+    engine: Engine,
     x: np.ndarray,
     vcov: np.ndarray,
     labels: list[str],
@@ -60,7 +60,7 @@ def _parameter_table(
 ) -> pd.DataFrame:
     """lavaan's parameterEstimates() with std.lv, std.all and the delta-method SE of std.all."""
     q = spec.n_free
-    est = _estimates(spec, x)
+    est = estimates(spec, x)
     free = spec.free >= 0
     se_free = np.sqrt(np.abs(np.diag(vcov))) if q else np.zeros(0)
     se = np.where(free, se_free[np.maximum(spec.free, 0)] if q else 0.0, 0.0)
@@ -81,14 +81,14 @@ def _parameter_table(
         "ci_upper": est + crit * se,
     }
     if standardized:
-        table["std_lv"] = _standardized(spec, engine, x, "lv")
-        table["std_all"] = _standardized(spec, engine, x, "all")
-        table["std_all_se"] = _standardized_se(spec, engine, x, vcov)
+        table["std_lv"] = standardized_solution(spec, engine, x, "lv")
+        table["std_all"] = standardized_solution(spec, engine, x, "all")
+        table["std_all_se"] = standardized_se(spec, engine, x, vcov)
     frame = pd.DataFrame(table)
     return frame.drop(columns="group") if spec.n_groups == 1 else frame
 
 
-def _orient_factors(spec: _Spec, x: np.ndarray) -> np.ndarray:
+def orient_factors(spec: Spec, x: np.ndarray) -> np.ndarray:
     """Give factors scaled by their variance a positive first loading (their sign is arbitrary).
 
     A factor identified by a unit variance fits equally well with every loading

@@ -27,7 +27,7 @@ GROUP_EQUAL = (
 )
 
 # Matrix codes of the LISREL-style representation.
-_LAMBDA, _BETA, _PSI, _THETA, _NU, _ALPHA = range(6)
+LAMBDA, BETA, PSI, THETA, NU, ALPHA = range(6)
 
 
 def _latent_and_observed(statements: Sequence[Statement]) -> tuple[list[str], list[str]]:
@@ -222,7 +222,7 @@ class CFAModel:
         return emit_statements(self.statements)
 
 
-def _as_model(model: str | CFAModel | Any) -> CFAModel:
+def as_model(model: str | CFAModel | Any) -> CFAModel:
     if isinstance(model, CFAModel):
         return model
     if isinstance(model, str):
@@ -235,7 +235,7 @@ def _as_model(model: str | CFAModel | Any) -> CFAModel:
 
 
 @dataclass
-class _Spec:
+class Spec:
     """The full parameter table of a (possibly multi-group) model, lavaan's ``parTable``."""
 
     lhs: list[str]
@@ -316,7 +316,7 @@ def _equal_kind(lhs: str, op: str, rhs: str, lv: set[str]) -> str | None:
     return None
 
 
-def _build_spec(
+def build_spec(
     model: CFAModel,
     n_groups: int = 1,
     *,
@@ -324,7 +324,7 @@ def _build_spec(
     meanstructure: bool = False,
     group_equal: Sequence[str] = (),
     group_partial: Sequence[str] = (),
-) -> _Spec:
+) -> Spec:
     """lavaan's parameter table: user statements, then lavaan's automatic parameters."""
     lv = list(model.factors)
     ov = list(model.indicators)
@@ -350,19 +350,19 @@ def _build_spec(
     def where(lhs: str, op: str, rhs: str) -> tuple[int, int, int]:
         if op == "=~":
             if rhs in lv_set:
-                return _BETA, lv_index[rhs], lv_index[lhs]
-            return _LAMBDA, ov_index[rhs], lv_index[lhs]
+                return BETA, lv_index[rhs], lv_index[lhs]
+            return LAMBDA, ov_index[rhs], lv_index[lhs]
         if op == "~":
-            return _BETA, lv_index[lhs], lv_index[rhs]
+            return BETA, lv_index[lhs], lv_index[rhs]
         if op == "~~":
             if lhs in lv_set:
                 i, j = lv_index[lhs], lv_index[rhs]
-                return _PSI, max(i, j), min(i, j)
+                return PSI, max(i, j), min(i, j)
             i, j = ov_index[lhs], ov_index[rhs]
-            return _THETA, max(i, j), min(i, j)
+            return THETA, max(i, j), min(i, j)
         if lhs in lv_set:
-            return _ALPHA, lv_index[lhs], 0
-        return _NU, ov_index[lhs], 0
+            return ALPHA, lv_index[lhs], 0
+        return NU, ov_index[lhs], 0
 
     def default_fixed(lhs: str, op: str, rhs: str, g: int) -> float | None:
         """lavaan's default for a parameter the user did not fix or free."""
@@ -487,7 +487,7 @@ def _build_spec(
             free[k] = numbering[rk]
     value = np.array([np.nan if row["fixed"] is None else float(row["fixed"]) for row in rows])
     start = np.array([np.nan if row["start"] is None else float(row["start"]) for row in rows])
-    return _Spec(
+    return Spec(
         lhs=[row["lhs"] for row in rows],
         op=[row["op"] for row in rows],
         rhs=[row["rhs"] for row in rows],
@@ -508,7 +508,7 @@ def _build_spec(
     )
 
 
-def _check_identification(spec: _Spec, std_lv: bool) -> None:
+def check_identification(spec: Spec, std_lv: bool) -> None:
     """Errors a user can fix before fitting: unscaled factors, more parameters than moments."""
     p = len(spec.ov)
     n_moments = spec.n_groups * (p * (p + 1) // 2 + (p if spec.meanstructure else 0))

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .spec import _Spec
+from .spec import Spec
 
 if TYPE_CHECKING:  # only for annotations: .implied imports this module
-    from .implied import _Engine
+    from .implied import Engine
 
 
-def _estimates(spec: _Spec, x: np.ndarray) -> np.ndarray:
+def estimates(spec: Spec, x: np.ndarray) -> np.ndarray:
     return np.where(spec.free >= 0, x[np.maximum(spec.free, 0)], spec.value)
 
 
@@ -30,7 +30,7 @@ class _StdPlan:
     cov_b: np.ndarray
 
 
-def _std_plan(spec: _Spec) -> _StdPlan:
+def std_plan(spec: Spec) -> _StdPlan:
     n = spec.n_rows
     arrays = {name: np.full(n, -1, dtype=int) for name in _StdPlan.__dataclass_fields__}
     lv_index = {n_: i for i, n_ in enumerate(spec.lv)}
@@ -65,7 +65,7 @@ def _std_plan(spec: _Spec) -> _StdPlan:
     return _StdPlan(**arrays)
 
 
-def _standardized(spec: _Spec, engine: _Engine, x: np.ndarray, kind: str = "all") -> np.ndarray:
+def standardized_solution(spec: Spec, engine: Engine, x: np.ndarray, kind: str = "all") -> np.ndarray:
     """lavaan's std.all (or std.lv) value of every row of the parameter table.
 
     Loadings are multiplied by the factor's SD and divided by the item's
@@ -74,7 +74,7 @@ def _standardized(spec: _Spec, engine: _Engine, x: np.ndarray, kind: str = "all"
     intercepts and means by the SD.
     """
     plan = engine.std_plan
-    est = _estimates(spec, x)
+    est = estimates(spec, x)
     states = engine.states(x)
     with np.errstate(invalid="ignore"):
         lv_var = np.array([np.diag(st.lv_cov) for st in states]).reshape(spec.n_groups, -1)
@@ -101,7 +101,7 @@ def _standardized(spec: _Spec, engine: _Engine, x: np.ndarray, kind: str = "all"
         return est * factor / cov
 
 
-def _standardized_se(spec: _Spec, engine: _Engine, x: np.ndarray, vcov: np.ndarray) -> np.ndarray:
+def standardized_se(spec: Spec, engine: Engine, x: np.ndarray, vcov: np.ndarray) -> np.ndarray:
     """Delta-method standard errors of std.all (numerical Jacobian, as lavaan)."""
     if not np.all(np.isfinite(vcov)):
         return np.full(spec.n_rows, np.nan)
@@ -111,7 +111,9 @@ def _standardized_se(spec: _Spec, engine: _Engine, x: np.ndarray, vcov: np.ndarr
         up, down = x.copy(), x.copy()
         up[t] += h
         down[t] -= h
-        jac[:, t] = (_standardized(spec, engine, up) - _standardized(spec, engine, down)) / (2 * h)
+        jac[:, t] = (standardized_solution(spec, engine, up) - standardized_solution(spec, engine, down)) / (
+            2 * h
+        )
     var = np.einsum("ij,jk,ik->i", jac, vcov, jac)
     with np.errstate(invalid="ignore"):
         se = np.sqrt(np.where(var < 0, np.nan, var))

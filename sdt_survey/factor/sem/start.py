@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 
-from .samplestats import _GroupData
-from .spec import _Spec
+from .samplestats import GroupData
+from .spec import Spec
 
 
-def _start_values(spec: _Spec, groups: list[_GroupData]) -> np.ndarray:
+def start_values(spec: Spec, groups: list[GroupData]) -> np.ndarray:
     """Starting values: one-factor principal-axis loadings per factor, scaled to the identification."""
     x = np.full(spec.n_free, np.nan)
     lv_set = set(spec.lv)

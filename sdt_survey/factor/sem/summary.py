@@ -25,7 +25,7 @@ def _fmt(value: Any, digits: int = 3, width: int = 0) -> str:
     return text.rjust(width) if width else text
 
 
-def _summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits: int) -> str:
+def summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits: int) -> str:
     fit = res.fit
     w = 54
 

@@ -8,26 +8,26 @@ from typing import Any
 import numpy as np
 from scipy import linalg, stats
 
-from .fit import _cfi, _rmsea, _rmsea_ci, _tli
-from .implied import _casewise_scores, _element_vectors, _Elements, _Engine, _expected_information_elements
-from .samplestats import _GroupData, _moments_hessian_terms
-from .spec import _NU, _THETA
+from .fit import fit_cfi, fit_rmsea, fit_rmsea_ci, fit_tli
+from .implied import Elements, Engine, casewise_scores, element_vectors, expected_information_elements
+from .samplestats import GroupData, moments_hessian_terms
+from .spec import NU, THETA
 from .vcov import Covariance
 
 
-def _saturated_elements(p: int) -> _Elements:
+def _saturated_elements(p: int) -> Elements:
     rows, cols = np.tril_indices(p)
-    mat = np.concatenate([np.full(len(rows), _THETA), np.full(p, _NU)])
+    mat = np.concatenate([np.full(len(rows), THETA), np.full(p, NU)])
     i = np.concatenate([rows, np.arange(p)])
     j = np.concatenate([cols, np.zeros(p, dtype=int)])
-    return _Elements(mat, i, j, np.arange(len(mat)))
+    return Elements(mat, i, j, np.arange(len(mat)))
 
 
 def _saturated_vectors(p: int):
     """Element vectors of the saturated model: covariances (lower triangle) then means."""
     el = _saturated_elements(p)
     eye = np.eye(p)
-    is_mean = el.mat == _NU
+    is_mean = el.mat == NU
     a = np.where(is_mean[:, None], 0.0, eye[el.i])
     b = np.where(is_mean[:, None], 0.0, eye[el.j])
     s = np.where(~is_mean & (el.i == el.j), 0.5, 1.0)
@@ -35,23 +35,23 @@ def _saturated_vectors(p: int):
     return a, b, s, c
 
 
-def _saturated_information(group: _GroupData) -> tuple[np.ndarray, np.ndarray]:
+def _saturated_information(group: GroupData) -> tuple[np.ndarray, np.ndarray]:
     """Observed (A1) and first-order (B1) information of the saturated model at its estimates.
 
     Per respondent of the group, in the (lower-triangle covariances, means)
     parameterization; under FIML at the EM estimates, pattern by pattern.
     """
     a, b, s, c = _saturated_vectors(group.p)
-    x4, y, z = _moments_hessian_terms(group, group.cov, group.mean, expected=False)
+    x4, y, z = moments_hessian_terms(group, group.cov, group.mean, expected=False)
     dv = s[:, None] * ((a[:, :, None] * b[:, None, :]) + (b[:, :, None] * a[:, None, :])).reshape(len(s), -1)
     cy = c @ y @ dv.T
     a1 = 0.5 * (2.0 * dv @ x4 @ dv.T + cy + cy.T + c @ z @ c.T) / group.n
-    scores = _casewise_scores(group, group.cov, group.mean, a, b, s, c)
+    scores = casewise_scores(group, group.cov, group.mean, a, b, s, c)
     b1 = scores.T @ scores / group.n
     return a1, b1
 
 
-def _trace_h1(group: _GroupData, meanstructure: bool) -> float:
+def _trace_h1(group: GroupData, meanstructure: bool) -> float:
     """trace(A1^-1 B1) of the saturated model (lavaan's Yuan-Bentler-Mplus h1 trace) for one group.
 
     Complete data: A1 and B1 at the sample moments give ``(b2 - p)/2`` (+ p with
@@ -69,10 +69,10 @@ def _trace_h1(group: _GroupData, meanstructure: bool) -> float:
     return float(np.trace(np.linalg.solve(a1, b1)))
 
 
-def _saturated_jacobian(engine: _Engine, g: int, x: np.ndarray) -> np.ndarray:
+def _saturated_jacobian(engine: Engine, g: int, x: np.ndarray) -> np.ndarray:
     """d(lower-triangle Sigma, mu) / d theta for group g (lavaan's Delta)."""
     st = engine.state(g, x)
-    a, b, s, c = _element_vectors(st, engine.elements[g], engine.meanstructure)
+    a, b, s, c = element_vectors(st, engine.elements[g], engine.meanstructure)
     rows, cols = np.tril_indices(engine.p)
     d_sigma = s[:, None] * (a[:, rows] * b[:, cols] + b[:, rows] * a[:, cols])
     delta = np.concatenate([d_sigma, c], axis=1).T
@@ -97,7 +97,7 @@ def _fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_t
         a1_inv = np.linalg.inv(a1)
         wm.append(a1)
         wmi.append(a1_inv)
-        wc.append(_expected_information_elements(a_s, b_s, s_s, c_s, np.linalg.inv(group.cov)))
+        wc.append(expected_information_elements(a_s, b_s, s_s, c_s, np.linalg.inv(group.cov)))
         gamma.append(a1_inv @ b1 @ a1_inv)
     wm_all = linalg.block_diag(*[f * w for f, w in zip(fg, wm, strict=True)])
     wmi_all = linalg.block_diag(*[w / f for f, w in zip(fg, wmi, strict=True)])
@@ -105,7 +105,7 @@ def _fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_t
     gamma_all = linalg.block_diag(*[w / f for f, w in zip(fg, gamma, strict=True)])
     middle = wmi_all @ wc_all @ wmi_all
 
-    def complete_chisq(eng: _Engine, xx: np.ndarray) -> float:
+    def complete_chisq(eng: Engine, xx: np.ndarray) -> float:
         total = 0.0
         for g, group in enumerate(groups):
             st = eng.state(g, xx)
@@ -119,7 +119,7 @@ def _fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_t
             )
         return float(total)
 
-    def trace(eng: _Engine, xx: np.ndarray) -> float:
+    def trace(eng: Engine, xx: np.ndarray) -> float:
         delta = np.vstack([_saturated_jacobian(eng, g, xx) for g in range(n_groups)])
         info = delta.T @ wm_all @ delta
         wd = wm_all @ delta
@@ -130,11 +130,11 @@ def _fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_t
     xx3_null = complete_chisq(base_engine, base_x)
     c3 = trace(engine, x) / df
     c3_null = trace(base_engine, base_x) / baseline_df
-    lo, hi = _rmsea_ci(xx3 / c3, df, n_total, n_groups, c_hat=c3)
+    lo, hi = fit_rmsea_ci(xx3 / c3, df, n_total, n_groups, c_hat=c3)
     return {
-        "cfi_robust": _cfi(xx3, df, xx3_null, baseline_df, c3, c3_null),
-        "tli_robust": _tli(xx3, df, xx3_null, baseline_df, c3, c3_null),
-        "rmsea_robust": _rmsea(xx3, df, n_total, n_groups, c3),
+        "cfi_robust": fit_cfi(xx3, df, xx3_null, baseline_df, c3, c3_null),
+        "tli_robust": fit_tli(xx3, df, xx3_null, baseline_df, c3, c3_null),
+        "rmsea_robust": fit_rmsea(xx3, df, n_total, n_groups, c3),
         "rmsea_ci_lower_robust": lo,
         "rmsea_ci_upper_robust": hi,
     }
@@ -187,10 +187,10 @@ def yuan_bentler_mplus(
     out["baseline_scaling_factor"] = c_null
     out["baseline_chisq_scaled"] = baseline_chisq / c_null
     if not fiml:
-        out["cfi_robust"] = _cfi(chisq, df, baseline_chisq, baseline_df, c, c_null)
-        out["tli_robust"] = _tli(chisq, df, baseline_chisq, baseline_df, c, c_null)
-        out["rmsea_robust"] = _rmsea(chisq, df, n_total, n_groups, c)
-        lo, hi = _rmsea_ci(chisq_scaled, df, n_total, n_groups, c_hat=c)
+        out["cfi_robust"] = fit_cfi(chisq, df, baseline_chisq, baseline_df, c, c_null)
+        out["tli_robust"] = fit_tli(chisq, df, baseline_chisq, baseline_df, c, c_null)
+        out["rmsea_robust"] = fit_rmsea(chisq, df, n_total, n_groups, c)
+        lo, hi = fit_rmsea_ci(chisq_scaled, df, n_total, n_groups, c_hat=c)
         out["rmsea_ci_lower_robust"], out["rmsea_ci_upper_robust"] = lo, hi
     else:
         out.update(_fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_total))

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import linalg
 
-from .spec import _Spec
+from .spec import Spec
 
 if TYPE_CHECKING:  # only for annotations
-    from .implied import _Engine
-    from .optimize import _Optimum
+    from .implied import Engine
+    from .optimize import Optimum
 
 
-def _invert_information(info: np.ndarray, n_total: int, spec: _Spec) -> tuple[np.ndarray, str | None]:
+def _invert_information(info: np.ndarray, n_total: int, spec: Spec) -> tuple[np.ndarray, str | None]:
     """``(N info)^-1``, or NaN with a plain-words reason when the information is singular."""
     q = info.shape[0]
     if q == 0:
@@ -47,7 +47,7 @@ def _invert_information(info: np.ndarray, n_total: int, spec: _Spec) -> tuple[np
     return np.full((q, q), np.nan), reason
 
 
-def _row_name(spec: _Spec, k: int) -> str:
+def _row_name(spec: Spec, k: int) -> str:
     name = f"{spec.lhs[k]} {spec.op[k]} {spec.rhs[k]}".strip() if spec.op[k] != "~1" else f"{spec.lhs[k]} ~ 1"
     return name + (f" (group {spec.group[k] + 1})" if spec.n_groups > 1 else "")
 
@@ -62,14 +62,14 @@ class Covariance:
     first_order: np.ndarray | None = None  # the cross-product of casewise scores (MLR)
 
 
-def _reusable(engine: _Engine, x: np.ndarray, opt: _Optimum) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _reusable(engine: Engine, x: np.ndarray, opt: Optimum) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The optimizer's last scoring matrix, when it is at the final estimates, and it if it is observed."""
     reusable = opt.information if np.array_equal(x, opt.x) else None
     observed = reusable if reusable is not None and opt.information_kind == "observed" else None
     return reusable, observed
 
 
-def information_vcov(engine: _Engine, x: np.ndarray, opt: _Optimum, fiml: bool) -> Covariance:
+def information_vcov(engine: Engine, x: np.ndarray, opt: Optimum, fiml: bool) -> Covariance:
     """ML standard errors: ``(N I)^-1``, I the expected information (observed under FIML, as lavaan)."""
     reusable, observed = _reusable(engine, x, opt)
     if fiml:
@@ -82,7 +82,7 @@ def information_vcov(engine: _Engine, x: np.ndarray, opt: _Optimum, fiml: bool) 
     return Covariance(vcov, reason, observed)
 
 
-def sandwich_vcov(engine: _Engine, x: np.ndarray, opt: _Optimum, fiml: bool) -> Covariance:
+def sandwich_vcov(engine: Engine, x: np.ndarray, opt: Optimum, fiml: bool) -> Covariance:
     """Huber-White (MLR) standard errors: ``A^-1 B A^-1 / N`` with A observed, B first-order information."""
     _, observed = _reusable(engine, x, opt)
     observed = engine.observed_information(x) if observed is None else observed

@@ -49,9 +49,9 @@ from scipy import special, stats
 from ...errors import CFAError
 from ...results import Result, jsonable
 from ...stats.bivariate_normal import bvn_cdf_grid
-from .fit import _cfi, _rmsea, _tli
-from .spec import _BETA, _LAMBDA, _PSI, _THETA, CFAModel, _as_model, _build_spec, _check_identification, _Spec
-from .start import _start_values
+from .fit import fit_cfi, fit_rmsea, fit_tli
+from .spec import BETA, LAMBDA, PSI, THETA, CFAModel, Spec, as_model, build_spec, check_identification
+from .start import start_values
 
 __all__ = ["OrdinalCFAResult", "cfa_ordinal"]
 
@@ -287,7 +287,7 @@ def _sample_stats(x: np.ndarray, names: list[str]) -> _SampleStats:
 class _OrdinalModel:
     """The parameter table (from cfa.py) with thresholds, and the implied (thresholds, correlations)."""
 
-    spec: _Spec
+    spec: Spec
     parameterization: str
     n_th: list[int]
     q_model: int  # free parameters of the factor model (thresholds follow)
@@ -300,7 +300,7 @@ class _OrdinalModel:
         spec = self.spec
         # Rows filling each matrix, as index arrays (values: free parameter or fixed value).
         self._fill = {}
-        for code in (_LAMBDA, _BETA, _PSI, _THETA):
+        for code in (LAMBDA, BETA, PSI, THETA):
             rows = np.flatnonzero((spec.mat == code) & ~((spec.free < 0) & np.isnan(spec.value)))
             self._fill[code] = (spec.row[rows], spec.col[rows], spec.free[rows], spec.value[rows])
 
@@ -308,11 +308,11 @@ class _OrdinalModel:
         spec = self.spec
         p, m = len(spec.ov), len(spec.lv)
         lam, beta, psi, theta = np.zeros((p, m)), np.zeros((m, m)), np.zeros((m, m)), np.zeros((p, p))
-        for code, mat in ((_LAMBDA, lam), (_BETA, beta), (_PSI, psi), (_THETA, theta)):
+        for code, mat in ((LAMBDA, lam), (BETA, beta), (PSI, psi), (THETA, theta)):
             r, c, free, fixed = self._fill[code]
             vals = np.where(free >= 0, x[np.maximum(free, 0)], fixed)
             mat[r, c] = vals
-            if code in (_PSI, _THETA):
+            if code in (PSI, THETA):
                 mat[c, r] = vals
         inv_ib = np.linalg.inv(np.eye(m) - beta) if beta.any() else np.eye(m)
         lv_cov = inv_ib @ psi @ inv_ib.T
@@ -344,9 +344,9 @@ class _OrdinalModel:
         return jac
 
 
-def _ordinal_spec(model: CFAModel, parameterization: str) -> _Spec:
-    spec = _build_spec(model, 1, meanstructure=False)
-    _check_identification(spec, False)
+def _ordinal_spec(model: CFAModel, parameterization: str) -> Spec:
+    spec = build_spec(model, 1, meanstructure=False)
+    check_identification(spec, False)
     ov = set(spec.ov)
     free = spec.free.copy()
     value = spec.value.copy()
@@ -452,9 +452,9 @@ def _catml_robust(
     df_null = len(vr)
     c3_null = float(np.trace(gc)) / df_null
     return {
-        "cfi_robust": _cfi(xx3, df, xx3_null, df_null, c3, c3_null),
-        "tli_robust": _tli(xx3, df, xx3_null, df_null, c3, c3_null),
-        "rmsea_robust": _rmsea(xx3, df, n - 1, 1, c3),
+        "cfi_robust": fit_cfi(xx3, df, xx3_null, df_null, c3, c3_null),
+        "tli_robust": fit_tli(xx3, df, xx3_null, df_null, c3, c3_null),
+        "rmsea_robust": fit_rmsea(xx3, df, n - 1, 1, c3),
     }
 
 
@@ -659,7 +659,7 @@ def cfa_ordinal(
     >>> res.parameters.loc[4, ["lhs", "op", "rhs"]].tolist()
     ['q1', '|', 't1']
     """
-    model = _as_model(model)
+    model = as_model(model)
     if parameterization not in PARAMETERIZATIONS:
         raise CFAError(f"parameterization must be one of {', '.join(PARAMETERIZATIONS)}")
     if any(s.op == "~1" for s in model.statements):
@@ -679,7 +679,7 @@ def cfa_ordinal(
     spec = _ordinal_spec(model, parameterization)
     n_th = [len(t) for t in ss.thresholds]
     om = _OrdinalModel(spec, parameterization, n_th, spec.n_free)
-    start_model = _start_values(spec, [SimpleNamespace(cov=ss.cor, mean=np.zeros(len(names)))])
+    start_model = start_values(spec, [SimpleNamespace(cov=ss.cor, mean=np.zeros(len(names)))])
     x0 = np.concatenate([start_model, ss.th_vector])
     if parameterization == "theta":
         # Thresholds in the theta metric: the standardized ones divided by the start's scale factors.
@@ -730,12 +730,12 @@ def cfa_ordinal(
         "baseline_chisq": baseline_chisq,
         "baseline_df": int(baseline_df),
         "baseline_chisq_scaled": baseline_scaled,
-        "cfi": _cfi(chisq, df, baseline_chisq, baseline_df),
-        "tli": _tli(chisq, df, baseline_chisq, baseline_df),
-        "rmsea": _rmsea(chisq, df, n - 1, 1),
-        "cfi_scaled": _cfi(chisq_scaled, df, baseline_scaled, baseline_df),
-        "tli_scaled": _tli(chisq_scaled, df, baseline_scaled, baseline_df),
-        "rmsea_scaled": _rmsea(chisq_scaled, df, n - 1, 1),
+        "cfi": fit_cfi(chisq, df, baseline_chisq, baseline_df),
+        "tli": fit_tli(chisq, df, baseline_chisq, baseline_df),
+        "rmsea": fit_rmsea(chisq, df, n - 1, 1),
+        "cfi_scaled": fit_cfi(chisq_scaled, df, baseline_scaled, baseline_df),
+        "tli_scaled": fit_tli(chisq_scaled, df, baseline_scaled, baseline_df),
+        "rmsea_scaled": fit_rmsea(chisq_scaled, df, n - 1, 1),
         **_catml_robust(ss.cor, implied_cor, jac, w, info_inv, gamma, n, int(df)),
         "srmr": srmr,
         "npar": int(om.q),
