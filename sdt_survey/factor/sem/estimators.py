@@ -151,7 +151,7 @@ WLSMV = Estimator(
     tli_key="tli_robust",
     rmsea_key="rmsea_robust",
     se_label="Robust.sem",
-    test_label="Scaled-shifted (mean and variance adjusted)",
+    test_label="simple second-order correction",  # lavaan's words for the scaled-shifted test
 )
 
 #: Every estimator, by lavaan's name. Adding an estimator adds one line here.

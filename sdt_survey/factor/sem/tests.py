@@ -10,6 +10,7 @@ from scipy import linalg, stats
 
 from .fit import fit_cfi, fit_rmsea, fit_rmsea_ci, fit_tli
 from .implied import Elements, Engine, casewise_scores, element_vectors, expected_information_elements
+from .ordinal_stats import vech_index
 from .samplestats import GroupData, moments_hessian_terms
 from .spec import NU, THETA
 from .vcov import Covariance
@@ -195,3 +196,61 @@ def yuan_bentler_mplus(
     else:
         out.update(_fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_total))
     return out
+
+
+def catml_robust_measures(
+    sample_cor: np.ndarray,
+    implied_cor: np.ndarray,
+    jac: np.ndarray,
+    w: np.ndarray,
+    info_inv: np.ndarray,
+    gamma: np.ndarray,
+    n: int,
+    df: int,
+) -> dict[str, float]:
+    """lavaan 0.6-14's robust CFI, TLI and RMSEA for ordinal data (Savalei's catML approach).
+
+    The model at the DWLS estimates is evaluated by normal-theory ML against the
+    polychoric correlations (``XX3``, not refitted), and scaled by
+    ``c3 = tr(U' V U Gamma) / df`` with ``V`` the ML weight of the correlations
+    at the implied correlations and ``U = I - D (D'WD)^-1 D'W`` (correlation
+    rows); the baseline's scaling is ``tr(Gamma) / df_null`` (``lav_fit_catml_dwls``).
+    """
+    nan = {"cfi_robust": math.nan, "tli_robust": math.nan, "rmsea_robust": math.nan}
+    p = sample_cor.shape[0]
+    if np.linalg.eigvalsh(sample_cor)[0] < np.finfo(float).eps ** 0.5 or df <= 0:
+        return nan
+    try:
+        k = np.linalg.inv(implied_cor)
+        logdet = np.linalg.slogdet(implied_cor)
+        if logdet[0] <= 0:
+            return nan
+    except np.linalg.LinAlgError:
+        return nan
+    logdet_s = np.linalg.slogdet(sample_cor)[1]
+    xx3 = n * float(logdet[1] + np.sum(sample_cor * k) - logdet_s - p)
+    xx3_null = -n * float(logdet_s)
+    vr, vc = vech_index(p)
+    n_th = len(w) - len(vr)
+    dc, wc, gc = jac[n_th:], w[n_th:], gamma[n_th:, n_th:]
+    u = np.eye(len(vr)) - (dc @ info_inv @ dc.T) * wc[None, :]
+    v = k[np.ix_(vc, vr)] * k[np.ix_(vr, vc)] + k[np.ix_(vr, vr)] * k[np.ix_(vc, vc)]
+    c3 = float(np.sum((u.T @ v @ u) * gc.T)) / df
+    df_null = len(vr)
+    c3_null = float(np.trace(gc)) / df_null
+    return {
+        "cfi_robust": fit_cfi(xx3, df, xx3_null, df_null, c3, c3_null),
+        "tli_robust": fit_tli(xx3, df, xx3_null, df_null, c3, c3_null),
+        "rmsea_robust": fit_rmsea(xx3, df, n - 1, 1, c3),
+    }
+
+
+def scaled_shifted(u_gamma: np.ndarray, chisq: float, df: int) -> tuple[float, float, float]:
+    """Scaled-shifted statistic, scaling factor ``1/a`` and shift ``b`` (lavaan's defaults for WLSMV)."""
+    if df <= 0:
+        return chisq, math.nan, math.nan
+    tr1 = float(np.trace(u_gamma))
+    tr2 = float(np.sum(u_gamma * u_gamma.T))
+    a = math.sqrt(df / tr2)
+    shift = df - a * tr1
+    return a * chisq + shift, 1.0 / a, shift

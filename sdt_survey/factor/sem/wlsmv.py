@@ -25,7 +25,7 @@ goldens made by R, ``tests/goldens/lavaan_wlsmv.R``):
   unit variance, residual variances ``1 - R^2`` not free) or ``"theta"``
   (residual variances fixed to 1, scale factors derived).
 * **Robust CFI, TLI, RMSEA** (``fitMeasures``' ``*.robust``): the catML
-  approach of lavaan 0.6-14 (Savalei 2021), see :func:`_catml_robust`.
+  approach of lavaan 0.6-14 (Savalei 2021), see :func:`catml_robust_measures`.
 * lavaan takes ``N - 1`` for the DWLS test statistic, the robust standard
   errors and the RMSEAs (``lav_utils_get_ntotal``); so does this module.
 
@@ -36,7 +36,6 @@ integer categories each).
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -44,14 +43,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
 from ...errors import CFAError
 from ...results import Result, jsonable
-from ...stats.bivariate_normal import bvn_cdf_grid
+from .estimators import ESTIMATORS
 from .fit import fit_cfi, fit_rmsea, fit_tli
+from .ordinal_stats import ordinal_sample_stats, vech_off
 from .spec import BETA, LAMBDA, PSI, THETA, CFAModel, Spec, as_model, build_spec, check_identification
 from .start import start_values
+from .tests import catml_robust_measures, scaled_shifted
 
 __all__ = ["OrdinalCFAResult", "cfa_ordinal"]
 
@@ -82,202 +83,6 @@ FIT_KEYS = (
     "npar",
     "ntotal",
 )
-
-
-# ============================================================ sample statistics
-
-
-@dataclass
-class _SampleStats:
-    """Thresholds, polychoric correlations and their asymptotic covariance (Gamma)."""
-
-    names: list[str]
-    levels: list[np.ndarray]  # observed categories of each item
-    thresholds: list[np.ndarray]
-    cor: np.ndarray
-    gamma: np.ndarray  # asymptotic covariance of sqrt(N) (thresholds, vech(cor, no diagonal))
-    n: int
-
-    @property
-    def th_vector(self) -> np.ndarray:
-        return np.concatenate(self.thresholds)
-
-    @property
-    def cor_vector(self) -> np.ndarray:
-        return _vech_off(self.cor)
-
-    @property
-    def obs(self) -> np.ndarray:
-        return np.concatenate([self.th_vector, self.cor_vector])
-
-
-@functools.lru_cache(maxsize=32)
-def _vech_index(p: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column-major lower triangle without the diagonal (lavaan's vech(diagonal = FALSE))."""
-    rows, cols = [], []
-    for j in range(p):
-        for i in range(j + 1, p):
-            rows.append(i)
-            cols.append(j)
-    return np.array(rows, dtype=int), np.array(cols, dtype=int)
-
-
-def _vech_off(m: np.ndarray) -> np.ndarray:
-    r, c = _vech_index(m.shape[0])
-    return m[r, c]
-
-
-def _phi2(h: np.ndarray, k: np.ndarray, rho: float) -> np.ndarray:
-    """Standard bivariate normal density; 0 where h or k is infinite."""
-    s = 1.0 - rho * rho
-    with np.errstate(invalid="ignore", over="ignore"):
-        q = (h * h - 2 * rho * h * k + k * k) / s
-        out = np.exp(-0.5 * q) / (2 * math.pi * math.sqrt(s))
-    return np.where(np.isfinite(h) & np.isfinite(k), out, 0.0)
-
-
-def _pair_tables(t1: np.ndarray, t2: np.ndarray, rho: float):
-    """Cell probabilities and their derivatives wrt rho and each threshold of either item."""
-    a = np.r_[-np.inf, t1, np.inf]
-    b = np.r_[-np.inf, t2, np.inf]
-    prob = bvn_cdf_grid(t1, t2, rho)
-    hh, kk = np.meshgrid(a, b, indexing="ij")
-    dens = _phi2(hh, kk, rho)
-    d_rho = dens[1:, 1:] - dens[:-1, 1:] - dens[1:, :-1] + dens[:-1, :-1]
-    s = math.sqrt(1.0 - rho * rho)
-    # dP[a, b] / d t1_k = phi(t1_k) [Phi((b_j - rho t1_k)/s) - Phi((b_{j-1} - rho t1_k)/s)],
-    # with + at a = k and - at a = k + 1.
-    d_t1 = np.zeros((len(t1), *prob.shape))
-    for k, tk in enumerate(t1):
-        cdf = special.ndtr((b - rho * tk) / s)
-        col = stats.norm.pdf(tk) * (cdf[1:] - cdf[:-1])
-        d_t1[k, k, :] += col
-        d_t1[k, k + 1, :] -= col
-    d_t2 = np.zeros((len(t2), *prob.shape))
-    for k, tk in enumerate(t2):
-        cdf = special.ndtr((a - rho * tk) / s)
-        row = stats.norm.pdf(tk) * (cdf[1:] - cdf[:-1])
-        d_t2[k, :, k] += row
-        d_t2[k, :, k + 1] -= row
-    return prob, d_rho, d_t1, d_t2
-
-
-def _rho_derivatives(t1: np.ndarray, t2: np.ndarray, rho: float):
-    """Cell probabilities and their first and second derivatives with respect to rho."""
-    a = np.r_[-np.inf, t1, np.inf]
-    b = np.r_[-np.inf, t2, np.inf]
-    prob = bvn_cdf_grid(t1, t2, rho)
-    hh, kk = np.meshgrid(a, b, indexing="ij")
-    dens = _phi2(hh, kk, rho)
-    s = 1.0 - rho * rho
-    with np.errstate(invalid="ignore"):
-        q = hh * hh - 2 * rho * hh * kk + kk * kk
-        dlog = rho / s + (hh * kk * s - rho * q) / (s * s)
-        ddens = np.where(dens > 0, dens * dlog, 0.0)
-
-    def cells(m: np.ndarray) -> np.ndarray:
-        return m[1:, 1:] - m[:-1, 1:] - m[1:, :-1] + m[:-1, :-1]
-
-    return prob, cells(dens), cells(ddens)
-
-
-def _polychoric_ml(tab: np.ndarray, t1: np.ndarray, t2: np.ndarray, start: float = 0.0) -> float:
-    """Two-step polychoric correlation: the ML correlation with the thresholds fixed (Newton steps)."""
-    ok = tab > 0
-    n_ok = tab[ok]
-
-    def loglik(rho: float) -> float:
-        prob = bvn_cdf_grid(t1, t2, rho)[ok]
-        return float(np.sum(n_ok * np.log(np.maximum(prob, 1e-300))))
-
-    rho = float(np.clip(start, -0.99, 0.99))
-    value = loglik(rho)
-    for _ in range(100):
-        prob, d1, d2 = _rho_derivatives(t1, t2, rho)
-        prob, d1, d2 = prob[ok], d1[ok], d2[ok]
-        grad = float(np.sum(n_ok * d1 / prob))
-        hess = float(np.sum(n_ok * (d2 / prob - (d1 / prob) ** 2)))
-        step = -grad / hess if hess < 0 else grad / float(np.sum(n_ok * (d1 / prob) ** 2))
-        t = 1.0
-        while True:
-            new = float(np.clip(rho + t * step, -0.9999, 0.9999))
-            new_value = loglik(new)
-            if new_value >= value - 1e-12 * abs(value) or t < 1e-8:
-                break
-            t *= 0.5
-        done = abs(new - rho) < 1e-12
-        rho, value = new, new_value
-        if done:
-            break
-    return rho
-
-
-def _sample_stats(x: np.ndarray, names: list[str]) -> _SampleStats:
-    n, p = x.shape
-    codes = np.empty((n, p), dtype=int)
-    levels, thresholds = [], []
-    for j in range(p):
-        lev, inv = np.unique(x[:, j], return_inverse=True)
-        if len(lev) < 2:
-            raise CFAError(f"item {names[j]!r} has the same answer from everyone; drop it from the model")
-        codes[:, j] = inv.ravel()
-        levels.append(lev)
-        counts = np.bincount(codes[:, j], minlength=len(lev))
-        thresholds.append(special.ndtri(np.cumsum(counts)[:-1] / n))
-    nth = [len(t) for t in thresholds]
-    th_start = np.r_[0, np.cumsum(nth)[:-1]].astype(int)
-    n_th = int(sum(nth))
-
-    # Threshold scores (N x n_th).
-    sc_th = np.zeros((n, n_th))
-    for j in range(p):
-        t = np.r_[-np.inf, thresholds[j], np.inf]
-        c = codes[:, j]
-        upper, lower = t[c + 1], t[c]
-        prob = special.ndtr(upper) - special.ndtr(lower)
-        has_up = c < nth[j]
-        has_lo = c > 0
-        rows = np.arange(n)
-        sc_th[rows[has_up], th_start[j] + c[has_up]] = stats.norm.pdf(upper[has_up]) / prob[has_up]
-        sc_th[rows[has_lo], th_start[j] + c[has_lo] - 1] = -stats.norm.pdf(lower[has_lo]) / prob[has_lo]
-
-    vr, vc = _vech_index(p)
-    pstar = len(vr)
-    cor = np.eye(p)
-    sc_cor = np.zeros((n, pstar))
-    a21 = np.zeros((pstar, n_th))
-    for idx, (i, j) in enumerate(zip(vr, vc, strict=True)):
-        t1, t2 = thresholds[i], thresholds[j]
-        tab = np.zeros((nth[i] + 1, nth[j] + 1))
-        np.add.at(tab, (codes[:, i], codes[:, j]), 1.0)
-        rho = _polychoric_ml(tab, t1, t2, start=float(np.corrcoef(codes[:, i], codes[:, j])[0, 1]))
-        cor[i, j] = cor[j, i] = rho
-        prob, d_rho, d_t1, d_t2 = _pair_tables(t1, t2, rho)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s_rho = np.where(prob > 0, d_rho / prob, 0.0)
-            s_t1 = np.where(prob > 0, d_t1 / prob, 0.0)
-            s_t2 = np.where(prob > 0, d_t2 / prob, 0.0)
-        ci, cj = codes[:, i], codes[:, j]
-        sc_cor[:, idx] = s_rho[ci, cj]
-        w = tab * s_rho
-        a21[idx, th_start[i] : th_start[i] + nth[i]] = np.einsum("ab,kab->k", w, s_t1)
-        a21[idx, th_start[j] : th_start[j] + nth[j]] = np.einsum("ab,kab->k", w, s_t2)
-
-    sc = np.hstack([sc_th, sc_cor])
-    inner = sc.T @ sc
-    a11 = np.zeros((n_th, n_th))
-    for j in range(p):
-        sl = slice(th_start[j], th_start[j] + nth[j])
-        a11[sl, sl] = inner[sl, sl]
-    a22 = np.einsum("ij,ij->j", sc_cor, sc_cor)
-    a11_inv = np.linalg.inv(a11)
-    a22_inv = 1.0 / a22
-    b_inv = np.zeros((n_th + pstar, n_th + pstar))
-    b_inv[:n_th, :n_th] = a11_inv
-    b_inv[n_th:, :n_th] = -(a22_inv[:, None] * a21) @ a11_inv
-    b_inv[n_th:, n_th:] = np.diag(a22_inv)
-    gamma = b_inv @ inner @ b_inv.T * n
-    return _SampleStats(list(names), levels, thresholds, cor, (gamma + gamma.T) / 2, n)
 
 
 # ===================================================================== model
@@ -330,7 +135,7 @@ class _OrdinalModel:
         tau = x[self.q_model :]
         reps = np.repeat(scale, self.n_th)
         cor = sigma * np.outer(scale, scale)
-        return np.concatenate([tau * reps, _vech_off(cor)])
+        return np.concatenate([tau * reps, vech_off(cor)])
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
         base = self.implied(x)
@@ -409,64 +214,6 @@ def _dwls(om: _OrdinalModel, obs: np.ndarray, w: np.ndarray, x0: np.ndarray, max
         x = x + t * step
         f = f_new
     return x, f, converged, iterations
-
-
-def _catml_robust(
-    sample_cor: np.ndarray,
-    implied_cor: np.ndarray,
-    jac: np.ndarray,
-    w: np.ndarray,
-    info_inv: np.ndarray,
-    gamma: np.ndarray,
-    n: int,
-    df: int,
-) -> dict[str, float]:
-    """lavaan 0.6-14's robust CFI, TLI and RMSEA for ordinal data (Savalei's catML approach).
-
-    The model at the DWLS estimates is evaluated by normal-theory ML against the
-    polychoric correlations (``XX3``, not refitted), and scaled by
-    ``c3 = tr(U' V U Gamma) / df`` with ``V`` the ML weight of the correlations
-    at the implied correlations and ``U = I - D (D'WD)^-1 D'W`` (correlation
-    rows); the baseline's scaling is ``tr(Gamma) / df_null`` (``lav_fit_catml_dwls``).
-    """
-    nan = {"cfi_robust": math.nan, "tli_robust": math.nan, "rmsea_robust": math.nan}
-    p = sample_cor.shape[0]
-    if np.linalg.eigvalsh(sample_cor)[0] < np.finfo(float).eps ** 0.5 or df <= 0:
-        return nan
-    try:
-        k = np.linalg.inv(implied_cor)
-        logdet = np.linalg.slogdet(implied_cor)
-        if logdet[0] <= 0:
-            return nan
-    except np.linalg.LinAlgError:
-        return nan
-    logdet_s = np.linalg.slogdet(sample_cor)[1]
-    xx3 = n * float(logdet[1] + np.sum(sample_cor * k) - logdet_s - p)
-    xx3_null = -n * float(logdet_s)
-    vr, vc = _vech_index(p)
-    n_th = len(w) - len(vr)
-    dc, wc, gc = jac[n_th:], w[n_th:], gamma[n_th:, n_th:]
-    u = np.eye(len(vr)) - (dc @ info_inv @ dc.T) * wc[None, :]
-    v = k[np.ix_(vc, vr)] * k[np.ix_(vr, vc)] + k[np.ix_(vr, vr)] * k[np.ix_(vc, vc)]
-    c3 = float(np.sum((u.T @ v @ u) * gc.T)) / df
-    df_null = len(vr)
-    c3_null = float(np.trace(gc)) / df_null
-    return {
-        "cfi_robust": fit_cfi(xx3, df, xx3_null, df_null, c3, c3_null),
-        "tli_robust": fit_tli(xx3, df, xx3_null, df_null, c3, c3_null),
-        "rmsea_robust": fit_rmsea(xx3, df, n - 1, 1, c3),
-    }
-
-
-def _scaled_shifted(u_gamma: np.ndarray, chisq: float, df: int) -> tuple[float, float, float]:
-    """Scaled-shifted statistic, scaling factor ``1/a`` and shift ``b`` (lavaan's defaults for WLSMV)."""
-    if df <= 0:
-        return chisq, math.nan, math.nan
-    tr1 = float(np.trace(u_gamma))
-    tr2 = float(np.sum(u_gamma * u_gamma.T))
-    a = math.sqrt(df / tr2)
-    shift = df - a * tr1
-    return a * chisq + shift, 1.0 / a, shift
 
 
 # ===================================================================== results
@@ -549,9 +296,10 @@ class OrdinalCFAResult(Result):
             text = "  " + label + fmt(a).rjust(w - 2 - len(label))
             return text + (fmt(b, 12) if b is not None else "")
 
+        record = ESTIMATORS[self.estimator]
         status = "ended normally" if self.converged else "did NOT converge"
         out = [f"Ordinal CFA (lavaan conventions) {status} after {self.iterations} iterations", ""]
-        out.append(line("Estimator", "DWLS"))
+        out.append(line("Estimator", record.objective))
         out.append(line("Parameterization", self.parameterization))
         out.append(line("Number of model parameters", fit["npar"]))
         out.append(line("Number of observations", self.n_used))
@@ -563,7 +311,7 @@ class OrdinalCFAResult(Result):
         out.append(line("P-value (Chi-square)", fit["pvalue"], fit["pvalue_scaled"]))
         out.append(line("Scaling correction factor", "", fit["chisq_scaling_factor"]))
         out.append(line("Shift parameter", "", fit["chisq_shift_parameter"]))
-        out.append("    simple second-order correction")
+        out.append(f"    {record.test_label}")
         out += ["", "User Model versus Baseline Model:", ""]
         out.append(line("Comparative Fit Index (CFI)", fit["cfi"], fit["cfi_scaled"]))
         out.append(line("Tucker-Lewis Index (TLI)", fit["tli"], fit["tli_scaled"]))
@@ -576,8 +324,8 @@ class OrdinalCFAResult(Result):
         out += ["", "Standardized Root Mean Square Residual:", ""]
         out.append(line("SRMR", fit["srmr"]))
         out += ["", "Parameter Estimates:", ""]
-        out.append(line("Standard errors", "Robust.sem"))
-        out.append(line("Information", "Expected"))
+        out.append(line("Standard errors", record.se_label))
+        out.append(line("Information", record.information_label(self.missing)))
         head = f"{'':20}{'Estimate':>9}{'Std.Err':>9}{'z-value':>9}{'P(>|z|)':>9}{'Std.all':>9}"
         sections = [
             ("Latent Variables:", lambda r: r["op"] == "=~"),
@@ -674,7 +422,7 @@ def cfa_ordinal(
     n = len(x_data)
     if n < 10:
         raise CFAError(f"only {n} complete row(s); an ordinal CFA needs many more respondents")
-    ss = _sample_stats(x_data, names)
+    ss = ordinal_sample_stats(x_data, names)
 
     spec = _ordinal_spec(model, parameterization)
     n_th = [len(t) for t in ss.thresholds]
@@ -703,7 +451,7 @@ def cfa_ordinal(
     n_stats = len(obs)
     df = n_stats - om.q
     chisq = (n - 1) * f
-    chisq_scaled, scaling, shift = _scaled_shifted(u @ gamma, chisq, df)
+    chisq_scaled, scaling, shift = scaled_shifted(u @ gamma, chisq, df)
 
     n_thr = int(sum(n_th))
     r_obs = obs[n_thr:]
@@ -711,13 +459,13 @@ def cfa_ordinal(
     baseline_df = len(r_obs)
     u_base = np.zeros_like(u)
     u_base[n_thr:, n_thr:] = np.diag(w[n_thr:])
-    baseline_scaled, _, _ = _scaled_shifted(u_base @ gamma, baseline_chisq, baseline_df)
+    baseline_scaled, _, _ = scaled_shifted(u_base @ gamma, baseline_chisq, baseline_df)
 
     lam, lv_cov, theta, sigma, scale = om.matrices(x)
     p = len(names)
     implied_cor = sigma * np.outer(scale, scale)
     resid = ss.cor - implied_cor
-    srmr = math.sqrt(float(np.sum(_vech_off(resid) ** 2)) / (p * (p + 1) / 2))
+    srmr = math.sqrt(float(np.sum(vech_off(resid) ** 2)) / (p * (p + 1) / 2))
     fit = {
         "chisq": chisq,
         "df": int(df),
@@ -736,7 +484,7 @@ def cfa_ordinal(
         "cfi_scaled": fit_cfi(chisq_scaled, df, baseline_scaled, baseline_df),
         "tli_scaled": fit_tli(chisq_scaled, df, baseline_scaled, baseline_df),
         "rmsea_scaled": fit_rmsea(chisq_scaled, df, n - 1, 1),
-        **_catml_robust(ss.cor, implied_cor, jac, w, info_inv, gamma, n, int(df)),
+        **catml_robust_measures(ss.cor, implied_cor, jac, w, info_inv, gamma, n, int(df)),
         "srmr": srmr,
         "npar": int(om.q),
         "ntotal": int(n),
