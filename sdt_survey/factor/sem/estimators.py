@@ -7,11 +7,28 @@ The engine (:mod:`~sdt_survey.factor.sem.fitting`), the summary, invariance
 testing and the response-file pipeline look the estimator up in
 :data:`ESTIMATORS` and never compare its name.
 
-To add an estimator: write its pieces (a covariance function like
-:func:`~sdt_survey.factor.sem.vcov.sandwich_vcov` and, for a robust test, a
-function like :func:`~sdt_survey.factor.sem.tests.yuan_bentler_mplus`) in a
-module of their own, make an :class:`Estimator` record of them there or here,
-and add one line to :data:`ESTIMATORS`.
+ML and MLR run on the continuous engine (:func:`~sdt_survey.factor.sem.cfa`):
+the record's ``covariance`` gives the standard errors
+(:mod:`~sdt_survey.factor.sem.vcov`) and its ``robust_test``, if any, the
+scaled test and robust fit measures (:mod:`~sdt_survey.factor.sem.tests`).
+WLSMV (``data="ordinal"``) runs through :func:`~sdt_survey.factor.sem.cfa_ordinal`
+with its own sample statistics (:mod:`~sdt_survey.factor.sem.ordinal_stats`),
+sharing the specification, start values, fit measures and robust tests.
+
+To add an estimator of the continuous engine:
+
+1. write its pieces in a new module of this package: a covariance function
+   ``(engine, x, optimum, fiml) -> Covariance`` (as
+   :func:`~sdt_survey.factor.sem.vcov.sandwich_vcov`) and, for a scaled test,
+   a function with the signature of
+   :func:`~sdt_survey.factor.sem.tests.yuan_bentler_mplus`;
+2. here, import them and write its :class:`Estimator` record (lavaan's names
+   for ``se``/``test``, the fit keys it adds, the printed labels);
+3. add one line to :data:`ESTIMATORS`.
+
+:func:`~sdt_survey.factor.sem.cfa`, invariance testing, the summary and the
+pipeline then accept it (the CLI's ``--estimator`` choices should come from
+:data:`ESTIMATORS` too).
 
 Examples
 --------
