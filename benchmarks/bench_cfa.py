@@ -38,8 +38,7 @@ import pandas as pd
 from timing import best_of  # benchmarks/timing.py, beside this script
 
 import sdt_survey
-from sdt_survey.factor.cfa import CFAModel, cfa
-from sdt_survey.factor.invariance import measurement_invariance
+from sdt_survey.factor.sem import CFAModel, cfa, measurement_invariance
 
 HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 DEFAULT_HS = (

@@ -210,7 +210,7 @@ def _stage_factor(ctx: _Context) -> tuple[str, list[Path]]:
     text.write_text(report.summary() + "\n", encoding="utf-8")
     as_json = folder / "efa.json"
     as_json.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
-    from .factor.pipeline import instrument_cfa, instrument_invariance
+    from .factor.sem.pipeline import instrument_cfa, instrument_invariance
 
     cfa = instrument_cfa(ctx.instruments[0], wave1, id_column="resident")
     cfa_text = folder / "cfa.txt"

@@ -920,11 +920,11 @@ def _reliability_section(ctx: _Context) -> dict[str, Any]:
 def _factor_engine() -> tuple[Any, Any, Any]:
     """``(cfa, CFAModel, measurement_invariance)``; ``None`` for each part that is not installed."""
     try:
-        from .factor.cfa import CFAModel, cfa
+        from .factor.sem import CFAModel, cfa
     except ImportError:
         return None, None, None
     try:
-        from .factor.invariance import measurement_invariance
+        from .factor.sem import measurement_invariance
     except ImportError:
         measurement_invariance = None
     return cfa, CFAModel, measurement_invariance

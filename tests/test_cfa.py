@@ -20,20 +20,20 @@ import pytest
 
 import sdt_survey
 from sdt_survey.errors import SdtSurveyError
-from sdt_survey.factor.cfa import (
+from sdt_survey.factor.sem import (
     FIT_KEYS,
     ROBUST_FIT_KEYS,
     CFAError,
     CFAModel,
     CFAWarning,
-    _build_spec,
-    _Engine,
-    _optimize,
-    _prepare,
-    _start_values,
     cfa,
     emit_lavaan,
 )
+from sdt_survey.factor.sem.implied import Engine as _Engine
+from sdt_survey.factor.sem.optimize import optimize as _optimize
+from sdt_survey.factor.sem.samplestats import prepare_data as _prepare
+from sdt_survey.factor.sem.spec import build_spec as _build_spec
+from sdt_survey.factor.sem.start import start_values as _start_values
 from tests.conftest import REFERENCE
 
 GOLDENS = Path(__file__).parent / "goldens"
@@ -461,7 +461,7 @@ def test_empirical_underidentification_is_reported():
 def test_non_convergence_is_reported(monkeypatch):
     import importlib
 
-    module = importlib.import_module("sdt_survey.factor.cfa")
+    module = importlib.import_module("sdt_survey.factor.sem.fitting")
     real = module._optimize
     monkeypatch.setattr(module, "_optimize", lambda engine, x0: real(engine, x0, max_iter=1))
     with pytest.warns(CFAWarning, match="did not converge"):
@@ -520,7 +520,7 @@ def test_converges_when_the_model_fits_very_badly(hs):
 @pytest.mark.parametrize("kind", ["ML", "WLSMV", "invariance"])
 def test_data_notes_reach_every_factor_result(kind):
     """Regression: ordinal CFA and invariance results used to drop the notes on how the data were used."""
-    from sdt_survey.factor.pipeline import instrument_cfa, instrument_invariance
+    from sdt_survey.factor.sem.pipeline import instrument_cfa, instrument_invariance
     from sdt_survey.simulate import simulate
 
     data = simulate("program-belonging", seed=2, n_programs=6, residents_per_program=(30, 30)).responses

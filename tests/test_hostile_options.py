@@ -467,8 +467,8 @@ def test_alpha_of_collinear_items_is_the_textbook_value(collinear, kind):
 
 @pytest.mark.parametrize("kind", ["identical", "sum"])
 def test_factor_analyses_of_collinear_items_say_which_items(collinear, kind):
-    from sdt_survey.factor.cfa import CFAError, cfa
     from sdt_survey.factor.exploratory import FactorAnalysisError, efa
+    from sdt_survey.factor.sem import CFAError, cfa
 
     items = collinear[kind]
     with pytest.raises(FactorAnalysisError, match="x4") as raised:

@@ -20,7 +20,7 @@ from scipy import stats
 
 import sdt_survey
 from sdt_survey.errors import SdtSurveyError
-from sdt_survey.factor.invariance import (
+from sdt_survey.factor.sem.invariance import (
     STEPS,
     Comparison,
     _judge,

@@ -6,8 +6,8 @@ import pytest
 
 import sdt_survey
 from sdt_survey.errors import SdtSurveyError
-from sdt_survey.factor.cfa import CFAError, CFAModel
-from sdt_survey.factor.syntax import (
+from sdt_survey.factor.sem import CFAError, CFAModel
+from sdt_survey.factor.sem.syntax import (
     ModelSyntaxError,
     Statement,
     emit_lavaan,

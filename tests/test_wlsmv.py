@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdt_survey.factor.cfa import CFAError, CFAModel
-from sdt_survey.factor.wlsmv import FIT_KEYS, OrdinalCFAResult, cfa_ordinal
+from sdt_survey.factor.sem import CFAError, CFAModel
+from sdt_survey.factor.sem.wlsmv import FIT_KEYS, OrdinalCFAResult, cfa_ordinal
 
 GOLDENS = Path(__file__).parent / "goldens"
 

@@ -4,11 +4,10 @@ Exploratory factor analysis reproducing R's psych (:mod:`sdt_survey.factor.explo
 :func:`kmo`, :func:`bartlett`, :func:`parallel_analysis`, :func:`efa` and
 :func:`factor_report` (all of them in one go), with the rotations of
 :mod:`sdt_survey.factor.rotation`. Confirmatory factor analysis reproducing
-lavaan lives in :mod:`sdt_survey.factor.cfa` (with its model syntax in
-:mod:`sdt_survey.factor.syntax`), measurement invariance in
-:mod:`sdt_survey.factor.invariance`, and the same straight from a response
-file in :mod:`sdt_survey.factor.pipeline`; their public names are exported
-here too.
+lavaan (ML, MLR and ordinal WLSMV, measurement invariance, and the same
+straight from a response file) lives in :mod:`sdt_survey.factor.sem`; its
+public names are exported here too (``sdt_survey.factor.cfa`` is the
+function :func:`cfa`; the old module path forwards to :mod:`sdt_survey.factor.sem`).
 See ``docs/factor-analysis.md``.
 
 ``sdt_survey.factor.efa`` is the *function* :func:`efa`; the module that
@@ -30,7 +29,6 @@ Examples
 from .._deprecation import alias_module
 from ..stats.rotation import Rotation, rotate
 from . import rotation  # noqa: F401 - sdt_survey.factor.rotation stays importable
-from .cfa import CFAError, CFAModel, CFAResult, FitMeasures, cfa
 from .exploratory import (
     BartlettResult,
     EFAResult,
@@ -45,10 +43,22 @@ from .exploratory import (
     kmo,
     parallel_analysis,
 )
-from .invariance import InvarianceResult, measurement_invariance
-from .pipeline import instrument_cfa, instrument_invariance
-from .syntax import ModelSyntaxError, emit_lavaan, parse_model_syntax
-from .wlsmv import OrdinalCFAResult, cfa_ordinal
+from .sem import (
+    CFAError,
+    CFAModel,
+    CFAResult,
+    FitMeasures,
+    InvarianceResult,
+    ModelSyntaxError,
+    OrdinalCFAResult,
+    cfa,
+    cfa_ordinal,
+    emit_lavaan,
+    instrument_cfa,
+    instrument_invariance,
+    measurement_invariance,
+    parse_model_syntax,
+)
 
 alias_module("sdt_survey.factor.efa", "sdt_survey.factor.exploratory")
 
@@ -82,3 +92,6 @@ __all__ = [
     "parse_model_syntax",
     "rotate",
 ]
+
+# sdt_survey.factor.cfa is the function cfa; the old module path forwards to the sem package.
+alias_module("sdt_survey.factor.cfa", "sdt_survey.factor.sem")

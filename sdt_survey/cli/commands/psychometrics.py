@@ -246,9 +246,8 @@ def cfa_command(
       sdt-survey cfa bpn-residency wave1.csv --model bifactor --emit-lavaan
       sdt-survey cfa bpn-residency wave1.csv --syntax my-model.lav --modindices 10
     """
-    from ...factor.cfa import CFAModel
-    from ...factor.pipeline import instrument_cfa
-    from ...factor.syntax import emit_lavaan as to_lavaan
+    from ...factor.sem import CFAModel, instrument_cfa
+    from ...factor.sem import emit_lavaan as to_lavaan
 
     instruments, responses_path = split_instruments_and_file(args)
     model = model_argument(model_kind, syntax_path)
@@ -326,7 +325,7 @@ def invariance_command(
       sdt-survey invariance bpn-residency waves.csv --group-column wave --id-column resident
       sdt-survey invariance bpn-residency wave1.csv --group-column cohort --free "rs2=~" --format json
     """
-    from ...factor.pipeline import instrument_invariance
+    from ...factor.sem import instrument_invariance
 
     if estimator.upper() == "WLSMV":
         raise click.UsageError("invariance uses ML or MLR; WLSMV is available for single-group cfa")

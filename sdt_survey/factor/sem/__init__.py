@@ -1,0 +1,107 @@
+"""Structural equation models (confirmatory factor analysis) reproducing R's lavaan.
+
+Every number here follows lavaan 0.6-14's conventions, and the test suite
+checks them against goldens made by R (``tests/goldens/lavaan_*.R``):
+
+* **Model.** A :class:`CFAModel` comes from lavaan-style syntax
+  (:meth:`CFAModel.from_syntax`, see :mod:`sdt_survey.factor.sem.syntax`) or from
+  an :class:`~sdt_survey.instrument.Instrument` (:meth:`CFAModel.from_instrument`:
+  correlated subscale factors, a bifactor model, or a second-order model).
+  lavaan's defaults complete it: residual and factor variances, covariances
+  among exogenous factors, intercepts when there is a mean structure, and the
+  scale of each factor by its first loading (or ``std_lv=True``: unit
+  variances). :func:`emit_lavaan` prints equivalent lavaan syntax.
+* **Estimators.** ``"ML"``: normal-theory maximum likelihood with lavaan's
+  ``N`` (not ``N - 1``) for the sample covariance, standard errors from the
+  expected information (observed information under FIML, as lavaan).
+  ``"MLR"``: Huber-White sandwich standard errors (observed information and
+  the cross-product of casewise scores) and the Yuan-Bentler (Mplus variant)
+  scaled chi-square, with lavaan's robust CFI, TLI and RMSEA.
+  ``"WLSMV"`` (:func:`cfa_ordinal`): ordinal items through polychoric
+  correlations, diagonally weighted least squares and the scaled-shifted test.
+  Each estimator is one record in :data:`~sdt_survey.factor.sem.estimators.ESTIMATORS`.
+* **Missing data.** ``missing="fiml"`` (lavaan ``missing = "ml"``) maximizes
+  the casewise likelihood, grouped by missingness pattern; the saturated model
+  is estimated by EM exactly as lavaan does. ``"listwise"`` keeps complete
+  rows. ``"auto"`` (default) is FIML when a model item is missing.
+* **Output.** chi-square, CFI, TLI, RMSEA with its 90% interval and p-close,
+  SRMR, AIC, BIC, log-likelihoods, the baseline model; estimates with standard
+  errors; the standardized solution (std.all) with delta-method standard
+  errors; factor correlations; modification indices with EPC; CFA-based omega
+  per factor (semTools::compRelSEM).
+* **Multiple groups.** ``group=`` fits the model in each group, with lavaan's
+  ``group.equal`` and ``group.partial`` (see also
+  :mod:`sdt_survey.factor.sem.invariance`).
+
+How it is computed, briefly: the model-implied moments are
+``Sigma = Lambda (I-B)^-1 Psi (I-B)^-T Lambda' + Theta`` and
+``mu = nu + Lambda (I-B)^-1 alpha``. Each free matrix element changes Sigma by
+a symmetric rank-two matrix ``s (a b' + b a')`` and mu by ``c``; gradients,
+information matrices, Hessians and casewise scores are all products of those
+vectors with the data terms, so nothing loops over respondents, and FIML loops
+over missingness patterns only (batched by the number of answered items).
+Estimation is Fisher scoring with a line search, polished by Newton steps.
+
+The modules, one concern each (as lavaan splits its source):
+:mod:`~.syntax` (model syntax), :mod:`~.spec` (model and parameter table),
+:mod:`~.samplestats` (groups, missingness patterns, EM), :mod:`~.implied`
+(implied moments, derivatives, information), :mod:`~.start` and
+:mod:`~.optimize`, :mod:`~.estimators` (one record per estimator),
+:mod:`~.vcov`, :mod:`~.tests` (robust test statistics), :mod:`~.baseline`,
+:mod:`~.fit` (fit measures), :mod:`~.standardized`, :mod:`~.omega`,
+:mod:`~.modindices`, :mod:`~.solution`, :mod:`~.results`, :mod:`~.summary`,
+:mod:`~.fitting` (:func:`cfa`), :mod:`~.wlsmv` (:func:`cfa_ordinal`),
+:mod:`~.invariance` and :mod:`~.pipeline` (from a response file).
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(7)
+>>> f = rng.normal(size=(500, 2)) @ np.linalg.cholesky([[1, .4], [.4, 1]]).T
+>>> x = np.repeat(f, 3, axis=1) * 0.8 + rng.normal(size=(500, 6)) * 0.6
+>>> data = pd.DataFrame(x, columns=["a1", "a2", "a3", "b1", "b2", "b3"])
+>>> res = cfa(data, "A =~ a1 + a2 + a3\\nB =~ b1 + b2 + b3")
+>>> res.fit.df, round(res.fit.cfi, 3) > 0.99
+(8, True)
+>>> float(round(res.factor_correlations().loc["A", "B"], 2))
+0.45
+>>> res.to_dict()["parameters"][1]["op"]
+'=~'
+"""
+
+from ...errors import CFAError, CFAWarning
+from .estimators import ESTIMATORS
+from .fitting import cfa
+from .invariance import STEPS, Comparison, InvarianceResult, measurement_invariance
+from .pipeline import instrument_cfa, instrument_invariance
+from .results import FIT_KEYS, ROBUST_FIT_KEYS, CFAResult, FitMeasures
+from .samplestats import MISSING_MODES
+from .spec import GROUP_EQUAL, MODEL_KINDS, CFAModel
+from .syntax import ModelSyntaxError, emit_lavaan, parse_model_syntax
+from .wlsmv import OrdinalCFAResult, cfa_ordinal
+
+__all__ = [
+    "ESTIMATORS",
+    "FIT_KEYS",
+    "GROUP_EQUAL",
+    "MISSING_MODES",
+    "MODEL_KINDS",
+    "ROBUST_FIT_KEYS",
+    "STEPS",
+    "CFAError",
+    "CFAModel",
+    "CFAResult",
+    "CFAWarning",
+    "Comparison",
+    "FitMeasures",
+    "InvarianceResult",
+    "ModelSyntaxError",
+    "OrdinalCFAResult",
+    "cfa",
+    "cfa_ordinal",
+    "emit_lavaan",
+    "instrument_cfa",
+    "instrument_invariance",
+    "measurement_invariance",
+    "parse_model_syntax",
+]

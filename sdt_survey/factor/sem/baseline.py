@@ -1,0 +1,70 @@
+"""The baseline (independence) model, at its closed-form estimates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .implied import Engine
+from .samplestats import GroupData
+from .spec import NU, THETA, Spec
+
+
+def _baseline_spec(ov: Sequence[str], n_groups: int, meanstructure: bool) -> Spec:
+    """The independence (baseline) model: free variances (and means), no covariances."""
+    lhs, op, rhs, group, mat, row = [], [], [], [], [], []
+    for g in range(n_groups):
+        for i, o in enumerate(ov):
+            lhs.append(o)
+            op.append("~~")
+            rhs.append(o)
+            group.append(g)
+            mat.append(THETA)
+            row.append(i)
+        if meanstructure:
+            for i, o in enumerate(ov):
+                lhs.append(o)
+                op.append("~1")
+                rhs.append("")
+                group.append(g)
+                mat.append(NU)
+                row.append(i)
+    n = len(lhs)
+    row_arr = np.array(row, dtype=int)
+    return Spec(
+        lhs=lhs,
+        op=op,
+        rhs=rhs,
+        group=np.array(group, dtype=int),
+        user=np.zeros(n, dtype=int),
+        mat=np.array(mat, dtype=int),
+        row=row_arr,
+        col=np.where(np.array(mat) == THETA, row_arr, 0),
+        free=np.arange(n),
+        value=np.full(n, np.nan),
+        label=[""] * n,
+        start=np.full(n, np.nan),
+        ov=list(ov),
+        lv=[],
+        n_groups=n_groups,
+        meanstructure=meanstructure,
+        n_free=n,
+    )
+
+
+def baseline_model(
+    groups: list[GroupData], ov: Sequence[str], meanstructure: bool
+) -> tuple[Engine, np.ndarray]:
+    """The baseline model at its (closed-form) maximum-likelihood estimates."""
+    spec = _baseline_spec(ov, len(groups), meanstructure)
+    engine = Engine(spec, groups)
+    x = np.empty(spec.n_free)
+    for k in range(spec.n_rows):
+        group = groups[spec.group[k]]
+        # Under independence the likelihood factors by item: each item's own mean and
+        # variance (over the respondents who answered it) are the estimates.
+        var = group.cov.diagonal() if group.complete else group.available_var
+        mean = group.mean if group.complete else group.available_mean
+        x[spec.free[k]] = var[spec.row[k]] if spec.mat[k] == THETA else mean[spec.row[k]]
+    return engine, x

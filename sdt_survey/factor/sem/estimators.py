@@ -1,0 +1,193 @@
+"""The estimators of the SEM engine, one record each, in one table.
+
+An estimator is data, not a branch: its record says what is minimized, which
+information matrix and standard errors it uses, which test statistic it
+reports and which fit measures that adds, and how the summary names them.
+The engine (:mod:`~sdt_survey.factor.sem.fitting`), the summary, invariance
+testing and the response-file pipeline look the estimator up in
+:data:`ESTIMATORS` and never compare its name.
+
+ML and MLR run on the continuous engine (:func:`~sdt_survey.factor.sem.cfa`):
+the record's ``covariance`` gives the standard errors
+(:mod:`~sdt_survey.factor.sem.vcov`) and its ``robust_test``, if any, the
+scaled test and robust fit measures (:mod:`~sdt_survey.factor.sem.tests`).
+WLSMV (``data="ordinal"``) runs through :func:`~sdt_survey.factor.sem.cfa_ordinal`
+with its own sample statistics (:mod:`~sdt_survey.factor.sem.ordinal_stats`),
+sharing the specification, start values, fit measures and robust tests.
+
+To add an estimator of the continuous engine:
+
+1. write its pieces in a new module of this package: a covariance function
+   ``(engine, x, optimum, fiml) -> Covariance`` (as
+   :func:`~sdt_survey.factor.sem.vcov.sandwich_vcov`) and, for a scaled test,
+   a function with the signature of
+   :func:`~sdt_survey.factor.sem.tests.yuan_bentler_mplus`;
+2. here, import them and write its :class:`Estimator` record (lavaan's names
+   for ``se``/``test``, the fit keys it adds, the printed labels);
+3. add one line to :data:`ESTIMATORS`.
+
+:func:`~sdt_survey.factor.sem.cfa`, invariance testing, the summary and the
+pipeline then accept it (the CLI's ``--estimator`` choices should come from
+:data:`ESTIMATORS` too).
+
+Examples
+--------
+>>> ESTIMATORS["MLR"].standard_errors, ESTIMATORS["MLR"].test
+('robust.huber.white', 'yuan.bentler.mplus')
+>>> continuous_estimators()
+('ML', 'MLR')
+>>> estimator_record("wls")
+Traceback (most recent call last):
+...
+sdt_survey.errors.CFAError: estimator must be one of ML, MLR, not 'WLS'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ...errors import CFAError
+from .tests import yuan_bentler_mplus
+from .vcov import Covariance, information_vcov, sandwich_vcov
+
+#: The fit measures a robust (scaled) test adds to :meth:`FitMeasures.to_dict`.
+ROBUST_FIT_KEYS = ("chisq_scaled", "cfi_robust", "tli_robust", "rmsea_robust")
+
+
+@dataclass(frozen=True)
+class Estimator:
+    """One estimator: its objective, information, standard errors, test statistic and printed names.
+
+    Attributes
+    ----------
+    name : str
+        lavaan's name (``estimator = "MLR"``).
+    data : {"continuous", "ordinal"}
+        ``"continuous"``: the engine of :func:`~sdt_survey.factor.sem.cfa` on the
+        items' covariances (and means); ``"ordinal"``: polychoric correlations and
+        thresholds, fitted by :func:`~sdt_survey.factor.sem.cfa_ordinal`.
+    objective : str
+        What is minimized: ``"ML"`` (the normal-theory discrepancy, casewise under
+        FIML) or ``"DWLS"`` (diagonally weighted least squares).
+    information : {"expected", "observed"}
+        The information matrix of the standard errors (ML uses the observed one
+        under FIML, as lavaan).
+    standard_errors : str
+        lavaan's ``se =``: ``"standard"``, ``"robust.huber.white"``, ``"robust.sem"``.
+    test : str
+        lavaan's ``test =``: ``"standard"``, ``"yuan.bentler.mplus"``, ``"scaled.shifted"``.
+    robust_fit_keys : tuple of str
+        Fit measures the test adds to the result's ``to_dict()``.
+    cfi_key, tli_key, rmsea_key : str
+        The fit measures that judge a model (and invariance steps) under this estimator.
+    se_label, test_label : str
+        How the summary names the standard errors and the test's correction.
+    covariance : callable or None
+        ``(engine, x, optimum, fiml) -> Covariance`` for the continuous engine.
+    robust_test : callable or None
+        The scaled test statistic and robust fit measures (see
+        :func:`~sdt_survey.factor.sem.tests.yuan_bentler_mplus`), or None.
+    """
+
+    name: str
+    data: str
+    objective: str
+    information: str
+    standard_errors: str
+    test: str
+    robust_fit_keys: tuple[str, ...] = ()
+    cfi_key: str = "cfi"
+    tli_key: str = "tli"
+    rmsea_key: str = "rmsea"
+    se_label: str = "Standard"
+    test_label: str = ""
+    covariance: Callable[..., Covariance] | None = None
+    robust_test: Callable[..., dict[str, Any]] | None = None
+
+    @property
+    def robust(self) -> bool:
+        """Whether the estimator reports a scaled test statistic and robust fit measures."""
+        return bool(self.robust_fit_keys)
+
+    def information_label(self, missing: str) -> str:
+        """The summary's "Information" line (lavaan uses the observed information under FIML)."""
+        return "Observed" if self.information == "observed" or missing == "fiml" else "Expected"
+
+
+ML = Estimator(
+    name="ML",
+    data="continuous",
+    objective="ML",
+    information="expected",
+    standard_errors="standard",
+    test="standard",
+    covariance=information_vcov,
+)
+
+MLR = Estimator(
+    name="MLR",
+    data="continuous",
+    objective="ML",
+    information="observed",
+    standard_errors="robust.huber.white",
+    test="yuan.bentler.mplus",
+    robust_fit_keys=ROBUST_FIT_KEYS,
+    cfi_key="cfi_robust",
+    tli_key="tli_robust",
+    rmsea_key="rmsea_robust",
+    se_label="Robust.huber.white",
+    test_label="Yuan-Bentler correction (Mplus variant)",
+    covariance=sandwich_vcov,
+    robust_test=yuan_bentler_mplus,
+)
+
+WLSMV = Estimator(
+    name="WLSMV",
+    data="ordinal",
+    objective="DWLS",
+    information="expected",
+    standard_errors="robust.sem",
+    test="scaled.shifted",
+    robust_fit_keys=(
+        "chisq_scaled",
+        "df_scaled",
+        "pvalue_scaled",
+        "chisq_scaling_factor",
+        "chisq_shift_parameter",
+        "baseline_chisq_scaled",
+        "cfi_scaled",
+        "tli_scaled",
+        "rmsea_scaled",
+        "cfi_robust",
+        "tli_robust",
+        "rmsea_robust",
+    ),
+    cfi_key="cfi_robust",
+    tli_key="tli_robust",
+    rmsea_key="rmsea_robust",
+    se_label="Robust.sem",
+    test_label="simple second-order correction",  # lavaan's words for the scaled-shifted test
+)
+
+#: Every estimator, by lavaan's name. Adding an estimator adds one line here.
+ESTIMATORS: dict[str, Estimator] = {"ML": ML, "MLR": MLR, "WLSMV": WLSMV}
+
+
+def continuous_estimators() -> tuple[str, ...]:
+    """The estimators of the continuous engine (:func:`~sdt_survey.factor.sem.cfa`), in table order."""
+    return tuple(name for name, record in ESTIMATORS.items() if record.data == "continuous")
+
+
+def estimator_record(name: Any, data: str = "continuous") -> Estimator:
+    """The record of estimator ``name`` (any case) for ``data``, or a :class:`CFAError` naming the choices."""
+    key = str(name).upper()
+    record = ESTIMATORS.get(key)
+    if record is None or record.data != data:
+        choices = [n for n, r in ESTIMATORS.items() if r.data == data]
+        raise CFAError(f"estimator must be one of {', '.join(choices)}, not {key!r}")
+    return record
+
+
+__all__ = ["ESTIMATORS", "ROBUST_FIT_KEYS", "Estimator", "continuous_estimators", "estimator_record"]

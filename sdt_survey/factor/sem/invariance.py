@@ -1,0 +1,497 @@
+"""Measurement invariance across groups: multi-group CFA with lavaan's ``group.equal``.
+
+:func:`measurement_invariance` fits a factor model in several groups (PGY
+cohorts, programs, survey languages) four times, each step adding equality
+constraints across groups, as lavaan's ``group.equal``:
+
+==============  ==========================================================
+``configural``  the same factors and items in every group; nothing equal
+``metric``      + equal loadings (``"loadings"``): the factors mean the same
+``scalar``      + equal intercepts (``"intercepts"``); factor means are then
+                free in groups 2.. (group 1 is the reference, mean 0)
+``strict``      + equal residual variances (``"residuals"``)
+==============  ==========================================================
+
+``free=`` releases named parameters from the constraints in every step
+(lavaan's ``group.partial``): ``"relatedness_satisfaction=~rs2"`` or
+``"rs2=~"`` (the loading of item rs2), ``"rs2~1"`` (its intercept),
+``"rs2~~rs2"`` (its residual variance). That gives *partial* invariance.
+
+Each step is compared with the one before by a likelihood-ratio test (the
+chi-square difference; with ``estimator="MLR"`` the Satorra-Bentler (2001)
+scaled difference, as lavaan's ``lavTestLRT``) and by the changes in CFI,
+RMSEA and SRMR (with MLR: robust CFI and RMSEA), judged against stated
+cutoffs:
+
+* ``criterion="chen2007"`` (default; Chen, 2007): a step fails when
+  ``delta CFI <= -0.010`` together with ``delta RMSEA >= 0.015`` or
+  ``delta SRMR >= 0.030`` (metric) / ``>= 0.010`` (scalar, strict).
+* ``criterion="cheung-rensvold"`` (Cheung & Rensvold, 2002): a step fails
+  when ``delta CFI <= -0.01``.
+
+The chi-square difference test is reported but does not decide (with a few
+hundred respondents per group it flags trivial differences). The conclusion
+names the highest level that holds and what it allows: relations among
+factors (metric), factor means (scalar).
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(5)
+>>> f = rng.normal(size=(900, 1))
+>>> d = pd.DataFrame(f * 0.8 + rng.normal(size=(900, 4)) * 0.6, columns=["q1", "q2", "q3", "q4"])
+>>> d["cohort"] = np.repeat(["A", "B", "C"], 300)
+>>> res = measurement_invariance(d, "belonging =~ q1 + q2 + q3 + q4", "cohort")
+>>> [c["supported"] for c in res.to_dict()["comparisons"]]
+[True, True, True]
+>>> res.conclusion.split(":")[0]
+'cohort means on belonging can be compared'
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from scipy import stats
+
+from ...errors import CFAError
+from ...results import Result, jsonable
+from .blas import single_threaded_blas
+from .estimators import ESTIMATORS, estimator_record
+from .fitting import fit_prepared
+from .results import CFAResult
+from .samplestats import prepare_data
+from .spec import as_model
+
+__all__ = ["STEPS", "Comparison", "InvarianceResult", "measurement_invariance"]
+
+#: The steps in order, with lavaan's group.equal for each.
+STEPS: dict[str, tuple[str, ...]] = {
+    "configural": (),
+    "metric": ("loadings",),
+    "scalar": ("loadings", "intercepts"),
+    "strict": ("loadings", "intercepts", "residuals"),
+}
+CRITERIA = ("chen2007", "cheung-rensvold")
+#: Cutoffs of Chen (2007): delta CFI, delta RMSEA, delta SRMR (metric; scalar and strict).
+CHEN_2007 = {"cfi": -0.010, "rmsea": 0.015, "srmr": {"metric": 0.030, "scalar": 0.010, "strict": 0.010}}
+CHEUNG_RENSVOLD_2002 = {"cfi": -0.01}
+_TOL = 1e-12  # differences computed in floating point: -0.0100000000001 counts as -0.010
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One step against the step before it."""
+
+    from_step: str
+    to_step: str
+    chisq_diff: float
+    df_diff: int
+    pvalue: float
+    delta_cfi: float
+    delta_rmsea: float
+    delta_srmr: float
+    supported: bool
+    reason: str
+    scaling_factor: float | None = None  # Satorra-Bentler 2001 (MLR)
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(
+            {
+                "from": self.from_step,
+                "to": self.to_step,
+                "chisq_diff": self.chisq_diff,
+                "df_diff": self.df_diff,
+                "pvalue": self.pvalue,
+                "delta_cfi": self.delta_cfi,
+                "delta_rmsea": self.delta_rmsea,
+                "delta_srmr": self.delta_srmr,
+                "supported": self.supported,
+            }
+        )
+
+
+@dataclass
+class InvarianceResult(Result):
+    """The fitted steps, their comparisons and what they allow.
+
+    Attributes
+    ----------
+    group : str
+        The group column.
+    groups : dict
+        Group label -> respondents used.
+    steps : dict of str -> CFAResult
+    comparisons : list of Comparison
+    latent_means : pandas.DataFrame or None
+        From the scalar step: each factor's mean in groups 2.. minus group 1,
+        with SE, z, p and the difference in SDs of the factor in group 1
+        (``std_difference``); ``comparable`` says whether scalar invariance holds.
+    conclusion : str
+    criterion : str
+    free : tuple of str
+        Parameters released from the constraints (partial invariance).
+    """
+
+    group: str
+    groups: dict[str, int]
+    estimator: str
+    steps: dict[str, CFAResult]
+    comparisons: list[Comparison]
+    latent_means: pd.DataFrame | None
+    conclusion: str
+    criterion: str
+    free: tuple[str, ...] = ()
+    highest: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def fit_table(self) -> pd.DataFrame:
+        """One row per step: chi-square, df, CFI, TLI, RMSEA (interval), SRMR, AIC, BIC (+ robust)."""
+        rows = {name: res.fit.to_dict() for name, res in self.steps.items()}
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The comparisons as a table (one row per step after the first)."""
+        return pd.DataFrame([c.to_dict() for c in self.comparisons])
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"group", "groups", "steps", "comparisons", "conclusion", "warnings", "notes"}``; NaN is null."""
+        return jsonable(
+            {
+                "group": self.group,
+                "groups": self.groups,
+                "steps": {name: res.fit.to_dict() for name, res in self.steps.items()},
+                "comparisons": [c.to_dict() for c in self.comparisons],
+                "conclusion": self.conclusion,
+                "warnings": list(self.warnings),
+                "notes": list(self.notes),
+            }
+        )
+
+    def summary(self, digits: int = 3) -> str:
+        """The fit of each step, the comparisons, latent mean differences and the conclusion."""
+        lines = [
+            f"Measurement invariance across {self.group!r}: "
+            + ", ".join(f"{k} (n = {v})" for k, v in self.groups.items()),
+            f"Estimator {self.estimator}; criterion {self.criterion}"
+            + (f"; freed (partial invariance): {', '.join(self.free)}" if self.free else ""),
+            "",
+        ]
+        fit = self.fit_table()
+        record = ESTIMATORS[self.estimator]
+        robust = record.robust
+        scaled = ["chisq_scaled"] if robust else []
+        cols = [
+            "chisq",
+            *scaled,
+            "df",
+            record.cfi_key,
+            record.tli_key,
+            record.rmsea_key,
+            "srmr",
+            "aic",
+            "bic",
+        ]
+        lines.append(fit[cols].to_string(float_format=lambda v: f"{v:.{digits}f}"))
+        if self.comparisons:
+            lines += [
+                "",
+                "Comparisons" + (" (Satorra-Bentler 2001 scaled difference)" if robust else "") + ":",
+            ]
+            lines.append(self.to_frame().to_string(index=False, float_format=lambda v: f"{v:.{digits}f}"))
+        if self.latent_means is not None and not self.latent_means.empty:
+            note = (
+                ""
+                if self.latent_means["comparable"].all()
+                else " (NOT interpretable: scalar invariance fails)"
+            )
+            lines += ["", f"Latent mean differences from the scalar model{note}:"]
+            show = self.latent_means.drop(columns="comparable")
+            lines.append(show.to_string(index=False, float_format=lambda v: f"{v:.{digits}f}"))
+        lines += ["", "Conclusion: " + self.conclusion]
+        if self.warnings:
+            lines += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]
+        if self.notes:
+            lines += ["", "Notes:"] + [f"  - {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _judge(
+    step: str, delta_cfi: float, delta_rmsea: float, delta_srmr: float, criterion: str
+) -> tuple[bool, str]:
+    if not all(math.isfinite(v) for v in (delta_cfi, delta_rmsea, delta_srmr)):
+        return False, "fit changes could not be computed"
+    cfi_drop = delta_cfi <= CHEN_2007["cfi"] + _TOL
+    if criterion == "cheung-rensvold":
+        if cfi_drop:
+            return False, f"delta CFI = {delta_cfi:.3f} <= -0.01 (Cheung & Rensvold, 2002)"
+        return True, f"delta CFI = {delta_cfi:.3f} > -0.01 (Cheung & Rensvold, 2002)"
+    srmr_cut = CHEN_2007["srmr"].get(step, 0.010)
+    rmsea_rise = delta_rmsea >= CHEN_2007["rmsea"] - _TOL
+    srmr_rise = delta_srmr >= srmr_cut - _TOL
+    if cfi_drop and (rmsea_rise or srmr_rise):
+        which = []
+        if rmsea_rise:
+            which.append(f"delta RMSEA = {delta_rmsea:.3f} >= 0.015")
+        if srmr_rise:
+            which.append(f"delta SRMR = {delta_srmr:.3f} >= {srmr_cut:.3f}")
+        return False, f"delta CFI = {delta_cfi:.3f} <= -0.010 with {' and '.join(which)} (Chen, 2007)"
+    return True, (
+        f"delta CFI = {delta_cfi:.3f}, delta RMSEA = {delta_rmsea:.3f}, delta SRMR = {delta_srmr:.3f}: "
+        "within the cutoffs (Chen, 2007)"
+    )
+
+
+def _compare(a_name: str, a: CFAResult, b_name: str, b: CFAResult, criterion: str) -> Comparison:
+    fa, fb = a.fit, b.fit
+    df_diff = int(fb.df - fa.df)
+    scaling = None
+    if fa.robust and fb.robust:
+        # Satorra & Bentler (2001), as lavaan's lavTestLRT for MLR (lav_test_diff_SatorraBentler2001).
+        c1 = fa.scaling_factor if fa.df > 0 else 1.0
+        c0 = fb.scaling_factor
+        cd = (fb.df * c0 - fa.df * c1) / df_diff if df_diff else math.nan
+        scaling = cd if cd >= 0 else math.nan
+        chisq_diff = (fb.chisq - fa.chisq) / scaling if df_diff else fb.chisq - fa.chisq
+        d_cfi = fb.cfi_robust - fa.cfi_robust
+        d_rmsea = fb.rmsea_robust - fa.rmsea_robust
+    else:
+        chisq_diff = fb.chisq - fa.chisq
+        d_cfi = fb.cfi - fa.cfi
+        d_rmsea = fb.rmsea - fa.rmsea
+    d_srmr = fb.srmr - fa.srmr
+    pvalue = (
+        float(stats.chi2.sf(chisq_diff, df_diff)) if df_diff > 0 and math.isfinite(chisq_diff) else math.nan
+    )
+    supported, reason = _judge(b_name, d_cfi, d_rmsea, d_srmr, criterion)
+    return Comparison(
+        a_name, b_name, float(chisq_diff), df_diff, pvalue, d_cfi, d_rmsea, d_srmr, supported, reason, scaling
+    )
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _list(names: Sequence[str]) -> str:
+    names = [_words(n) for n in names]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _latent_means(scalar: CFAResult, comparable: bool) -> pd.DataFrame:
+    table = scalar._estimates_table()
+    factors = scalar._spec.lv
+    labels = list(scalar.groups)
+    reference = labels[0]
+    variances = table[(table["op"] == "~~") & (table["lhs"] == table["rhs"]) & (table["group"] == reference)]
+    ref_var = dict(zip(variances["lhs"], variances["est"], strict=True))
+    rows = table[(table["op"] == "~1") & table["lhs"].isin(factors) & (table["group"] != reference)]
+    out = pd.DataFrame(
+        {
+            "factor": rows["lhs"].to_numpy(),
+            "group": rows["group"].to_numpy(),
+            "reference": reference,
+            "difference": rows["est"].to_numpy(),
+            "se": rows["se"].to_numpy(),
+            "z": rows["z"].to_numpy(),
+            "pvalue": rows["pvalue"].to_numpy(),
+        }
+    )
+    sd = out["factor"].map(lambda f: math.sqrt(ref_var[f]) if ref_var.get(f, 0) > 0 else math.nan)
+    out["std_difference"] = out["difference"] / sd
+    out["comparable"] = comparable
+    return out
+
+
+def _conclusion(
+    group: str,
+    factors: Sequence[str],
+    results: dict[str, CFAResult],
+    comparisons: list[Comparison],
+    free: Sequence[str],
+    estimator: str,
+) -> tuple[str, str | None]:
+    by_step = {c.to_step: c for c in comparisons}
+    order = [s for s in STEPS if s in results]
+    highest = order[0] if order else None
+    for step in order[1:]:
+        if by_step[step].supported:
+            highest = step
+        else:
+            break
+    partial = f" (partial: {', '.join(free)} free across groups)" if free else ""
+    record = ESTIMATORS[estimator]
+    cfi_name = "robust CFI" if record.robust else "CFI"
+    parts = []
+    conf = results.get("configural")
+    if conf is not None:
+        cfi = getattr(conf.fit, record.cfi_key)
+        rmsea = getattr(conf.fit, record.rmsea_key)
+        if cfi < 0.90 or rmsea > 0.10:
+            parts.append(
+                f"Caution: the configural model fits poorly ({cfi_name} = {cfi:.3f}, "
+                f"RMSEA = {rmsea:.3f}), so every comparison rests on a poor baseline."
+            )
+    what = _list(factors)
+    failed = next((by_step[s] for s in order[1:] if not by_step[s].supported), None)
+
+    def delta(c: Comparison) -> str:
+        return f"delta {cfi_name} = {c.delta_cfi:.3f}"
+
+    if highest in ("scalar", "strict"):
+        text = (
+            f"{group} means on {what} can be compared: scalar invariance holds{partial}, "
+            f"{delta(by_step['scalar'])}"
+        )
+        if "strict" in by_step:
+            c = by_step["strict"]
+            if c.supported:
+                text += f"; residual variances are equal too (strict invariance, {delta(c)})"
+            else:
+                text += (
+                    f"; strict invariance does not hold ({delta(c)}), which does not affect comparing means"
+                )
+        parts.append(text + ".")
+    elif highest == "metric":
+        text = (
+            f"{group} groups can be compared on relations among {what} (correlations, regressions) "
+            f"but not on their means: metric invariance holds{partial} ({delta(by_step['metric'])})"
+        )
+        if failed is not None:
+            text += (
+                f" but scalar invariance does not ({failed.reason}). Look for items with differing "
+                "intercepts (free=['item~1']) to test partial scalar invariance"
+            )
+        parts.append(text + ".")
+    elif highest == "configural" and failed is not None:
+        parts.append(
+            f"The items do not measure {what} the same way across {group} groups: metric invariance does not "
+            f"hold ({failed.reason}). Neither means nor relations of the factors can be compared directly; "
+            "look for items with differing loadings (free=['item=~'])."
+        )
+    else:
+        parts.append(f"Only the configural model was fitted across {group} groups.")
+    return " ".join(parts), highest
+
+
+def measurement_invariance(
+    data: pd.DataFrame,
+    model: Any,
+    group: str,
+    *,
+    estimator: str = "ML",
+    missing: str = "auto",
+    free: Sequence[str] = (),
+    steps: Sequence[str] = tuple(STEPS),
+    std_lv: bool = False,
+    criterion: str = "chen2007",
+) -> InvarianceResult:
+    """Test configural, metric, scalar and strict invariance of a factor model across groups.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Items (reverse-keyed) and the group column.
+    model : str, Instrument or CFAModel
+        As for :func:`~sdt_survey.factor.sem.cfa`.
+    group : str
+        The column whose values define the groups (in order of appearance;
+        the first group is the reference for latent means).
+    estimator : {"ML", "MLR"}
+        With MLR, chi-square differences are Satorra-Bentler (2001) scaled and
+        the CFI/RMSEA changes use the robust indices.
+    missing : {"auto", "listwise", "fiml"}
+    free : sequence of str
+        Parameters freed in every step (lavaan's ``group.partial``).
+    steps : sequence of str
+        Which of ``configural``, ``metric``, ``scalar``, ``strict`` to fit.
+    std_lv : bool
+        Identify factors by unit variances (in groups 2.. the variances are
+        free once loadings are equal, as lavaan does).
+    criterion : {"chen2007", "cheung-rensvold"}
+
+    Returns
+    -------
+    InvarianceResult
+
+    Raises
+    ------
+    CFAError
+        For unknown steps, criteria, estimators, or data and model problems.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(12)
+    >>> f = rng.normal(size=(600, 1))
+    >>> d = pd.DataFrame(f * 0.8 + rng.normal(size=(600, 4)) * 0.6, columns=["rs1", "rs2", "rs3", "rs4"])
+    >>> d.loc[300:, "rs2"] += 0.8  # rs2 reads higher in the second cohort at the same belonging
+    >>> d["cohort"] = np.repeat(["2023", "2024"], 300)
+    >>> model = "belonging =~ rs1 + rs2 + rs3 + rs4"
+    >>> res = measurement_invariance(d, model, "cohort", steps=("configural", "metric", "scalar"))
+    >>> res.highest
+    'metric'
+    >>> measurement_invariance(d, model, "cohort", free=["rs2~1"]).highest
+    'strict'
+    """
+    estimator = estimator_record(estimator).name
+    if criterion not in CRITERIA:
+        raise CFAError(f"criterion must be one of {', '.join(CRITERIA)}, not {criterion!r}")
+    if isinstance(steps, str):
+        steps = (steps,)
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown:
+        raise CFAError(f"unknown invariance step(s) {unknown}; the steps are {', '.join(STEPS)}")
+    if not steps:
+        raise CFAError("no steps to fit")
+    if isinstance(free, str):
+        free = (free,)
+    ordered = [s for s in STEPS if s in steps]
+    model = as_model(model)
+    with single_threaded_blas():
+        prep = prepare_data(data, model.indicators, group, missing)
+        if len(prep.groups) < 2:
+            raise CFAError(f"column {group!r} has only one group; invariance needs two or more")
+        results: dict[str, CFAResult] = {}
+        for step in ordered:
+            results[step] = fit_prepared(
+                model,
+                prep,
+                estimator=estimator,
+                std_lv=std_lv,
+                group_equal=STEPS[step],
+                group_partial=tuple(free),
+            )
+    comparisons = [_compare(a, results[a], b, results[b], criterion) for a, b in itertools.pairwise(ordered)]
+    factors = [f for f in model.factors if f not in model.higher_order_factors]
+    conclusion, highest = _conclusion(group, factors, results, comparisons, tuple(free), estimator)
+    latent = None
+    if "scalar" in results:
+        comparable = highest in ("scalar", "strict")
+        latent = _latent_means(results["scalar"], comparable)
+    problems = [f"{step}: {w}" for step, res in results.items() for w in res.warnings]
+    first = next(iter(results.values()))
+    return InvarianceResult(
+        group=group,
+        groups=dict(first.groups),
+        estimator=estimator,
+        steps=results,
+        comparisons=comparisons,
+        latent_means=latent,
+        conclusion=conclusion,
+        criterion=criterion,
+        free=tuple(free),
+        highest=highest,
+        warnings=problems,
+    )

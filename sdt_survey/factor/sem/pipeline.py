@@ -1,0 +1,160 @@
+"""CFA and measurement invariance straight from a response file.
+
+These read, validate and score the responses exactly as ``sdt-survey score``
+does, apply reverse keys, and fit the instrument's factor model, so the
+command line and notebooks need no glue code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ...errors import SdtSurveyError
+from ...instrument import Instrument
+from ...responses import WAVE_COLUMNS
+from ...scoring import ScoredResponses, score
+from .estimators import ESTIMATORS
+
+
+@dataclass(frozen=True)
+class KeyedData:
+    """Reverse-keyed items of one instrument, with the passthrough columns, ready to fit."""
+
+    frame: pd.DataFrame
+    instrument: Instrument
+    notes: tuple[str, ...] = ()
+
+
+def keyed_data(
+    instruments: Any,
+    responses: Any,
+    *,
+    wave: Any = None,
+    all_waves: bool = False,
+    id_column: str | None = None,
+    wave_column: str | None = None,
+    **reading: Any,
+) -> KeyedData:
+    """Score responses and return the first instrument's keyed items with the other columns.
+
+    When the data hold several waves, the first wave is used (``wave=``
+    chooses another, ``all_waves=True`` keeps every row, e.g. to compare
+    waves); the notes say which.
+    """
+    scored: ScoredResponses = score(
+        instruments, responses, id_column=id_column, wave_column=wave_column, **reading
+    )
+    instrument = scored.instruments[0]
+    items = [item for sub in instrument.subscales.values() for item in sub.items]
+    items = list(dict.fromkeys(items))
+    others = scored.scores.drop(columns=[c for c in scored.scores.columns if c in items])
+    frame = pd.concat([others.reset_index(drop=True), scored.keyed[items].reset_index(drop=True)], axis=1)
+    notes: list[str] = []
+    wave_column = wave_column or next((c for c in WAVE_COLUMNS if c in frame.columns), None)
+    if wave_column and not all_waves:
+        waves = sorted(frame[wave_column].dropna().unique().tolist(), key=str)
+        if len(waves) > 1 or wave is not None:
+            chosen = waves[0] if wave is None else wave
+            frame = frame[frame[wave_column] == chosen].reset_index(drop=True)
+            if frame.empty:
+                raise SdtSurveyError(f"no responses in {wave_column} = {chosen!r}; waves: {waves}")
+            notes.append(f"wave {chosen!r} of {len(waves)} in {wave_column!r}")
+    if len(scored.instruments) > 1:
+        notes.append(f"the factor model is {instrument.id}'s; other instruments were scored but not modelled")
+    return KeyedData(frame, instrument, tuple(notes))
+
+
+def instrument_cfa(
+    instruments: Any,
+    responses: Any,
+    *,
+    model: str = "correlated",
+    estimator: str = "ML",
+    missing: str = "auto",
+    std_lv: bool = False,
+    wave: Any = None,
+    **reading: Any,
+) -> Any:
+    """Fit an instrument's factor model to a response file (see :func:`sdt_survey.factor.sem.cfa`).
+
+    Parameters
+    ----------
+    instruments, responses
+        As for :func:`sdt_survey.score`; the first instrument's subscales are the factors.
+    model : {"correlated", "bifactor", "second-order"} or lavaan-style syntax
+        A named variant of the instrument's structure, or a model written out
+        (``rs =~ rs1 + rs2 + rs3 + rs4`` ...) over its item ids.
+    estimator, missing, std_lv
+        As for :func:`~sdt_survey.factor.sem.cfa`; ``estimator="WLSMV"`` treats the
+        items as ordinal (:func:`~sdt_survey.factor.sem.cfa_ordinal`, as lavaan's
+        ``ordered = TRUE``).
+    wave
+        Which wave to fit when the data hold several (default: the first).
+    """
+    from .fitting import cfa
+    from .spec import CFAModel
+
+    data = keyed_data(instruments, responses, wave=wave, **reading)
+    spec = (
+        CFAModel.from_instrument(data.instrument, kind=model)
+        if model in ("correlated", "bifactor", "second-order")
+        else CFAModel.from_syntax(model)
+    )
+    if ESTIMATORS.get(str(estimator).upper(), ESTIMATORS["ML"]).data == "ordinal":
+        from .wlsmv import cfa_ordinal
+
+        if std_lv:
+            raise SdtSurveyError("WLSMV identifies factors by marker loadings here; drop --std-lv")
+        if missing == "fiml":
+            raise SdtSurveyError("WLSMV uses complete cases (listwise); FIML is for ML and MLR")
+        result = cfa_ordinal(data.frame[list(spec.indicators)], spec)
+        return _noted(result, (*data.notes, "ordinal items: polychoric correlations, WLSMV, complete cases"))
+    return _noted(cfa(data.frame, spec, estimator=estimator, missing=missing, std_lv=std_lv), data.notes)
+
+
+def instrument_invariance(
+    instruments: Any,
+    responses: Any,
+    group_column: str,
+    *,
+    model: str = "correlated",
+    estimator: str = "ML",
+    missing: str = "auto",
+    free: Sequence[str] = (),
+    wave: Any = None,
+    **reading: Any,
+) -> Any:
+    """Measurement invariance of an instrument across the groups of a column, from a response file.
+
+    Grouping by the wave column compares waves (every wave is kept);
+    otherwise the first wave is used when there are several.
+    """
+    from .invariance import measurement_invariance
+    from .spec import CFAModel
+
+    wave_names = (reading.get("wave_column"), *WAVE_COLUMNS)
+    data = keyed_data(instruments, responses, wave=wave, all_waves=group_column in wave_names, **reading)
+    if group_column not in data.frame.columns:
+        raise SdtSurveyError(
+            f"no group column {group_column!r}; columns: {', '.join(map(str, data.frame.columns[:15]))}"
+        )
+    spec = (
+        CFAModel.from_instrument(data.instrument, kind=model)
+        if model in ("correlated", "bifactor", "second-order")
+        else CFAModel.from_syntax(model)
+    )
+    frame = data.frame.dropna(subset=[group_column])
+    result = measurement_invariance(
+        frame, spec, group_column, estimator=estimator, missing=missing, free=list(free)
+    )
+    return _noted(result, data.notes)
+
+
+def _noted(result: Any, notes: Sequence[str]) -> Any:
+    """Attach the data notes to a result (every factor result keeps a ``notes`` list)."""
+    result.notes.extend(notes)
+    return result

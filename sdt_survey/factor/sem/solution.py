@@ -1,0 +1,126 @@
+"""The fitted solution: parameter table, orientation of the factors, improper solutions in words."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .implied import Engine
+from .spec import Spec
+from .standardized import estimates, standardized_se, standardized_solution
+
+
+def improper_solution_problems(spec: Spec, engine: Engine, x: np.ndarray, labels: Sequence[str]) -> list[str]:
+    """Heywood cases and improper factor covariance matrices, in words."""
+    out = []
+    for g in range(spec.n_groups):
+        st = engine.state(g, x)
+        where = f" in group {labels[g]!r}" if spec.n_groups > 1 else ""
+        for i, name in enumerate(spec.ov):
+            if st.theta[i, i] < 0:
+                out.append(
+                    f"the residual variance of {name!r} is negative ({st.theta[i, i]:.3g}){where}: a Heywood "
+                    "case, so the solution is improper. Common causes: a factor with too few items, a "
+                    "misspecified model, or a small sample"
+                )
+        for k, name in enumerate(spec.lv):
+            if st.psi[k, k] < 0:
+                out.append(
+                    f"the variance of factor {name!r} is negative ({st.psi[k, k]:.3g}){where}: the solution "
+                    "is improper"
+                )
+        if len(spec.lv) > 1 and np.all(np.diag(st.lv_cov) > 0):
+            sd = np.sqrt(np.diag(st.lv_cov))
+            cor = st.lv_cov / np.outer(sd, sd)
+            bad = [
+                f"{spec.lv[a]} and {spec.lv[b]} ({cor[a, b]:.3f})"
+                for a, b in itertools.combinations(range(len(spec.lv)), 2)
+                if abs(cor[a, b]) > 1
+            ]
+            if np.linalg.eigvalsh(st.lv_cov)[0] < -1e-10 or bad:
+                detail = f": correlations beyond 1 between {'; '.join(bad)}" if bad else ""
+                out.append(
+                    f"the factor covariance matrix is not positive definite{where}{detail}; the factors "
+                    "may not be distinct, consider merging them"
+                )
+    return out
+
+
+def parameter_table(
+    spec: Spec,
+    engine: Engine,
+    x: np.ndarray,
+    vcov: np.ndarray,
+    labels: list[str],
+    standardized: bool = True,
+) -> pd.DataFrame:
+    """lavaan's parameterEstimates() with std.lv, std.all and the delta-method SE of std.all."""
+    q = spec.n_free
+    est = estimates(spec, x)
+    free = spec.free >= 0
+    se_free = np.sqrt(np.abs(np.diag(vcov))) if q else np.zeros(0)
+    se = np.where(free, se_free[np.maximum(spec.free, 0)] if q else 0.0, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(free & (se > 0), est / se, np.nan)
+    crit = stats.norm.ppf(0.975)
+    table = {
+        "lhs": spec.lhs,
+        "op": spec.op,
+        "rhs": spec.rhs,
+        "group": [labels[g] for g in spec.group],
+        "label": spec.label,
+        "est": est,
+        "se": se,
+        "z": z,
+        "pvalue": 2 * stats.norm.sf(np.abs(z)),
+        "ci_lower": est - crit * se,
+        "ci_upper": est + crit * se,
+    }
+    if standardized:
+        table["std_lv"] = standardized_solution(spec, engine, x, "lv")
+        table["std_all"] = standardized_solution(spec, engine, x, "all")
+        table["std_all_se"] = standardized_se(spec, engine, x, vcov)
+    frame = pd.DataFrame(table)
+    return frame.drop(columns="group") if spec.n_groups == 1 else frame
+
+
+def orient_factors(spec: Spec, x: np.ndarray) -> np.ndarray:
+    """Give factors scaled by their variance a positive first loading (their sign is arbitrary).
+
+    A factor identified by a unit variance fits equally well with every loading
+    negated; like lavaan's usual outcome, report the orientation whose first
+    loading is positive. Factors with a fixed loading are left alone, and so is
+    any factor whose parameters are tied (by labels) to parameters of others.
+    """
+    x = x.copy()
+    for f in spec.lv:
+        rows = []
+        first = None
+        for k in range(spec.n_rows):
+            lhs, op, rhs = spec.lhs[k], spec.op[k], spec.rhs[k]
+            touches = (
+                (op == "=~" and f in (lhs, rhs))
+                or (op == "~" and (lhs == f) != (rhs == f))
+                or (op == "~~" and (lhs == f) != (rhs == f))
+                or (op == "~1" and lhs == f)
+            )
+            if not touches:
+                continue
+            if spec.free[k] < 0 and spec.value[k] != 0:
+                rows = []
+                break  # a fixed nonzero value sets the sign
+            rows.append(k)
+            if first is None and op == "=~" and lhs == f:
+                first = k
+        if not rows or first is None or spec.free[first] < 0 or x[spec.free[first]] >= 0:
+            continue
+        params = {spec.free[k] for k in rows if spec.free[k] >= 0}
+        others = {spec.free[k] for k in range(spec.n_rows) if k not in rows and spec.free[k] >= 0}
+        if params & others:
+            continue
+        x[list(params)] *= -1
+    return x

@@ -1,0 +1,121 @@
+"""The standardized solution (std.lv, std.all) and its delta-method standard errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .spec import Spec
+
+if TYPE_CHECKING:  # only for annotations: .implied imports this module
+    from .implied import Engine
+
+
+def estimates(spec: Spec, x: np.ndarray) -> np.ndarray:
+    return np.where(spec.free >= 0, x[np.maximum(spec.free, 0)], spec.value)
+
+
+@dataclass
+class _StdPlan:
+    """Which factor SDs multiply and which factor or item SDs divide each row (lavaan's std rules)."""
+
+    mul_lv: np.ndarray
+    div_lv: np.ndarray
+    div_lv2: np.ndarray
+    div_ov: np.ndarray
+    div_ov2: np.ndarray
+    cov_a: np.ndarray  # variance rows whose sqrt(|est|) divide a covariance (cov.std)
+    cov_b: np.ndarray
+
+
+def std_plan(spec: Spec) -> _StdPlan:
+    n = spec.n_rows
+    arrays = {name: np.full(n, -1, dtype=int) for name in _StdPlan.__dataclass_fields__}
+    lv_index = {n_: i for i, n_ in enumerate(spec.lv)}
+    ov_index = {n_: i for i, n_ in enumerate(spec.ov)}
+    variance_row = {
+        (spec.group[k], spec.lhs[k]): k for k in range(n) if spec.op[k] == "~~" and spec.lhs[k] == spec.rhs[k]
+    }
+    for k in range(n):
+        lhs, op, rhs = spec.lhs[k], spec.op[k], spec.rhs[k]
+        if op == "=~":
+            arrays["mul_lv"][k] = lv_index[lhs]
+            if rhs in lv_index:
+                arrays["div_lv"][k] = lv_index[rhs]
+            else:
+                arrays["div_ov"][k] = ov_index[rhs]
+        elif op == "~":
+            arrays["mul_lv"][k] = lv_index[rhs]
+            arrays["div_lv"][k] = lv_index[lhs]
+        elif op == "~~" and lhs == rhs:
+            if lhs in lv_index:
+                arrays["div_lv"][k] = arrays["div_lv2"][k] = lv_index[lhs]
+            else:
+                arrays["div_ov"][k] = arrays["div_ov2"][k] = ov_index[lhs]
+        elif op == "~~":
+            arrays["cov_a"][k] = variance_row[(spec.group[k], lhs)]
+            arrays["cov_b"][k] = variance_row[(spec.group[k], rhs)]
+        elif op == "~1":
+            if lhs in lv_index:
+                arrays["div_lv"][k] = lv_index[lhs]
+            else:
+                arrays["div_ov"][k] = ov_index[lhs]
+    return _StdPlan(**arrays)
+
+
+def standardized_solution(spec: Spec, engine: Engine, x: np.ndarray, kind: str = "all") -> np.ndarray:
+    """lavaan's std.all (or std.lv) value of every row of the parameter table.
+
+    Loadings are multiplied by the factor's SD and divided by the item's
+    model-implied SD; variances divided by the total variance; covariances
+    divided by the square roots of the two residual variances (``cov.std``);
+    intercepts and means by the SD.
+    """
+    plan = engine.std_plan
+    est = estimates(spec, x)
+    states = engine.states(x)
+    with np.errstate(invalid="ignore"):
+        lv_var = np.array([np.diag(st.lv_cov) for st in states]).reshape(spec.n_groups, -1)
+        lv_var = np.where(lv_var < 0, np.nan, lv_var)
+        ov_var = np.array([np.diag(st.sigma) for st in states])
+        if kind != "all":
+            ov_var = np.ones_like(ov_var)
+        ov_var = np.where(ov_var < 0, np.nan, ov_var)
+    eta, ov_sd = np.sqrt(lv_var), np.sqrt(ov_var)
+    g = spec.group
+
+    def gather(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+        if table.shape[1] == 0:
+            return np.ones(len(index))
+        return np.where(index >= 0, table[g, np.maximum(index, 0)], 1.0)
+
+    factor = gather(eta, plan.mul_lv) / gather(eta, plan.div_lv) / gather(eta, plan.div_lv2)
+    factor = factor / gather(ov_sd, plan.div_ov) / gather(ov_sd, plan.div_ov2)
+    resid = np.sqrt(np.abs(est))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = np.where(
+            plan.cov_a >= 0, resid[np.maximum(plan.cov_a, 0)] * resid[np.maximum(plan.cov_b, 0)], 1.0
+        )
+        return est * factor / cov
+
+
+def standardized_se(spec: Spec, engine: Engine, x: np.ndarray, vcov: np.ndarray) -> np.ndarray:
+    """Delta-method standard errors of std.all (numerical Jacobian, as lavaan)."""
+    if not np.all(np.isfinite(vcov)):
+        return np.full(spec.n_rows, np.nan)
+    jac = np.empty((spec.n_rows, spec.n_free))
+    for t in range(spec.n_free):
+        h = 1e-6 * max(1.0, abs(x[t]))
+        up, down = x.copy(), x.copy()
+        up[t] += h
+        down[t] -= h
+        jac[:, t] = (standardized_solution(spec, engine, up) - standardized_solution(spec, engine, down)) / (
+            2 * h
+        )
+    var = np.einsum("ij,jk,ik->i", jac, vcov, jac)
+    with np.errstate(invalid="ignore"):
+        se = np.sqrt(np.where(var < 0, np.nan, var))
+    # lavaan reports standard errors below eps^(1/4) as 0 (fixed values standardized).
+    return np.where(se < np.finfo(float).eps ** 0.25, 0.0, se)

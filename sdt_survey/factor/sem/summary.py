@@ -1,0 +1,178 @@
+"""The printed summary of a CFA, laid out like lavaan's summary()."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .estimators import ESTIMATORS
+
+if TYPE_CHECKING:  # only for annotations: .results imports this module
+    from .results import CFAResult
+
+
+def _fmt(value: Any, digits: int = 3, width: int = 0) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        text = ""
+    elif isinstance(value, str):
+        text = value
+    elif isinstance(value, (int, np.integer)):
+        text = str(int(value))
+    else:
+        text = f"{value:.{digits}f}"
+    return text.rjust(width) if width else text
+
+
+def summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits: int) -> str:
+    fit = res.fit
+    w = 54
+
+    def line(label: str, value: Any, indent: int = 2) -> str:
+        text = _fmt(value, digits)
+        return " " * indent + label + text.rjust(w - indent - len(label))
+
+    status = "ended normally" if res.converged else "did NOT converge"
+    out = [f"CFA (lavaan conventions) {status} after {res.iterations} iterations", ""]
+    out.append(line("Estimator", res.estimator))
+    out.append(line("Optimization method", "Fisher scoring/Newton"))
+    out.append(line("Number of model parameters", fit.npar))
+    out.append("")
+    if res.n_groups > 1:
+        out.append(line("Number of observations per group:", ""))
+        for label, n in res.groups.items():
+            out.append(line(str(label), n, indent=4))
+    else:
+        out.append(line("Number of observations", res.n_used))
+    out.append(line("Missing data", {"fiml": "FIML (missing = ml)", "listwise": "listwise"}[res.missing]))
+    if res.n_dropped:
+        out.append(line("Rows left out", res.n_dropped))
+    out += ["", "Model Test User Model:", ""]
+    robust = fit.robust
+    if robust:
+        head = "  " + " " * (w - 2 - 11) + "   Standard      Scaled"
+        out.append(head)
+
+        def both(label: str, a: Any, b: Any) -> str:
+            return line(label, a) + _fmt(b, digits, 12)
+
+        out.append(both("Test Statistic", fit.chisq, fit.chisq_scaled))
+        out.append(both("Degrees of freedom", fit.df, fit.df))
+        out.append(both("P-value (Chi-square)", fit.pvalue, fit.pvalue_scaled))
+        out.append(both("Scaling correction factor", None, fit.scaling_factor))
+        out.append(f"    {ESTIMATORS[res.estimator].test_label}")
+    else:
+        out.append(line("Test statistic", fit.chisq))
+        out.append(line("Degrees of freedom", fit.df))
+        out.append(line("P-value (Chi-square)", fit.pvalue))
+    if res.n_groups > 1:
+        out.append(line("Test statistic for each group:", ""))
+        for label, value in zip(res.groups, fit.chisq_groups, strict=True):
+            out.append(line(str(label), value, indent=4))
+    out += ["", "Model Test Baseline Model:", ""]
+    out.append(line("Test statistic", fit.baseline_chisq))
+    out.append(line("Degrees of freedom", fit.baseline_df))
+    out.append(line("P-value", fit.baseline_pvalue))
+    out += ["", "User Model versus Baseline Model:", ""]
+    out.append(line("Comparative Fit Index (CFI)", fit.cfi))
+    out.append(line("Tucker-Lewis Index (TLI)", fit.tli))
+    if robust:
+        out.append(line("Robust Comparative Fit Index (CFI)", fit.cfi_robust))
+        out.append(line("Robust Tucker-Lewis Index (TLI)", fit.tli_robust))
+    out += ["", "Loglikelihood and Information Criteria:", ""]
+    out.append(line("Loglikelihood user model (H0)", fit.loglik))
+    out.append(line("Loglikelihood unrestricted model (H1)", fit.unrestricted_loglik))
+    out.append("")
+    out.append(line("Akaike (AIC)", fit.aic))
+    out.append(line("Bayesian (BIC)", fit.bic))
+    out.append(line("Sample-size adjusted Bayesian (SABIC)", fit.bic2))
+    out += ["", "Root Mean Square Error of Approximation:", ""]
+    out.append(line("RMSEA", fit.rmsea))
+    out.append(line("90 Percent confidence interval - lower", fit.rmsea_ci_lower))
+    out.append(line("90 Percent confidence interval - upper", fit.rmsea_ci_upper))
+    out.append(line("P-value H_0: RMSEA <= 0.050", fit.rmsea_pvalue))
+    if robust:
+        out.append("")
+        out.append(line("Robust RMSEA", fit.rmsea_robust))
+        out.append(line("90 Percent confidence interval - lower", fit.rmsea_ci_lower_robust))
+        out.append(line("90 Percent confidence interval - upper", fit.rmsea_ci_upper_robust))
+    out += ["", "Standardized Root Mean Square Residual:", ""]
+    out.append(line("SRMR", fit.srmr))
+    out += ["", "Parameter Estimates:", ""]
+    record = ESTIMATORS[res.estimator]
+    out.append(line("Standard errors", record.se_label))
+    out.append(line("Information", record.information_label(res.missing)))
+    out.append(line("Information saturated (h1) model", "Structured"))
+    out.append(_parameter_sections(res, standardized, digits))
+    if res.omega:
+        out += ["", "Reliability (omega, semTools::compRelSEM):", ""]
+        blocks = res.omega.items() if res.n_groups > 1 else [(None, res.omega)]
+        for label, values in blocks:
+            if label is not None:
+                out.append(f"  Group {label}:")
+            for f, v in values.items():
+                out.append(line(f, v, indent=4 if label is not None else 2))
+    if modindices:
+        mi = res.modification_indices(top=modindices)
+        out += ["", f"Modification indices (largest {modindices}):", ""]
+        out.append(
+            mi.to_string(index=False, float_format=lambda v: f"{v:.{digits}f}")
+            if not mi.empty
+            else "  (none)"
+        )
+    if res.notes:
+        out += ["", "Notes:"] + [f"  - {n}" for n in res.notes]
+    if res.warnings:
+        out += ["", "Warnings:"] + [f"  - {wtext}" for wtext in res.warnings]
+    return "\n".join(out)
+
+
+def _parameter_sections(res: CFAResult, standardized: bool, digits: int) -> str:
+    table = res.parameters
+    spec = res._spec
+    lv = set(spec.lv)
+    head = f"{'':20}{'Estimate':>9}{'Std.Err':>9}{'z-value':>9}{'P(>|z|)':>9}"
+    if standardized:
+        head += f"{'Std.lv':>9}{'Std.all':>9}"
+    lines: list[str] = []
+    groups = list(res.groups) if res.n_groups > 1 else [None]
+    sections = [
+        ("Latent Variables:", lambda r: r["op"] == "=~"),
+        ("Regressions:", lambda r: r["op"] == "~"),
+        ("Covariances:", lambda r: r["op"] == "~~" and r["lhs"] != r["rhs"]),
+        ("Intercepts:", lambda r: r["op"] == "~1"),
+        ("Variances:", lambda r: r["op"] == "~~" and r["lhs"] == r["rhs"]),
+    ]
+    for label in groups:
+        rows = table if label is None else table[table["group"] == label]
+        if label is not None:
+            lines += ["", f"Group {groups.index(label) + 1} [{label}]:"]
+        for title, keep in sections:
+            chosen = [r for r in rows.to_dict("records") if keep(r)]
+            if not chosen:
+                continue
+            lines += ["", title, head]
+            current = None
+            for r in chosen:
+                if r["op"] in ("=~", "~") or (r["op"] == "~~" and r["lhs"] != r["rhs"]):
+                    if r["lhs"] != current:
+                        current = r["lhs"]
+                        lines.append(f"  {r['lhs']} {r['op']}")
+                    name = r["rhs"]
+                    indent = "    "
+                else:
+                    name = r["lhs"]
+                    indent = "   ." if name not in lv else "    "
+                if r["label"]:
+                    name = f"{name} ({r['label']})"
+                fixed = not (r["se"] > 0) and r["op"] != "~~"
+                text = f"{indent}{name:<16}"[:20].ljust(20) + _fmt(r["est"], digits, 9)
+                if fixed and r["se"] == 0:
+                    text += " " * 27
+                else:
+                    text += _fmt(r["se"], digits, 9) + _fmt(r["z"], digits, 9) + _fmt(r["pvalue"], digits, 9)
+                if standardized:
+                    text += _fmt(r["std_lv"], digits, 9) + _fmt(r["std_all"], digits, 9)
+                lines.append(text.rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,256 @@
+"""Robust test statistics: Yuan-Bentler (Mplus variant) scaling and lavaan's robust CFI, TLI and RMSEA."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import linalg, stats
+
+from .fit import fit_cfi, fit_rmsea, fit_rmsea_ci, fit_tli
+from .implied import Elements, Engine, casewise_scores, element_vectors, expected_information_elements
+from .ordinal_stats import vech_index
+from .samplestats import GroupData, moments_hessian_terms
+from .spec import NU, THETA
+from .vcov import Covariance
+
+
+def _saturated_elements(p: int) -> Elements:
+    rows, cols = np.tril_indices(p)
+    mat = np.concatenate([np.full(len(rows), THETA), np.full(p, NU)])
+    i = np.concatenate([rows, np.arange(p)])
+    j = np.concatenate([cols, np.zeros(p, dtype=int)])
+    return Elements(mat, i, j, np.arange(len(mat)))
+
+
+def _saturated_vectors(p: int):
+    """Element vectors of the saturated model: covariances (lower triangle) then means."""
+    el = _saturated_elements(p)
+    eye = np.eye(p)
+    is_mean = el.mat == NU
+    a = np.where(is_mean[:, None], 0.0, eye[el.i])
+    b = np.where(is_mean[:, None], 0.0, eye[el.j])
+    s = np.where(~is_mean & (el.i == el.j), 0.5, 1.0)
+    c = np.where(is_mean[:, None], eye[el.i], 0.0)
+    return a, b, s, c
+
+
+def _saturated_information(group: GroupData) -> tuple[np.ndarray, np.ndarray]:
+    """Observed (A1) and first-order (B1) information of the saturated model at its estimates.
+
+    Per respondent of the group, in the (lower-triangle covariances, means)
+    parameterization; under FIML at the EM estimates, pattern by pattern.
+    """
+    a, b, s, c = _saturated_vectors(group.p)
+    x4, y, z = moments_hessian_terms(group, group.cov, group.mean, expected=False)
+    dv = s[:, None] * ((a[:, :, None] * b[:, None, :]) + (b[:, :, None] * a[:, None, :])).reshape(len(s), -1)
+    cy = c @ y @ dv.T
+    a1 = 0.5 * (2.0 * dv @ x4 @ dv.T + cy + cy.T + c @ z @ c.T) / group.n
+    scores = casewise_scores(group, group.cov, group.mean, a, b, s, c)
+    b1 = scores.T @ scores / group.n
+    return a1, b1
+
+
+def _trace_h1(group: GroupData, meanstructure: bool) -> float:
+    """trace(A1^-1 B1) of the saturated model (lavaan's Yuan-Bentler-Mplus h1 trace) for one group.
+
+    Complete data: A1 and B1 at the sample moments give ``(b2 - p)/2`` (+ p with
+    means), b2 being Mardia's multivariate kurtosis. Under FIML both are taken
+    at the EM estimates, pattern by pattern.
+    """
+    p = group.p
+    if group.complete:
+        x = group.blocks[0].rows[0]
+        centred = x - group.mean
+        dist = np.einsum("ij,ij->i", centred @ np.linalg.inv(group.cov), centred)
+        trace = 0.5 * (float(np.mean(dist**2)) - p)
+        return trace + (p if meanstructure else 0.0)
+    a1, b1 = _saturated_information(group)
+    return float(np.trace(np.linalg.solve(a1, b1)))
+
+
+def _saturated_jacobian(engine: Engine, g: int, x: np.ndarray) -> np.ndarray:
+    """d(lower-triangle Sigma, mu) / d theta for group g (lavaan's Delta)."""
+    st = engine.state(g, x)
+    a, b, s, c = element_vectors(st, engine.elements[g], engine.meanstructure)
+    rows, cols = np.tril_indices(engine.p)
+    d_sigma = s[:, None] * (a[:, rows] * b[:, cols] + b[:, rows] * a[:, cols])
+    delta = np.concatenate([d_sigma, c], axis=1).T
+    return delta @ engine.incidence[g]
+
+
+def _fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_total) -> dict[str, Any]:
+    """Robust CFI, TLI and RMSEA under missing data: lavaan 0.6-14's FIML-corrected (V3) versions.
+
+    The model is evaluated (not refitted) against the EM means and covariances
+    as if they were complete data (``XX3``), and the scaling ``c3`` comes from
+    the trace of ``U Wm^-1 Wc Wm^-1 U Gamma`` (Savalei's FIML-C), as in
+    lavaan's ``lav_fit_fiml_corrected``.
+    """
+    n_groups = len(groups)
+    p = groups[0].p
+    a_s, b_s, s_s, c_s = _saturated_vectors(p)
+    fg = [g.n / n_total for g in groups]
+    wm, wmi, wc, gamma = [], [], [], []
+    for group in groups:
+        a1, b1 = _saturated_information(group)
+        a1_inv = np.linalg.inv(a1)
+        wm.append(a1)
+        wmi.append(a1_inv)
+        wc.append(expected_information_elements(a_s, b_s, s_s, c_s, np.linalg.inv(group.cov)))
+        gamma.append(a1_inv @ b1 @ a1_inv)
+    wm_all = linalg.block_diag(*[f * w for f, w in zip(fg, wm, strict=True)])
+    wmi_all = linalg.block_diag(*[w / f for f, w in zip(fg, wmi, strict=True)])
+    wc_all = linalg.block_diag(*[f * w for f, w in zip(fg, wc, strict=True)])
+    gamma_all = linalg.block_diag(*[w / f for f, w in zip(fg, gamma, strict=True)])
+    middle = wmi_all @ wc_all @ wmi_all
+
+    def complete_chisq(eng: Engine, xx: np.ndarray) -> float:
+        total = 0.0
+        for g, group in enumerate(groups):
+            st = eng.state(g, xx)
+            d = group.mean - st.mu
+            kinv = np.linalg.inv(st.sigma)
+            total += group.n * (
+                np.linalg.slogdet(st.sigma)[1]
+                + np.sum(kinv * (group.cov + np.outer(d, d)))
+                - np.linalg.slogdet(group.cov)[1]
+                - p
+            )
+        return float(total)
+
+    def trace(eng: Engine, xx: np.ndarray) -> float:
+        delta = np.vstack([_saturated_jacobian(eng, g, xx) for g in range(n_groups)])
+        info = delta.T @ wm_all @ delta
+        wd = wm_all @ delta
+        u = wm_all - wd @ np.linalg.solve(info, wd.T)
+        return float(np.sum((u @ middle @ u) * gamma_all.T))
+
+    xx3 = complete_chisq(engine, x)
+    xx3_null = complete_chisq(base_engine, base_x)
+    c3 = trace(engine, x) / df
+    c3_null = trace(base_engine, base_x) / baseline_df
+    lo, hi = fit_rmsea_ci(xx3 / c3, df, n_total, n_groups, c_hat=c3)
+    return {
+        "cfi_robust": fit_cfi(xx3, df, xx3_null, baseline_df, c3, c3_null),
+        "tli_robust": fit_tli(xx3, df, xx3_null, baseline_df, c3, c3_null),
+        "rmsea_robust": fit_rmsea(xx3, df, n_total, n_groups, c3),
+        "rmsea_ci_lower_robust": lo,
+        "rmsea_ci_upper_robust": hi,
+    }
+
+
+def yuan_bentler_mplus(
+    engine,
+    x,
+    cov: Covariance,
+    base_engine,
+    base_x,
+    groups,
+    meanstructure,
+    chisq,
+    df,
+    baseline_chisq,
+    baseline_df,
+    n_total,
+    problems,
+    fiml,
+) -> dict[str, Any]:
+    """Yuan-Bentler-Mplus scaled test and lavaan's robust CFI/TLI/RMSEA (FIML-corrected under FIML).
+
+    ``cov`` holds the observed and first-order information at the estimates
+    (:func:`~sdt_survey.factor.sem.vcov.sandwich_vcov`); the result is the
+    robust entries of :class:`~sdt_survey.factor.sem.results.FitMeasures`.
+    """
+    observed, first_order = cov.observed, cov.first_order
+    out: dict[str, Any] = {}
+    trace_h1 = sum(_trace_h1(g, meanstructure) for g in groups)
+    try:
+        trace_h0 = float(np.trace(np.linalg.solve(observed, first_order)))
+        base_observed = base_engine.observed_information(base_x)
+        base_first, _ = base_engine.first_order_information(base_x)
+        base_trace_h0 = float(np.trace(np.linalg.solve(base_observed, base_first)))
+    except np.linalg.LinAlgError:
+        problems.append(
+            "the robust (MLR) test statistic could not be computed: the information matrix is singular"
+        )
+        return {k: math.nan for k in ("chisq_scaled", "pvalue_scaled", "scaling_factor")}
+    n_groups = len(groups)
+    c = (trace_h1 - trace_h0) / df if df > 0 else math.nan
+    c_null = (trace_h1 - base_trace_h0) / baseline_df if baseline_df > 0 else math.nan
+    if not c > 0:
+        c = math.nan
+    chisq_scaled = chisq / c if df > 0 else chisq
+    out["scaling_factor"] = c
+    out["chisq_scaled"] = chisq_scaled
+    out["pvalue_scaled"] = float(stats.chi2.sf(chisq_scaled, df)) if df > 0 else math.nan
+    out["baseline_scaling_factor"] = c_null
+    out["baseline_chisq_scaled"] = baseline_chisq / c_null
+    if not fiml:
+        out["cfi_robust"] = fit_cfi(chisq, df, baseline_chisq, baseline_df, c, c_null)
+        out["tli_robust"] = fit_tli(chisq, df, baseline_chisq, baseline_df, c, c_null)
+        out["rmsea_robust"] = fit_rmsea(chisq, df, n_total, n_groups, c)
+        lo, hi = fit_rmsea_ci(chisq_scaled, df, n_total, n_groups, c_hat=c)
+        out["rmsea_ci_lower_robust"], out["rmsea_ci_upper_robust"] = lo, hi
+    else:
+        out.update(_fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_total))
+    return out
+
+
+def catml_robust_measures(
+    sample_cor: np.ndarray,
+    implied_cor: np.ndarray,
+    jac: np.ndarray,
+    w: np.ndarray,
+    info_inv: np.ndarray,
+    gamma: np.ndarray,
+    n: int,
+    df: int,
+) -> dict[str, float]:
+    """lavaan 0.6-14's robust CFI, TLI and RMSEA for ordinal data (Savalei's catML approach).
+
+    The model at the DWLS estimates is evaluated by normal-theory ML against the
+    polychoric correlations (``XX3``, not refitted), and scaled by
+    ``c3 = tr(U' V U Gamma) / df`` with ``V`` the ML weight of the correlations
+    at the implied correlations and ``U = I - D (D'WD)^-1 D'W`` (correlation
+    rows); the baseline's scaling is ``tr(Gamma) / df_null`` (``lav_fit_catml_dwls``).
+    """
+    nan = {"cfi_robust": math.nan, "tli_robust": math.nan, "rmsea_robust": math.nan}
+    p = sample_cor.shape[0]
+    if np.linalg.eigvalsh(sample_cor)[0] < np.finfo(float).eps ** 0.5 or df <= 0:
+        return nan
+    try:
+        k = np.linalg.inv(implied_cor)
+        logdet = np.linalg.slogdet(implied_cor)
+        if logdet[0] <= 0:
+            return nan
+    except np.linalg.LinAlgError:
+        return nan
+    logdet_s = np.linalg.slogdet(sample_cor)[1]
+    xx3 = n * float(logdet[1] + np.sum(sample_cor * k) - logdet_s - p)
+    xx3_null = -n * float(logdet_s)
+    vr, vc = vech_index(p)
+    n_th = len(w) - len(vr)
+    dc, wc, gc = jac[n_th:], w[n_th:], gamma[n_th:, n_th:]
+    u = np.eye(len(vr)) - (dc @ info_inv @ dc.T) * wc[None, :]
+    v = k[np.ix_(vc, vr)] * k[np.ix_(vr, vc)] + k[np.ix_(vr, vr)] * k[np.ix_(vc, vc)]
+    c3 = float(np.sum((u.T @ v @ u) * gc.T)) / df
+    df_null = len(vr)
+    c3_null = float(np.trace(gc)) / df_null
+    return {
+        "cfi_robust": fit_cfi(xx3, df, xx3_null, df_null, c3, c3_null),
+        "tli_robust": fit_tli(xx3, df, xx3_null, df_null, c3, c3_null),
+        "rmsea_robust": fit_rmsea(xx3, df, n - 1, 1, c3),
+    }
+
+
+def scaled_shifted(u_gamma: np.ndarray, chisq: float, df: int) -> tuple[float, float, float]:
+    """Scaled-shifted statistic, scaling factor ``1/a`` and shift ``b`` (lavaan's defaults for WLSMV)."""
+    if df <= 0:
+        return chisq, math.nan, math.nan
+    tr1 = float(np.trace(u_gamma))
+    tr2 = float(np.sum(u_gamma * u_gamma.T))
+    a = math.sqrt(df / tr2)
+    shift = df - a * tr1
+    return a * chisq + shift, 1.0 / a, shift

@@ -1,0 +1,56 @@
+"""Examples of the SEM (confirmatory factor analysis) results, for the contract test."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TWO = "A =~ a1 + a2 + a3\nB =~ b1 + b2 + b3"
+
+
+def _items(n: int = 240, seed: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    f = rng.normal(size=(n, 2)) @ np.linalg.cholesky([[1, 0.4], [0.4, 1]]).T
+    x = np.repeat(f, 3, axis=1) * 0.8 + rng.normal(size=(n, 6)) * 0.6
+    return pd.DataFrame(x, columns=["a1", "a2", "a3", "b1", "b2", "b3"])
+
+
+@cache
+def _program_belonging() -> pd.DataFrame:
+    from sdt_survey.simulate import simulate
+
+    return simulate("program-belonging", seed=2, n_programs=6, residents_per_program=(30, 30)).responses
+
+
+def cfa_result(folder: Path):
+    """MLR with FIML: a respondent with no answers is left out, which the notes say."""
+    from sdt_survey.factor.sem import cfa
+
+    data = _items()
+    data.loc[0, "a1"] = np.nan
+    data.loc[1, :] = np.nan
+    return cfa(data, TWO, estimator="MLR")
+
+
+def ordinal_cfa_result(folder: Path):
+    """WLSMV from a response file: carries the note that polychorics and WLSMV were used."""
+    from sdt_survey.factor.sem import instrument_cfa
+
+    return instrument_cfa("program-belonging", _program_belonging(), estimator="WLSMV", id_column="resident")
+
+
+def invariance_result(folder: Path):
+    """Invariance from a response file: carries the note on which wave was used."""
+    from sdt_survey.factor.sem import instrument_invariance
+
+    return instrument_invariance("program-belonging", _program_belonging(), "pgy", id_column="resident")
+
+
+EXAMPLES = {
+    "sdt_survey.factor.sem.results.CFAResult": cfa_result,
+    "sdt_survey.factor.sem.wlsmv.OrdinalCFAResult": ordinal_cfa_result,
+    "sdt_survey.factor.sem.invariance.InvarianceResult": invariance_result,
+}
