@@ -8,7 +8,7 @@ vectorized core, :func:`~sdt_survey.scoring.reverse_key` and
 continuity-of-care index (COC) is computed from the schedule; the multilevel
 model ``relatedness_satisfaction ~ coc + pgy + (1|program)`` (with
 ``(1|program/resident)`` for several waves) is fitted with
-:func:`sdt_survey.models.fit_model`, and the replicate records whether the
+:func:`sdt_survey.mixed.fit_model`, and the replicate records whether the
 continuity effect (Wald z on ``coc``, or the likelihood-ratio test) and the
 cohort difference (Wald z on ``pgy``: in one academic year the entering
 cohort is ``year - pgy + 1``) are significant.
@@ -250,7 +250,7 @@ def power_formula(n_waves: int) -> str:
 def _replicate(
     cell: Mapping[str, Any], seed: int, test: str, alpha: float, instrument: Any, outcome_only: bool = True
 ) -> dict[str, Any]:
-    from .models import fit_model
+    from .mixed import fit_model
 
     out: dict[str, Any] = {"seed": int(seed)}
     started = time.perf_counter()
