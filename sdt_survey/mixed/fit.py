@@ -146,6 +146,7 @@ def fit_model(
     ('REML', 160, ['estimate', 'se', 'ci_lower', 'ci_upper', 'z', 'pvalue'])
     >>> result.singular  # the true program variance is 0
     True
+    >>> from sdt_survey.mixed import SINGULAR_MESSAGE
     >>> result.warnings[0].startswith(SINGULAR_MESSAGE)
     True
     """

@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._terminal import printable
 from ..errors import JoinError, SdtSurveyError
+from ..results import Result, jsonable
 from .fit import fit_model
 from .formula import parse_formula
 from .results import ModelResult
@@ -17,7 +19,7 @@ from .terms import _names_in, _term_codes
 
 
 @dataclass
-class JoinReport:
+class JoinReport(Result):
     """How the scores and exposure tables were joined.
 
     Attributes
@@ -33,6 +35,10 @@ class JoinReport:
     conflicts : dict
         Columns present in both tables whose values disagree on matched rows
         (the scores table's values are used): column -> number of rows.
+    warnings : tuple of str
+        :meth:`messages`: unmatched rows and conflicting columns, in plain words.
+    notes : tuple of str
+        Empty: a join has nothing more to say.
     """
 
     keys: list[str]
@@ -44,7 +50,12 @@ class JoinReport:
     exposure_only: list[str]
     conflicts: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def warnings(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(self.messages())
+
     def messages(self) -> list[str]:
+        """What did not join, and columns the two tables disagree on (empty when they match one to one)."""
         out = []
         if self.scores_only:
             out.append(
@@ -64,16 +75,40 @@ class JoinReport:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "keys": self.keys,
-            "exposure_keys": self.exposure_keys,
-            "n_scores": self.n_scores,
-            "n_exposure": self.n_exposure,
-            "n_matched": self.n_matched,
-            "scores_only": self.scores_only,
-            "exposure_only": self.exposure_only,
-            "conflicts": self.conflicts,
-        }
+        """The counts, the unmatched ids and the warnings, through :func:`~sdt_survey.results.jsonable`."""
+        return jsonable(
+            {
+                "keys": self.keys,
+                "exposure_keys": self.exposure_keys,
+                "n_scores": self.n_scores,
+                "n_exposure": self.n_exposure,
+                "n_matched": self.n_matched,
+                "scores_only": self.scores_only,
+                "exposure_only": self.exposure_only,
+                "conflicts": self.conflicts,
+                "warnings": list(self.warnings),
+                "notes": list(self.notes),
+            }
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per unmatched id: ``table`` (``scores`` or ``exposure``) and ``id``."""
+        return pd.DataFrame(
+            {
+                "table": ["scores"] * len(self.scores_only) + ["exposure"] * len(self.exposure_only),
+                "id": [*self.scores_only, *self.exposure_only],
+            }
+        )
+
+    def summary(self) -> str:
+        """The join in a few lines: keys, rows matched, and what did not match."""
+        lines = [
+            f"Join on {', '.join(self.keys)} (exposure: {', '.join(self.exposure_keys)}): "
+            f"{self.n_matched} of {self.n_scores} score rows matched one of {self.n_exposure} exposure rows"
+        ]
+        lines += [f"warning: {printable(w)}" for w in self.warnings]
+        lines += [f"note: {printable(n)}" for n in self.notes]
+        return "\n".join(lines)
 
 
 def _few(ids: Sequence[str], k: int = 10) -> str:

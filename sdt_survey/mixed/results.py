@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 
 from .._plots import finish_figure, pyplot
+from .._spreadsheet_safe import write_csv
 from .._terminal import printable
 from ..errors import SdtSurveyError
+from ..results import Result, jsonable
 from .inference import LikelihoodRatioTest
 
 if TYPE_CHECKING:  # join.py builds on results.py; the annotation only names the class
@@ -90,7 +92,7 @@ def _num(value: Any) -> float | None:
 
 
 @dataclass
-class ModelResult:
+class ModelResult(Result):
     """A fitted multilevel model.
 
     Attributes
@@ -164,10 +166,11 @@ class ModelResult:
     bic: float
     converged: bool
     singular: bool
-    warnings: list[str]
-    notes: list[str]
     optimizer: str
     structure: str
+    # Defaults after the required fields (Result's class defaults would otherwise count as theirs).
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     exposure: list[str] = field(default_factory=list)
     icc_null: float | None = None
     icc_null_by_group: dict[str, float] = field(default_factory=dict)
@@ -190,6 +193,10 @@ class ModelResult:
         """The fixed-effects table (a copy)."""
         return self.fixed.copy()
 
+    def _csv_text(self) -> str:
+        # The fixed-effects table is indexed by term: the CSV keeps the term as its first column.
+        return write_csv(self.to_frame().reset_index(), index=False)
+
     def random_frame(self) -> pd.DataFrame:
         """Variance components as lme4's ``as.data.frame(VarCorr(m))``: grp, var1, var2, vcov, sdcor."""
         rows = []
@@ -207,49 +214,54 @@ class ModelResult:
         return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready results (the contract keys first)."""
+        """JSON-ready results (the contract keys first), through :func:`sdt_survey.results.jsonable`."""
         fixed = {
             term: {k: _num(row[k]) for k in ("estimate", "se", "ci_lower", "ci_upper", "z", "pvalue")}
             for term, row in self.fixed.iterrows()
         }
-        return {
-            "formula": self.formula,
-            "method": self.method,
-            "n_obs": self.n_obs,
-            "n_groups": self.n_groups,
-            "fixed": fixed,
-            "random": {name: group.to_dict() for name, group in self.random.items()},
-            "residual_variance": self.residual_variance,
-            "icc": _num(self.icc),
-            "r2_marginal": _num(self.r2_marginal),
-            "r2_conditional": _num(self.r2_conditional),
-            "converged": self.converged,
-            "warnings": list(self.warnings),
-            "fixed_formula": self.fixed_formula,
-            "icc_by_group": self.icc_by_group,
-            "icc_null": None if self.icc_null is None else _num(self.icc_null),
-            "icc_null_by_group": self.icc_null_by_group,
-            "variances": self.variances,
-            "loglik": self.loglik,
-            "criterion": self.criterion,
-            "aic": self.aic,
-            "bic": self.bic,
-            "singular": self.singular,
-            "notes": list(self.notes),
-            "optimizer": self.optimizer,
-            "structure": self.structure,
-            "exposure": self.exposure,
-            "lrt": None if self.lrt is None else self.lrt.to_dict(),
-            "standardized": None
-            if self.standardized is None
-            else {t: {k: _num(v) for k, v in row.items()} for t, row in self.standardized.iterrows()},
-            "within_between": self.within_between,
-            "spline": self.spline,
-            "curve": None
-            if self.curve is None
-            else {"variable": self.curve_variable, **{c: self.curve[c].tolist() for c in self.curve.columns}},
-            "join": None if self.join is None else self.join.to_dict(),
-        }
+        return jsonable(
+            {
+                "formula": self.formula,
+                "method": self.method,
+                "n_obs": self.n_obs,
+                "n_groups": self.n_groups,
+                "fixed": fixed,
+                "random": {name: group.to_dict() for name, group in self.random.items()},
+                "residual_variance": self.residual_variance,
+                "icc": _num(self.icc),
+                "r2_marginal": _num(self.r2_marginal),
+                "r2_conditional": _num(self.r2_conditional),
+                "converged": self.converged,
+                "warnings": list(self.warnings),
+                "fixed_formula": self.fixed_formula,
+                "icc_by_group": self.icc_by_group,
+                "icc_null": None if self.icc_null is None else _num(self.icc_null),
+                "icc_null_by_group": self.icc_null_by_group,
+                "variances": self.variances,
+                "loglik": self.loglik,
+                "criterion": self.criterion,
+                "aic": self.aic,
+                "bic": self.bic,
+                "singular": self.singular,
+                "notes": list(self.notes),
+                "optimizer": self.optimizer,
+                "structure": self.structure,
+                "exposure": self.exposure,
+                "lrt": None if self.lrt is None else self.lrt.to_dict(),
+                "standardized": None
+                if self.standardized is None
+                else {t: {k: _num(v) for k, v in row.items()} for t, row in self.standardized.iterrows()},
+                "within_between": self.within_between,
+                "spline": self.spline,
+                "curve": None
+                if self.curve is None
+                else {
+                    "variable": self.curve_variable,
+                    **{c: self.curve[c].tolist() for c in self.curve.columns},
+                },
+                "join": None if self.join is None else self.join.to_dict(),
+            }
+        )
 
     # ----------------------------------------------------------------- printing
     def summary(self) -> str:
@@ -332,9 +344,6 @@ class ModelResult:
         lines += [f"warning: {w}" for w in self.warnings]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
 
     # ----------------------------------------------------------------- plot
     def plot(self, path: str | Path | None = None, *, ax=None, rug: bool = True, overwrite: bool = False):
