@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import warnings as _warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from .._terminal import printable
+from ..errors import OutputError
+from ..results import Result, jsonable
 from ..scoring import write_table
 from .indices import INDEX_COLUMNS
 from .schedule import _report_line
@@ -18,7 +21,7 @@ from .schedule import _report_line
 
 
 @dataclass
-class ContinuityResult:
+class ContinuityResult(Result):
     """Continuity indices per learner (or faculty member) and window, with the report behind them.
 
     Attributes
@@ -54,6 +57,9 @@ class ContinuityResult:
         Sessions counted in the indices.
     notes : list of str
         Decisions that apply to the whole computation.
+    warnings : tuple of str
+        One line per kind of problem of severity ``error`` (rows dropped with
+        ``invalid="drop"``) or ``warning`` in the report: how many, and what was done.
     """
 
     indices: pd.DataFrame
@@ -65,6 +71,27 @@ class ContinuityResult:
     n_rows: int = 0
     n_sessions: int = 0
     notes: list[str] = field(default_factory=list)
+
+    #: Suffixes :meth:`write` understands: the indices as a table, or the summary as text.
+    table_suffixes: ClassVar[tuple[str, ...]] = (
+        ".csv",
+        ".tsv",
+        ".tab",
+        ".parquet",
+        ".json",
+        ".jsonl",
+        ".ndjson",
+        ".sav",
+    )
+
+    @property
+    def warnings(self) -> tuple[str, ...]:  # type: ignore[override]
+        counts = self.counts()
+        return tuple(
+            f"{r.n} {r.problem} ({r.severity}): {r.action}"
+            for r in counts.itertuples(index=False)
+            if r.severity in ("error", "warning")
+        )
 
     @property
     def index_columns(self) -> list[str]:
@@ -97,7 +124,10 @@ class ContinuityResult:
         return grouped.rename("n").reset_index()
 
     def to_dict(self, per_row: bool = True) -> dict[str, Any]:
-        """Plain, JSON-safe values (NaN becomes ``None``, dates ISO text)."""
+        """Plain, JSON-safe values (through :func:`~sdt_survey.results.jsonable`; dates ISO text).
+
+        ``per_row=False`` leaves out the indices themselves (one record per row).
+        """
         described = self.describe()
         out: dict[str, Any] = {
             "file": self.path,
@@ -117,13 +147,14 @@ class ContinuityResult:
                     f"{r.problem} ({r.action})": int(r.n) for r in self.counts().itertuples(index=False)
                 }
             },
+            "warnings": list(self.warnings),
             "notes": list(self.notes),
         }
         if per_row:
             out["indices"] = json.loads(
                 _json_ready(self.indices).to_json(orient="records", force_ascii=False)
             )
-        return out
+        return jsonable(out)
 
     def summary(self, max_lines: int = 10) -> str:
         """A readable account for the terminal: sizes, the indices' distribution, the report."""
@@ -158,23 +189,39 @@ class ContinuityResult:
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
     def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the indices by extension: .csv, .tsv, .parquet, .json, .jsonl (or .sav).
+        """Write the indices by suffix: .csv, .tsv, .parquet, .json, .jsonl, .sav; .txt or .md the summary.
 
+        The indices are a table, so ``.json`` holds its records (one per row),
+        as the ``continuity --out`` command always wrote them, not :meth:`to_dict`.
         Atomically; an existing file is replaced only with ``overwrite=True``.
 
         Dates are written as ``YYYY-MM-DD`` (with the time of day only when
         there is one); the id column comes first.
         """
         suffix = Path(path).suffix.lower()
+        if suffix in (".txt", ".md"):
+            return super().write(path, overwrite=overwrite)
+        if suffix not in self.table_suffixes:
+            known = ", ".join((*self.table_suffixes, ".txt", ".md"))
+            raise OutputError(
+                f"{path}: unknown output type {suffix or '(none)'}: cannot tell the format from the suffix; "
+                f"use one of {known}"
+            )
         frame = _json_ready(self.indices) if suffix in (".json", ".jsonl", ".ndjson") else self.indices
         return write_table(frame, path, overwrite=overwrite)
 
     def write_report(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the report (every problem and decision) by extension (atomically, as :meth:`write`)."""
+        """Deprecated: write the report table with :func:`sdt_survey.scoring.write_table` (``result.report``).
+
+        Writes the report (every problem and decision) by extension, atomically.
+        """
+        _warnings.warn(
+            "ContinuityResult.write_report is deprecated; use "
+            "sdt_survey.scoring.write_table(result.report, path)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return write_table(self.report, path, overwrite=overwrite)
 
 
