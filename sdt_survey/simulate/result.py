@@ -83,6 +83,7 @@ class SimulationTruth:
 
     Examples
     --------
+    >>> from sdt_survey.simulate import simulate
     >>> truth = simulate("bpn-residency", seed=2, n_programs=3).truth
     >>> truth.factors[:2]
     ['autonomy_satisfaction', 'autonomy_frustration']
@@ -186,6 +187,7 @@ class SimulationResult(Result):
 
     Examples
     --------
+    >>> from sdt_survey.simulate import simulate
     >>> result = simulate("bpn-residency", seed=2, n_programs=3, messy=True)
     >>> result.item_columns[:3]
     ['as1', 'af1', 'rs1']
@@ -322,6 +324,7 @@ class SimulationResult(Result):
 
         Examples
         --------
+        >>> from sdt_survey.simulate import simulate
         >>> import tempfile, sdt_survey
         >>> result = simulate(sdt_survey.load_instrument("program-belonging"), seed=3, n_programs=2)
         >>> [p.name for p in result.write_folder(tempfile.mkdtemp())]
