@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from sdt_survey.simulate import generate as simulate_module
 from sdt_survey.cli import cli
 from sdt_survey.errors import DesignError, SdtSurveyError
+from sdt_survey.simulate import generate as simulate_module
 
 
 @pytest.fixture
