@@ -257,7 +257,7 @@ def _stage_continuity(ctx: _Context) -> tuple[str, list[Path]]:
 
 def _stage_model(ctx: _Context) -> tuple[str, list[Path]]:
     """Relatedness against continuity: a multilevel model with a dose-response curve."""
-    from .models import model_relatedness
+    from .mixed import model_relatedness
     from .scoring import read_table
 
     folder = ctx.folder("models")

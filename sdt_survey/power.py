@@ -8,7 +8,7 @@ vectorized core, :func:`~sdt_survey.scoring.reverse_key` and
 continuity-of-care index (COC) is computed from the schedule; the multilevel
 model ``relatedness_satisfaction ~ coc + pgy + (1|program)`` (with
 ``(1|program/resident)`` for several waves) is fitted with
-:func:`sdt_survey.models.fit_model`, and the replicate records whether the
+:func:`sdt_survey.mixed.fit_model`, and the replicate records whether the
 continuity effect (Wald z on ``coc``, or the likelihood-ratio test) and the
 cohort difference (Wald z on ``pgy``: in one academic year the entering
 cohort is ``year - pgy + 1``) are significant.
@@ -62,6 +62,7 @@ from ._finite import require_finite
 from ._memory import require_memory, simulation_bytes
 from ._plots import finish_figure, pyplot
 from .errors import DesignError, PowerError, SdtSurveyError
+from .results import Result, jsonable
 
 #: Defaults of the grid parameters that are not SimulationDesign fields as such.
 POWER_DEFAULTS: dict[str, Any] = {
@@ -250,7 +251,7 @@ def power_formula(n_waves: int) -> str:
 def _replicate(
     cell: Mapping[str, Any], seed: int, test: str, alpha: float, instrument: Any, outcome_only: bool = True
 ) -> dict[str, Any]:
-    from .models import fit_model
+    from .mixed import fit_model
 
     out: dict[str, Any] = {"seed": int(seed)}
     started = time.perf_counter()
@@ -302,7 +303,7 @@ def _run_chunk(task: tuple) -> list[dict[str, Any]]:
 
 
 @dataclass
-class PowerResult:
+class PowerResult(Result):
     """Monte-Carlo power over a grid of designs.
 
     Attributes
@@ -320,6 +321,12 @@ class PowerResult:
         The grid as given.
     settings : dict
         n_replicates, seed, alpha, test, backend, instrument.
+    seconds : float
+        Wall-clock time of the whole grid.
+    warnings : list of str
+        Replicates that failed, cells with too few fits.
+    notes : list of str
+        What a reader must know about the run.
     """
 
     table: pd.DataFrame
@@ -328,21 +335,28 @@ class PowerResult:
     settings: dict[str, Any]
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
+        """The power table, one row per grid cell (a copy)."""
         return self.table.copy()
 
     def to_dict(self) -> dict[str, Any]:
+        """Grid, settings, the power table and the messages, through :func:`~sdt_survey.results.jsonable`."""
         table = self.table.astype(object).where(self.table.notna(), None)
-        return {
-            "grid": self.grid,
-            "settings": self.settings,
-            "table": table.to_dict("records"),
-            "seconds": self.seconds,
-            "warnings": self.warnings,
-        }
+        return jsonable(
+            {
+                "grid": self.grid,
+                "settings": self.settings,
+                "table": table.to_dict("records"),
+                "seconds": self.seconds,
+                "warnings": self.warnings,
+                "notes": self.notes,
+            }
+        )
 
     def summary(self) -> str:
+        """The settings in one line, then the power table."""
         s = self.settings
         lines = [
             f"Monte-Carlo power ({s['n_replicates']} replicates per cell, alpha {s['alpha']}, "
@@ -353,6 +367,7 @@ class PowerResult:
         shown = self.table[[*keys, "n_fitted", "power", "power_mcse", "power_cohort", "mean_estimate"]]
         lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         lines += [f"warning: {w}" for w in self.warnings]
+        lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def plot(
@@ -561,6 +576,10 @@ def power_analysis(
         },
         seconds=time.perf_counter() - started,
         warnings=warns,
+        notes=[
+            f"power is the share of fitted replicates whose test of coc has p < {float(alpha):g}; "
+            "power_mcse is its Monte-Carlo standard error"
+        ],
     )
 
 

@@ -12,7 +12,7 @@ gathers what they found into a :class:`Report` of six sections:
    (:mod:`sdt_survey.factor.cfa`, :mod:`sdt_survey.factor.invariance`);
 4. ``continuity``: the dose-response of belonging on continuity of
    supervision (:func:`sdt_survey.continuity.continuity_indices`,
-   :func:`sdt_survey.models.model_relatedness`);
+   :func:`sdt_survey.mixed.model_relatedness`);
 5. ``cohorts``: every score across waves, overall and by group, with
    suppression (:func:`sdt_survey.cohorts.cohort_summary`);
 6. ``data_quality``: what was found in the files and what was done about it.
@@ -1183,7 +1183,7 @@ def _continuity_section(
     ctx: _Context, schedule: Any, options: dict[str, Any], formula: str | None
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     from .continuity import continuity_indices
-    from .models import JoinError, ModelFitError, ModelFormulaError, model_relatedness
+    from .mixed import JoinError, ModelFitError, ModelFormulaError, model_relatedness
 
     outcome = next((s for s in OUTCOME_PREFERENCE if s in ctx.scores), None)
     outcome = outcome or next(iter(score_ids(ctx.instruments)), None)

@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from sdt_survey import simulate as simulate_module
 from sdt_survey.cli import cli
 from sdt_survey.errors import DesignError, SdtSurveyError
+from sdt_survey.simulate import generate as simulate_module
 
 
 @pytest.fixture
@@ -311,7 +311,7 @@ def model_data() -> pd.DataFrame:
 
 def test_factor_first_in_the_formula_is_not_taken_as_the_exposure(model_data):
     """`C(pgy) + coc`: the exposure is coc; no dose-response curve over PGY levels such as 1.04."""
-    from sdt_survey.models import fit_model
+    from sdt_survey.mixed import fit_model
 
     result = fit_model("y ~ C(pgy) + coc + (1|program)", model_data)
     assert result.lrt.dropped == ["coc"]
@@ -326,7 +326,7 @@ def test_factor_first_in_the_formula_is_not_taken_as_the_exposure(model_data):
 def test_factor_coefficients_match_statsmodels_on_dummy_columns(model_data):
     import statsmodels.formula.api as smf
 
-    from sdt_survey.models import fit_model
+    from sdt_survey.mixed import fit_model
 
     result = fit_model("y ~ C(pgy) + (1|program)", model_data)
     dummies = model_data.assign(pgy2=(model_data["pgy"] == 2) * 1.0, pgy3=(model_data["pgy"] == 3) * 1.0)

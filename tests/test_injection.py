@@ -415,7 +415,7 @@ def test_instrument_table_csv_is_neutralized():
 
 
 def test_model_terms_from_data_levels_are_escaped():
-    from sdt_survey.models import fit_model
+    from sdt_survey.mixed import fit_model
 
     rng = np.random.default_rng(3)
     n = 200

@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 
 from sdt_survey.errors import SdtSurveyError
-from sdt_survey.models import (
+from sdt_survey.mixed import (
     SINGULAR_MESSAGE,
     JoinError,
     ModelFitError,
@@ -290,7 +290,9 @@ def test_spline_curve_matches_lme4_ns(one, golden):
     assert result.curve_variable == "coc" and len(result.curve) == 51
     # Compare the curve at lme4's 11 grid points (natural cubic splines with the same knots span the
     # same space as R's ns(), so the fitted curve and its SE are the same, whatever the basis).
-    from sdt_survey.models import _build_design, _curve, _prepare
+    from sdt_survey.mixed.design import _build_design
+    from sdt_survey.mixed.inference import _curve
+    from sdt_survey.mixed.prepare import _prepare
 
     parsed = parse_formula(FORMULA)
     frame, rhs, labels, _, _ = _prepare(parsed, one, None, ("coc", 3), None)

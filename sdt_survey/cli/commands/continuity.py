@@ -235,7 +235,7 @@ def model_command(
       sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
           --formula "relatedness_satisfaction ~ coc + (1|program)" --spline coc:df=3 --plot curve.png
     """
-    from ...models import model_relatedness
+    from ...mixed import model_relatedness
     from ...scoring import read_table, score
 
     if (scores_path is None) == (responses_path is None):
