@@ -68,7 +68,8 @@ import pandas as pd
 
 from ._terminal import printable
 from .errors import SdtSurveyError
-from .responses import MISSING_TOKENS, WAVE_COLUMNS, _read_file
+from .responses import MISSING_TOKENS, WAVE_COLUMNS
+from .responses.formats import read_file as _read_file
 from .scoring import ScoredResponses, write_table
 
 SIDES = ("learner", "faculty")
