@@ -5,10 +5,9 @@ validated and scored responses, psychometric checks and multilevel models of
 relatedness (belonging) against continuity of contact with faculty.
 """
 
-from . import factor, reliability, simulate
+from . import export, expressions, factor, reliability, simulate  # noqa: F401  (old paths, kept as attributes: sdt_survey.export.redcap)
 from ._version import __version__
 from .errors import InstrumentError, Problem, SdtSurveyError
-from .export import ExportResult, build_survey, export_survey
 from .files import OutputError
 from .instrument import (
     Instrument,
@@ -17,6 +16,7 @@ from .instrument import (
     load_instrument,
     parse_instrument,
 )
+from .platforms import ExportResult, build_survey, export_survey
 from .pseudonyms import keygen
 from .responses import (
     DataQualityReport,

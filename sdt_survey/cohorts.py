@@ -57,9 +57,10 @@ from ._terminal import printable
 from .disclosure import protect
 from .errors import SdtSurveyError
 from .files import atomic_output
+from .identifiers import identifier_columns
 from .instrument import Instrument, load_instruments
 from .ledger import Cell, ReleaseLedger, audit, open_ledger
-from .responses import WAVE_COLUMNS, Responses, identifier_columns
+from .responses import WAVE_COLUMNS, Responses
 from .results import jsonable
 from .scoring import ScoredResponses, score, score_ids
 

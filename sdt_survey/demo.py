@@ -167,11 +167,10 @@ def _stage_score(ctx: _Context) -> tuple[str, list[Path]]:
 
 def _stage_export(ctx: _Context) -> tuple[str, list[Path]]:
     """Export the demo survey to every platform."""
-    from .export import TARGETS, export_survey
+    from .platforms import PLATFORMS, TARGETS, export_survey
 
     folder = ctx.folder("export")
-    suffix = {"redcap": ".csv", "xlsform": ".xlsx", "qualtrics": ".txt", "reproschema": "",
-              "html": ".html", "markdown": ".md", "pdf": ".pdf"}  # fmt: skip
+    suffix = {target.name: target.suffix for platform in PLATFORMS for target in platform.targets}
     outputs: list[Path] = []
     for target in TARGETS:
         result = export_survey(list(ctx.instruments), target, folder / f"survey-{target}{suffix[target]}")

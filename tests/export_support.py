@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sdt_survey.expressions import BoolOp, Comparison, Membership, Name, Not
+from sdt_survey.instrument.expressions import BoolOp, Comparison, Membership, Name, Not
 
 COMBINATION = ["bpn-residency", "continuity-exposure", "program-belonging"]
 #: Which choices a multiple-choice answer ticks, record by record.

@@ -23,9 +23,9 @@ import pytest
 
 import sdt_survey
 from sdt_survey.errors import SdtSurveyError
-from sdt_survey.export import build_survey
-from sdt_survey.export.html import render_html, show_if_to_js, write
-from sdt_survey.expressions import evaluate, parse_expression
+from sdt_survey.instrument.expressions import evaluate, parse_expression
+from sdt_survey.platforms import build_survey
+from sdt_survey.platforms.html import render_html, show_if_to_js, write
 from tests.export_support import COMBINATION, placeholder_texts
 
 COMBINED = COMBINATION

@@ -13,8 +13,8 @@ import pytest
 
 import sdt_survey
 from sdt_survey.errors import SdtSurveyError
-from sdt_survey.export import build_survey
-from sdt_survey.export.paper import (
+from sdt_survey.platforms import build_survey
+from sdt_survey.platforms.paper import (
     TICK_BOX,
     paper_form,
     render_markdown,

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 import sdt_survey
-from sdt_survey.export import build_survey
-from sdt_survey.export.qualtrics import build_blocks, matrix_columns
+from sdt_survey.platforms import build_survey
+from sdt_survey.platforms.qualtrics import build_blocks, matrix_columns
 from tests.export_support import (
     COMBINATION,
     expected_values,

@@ -17,15 +17,15 @@ import pandas as pd
 import pytest
 
 import sdt_survey
-from sdt_survey.export import build_survey
-from sdt_survey.export.redcap import (
+from sdt_survey.instrument.expressions import BoolOp, Comparison, Membership, Not, parse_expression
+from sdt_survey.platforms import build_survey
+from sdt_survey.platforms.redcap import (
     COLUMNS,
     branching_logic,
     build_dictionary,
     check_dictionary,
     read_dictionary,
 )
-from sdt_survey.expressions import BoolOp, Comparison, Membership, Not, parse_expression
 from sdt_survey.responses import redcap_checkbox_code
 from tests.export_support import (
     COMBINATION,
@@ -216,8 +216,8 @@ def _negation_free(expr) -> bool:
 
 
 def test_translation_never_uses_not_and_keeps_the_meaning_for_unanswered_items():
-    from sdt_survey.export.redcap import negation_normal_form
-    from sdt_survey.expressions import evaluate
+    from sdt_survey.instrument.expressions import evaluate
+    from sdt_survey.platforms.redcap import negation_normal_form
 
     frame = pd.DataFrame({"a": [1, 2, None, 5, None], "b": [0, 9, 3, None, None]})
     rows = [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in frame.to_dict("records")]
@@ -341,7 +341,7 @@ def test_check_dictionary_names_row_and_field_and_wrong_columns():
 
 
 def test_a_dictionary_failing_the_check_is_not_written(tmp_path, monkeypatch):
-    from sdt_survey.export import redcap
+    from sdt_survey.platforms import redcap
 
     monkeypatch.setattr(redcap, "check_dictionary", lambda frame: ["row 2: field 'x': broken"])
     with pytest.raises(sdt_survey.SdtSurveyError, match="would be refused:\n  row 2: field 'x': broken"):

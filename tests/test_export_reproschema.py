@@ -28,11 +28,11 @@ import pytest
 
 import sdt_survey
 from sdt_survey.errors import SdtSurveyError
-from sdt_survey.export import ExportResult, build_survey
-from sdt_survey.export import reproschema as rs
-from sdt_survey.expressions import parse_expression
 from sdt_survey.files import MANIFEST_NAME
 from sdt_survey.instrument import load_instruments
+from sdt_survey.instrument.expressions import parse_expression
+from sdt_survey.platforms import ExportResult, build_survey
+from sdt_survey.platforms import reproschema as rs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CONTEXT_FILE = FIXTURES / "reproschema" / "reproschema-context-1.0.0.jsonld"

@@ -19,8 +19,8 @@ import yaml
 from pyxform.xls2xform import convert
 
 import sdt_survey
-from sdt_survey.export.xlsform import PROVENANCE_FIELD, language_column, relevant
-from sdt_survey.expressions import parse_expression
+from sdt_survey.instrument.expressions import parse_expression
+from sdt_survey.platforms.xlsform import PROVENANCE_FIELD, language_column, relevant
 from tests.export_support import (
     COMBINATION,
     expected_values,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdt_survey.expressions import (
+from sdt_survey.instrument.expressions import (
     BoolOp,
     Comparison,
     ExpressionError,

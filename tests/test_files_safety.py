@@ -351,7 +351,7 @@ def test_reproschema_re_export_replaces_only_its_own_files(tmp_path: Path) -> No
 
 
 def test_a_failed_reproschema_export_leaves_no_folder(tmp_path: Path, monkeypatch) -> None:
-    from sdt_survey.export import reproschema
+    from sdt_survey.platforms import reproschema
 
     calls = []
 
@@ -429,7 +429,7 @@ def test_a_writer_failing_mid_write_leaves_the_old_file(work: Path, monkeypatch)
 
 
 def test_a_multi_file_output_is_complete_or_absent(tmp_path: Path, monkeypatch) -> None:
-    from sdt_survey.export import qualtrics
+    from sdt_survey.platforms import qualtrics
 
     out = tmp_path / "survey.txt"
     out.write_text("old survey", encoding="utf-8")

@@ -351,7 +351,7 @@ def test_model_command_with_factor_first(run, tmp_path, model_data):
 
 
 def test_xlsform_refuses_control_characters_naming_item_and_column(tmp_path):
-    from sdt_survey.export import export_survey
+    from sdt_survey.platforms import export_survey
 
     out = tmp_path / "form.xlsx"
     with pytest.raises(SdtSurveyError) as raised:
@@ -362,7 +362,7 @@ def test_xlsform_refuses_control_characters_naming_item_and_column(tmp_path):
 
 
 def test_xlsform_keeps_line_breaks_and_tabs(tmp_path):
-    from sdt_survey.export import export_survey
+    from sdt_survey.platforms import export_survey
 
     out = tmp_path / "form.xlsx"
     export_survey(["program-belonging"], "xlsform", out, texts={"pb4": "I belong\there,\nreally"})

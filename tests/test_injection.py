@@ -37,7 +37,7 @@ from sdt_survey._spreadsheet_safe import (
 from sdt_survey.cli import cli
 from sdt_survey.cohorts import cohort_summary
 from sdt_survey.errors import SdtSurveyError
-from sdt_survey.export.redcap import check_dictionary, read_dictionary
+from sdt_survey.platforms.redcap import check_dictionary, read_dictionary
 from sdt_survey.scoring import read_table
 from sdt_survey.simulate import simulate
 from tests.test_export_qualtrics import parse_advanced_format

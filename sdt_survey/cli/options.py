@@ -14,7 +14,8 @@ from .._spreadsheet_safe import write_csv
 from .._terminal import terminal_text
 from ..errors import SdtSurveyError
 from ..instrument import bundled_instruments
-from ..responses import INVALID_POLICIES, SOURCES
+from ..platforms import SOURCES
+from ..responses import INVALID_POLICIES
 from .support import check_files, existing_files, force_option
 
 
@@ -100,7 +101,7 @@ def ledger_argument(ledger_path: str | None, no_ledger: bool) -> str | bool | No
 def _state_encoding(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is None:
         return
-    from ..responses import text_encoding
+    from .._untrusted import text_encoding
 
     try:
         # Held until the command ends: every CSV/TSV/JSON it reads is decoded as stated.

@@ -16,7 +16,8 @@ import pandas as pd
 
 from .._terminal import printable
 from ..errors import SdtSurveyError
-from ..responses import MISSING_TOKENS, _read_file
+from ..responses import MISSING_TOKENS
+from ..responses.formats import read_file
 
 SIDES = ("learner", "faculty")
 INVALID_POLICIES = ("error", "drop")
@@ -188,7 +189,7 @@ def _read_schedule(
     display = str(schedule)
     if not path.is_file():
         raise SdtSurveyError(f"{display}: no such file")
-    table = _read_file(path, display, sheet)
+    table = read_file(path, display, sheet)
     frame = table.frame.reset_index(drop=True)
     rows = frame.attrs.get("rows")
     rows = np.arange(len(frame)) + table.header_rows + 1 if rows is None else np.asarray(rows)

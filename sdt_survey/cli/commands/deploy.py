@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..._terminal import terminal_text
-from ...export import TARGETS
+from ...platforms import PLATFORMS, TARGETS, platform_of_target
 from ..group import cli
 from ..support import check_files, existing_files, force_option
 
@@ -59,7 +59,13 @@ def keygen(path: str, force: bool) -> None:
     "target",
     required=True,
     type=click.Choice(list(TARGETS)),
-    help="The platform: redcap, xlsform (ODK/Kobo), qualtrics, reproschema, html, markdown or pdf.",
+    help="The platform: "
+    + ", ".join(
+        f"{t.name} ({p.title})" if t.name != p.name and p.name != "paper" else t.name
+        for p in PLATFORMS
+        for t in p.targets
+    )
+    + ".",
 )
 @click.option(
     "--out",
@@ -108,25 +114,26 @@ def export_command(
       sdt-survey export bpn-residency --to html --lang es --out form.html
       sdt-survey export bpnsfs-keys --to qualtrics --texts licensed-wording.yaml --out bpnsfs.txt
     """
-    from ...export import export_survey
+    from ...platforms import export_survey
 
+    platform, record = platform_of_target(target)
     options: dict[str, str] = {}
-    if post_url:
-        if target != "html":
-            raise click.UsageError("--post-url applies to --to html only")
-        options["post_url"] = post_url
-    if page_size:
-        if target != "pdf":
-            raise click.UsageError("--page-size applies to --to pdf only")
-        options["page_size"] = page_size.lower()
+    for option, value in (("post_url", post_url), ("page_size", page_size.lower() if page_size else None)):
+        if value:
+            if option not in record.options:
+                takers = [t.name for p in PLATFORMS for t in p.targets if option in t.options]
+                flag = "--" + option.replace("_", "-")
+                raise click.UsageError(f"{flag} applies to --to {' or '.join(takers)} only")
+            options[option] = value
     outputs = {"--out": out_path}
-    if target == "qualtrics":
-        outputs["the notes file beside --out"] = Path(out_path).with_name(f"{Path(out_path).stem}.notes.md")
+    side_outputs = platform.hook("side_outputs")
+    if side_outputs is not None:
+        outputs.update(side_outputs(Path(out_path)))
     check_files(
         outputs,
         {"an instrument file": existing_files(instruments), "the --texts file": texts},
         force=force,
-        folder="--out" if target == "reproschema" else None,
+        folder="--out" if record.folder else None,
     )
     result = export_survey(
         list(instruments), target, out_path, language=lang, texts=texts, overwrite=force, **options

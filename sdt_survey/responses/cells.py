@@ -1,0 +1,145 @@
+"""Judging cells: each distinct value of a column once, then the verdict spread to every cell.
+
+The per-item-type checks (:mod:`sdt_survey.responses.item_types`) build on
+these helpers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..instrument import Item
+from ..platforms.table import normalise_text
+from .model import MISSING_TOKENS
+
+
+@dataclass
+class Cells:
+    """The outcome of checking one item column: codes plus the bad cells."""
+
+    values: pd.Series
+    missing_reason: pd.Series
+    problems: list[tuple[np.ndarray, str, list[str]]] = field(default_factory=list)
+
+
+def label_lookup(pairs: Sequence[tuple[Any, Any]]) -> dict[str, Any]:
+    """Normalised label text -> code, over every language."""
+    lookup: dict[str, Any] = {}
+    for code, text in pairs:
+        lookup.setdefault(normalise_text(str(text)), code)
+    return lookup
+
+
+def item_labels(item: Item, value_labels: Mapping[Any, str] | None) -> dict[str, Any]:
+    pairs: list[tuple[Any, Any]] = []
+    if item.scale is not None:
+        for value, label in zip(item.scale.values, item.scale.labels, strict=True):
+            pairs += [(value, text) for text in label.translations.values()]
+    for choice in item.choices:
+        pairs += [(choice.value, text) for text in choice.label.translations.values()]
+    for code, text in (value_labels or {}).items():
+        pairs.append((code, text))
+    return label_lookup(pairs)
+
+
+def code_key(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+@dataclass
+class Verdict:
+    """What one distinct cell value means: its clean value, or the problem with it."""
+
+    value: Any = None
+    problem: str | None = None
+    message: str | None = None
+    reason: str | None = None  # why the value is missing (a declared missing code)
+
+
+#: Longer cell values are shortened in messages.
+_MESSAGE_VALUE_CHARACTERS = 60
+
+
+def check_each_value(column: pd.Series, judge: Callable[[str, Any], Verdict], numeric: bool) -> Cells:
+    """Judge each distinct value of a column once, then spread the verdicts to every cell.
+
+    A survey column holds few distinct values, so this is fast however many
+    respondents there are; ``judge`` gets the value's text and the raw value.
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    resolved = np.full(len(uniques), np.nan if numeric else None, dtype=float if numeric else object)
+    reasons = np.full(len(uniques), None, dtype=object)
+    kinds = np.full(len(uniques), None, dtype=object)
+    messages = np.full(len(uniques), None, dtype=object)
+    for u, raw in enumerate(uniques):
+        text = code_key(raw)
+        if text in MISSING_TOKENS:
+            continue
+        verdict = judge(text, raw)
+        if verdict.message and len(text) > _MESSAGE_VALUE_CHARACTERS:
+            # A 5,000-digit number or a pasted essay is named, not printed whole.
+            verdict.message = verdict.message.replace(
+                text, f"{text[:24]}...{text[-8:]} ({len(text):,} characters)"
+            )
+        if verdict.value is not None:
+            resolved[u] = verdict.value
+        kinds[u], messages[u], reasons[u] = verdict.problem, verdict.message, verdict.reason
+    return collect(len(column), codes, resolved, reasons, kinds, messages, column.index, numeric)
+
+
+def collect(n, codes, resolved, reasons, kinds, messages, index, numeric) -> Cells:
+    safe = np.where(codes < 0, 0, codes)
+    has = codes >= 0
+    if len(resolved):
+        values = np.where(has, resolved[safe], np.nan if numeric else None)
+        reason = np.where(has, reasons[safe], None)
+        kind = np.where(has, kinds[safe], None)
+        message = np.where(has, messages[safe], None)
+    else:
+        values = np.full(n, np.nan if numeric else None, dtype=float if numeric else object)
+        reason = kind = message = np.full(n, None, dtype=object)
+    cells = Cells(
+        pd.Series(values.astype(float) if numeric else values, index=index),
+        pd.Series(reason, index=index, dtype=object),
+    )
+    for problem in {k for k in kinds if k is not None}:
+        where = np.flatnonzero(kind == problem)
+        cells.problems.append((where, problem, list(message[where])))
+    return cells
+
+
+def describe_codes(codes: Sequence[Any]) -> str:
+    if (
+        len(codes) > 2
+        and all(isinstance(c, int) for c in codes)
+        and list(codes) == list(range(min(codes), max(codes) + 1))
+    ):
+        return f"{min(codes)}-{max(codes)}"
+    return ", ".join(str(c) for c in codes)
+
+
+def as_number(value: Any) -> float | None:
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return None if np.isnan(value) else float(value)
+    text = str(value).strip()
+    # Python's float() also takes "1_0", "inf" and non-ASCII digits; survey codes are plain numbers.
+    return float(text) if PLAIN_NUMBER.match(text) else None
+
+
+PLAIN_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$", re.ASCII)
+
+
+def format_bound(value: float | None) -> str:
+    if value is None:
+        return "any"
+    return str(int(value)) if float(value).is_integer() else str(value)

@@ -1,0 +1,238 @@
+"""The generic file readers: one function per format, as pandas.io has.
+
+Each reader returns a :class:`~sdt_survey.platforms.table.ResponseTable`
+with every cell as written (text stays text) and the row numbers a
+spreadsheet would show. :func:`read_file` picks the reader by suffix, after
+asking the platforms whether one of them owns the file (ReproSchema's
+response archives); JSON records in a platform's own shape (the HTML form's
+responses) are flattened by that platform.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._spreadsheet_safe import may_hold_neutralized, restore_frame
+from .._untrusted import decode_text, flatten_json_cells, load_json
+from .._untrusted import read_parquet as _read_parquet_frame
+from ..errors import SdtSurveyError
+from ..instrument import Instrument
+from ..platforms import reading_platforms
+from ..platforms.table import ResponseTable
+
+
+def _read_delimited(path: Path, display: str, sep: str | None) -> ResponseTable:
+    raw = path.read_bytes()
+    text, notes = decode_text(raw, display)
+    if not text.strip():
+        raise SdtSurveyError(f"{display}: the file is empty")
+    if sep is None:
+        try:
+            sep = csv.Sniffer().sniff(text[:65536].split("\n", 1)[0], delimiters=",;\t").delimiter
+        except csv.Error:
+            sep = ","
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except pd.errors.ParserError as exc:
+        match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if match:
+            expected, line, saw = match.groups()
+            raise SdtSurveyError(
+                f"{display}:{line}: this row has {saw} fields but the header has {expected}; "
+                "check for an unquoted separator or line break in a cell"
+            ) from exc
+        raise SdtSurveyError(f"{display}: cannot read as delimited text: {exc}") from exc
+    # A cell that a writer neutralized against spreadsheet formulas ('=x) reads back as written (=x).
+    if may_hold_neutralized(text, sep):
+        frame = restore_frame(frame)
+    header = [str(h).strip() for h in frame.iloc[0].tolist()]
+    body = frame.iloc[1:].reset_index(drop=True)
+    # Qualtrics (and Excel) may end every line with a separator: an unnamed, empty last column.
+    while header and not header[-1] and (body.iloc[:, -1].astype(str).str.strip() == "").all():
+        header.pop()
+        body = body.iloc[:, :-1]
+    named = with_header(body, header, display)
+    return ResponseTable(named, notes=notes + named.attrs.pop("notes", []))
+
+
+def with_header(body: pd.DataFrame, header: list[str], display: str) -> pd.DataFrame:
+    """Name the columns; a repeated name (REDCap labels repeat 'Complete?') gets '.2', '.3'."""
+    seen: dict[str, int] = {}
+    names = []
+    for i, name in enumerate(header):
+        if not name:
+            raise SdtSurveyError(f"{display}: column {i + 1} has no name in the header row")
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name}.{seen[name]}")
+    body = body.copy()
+    body.columns = names
+    repeated = [name for name, count in seen.items() if count > 1]
+    if repeated:
+        body.attrs["notes"] = [
+            f"the column name {name!r} appears {seen[name]} times; later ones are read as {name!r}.2, .3, ..."
+            for name in repeated
+        ]
+    return body
+
+
+def read_csv(path: Path, display: str) -> ResponseTable:
+    """A .csv (or .txt) file; the separator (``,``, ``;`` or tab) is sniffed from the header."""
+    return _read_delimited(path, display, None)
+
+
+def read_tsv(path: Path, display: str) -> ResponseTable:
+    """A tab-separated .tsv or .tab file."""
+    return _read_delimited(path, display, "\t")
+
+
+def read_excel(path: Path, display: str, sheet: str | int | None = None) -> ResponseTable:
+    """An Excel workbook's sheet (the first by default); the first row names the columns."""
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, header=None, dtype=object)
+    except (ValueError, zipfile.BadZipFile, KeyError, OSError) as exc:
+        # openpyxl reads .xlsx as a zip of XML parts: a damaged one fails in any of these ways.
+        raise SdtSurveyError(f"{display}: cannot read as an Excel workbook: {exc}") from exc
+    if frame.empty:
+        raise SdtSurveyError(f"{display}: the sheet is empty")
+    header = ["" if pd.isna(h) else str(h).strip() for h in frame.iloc[0].tolist()]
+    return ResponseTable(with_header(frame.iloc[1:].reset_index(drop=True), header, display))
+
+
+def read_sav(path: Path, display: str) -> ResponseTable:
+    """An SPSS (.sav, .zsav, .por) or Stata (.dta) file, with its value labels and user-missing codes."""
+    import pyreadstat
+
+    suffix = path.suffix.lower()
+    reader = {".dta": pyreadstat.read_dta, ".por": pyreadstat.read_por}.get(suffix, pyreadstat.read_sav)
+    try:
+        frame, meta = reader(str(path), apply_value_formats=False, user_missing=True)
+    except Exception as exc:  # pyreadstat raises its own ReadstatError for any bad file
+        raise SdtSurveyError(f"{display}: cannot read: {exc}") from exc
+    user_missing: dict[str, set[float]] = {}
+    for column, ranges in (getattr(meta, "missing_ranges", None) or {}).items():
+        values = set()
+        for r in ranges:
+            if r["lo"] == r["hi"]:
+                values.add(float(r["lo"]))
+        if values:
+            user_missing[column] = values
+    return ResponseTable(
+        frame,
+        header_rows=0,
+        value_labels=dict(meta.variable_value_labels or {}),
+        user_missing=user_missing,
+    )
+
+
+def read_parquet(path: Path, display: str) -> ResponseTable:
+    """A Parquet file (types kept)."""
+    return ResponseTable(_read_parquet_frame(path, display), header_rows=0)
+
+
+def read_json_lines(path: Path, display: str) -> ResponseTable:
+    """JSON lines (.jsonl, .ndjson): one object per line, numbered by its line."""
+    records = []
+    rows = []
+    text, notes = decode_text(path.read_bytes(), display)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        record = load_json(line, display, line=number)
+        if not isinstance(record, dict):
+            raise SdtSurveyError(f"{display}:{number}: each line must be a JSON object")
+        records.append(_flatten_record(record, display))
+        rows.append(number)
+    frame = flatten_json_cells(pd.DataFrame.from_records(records), display, rows)
+    frame.attrs["rows"] = np.asarray(rows)
+    return ResponseTable(frame, header_rows=0, notes=notes)
+
+
+def read_json(path: Path, display: str) -> ResponseTable:
+    """A JSON object or list of objects (the HTML form's responses), numbered by place in the list."""
+    text, notes = decode_text(path.read_bytes(), display)
+    data = load_json(text, display)
+    records = data if isinstance(data, list) else [data]
+    if not all(isinstance(r, dict) for r in records):
+        raise SdtSurveyError(f"{display}: expected a JSON object or a list of objects")
+    frame = pd.DataFrame.from_records([_flatten_record(r, display) for r in records])
+    # A JSON file has no rows of its own: a record is numbered by its place in the list.
+    return ResponseTable(flatten_json_cells(frame, display), header_rows=0, notes=notes)
+
+
+def _flatten_record(record: dict, display: str) -> dict:
+    """A record in a platform's own JSON shape as one flat row (others unchanged)."""
+    for platform in reading_platforms():
+        flatten = platform.hook("flatten_record")
+        if flatten is not None:
+            record = flatten(record, display)
+    return record
+
+
+#: Suffix -> reader; a reader takes ``(path, display)``.
+READERS: dict[str, Callable[[Path, str], ResponseTable]] = {
+    ".csv": read_csv,
+    ".txt": read_csv,
+    ".tsv": read_tsv,
+    ".tab": read_tsv,
+    ".xlsx": read_excel,
+    ".xlsm": read_excel,
+    ".xls": read_excel,
+    ".sav": read_sav,
+    ".zsav": read_sav,
+    ".dta": read_sav,
+    ".por": read_sav,
+    ".parquet": read_parquet,
+    ".jsonl": read_json_lines,
+    ".ndjson": read_json_lines,
+    ".json": read_json,
+}
+
+
+def read_file(
+    path: Path, display: str, sheet: str | int | None = None, instruments: Sequence[Instrument] = ()
+) -> ResponseTable:
+    """Read a response file by its suffix (a file a platform owns is read by that platform).
+
+    Raises :class:`~sdt_survey.errors.SdtSurveyError` naming the file when it
+    cannot be read.
+    """
+    try:
+        return _read_by_type(path, display, sheet, instruments)
+    except OSError as exc:  # unreadable (permissions, a folder, a device): say which file
+        raise SdtSurveyError(f"{display}: cannot read the file: {exc.strerror or exc}") from exc
+
+
+def _read_by_type(
+    path: Path, display: str, sheet: str | int | None, instruments: Sequence[Instrument]
+) -> ResponseTable:
+    for platform in reading_platforms():
+        owns_file = platform.hook("owns_file")
+        if owns_file is not None and owns_file(path):
+            return platform.hook("read_table")(path, display, instruments)
+    suffix = path.suffix.lower()
+    reader = READERS.get(suffix)
+    if reader is read_excel:
+        return read_excel(path, display, sheet)
+    if reader is not None:
+        return reader(path, display)
+    raise SdtSurveyError(
+        f"{display}: unknown file type {suffix or '(none)'}; use .csv, .tsv, .xlsx, .sav, .dta, "
+        ".parquet, .jsonl, .json, or reproschema-ui's .zip / .jsonld"
+    )

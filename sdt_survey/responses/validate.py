@@ -1,0 +1,415 @@
+"""Validating responses: every cell checked against the instrument, every decision recorded.
+
+Cells are checked by item type (:mod:`sdt_survey.responses.item_types`);
+this module adds what spans cells and rows: branching (``show_if``),
+required items, empty rows, respondent ids and duplicates, and assembles the
+:class:`~sdt_survey.responses.quality.DataQualityReport`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SdtSurveyError
+from ..instrument import Instrument, expressions, load_instruments
+from .cells import PLAIN_NUMBER
+from .item_types import check_item, check_multiple
+from .model import (
+    INVALID_POLICIES,
+    ISSUE_COLUMNS,
+    MISSING_TOKENS,
+    PROBLEM_SEVERITY,
+    WAVE_COLUMNS,
+    CleanResponses,
+    Responses,
+)
+from .quality import DataQualityReport
+from .read import all_items
+
+
+def validate_responses(
+    responses: Responses,
+    instruments: Instrument | str | Sequence[Instrument | str],
+    *,
+    id_column: str | None = None,
+    wave_column: str | None = None,
+    invalid: str = "error",
+    duplicates: str = "error",
+) -> CleanResponses:
+    """Check every cell and record every decision.
+
+    Parameters
+    ----------
+    responses : Responses
+        From :func:`read_responses` (or :func:`responses_from_frame`).
+    instruments : Instrument, name, or a list of them
+    id_column : str, optional
+        The respondent id column; needed to find duplicate respondents and to
+        name respondents in the report.
+    wave_column : str, optional
+        With an id column, a respondent may appear once per wave. Detected
+        when a column is named ``wave`` or ``redcap_event_name``.
+    invalid : {"error", "as-missing"}
+        ``error`` (default): invalid cells are errors and stop scoring.
+        ``as-missing``: they become missing; each is still reported.
+    duplicates : {"error", "keep-all", "keep-first", "keep-last"}
+        What to do with a respondent id repeated within a wave. Under
+        ``invalid="error"``, ``error`` stops scoring; otherwise repeated rows are
+        kept and flagged (``keep-all``) or all but one dropped, each with a line.
+
+    Returns
+    -------
+    CleanResponses
+    """
+    if invalid not in INVALID_POLICIES:
+        raise SdtSurveyError(f"--invalid must be one of {', '.join(INVALID_POLICIES)}, not {invalid!r}")
+    if duplicates not in ("error", "keep-all", "keep-first", "keep-last"):
+        raise SdtSurveyError(f"unknown duplicates policy {duplicates!r}")
+    loaded = load_instruments(instruments)
+    items = all_items(loaded)
+    frame = responses.frame
+    n = len(frame)
+    if id_column is not None and id_column not in frame.columns:
+        raise SdtSurveyError(_no_such_column(responses.path, "id", id_column, frame.columns))
+    if wave_column is None:
+        wave_column = next((c for c in WAVE_COLUMNS if c in frame.columns), None)
+    elif wave_column not in frame.columns:
+        raise SdtSurveyError(_no_such_column(responses.path, "wave", wave_column, frame.columns))
+    respondent = None
+    if id_column:
+        ids = frame[id_column].astype("string").str.strip()
+        respondent = ids.astype(object).where(ids.notna() & ~ids.isin(MISSING_TOKENS).fillna(False), None)
+    action_invalid = "set to missing" if invalid == "as-missing" else "blocked: no scores written"
+    chunks: list[pd.DataFrame] = []
+
+    def add(where: np.ndarray, column: str | None, item: str | None, values, problem: str, messages,
+            action: str) -> None:  # fmt: skip
+        if len(where) == 0:
+            return
+        chunks.append(
+            pd.DataFrame(
+                {
+                    "row": responses.rows[where],
+                    "respondent": respondent.iloc[where].to_numpy() if respondent is not None else None,
+                    "column": column,
+                    "item": item,
+                    "value": values,
+                    "problem": problem,
+                    "severity": PROBLEM_SEVERITY[problem],
+                    "message": messages,
+                    "action": action,
+                }
+            )
+        )
+
+    def add_file_level(problem: str, message: str, action: str, column: str | None = None,
+                       item: str | None = None) -> None:  # fmt: skip
+        chunks.append(
+            pd.DataFrame(
+                [
+                    {
+                        "row": None,
+                        "respondent": None,
+                        "column": column,
+                        "item": item,
+                        "value": None,
+                        "problem": problem,
+                        "severity": PROBLEM_SEVERITY[problem],
+                        "message": message,
+                        "action": action,
+                    }
+                ]
+            )
+        )
+
+    for row in responses.blank_rows:
+        chunks.append(
+            pd.DataFrame(
+                [
+                    {
+                        "row": row,
+                        "respondent": None,
+                        "column": None,
+                        "item": None,
+                        "value": None,
+                        "problem": "blank_line",
+                        "severity": "info",
+                        "message": "the row is entirely empty",
+                        "action": "skipped",
+                    }
+                ]
+            )
+        )
+
+    values: dict[str, pd.Series] = {}
+    reasons: dict[str, pd.Series] = {}
+    invalid_mask = np.zeros((n, len(items)), dtype=bool)
+    for j, item in enumerate(items):
+        columns = responses.item_columns.get(item.id)
+        if not columns:
+            action = "scored as missing" if invalid == "as-missing" else "blocked: no scores written"
+            add_file_level(
+                "absent_item_column",
+                f"item {item.id!r} has no column in the file"
+                + (
+                    f"; columns that look like items: {', '.join(responses.item_like_columns)}"
+                    if responses.item_like_columns
+                    else ""
+                ),
+                action,
+                item=item.id,
+            )
+            values[item.id] = pd.Series(np.nan if item.is_scored else None, index=frame.index)
+            reasons[item.id] = pd.Series("absent", index=frame.index, dtype=object)
+            continue
+        if item.type == "multiple" and len(columns) > 1:
+            raw_cells = frame[columns]
+            raw_values = raw_cells.astype("string").fillna("").agg("|".join, axis=1)
+            cells = check_multiple(item, raw_cells, responses.choice_columns.get(item.id))
+            column_name = "|".join(columns)
+        else:
+            column_name = columns[0]
+            source_column = frame[item.id] if item.id in frame.columns else frame[column_name]
+            raw_values = source_column
+            cells = check_item(
+                item,
+                source_column,
+                responses.value_labels.get(item.id),
+                responses.user_missing.get(item.id, set()),
+            )
+        for where, problem, messages in cells.problems:
+            severity = PROBLEM_SEVERITY[problem]
+            if severity == "error":
+                invalid_mask[where, j] = True
+                action = action_invalid
+            elif problem == "missing_code":
+                action = "set to missing"
+            else:
+                action = "kept"
+            add(
+                where,
+                column_name,
+                item.id,
+                np.asarray(raw_values.iloc[where], dtype=object).astype(str),
+                problem,
+                messages,
+                action,
+            )
+        values[item.id] = cells.values
+        reasons[item.id] = cells.missing_reason.where(
+            cells.missing_reason.notna() | cells.values.notna(), None
+        )
+        # Invalid cells are recorded as such in the missing-reason table too.
+        invalid_rows = np.flatnonzero(invalid_mask[:, j])
+        if len(invalid_rows):
+            reasons[item.id].iloc[invalid_rows] = "invalid"
+
+    clean = pd.DataFrame(values, index=frame.index)
+    missing_reason = pd.DataFrame(reasons, index=frame.index)
+    # Branching: an item hidden by show_if is not required, and should not be answered.
+    multiple_items = {item.id for item in items if item.type == "multiple"}
+    for item in items:
+        shown = np.ones(n, dtype=bool)
+        if item.show_if is not None:
+            shown = expressions.evaluate(item.show_if, clean, multiple_items)
+            answered_hidden = np.flatnonzero(~shown & clean[item.id].notna().to_numpy())
+            add(
+                answered_hidden,
+                _column_of(responses, item.id),
+                item.id,
+                clean[item.id].iloc[answered_hidden].astype(str).to_numpy(),
+                "answered_when_hidden",
+                [f"answered although hidden by show_if ({item.show_if.to_text()})"] * len(answered_hidden),
+                "kept",
+            )
+            hidden_missing = ~shown & clean[item.id].isna().to_numpy()
+            missing_reason.loc[hidden_missing, item.id] = "not_shown"
+        if item.required and item.id in responses.item_columns:
+            unanswered = shown & clean[item.id].isna().to_numpy() & missing_reason[item.id].isna().to_numpy()
+            where = np.flatnonzero(unanswered)
+            add(
+                where,
+                _column_of(responses, item.id),
+                item.id,
+                np.full(len(where), ""),
+                "missing_required",
+                ["required item not answered"] * len(where),
+                "left missing",
+            )
+            missing_reason.loc[unanswered, item.id] = "unanswered"
+    missing_reason = missing_reason.where(missing_reason.notna() | clean.notna(), "unanswered").where(
+        clean.isna(), None
+    )
+
+    answered = clean.notna().any(axis=1).to_numpy()
+    empty = np.flatnonzero(~answered)
+    add(
+        empty,
+        None,
+        None,
+        np.full(len(empty), ""),
+        "empty_row",
+        ["no item answered"] * len(empty),
+        "kept; every score missing",
+    )
+
+    for column, why in responses.item_like_columns.items():
+        add_file_level(
+            "item_like_column",
+            f"column {column!r} {why} but matches no item; map it with --map or it passes through unchanged",
+            "passed through",
+            column=column,
+        )
+
+    duplicate = pd.Series(False, index=frame.index)
+    keep = np.ones(n, dtype=bool)
+    if respondent is not None:
+        no_id = np.flatnonzero(respondent.isna().to_numpy())
+        add(
+            no_id,
+            id_column,
+            None,
+            np.full(len(no_id), ""),
+            "missing_id",
+            ["the respondent id is empty"] * len(no_id),
+            action_invalid.replace("set to missing", "kept"),
+        )
+        # REDCap repeating instruments legitimately repeat a record within an event.
+        repeat = [c for c in ("redcap_repeat_instrument", "redcap_repeat_instance") if c in frame.columns]
+        keys = [respondent] + [
+            frame[c].astype("string") for c in [*([wave_column] if wave_column else []), *repeat]
+        ]
+        key_frame = pd.concat(keys, axis=1)
+        dup = key_frame.duplicated(keep=False).to_numpy() & respondent.notna().to_numpy()
+        duplicate = pd.Series(dup, index=frame.index)
+        if dup.any():
+            first_row = (
+                pd.Series(responses.rows, index=frame.index)
+                .groupby([k.to_numpy() for k in keys])
+                .transform("min")
+            )
+            where = np.flatnonzero(dup)
+            in_wave = f" in {wave_column} " if wave_column else " "
+            messages = [f"respondent id repeated{in_wave}(first at row {first_row.iloc[i]})" for i in where]
+            if duplicates == "error" and invalid == "error":
+                action = "blocked: no scores written"
+            elif duplicates in ("keep-first", "keep-last"):
+                drop = (
+                    key_frame.duplicated(keep="first" if duplicates == "keep-first" else "last").to_numpy()
+                    & dup
+                )
+                keep &= ~drop
+                action = "kept (the other rows with this id dropped)"
+            else:
+                action = "kept; flagged duplicate_id"
+            problems_kind = "duplicate_id"
+            if duplicates in ("keep-first", "keep-last"):
+                kept_where = np.flatnonzero(dup & keep)
+                dropped_where = np.flatnonzero(dup & ~keep)
+                add(
+                    kept_where,
+                    id_column,
+                    None,
+                    respondent.iloc[kept_where].to_numpy(),
+                    problems_kind,
+                    [messages[list(where).index(i)] for i in kept_where],
+                    action,
+                )
+                add(
+                    dropped_where,
+                    id_column,
+                    None,
+                    respondent.iloc[dropped_where].to_numpy(),
+                    "duplicate_dropped",
+                    [messages[list(where).index(i)] for i in dropped_where],
+                    f"dropped ({duplicates})",
+                )
+            else:
+                add(
+                    where, id_column, None, respondent.iloc[where].to_numpy(), problems_kind, messages, action
+                )
+
+    issues = (pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=ISSUE_COLUMNS))[
+        ISSUE_COLUMNS
+    ]
+    if not issues.empty:
+        order = issues["row"].fillna(0).astype(float)
+        issues = issues.assign(_o=order).sort_values("_o", kind="stable").drop(columns="_o")
+        issues = issues.reset_index(drop=True)
+    if (duplicates != "error" or invalid == "as-missing") and not issues.empty:
+        # A repeated id that is kept or resolved by policy is a decision, not a blocker.
+        issues.loc[issues["problem"] == "duplicate_id", "severity"] = "warning"
+    report = DataQualityReport(
+        issues=issues,
+        path=responses.path,
+        n_records=n,
+        invalid=invalid,
+        source=responses.source,
+        detection=responses.detection,
+    )
+    if invalid == "as-missing":
+        clean = clean.mask(pd.DataFrame(invalid_mask, index=frame.index, columns=[i.id for i in items]))
+    invalid_count = pd.Series(invalid_mask.sum(axis=1), index=frame.index)
+    item_ids = [i.id for i in items]
+    missing_count = clean[item_ids].isna().sum(axis=1) - (missing_reason == "not_shown").sum(axis=1)
+    passthrough = _numeric_where_unambiguous(
+        frame[[c for c in responses.passthrough if c not in _checkbox_columns(responses)]],
+        keep_text=[id_column] if id_column else [],
+    )
+    return CleanResponses(
+        values=clean.loc[keep].reset_index(drop=True),
+        passthrough=passthrough.loc[keep].reset_index(drop=True),
+        rows=responses.rows[keep],
+        respondent=respondent.loc[keep].reset_index(drop=True) if respondent is not None else None,
+        report=report,
+        instruments=loaded,
+        missing_reason=missing_reason.loc[keep].reset_index(drop=True),
+        invalid_count=invalid_count.loc[keep].reset_index(drop=True),
+        missing_count=missing_count.loc[keep].reset_index(drop=True),
+        duplicate=duplicate.loc[keep].reset_index(drop=True),
+        source=responses.source,
+    )
+
+
+def _numeric_where_unambiguous(frame: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.DataFrame:
+    """Text columns whose every value is a plain number (PGY, cohort, wave) become numbers.
+
+    Ids and codes with a leading zero ("0123") stay text, so nothing is changed
+    that a number cannot hold exactly.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if column in keep_text or not (series.dtype == object or pd.api.types.is_string_dtype(series)):
+            continue
+        text = series.astype("string").str.strip()
+        present = text.notna() & ~text.isin(MISSING_TOKENS).fillna(False)
+        values = text[present]
+        if values.empty or not values.str.fullmatch(PLAIN_NUMBER.pattern).all():
+            continue
+        if values.str.match(r"^[+-]?0\d").any():
+            continue
+        numbers = pd.to_numeric(text.where(present), errors="coerce")
+        whole = numbers.dropna()
+        out[column] = numbers.astype("Int64") if (whole == whole.round()).all() else numbers
+    return out
+
+
+def _no_such_column(path: str, role: str, name: str, columns: Sequence) -> str:
+    names = [str(c) for c in columns]
+    hint = difflib.get_close_matches(name, names, n=1)
+    listed = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+    return f"{path}: no {role} column {name!r}{suggestion} (columns: {listed})"
+
+
+def _column_of(responses: Responses, item_id: str) -> str:
+    return "|".join(responses.item_columns.get(item_id, [item_id]))
+
+
+def _checkbox_columns(responses: Responses) -> set[str]:
+    return {c for cols in responses.item_columns.values() if len(cols) > 1 for c in cols}
