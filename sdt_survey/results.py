@@ -101,6 +101,32 @@ def format_interval(ci: tuple[float, float] | None, digits: int = 3) -> str:
     return f"[{format_number(ci[0], digits)}, {format_number(ci[1], digits)}]"
 
 
+def message_fields(result: Any) -> dict[str, list[str]]:
+    """``{"warnings": [...], "notes": [...]}``, each key only when the result has such messages.
+
+    For result classes whose ``to_dict()`` has a fixed shape: a result without
+    messages keeps the shape it always had.
+
+    Examples
+    --------
+    >>> class R:
+    ...     warnings, notes = ("items were reversed",), ()
+    >>> message_fields(R()), message_lines(R())
+    ({'warnings': ['items were reversed']}, ['warning: items were reversed'])
+    """
+    out: dict[str, list[str]] = {}
+    if result.warnings:
+        out["warnings"] = list(result.warnings)
+    if result.notes:
+        out["notes"] = list(result.notes)
+    return out
+
+
+def message_lines(result: Any) -> list[str]:
+    """One summary line per message: ``warning: ...`` then ``note: ...``."""
+    return [f"warning: {w}" for w in result.warnings] + [f"note: {n}" for n in result.notes]
+
+
 class Result:
     """The contract every result class follows.
 
@@ -129,6 +155,11 @@ class Result:
 
     warnings: Sequence[str] = ()
     notes: Sequence[str] = ()
+
+    #: A data result (continuity indices, scores) is a table first: its files
+    #: hold the table, so ``.json`` is the table's records rather than
+    #: :meth:`to_json`. Such a class overrides :meth:`write` accordingly.
+    file_is_table: ClassVar[bool] = False
 
     #: Suffixes :meth:`write` understands, mapped to the method that renders them.
     writers: ClassVar[dict[str, str]] = {
@@ -178,4 +209,4 @@ class Result:
         return write_text(path, text, overwrite=overwrite)
 
 
-__all__ = ["Result", "format_interval", "format_number", "jsonable"]
+__all__ = ["Result", "format_interval", "format_number", "jsonable", "message_fields", "message_lines"]

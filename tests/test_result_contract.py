@@ -30,8 +30,9 @@ def package_classes() -> tuple[type, ...]:
     found: dict[str, type] = {}
     for info in pkgutil.walk_packages(sdt_survey.__path__, prefix="sdt_survey."):
         module = importlib.import_module(info.name)
-        for _, obj in inspect.getmembers(module, inspect.isclass):
-            if obj.__module__ == info.name:
+        # vars(), not inspect.getmembers: an old path's forwarder must not be asked for its names.
+        for obj in list(vars(module).values()):
+            if inspect.isclass(obj) and obj.__module__ == info.name:
                 found[f"{obj.__module__}.{obj.__qualname__}"] = obj
     return tuple(found.values())
 
@@ -106,7 +107,11 @@ def test_result_contract(name, tmp_path):
 
     out = tmp_path / "out"
     written = result.write(out / "result.json")
-    assert json.loads(written.read_text(encoding="utf-8")) == json.loads(text)
+    on_file = json.loads(written.read_text(encoding="utf-8"))
+    if type(result).file_is_table:  # a data result's file is its table: one record per row
+        assert isinstance(on_file, list) and len(on_file) == len(frame)
+    else:
+        assert on_file == json.loads(text)
     with pytest.raises(OutputError):
         result.write(out / "result.json")
     result.write(out / "result.json", overwrite=True)

@@ -13,6 +13,7 @@ from .._finite import non_finite_part
 from .._spreadsheet_safe import write_csv
 from .._terminal import terminal_text
 from ..errors import SdtSurveyError
+from ..factor.sem.estimators import ESTIMATORS
 from ..instrument import bundled_instruments
 from ..platforms import SOURCES
 from ..responses import INVALID_POLICIES
@@ -291,7 +292,7 @@ def cfa_options(function):
         ),
         click.option(
             "--estimator",
-            type=click.Choice(["ML", "MLR", "WLSMV"], case_sensitive=False),
+            type=click.Choice(list(ESTIMATORS), case_sensitive=False),
             default="ML",
             show_default=True,
             help="ML; MLR (robust SEs, Yuan-Bentler scaled chi-square, robust CFI/TLI/RMSEA); or WLSMV "

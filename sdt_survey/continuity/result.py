@@ -189,6 +189,8 @@ class ContinuityResult(Result):
         lines.extend(f"  note: {note}" for note in self.notes)
         return "\n".join(lines)
 
+    file_is_table = True
+
     def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the indices by suffix: .csv, .tsv, .parquet, .json, .jsonl, .sav; .txt or .md the summary.
 

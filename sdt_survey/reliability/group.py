@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._result_messages import message_fields, message_lines
 from ..errors import ReliabilityError
-from ..results import Result, jsonable
+from ..results import Result, jsonable, message_fields, message_lines
 from ..results import format_interval as fmt_ci
 from ..results import format_number as fmt
 from ._common import check_confidence

@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._result_messages import message_fields, message_lines
-from ..results import Result, jsonable
+from ..results import Result, jsonable, message_fields, message_lines
 from ..results import format_number as fmt
 from ..stats.moments import cov2cor, pairwise_moments, smc
 from ._common import item_matrix, require_finite, warn

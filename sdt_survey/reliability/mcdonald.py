@@ -18,9 +18,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .._result_messages import message_fields, message_lines
 from ..errors import ReliabilityError, ReliabilityKeyError
-from ..results import Result, jsonable
+from ..results import Result, jsonable, message_fields, message_lines
 from ..results import format_number as fmt
 from ..stats.extraction import fa_minres
 from ..stats.moments import pairwise_moments, smc

@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._result_messages import message_fields, message_lines
 from ..errors import ReliabilityError, SdtSurveyError
-from ..results import Result, jsonable
+from ..results import Result, jsonable, message_fields, message_lines
 from ..results import format_number as fmt
 from ..stats.polychoric import R_OPTIMIZE_TOL, polychoric_matrix
 from ._common import frame_text, item_matrix, warn

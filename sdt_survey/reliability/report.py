@@ -18,9 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._result_messages import message_fields, message_lines
 from ..errors import ReliabilityError, ReliabilityKeyError, SdtSurveyError
-from ..results import Result, jsonable
+from ..results import Result, jsonable, message_fields, message_lines
 from ..results import format_interval as fmt_ci
 from ..results import format_number as fmt
 from ._bootstrap import BootDesign, boot_intervals

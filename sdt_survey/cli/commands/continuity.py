@@ -6,6 +6,7 @@ import click
 
 from ..._options import FiniteFloat, WorkerCount
 from ..._terminal import terminal_text
+from ...scoring import write_table
 from ..group import cli
 from ..options import (
     ENCODING_OPTION,
@@ -122,8 +123,6 @@ def continuity_command(
         )
     except ContinuityError as exc:
         if report_path:
-            from ...scoring import write_table
-
             write_table(exc.report, report_path, overwrite=force)
             click.echo(f"report: {report_path}", err=True)
         raise
@@ -131,7 +130,7 @@ def continuity_command(
     if out_path:
         click.echo(f"continuity: {result.write(out_path, overwrite=force)}")
     if report_path:
-        click.echo(f"report: {result.write_report(report_path, overwrite=force)}")
+        click.echo(f"report: {write_table(result.report, report_path, overwrite=force)}")
 
 
 @cli.command(name="model")

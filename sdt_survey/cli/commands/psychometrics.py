@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from ..._terminal import terminal_text
+from ...factor.sem.estimators import ESTIMATORS, continuous_estimators
 from ...instrument import load_instrument
 from ..group import cli
 from ..options import (
@@ -271,8 +272,8 @@ def cfa_command(
         wave=wave_value(wave),
         **reading,
     )
-    if modindices and estimator.upper() == "WLSMV":
-        raise click.UsageError("--modindices is for ML and MLR fits")
+    if modindices and ESTIMATORS[estimator.upper()].data != "continuous":
+        raise click.UsageError(f"--modindices is for {' and '.join(continuous_estimators())} fits")
     text = (
         terminal_text(result.summary(modindices=modindices))
         if fmt == "table" and modindices
@@ -327,8 +328,11 @@ def invariance_command(
     """
     from ...factor.sem import instrument_invariance
 
-    if estimator.upper() == "WLSMV":
-        raise click.UsageError("invariance uses ML or MLR; WLSMV is available for single-group cfa")
+    if ESTIMATORS[estimator.upper()].data != "continuous":
+        raise click.UsageError(
+            f"invariance uses {' or '.join(continuous_estimators())}; "
+            f"{estimator.upper()} is available for single-group cfa"
+        )
     instruments, responses_path = split_instruments_and_file(args)
     check_analysis_files(
         out_path, instruments, responses_path, reading["mapping"], force=force, syntax_path=syntax_path

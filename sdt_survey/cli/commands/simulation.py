@@ -127,7 +127,7 @@ def simulate_command(
     if messy:
         design["messy"] = True
     result = simulate(list(instruments), seed=seed, **design)
-    written = result.write(out_dir, overwrite=force)
+    written = result.write_folder(out_dir, overwrite=force)
     click.echo(terminal_text(result.summary()))
     for path in written:
         click.echo(f"  wrote {path}")

@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..._result_messages import message_fields, message_lines
-from ...results import Result, jsonable
+from ...results import Result, jsonable, message_fields, message_lines
 from ...stats.moments import cov2cor
 from ...stats.threads import single_blas_thread
 from ._input import Missing, prepare, require_positive_definite

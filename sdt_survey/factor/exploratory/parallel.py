@@ -9,9 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..._result_messages import message_fields, message_lines
 from ...errors import FactorAnalysisError
-from ...results import Result, jsonable
+from ...results import Result, jsonable, message_fields, message_lines
 from ...stats import moments
 from ...stats.extraction import FMS, extract
 from ...stats.moments import pairwise_moments

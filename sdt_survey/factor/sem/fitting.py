@@ -12,8 +12,8 @@ import pandas as pd
 from scipy import stats
 
 from ...errors import CFAError, CFAWarning
+from ...stats.threads import single_blas_thread
 from .baseline import baseline_model
-from .blas import single_threaded_blas
 from .estimators import ESTIMATORS, estimator_record
 from .fit import fit_cfi, fit_rmsea, fit_rmsea_ci, fit_rmsea_pclose, fit_srmr, fit_tli
 from .implied import Engine
@@ -233,7 +233,7 @@ def cfa(
         group_equal = (group_equal,)
     if isinstance(group_partial, str):
         group_partial = (group_partial,)
-    with single_threaded_blas():
+    with single_blas_thread():
         prep = prepare_data(data, model.indicators, group, missing)
         return fit_prepared(
             model,

@@ -61,7 +61,7 @@ from scipy import stats
 
 from ...errors import CFAError
 from ...results import Result, jsonable
-from .blas import single_threaded_blas
+from ...stats.threads import single_blas_thread
 from .estimators import ESTIMATORS, estimator_record
 from .fitting import fit_prepared
 from .results import CFAResult
@@ -459,7 +459,7 @@ def measurement_invariance(
         free = (free,)
     ordered = [s for s in STEPS if s in steps]
     model = as_model(model)
-    with single_threaded_blas():
+    with single_blas_thread():
         prep = prepare_data(data, model.indicators, group, missing)
         if len(prep.groups) < 2:
             raise CFAError(f"column {group!r} has only one group; invariance needs two or more")

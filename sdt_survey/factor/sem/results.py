@@ -10,7 +10,7 @@ import pandas as pd
 
 from ...errors import CFAError
 from ...results import Result, jsonable
-from .blas import single_threaded_blas
+from ...stats.threads import single_blas_thread
 from .estimators import ROBUST_FIT_KEYS
 from .implied import Engine
 from .modindices import modification_index_table
@@ -158,7 +158,7 @@ class CFAResult(Result):
     def parameters(self) -> pd.DataFrame:
         """The parameter table (computed on first use: the std.all standard errors take a moment)."""
         if self._table is None:
-            with single_threaded_blas():
+            with single_blas_thread():
                 self._table = parameter_table(
                     self._spec, self._engine, self._x, self._vcov, list(self.groups)
                 )
@@ -271,7 +271,7 @@ class CFAResult(Result):
             >>> mi[["lhs", "op", "rhs"]].iloc[0].tolist(), round(float(mi["epc"].iloc[0]), 2)
             (['A', '=~', 'b1'], 0.83)
         """
-        with single_threaded_blas():
+        with single_blas_thread():
             frame = modification_index_table(self._spec, self._engine, self._x, list(self.groups))
         if frame.empty:
             return frame
