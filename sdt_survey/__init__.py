@@ -17,7 +17,7 @@ from .instrument import (
     load_instrument,
     parse_instrument,
 )
-from .pseudonyms import keygen
+from .scoring.pseudonyms import keygen
 from .responses import (
     DataQualityReport,
     Responses,
