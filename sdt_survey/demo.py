@@ -303,7 +303,7 @@ def _stage_power(ctx: _Context) -> tuple[str, list[Path]]:
 def _stage_cohorts(ctx: _Context) -> tuple[str, list[Path]]:
     """Belonging by PGY and clinic across waves, small cells suppressed, the ledger holding across runs."""
     from .cohorts import cohort_summary
-    from .ledger import LedgerError
+    from .errors import LedgerError
 
     folder = ctx.folder("cohorts")
     report = cohort_summary(

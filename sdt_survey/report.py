@@ -70,11 +70,11 @@ import pandas as pd
 from ._terminal import terminal_text
 from ._version import __version__
 from .cohorts import MIN_CELL_FLOOR, CohortReport, cohort_summary, invariance_minimum
-from .distributions import protect_counts
+from .cohorts.distributions import protect_counts
 from .errors import SdtSurveyError
 from .files import OutputError, Transaction, write_text
 from .instrument import Instrument, bundled_instruments, load_instruments
-from .ledger import Cell, ReleaseLedger, open_ledger
+from .cohorts.ledger import Cell, ReleaseLedger, open_ledger
 from .responses import WAVE_COLUMNS
 from .results import jsonable
 from .scoring import ScoredResponses, score, score_ids

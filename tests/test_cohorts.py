@@ -708,7 +708,7 @@ def test_random_panels_with_movers_resist_attacks_across_waves(mini, seed):
 
 def test_the_cross_wave_attack_finds_the_mover_without_the_joint_audit(mini, monkeypatch):
     """Negative control for the cross-wave attack: audit each wave alone and the mover leaks."""
-    import sdt_survey.cohorts as cohorts
+    import sdt_survey.cohorts.summary as cohorts
 
     spec = [(10, {"clinic": "X"}), (12, {"clinic": "Y"}), (14, {"clinic": "Z"})]
     wave1 = make_people(spec, seed=81).assign(wave=1)
@@ -763,7 +763,7 @@ def test_random_designs_resist_every_attack(mini, seed):
 
 def test_the_attacks_find_leaks_when_complementary_suppression_is_off(mini, monkeypatch):
     """A negative control: the attacks above are strong enough to catch primary-only suppression."""
-    import sdt_survey.cohorts as cohorts
+    import sdt_survey.cohorts.suppression as cohorts
 
     def primary_only(membership, counts, *, min_cell, forced=None, **ignored):
         measured = membership @ counts
