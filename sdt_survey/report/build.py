@@ -18,7 +18,7 @@ from ..cohorts.ledger import ReleaseLedger, open_ledger
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, load_instruments
 from ..results import jsonable
-from ..scoring import score
+from ..scoring import ScoredResponses, score
 from .context import (
     SECTION_TITLES,
     ReportContext,
@@ -53,7 +53,11 @@ SCHEDULE_OPTIONS = (
 
 def build_report(
     instruments: Instrument | str | Sequence[Instrument | str],
-    responses: str | Path | pd.DataFrame | Sequence[str | Path | pd.DataFrame],
+    responses: ScoredResponses
+    | str
+    | Path
+    | pd.DataFrame
+    | Sequence[ScoredResponses | str | Path | pd.DataFrame],
     *,
     id_column: str,
     by: Sequence[str] = (),
@@ -71,10 +75,12 @@ def build_report(
     ----------
     instruments : Instrument, name or path, or a list of them
         The survey's instruments, as for :func:`sdt_survey.score`.
-    responses : path or DataFrame, or a list of them
+    responses : path, DataFrame or ScoredResponses, or a list of them
         One source per wave (the order of the files defines the waves when they
         have no wave column), or one source with a wave column. Each is read,
-        validated and scored as :func:`sdt_survey.score` does.
+        validated and scored once, as :func:`sdt_survey.score` does (the
+        intake); an analysis data set (:class:`~sdt_survey.scoring.ScoredResponses`)
+        is taken as it is. Every section then works on that analysis data set.
     id_column : str
         The respondent id: links waves and joins the schedule. Never shown.
     by : sequence of str
@@ -147,6 +153,7 @@ def build_report(
     if not sources:
         raise SdtSurveyError("no responses given")
     file_names = [source_name(source, position) for position, source in enumerate(sources)]
+    # The intake, once: every section below takes these analysis data sets, none reads a file again.
     scored = [
         score(loaded, source, id_column=id_column, wave_column=wave_column, **reading_options)
         for source in sources

@@ -80,6 +80,19 @@ class ReportContext:
         """``"the data"`` with one wave, else ``"wave 1"``."""
         return "the data" if len(self.waves) == 1 else f"wave {self.first_wave}"
 
+    def first_wave_data(self, instrument: Instrument) -> ScoredResponses:
+        """The analysis data set of the first wave, for one instrument (nothing is read or scored again)."""
+        combined = ScoredResponses(
+            scores=self.scores,
+            items=self.items,
+            keyed=self.keyed,
+            report=self.scored[0].report,
+            instruments=self.instruments,
+            id_column=self.id_column,
+            wave_column=self.wave_column,
+        )
+        return combined.select(rows=self.first, instruments=[instrument])
+
     def files_with_first_wave(self) -> list[str]:
         sources = self.scores.loc[self.first, "_source"].unique()
         return [self.file_names[int(i)] for i in sorted(sources)]
@@ -142,11 +155,16 @@ class Redactor:
 
 
 def source_name(source: Any, position: int) -> str:
+    """How a source of responses is named in the report: its file name, or ``<data frame N>``."""
+    if isinstance(source, ScoredResponses):  # an analysis data set: named by the file it was read from
+        source = source.source if source.source != "<data frame>" else pd.DataFrame()
     if isinstance(source, (str, Path)):
         return Path(source).name
     if isinstance(source, pd.DataFrame):
         return f"<data frame {position + 1}>"
-    raise SdtSurveyError(f"responses must be paths or DataFrames, not {type(source).__name__}")
+    raise SdtSurveyError(
+        f"responses must be paths, DataFrames or scored responses, not {type(source).__name__}"
+    )
 
 
 def _instrument_args(given: Any, loaded: tuple[Instrument, ...]) -> list[str]:

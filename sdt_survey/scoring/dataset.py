@@ -54,6 +54,8 @@ class ScoredResponses(Result):
     instruments : tuple of Instrument
     id_column, wave_column : str, optional
         The respondent id and wave columns the responses were read with.
+    source : str
+        Where the responses came from (the file's path, or ``"<data frame>"``).
     dropped_columns, dropped_reasons
         Columns left out as possible identifiers, and why.
     notes, warnings : list of str
@@ -72,6 +74,8 @@ class ScoredResponses(Result):
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     wave_column: str | None = None
+    #: Where the responses came from: the file's path, or ``"<data frame>"``.
+    source: str = "<data frame>"
 
     #: The scores table is the data: a table suffix writes it, ``.txt``/``.md`` the summary.
     writers: ClassVar[dict[str, str]] = {".txt": "summary", ".md": "summary"}

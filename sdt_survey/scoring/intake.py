@@ -323,6 +323,7 @@ def _score_clean(
         dropped_reasons=reasons,
         notes=read.notes + notes,
         wave_column=wave_column,
+        source=read.path,
     )
 
 

@@ -36,7 +36,6 @@ def reliability_section(ctx: ReportContext) -> dict[str, Any]:
             reason=f"fewer than {ctx.min_cell} residents answered: nothing can be shown",
         )
     notes: list[str] = []
-    answers = ctx.items.loc[ctx.first].reset_index(drop=True)
     for inst in ctx.instruments:
         if not inst.subscales:
             continue
@@ -45,9 +44,9 @@ def reliability_section(ctx: ReportContext) -> dict[str, Any]:
             "version": inst.version,
             "title": text_or_none(inst.title) or inst.id,
         }
-        frame = answers[[i for i in inst.item_ids if i in answers]]
         try:
-            report = instrument_reliability([inst], frame).reports[0]
+            # The analysis data set of the first wave: reliability neither reads nor scores again.
+            report = instrument_reliability([inst], ctx.first_wave_data(inst)).reports[0]
         except Exception as exc:  # reliability of odd data (constant items, tiny subscales) may fail
             block.update(
                 status="not_available", reason=ctx.scrub(f"reliability could not be computed: {exc}")
