@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ._spreadsheet_safe import write_csv
 from .files import folder_output
 from .instrument import Instrument, bundled_instruments, check_instrument, load_instrument
+from .results import Result, jsonable
 
 DEFAULT_OUT = Path("sdt-survey-demo")
 #: The survey the demo deploys, simulates and analyses.
@@ -48,20 +51,41 @@ class DemoStage:
 
 
 @dataclass
-class DemoResult:
+class DemoResult(Result):
     """Everything the demo did, stage by stage."""
 
     out_dir: Path
     stages: list[DemoStage] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"out_dir": str(self.out_dir), "stages": [s.to_dict() for s in self.stages]}
+        return jsonable(
+            {
+                "out_dir": str(self.out_dir),
+                "stages": [s.to_dict() for s in self.stages],
+                "notes": list(self.notes),
+                "warnings": list(self.warnings),
+            }
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per stage: name, summary, seconds and the number of files it wrote."""
+        return pd.DataFrame(
+            [
+                {"stage": s.name, "summary": s.summary, "seconds": s.seconds, "outputs": len(s.outputs)}
+                for s in self.stages
+            ],
+            columns=["stage", "summary", "seconds", "outputs"],
+        )
 
     def summary(self) -> str:
         lines = [f"sdt-survey demo: outputs in {self.out_dir}"]
         for stage in self.stages:
             lines.append(f"  {stage.name}: {stage.summary} ({stage.seconds:.2f} s)")
             lines.extend(f"      {path}" for path in stage.outputs)
+        lines.extend(f"  warning: {w}" for w in self.warnings)
+        lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 
 
@@ -133,7 +157,7 @@ def _stage_simulate(ctx: _Context) -> tuple[str, list[Path]]:
 
 def _stage_score(ctx: _Context) -> tuple[str, list[Path]]:
     """Validate and score the responses; show what the validator says about a messy export."""
-    from .pseudonyms import keygen
+    from .scoring import keygen
     from .responses import ResponseValidationError
     from .scoring import score
 

@@ -48,6 +48,7 @@ import pandas as pd
 from .._version import __version__
 from ..errors import LedgerError
 from ..files import atomic_output
+from ..results import Result, jsonable
 from .disclosure import protect
 
 #: Environment variable naming the ledger file used when none is given.
@@ -332,12 +333,54 @@ def open_ledger(
 
 
 @dataclass
-class AuditResult:
-    """What the cross-run audit asks the run to hide, and why."""
+class AuditResult(Result):
+    """What the cross-run audit asks the run to hide, and why.
+
+    Attributes
+    ----------
+    hide : set
+        Keys of this run's cells to hide (as :func:`audit` received them).
+    already_disclosed : int
+        Small groups that earlier releases already disclose (nothing this run adds to them).
+    changed : list of str
+        Labels of re-released groups whose respondents changed by fewer than ``min_cell``.
+    notes, warnings : list of str
+    """
 
     hide: set[Any]
     already_disclosed: int = 0
     changed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def _hidden(self) -> list[Any]:
+        return sorted(self.hide, key=repr)
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(
+            {
+                "hide": [list(key) if isinstance(key, tuple) else key for key in self._hidden()],
+                "already_disclosed": self.already_disclosed,
+                "changed": list(self.changed),
+                "notes": list(self.notes),
+                "warnings": list(self.warnings),
+            }
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per cell to hide: its key."""
+        return pd.DataFrame({"hide": [repr(key) for key in self._hidden()]})
+
+    def summary(self) -> str:
+        lines = [
+            f"Release-ledger audit: {len(self.hide)} cell(s) to hide; {self.already_disclosed} small "
+            "group(s) already disclosed by earlier releases"
+        ]
+        if self.changed:
+            lines.append(f"  re-released with few respondents changed: {', '.join(self.changed)}")
+        lines.extend(f"  warning: {w}" for w in self.warnings)
+        lines.extend(f"  note: {n}" for n in self.notes)
+        return "\n".join(lines)
 
 
 def _alike(a: Cell, b: Cell) -> bool:

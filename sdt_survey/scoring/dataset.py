@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._terminal import printable
-from ..errors import SdtSurveyError
+from ..errors import OutputError, SdtSurveyError
 from ..instrument import Instrument
 from ..responses import DataQualityReport
 from ..results import Result, jsonable
@@ -151,8 +151,14 @@ class ScoredResponses(Result):
         :meth:`summary`, and :meth:`to_json` gives the summary data as JSON.
         Atomically; an existing file is replaced only with ``overwrite=True``.
         """
-        if Path(path).suffix.lower() in TABLE_SUFFIXES:
+        suffix = Path(path).suffix.lower()
+        if suffix in TABLE_SUFFIXES:
             return write_table(self.scores, path, labels=self.variable_labels(), overwrite=overwrite)
+        if suffix not in self.writers:
+            known = ", ".join(sorted({*TABLE_SUFFIXES, *self.writers}))
+            raise OutputError(
+                f"{path}: cannot tell the format from the suffix {suffix!r}; use one of {known}"
+            )
         return super().write(path, overwrite=overwrite)
 
     def select(

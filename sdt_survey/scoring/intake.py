@@ -114,7 +114,7 @@ def score(
         replaced by a keyed hash in every output of the run (scores, the
         data-quality report, summaries and error messages). Needs
         ``id_column``. A missing, weak or shared key file is refused before
-        any work (see :func:`~sdt_survey.pseudonyms.read_key`).
+        any work (see :func:`~sdt_survey.scoring.pseudonyms.read_key`).
     allow_shared_key : bool
         Accept a key file that other users can read or write.
     identifiers : sequence of str
