@@ -17,7 +17,6 @@ from .instrument import (
     load_instrument,
     parse_instrument,
 )
-from .scoring.pseudonyms import keygen
 from .responses import (
     DataQualityReport,
     Responses,
@@ -25,7 +24,7 @@ from .responses import (
     read_responses,
     validate_responses,
 )
-from .scoring import ScoredResponses, score
+from .scoring import ScoredResponses, keygen, score
 
 __all__ = [
     "DataQualityReport",

@@ -157,9 +157,8 @@ def _stage_simulate(ctx: _Context) -> tuple[str, list[Path]]:
 
 def _stage_score(ctx: _Context) -> tuple[str, list[Path]]:
     """Validate and score the responses; show what the validator says about a messy export."""
-    from .scoring import keygen
     from .responses import ResponseValidationError
-    from .scoring import score
+    from .scoring import keygen, score
 
     folder = ctx.folder("scores")
     scored = score(ctx.instruments, ctx.data["responses"], id_column="resident", flag_careless=True)
