@@ -207,8 +207,9 @@ def _stage_reliability(ctx: _Context) -> tuple[str, list[Path]]:
     from .reliability import instrument_reliability
 
     folder = ctx.folder("reliability")
+    # The analysis data set of the score stage: the responses are not read or scored again.
     report = instrument_reliability(
-        ctx.instruments, ctx.data["responses"], id_column="resident", group_column="program"
+        ctx.instruments, ctx.data["scored"], id_column="resident", group_column="program"
     )
     table = folder / "reliability.txt"
     table.write_text(report.summary() + "\n", encoding="utf-8")
@@ -225,9 +226,11 @@ def _stage_reliability(ctx: _Context) -> tuple[str, list[Path]]:
 def _stage_factor(ctx: _Context) -> tuple[str, list[Path]]:
     """EFA, CFA (ML and ordinal WLSMV) and invariance across PGY of bpn-residency on wave 1."""
     from .factor.efa import instrument_factor_report
+    from .scoring import score
 
     folder = ctx.folder("factor")
-    wave1 = ctx.out_dir / "data" / "responses_w1.csv"
+    # One intake of wave 1; the EFA, both CFAs and the invariance check take its analysis data set.
+    wave1 = score(ctx.instruments[0], ctx.out_dir / "data" / "responses_w1.csv", id_column="resident")
     report = instrument_factor_report(ctx.instruments[0], wave1, id_column="resident", seed=DEMO_SEED)
     text = folder / "efa.txt"
     text.write_text(report.summary() + "\n", encoding="utf-8")
