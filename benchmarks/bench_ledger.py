@@ -20,7 +20,7 @@ import pandas as pd
 from timing import best_of  # benchmarks/timing.py, beside this script
 
 from sdt_survey.cohorts import cohort_summary
-from sdt_survey.ledger import ReleaseLedger
+from sdt_survey.cohorts.ledger import ReleaseLedger
 from sdt_survey.simulate import simulate
 
 

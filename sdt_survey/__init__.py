@@ -17,7 +17,6 @@ from .instrument import (
     parse_instrument,
 )
 from .platforms import ExportResult, build_survey, export_survey
-from .pseudonyms import keygen
 from .responses import (
     DataQualityReport,
     Responses,
@@ -25,7 +24,7 @@ from .responses import (
     read_responses,
     validate_responses,
 )
-from .scoring import ScoredResponses, score
+from .scoring import ScoredResponses, keygen, score
 
 __all__ = [
     "DataQualityReport",

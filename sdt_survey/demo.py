@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ._spreadsheet_safe import write_csv
 from .files import folder_output
 from .instrument import Instrument, bundled_instruments, check_instrument, load_instrument
+from .results import Result, jsonable
 
 DEFAULT_OUT = Path("sdt-survey-demo")
 #: The survey the demo deploys, simulates and analyses.
@@ -48,20 +51,41 @@ class DemoStage:
 
 
 @dataclass
-class DemoResult:
+class DemoResult(Result):
     """Everything the demo did, stage by stage."""
 
     out_dir: Path
     stages: list[DemoStage] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"out_dir": str(self.out_dir), "stages": [s.to_dict() for s in self.stages]}
+        return jsonable(
+            {
+                "out_dir": str(self.out_dir),
+                "stages": [s.to_dict() for s in self.stages],
+                "notes": list(self.notes),
+                "warnings": list(self.warnings),
+            }
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per stage: name, summary, seconds and the number of files it wrote."""
+        return pd.DataFrame(
+            [
+                {"stage": s.name, "summary": s.summary, "seconds": s.seconds, "outputs": len(s.outputs)}
+                for s in self.stages
+            ],
+            columns=["stage", "summary", "seconds", "outputs"],
+        )
 
     def summary(self) -> str:
         lines = [f"sdt-survey demo: outputs in {self.out_dir}"]
         for stage in self.stages:
             lines.append(f"  {stage.name}: {stage.summary} ({stage.seconds:.2f} s)")
             lines.extend(f"      {path}" for path in stage.outputs)
+        lines.extend(f"  warning: {w}" for w in self.warnings)
+        lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
 
 
@@ -133,9 +157,8 @@ def _stage_simulate(ctx: _Context) -> tuple[str, list[Path]]:
 
 def _stage_score(ctx: _Context) -> tuple[str, list[Path]]:
     """Validate and score the responses; show what the validator says about a messy export."""
-    from .pseudonyms import keygen
     from .responses import ResponseValidationError
-    from .scoring import score
+    from .scoring import keygen, score
 
     folder = ctx.folder("scores")
     scored = score(ctx.instruments, ctx.data["responses"], id_column="resident", flag_careless=True)
@@ -183,8 +206,9 @@ def _stage_reliability(ctx: _Context) -> tuple[str, list[Path]]:
     from .reliability import instrument_reliability
 
     folder = ctx.folder("reliability")
+    # The analysis data set of the score stage: the responses are not read or scored again.
     report = instrument_reliability(
-        ctx.instruments, ctx.data["responses"], id_column="resident", group_column="program"
+        ctx.instruments, ctx.data["scored"], id_column="resident", group_column="program"
     )
     table = folder / "reliability.txt"
     table.write_text(report.summary() + "\n", encoding="utf-8")
@@ -201,9 +225,11 @@ def _stage_reliability(ctx: _Context) -> tuple[str, list[Path]]:
 def _stage_factor(ctx: _Context) -> tuple[str, list[Path]]:
     """EFA, CFA (ML and ordinal WLSMV) and invariance across PGY of bpn-residency on wave 1."""
     from .factor.exploratory import instrument_factor_report
+    from .scoring import score
 
     folder = ctx.folder("factor")
-    wave1 = ctx.out_dir / "data" / "responses_w1.csv"
+    # One intake of wave 1; the EFA, both CFAs and the invariance check take its analysis data set.
+    wave1 = score(ctx.instruments[0], ctx.out_dir / "data" / "responses_w1.csv", id_column="resident")
     report = instrument_factor_report(ctx.instruments[0], wave1, id_column="resident", seed=DEMO_SEED)
     text = folder / "efa.txt"
     text.write_text(report.summary() + "\n", encoding="utf-8")
@@ -302,7 +328,7 @@ def _stage_power(ctx: _Context) -> tuple[str, list[Path]]:
 def _stage_cohorts(ctx: _Context) -> tuple[str, list[Path]]:
     """Belonging by PGY and clinic across waves, small cells suppressed, the ledger holding across runs."""
     from .cohorts import cohort_summary
-    from .ledger import LedgerError
+    from .errors import LedgerError
 
     folder = ctx.folder("cohorts")
     report = cohort_summary(

@@ -708,7 +708,7 @@ def test_random_panels_with_movers_resist_attacks_across_waves(mini, seed):
 
 def test_the_cross_wave_attack_finds_the_mover_without_the_joint_audit(mini, monkeypatch):
     """Negative control for the cross-wave attack: audit each wave alone and the mover leaks."""
-    import sdt_survey.cohorts as cohorts
+    import sdt_survey.cohorts.summary as cohorts
 
     spec = [(10, {"clinic": "X"}), (12, {"clinic": "Y"}), (14, {"clinic": "Z"})]
     wave1 = make_people(spec, seed=81).assign(wave=1)
@@ -763,7 +763,7 @@ def test_random_designs_resist_every_attack(mini, seed):
 
 def test_the_attacks_find_leaks_when_complementary_suppression_is_off(mini, monkeypatch):
     """A negative control: the attacks above are strong enough to catch primary-only suppression."""
-    import sdt_survey.cohorts as cohorts
+    import sdt_survey.cohorts.suppression as cohorts
 
     def primary_only(membership, counts, *, min_cell, forced=None, **ignored):
         measured = membership @ counts
@@ -928,7 +928,7 @@ def test_protect_two_way_margins_random():
 
 
 def _fake_engine(monkeypatch, conclusion, calls):
-    module = types.ModuleType("sdt_survey.factor.invariance")
+    module = types.ModuleType("sdt_survey.factor.sem.invariance")
 
     class Result:
         def __init__(self, data, group):
@@ -949,7 +949,7 @@ def _fake_engine(monkeypatch, conclusion, calls):
         return Result(data, group)
 
     module.measurement_invariance = measurement_invariance
-    monkeypatch.setitem(sys.modules, "sdt_survey.factor.invariance", module)
+    monkeypatch.setitem(sys.modules, "sdt_survey.factor.sem.invariance", module)
 
 
 def _big(seed=1, per_group=120):
@@ -965,7 +965,7 @@ def test_invariance_minimum_per_group():
 
 
 def test_invariance_engine_unavailable_is_a_note(mini, monkeypatch):
-    monkeypatch.setitem(sys.modules, "sdt_survey.factor.invariance", None)
+    monkeypatch.setitem(sys.modules, "sdt_survey.factor.sem.invariance", None)
     report = cohort_summary(mini, _big(), id_column="resident_key", by=["pgy"])
     assert "invariance not checked: engine unavailable" in report.notes
     (check,) = report.invariance["checks"]
@@ -1023,7 +1023,7 @@ def test_invariance_can_be_switched_off(mini):
 
 
 def test_invariance_engine_on_simulated_data():
-    pytest.importorskip("sdt_survey.factor.invariance")
+    pytest.importorskip("sdt_survey.factor.sem.invariance")
     from sdt_survey.simulate import simulate
 
     bpn = sdt_survey.load_instrument("bpn-residency")

@@ -27,7 +27,7 @@ from privacy_support import SCALES, make_people, next_wave
 import sdt_survey
 from sdt_survey.cli import cli
 from sdt_survey.cohorts import ALL, cohort_summary
-from sdt_survey.ledger import LedgerError, ReleaseLedger, default_ledger_path, open_ledger
+from sdt_survey.cohorts.ledger import LedgerError, ReleaseLedger, default_ledger_path, open_ledger
 
 # ------------------------------------------------------------------ the pooling attacker
 

@@ -46,9 +46,10 @@ import pandas as pd
 import pytest
 
 import sdt_survey
-from sdt_survey import report as report_module
 from sdt_survey.errors import SdtSurveyError
-from sdt_survey.report import SECTION_TITLES, Report, _bar_segments, build_report
+from sdt_survey.report import SECTION_TITLES, Report, build_report
+from sdt_survey.report.plots import _bar_segments
+from sdt_survey.report.sections import factor as report_module
 from sdt_survey.simulate import simulate
 from tests.conftest import REFERENCE
 

@@ -37,7 +37,7 @@ def keygen(path: str, force: bool) -> None:
     """
     import warnings
 
-    from ...pseudonyms import keygen as make_key
+    from ...scoring import keygen as make_key
 
     existed = Path(path).exists()
     with warnings.catch_warnings():

@@ -250,6 +250,6 @@ def report_command(
         source=source,
         invalid=invalid,
     )
-    html_path, json_path = report.write(html_path, overwrite=force)
+    html_path, json_path = report.write_pair(html_path, overwrite=force)
     click.echo(terminal_text(report.summary()))
     click.echo(f"report: {html_path}\njson: {json_path}")

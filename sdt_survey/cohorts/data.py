@@ -1,0 +1,220 @@
+"""The cohort inputs: scored waves joined into one table, grouping columns checked and labelled."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SdtSurveyError
+from ..identifiers import identifier_columns
+from ..instrument import Instrument
+from ..responses import WAVE_COLUMNS, Responses
+from ..scoring import ScoredResponses, score, score_ids
+
+#: The smallest ``min_cell`` accepted: below 3, two people could each work out the other's answers.
+MIN_CELL_FLOOR = 3
+#: Group value of overall rows (and of the columns a row is not broken down by).
+ALL = "all"
+#: Group value of respondents with no value in a grouping column (they form a group of their own,
+#: so that the groups of a column always add up to the overall row).
+MISSING_GROUP = "(missing)"
+#: Measurement invariance is tested only when each group has at least
+
+
+@dataclass
+class _Data:
+    frame: pd.DataFrame  # _rid (integer codes), _wave (position), by columns (labels), scores
+    keyed: pd.DataFrame  # reverse-keyed items, row-aligned with frame
+    waves: list[Any]  # wave labels in order
+    notes: list[str]
+    ids: np.ndarray  # each _rid's id as text (for the release ledger's keyed hashes only)
+
+
+def _as_sources(responses: Any) -> list[Any]:
+    if isinstance(responses, (list, tuple)):
+        if not responses:
+            raise SdtSurveyError("no responses given")
+        return list(responses)
+    return [responses]
+
+
+def _natural_key(value: Any) -> tuple:
+    text = str(value)
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text))
+
+
+def _plain_labels(values: pd.Series) -> pd.Series:
+    """Group labels as plain Python values: integers stay (or become, from digit strings) int."""
+    present = values.dropna()
+    as_object = values.astype(object).where(values.notna(), None)
+    if present.empty:
+        return as_object
+    if pd.api.types.is_bool_dtype(present):
+        return as_object.map(lambda v: None if v is None else str(bool(v)).lower())
+    if pd.api.types.is_numeric_dtype(present):
+        floats = present.astype(float)
+        if np.all(np.isfinite(floats)) and np.all(floats == np.round(floats)):
+            return as_object.map(lambda v: None if v is None else int(v))
+        return as_object.map(lambda v: None if v is None else float(v))
+    text = present.astype(str).str.strip()
+    if text.str.fullmatch(r"-?[1-9]\d*|0").all():
+        return as_object.map(lambda v: None if v is None else int(str(v).strip()))
+    return as_object.map(lambda v: None if v is None else str(v).strip())
+
+
+def _collect(
+    instruments: tuple[Instrument, ...],
+    responses: Any,
+    id_column: str,
+    wave_column: str | None,
+    reading_options: Mapping[str, Any],
+) -> _Data:
+    sources = _as_sources(responses)
+    scored: list[ScoredResponses] = []
+    for source in sources:
+        if isinstance(source, ScoredResponses):
+            if id_column not in source.scores.columns:
+                raise SdtSurveyError(
+                    f"the scored responses have no id column {id_column!r}; score them with "
+                    f"id_column={id_column!r}"
+                )
+            scored.append(source)
+        elif isinstance(source, (pd.DataFrame, Responses, str, Path)):
+            scored.append(
+                score(instruments, source, id_column=id_column, wave_column=wave_column, **reading_options)
+            )
+        else:
+            raise SdtSurveyError(
+                "responses must be a path, a list of paths, ScoredResponses or a DataFrame, "
+                f"not {type(source).__name__}"
+            )
+    notes: list[str] = []
+    wave_of: list[str | None] = []
+    for result in scored:
+        if wave_column is not None:
+            if wave_column not in result.scores.columns:
+                raise SdtSurveyError(f"the responses have no wave column {wave_column!r}")
+            wave_of.append(wave_column)
+        else:
+            wave_of.append(next((c for c in WAVE_COLUMNS if c in result.scores.columns), None))
+    if any(w is None for w in wave_of) and any(w is not None for w in wave_of):
+        raise SdtSurveyError(
+            "some response files have a wave column and some do not; give every file one, or none "
+            "(then the order of the files defines wave 1, 2, ...)"
+        )
+    names = [c for c in score_ids(instruments)]
+    frames, keyed = [], []
+    for position, result in enumerate(scored):
+        table = result.scores.reset_index(drop=True)
+        missing_scores = [c for c in names if c not in table.columns]
+        if missing_scores:
+            raise SdtSurveyError(
+                f"the scored responses lack {', '.join(missing_scores)}; score them with the same instruments"
+            )
+        part = table.drop(columns=[c for c in ("row",) if c in table.columns]).copy()
+        column = wave_of[position]
+        part["_wave_label"] = part[column] if column is not None else position + 1
+        frames.append(part)
+        keyed.append(result.keyed.reset_index(drop=True))
+    if wave_of[0] is None:
+        if len(scored) > 1:
+            notes.append(
+                f"the files have no wave column; waves are numbered by file order (file 1 is wave 1, "
+                f"..., file {len(scored)} is wave {len(scored)})"
+            )
+        else:
+            notes.append("no wave column: all responses form one wave (wave 1)")
+    frame = pd.concat(frames, ignore_index=True, sort=False)
+    items = pd.concat(keyed, ignore_index=True, sort=False)
+    wave_labels = _plain_labels(frame["_wave_label"])
+    if wave_labels.isna().any():
+        raise SdtSurveyError(f"{int(wave_labels.isna().sum())} responses have no wave value")
+    waves = sorted(pd.unique(wave_labels), key=_natural_key)
+    position_of = {w: i for i, w in enumerate(waves)}
+    ids = frame[id_column]
+    if ids.isna().any():
+        raise SdtSurveyError(f"{int(ids.isna().sum())} responses have no {id_column}")
+    codes, id_values = pd.factorize(ids.astype(str).str.strip())
+    out = frame.drop(columns=[id_column, "_wave_label"])
+    out.insert(0, "_rid", codes)
+    out.insert(1, "_wave", wave_labels.map(position_of).to_numpy(dtype=int))
+    repeated = out.duplicated(["_rid", "_wave"])
+    if repeated.any():
+        raise SdtSurveyError(
+            f"{int(repeated.sum())} respondent ids appear more than once in one wave; a respondent "
+            "answers each wave once (see the duplicates option of score)"
+        )
+    return _Data(
+        frame=out, keyed=items, waves=list(waves), notes=notes, ids=np.asarray(id_values, dtype=object)
+    )
+
+
+def _check_by(
+    data: _Data,
+    by: Sequence[str],
+    instruments: tuple[Instrument, ...],
+    id_column: str,
+    wave_column: str | None,
+    min_cell: int,
+) -> None:
+    if isinstance(by, str):
+        raise SdtSurveyError(f"by must be a list of column names, e.g. by=[{by!r}]")
+    if len(set(by)) != len(by):
+        raise SdtSurveyError("by names a column twice")
+    items = {item.id for inst in instruments for item in inst.items}
+    scores = set(score_ids(instruments))
+    available = [
+        c
+        for c in data.frame.columns
+        if not c.startswith("_") and c not in scores and c not in WAVE_COLUMNS and c != wave_column
+    ]
+    flagged = set(identifier_columns(list(by)))
+    for column in by:
+        if column == id_column:
+            raise SdtSurveyError(f"{column!r} is the respondent id column; it can never be a grouping column")
+        if column in flagged:
+            raise SdtSurveyError(f"{column!r} holds direct identifiers; it can never be a grouping column")
+        if column in items:
+            raise SdtSurveyError(f"{column!r} is an item (an answer), not a grouping column")
+        if column in scores or column in WAVE_COLUMNS or column == wave_column:
+            raise SdtSurveyError(f"{column!r} cannot be a grouping column (waves are reported anyway)")
+        if column not in data.frame.columns:
+            raise SdtSurveyError(
+                f"no column {column!r} in the responses; grouping columns there: "
+                f"{', '.join(map(str, available)) or '(none)'}"
+            )
+        per_person = data.frame.groupby("_rid")[column].nunique(dropna=True)
+        distinct = data.frame[column].nunique(dropna=True)
+        n_people = data.frame["_rid"].nunique()
+        if n_people > min_cell and distinct == n_people and (per_person <= 1).all():
+            raise SdtSurveyError(
+                f"every respondent has their own value of {column!r}: it looks like an identifier or a "
+                "free-text answer, and its values would be shown as group names; group by something else"
+            )
+
+
+def _group_labels(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    out = frame.copy()
+    for column in by:
+        labels = _plain_labels(out[column])
+        if (labels == ALL).any():
+            raise SdtSurveyError(
+                f"{column!r} has the value {ALL!r}, which the report uses for overall rows; rename it"
+            )
+        out[column] = labels.where(labels.notna(), MISSING_GROUP).astype(object)
+    return out
+
+
+def _baseline(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Each respondent's groups at their first wave."""
+    first = frame.sort_values(["_rid", "_wave"], kind="stable").drop_duplicates("_rid")
+    return first.set_index("_rid")[list(by)]
+
+
+__all__ = ["ALL", "MIN_CELL_FLOOR", "MISSING_GROUP"]

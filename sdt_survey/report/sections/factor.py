@@ -1,0 +1,287 @@
+"""Section 3: factor structure (CFA fit and loadings) and measurement invariance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...cohorts import invariance_minimum
+from ...instrument import Instrument
+from ..context import (
+    ReportContext,
+    finite_or_none,
+    first_wave_words,
+    make_section,
+    plain_label,
+    shell_quote,
+    text_or_none,
+)
+
+# =============================================================================== 3. factor structure
+
+
+def _factor_engine() -> tuple[Any, Any, Any]:
+    """``(cfa, CFAModel, measurement_invariance)``; ``None`` for each part that is not installed."""
+    try:
+        from ...factor.sem import CFAModel, cfa
+    except ImportError:
+        return None, None, None
+    try:
+        from ...factor.sem import measurement_invariance
+    except ImportError:
+        measurement_invariance = None
+    return cfa, CFAModel, measurement_invariance
+
+
+def _model_items(inst: Instrument) -> list[str]:
+    return list(dict.fromkeys(i for sub in inst.subscales.values() for i in sub.items))
+
+
+def factor_section(ctx: ReportContext) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    explanation = (
+        f"Whether the answers in {first_wave_words(ctx)} fit the instrument's structure: one factor per "
+        "subscale, the factors allowed to correlate (confirmatory factor analysis by maximum likelihood, as "
+        "R's lavaan). Good fit: CFI and TLI .95 or more, RMSEA .06 or less, SRMR .08 or less (Hu & Bentler, "
+        "1999). A standardized loading says how strongly an item reflects its subscale (.50 or more is "
+        "usual). The invariance table tests whether the items work the same way in every group, which "
+        "comparing group means requires."
+    )
+    across = ctx.by[0] if ctx.by else ("wave" if len(ctx.waves) > 1 else None)
+    engine_cfa, engine_model, engine_invariance = _factor_engine()
+    first_file = ctx.files_with_first_wave()[0]
+    name = ctx.instrument_args[0] if len(ctx.instrument_args) == 1 else "INSTRUMENT"
+    source = [
+        "Python: from sdt_survey.factor.sem import cfa, CFAModel; "
+        f"items = sdt_survey.score({name!r}, {first_file!r}, id_column={ctx.id_column!r}).keyed; "
+        f"cfa(items, CFAModel.from_instrument(sdt_survey.load_instrument({name!r})))"
+        + (f" (on the rows of wave {ctx.first_wave})" if len(ctx.waves) > 1 else "")
+    ]
+    if across is not None:
+        cohorts_files = " ".join(shell_quote(n) for n in ctx.file_names)
+        by_flag = f" --by {shell_quote(ctx.by[0])}" if ctx.by else " --by ..."
+        source.append(
+            f"sdt-survey cohorts {' '.join(shell_quote(a) for a in ctx.instrument_args)} {cohorts_files} "
+            f"--id-column {shell_quote(ctx.id_column)}{by_flag} (its invariance check"
+            + (", across waves" if across == "wave" else "")
+            + "; Python: sdt_survey.factor.sem.measurement_invariance)"
+        )
+    data: dict[str, Any] = {"wave": ctx.first_wave, "invariance_across": across, "instruments": []}
+    modelled = [inst for inst in ctx.instruments if inst.subscales]
+    if not modelled:
+        return (
+            make_section(
+                explanation,
+                source,
+                data,
+                status="not_available",
+                reason="the instruments define no subscales",
+            ),
+            [],
+        )
+    if engine_cfa is None:
+        reason = (
+            "the confirmatory factor analysis engine (sdt_survey.factor.sem) is not available in this version"
+        )
+        return make_section(explanation, source, data, status="not_available", reason=reason), []
+    checks = []
+    keyed_first = ctx.keyed.loc[ctx.first].reset_index(drop=True)
+    for inst in modelled:
+        items = [i for i in _model_items(inst) if i in keyed_first]
+        need = invariance_minimum(inst)
+        block: dict[str, Any] = {
+            "id": inst.id,
+            "version": inst.version,
+            "title": text_or_none(inst.title) or inst.id,
+        }
+        complete = int(ctx.scores.loc[ctx.first, list(inst.subscales)].notna().all(axis=1).sum())
+        if complete < need:
+            block.update(
+                status="not_available",
+                reason=(
+                    f"too few respondents for a factor model of {inst.id}: {need} with every subscale "
+                    f"scored are needed for stable fit indices, and {ctx.first_wave_phrase()} has "
+                    f"{_count_words(complete, ctx.min_cell)}"
+                ),
+            )
+        else:
+            block.update(_fit_cfa(engine_cfa, engine_model, inst, keyed_first[items], ctx))
+        check = _invariance_check(ctx, inst, engine_model, engine_invariance, across, need)
+        block["invariance"] = check
+        if check is not None:
+            checks.append(check)
+        data["instruments"].append(block)
+    fitted = [b for b in data["instruments"] if b.get("status") == "ok"]
+    if not fitted:
+        reasons = "; ".join(b["reason"] for b in data["instruments"])
+        return make_section(explanation, source, data, status="not_available", reason=reasons), checks
+    return make_section(explanation, source, data), checks
+
+
+def _count_words(count: int, min_cell: int) -> str:
+    """A count of respondents, or 'fewer than min_cell' when it is small (a count is a figure too)."""
+    return f"fewer than {min_cell}" if 0 < count < min_cell else str(count)
+
+
+def _fit_cfa(cfa: Callable, CFAModel: Any, inst: Instrument, items: pd.DataFrame, ctx: ReportContext) -> dict:
+    try:
+        model = CFAModel.from_instrument(inst)
+        result = cfa(items, model)
+    except Exception as exc:  # the engine may fail on real data (non-convergence, singular covariance)
+        return {
+            "status": "not_available",
+            "reason": ctx.scrub(f"the factor model could not be fitted: {exc}"),
+        }
+    fit = result.fit
+    table = result.parameters
+    loadings = table[table["op"] == "=~"]
+    correlations = result.factor_correlations()
+    factors = list(correlations.index)
+    return {
+        "status": "ok",
+        "model": model.to_lavaan(),
+        "estimator": result.estimator,
+        "missing": result.missing,
+        "n_used": int(result.n_used),
+        "converged": bool(result.converged),
+        "fit": {
+            "chisq": finite_or_none(fit.chisq),
+            "df": int(fit.df),
+            "pvalue": finite_or_none(fit.pvalue),
+            "cfi": finite_or_none(fit.cfi),
+            "tli": finite_or_none(fit.tli),
+            "rmsea": finite_or_none(fit.rmsea),
+            "rmsea_ci": [finite_or_none(fit.rmsea_ci_lower), finite_or_none(fit.rmsea_ci_upper)],
+            "srmr": finite_or_none(fit.srmr),
+        },
+        "loadings": [
+            {
+                "factor": row.lhs,
+                "item": row.rhs,
+                "estimate": finite_or_none(row.est),
+                "std_loading": finite_or_none(row.std_all),
+            }
+            for row in loadings.itertuples(index=False)
+        ],
+        "factor_correlations": {
+            a: {b: finite_or_none(correlations.at[a, b]) for b in factors if b != a} for a in factors
+        },
+        "warnings": [ctx.scrub(w) for w in result.warnings],
+    }
+
+
+def _invariance_check(
+    ctx: ReportContext,
+    inst: Instrument,
+    CFAModel: Any,
+    measurement_invariance: Any,
+    across: str | None,
+    need: int,
+) -> dict[str, Any] | None:
+    """Measurement invariance of ``inst`` across ``across``: the table, or why it was not tested."""
+    if across is None:
+        return {
+            "instrument": inst.id,
+            "across": None,
+            "status": "nothing_to_compare",
+            "statement": "no grouping column and a single wave: there are no groups to compare",
+        }
+    items = [i for i in _model_items(inst) if i in ctx.keyed]
+    if across == "wave":
+        rows = np.ones(len(ctx.scores), dtype=bool)
+        labels = ctx.scores["_wave"]
+        caveat = (
+            " (waves treated as independent groups although residents answer more than once; approximate)"
+        )
+    else:
+        rows = ctx.first.copy()
+        labels = ctx.scores[across].map(plain_label)
+        caveat = f" (wave {ctx.first_wave})" if len(ctx.waves) > 1 else ""
+    rows &= labels.notna().to_numpy()
+    complete = ctx.scores[list(inst.subscales)].notna().all(axis=1).to_numpy() & rows
+    sizes = pd.Series(complete[rows]).groupby(labels[rows].astype(str).to_numpy()).sum()
+    large = [g for g in sizes.index if sizes[g] >= need]
+    small = [g for g in sizes.index if sizes[g] < need]
+    check: dict[str, Any] = {
+        "instrument": inst.id,
+        "across": across,
+        "minimum_per_group": need,
+        "groups_tested": large,
+        "groups_too_small": small,
+    }
+    if len(large) < 2:
+        check.update(
+            status="too_few_respondents",
+            statement=(
+                f"too few respondents to test measurement invariance of {inst.id} across {across}: each "
+                f"group needs at least {need} respondents with every subscale scored, and {len(large)} of "
+                f"{len(sizes)} groups have that many; mean comparisons across {across} are not backed by an "
+                "invariance test, so read differences between groups as descriptive"
+            ),
+        )
+        return check
+    if measurement_invariance is None:
+        check.update(
+            status="engine_unavailable",
+            statement=f"invariance of {inst.id} across {across} not checked: the invariance engine is "
+            "not available in this version",
+        )
+        return check
+    chosen = complete & labels.astype(str).isin(large).to_numpy()
+    tested = ctx.keyed.loc[chosen, items].reset_index(drop=True)
+    tested[across] = labels[chosen].astype(str).to_numpy()
+    try:
+        result = measurement_invariance(tested, CFAModel.from_instrument(inst), across)
+    except Exception as exc:  # the engine may fail to converge on real data
+        check.update(
+            status="failed",
+            statement=ctx.scrub(f"invariance of {inst.id} across {across} could not be tested: {exc}"),
+        )
+        return check
+    level = result.highest
+    supported = level in ("scalar", "strict")
+    skipped = (
+        f" Not tested (too few respondents): {', '.join(f'{across} {g}' for g in small)}." if small else ""
+    )
+    steps = []
+    for name, step in result.steps.items():
+        fit = step.fit
+        steps.append(
+            {
+                "step": name,
+                "chisq": finite_or_none(fit.chisq),
+                "df": int(fit.df),
+                "cfi": finite_or_none(fit.cfi),
+                "tli": finite_or_none(fit.tli),
+                "rmsea": finite_or_none(fit.rmsea),
+                "srmr": finite_or_none(fit.srmr),
+            }
+        )
+    comparisons = [
+        {
+            "from": c.from_step,
+            "to": c.to_step,
+            "chisq_diff": finite_or_none(c.chisq_diff),
+            "df_diff": int(c.df_diff),
+            "pvalue": finite_or_none(c.pvalue),
+            "delta_cfi": finite_or_none(c.delta_cfi),
+            "delta_rmsea": finite_or_none(c.delta_rmsea),
+            "delta_srmr": finite_or_none(c.delta_srmr),
+            "supported": bool(c.supported),
+        }
+        for c in result.comparisons
+    ]
+    check.update(
+        status="tested",
+        level=level,
+        mean_comparisons_supported=supported,
+        criterion=result.criterion,
+        steps=steps,
+        comparisons=comparisons,
+        conclusion=ctx.scrub(result.conclusion),
+        statement=ctx.scrub(f"{inst.id} across {across}{caveat}: {result.conclusion}{skipped}"),
+        warnings=[ctx.scrub(w) for w in result.warnings],
+    )
+    return check

@@ -1,0 +1,41 @@
+"""Layer 4: the intake stage, which turns a response file into the analysis data set.
+
+``score`` (:mod:`.intake`) reads, validates and scores responses once and
+records every decision; its result, :class:`ScoredResponses`
+(:mod:`.dataset`), is what every analysis and the report take.
+
+=================  ==========================================================
+:mod:`.intake`     :func:`score`: read, validate, score, record decisions
+:mod:`.dataset`    :class:`ScoredResponses`, the analysis data set
+:mod:`.scores`     reverse keys, subscale and composite scores, z-scores
+:mod:`.careless`   careless-responding indices and flags
+:mod:`.tables`     scores and exposure tables on disk; norms files
+:mod:`.pseudonyms` key files and keyed pseudonyms of respondent ids
+=================  ==========================================================
+"""
+
+from .careless import CARELESS_THRESHOLDS, DURATION_COLUMNS, careless_flags, careless_indices
+from .dataset import ScoredResponses
+from .intake import score
+from .pseudonyms import keygen, pseudonymize, pseudonymize_report, read_key
+from .scores import reverse_key, score_ids, subscale_scores
+from .tables import read_norms, read_table, write_table
+
+__all__ = [
+    "CARELESS_THRESHOLDS",
+    "DURATION_COLUMNS",
+    "ScoredResponses",
+    "careless_flags",
+    "careless_indices",
+    "keygen",
+    "pseudonymize",
+    "pseudonymize_report",
+    "read_key",
+    "read_norms",
+    "read_table",
+    "reverse_key",
+    "score",
+    "score_ids",
+    "subscale_scores",
+    "write_table",
+]

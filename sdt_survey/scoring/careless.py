@@ -1,0 +1,176 @@
+"""Careless-responding indices and their flags (reported, and applied only on request)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .._finite import require_finite
+from ..errors import SdtSurveyError
+from ..instrument import Instrument
+
+#: Default thresholds of the careless-responding flags, and the literature behind them.
+CARELESS_THRESHOLDS: dict[str, float] = {
+    # Longest run of identical answers, as a share of the likert items (Johnson, 2005).
+    "longstring_share": 0.5,
+    # Within-person SD of zero over at least this many answers: straight-lining (Dunn et al., 2018).
+    "irv_min_items": 6,
+    # Even-odd consistency below .30 (Curran, 2016; Johnson, 2005).
+    "evenodd": 0.30,
+    # Mahalanobis D-squared with p below .001 (Meade & Craig, 2012).
+    "mahalanobis_p": 0.001,
+    # Fewer than 2 seconds per item (Huang et al., 2012).
+    "seconds_per_item": 2.0,
+}
+
+#: Columns that hold a completion time in seconds, by platform.
+DURATION_COLUMNS = ("Duration (in seconds)", "duration", "duration_seconds", "_duration")
+
+
+def careless_indices(
+    raw: pd.DataFrame,
+    keyed: pd.DataFrame,
+    instruments: Sequence[Instrument],
+    duration: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Careless-responding indices per respondent (reported, not applied).
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        Likert answers as given (not reverse-keyed), in display order.
+    keyed : pandas.DataFrame
+        Reverse-keyed scored items.
+    instruments : sequence of Instrument
+    duration : pandas.Series, optional
+        Completion time in seconds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``longstring`` (longest run of identical consecutive answers; a missing
+        answer ends a run), ``irv`` (within-person SD of the answers, n - 1),
+        ``evenodd`` (within-person correlation of odd- and even-item halves of
+        each subscale across subscales, Spearman-Brown corrected (for a negative r,
+        on |r| with the sign kept); higher means more consistent; needs three
+        subscales with both halves), ``mahalanobis_d2`` and ``mahalanobis_p``
+        (on the complete keyed likert items; chi-square with one degree of
+        freedom per item), and ``seconds_per_item`` (the duration over the
+        number of items answered, of any type) when a duration is known.
+    """
+    likert = [
+        item.id
+        for inst in instruments
+        for item_id in inst.display_order
+        for item in [inst.item(item_id)]
+        if item.type == "likert"
+    ]
+    out = pd.DataFrame(index=raw.index)
+    x = raw[likert].to_numpy(dtype=float)
+    n, k = x.shape
+    if k == 0:
+        return out
+    run = np.zeros(n)
+    longest = np.zeros(n)
+    previous = np.full(n, np.nan)
+    for j in range(k):  # a loop over items, vectorized over respondents
+        current = x[:, j]
+        same = (current == previous) & ~np.isnan(current)
+        run = np.where(np.isnan(current), 0, np.where(same, run + 1, 1))
+        longest = np.maximum(longest, run)
+        previous = current
+    out["longstring"] = longest
+    answered = (~np.isnan(x)).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(x, axis=1) / answered
+        ss = np.nansum((x - mean[:, None]) ** 2, axis=1)
+        out["irv"] = np.where(answered >= 2, np.sqrt(ss / (answered - 1)), np.nan)
+    out["evenodd"] = _even_odd(keyed, instruments)
+    out["mahalanobis_d2"], out["mahalanobis_p"] = _mahalanobis(keyed[likert].to_numpy(dtype=float))
+    if duration is not None:
+        seconds = pd.to_numeric(duration, errors="coerce").to_numpy(dtype=float)
+        items_answered = raw.notna().sum(axis=1).to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["seconds_per_item"] = seconds / np.maximum(items_answered, 1)
+    return out
+
+
+def _even_odd(keyed: pd.DataFrame, instruments: Sequence[Instrument]) -> np.ndarray:
+    odd_means, even_means = [], []
+    for inst in instruments:
+        for sub in inst.subscales.values():
+            if len(sub.items) < 2:
+                continue
+            odd = keyed[list(sub.items[0::2])].to_numpy(dtype=float)
+            even = keyed[list(sub.items[1::2])].to_numpy(dtype=float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                odd_means.append(np.nansum(odd, axis=1) / (~np.isnan(odd)).sum(axis=1))
+                even_means.append(np.nansum(even, axis=1) / (~np.isnan(even)).sum(axis=1))
+    n = len(keyed)
+    if len(odd_means) < 3:
+        return np.full(n, np.nan)
+    a = np.column_stack(odd_means)
+    b = np.column_stack(even_means)
+    both = ~np.isnan(a) & ~np.isnan(b)
+    count = both.sum(axis=1)
+    a = np.where(both, a, np.nan)
+    b = np.where(both, b, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        # A respondent with no complete odd/even pair has an empty mean: NaN, as intended.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        da = a - np.nanmean(a, axis=1, keepdims=True) if count.any() else a
+        db = b - np.nanmean(b, axis=1, keepdims=True) if count.any() else b
+        r = np.nansum(da * db, axis=1) / np.sqrt(np.nansum(da**2, axis=1) * np.nansum(db**2, axis=1))
+        # Spearman-Brown on |r| with the sign restored keeps negative values within [-1, 0].
+        corrected = np.sign(r) * 2 * np.abs(r) / (1 + np.abs(r))
+    return np.where(count >= 3, corrected, np.nan)
+
+
+def _mahalanobis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n, k = x.shape
+    complete = ~np.isnan(x).any(axis=1)
+    d2 = np.full(n, np.nan)
+    p = np.full(n, np.nan)
+    if complete.sum() <= k:
+        return d2, p
+    data = x[complete]
+    centred = data - data.mean(axis=0)
+    covariance = centred.T @ centred / (len(data) - 1)
+    inverse = np.linalg.pinv(covariance)
+    d2[complete] = np.einsum("ij,jk,ik->i", centred, inverse, centred)
+    p[complete] = stats.chi2.sf(d2[complete], df=k)
+    return d2, p
+
+
+def careless_flags(
+    indices: pd.DataFrame, n_likert: int, thresholds: Mapping[str, float] | None = None
+) -> pd.DataFrame:
+    """Flags from the careless indices under documented thresholds (:data:`CARELESS_THRESHOLDS`)."""
+    limits = {**CARELESS_THRESHOLDS, **(thresholds or {})}
+    # A NaN threshold would silently flag nobody (every comparison with NaN is False).
+    require_finite(dict(thresholds or {}), "careless_thresholds")
+    unknown = set(thresholds or {}) - set(CARELESS_THRESHOLDS)
+    if unknown:
+        raise SdtSurveyError(
+            f"unknown careless threshold {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(CARELESS_THRESHOLDS)}"
+        )
+    flags = pd.DataFrame(index=indices.index)
+    if "longstring" in indices:
+        run = math.ceil(limits["longstring_share"] * n_likert)
+        flags["flag_longstring"] = indices["longstring"] >= max(run, 2)
+        flags["flag_irv"] = indices["irv"].eq(0) & (indices["longstring"] >= limits["irv_min_items"])
+        flags["flag_evenodd"] = indices["evenodd"] < limits["evenodd"]
+        flags["flag_mahalanobis"] = indices["mahalanobis_p"] < limits["mahalanobis_p"]
+    if "seconds_per_item" in indices:
+        flags["flag_speed"] = indices["seconds_per_item"] < limits["seconds_per_item"]
+    flags["careless"] = flags.any(axis=1)
+    return flags
+
+
+__all__ = ["CARELESS_THRESHOLDS", "DURATION_COLUMNS", "careless_flags", "careless_indices"]

@@ -1,0 +1,385 @@
+"""The intake stage: read, validate, score once, and record every decision.
+
+:func:`score` is the whole job behind ``sdt-survey score`` and the first step
+of every analysis: read (or take) the responses, validate every cell, apply
+reverse keys (``min + max - x``), score each subscale by its ``method`` and
+``min_valid`` rule, compute composites, optional z-scores, careless-responding
+indices, and pseudonymous ids. Its result, :class:`ScoredResponses`, is the
+**analysis data set**: every analysis (reliability, EFA, CFA, invariance,
+continuity, cohorts, the report) takes it in place of a file, and ``score``
+hands an analysis data set back as it is, so nothing is read twice.
+
+A new analysis takes ``responses`` and calls ``score(instruments, responses,
+...)`` first: a path or DataFrame is read and scored there, an analysis data
+set passes straight through.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SdtSurveyError
+from ..identifiers import detect_identifier_columns, id_copy_columns
+from ..instrument import Instrument, load_instruments
+from ..responses import (
+    WAVE_COLUMNS,
+    CleanResponses,
+    DataQualityReport,
+    Responses,
+    ResponseValidationError,
+    read_responses,
+    responses_from_frame,
+    validate_responses,
+)
+from .careless import DURATION_COLUMNS, careless_flags, careless_indices
+from .dataset import ScoredResponses
+from .pseudonyms import pseudonymize, pseudonymize_report, read_key
+from .scores import reverse_key, score_ids, standardize, subscale_scores
+
+#: The options of :func:`score` that act when responses are read; an analysis data set already had them.
+INTAKE_DEFAULTS: dict[str, Any] = {
+    "source": "auto",
+    "mapping": None,
+    "invalid": "error",
+    "duplicates": "error",
+    "zscores": None,
+    "flag_careless": False,
+    "exclude_flagged": False,
+    "careless_thresholds": None,
+    "pseudonymize_key": None,
+    "allow_shared_key": False,
+    "identifiers": (),
+    "keep_identifiers": False,
+    "include_items": False,
+}
+
+
+def score(
+    instruments: Instrument | str | Sequence[Instrument | str],
+    responses: ScoredResponses | Responses | pd.DataFrame | str | Path,
+    *,
+    id_column: str | None = None,
+    wave_column: str | None = None,
+    source: str = "auto",
+    mapping: str | Path | Mapping[str, str] | None = None,
+    invalid: str = "error",
+    duplicates: str = "error",
+    zscores: str | Mapping[str, Mapping[str, float]] | None = None,
+    flag_careless: bool = False,
+    exclude_flagged: bool = False,
+    careless_thresholds: Mapping[str, float] | None = None,
+    pseudonymize_key: str | Path | None = None,
+    allow_shared_key: bool = False,
+    identifiers: Sequence[str] = (),
+    keep_identifiers: bool = False,
+    include_items: bool = False,
+) -> ScoredResponses:
+    """Validate and score responses.
+
+    Parameters
+    ----------
+    instruments : Instrument, name, or a list of them
+        Several instruments are scored together as one survey.
+    responses : ScoredResponses, Responses, pandas.DataFrame, or a path
+        A path is read with :func:`~sdt_survey.read_responses` (using
+        ``source`` and ``mapping``); a DataFrame must name item columns by
+        item id. An analysis data set (:class:`ScoredResponses`) is returned
+        as it is (restricted to ``instruments`` when they are fewer): it was
+        read and scored already, so the reading and scoring options must
+        keep their defaults.
+    id_column : str, optional
+        Respondent id column: checked for duplicates (per ``wave_column``),
+        named in the report, pseudonymized on request.
+    invalid : {"error", "as-missing"}
+        ``error`` raises :class:`ResponseValidationError` listing every
+        problem; ``as-missing`` sets invalid cells to missing and goes on.
+    duplicates : {"error", "keep-all", "keep-first", "keep-last"}
+        A respondent id repeated within a wave.
+    zscores : "sample" or mapping, optional
+        Add ``<score>_z`` columns, standardized against the sample (SD with
+        n - 1) or against norms ``{score: {"mean": m, "sd": s}}``.
+    flag_careless : bool
+        Add ``flag_*`` columns and ``careless`` under
+        :data:`CARELESS_THRESHOLDS` (overridden by ``careless_thresholds``).
+    exclude_flagged : bool
+        Remove flagged respondents; each removal is a line in the report.
+    pseudonymize_key : path, optional
+        A key file made by :func:`~sdt_survey.keygen`: respondent ids are
+        replaced by a keyed hash in every output of the run (scores, the
+        data-quality report, summaries and error messages). Needs
+        ``id_column``. A missing, weak or shared key file is refused before
+        any work (see :func:`~sdt_survey.scoring.pseudonyms.read_key`).
+    allow_shared_key : bool
+        Accept a key file that other users can read or write.
+    identifiers : sequence of str
+        Columns that hold direct identifiers, in addition to those detected
+        (see :func:`~sdt_survey.identifiers.detect_identifier_columns`: by a
+        header such as name, correo, telefono, notes, and by values that look
+        like e-mail addresses, phone numbers, dates of birth, personal names or
+        free text). They are dropped from the output unless
+        ``keep_identifiers``; the report gives each one and why.
+    include_items : bool
+        Also write the validated item values (as answered).
+
+    Returns
+    -------
+    ScoredResponses
+
+    Examples
+    --------
+    >>> import sdt_survey, pandas as pd
+    >>> bpn = sdt_survey.load_instrument("bpn-residency")
+    >>> frame = pd.DataFrame({"id": ["a", "b"], **{i: [4, 2] for i in bpn.item_ids}})
+    >>> scored = sdt_survey.score(bpn, frame, id_column="id")
+    >>> scored.scores["relatedness_satisfaction"].tolist()  # rs4 is reverse-keyed: (4+4+4+2)/4
+    [3.5, 2.5]
+    """
+    if isinstance(responses, ScoredResponses):
+        return _already_scored(
+            responses,
+            instruments,
+            id_column=id_column,
+            wave_column=wave_column,
+            source=source,
+            mapping=mapping,
+            invalid=invalid,
+            duplicates=duplicates,
+            zscores=zscores,
+            flag_careless=flag_careless,
+            exclude_flagged=exclude_flagged,
+            careless_thresholds=careless_thresholds,
+            pseudonymize_key=pseudonymize_key,
+            allow_shared_key=allow_shared_key,
+            identifiers=identifiers,
+            keep_identifiers=keep_identifiers,
+            include_items=include_items,
+        )
+    # The key is checked before any work, so a bad key never costs a run.
+    key = None
+    if pseudonymize_key is not None:
+        if id_column is None:
+            raise SdtSurveyError("pseudonymizing needs the respondent id column: name it (--id-column)")
+        key = read_key(pseudonymize_key, allow_shared=allow_shared_key)
+    loaded = load_instruments(instruments)
+    if isinstance(responses, pd.DataFrame):
+        read = responses_from_frame(responses, loaded)
+    elif isinstance(responses, Responses):
+        read = responses
+    else:
+        read = read_responses(responses, loaded, source=source, mapping=mapping)
+    clean = validate_responses(
+        read, loaded, id_column=id_column, wave_column=wave_column, invalid=invalid, duplicates=duplicates
+    )
+    if key is not None:
+        # Before anything can be printed or written, errors included.
+        clean = dataclasses.replace(
+            clean,
+            respondent=pseudonymize(clean.respondent, key),
+            report=pseudonymize_report(clean.report, id_column, key),
+        )
+    if clean.report.has_blocking_errors:
+        raise ResponseValidationError(clean.report)
+    return _score_clean(
+        clean,
+        read,
+        loaded,
+        id_column=id_column,
+        wave_column=wave_column,
+        zscores=zscores,
+        flag_careless=flag_careless,
+        exclude_flagged=exclude_flagged,
+        careless_thresholds=careless_thresholds,
+        pseudonymized=pseudonymize_key,
+        identifiers=identifiers,
+        keep_identifiers=keep_identifiers,
+        include_items=include_items,
+    )
+
+
+def _score_clean(
+    clean: CleanResponses,
+    read: Responses,
+    instruments: tuple[Instrument, ...],
+    *,
+    id_column,
+    wave_column,
+    zscores,
+    flag_careless,
+    exclude_flagged,
+    careless_thresholds,
+    pseudonymized,
+    identifiers,
+    keep_identifiers,
+    include_items,
+) -> ScoredResponses:
+    notes: list[str] = []
+    keyed = reverse_key(clean.values, instruments)
+    scores = subscale_scores(keyed, instruments)
+    names = score_ids(instruments)
+    if zscores is not None:
+        scores = scores.join(standardize(scores[names], zscores))
+    passthrough = clean.passthrough.copy()
+    reasons: dict[str, str] = {}
+    if not keep_identifiers:
+        missing = [c for c in identifiers if c not in passthrough.columns and c != id_column]
+        if missing:
+            raise SdtSurveyError(f"identifier column(s) not in the file: {', '.join(missing)}")
+        # Judged on the values as read, before numeric-looking text became numbers.
+        wave_columns = {*WAVE_COLUMNS, wave_column} - {None}
+        reasons = detect_identifier_columns(
+            read.frame[list(passthrough.columns)],
+            declared=[c for c in identifiers if c != id_column],
+            exclude={id_column, *wave_columns, *DURATION_COLUMNS},
+            respondents=int(read.frame[id_column].nunique()) if id_column is not None else None,
+        )
+    if pseudonymized is not None:
+        # A copy of the raw id would undo the pseudonyms, so it goes even under keep_identifiers.
+        columns = list(dict.fromkeys([id_column, *passthrough.columns]))
+        copies = id_copy_columns(read.frame[columns], id_column)
+        reasons.update(
+            {
+                c: f"{why}; dropped whenever ids are pseudonymized"
+                for c, why in copies.items()
+                if c not in reasons
+            }
+        )
+    dropped = list(reasons)
+    passthrough = passthrough.drop(columns=dropped)
+    duration_column = next((c for c in DURATION_COLUMNS if c in clean.passthrough.columns), None)
+    likert_raw = clean.values
+    indices = careless_indices(
+        likert_raw,
+        keyed,
+        instruments,
+        clean.passthrough[duration_column] if duration_column else None,
+    )
+    out = pd.DataFrame(index=scores.index)
+    if id_column is not None:
+        if pseudonymized is not None:
+            notes.append(f"respondent ids pseudonymized with key file {pseudonymized}")
+        out[id_column] = clean.respondent
+        passthrough = passthrough.drop(columns=[id_column], errors="ignore")
+    out["row"] = clean.rows
+    out = out.join(passthrough.reset_index(drop=True))
+    out = out.join(scores)
+    out["n_missing"] = clean.missing_count.to_numpy()
+    out["n_invalid"] = clean.invalid_count.to_numpy()
+    if clean.duplicate.any():
+        out["duplicate_id"] = clean.duplicate.to_numpy()
+    out = out.join(indices)
+    report = clean.report
+    if flag_careless or exclude_flagged:
+        n_likert = sum(1 for inst in instruments for item in inst.items if item.type == "likert")
+        flags = careless_flags(indices, n_likert, careless_thresholds)
+        out = out.join(flags)
+        if exclude_flagged:
+            excluded = flags["careless"].to_numpy()
+            reasons = flags.drop(columns="careless").apply(
+                lambda row: ", ".join(c.removeprefix("flag_") for c, v in row.items() if v), axis=1
+            )
+            where = np.flatnonzero(excluded)
+            lines = pd.DataFrame(
+                {
+                    "row": clean.rows[where],
+                    "respondent": clean.respondent.iloc[where].to_numpy()
+                    if clean.respondent is not None
+                    else None,
+                    "column": None,
+                    "item": None,
+                    "value": None,
+                    "problem": "careless_excluded",
+                    "severity": "info",
+                    "message": ["flagged as careless: " + reasons.iloc[i] for i in where],
+                    "action": "excluded from the scores",
+                }
+            )
+            report = report.with_lines(lines)
+            keep = ~excluded
+            out, keyed = out.loc[keep].reset_index(drop=True), keyed.loc[keep].reset_index(drop=True)
+            clean_values = clean.values.loc[keep].reset_index(drop=True)
+        else:
+            clean_values = clean.values
+    else:
+        clean_values = clean.values
+    if dropped:
+        report = _with_identifier_lines(report, reasons)
+    if include_items:
+        scored_ids = [i.id for inst in instruments for i in inst.items if i.type != "text"]
+        out = out.join(clean_values[scored_ids].add_prefix("item_"))
+    return ScoredResponses(
+        scores=out,
+        items=clean_values,
+        keyed=keyed,
+        report=report,
+        instruments=instruments,
+        id_column=id_column,
+        dropped_columns=dropped,
+        dropped_reasons=reasons,
+        notes=read.notes + notes,
+        wave_column=wave_column,
+        source=read.path,
+    )
+
+
+def _with_identifier_lines(report: DataQualityReport, reasons: Mapping[str, str]) -> DataQualityReport:
+    # The reason, never a sample of the values: the report must not leak what it drops.
+    lines = pd.DataFrame(
+        {
+            "row": None,
+            "respondent": None,
+            "column": list(reasons),
+            "item": None,
+            "value": None,
+            "problem": "identifier_dropped",
+            "severity": "info",
+            "message": [
+                f"column {column!r}: {why}; a possible identifier, left out of the scored output"
+                for column, why in reasons.items()
+            ],
+            "action": "dropped from output",
+        }
+    )
+    return report.with_lines(lines)
+
+
+def _already_scored(
+    scored: ScoredResponses,
+    instruments: Instrument | str | Sequence[Instrument | str],
+    *,
+    id_column: str | None,
+    wave_column: str | None,
+    **options: Any,
+) -> ScoredResponses:
+    """An analysis data set handed to :func:`score`: checked against the request, never re-read."""
+    changed = [name for name, value in options.items() if not _same(value, INTAKE_DEFAULTS[name])]
+    if changed:
+        raise SdtSurveyError(
+            f"the responses are scored already; {', '.join(changed)} act(s) when responses are read: "
+            "give them when scoring"
+        )
+    if id_column is not None and id_column != scored.id_column:
+        raise SdtSurveyError(
+            f"the scored responses were read with id column {scored.id_column!r}, not {id_column!r}; "
+            f"score them with id_column={id_column!r}"
+        )
+    if wave_column is not None and wave_column not in scored.scores.columns:
+        raise SdtSurveyError(f"the scored responses have no wave column {wave_column!r}")
+    loaded = load_instruments(instruments)
+    if [(i.id, i.version) for i in loaded] == [(i.id, i.version) for i in scored.instruments]:
+        return scored
+    return scored.select(instruments=loaded)
+
+
+def _same(value: Any, default: Any) -> bool:
+    if isinstance(default, tuple):
+        return value is None or tuple(value) == default
+    return value is default if default is None or isinstance(default, bool) else value == default
+
+
+__all__ = ["INTAKE_DEFAULTS", "score"]

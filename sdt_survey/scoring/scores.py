@@ -1,0 +1,111 @@
+"""Scores from validated item values: reverse keys, subscales, composites, z-scores.
+
+Pure functions on DataFrames, vectorized over respondents; :mod:`.intake`
+calls them once per run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SdtSurveyError
+from ..instrument import Instrument
+from .tables import read_norms
+
+
+def reverse_key(values: pd.DataFrame, instruments: Sequence[Instrument]) -> pd.DataFrame:
+    """Numeric item values with reverse keys applied (``min + max - x``).
+
+    Parameters
+    ----------
+    values : pandas.DataFrame
+        One column per item id (numeric, NaN = missing).
+    instruments : sequence of Instrument
+
+    Returns
+    -------
+    pandas.DataFrame
+        The scored items only (likert, integer, number), keyed.
+
+    Examples
+    --------
+    >>> import pandas as pd, sdt_survey
+    >>> bpn = sdt_survey.load_instrument("bpn-residency")
+    >>> frame = pd.DataFrame({item: [1.0, 5.0] for item in bpn.item_ids})
+    >>> reverse_key(frame, [bpn])["as4"].tolist()
+    [5.0, 1.0]
+    """
+    scored = [item for inst in instruments for item in inst.items if item.is_scored]
+    keyed = values[[item.id for item in scored]].astype(float).copy()
+    for item in scored:
+        if item.reverse:
+            low, high = item.value_range
+            keyed[item.id] = low + high - keyed[item.id]
+    return keyed
+
+
+def subscale_scores(keyed: pd.DataFrame, instruments: Sequence[Instrument]) -> pd.DataFrame:
+    """Subscale and composite scores from reverse-keyed item values.
+
+    A subscale's ``mean`` is the mean of the answered items, given at least
+    ``min_items`` answers (else missing); ``sum`` is that mean times the number
+    of items (a prorated sum). A composite is the mean or sum of its subscale
+    scores and is missing when any of them is.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, sdt_survey
+    >>> bpn = sdt_survey.load_instrument("bpn-residency")
+    >>> keyed = pd.DataFrame({item: [4.0, np.nan] for item in bpn.item_ids})
+    >>> keyed.loc[0, "rs1"] = np.nan
+    >>> subscale_scores(keyed, [bpn])["relatedness_satisfaction"].tolist()
+    [4.0, nan]
+    """
+    columns: dict[str, np.ndarray] = {}
+    for inst in instruments:
+        for sub in inst.subscales.values():
+            block = keyed[list(sub.items)].to_numpy(dtype=float)
+            answered = ~np.isnan(block)
+            count = answered.sum(axis=1)
+            total = np.where(answered, block, 0.0).sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = total / count
+            score = np.where(count >= sub.min_items, mean, np.nan)
+            columns[sub.id] = score * len(sub.items) if sub.method == "sum" else score
+        for comp in inst.composites.values():
+            block = np.column_stack([columns[s] for s in comp.of])
+            combined = block.sum(axis=1) if comp.method == "sum" else block.mean(axis=1)
+            columns[comp.id] = combined  # NaN propagates: any missing subscale -> missing composite
+    return pd.DataFrame(columns, index=keyed.index)
+
+
+def score_ids(instruments: Sequence[Instrument]) -> list[str]:
+    """Subscale then composite ids, instrument by instrument."""
+    return [name for inst in instruments for name in (*inst.subscales, *inst.composites)]
+
+
+def standardize(scores: pd.DataFrame, zscores: str | Mapping[str, Mapping[str, float]]) -> pd.DataFrame:
+    """``<score>_z`` columns: standardized against the sample (SD with n - 1) or against norms."""
+    if isinstance(zscores, str):
+        if zscores != "sample":
+            zscores = read_norms(zscores)
+        else:
+            return ((scores - scores.mean()) / scores.std(ddof=1)).add_suffix("_z")
+    out = {}
+    for name, norm in zscores.items():
+        if name not in scores:
+            raise SdtSurveyError(
+                f"norms name {name!r}, which is not a score of these instruments "
+                f"({', '.join(scores.columns)})"
+            )
+        mean, sd = float(norm["mean"]), float(norm["sd"])
+        if not sd > 0:
+            raise SdtSurveyError(f"norms for {name!r}: the sd must be positive, not {sd}")
+        out[f"{name}_z"] = (scores[name] - mean) / sd
+    return pd.DataFrame(out, index=scores.index)
+
+
+__all__ = ["reverse_key", "score_ids", "standardize", "subscale_scores"]
