@@ -62,6 +62,8 @@ class ScoredResponses(Result):
         What a reader must know, and what went wrong.
     """
 
+    file_is_table = True  # its files are the scores table (.json: one record per respondent)
+
     scores: pd.DataFrame
     items: pd.DataFrame
     keyed: pd.DataFrame
