@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from timing import best_of  # benchmarks/timing.py, beside this script
 
-from sdt_survey.models import fit_model
+from sdt_survey.mixed import fit_model
 from sdt_survey.power import power_analysis, power_formula, simulate_analysis_data
 
 GRID = {"n_programs": [8, 14, 20], "effect": [0.15, 0.3]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -17,13 +18,34 @@ from ..factor.sem.estimators import ESTIMATORS
 from ..instrument import bundled_instruments
 from ..platforms import SOURCES
 from ..responses import INVALID_POLICIES
+from ..results import jsonable
 from .support import check_files, existing_files, force_option
 
 
-def format_option(help: str, choices: tuple[str, ...] = ("text", "json")):
-    """The ``--format`` option every command shares; ``text`` is the default."""
+class OutputFormat(click.Choice):
+    """``table``, ``json`` or ``csv`` (plus a command's own extras, such as ``yaml``).
+
+    ``text`` is still accepted: it is the old name of ``table``.
+    """
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value.lower() == "text":
+            value = "table"
+        return super().convert(value, param, ctx)
+
+
+def format_option(
+    help: str = "table for people; json or csv for scripts (other messages then go to stderr).",
+    extra: tuple[str, ...] = (),
+):
+    """The one ``--format`` option every command shares: ``table`` (the default), ``json``, ``csv``."""
     return click.option(
-        "--format", "fmt", type=click.Choice(choices), default="text", show_default=True, help=help
+        "--format",
+        "fmt",
+        type=OutputFormat(("table", "json", "csv", *extra)),
+        default="table",
+        show_default=True,
+        help=help,
     )
 
 
@@ -235,13 +257,25 @@ def write_or_echo(text: str, out_path: str | None, what: str, force: bool = Fals
 
 
 def render(result, fmt: str) -> str:
-    """A result as a table for people, or JSON/CSV for scripts."""
+    """A result as a table for people, or JSON/CSV for scripts (the result contract's three faces)."""
     if fmt == "json":
-        return json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
+        return json.dumps(jsonable(result.to_dict()), indent=2, ensure_ascii=False, allow_nan=False)
     if fmt == "csv":
         # Neutralized also on the terminal: `--format csv > file.csv` is a spreadsheet too.
         return write_csv(result.to_frame(), index=False)
     return terminal_text(result.summary())
+
+
+def emit(result, fmt: str, files: Mapping[str, object] | None = None) -> None:
+    """Print ``result`` in ``fmt``, then what was written where (``label: path``).
+
+    With ``--format json`` or ``csv`` standard output holds only the result, so a
+    script can parse it; the lines naming written files then go to stderr.
+    """
+    click.echo(render(result, fmt), nl=fmt != "csv")
+    for label, path in (files or {}).items():
+        if path is not None:
+            click.echo(f"{label}: {path}", err=fmt != "table")
 
 
 def plot_option(help: str):
@@ -249,14 +283,7 @@ def plot_option(help: str):
     return click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help=help)
 
 
-FORMAT_OUTPUT = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="table for people; json or csv for scripts.",
-)
+FORMAT_OUTPUT = format_option()
 _OUT_OPTION = click.option(
     "--out",
     "out_path",

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SdtSurveyError
-from ..identifiers import identifier_columns
 from ..instrument import Instrument
 from ..responses import WAVE_COLUMNS, Responses
 from ..scoring import ScoredResponses, score, score_ids
+from ..scoring.identifiers import identifier_columns
 
 #: The smallest ``min_cell`` accepted: below 3, two people could each work out the other's answers.
 MIN_CELL_FLOOR = 3

@@ -54,7 +54,7 @@ def __getattr__(name: str) -> Any:
     if name in _MOVED_TO_IDENTIFIERS:
         from .._deprecation import moved
 
-        return moved(__name__, "sdt_survey.identifiers")[0](name)
+        return moved(__name__, "sdt_survey.scoring.identifiers")[0](name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SdtSurveyError
-from ..identifiers import detect_identifier_columns, id_copy_columns
 from ..instrument import Instrument, load_instruments
 from ..responses import (
     WAVE_COLUMNS,
@@ -39,6 +38,7 @@ from ..responses import (
 )
 from .careless import DURATION_COLUMNS, careless_flags, careless_indices
 from .dataset import ScoredResponses
+from .identifiers import detect_identifier_columns, id_copy_columns
 from .pseudonyms import pseudonymize, pseudonymize_report, read_key
 from .scores import reverse_key, score_ids, standardize, subscale_scores
 

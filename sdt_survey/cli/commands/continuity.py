@@ -5,13 +5,13 @@ from __future__ import annotations
 import click
 
 from ..._options import FiniteFloat, WorkerCount
-from ..._terminal import terminal_text
 from ...scoring import write_table
 from ..group import cli
 from ..options import (
     ENCODING_OPTION,
     FORMAT_OUTPUT,
     OUT_FILE,
+    emit,
     parse_grid,
     parse_settings,
     plot_option,
@@ -70,6 +70,7 @@ from ..support import check_files, existing_files, force_option
     help="Write every row that was dropped or questioned, and why (.csv or .json).",
 )
 @force_option()
+@FORMAT_OUTPUT
 def continuity_command(
     schedule: str,
     learner_column: str,
@@ -85,6 +86,7 @@ def continuity_command(
     out_path: str | None,
     report_path: str | None,
     force: bool,
+    fmt: str,
 ) -> None:
     """Continuity of learner-faculty contact from a schedule (one row per session).
 
@@ -126,11 +128,12 @@ def continuity_command(
             write_table(exc.report, report_path, overwrite=force)
             click.echo(f"report: {report_path}", err=True)
         raise
-    click.echo(terminal_text(result.summary()))
+    written = {}
     if out_path:
-        click.echo(f"continuity: {result.write(out_path, overwrite=force)}")
+        written["continuity"] = result.write(out_path, overwrite=force)
     if report_path:
-        click.echo(f"report: {write_table(result.report, report_path, overwrite=force)}")
+        written["report"] = write_table(result.report, report_path, overwrite=force)
+    emit(result, fmt, written)
 
 
 @cli.command(name="model")

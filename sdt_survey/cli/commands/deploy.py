@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
+import pandas as pd
 
-from ..._terminal import terminal_text
+from ..._spreadsheet_safe import write_csv
 from ...platforms import PLATFORMS, TARGETS, platform_of_target
 from ..group import cli
+from ..options import FORMAT_OUTPUT, emit
 from ..support import check_files, existing_files, force_option
 
 
@@ -20,7 +23,8 @@ from ..support import check_files, existing_files, force_option
     help="Replace an existing key file. Pseudonyms made with the old key will never match new ones, "
     "so waves stop linking: only for a key that leaked or was never used.",
 )
-def keygen(path: str, force: bool) -> None:
+@FORMAT_OUTPUT
+def keygen(path: str, force: bool, fmt: str) -> None:
     """Make a pseudonymization key file for `score --pseudonymize`.
 
     Writes 32 random bytes (hexadecimal, after comment lines) to PATH,
@@ -49,7 +53,12 @@ def keygen(path: str, force: bool) -> None:
             fg="yellow",
             err=True,
         )
-    click.echo(f"key: {written} (mode 600; keep it private and keep it safe)")
+    if fmt == "table":
+        click.echo(f"key: {written} (mode 600; keep it private and keep it safe)")
+    elif fmt == "json":
+        click.echo(json.dumps({"key": str(written), "mode": "600"}, indent=2))
+    else:
+        click.echo(write_csv(pd.DataFrame({"key": [str(written)], "mode": ["600"]}), index=False), nl=False)
 
 
 @cli.command(name="export")
@@ -89,6 +98,7 @@ def keygen(path: str, force: bool) -> None:
     help="pdf: the paper size (default letter).",
 )
 @force_option()
+@FORMAT_OUTPUT
 def export_command(
     instruments: tuple[str, ...],
     target: str,
@@ -98,6 +108,7 @@ def export_command(
     post_url: str | None,
     page_size: str | None,
     force: bool,
+    fmt: str,
 ) -> None:
     """Generate a deployable survey from one or more instruments.
 
@@ -138,4 +149,4 @@ def export_command(
     result = export_survey(
         list(instruments), target, out_path, language=lang, texts=texts, overwrite=force, **options
     )
-    click.echo(terminal_text(result.summary()))
+    emit(result, fmt)

@@ -6,6 +6,7 @@ import json
 import sys
 
 import click
+import pandas as pd
 
 from ..._spreadsheet_safe import write_csv
 from ..._terminal import terminal_text
@@ -18,7 +19,7 @@ from ..options import (
 
 
 @cli.command("list")
-@format_option("text for people, json for scripts.")
+@format_option("table for people; json or csv (one row per instrument) for scripts.")
 def list_command(fmt: str) -> None:
     """List the bundled instruments.
 
@@ -43,6 +44,10 @@ def list_command(fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
+    if fmt == "csv":
+        table = pd.DataFrame(rows).assign(languages=lambda t: t["languages"].map(" ".join))
+        click.echo(write_csv(table, index=False), nl=False)
+        return
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         click.echo(
@@ -56,8 +61,8 @@ def list_command(fmt: str) -> None:
 @click.argument("instrument")
 @click.option("--lang", default=None, help="Language of the texts shown (default: the instrument's first).")
 @format_option(
-    "text: a readable summary; json/yaml: the whole definition; csv: one row per item.",
-    choices=("text", "json", "yaml", "csv"),
+    "table: a readable summary; json/yaml: the whole definition; csv: one row per item.",
+    extra=("yaml",),
 )
 def info(instrument: str, lang: str | None, fmt: str) -> None:
     """Show an instrument: items, subscales, reverse keys, branching and languages.
@@ -75,7 +80,7 @@ def info(instrument: str, lang: str | None, fmt: str) -> None:
         raise SdtSurveyError(
             f"{inst.id} has no {lang!r} texts; its languages are {', '.join(inst.languages)}"
         )
-    if fmt == "text":
+    if fmt == "table":
         click.echo(terminal_text(inst.summary(lang)))
     elif fmt == "json":
         click.echo(json.dumps(inst.to_dict(), indent=2, ensure_ascii=False))
@@ -89,7 +94,10 @@ def info(instrument: str, lang: str | None, fmt: str) -> None:
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True)
-@format_option("text: one line per problem (FILE:LINE:COLUMN: field: message); json: a list.")
+@format_option(
+    "table: one line per problem (FILE:LINE:COLUMN: field: message); json: a list per file; "
+    "csv: one row per problem."
+)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def validate(files: tuple[str, ...], fmt: str, strict: bool) -> None:
     """Check instrument definitions and report every problem at once.
@@ -116,7 +124,7 @@ def validate(files: tuple[str, ...], fmt: str, strict: bool) -> None:
         errors = [p for p in problems if p.severity == "error" or strict]
         ok = inst is not None and not errors and message is None
         failed |= not ok
-        if fmt == "json":
+        if fmt != "table":
             report.append(
                 {
                     "file": name,
@@ -144,4 +152,11 @@ def validate(files: tuple[str, ...], fmt: str, strict: bool) -> None:
             click.echo(f"{name}: invalid ({plural(n, 'problem')})")
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        rows = [
+            {"file": entry["file"], "valid": entry["valid"], **problem}
+            for entry in report
+            for problem in (entry["problems"] or [{}])
+        ]
+        click.echo(write_csv(pd.DataFrame(rows), index=False), nl=False)
     sys.exit(1 if failed else 0)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..._terminal import terminal_text
 from ...instrument import bundled_instruments
 from ..group import cli
 from ..options import (
@@ -15,6 +14,7 @@ from ..options import (
     INVALID_OPTION,
     OUT_FILE,
     SOURCE_OPTION,
+    emit,
     ledger_argument,
     ledger_options,
     render,
@@ -167,6 +167,7 @@ def cohorts_command(
     help="The HTML report; the same content is written as JSON beside it (same name, .json).",
 )
 @force_option("Replace the report and its JSON if they exist (both are written together, or neither).")
+@FORMAT_OUTPUT
 def report_command(
     args: tuple[str, ...],
     responses: tuple[str, ...],
@@ -189,6 +190,7 @@ def report_command(
     invalid: str,
     out_path: str,
     force: bool,
+    fmt: str,
 ) -> None:
     """One self-contained HTML report for leaders and statisticians (and its JSON).
 
@@ -251,5 +253,4 @@ def report_command(
         invalid=invalid,
     )
     html_path, json_path = report.write_pair(html_path, overwrite=force)
-    click.echo(terminal_text(report.summary()))
-    click.echo(f"report: {html_path}\njson: {json_path}")
+    emit(report, fmt, {"report": html_path, "json": json_path})

@@ -8,6 +8,8 @@ from ..._terminal import terminal_text
 from ...responses import ResponseValidationError
 from ..group import cli
 from ..options import (
+    FORMAT_OUTPUT,
+    emit,
     parse_thresholds,
     reading_options,
     split_instruments_and_file,
@@ -86,6 +88,7 @@ from ..support import check_files, existing_files, force_option
 )
 @click.option("--include-items", is_flag=True, help="Also write the validated item values (item_<id>).")
 @force_option()
+@FORMAT_OUTPUT
 def score_command(
     args: tuple[str, ...],
     out_path: str,
@@ -106,6 +109,7 @@ def score_command(
     keep_identifiers: bool,
     include_items: bool,
     force: bool,
+    fmt: str,
 ) -> None:
     """Validate every cell of a response file and score it.
 
@@ -168,8 +172,9 @@ def score_command(
             exc.report.write(report_path, overwrite=force)
             click.echo(f"data-quality report: {report_path}", err=True)
         raise
-    click.echo(terminal_text(scored.report.summary()))
-    click.echo(terminal_text(scored.summary()))
-    click.echo(f"scores: {scored.write(out_path, overwrite=force)}")
+    if fmt == "table":
+        click.echo(terminal_text(scored.report.summary()))
+    written = {"scores": scored.write(out_path, overwrite=force)}
     if report_path:
-        click.echo(f"data-quality report: {scored.report.write(report_path, overwrite=force)}")
+        written["data-quality report"] = scored.report.write(report_path, overwrite=force)
+    emit(scored, fmt, written)

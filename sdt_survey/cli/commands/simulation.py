@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from ..._options import FiniteFloat
-from ..._terminal import terminal_text
 from ..group import cli
 from ..options import (
+    FORMAT_OUTPUT,
+    emit,
     parse_range,
     parse_settings,
 )
@@ -70,6 +71,7 @@ from ..support import check_files, existing_files, force_option
     "files are ever replaced). Not needed for a new or empty folder, or one holding only an earlier "
     "simulation, which is replaced."
 )
+@FORMAT_OUTPUT
 def simulate_command(
     instruments: tuple[str, ...],
     seed: int,
@@ -83,6 +85,7 @@ def simulate_command(
     messy: bool,
     settings: tuple[str, ...],
     force: bool,
+    fmt: str,
 ) -> None:
     """Simulate residency survey data with a known truth.
 
@@ -128,9 +131,9 @@ def simulate_command(
         design["messy"] = True
     result = simulate(list(instruments), seed=seed, **design)
     written = result.write_folder(out_dir, overwrite=force)
-    click.echo(terminal_text(result.summary()))
+    emit(result, fmt)
     for path in written:
-        click.echo(f"  wrote {path}")
+        click.echo(f"  wrote {path}", err=fmt != "table")
 
 
 @cli.command()
@@ -147,7 +150,8 @@ def simulate_command(
     "files are ever replaced). Not needed for a new or empty folder, or one holding only an earlier "
     "demo, which is replaced, so the demo can be re-run."
 )
-def demo(out_dir: Path, force: bool) -> None:
+@FORMAT_OUTPUT
+def demo(out_dir: Path, force: bool, fmt: str) -> None:
     """Run every stage of the pipeline on an embedded default, no data needed.
 
     Writes each stage's outputs under --out and prints where they went. As
@@ -158,4 +162,4 @@ def demo(out_dir: Path, force: bool) -> None:
 
     check_files({"--out": out_dir}, {}, force=force, folder="--out", own_files_ok=True)
     result = run_demo(out_dir, progress=lambda message: click.echo(message, err=True), overwrite=force)
-    click.echo(terminal_text(result.summary()))
+    emit(result, fmt)
