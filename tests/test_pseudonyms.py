@@ -21,8 +21,8 @@ from click.testing import CliRunner
 
 import sdt_survey
 from sdt_survey.cli import cli
-from sdt_survey.scoring.identifiers import detect_identifier_columns
 from sdt_survey.responses import ResponseValidationError
+from sdt_survey.scoring.identifiers import detect_identifier_columns
 from sdt_survey.scoring.pseudonyms import KeyFileError, pseudonymize, read_key
 
 BPN = sdt_survey.load_instrument("bpn-residency")
