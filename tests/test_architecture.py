@@ -46,7 +46,6 @@ LAYERS: dict[str, float] = {
     # 2: instrument definitions
     "instrument": 2,
     "expressions": 2,
-    "_yaml": 2,
     # 3: platforms (write, read and detect their files), then generic reading and validation
     "platforms": 3,
     "export": 3,
