@@ -1,4 +1,4 @@
-"""CFA speed: sdt_survey.factor.cfa side by side with semopy and lavaan.
+"""CFA speed: sdt_survey.factor.cfa (sdt_survey.factor.sem) side by side with semopy and lavaan.
 
 Cases (best of ``--repeat`` each):
 

@@ -131,7 +131,7 @@ def run_r(items: pd.DataFrame, nf: int, repeat: int) -> dict | None:
 
 
 def bench(name: str, items: pd.DataFrame, nf: int, repeat: int, with_r: bool) -> list[tuple[str, float, str]]:
-    efa_module = importlib.import_module("sdt_survey.factor.efa")  # the package's ``efa`` is the function
+    threads = importlib.import_module("sdt_survey.stats.threads")  # the one-BLAS-thread limit
     rows: list[tuple[str, float, str]] = []
     r = run_r(items, nf, repeat) if with_r else None
     ours: dict[str, pd.DataFrame] = {}
@@ -149,12 +149,12 @@ def bench(name: str, items: pd.DataFrame, nf: int, repeat: int, with_r: bool) ->
             rows.append(
                 (f"{name}: psych::fa(fm={fm!r}, rotate={R_ROTATE.get(rot, rot)!r})", r[case]["seconds"], "")
             )
-    saved = efa_module._ThreadpoolController
-    efa_module._ThreadpoolController = None
+    saved = threads.ThreadpoolController
+    threads.ThreadpoolController = None
     try:
         seconds, _ = best_of(repeat, lambda: efa(items, nf))
     finally:
-        efa_module._ThreadpoolController = saved
+        threads.ThreadpoolController = saved
     rows.append((f"{name}: efa(minres, oblimin) without the one-BLAS-thread limit", seconds, ""))
     seconds, _ = best_of(repeat, lambda: (kmo(items), bartlett(items)))
     rows.append((f"{name}: kmo + bartlett", seconds, ""))
