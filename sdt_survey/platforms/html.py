@@ -10,7 +10,7 @@ e-mail or hosted on any static server. It offers
 * single and multiple choice as radio and checkbox groups, integer and number
   inputs with ``min``/``max``/``step``, text and date inputs,
 * live ``show_if`` branching, translated from the parsed expression to
-  JavaScript with the missing-answer rules of :mod:`sdt_survey.expressions`
+  JavaScript with the missing-answer rules of :mod:`sdt_survey.instrument.expressions`
   (hidden items are cleared and never required),
 * required-answer checks on submit, with the message next to each item
   (``aria-invalid``, ``aria-describedby``) and focus on the first,
@@ -244,7 +244,7 @@ def show_if_to_js(expr: Expression, answer: str = "a") -> str:
 
     The result calls the form script's helpers ``eq``, ``ne``, ``lt``,
     ``le``, ``gt``, ``ge`` and ``isIn`` on ``answer(item_id)``, which give
-    the missing-answer rules of :func:`sdt_survey.expressions.evaluate`: a
+    the missing-answer rules of :func:`sdt_survey.instrument.expressions.evaluate`: a
     comparison with an unanswered item is false, except ``!=`` and
     ``not in``, which are true; codes compare as numbers when both sides are
     numbers. For a multiple-choice answer (a list), ``==`` and ``in`` mean
@@ -254,7 +254,7 @@ def show_if_to_js(expr: Expression, answer: str = "a") -> str:
     Parameters
     ----------
     expr : Expression
-        From :func:`sdt_survey.expressions.parse_expression`.
+        From :func:`sdt_survey.instrument.expressions.parse_expression`.
     answer : str
         Name of the function that returns an item's current answer.
 

@@ -240,7 +240,7 @@ SCRIPT = r"""
   let lastRecord = null;
   const problems = {};  // item id -> [ui key, params] of the message shown next to it
 
-  // ---- show_if runtime: the rules of sdt_survey.expressions.evaluate ----
+  // ---- show_if runtime: the rules of sdt_survey.instrument.expressions.evaluate ----
   // An unanswered item makes a comparison false, except != and "not in", which are true.
   // Codes compare as numbers when both sides are numbers ("1" equals 1).
   function missing(x) {

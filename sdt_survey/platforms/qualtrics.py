@@ -587,7 +587,7 @@ def write(survey: Survey, out: Path, *, overwrite: bool = False) -> ExportResult
     Parameters
     ----------
     survey : Survey
-        From :func:`sdt_survey.export.build_survey` (one language: ``--lang``).
+        From :func:`sdt_survey.platforms.build_survey` (one language: ``--lang``).
     out : pathlib.Path
         The ``.txt`` to write; the notes go to ``<stem>.notes.md`` in the same folder.
     overwrite : bool

@@ -370,7 +370,7 @@ def build_dictionary(
     Parameters
     ----------
     survey : Survey
-        From :func:`sdt_survey.export.build_survey`.
+        From :func:`sdt_survey.platforms.build_survey`.
     text_field : {"notes", "text"}
         The field type of ``text`` items: a multi-line box (default) or one line.
     record_id : str
@@ -735,7 +735,7 @@ def write(
     Parameters
     ----------
     survey : Survey
-        From :func:`sdt_survey.export.build_survey`.
+        From :func:`sdt_survey.platforms.build_survey`.
     out : pathlib.Path
         The ``.csv`` to write (UTF-8).
     text_field : {"notes", "text"}

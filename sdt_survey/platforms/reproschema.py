@@ -109,7 +109,7 @@ def isvis_expression(expr: expressions.Expression, multiple_choice: Iterable[str
     Parameters
     ----------
     expr : Expression
-        The parsed ``show_if`` (see :mod:`sdt_survey.expressions`).
+        The parsed ``show_if`` (see :mod:`sdt_survey.instrument.expressions`).
     multiple_choice : iterable of str
         Ids of ``multiple`` items: their answer is a list of codes, so
         ``item == v`` ("option v is selected") becomes ``item.includes(v)``.
@@ -461,7 +461,7 @@ def _folder_readme(survey: Survey, name: str) -> str:
         "Validate: `reproschema validate .` (needs network access for the JSON-LD context).\n\n"
         "Deploy: host this folder as static files (e.g. GitHub Pages) and open\n"
         f"`{UI_URL}<URL of {protocol}>`.\n\n"
-        'Score: `sdt_survey.export.reproschema.read_responses("study-data.zip", instruments)` '
+        'Score: `sdt_survey.platforms.reproschema.read_responses("study-data.zip", instruments)` '
         "turns reproschema-ui's exported responses into one row per participant for "
         '`sdt_survey.score(..., id_column="participant")`.\n'
     )
@@ -564,7 +564,7 @@ def write(survey: Survey, out: Path, *, name: str | None = None, overwrite: bool
             "validate with `reproschema validate " + str(out) + "` (fetches the JSON-LD context online)",
             f"host the folder as static files and open {UI_URL}<URL of {protocol_path.as_posix()}>",
             "scores are not computed in ReproSchema: read reproschema-ui's exported responses with "
-            "sdt_survey.export.reproschema.read_responses and score them with sdt_survey.score",
+            "sdt_survey.platforms.reproschema.read_responses and score them with sdt_survey.score",
         ],
     )
     if stage.kept:

@@ -2,7 +2,7 @@
 
 The workbook has the three standard sheets, ``survey``, ``choices`` and
 ``settings``. Each section of the survey is a ``begin group`` named
-uniquely (:meth:`~sdt_survey.export.Survey.section_name`) with the
+uniquely (:meth:`~sdt_survey.platforms.Survey.section_name`) with the
 ``field-list`` appearance, so a section is one screen (one page on the web
 with ``style: pages``); its preamble is a ``note`` at the top of the group.
 Every question is named by its item id, so ODK Central's CSV
@@ -430,7 +430,7 @@ def write(survey: Survey, out: Path, *, overwrite: bool = False) -> ExportResult
     Parameters
     ----------
     survey : Survey
-        From :func:`sdt_survey.export.build_survey`; every language the
+        From :func:`sdt_survey.platforms.build_survey`; every language the
         instruments share is written, the survey's language is the default.
     out : pathlib.Path
         The ``.xlsx`` to write.
