@@ -27,9 +27,10 @@ import math
 
 import numpy as np
 
+from ...errors import CFAError
 from .implied import ModelMatrices, ModelState, element_vectors
 from .ordinal_stats import OrdinalSampleStats, vech_index, vech_off
-from .spec import Spec
+from .spec import CFAModel, Spec, build_spec, check_identification
 from .standardized import estimates
 
 PARAMETERIZATIONS = ("delta", "theta")
@@ -193,4 +194,34 @@ class DWLSObjective(ModelMatrices):
         return est
 
 
-__all__ = ["PARAMETERIZATIONS", "DWLSObjective"]
+def ordinal_spec(model: CFAModel, parameterization: str) -> Spec:
+    """The parameter table of an ordinal model: no mean structure, residual variances not free.
+
+    Under delta they are derived (value NaN), under theta fixed to 1; a user
+    statement freeing one is an error. Free parameters are renumbered.
+    """
+    spec = build_spec(model, 1, meanstructure=False)
+    check_identification(spec, False)
+    ov = set(spec.ov)
+    free = spec.free.copy()
+    value = spec.value.copy()
+    for k in range(spec.n_rows):
+        if spec.op[k] == "~~" and spec.lhs[k] == spec.rhs[k] and spec.lhs[k] in ov:
+            if spec.free[k] >= 0 and spec.user[k]:
+                raise CFAError(
+                    f"'{spec.lhs[k]} ~~ {spec.rhs[k]}': the residual variance of an ordinal item is not a "
+                    "free parameter (delta: 1 - R^2; theta: fixed to 1)"
+                )
+            free[k] = -1
+            value[k] = np.nan if parameterization == "delta" else 1.0
+    used = sorted({int(f) for f in free if f >= 0})
+    renumber = {old: new for new, old in enumerate(used)}
+    free = np.array([renumber[f] if f >= 0 else -1 for f in free], dtype=int)
+    spec.free = free
+    spec.value = value
+    spec.n_free = len(used)
+    spec.start = np.where(free >= 0, spec.start, np.nan)
+    return spec
+
+
+__all__ = ["PARAMETERIZATIONS", "DWLSObjective", "ordinal_spec"]

@@ -57,15 +57,16 @@ from scipy import stats
 
 from ...errors import CFAError
 from ...results import Result, jsonable
-from .dwls import PARAMETERIZATIONS, DWLSObjective
+from .dwls import PARAMETERIZATIONS, DWLSObjective, ordinal_spec
 from .estimators import ESTIMATORS, estimator_record
 from .fit import fit_cfi, fit_rmsea, fit_tli
 from .optimize import optimize
 from .ordinal_stats import ordinal_sample_stats, vech_off
 from .solution import standard_errors, wald_tests
-from .spec import CFAModel, Spec, as_model, build_spec, check_identification
+from .spec import CFAModel, as_model
 from .standardized import standardized_solution
 from .start import start_values
+from .summary import CONTINUOUS_SECTIONS, format_value, parameter_lines
 
 __all__ = ["OrdinalCFAResult", "cfa_ordinal"]
 
@@ -97,32 +98,15 @@ FIT_KEYS = (
 )
 
 
-def _ordinal_spec(model: CFAModel, parameterization: str) -> Spec:
-    spec = build_spec(model, 1, meanstructure=False)
-    check_identification(spec, False)
-    ov = set(spec.ov)
-    free = spec.free.copy()
-    value = spec.value.copy()
-    for k in range(spec.n_rows):
-        if spec.op[k] == "~~" and spec.lhs[k] == spec.rhs[k] and spec.lhs[k] in ov:
-            if spec.free[k] >= 0 and spec.user[k]:
-                raise CFAError(
-                    f"'{spec.lhs[k]} ~~ {spec.rhs[k]}': the residual variance of an ordinal item is not a "
-                    "free parameter (delta: 1 - R^2; theta: fixed to 1)"
-                )
-            free[k] = -1
-            value[k] = np.nan if parameterization == "delta" else 1.0
-    used = sorted({int(f) for f in free if f >= 0})
-    renumber = {old: new for new, old in enumerate(used)}
-    free = np.array([renumber[f] if f >= 0 else -1 for f in free], dtype=int)
-    spec.free = free
-    spec.value = value
-    spec.n_free = len(used)
-    spec.start = np.where(free >= 0, spec.start, np.nan)
-    return spec
-
-
 # ===================================================================== results
+
+#: The summary's sections of an ordinal CFA: the continuous ones with thresholds for intercepts, and scales.
+ORDINAL_SECTIONS = (
+    *CONTINUOUS_SECTIONS[:3],  # latent variables, regressions, covariances
+    ("Thresholds:", lambda r: r["op"] == "|"),
+    CONTINUOUS_SECTIONS[4],  # variances
+    ("Scales y*:", lambda r: r["op"] == "~*~"),
+)
 
 
 @dataclass
@@ -189,18 +173,9 @@ class OrdinalCFAResult(Result):
         fit = self.fit
         w = 54
 
-        def fmt(v: Any, width: int = 0) -> str:
-            if v is None or (isinstance(v, float) and not math.isfinite(v)):
-                text = ""
-            elif isinstance(v, (int, np.integer, str)):
-                text = str(v)
-            else:
-                text = f"{v:.{digits}f}"
-            return text.rjust(width) if width else text
-
         def line(label: str, a: Any, b: Any = None) -> str:
-            text = "  " + label + fmt(a).rjust(w - 2 - len(label))
-            return text + (fmt(b, 12) if b is not None else "")
+            text = "  " + label + format_value(a, digits).rjust(w - 2 - len(label))
+            return text + (format_value(b, digits, 12) if b is not None else "")
 
         record = ESTIMATORS[self.estimator]
         status = "ended normally" if self.converged else "did NOT converge"
@@ -232,38 +207,14 @@ class OrdinalCFAResult(Result):
         out += ["", "Parameter Estimates:", ""]
         out.append(line("Standard errors", record.se_label))
         out.append(line("Information", record.information_label(self.missing)))
-        head = f"{'':20}{'Estimate':>9}{'Std.Err':>9}{'z-value':>9}{'P(>|z|)':>9}{'Std.all':>9}"
-        sections = [
-            ("Latent Variables:", lambda r: r["op"] == "=~"),
-            ("Regressions:", lambda r: r["op"] == "~"),
-            ("Covariances:", lambda r: r["op"] == "~~" and r["lhs"] != r["rhs"]),
-            ("Thresholds:", lambda r: r["op"] == "|"),
-            ("Variances:", lambda r: r["op"] == "~~" and r["lhs"] == r["rhs"]),
-            ("Scales y*:", lambda r: r["op"] == "~*~"),
-        ]
-        records = self.parameters.to_dict("records")
-        for title, keep in sections:
-            chosen = [r for r in records if keep(r)]
-            if not chosen:
-                continue
-            out += ["", title, head]
-            current = None
-            for r in chosen:
-                if r["op"] in ("=~", "~") or (r["op"] == "~~" and r["lhs"] != r["rhs"]):
-                    if r["lhs"] != current:
-                        current = r["lhs"]
-                        out.append(f"  {r['lhs']} {r['op']}")
-                    name = "    " + r["rhs"]
-                elif r["op"] == "|":
-                    name = f"    {r['lhs']}|{r['rhs']}"
-                else:
-                    name = "   ." + r["lhs"] if r["lhs"] in self.model.indicators else "    " + r["lhs"]
-                text = name[:20].ljust(20) + fmt(r["est"], 9)
-                if r["se"] > 0:
-                    text += fmt(r["se"], 9) + fmt(r["z"], 9) + fmt(r["pvalue"], 9)
-                else:
-                    text += " " * 27
-                out.append((text + fmt(r["std_all"], 9)).rstrip())
+        out += parameter_lines(
+            self.parameters.to_dict("records"),
+            ORDINAL_SECTIONS,
+            set(self.model.factors),
+            (("std_all", "Std.all"),),
+            digits,
+            blank=lambda r: not r["se"] > 0,
+        )
         if self.warnings:
             out += ["", "Warnings:"] + [f"  - {t}" for t in self.warnings]
         if self.notes:
@@ -338,7 +289,7 @@ def cfa_ordinal(
         raise CFAError(f"only {n} complete row(s); an ordinal CFA needs many more respondents")
     ss = ordinal_sample_stats(x_data, names)
 
-    spec = _ordinal_spec(model, parameterization)
+    spec = ordinal_spec(model, parameterization)
     dwls = DWLSObjective(spec, parameterization, ss, n)
     start_model = start_values(spec, [SimpleNamespace(cov=ss.cor, mean=np.zeros(len(names)))])
     x0 = np.concatenate([start_model, ss.th_vector])
