@@ -19,7 +19,9 @@ checks them against goldens made by R (``tests/goldens/lavaan_*.R``):
   scaled chi-square, with lavaan's robust CFI, TLI and RMSEA.
   ``"WLSMV"`` (:func:`cfa_ordinal`): ordinal items through polychoric
   correlations, diagonally weighted least squares and the scaled-shifted test.
-  Each estimator is one record in :data:`~sdt_survey.factor.sem.estimators.ESTIMATORS`.
+  Each estimator is one record in :data:`~sdt_survey.factor.sem.estimators.ESTIMATORS`,
+  fitted by the one optimizer on its objective (ML engine or DWLS) built from
+  the one set of model matrices.
 * **Missing data.** ``missing="fiml"`` (lavaan ``missing = "ml"``) maximizes
   the casewise likelihood, grouped by missingness pattern; the saturated model
   is estimated by EM exactly as lavaan does. ``"listwise"`` keeps complete
@@ -40,7 +42,8 @@ a symmetric rank-two matrix ``s (a b' + b a')`` and mu by ``c``; gradients,
 information matrices, Hessians and casewise scores are all products of those
 vectors with the data terms, so nothing loops over respondents, and FIML loops
 over missingness patterns only (batched by the number of answered items).
-Estimation is Fisher scoring with a line search, polished by Newton steps.
+Estimation is Fisher scoring with a line search, polished by Newton steps, for
+every objective (the ordinal DWLS one included, :mod:`~.dwls`).
 
 The modules, one concern each (as lavaan splits its source):
 :mod:`~.syntax` (model syntax), :mod:`~.spec` (model and parameter table),
@@ -50,7 +53,8 @@ The modules, one concern each (as lavaan splits its source):
 :mod:`~.vcov`, :mod:`~.tests` (robust test statistics), :mod:`~.baseline`,
 :mod:`~.fit` (fit measures), :mod:`~.standardized`, :mod:`~.omega`,
 :mod:`~.modindices`, :mod:`~.solution`, :mod:`~.results`, :mod:`~.summary`,
-:mod:`~.fitting` (:func:`cfa`), :mod:`~.wlsmv` (:func:`cfa_ordinal`),
+:mod:`~.fitting` (:func:`cfa`), :mod:`~.ordinal_stats` and :mod:`~.dwls` (the
+ordinal sample statistics and DWLS objective), :mod:`~.wlsmv` (:func:`cfa_ordinal`),
 :mod:`~.invariance` and :mod:`~.pipeline` (from a response file).
 
 Examples

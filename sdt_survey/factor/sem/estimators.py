@@ -3,32 +3,46 @@
 An estimator is data, not a branch: its record says what is minimized, which
 information matrix and standard errors it uses, which test statistic it
 reports and which fit measures that adds, and how the summary names them.
-The engine (:mod:`~sdt_survey.factor.sem.fitting`), the summary, invariance
-testing and the response-file pipeline look the estimator up in
-:data:`ESTIMATORS` and never compare its name.
+The fitting functions, the summary, invariance testing and the response-file
+pipeline look the estimator up in :data:`ESTIMATORS` and never compare its name.
 
-ML and MLR run on the continuous engine (:func:`~sdt_survey.factor.sem.cfa`):
-the record's ``covariance`` gives the standard errors
+Every estimator is fitted by the one optimizer
+(:func:`~sdt_survey.factor.sem.optimize.optimize`) on an objective built from
+the one set of model matrices
+(:class:`~sdt_survey.factor.sem.implied.ModelMatrices`); then the record's
+``covariance`` gives the standard errors
 (:mod:`~sdt_survey.factor.sem.vcov`) and its ``robust_test``, if any, the
 scaled test and robust fit measures (:mod:`~sdt_survey.factor.sem.tests`).
-WLSMV (``data="ordinal"``) runs through :func:`~sdt_survey.factor.sem.cfa_ordinal`
-with its own sample statistics (:mod:`~sdt_survey.factor.sem.ordinal_stats`),
-sharing the specification, start values, fit measures and robust tests.
+The record's ``data`` says which objective and which hook signatures:
 
-To add an estimator of the continuous engine:
+* ``"continuous"`` (ML, MLR; :func:`~sdt_survey.factor.sem.cfa`): the
+  objective is the ML engine (:class:`~sdt_survey.factor.sem.implied.Engine`);
+  ``covariance(engine, x, optimum, fiml) -> Covariance`` (as
+  :func:`~sdt_survey.factor.sem.vcov.sandwich_vcov`) and ``robust_test`` with
+  the signature of :func:`~sdt_survey.factor.sem.tests.yuan_bentler_mplus`.
+* ``"ordinal"`` (WLSMV; :func:`~sdt_survey.factor.sem.cfa_ordinal`): the
+  objective is DWLS on thresholds and polychoric correlations
+  (:class:`~sdt_survey.factor.sem.dwls.DWLSObjective`);
+  ``covariance(model, x, optimum, fiml) -> Covariance`` (as
+  :func:`~sdt_survey.factor.sem.vcov.robust_sem_vcov`) and
+  ``robust_test(model, x, covariance, chisq, df, baseline_chisq, baseline_df, problems) -> dict``
+  (as :func:`~sdt_survey.factor.sem.tests.scaled_shifted_test`).
 
-1. write its pieces in a new module of this package: a covariance function
-   ``(engine, x, optimum, fiml) -> Covariance`` (as
-   :func:`~sdt_survey.factor.sem.vcov.sandwich_vcov`) and, for a scaled test,
-   a function with the signature of
-   :func:`~sdt_survey.factor.sem.tests.yuan_bentler_mplus`;
+To add an estimator:
+
+1. write its pieces in a new module of this package: its covariance function
+   and, for a scaled test, its test function, with the signatures above for
+   its ``data`` (an estimator with a new objective also writes that objective,
+   a class with the methods of :class:`~sdt_survey.factor.sem.optimize.Objective`
+   built on :class:`~sdt_survey.factor.sem.implied.ModelMatrices`, as
+   :mod:`~sdt_survey.factor.sem.dwls` does);
 2. here, import them and write its :class:`Estimator` record (lavaan's names
    for ``se``/``test``, the fit keys it adds, the printed labels);
 3. add one line to :data:`ESTIMATORS`.
 
-:func:`~sdt_survey.factor.sem.cfa`, invariance testing, the summary and the
-pipeline then accept it (the CLI's ``--estimator`` choices should come from
-:data:`ESTIMATORS` too).
+:func:`~sdt_survey.factor.sem.cfa` (or :func:`~sdt_survey.factor.sem.cfa_ordinal`),
+invariance testing, the summary, the pipeline and the CLI's ``--estimator``
+choices then accept it.
 
 Examples
 --------
@@ -49,8 +63,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import CFAError
-from .tests import yuan_bentler_mplus
-from .vcov import Covariance, information_vcov, sandwich_vcov
+from .tests import scaled_shifted_test, yuan_bentler_mplus
+from .vcov import Covariance, information_vcov, robust_sem_vcov, sandwich_vcov
 
 #: The fit measures a robust (scaled) test adds to :meth:`FitMeasures.to_dict`.
 ROBUST_FIT_KEYS = ("chisq_scaled", "cfi_robust", "tli_robust", "rmsea_robust")
@@ -84,11 +98,12 @@ class Estimator:
         The fit measures that judge a model (and invariance steps) under this estimator.
     se_label, test_label : str
         How the summary names the standard errors and the test's correction.
-    covariance : callable or None
-        ``(engine, x, optimum, fiml) -> Covariance`` for the continuous engine.
+    covariance : callable
+        ``(objective, x, optimum, fiml) -> Covariance``: the standard errors
+        (the objective is the ML engine or the DWLS model, after ``data``).
     robust_test : callable or None
-        The scaled test statistic and robust fit measures (see
-        :func:`~sdt_survey.factor.sem.tests.yuan_bentler_mplus`), or None.
+        The scaled test statistic and robust fit measures, or None; its
+        signature depends on ``data`` (see the module's docstring).
     """
 
     name: str
@@ -169,6 +184,8 @@ WLSMV = Estimator(
     rmsea_key="rmsea_robust",
     se_label="Robust.sem",
     test_label="simple second-order correction",  # lavaan's words for the scaled-shifted test
+    covariance=robust_sem_vcov,
+    robust_test=scaled_shifted_test,
 )
 
 #: Every estimator, by lavaan's name. Adding an estimator adds one line here.

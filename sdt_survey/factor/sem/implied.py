@@ -116,16 +116,18 @@ def _observed_information_elements(a, b, s, c, group: GroupData, st: ModelState)
     return out
 
 
-class Engine:
-    """Objective, gradient, information, Hessian and scores of a (multi-group) model."""
+class ModelMatrices:
+    """The LISREL matrices of a parameter table at a parameter vector, and their free elements.
 
-    def __init__(self, spec: Spec, groups: list[GroupData]):
+    Shared by every objective: the continuous :class:`Engine` (ML) and the
+    ordinal DWLS objective (:mod:`~sdt_survey.factor.sem.dwls`) build the
+    model's matrices and their derivatives (:func:`element_vectors`) from here.
+    """
+
+    def __init__(self, spec: Spec):
         self.spec = spec
-        self.groups = groups
         self.p = len(spec.ov)
         self.m = len(spec.lv)
-        self.n_total = sum(g.n for g in groups)
-        self.weights = np.array([g.n / self.n_total for g in groups])
         self.q = spec.n_free
         self.meanstructure = spec.meanstructure
         self.has_beta = bool(np.any(spec.mat == BETA))
@@ -159,8 +161,8 @@ class Engine:
             self.unique_params.append(len(np.unique(el.param)) == len(el))
         self.std_plan = std_plan(spec)
 
-    # -- implied moments -----------------------------------------------------------
-    def state(self, g: int, x: np.ndarray) -> ModelState:
+    def model_state(self, g: int, x: np.ndarray) -> ModelState:
+        """Matrices and implied moments of group ``g`` (``mu`` from the mean structure, else 0)."""
         mats = {code: arr.copy() for code, arr in self.fixed[g].items()}
         el = self.elements[g]
         values = x[el.param]
@@ -179,11 +181,31 @@ class Engine:
         sigma = lm @ lam.T + theta
         sigma = (sigma + sigma.T) / 2
         lv_mean = inv_ib @ alpha
-        mu = nu + lam @ lv_mean if self.meanstructure else self.groups[g].mean
+        mu = nu + lam @ lv_mean
         return ModelState(lam, beta, psi, theta, nu, alpha, inv_ib, gmat, lv_cov, lm, lv_mean, sigma, mu)
 
+    def state(self, g: int, x: np.ndarray) -> ModelState:
+        return self.model_state(g, x)
+
     def states(self, x: np.ndarray) -> list[ModelState]:
-        return [self.state(g, x) for g in range(len(self.groups))]
+        return [self.state(g, x) for g in range(self.spec.n_groups)]
+
+
+class Engine(ModelMatrices):
+    """Objective, gradient, information, Hessian and scores of a (multi-group) model (ML, FIML)."""
+
+    def __init__(self, spec: Spec, groups: list[GroupData]):
+        super().__init__(spec)
+        self.groups = groups
+        self.n_total = sum(g.n for g in groups)
+        self.weights = np.array([g.n / self.n_total for g in groups])
+
+    # -- implied moments -----------------------------------------------------------
+    def state(self, g: int, x: np.ndarray) -> ModelState:
+        st = self.model_state(g, x)
+        if not self.meanstructure:
+            st.mu = self.groups[g].mean
+        return st
 
     # -- objective -------------------------------------------------------------------
     def m2ll(self, x: np.ndarray) -> np.ndarray:

@@ -1,15 +1,48 @@
-"""The optimizer: Fisher scoring with a line search, polished by Newton steps."""
+"""The optimizer: Fisher scoring with a line search, polished by Newton steps.
+
+It minimizes any :class:`Objective`: the continuous engine's ML discrepancy
+(:class:`~sdt_survey.factor.sem.implied.Engine`) and the ordinal DWLS fit
+function (:class:`~sdt_survey.factor.sem.dwls.DWLSObjective`) alike. A new
+estimator's objective needs only these methods to be fitted here.
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from scipy import linalg
 
-from .implied import Engine
-from .spec import BETA, LAMBDA, PSI, THETA
+from .spec import BETA, LAMBDA, PSI, THETA, Spec
+
+
+class Objective(Protocol):
+    """What :func:`optimize` needs of a fit function ``F(x)`` (x: the free parameters).
+
+    ``spec`` is the parameter table: when ``F`` is infinite at the start
+    (an implied matrix not positive definite), the loadings, regressions and
+    covariances among ``x[:spec.n_free]`` are shrunk towards a diagonal model.
+    """
+
+    spec: Spec
+
+    def objective(self, x: np.ndarray) -> float:
+        """``F(x)``; ``inf`` where the model is not admissible."""
+        ...
+
+    def objective_gradient(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """``F(x)`` and its gradient."""
+        ...
+
+    def fisher_information(self, x: np.ndarray) -> np.ndarray:
+        """The scoring matrix: the expected Hessian of ``F`` (positive semi-definite)."""
+        ...
+
+    def observed_information(self, x: np.ndarray) -> np.ndarray:
+        """The Hessian of ``F`` (or the scoring matrix again, for a Gauss-Newton objective)."""
+        ...
 
 
 @dataclass
@@ -23,8 +56,11 @@ class Optimum:
     information_kind: str = ""  # "fisher" (complete-data expected) or "observed"
 
 
-def optimize(engine: Engine, x0: np.ndarray, max_iter: int = 1000) -> Optimum:
-    """Fisher scoring with a backtracking line search; the Newton decrement decides convergence."""
+def optimize(engine: Objective, x0: np.ndarray, max_iter: int = 1000) -> Optimum:
+    """Minimize ``engine``'s objective from ``x0``: Fisher scoring with a backtracking line search.
+
+    Newton steps follow once scoring has settled; the Newton decrement decides convergence.
+    """
     x = x0.copy()
     f, grad = engine.objective_gradient(x)
     if not math.isfinite(f):
@@ -80,7 +116,7 @@ def optimize(engine: Engine, x0: np.ndarray, max_iter: int = 1000) -> Optimum:
     return Optimum(x, f, False, iterations, f"no convergence in {max_iter} iterations")
 
 
-def _shrink_start(engine: Engine, x: np.ndarray) -> np.ndarray:
+def _shrink_start(engine: Objective, x: np.ndarray) -> np.ndarray:
     spec = engine.spec
     out = x.copy()
     for k in range(spec.n_rows):

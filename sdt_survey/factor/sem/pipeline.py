@@ -111,7 +111,7 @@ def instrument_cfa(
             raise SdtSurveyError("WLSMV identifies factors by marker loadings here; drop --std-lv")
         if missing == "fiml":
             raise SdtSurveyError("WLSMV uses complete cases (listwise); FIML is for ML and MLR")
-        result = cfa_ordinal(data.frame[list(spec.indicators)], spec)
+        result = cfa_ordinal(data.frame[list(spec.indicators)], spec, estimator=estimator)
         return _noted(result, (*data.notes, "ordinal items: polychoric correlations, WLSMV, complete cases"))
     return _noted(cfa(data.frame, spec, estimator=estimator, missing=missing, std_lv=std_lv), data.notes)
 

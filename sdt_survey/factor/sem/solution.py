@@ -50,6 +50,21 @@ def improper_solution_problems(spec: Spec, engine: Engine, x: np.ndarray, labels
     return out
 
 
+def standard_errors(vcov: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """The standard error of each row whose parameter index is ``free`` (0 where it is fixed, -1)."""
+    if vcov.shape[0] == 0:
+        return np.zeros(len(free))
+    se_free = np.sqrt(np.abs(np.diag(vcov)))
+    return np.where(free >= 0, se_free[np.maximum(free, 0)], 0.0)
+
+
+def wald_tests(est: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``z = est / se`` and its two-sided p-value; NaN where there is no standard error (fixed values)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(se > 0, est / se, np.nan)
+    return z, 2 * stats.norm.sf(np.abs(z))
+
+
 def parameter_table(
     spec: Spec,
     engine: Engine,
@@ -59,13 +74,9 @@ def parameter_table(
     standardized: bool = True,
 ) -> pd.DataFrame:
     """lavaan's parameterEstimates() with std.lv, std.all and the delta-method SE of std.all."""
-    q = spec.n_free
     est = estimates(spec, x)
-    free = spec.free >= 0
-    se_free = np.sqrt(np.abs(np.diag(vcov))) if q else np.zeros(0)
-    se = np.where(free, se_free[np.maximum(spec.free, 0)] if q else 0.0, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = np.where(free & (se > 0), est / se, np.nan)
+    se = standard_errors(vcov, spec.free)
+    z, pvalue = wald_tests(est, se)
     crit = stats.norm.ppf(0.975)
     table = {
         "lhs": spec.lhs,
@@ -76,7 +87,7 @@ def parameter_table(
         "est": est,
         "se": se,
         "z": z,
-        "pvalue": 2 * stats.norm.sf(np.abs(z)),
+        "pvalue": pvalue,
         "ci_lower": est - crit * se,
         "ci_upper": est + crit * se,
     }

@@ -10,10 +10,11 @@ import numpy as np
 from .spec import Spec
 
 if TYPE_CHECKING:  # only for annotations: .implied imports this module
-    from .implied import Engine
+    from .implied import Engine, ModelMatrices
 
 
 def estimates(spec: Spec, x: np.ndarray) -> np.ndarray:
+    """The value of every row of the parameter table: its free parameter, else its fixed value."""
     return np.where(spec.free >= 0, x[np.maximum(spec.free, 0)], spec.value)
 
 
@@ -65,16 +66,20 @@ def std_plan(spec: Spec) -> _StdPlan:
     return _StdPlan(**arrays)
 
 
-def standardized_solution(spec: Spec, engine: Engine, x: np.ndarray, kind: str = "all") -> np.ndarray:
+def standardized_solution(
+    spec: Spec, engine: ModelMatrices, x: np.ndarray, kind: str = "all", est: np.ndarray | None = None
+) -> np.ndarray:
     """lavaan's std.all (or std.lv) value of every row of the parameter table.
 
     Loadings are multiplied by the factor's SD and divided by the item's
     model-implied SD; variances divided by the total variance; covariances
     divided by the square roots of the two residual variances (``cov.std``);
-    intercepts and means by the SD.
+    intercepts and means by the SD. ``est``: the rows' values, when some are
+    derived rather than parameters (the residual variances of ordinal items
+    under the delta parameterization); by default :func:`estimates`.
     """
     plan = engine.std_plan
-    est = estimates(spec, x)
+    est = estimates(spec, x) if est is None else est
     states = engine.states(x)
     with np.errstate(invalid="ignore"):
         lv_var = np.array([np.diag(st.lv_cov) for st in states]).reshape(spec.n_groups, -1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,7 +14,8 @@ if TYPE_CHECKING:  # only for annotations: .results imports this module
     from .results import CFAResult
 
 
-def _fmt(value: Any, digits: int = 3, width: int = 0) -> str:
+def format_value(value: Any, digits: int = 3, width: int = 0) -> str:
+    """A number as the summaries print it: ``digits`` decimals, blank for None/NaN/inf, right-aligned."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         text = ""
     elif isinstance(value, str):
@@ -30,7 +32,7 @@ def summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits:
     w = 54
 
     def line(label: str, value: Any, indent: int = 2) -> str:
-        text = _fmt(value, digits)
+        text = format_value(value, digits)
         return " " * indent + label + text.rjust(w - indent - len(label))
 
     status = "ended normally" if res.converged else "did NOT converge"
@@ -55,7 +57,7 @@ def summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits:
         out.append(head)
 
         def both(label: str, a: Any, b: Any) -> str:
-            return line(label, a) + _fmt(b, digits, 12)
+            return line(label, a) + format_value(b, digits, 12)
 
         out.append(both("Test Statistic", fit.chisq, fit.chisq_scaled))
         out.append(both("Degrees of freedom", fit.df, fit.df))
@@ -130,49 +132,78 @@ def summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits:
 
 def _parameter_sections(res: CFAResult, standardized: bool, digits: int) -> str:
     table = res.parameters
-    spec = res._spec
-    lv = set(spec.lv)
-    head = f"{'':20}{'Estimate':>9}{'Std.Err':>9}{'z-value':>9}{'P(>|z|)':>9}"
-    if standardized:
-        head += f"{'Std.lv':>9}{'Std.all':>9}"
+    std = (("std_lv", "Std.lv"), ("std_all", "Std.all")) if standardized else ()
     lines: list[str] = []
     groups = list(res.groups) if res.n_groups > 1 else [None]
-    sections = [
-        ("Latent Variables:", lambda r: r["op"] == "=~"),
-        ("Regressions:", lambda r: r["op"] == "~"),
-        ("Covariances:", lambda r: r["op"] == "~~" and r["lhs"] != r["rhs"]),
-        ("Intercepts:", lambda r: r["op"] == "~1"),
-        ("Variances:", lambda r: r["op"] == "~~" and r["lhs"] == r["rhs"]),
-    ]
     for label in groups:
         rows = table if label is None else table[table["group"] == label]
         if label is not None:
             lines += ["", f"Group {groups.index(label) + 1} [{label}]:"]
-        for title, keep in sections:
-            chosen = [r for r in rows.to_dict("records") if keep(r)]
-            if not chosen:
-                continue
-            lines += ["", title, head]
-            current = None
-            for r in chosen:
-                if r["op"] in ("=~", "~") or (r["op"] == "~~" and r["lhs"] != r["rhs"]):
-                    if r["lhs"] != current:
-                        current = r["lhs"]
-                        lines.append(f"  {r['lhs']} {r['op']}")
-                    name = r["rhs"]
-                    indent = "    "
-                else:
-                    name = r["lhs"]
-                    indent = "   ." if name not in lv else "    "
-                if r["label"]:
-                    name = f"{name} ({r['label']})"
-                fixed = not (r["se"] > 0) and r["op"] != "~~"
-                text = f"{indent}{name:<16}"[:20].ljust(20) + _fmt(r["est"], digits, 9)
-                if fixed and r["se"] == 0:
-                    text += " " * 27
-                else:
-                    text += _fmt(r["se"], digits, 9) + _fmt(r["z"], digits, 9) + _fmt(r["pvalue"], digits, 9)
-                if standardized:
-                    text += _fmt(r["std_lv"], digits, 9) + _fmt(r["std_all"], digits, 9)
-                lines.append(text.rstrip())
+        lines += parameter_lines(
+            rows.to_dict("records"),
+            CONTINUOUS_SECTIONS,
+            set(res._spec.lv),
+            std,
+            digits,
+            # Fixed values print without standard errors, except (residual) variances.
+            blank=lambda r: not (r["se"] > 0) and r["op"] != "~~" and r["se"] == 0,
+        )
     return "\n".join(lines)
+
+
+#: The summary's sections of a continuous CFA: (title, which rows).
+CONTINUOUS_SECTIONS = (
+    ("Latent Variables:", lambda r: r["op"] == "=~"),
+    ("Regressions:", lambda r: r["op"] == "~"),
+    ("Covariances:", lambda r: r["op"] == "~~" and r["lhs"] != r["rhs"]),
+    ("Intercepts:", lambda r: r["op"] == "~1"),
+    ("Variances:", lambda r: r["op"] == "~~" and r["lhs"] == r["rhs"]),
+)
+
+
+def parameter_lines(
+    records: list[dict[str, Any]],
+    sections: Sequence[tuple[str, Callable[[dict[str, Any]], bool]]],
+    latent: set[str],
+    std: Sequence[tuple[str, str]],
+    digits: int,
+    blank: Callable[[dict[str, Any]], bool],
+) -> list[str]:
+    """The parameter estimates laid out as lavaan's summary: a block per section, rows under their lhs.
+
+    ``records`` are parameter-table rows; ``std`` the standardized columns to
+    print, ``(column, heading)``; ``blank(row)`` says when a row prints no
+    standard error, z or p-value. Thresholds print as ``item|t1``; variances,
+    intercepts and scales of observed variables with a leading dot.
+    """
+    head = f"{'':20}{'Estimate':>9}{'Std.Err':>9}{'z-value':>9}{'P(>|z|)':>9}"
+    head += "".join(f"{heading:>9}" for _, heading in std)
+    lines: list[str] = []
+    for title, keep in sections:
+        chosen = [r for r in records if keep(r)]
+        if not chosen:
+            continue
+        lines += ["", title, head]
+        current = None
+        for r in chosen:
+            if r["op"] in ("=~", "~") or (r["op"] == "~~" and r["lhs"] != r["rhs"]):
+                if r["lhs"] != current:
+                    current = r["lhs"]
+                    lines.append(f"  {r['lhs']} {r['op']}")
+                name, indent = r["rhs"], "    "
+            elif r["op"] == "|":
+                name, indent = f"{r['lhs']}|{r['rhs']}", "    "
+            else:
+                name = r["lhs"]
+                indent = "   ." if name not in latent else "    "
+            if r.get("label"):
+                name = f"{name} ({r['label']})"
+            text = f"{indent}{name:<16}"[:20].ljust(20) + format_value(r["est"], digits, 9)
+            if blank(r):
+                text += " " * 27
+            else:
+                text += format_value(r["se"], digits, 9) + format_value(r["z"], digits, 9)
+                text += format_value(r["pvalue"], digits, 9)
+            text += "".join(format_value(r[column], digits, 9) for column, _ in std)
+            lines.append(text.rstrip())
+    return lines

@@ -1,9 +1,14 @@
-"""Robust test statistics: Yuan-Bentler (Mplus variant) scaling and lavaan's robust CFI, TLI and RMSEA."""
+"""Robust test statistics (each estimator's ``robust_test``) and lavaan's robust CFI, TLI and RMSEA.
+
+MLR: Yuan-Bentler (Mplus variant) scaling (:func:`yuan_bentler_mplus`);
+WLSMV: the mean-and-variance adjusted (scaled-shifted) statistic with
+lavaan's catML robust indices (:func:`scaled_shifted_test`).
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import linalg, stats
@@ -14,6 +19,9 @@ from .ordinal_stats import vech_index
 from .samplestats import GroupData, moments_hessian_terms
 from .spec import NU, THETA
 from .vcov import Covariance
+
+if TYPE_CHECKING:  # only for annotations
+    from .dwls import DWLSObjective
 
 
 def _saturated_elements(p: int) -> Elements:
@@ -254,3 +262,54 @@ def scaled_shifted(u_gamma: np.ndarray, chisq: float, df: int) -> tuple[float, f
     a = math.sqrt(df / tr2)
     shift = df - a * tr1
     return a * chisq + shift, 1.0 / a, shift
+
+
+def scaled_shifted_test(
+    model: DWLSObjective,
+    x: np.ndarray,
+    cov: Covariance,
+    chisq: float,
+    df: int,
+    baseline_chisq: float,
+    baseline_df: int,
+    problems: list[str],
+) -> dict[str, Any]:
+    """The WLSMV test: scaled-shifted statistics of the model and the baseline, and the indices from them.
+
+    ``chisq = (N - 1) F``; the scaled-shifted statistic is ``a chisq + b`` with
+    ``a = sqrt(df / tr((U Gamma)^2))``, ``b = df - a tr(U Gamma)`` and
+    ``U = W - W D (D'WD)^-1 D'W``; the baseline (independence) model's ``U``
+    is ``W`` on the correlations. CFI, TLI and RMSEA follow from the scaled
+    statistics (lavaan's ``*.scaled``) and, by catML, the ``*.robust`` ones
+    (:func:`catml_robust_measures`). ``cov`` holds ``D`` and ``(D'WD)^-1``
+    (:func:`~sdt_survey.factor.sem.vcov.robust_sem_vcov`).
+    """
+    n, n_thr = model.n, model.n_thr
+    if cov.reason is not None:
+        problems.append("the scaled-shifted test could not be computed: the information matrix is singular")
+        keys = ("chisq_scaled", "pvalue_scaled", "chisq_scaling_factor", "chisq_shift_parameter")
+        keys += ("baseline_chisq_scaled", "cfi_scaled", "tli_scaled", "rmsea_scaled")
+        return {"df_scaled": int(df), **dict.fromkeys(keys, math.nan), **dict.fromkeys(_CATML_KEYS, math.nan)}
+    w, gamma = model.weights, model.gamma
+    wd = w[:, None] * cov.jacobian
+    u = np.diag(w) - wd @ cov.bread @ wd.T
+    chisq_scaled, scaling, shift = scaled_shifted(u @ gamma, chisq, df)
+    u_base = np.zeros_like(u)
+    u_base[n_thr:, n_thr:] = np.diag(w[n_thr:])
+    baseline_scaled, _, _ = scaled_shifted(u_base @ gamma, baseline_chisq, baseline_df)
+    implied_cor = model.implied_correlations(x)
+    return {
+        "chisq_scaled": chisq_scaled,
+        "df_scaled": int(df),
+        "pvalue_scaled": float(stats.chi2.sf(chisq_scaled, df)) if df > 0 else math.nan,
+        "chisq_scaling_factor": scaling,
+        "chisq_shift_parameter": shift,
+        "baseline_chisq_scaled": baseline_scaled,
+        "cfi_scaled": fit_cfi(chisq_scaled, df, baseline_scaled, baseline_df),
+        "tli_scaled": fit_tli(chisq_scaled, df, baseline_scaled, baseline_df),
+        "rmsea_scaled": fit_rmsea(chisq_scaled, df, n - 1, 1),
+        **catml_robust_measures(model.sample_cor, implied_cor, cov.jacobian, w, cov.bread, gamma, n, int(df)),
+    }
+
+
+_CATML_KEYS = ("cfi_robust", "tli_robust", "rmsea_robust")

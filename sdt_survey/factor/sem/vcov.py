@@ -1,4 +1,9 @@
-"""The covariance matrix of the estimates from an information matrix, with a reason when it is singular."""
+"""The covariance matrix of the estimates (an estimator's ``covariance``), with a reason when singular.
+
+ML: the inverse information (:func:`information_vcov`); MLR: the Huber-White
+sandwich (:func:`sandwich_vcov`); WLSMV: the Gamma sandwich of DWLS
+(:func:`robust_sem_vcov`, lavaan's ``se = "robust.sem"``).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from scipy import linalg
 from .spec import Spec
 
 if TYPE_CHECKING:  # only for annotations
+    from .dwls import DWLSObjective
     from .implied import Engine
     from .optimize import Optimum
 
@@ -36,8 +42,8 @@ def _invert_information(info: np.ndarray, n_total: int, spec: Spec) -> tuple[np.
     for t in np.argsort(-weights)[:4]:
         if weights[t] < 0.1:
             continue
-        k = int(np.flatnonzero(spec.free == t)[0])
-        names.append(_row_name(spec, k))
+        rows = np.flatnonzero(spec.free == t)
+        names.append(_row_name(spec, int(rows[0])) if len(rows) else "a threshold")
     reason = (
         "the model is not identified by these data (the information matrix is singular), so standard "
         f"errors are not available; the parameters involved include {', '.join(names)}. A factor with "
@@ -60,6 +66,8 @@ class Covariance:
     reason: str | None  # why standard errors are not available (a singular information matrix)
     observed: np.ndarray | None = None  # the observed information, when it was computed
     first_order: np.ndarray | None = None  # the cross-product of casewise scores (MLR)
+    bread: np.ndarray | None = None  # (D'WD)^-1 of the DWLS sandwich (WLSMV)
+    jacobian: np.ndarray | None = None  # D, the Jacobian of the model's statistics at the estimates (WLSMV)
 
 
 def _reusable(engine: Engine, x: np.ndarray, opt: Optimum) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -90,3 +98,16 @@ def sandwich_vcov(engine: Engine, x: np.ndarray, opt: Optimum, fiml: bool) -> Co
     first_order, _ = engine.first_order_information(x)
     vcov = bread @ first_order @ bread * engine.n_total if reason is None else bread
     return Covariance(vcov, reason, observed, first_order)
+
+
+def robust_sem_vcov(model: DWLSObjective, x: np.ndarray, opt: Optimum, fiml: bool = False) -> Covariance:
+    """WLSMV standard errors: ``(D'WD)^-1 D'W Gamma W D (D'WD)^-1 / (N - 1)`` (lavaan's ``robust.sem``).
+
+    ``D`` is the Jacobian of the model's thresholds and correlations, ``W`` the
+    DWLS weights and ``Gamma`` the asymptotic covariance of the sample statistics.
+    """
+    jac = model.jacobian(x)
+    wd = model.weights[:, None] * jac
+    bread, reason = _invert_information(jac.T @ wd, 1, model.spec)
+    vcov = bread @ (wd.T @ model.gamma @ wd) @ bread / (model.n - 1) if reason is None else bread
+    return Covariance(vcov, reason, bread=bread, jacobian=jac)
