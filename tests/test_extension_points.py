@@ -19,6 +19,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 PACKAGE = Path(__file__).resolve().parent.parent / "sdt_survey"
 
 
@@ -156,3 +159,62 @@ def test_a_reliability_coefficient_is_one_module_and_one_registry_line(tmp_path)
     )
     assert 0.5 < seen["dict"]["a"]["lambda2"] < 1
     assert "lambda2" in seen["frame"] and seen["summary"]
+
+
+ML_HUBER_WHITE = '''
+    """ML with Huber-White (sandwich) standard errors and the standard test: lavaan's
+    ``estimator = "ML", se = "robust.huber.white"`` (an example estimator for the extension test)."""
+
+    from .estimator import Estimator
+    from .vcov import sandwich_vcov
+
+    MLHW = Estimator(
+        name="MLHW",
+        data="continuous",
+        objective="ML",
+        information="observed",
+        standard_errors="robust.huber.white",
+        test="standard",
+        se_label="Robust.huber.white",
+        covariance=sandwich_vcov,
+    )
+'''
+
+
+def test_a_cfa_estimator_is_one_module_and_one_registry_line(tmp_path):
+    root = package_with(
+        tmp_path,
+        ("factor/sem/mlhw.py", ML_HUBER_WHITE),
+        "factor/sem/estimators.py",
+        [
+            ("from .estimator import ROBUST_FIT_KEYS, Estimator\n",
+             "from .estimator import ROBUST_FIT_KEYS, Estimator\nfrom .mlhw import MLHW\n"),
+            ('    "WLSMV": WLSMV,\n', '    "WLSMV": WLSMV,\n    "MLHW": MLHW,\n'),
+        ],
+    )  # fmt: skip
+    seen = run_in(
+        root,
+        """
+        import json
+        import numpy as np, pandas as pd
+        from sdt_survey.factor import cfa
+        from sdt_survey.cli import cli
+        rng = np.random.default_rng(5)
+        f = rng.normal(size=(400, 1))
+        data = pd.DataFrame(f * [0.8, 0.7, 0.6, 0.7] + rng.standard_t(5, size=(400, 4)) * 0.6,
+                            columns=["a", "b", "c", "d"])
+        fits = {e: cfa(data, "F =~ a + b + c + d", estimator=e) for e in ("ML", "MLR", "MLHW")}
+        se = {e: fits[e].parameters["se"].tolist() for e in fits}
+        option = next(p for p in cli.commands["cfa"].params if p.name == "estimator")
+        print(json.dumps({
+            "se": se, "chisq": {e: fits[e].fit.chisq for e in fits},
+            "summary": "Robust.huber.white" in fits["MLHW"].summary(),
+            "choices": list(option.type.choices),
+        }))
+        """,
+    )
+    assert "MLHW" in seen["choices"] and seen["summary"]
+    # Its standard errors are MLR's (the same sandwich), its test is ML's (no scaling).
+    np.testing.assert_allclose(seen["se"]["MLHW"], seen["se"]["MLR"], rtol=1e-10)
+    assert not np.allclose(seen["se"]["MLHW"], seen["se"]["ML"], rtol=1e-3, equal_nan=True)
+    assert seen["chisq"]["MLHW"] == pytest.approx(seen["chisq"]["ML"], rel=1e-12)

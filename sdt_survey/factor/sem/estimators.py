@@ -30,15 +30,16 @@ The record's ``data`` says which objective and which hook signatures:
 
 To add an estimator:
 
-1. write its pieces in a new module of this package: its covariance function
-   and, for a scaled test, its test function, with the signatures above for
-   its ``data`` (an estimator with a new objective also writes that objective,
-   a class with the methods of :class:`~sdt_survey.factor.sem.optimize.Objective`
-   built on :class:`~sdt_survey.factor.sem.implied.ModelMatrices`, as
-   :mod:`~sdt_survey.factor.sem.dwls` does);
-2. here, import them and write its :class:`Estimator` record (lavaan's names
+1. write a new module of this package with its pieces (its covariance
+   function and, for a scaled test, its test function, with the signatures
+   above for its ``data``; an estimator with a new objective also writes that
+   objective, a class with the methods of
+   :class:`~sdt_survey.factor.sem.optimize.Objective` built on
+   :class:`~sdt_survey.factor.sem.implied.ModelMatrices`, as
+   :mod:`~sdt_survey.factor.sem.dwls` does) and its
+   :class:`~sdt_survey.factor.sem.estimator.Estimator` record (lavaan's names
    for ``se``/``test``, the fit keys it adds, the printed labels);
-3. add one line to :data:`ESTIMATORS`.
+2. here, import the record and add one line to :data:`ESTIMATORS`.
 
 :func:`~sdt_survey.factor.sem.cfa` (or :func:`~sdt_survey.factor.sem.cfa_ordinal`),
 invariance testing, the summary, the pipeline and the CLI's ``--estimator``
@@ -58,78 +59,12 @@ sdt_survey.errors.CFAError: estimator must be one of ML, MLR, not 'WLS'
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from ...errors import CFAError
+from .estimator import ROBUST_FIT_KEYS, Estimator
 from .tests import scaled_shifted_test, yuan_bentler_mplus
-from .vcov import Covariance, information_vcov, robust_sem_vcov, sandwich_vcov
-
-#: The fit measures a robust (scaled) test adds to :meth:`FitMeasures.to_dict`.
-ROBUST_FIT_KEYS = ("chisq_scaled", "cfi_robust", "tli_robust", "rmsea_robust")
-
-
-@dataclass(frozen=True)
-class Estimator:
-    """One estimator: its objective, information, standard errors, test statistic and printed names.
-
-    Attributes
-    ----------
-    name : str
-        lavaan's name (``estimator = "MLR"``).
-    data : {"continuous", "ordinal"}
-        ``"continuous"``: the engine of :func:`~sdt_survey.factor.sem.cfa` on the
-        items' covariances (and means); ``"ordinal"``: polychoric correlations and
-        thresholds, fitted by :func:`~sdt_survey.factor.sem.cfa_ordinal`.
-    objective : str
-        What is minimized: ``"ML"`` (the normal-theory discrepancy, casewise under
-        FIML) or ``"DWLS"`` (diagonally weighted least squares).
-    information : {"expected", "observed"}
-        The information matrix of the standard errors (ML uses the observed one
-        under FIML, as lavaan).
-    standard_errors : str
-        lavaan's ``se =``: ``"standard"``, ``"robust.huber.white"``, ``"robust.sem"``.
-    test : str
-        lavaan's ``test =``: ``"standard"``, ``"yuan.bentler.mplus"``, ``"scaled.shifted"``.
-    robust_fit_keys : tuple of str
-        Fit measures the test adds to the result's ``to_dict()``.
-    cfi_key, tli_key, rmsea_key : str
-        The fit measures that judge a model (and invariance steps) under this estimator.
-    se_label, test_label : str
-        How the summary names the standard errors and the test's correction.
-    covariance : callable
-        ``(objective, x, optimum, fiml) -> Covariance``: the standard errors
-        (the objective is the ML engine or the DWLS model, after ``data``).
-    robust_test : callable or None
-        The scaled test statistic and robust fit measures, or None; its
-        signature depends on ``data`` (see the module's docstring).
-    """
-
-    name: str
-    data: str
-    objective: str
-    information: str
-    standard_errors: str
-    test: str
-    robust_fit_keys: tuple[str, ...] = ()
-    cfi_key: str = "cfi"
-    tli_key: str = "tli"
-    rmsea_key: str = "rmsea"
-    se_label: str = "Standard"
-    test_label: str = ""
-    covariance: Callable[..., Covariance] | None = None
-    robust_test: Callable[..., dict[str, Any]] | None = None
-
-    @property
-    def robust(self) -> bool:
-        """Whether the estimator reports a scaled test statistic and robust fit measures."""
-        return bool(self.robust_fit_keys)
-
-    def information_label(self, missing: str) -> str:
-        """The summary's "Information" line (lavaan uses the observed information under FIML)."""
-        return "Observed" if self.information == "observed" or missing == "fiml" else "Expected"
-
+from .vcov import information_vcov, robust_sem_vcov, sandwich_vcov
 
 ML = Estimator(
     name="ML",
@@ -189,7 +124,11 @@ WLSMV = Estimator(
 )
 
 #: Every estimator, by lavaan's name. Adding an estimator adds one line here.
-ESTIMATORS: dict[str, Estimator] = {"ML": ML, "MLR": MLR, "WLSMV": WLSMV}
+ESTIMATORS: dict[str, Estimator] = {
+    "ML": ML,
+    "MLR": MLR,
+    "WLSMV": WLSMV,
+}
 
 
 def continuous_estimators() -> tuple[str, ...]:
