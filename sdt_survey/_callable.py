@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import sys
 import types
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 
-def make_module_callable(module_name: str, function: Callable[..., Any]) -> None:
-    """Calling the module ``module_name`` calls ``function`` with the same arguments."""
+def make_module_callable(
+    module_name: str, function: Callable[..., Any], *, deprecated: str | None = None
+) -> None:
+    """Calling the module ``module_name`` calls ``function`` with the same arguments.
+
+    With ``deprecated`` (the message), each call first warns with a :class:`DeprecationWarning`
+    that points at the caller.
+    """
 
     class CallableModule(types.ModuleType):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            if deprecated is not None:
+                warnings.warn(deprecated, DeprecationWarning, stacklevel=2)
             return function(*args, **kwargs)
 
     CallableModule.__call__.__doc__ = function.__doc__

@@ -27,6 +27,27 @@ MISSING_GROUP = "(missing)"
 #: Measurement invariance is tested only when each group has at least
 
 
+def check_min_cell(min_cell: Any) -> None:
+    """Raise :class:`SdtSurveyError` unless ``min_cell`` is a whole number of at least :data:`MIN_CELL_FLOOR`.
+
+    Examples
+    --------
+    >>> check_min_cell(5)
+    >>> check_min_cell(2)
+    Traceback (most recent call last):
+    ...
+    sdt_survey.errors.SdtSurveyError: min_cell 2 is too small: figures resting on fewer than 3 respondents \
+let one respondent work out another's answers; use at least 3 (default 5)
+    """
+    if isinstance(min_cell, bool) or not isinstance(min_cell, (int, np.integer)):
+        raise SdtSurveyError(f"min_cell must be a whole number, not {min_cell!r}")
+    if min_cell < MIN_CELL_FLOOR:
+        raise SdtSurveyError(
+            f"min_cell {min_cell} is too small: figures resting on fewer than {MIN_CELL_FLOOR} respondents "
+            "let one respondent work out another's answers; use at least 3 (default 5)"
+        )
+
+
 @dataclass
 class _Data:
     frame: pd.DataFrame  # _rid (integer codes), _wave (position), by columns (labels), scores
@@ -217,4 +238,4 @@ def _baseline(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return first.set_index("_rid")[list(by)]
 
 
-__all__ = ["ALL", "MIN_CELL_FLOOR", "MISSING_GROUP"]
+__all__ = ["ALL", "MIN_CELL_FLOOR", "MISSING_GROUP", "check_min_cell"]

@@ -159,11 +159,10 @@ def _invariance(
                 "groups_too_small": jsonable(small),
             }
             if len(large) < 2:
-                check.update(
-                    status="too_few_respondents",
-                    level=None,
-                    mean_comparisons_supported=None,
-                    statement=(
+                _not_tested(
+                    check,
+                    "too_few_respondents",
+                    (
                         f"too few respondents to test measurement invariance of {inst.id} across {column}: "
                         f"each group needs at least {need} respondents with every subscale scored and "
                         f"{len(large)} of {len(sizes)} groups have that many; mean comparisons across "
@@ -174,11 +173,10 @@ def _invariance(
                 notes.append(check["statement"])
                 continue
             if engine is None:
-                check.update(
-                    status="engine_unavailable",
-                    level=None,
-                    mean_comparisons_supported=None,
-                    statement=f"invariance of {inst.id} across {column} not checked: engine unavailable",
+                _not_tested(
+                    check,
+                    "engine_unavailable",
+                    f"invariance of {inst.id} across {column} not checked: engine unavailable",
                 )
                 out["checks"].append(check)
                 if "invariance not checked: engine unavailable" not in notes:
@@ -192,11 +190,8 @@ def _invariance(
                 full = result.to_dict() if hasattr(result, "to_dict") else dict(result)
                 result_dict = {k: full[k] for k in RESULT_KEYS if k in full}
             except Exception as exc:  # the engine may fail to converge on real data
-                check.update(
-                    status="failed",
-                    level=None,
-                    mean_comparisons_supported=None,
-                    statement=f"invariance of {inst.id} across {column} could not be tested: {exc}",
+                _not_tested(
+                    check, "failed", f"invariance of {inst.id} across {column} could not be tested: {exc}"
                 )
                 out["checks"].append(check)
                 notes.append(check["statement"])
@@ -231,6 +226,11 @@ def _invariance(
             out["checks"].append(check)
             notes.append(check["statement"])
     return out, notes
+
+
+def _not_tested(check: dict[str, Any], status: str, statement: str) -> None:
+    """Mark an invariance check as not tested (no level, no verdict on means), with the reason why."""
+    check.update(status=status, level=None, mean_comparisons_supported=None, statement=statement)
 
 
 __all__ = ["INVARIANCE_FLOOR", "INVARIANCE_PER_ITEM", "invariance_minimum"]

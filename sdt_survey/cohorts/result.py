@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,30 +224,24 @@ class CohortReport(Result):
                 lines.append(head + f"{int(row.n):>5} {row.mean:>6.2f} {sd} {ci:<16} {above} {below}")
         if len(self.changes):
             lines += ["", "Change between waves (mean change, CI, p)"]
-            for row in labelled(self.changes).itertuples(index=False):
-                head = f"  {row.scale} {row.label}: wave {row.from_wave} -> {row.to_wave}: "
-                if row.suppressed:
-                    lines.append(head + hidden)
-                elif pd.isna(row.mean_change):
-                    lines.append(head + "not estimable")
-                else:
-                    lines.append(
-                        head + f"{row.mean_change:+.2f} [{row.ci_lower:+.2f}, {row.ci_upper:+.2f}], "
-                        f"p = {row.p:.3g}, n = {int(row.n)} ({row.method}, {int(row.n_pairs)} linked)"
-                    )
+            lines += _estimate_lines(
+                labelled(self.changes),
+                "mean_change",
+                2,
+                hidden,
+                head=lambda row: f"{row.label}: wave {row.from_wave} -> {row.to_wave}",
+                method=lambda row: f"{row.method}, {int(row.n_pairs)} linked",
+            )
         if len(self.trends):
             lines += ["", "Trend across waves (slope per wave, CI, p)"]
-            for row in labelled(self.trends).itertuples(index=False):
-                head = f"  {row.scale} {row.label}: "
-                if row.suppressed:
-                    lines.append(head + hidden)
-                elif pd.isna(row.slope):
-                    lines.append(head + "not estimable")
-                else:
-                    lines.append(
-                        head + f"{row.slope:+.3f} [{row.ci_lower:+.3f}, {row.ci_upper:+.3f}], "
-                        f"p = {row.p:.3g}, n = {int(row.n)} ({row.method})"
-                    )
+            lines += _estimate_lines(
+                labelled(self.trends),
+                "slope",
+                3,
+                hidden,
+                head=lambda row: row.label,
+                method=lambda row: row.method,
+            )
         lines += [
             "",
             f"— suppressed: a group with fewer than {self.min_cell} respondents, or one hidden as well "
@@ -257,6 +251,35 @@ class CohortReport(Result):
         lines.extend(f"warning: {warning}" for warning in self.warnings)
         lines.extend(f"note: {note}" for note in self.notes if note not in shown)
         return "\n".join(lines)
+
+
+def _estimate_lines(
+    rows: pd.DataFrame,
+    estimate: str,
+    digits: int,
+    hidden: str,
+    *,
+    head: Callable[[Any], str],
+    method: Callable[[Any], str],
+) -> list[str]:
+    """One line per labelled row of a change or trend table: estimate, CI, p, n and method.
+
+    A suppressed row shows ``hidden`` and a row without an estimate says so.
+    """
+    lines = []
+    for row in rows.itertuples(index=False):
+        start = f"  {row.scale} {head(row)}: "
+        value = getattr(row, estimate)
+        if row.suppressed:
+            lines.append(start + hidden)
+        elif pd.isna(value):
+            lines.append(start + "not estimable")
+        else:
+            lines.append(
+                start + f"{value:+.{digits}f} [{row.ci_lower:+.{digits}f}, {row.ci_upper:+.{digits}f}], "
+                f"p = {row.p:.3g}, n = {int(row.n)} ({method(row)})"
+            )
+    return lines
 
 
 __all__ = ["CHANGE_FIGURES", "FIGURES", "TREND_FIGURES", "CohortReport"]

@@ -13,7 +13,7 @@ from ..errors import SdtSurveyError
 from ..instrument import Instrument, load_instruments
 from ..scoring import score_ids
 from .cells import _longitudinal_cells, _wave_cells
-from .data import MIN_CELL_FLOOR, _check_by, _collect, _group_labels, _natural_key
+from .data import _check_by, _collect, _group_labels, _natural_key, check_min_cell
 from .figures import CHANGE_FIGURES, FIGURES, TREND_FIGURES, _summaries, scale_midpoints
 from .invariance import _invariance
 from .ledger import ReleaseLedger, open_ledger
@@ -113,13 +113,7 @@ def cohort_summary(
     >>> "resident" in frame.columns
     False
     """
-    if isinstance(min_cell, bool) or not isinstance(min_cell, (int, np.integer)):
-        raise SdtSurveyError(f"min_cell must be a whole number, not {min_cell!r}")
-    if min_cell < MIN_CELL_FLOOR:
-        raise SdtSurveyError(
-            f"min_cell {min_cell} is too small: figures resting on fewer than {MIN_CELL_FLOOR} respondents "
-            "let one respondent work out another's answers; use at least 3 (default 5)"
-        )
+    check_min_cell(min_cell)
     if not 0 < confidence < 1:
         raise SdtSurveyError(f"confidence must be between 0 and 1, not {confidence!r}")
     if "id_column" in reading_options or "wave_column" in reading_options:

@@ -35,33 +35,31 @@ def _protect_all(
     while True:
         grown = set(hidden)
         for grid in cells.values():
-            forced = np.array([key in grown for key in grid.keys])
-            suppressed = protect(
-                grid.membership,
-                grid.counts,
-                min_cell=min_cell,
-                tables=grid.tables,
-                forced=forced,
-                checks=grid.checks,
-                priority=grid.priority,
-            )
-            grown |= {key for key, s in zip(grid.keys, suppressed, strict=True) if s}
+            grown |= _suppressed_keys(grid, grown, min_cell, priority=grid.priority)
         grown |= {("L", t, v) for kind, t, v in grown if kind == "w"}
         if longitudinal is not None:
-            forced = np.array([key in grown for key in longitudinal.keys])
-            suppressed = protect(
-                longitudinal.membership,
-                longitudinal.counts,
-                min_cell=min_cell,
-                tables=longitudinal.tables,
-                forced=forced,
-                checks=longitudinal.checks,
-            )
-            grown |= {key for key, s in zip(longitudinal.keys, suppressed, strict=True) if s}
+            grown |= _suppressed_keys(longitudinal, grown, min_cell)
         if grown == hidden:
             break
         hidden = grown
     return hidden
+
+
+def _suppressed_keys(
+    grid: _Cells, hidden: set[tuple[str, int, Any]], min_cell: int, priority: np.ndarray | None = None
+) -> set[tuple[str, int, Any]]:
+    """The keys of ``grid`` that :func:`protect` hides, with the ``hidden`` keys forced."""
+    forced = np.array([key in hidden for key in grid.keys])
+    suppressed = protect(
+        grid.membership,
+        grid.counts,
+        min_cell=min_cell,
+        tables=grid.tables,
+        forced=forced,
+        checks=grid.checks,
+        priority=priority,
+    )
+    return {key for key, s in zip(grid.keys, suppressed, strict=True) if s}
 
 
 def _release_cells(

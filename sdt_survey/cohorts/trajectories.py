@@ -170,6 +170,46 @@ def _ols_slopes(frame: pd.DataFrame, key: pd.Series, x: str, y: str, confidence:
     )
 
 
+def _mixed_figures(
+    sub: pd.DataFrame, name: str, x: np.ndarray, confidence: float, estimate_name: str
+) -> tuple[dict[str, float], bool]:
+    """A record's figures from the random-intercept fit of ``name`` on ``x``, and whether that fit failed.
+
+    A fit that cannot be made gives no figures; one that did not converge still gives its figures
+    (the caller notes the failure).
+    """
+    fit = _mixed_or_none(sub[name].to_numpy(float), x, sub["_rid"].to_numpy(), confidence)
+    failed = fit is None or not fit["converged"]
+    if fit is None:
+        return {}, failed
+    figures = {estimate_name: fit["estimate"], "ci_lower": fit["ci_lower"], "ci_upper": fit["ci_upper"]}
+    return {**figures, "p": fit["p"]}, failed
+
+
+def _ols_figures(sub: pd.DataFrame, x: str, name: str, confidence: float, estimate_name: str) -> dict:
+    """A record's figures from the OLS slope of ``name`` on the column ``x`` (none when no slope exists)."""
+    fit = _ols_slopes(sub, pd.Series(0, index=sub.index), x, name, confidence)
+    if not len(fit):
+        return {}
+    row = fit.iloc[0]
+    return {estimate_name: row.estimate, "ci_lower": row.ci_lower, "ci_upper": row.ci_upper, "p": row.p}
+
+
+def _note_failures(notes: list[str], failures: int, what: str, figures: str) -> None:
+    """Add a note counting the mixed-model fits (of ``what``) that did not converge."""
+    if failures:
+        notes.append(f"{failures} mixed-model fit(s) of {what} did not converge; read {figures} with care")
+
+
+def _figure_table(records: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """The records as a frame that has every figure column (NaN where no record has it)."""
+    out = pd.DataFrame.from_records(records)
+    for column in columns:
+        if column not in out:
+            out[column] = np.nan
+    return out
+
+
 def _changes(
     frame: pd.DataFrame,
     by: Sequence[str],
@@ -219,40 +259,18 @@ def _changes(
                 elif method == "mixed_model" and n_people >= 3:
                     sub = window[window["_rid"].isin(wide.index[mask & either.to_numpy()])]
                     sub = sub[sub[name].notna()]
-                    fit = _mixed_or_none(
-                        sub[name].to_numpy(float),
-                        (sub["_wave"] == b).to_numpy(float),
-                        sub["_rid"].to_numpy(),
-                        confidence,
+                    figures, failed = _mixed_figures(
+                        sub, name, (sub["_wave"] == b).to_numpy(float), confidence, "mean_change"
                     )
-                    if fit is None or not fit["converged"]:
-                        failures += 1
-                    if fit is not None:
-                        record.update(
-                            mean_change=fit["estimate"],
-                            ci_lower=fit["ci_lower"],
-                            ci_upper=fit["ci_upper"],
-                            p=fit["p"],
-                        )
+                    failures += failed
+                    record.update(figures)
                 elif method == "ols":
                     sub = window[window["_rid"].isin(wide.index[mask & either.to_numpy()])]
                     sub = sub.assign(_x=(sub["_wave"] == b).astype(float))
-                    fit = _ols_slopes(sub, pd.Series(0, index=sub.index), "_x", name, confidence)
-                    if len(fit):
-                        row = fit.iloc[0]
-                        record.update(
-                            mean_change=row.estimate, ci_lower=row.ci_lower, ci_upper=row.ci_upper, p=row.p
-                        )
+                    record.update(_ols_figures(sub, "_x", name, confidence, "mean_change"))
                 records.append(record)
-    if failures:
-        notes.append(
-            f"{failures} mixed-model fit(s) of a change did not converge; read those estimates with care"
-        )
-    out = pd.DataFrame.from_records(records)
-    for column in CHANGE_FIGURES:
-        if column not in out:
-            out[column] = np.nan
-    return out
+    _note_failures(notes, failures, "a change", "those estimates")
+    return _figure_table(records, CHANGE_FIGURES)
 
 
 def _trends(
@@ -282,35 +300,16 @@ def _trends(
             record.update(n=n_people, n_observations=n_obs)
             if sub["_wave"].nunique() >= 2:
                 if method == "mixed_model":
-                    fit = _mixed_or_none(
-                        sub[name].to_numpy(float),
-                        sub["_wave"].to_numpy(float),
-                        sub["_rid"].to_numpy(),
-                        confidence,
+                    figures, failed = _mixed_figures(
+                        sub, name, sub["_wave"].to_numpy(float), confidence, "slope"
                     )
-                    if fit is None or not fit["converged"]:
-                        failures += 1
-                    if fit is not None:
-                        record.update(
-                            slope=fit["estimate"],
-                            ci_lower=fit["ci_lower"],
-                            ci_upper=fit["ci_upper"],
-                            p=fit["p"],
-                        )
+                    failures += failed
+                    record.update(figures)
                 else:
-                    fit = _ols_slopes(sub, pd.Series(0, index=sub.index), "_wave", name, confidence)
-                    row = fit.iloc[0]
-                    record.update(slope=row.estimate, ci_lower=row.ci_lower, ci_upper=row.ci_upper, p=row.p)
+                    record.update(_ols_figures(sub, "_wave", name, confidence, "slope"))
             records.append(record)
-    if failures:
-        notes.append(
-            f"{failures} mixed-model fit(s) of a trend did not converge; read those slopes with care"
-        )
-    out = pd.DataFrame.from_records(records)
-    for column in TREND_FIGURES:
-        if column not in out:
-            out[column] = np.nan
-    return out
+    _note_failures(notes, failures, "a trend", "those slopes")
+    return _figure_table(records, TREND_FIGURES)
 
 
 __all__ = ["random_intercept_slope"]

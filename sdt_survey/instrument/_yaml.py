@@ -217,14 +217,17 @@ def load_located(text: str, filename: str) -> tuple[LocatedDocument, list[Proble
     """
     doc = LocatedDocument(filename, None)
     problems: list[Problem] = []
+
+    def located(line: int | None, column: int | None, message: str) -> Problem:
+        """A problem of the document as a whole (no field path), at a line and column when known."""
+        return Problem(filename, line, column, "", message)
+
     # PyYAML stops at the first control character without a line; find them all, located.
     for line, column, character in control_characters(text):
         problems.append(
-            Problem(
-                filename,
+            located(
                 line,
                 column,
-                "",
                 f"the control character {character} is not allowed in YAML; remove it "
                 "(editors often show it as nothing at all, or as ^@, ^G, ...)",
             )
@@ -237,44 +240,36 @@ def load_located(text: str, filename: str) -> tuple[LocatedDocument, list[Proble
         before = text[: exc.position]
         line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
         problems.append(
-            Problem(
-                filename,
-                line,
-                column,
-                "",
-                f"YAML cannot hold the character {describe_character(chr(exc.character))}",
-            )
+            located(line, column, f"YAML cannot hold the character {describe_character(chr(exc.character))}")
         )
         return doc, problems
     try:
         node = loader.get_single_node()
         if node is None:
-            problems.append(Problem(filename, 1, 1, "", "the file is empty"))
+            problems.append(located(1, 1, "the file is empty"))
             return doc, problems
         doc.data = _Builder(loader, doc, problems).build(node, ())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        problems.append(Problem(filename, line, column, "", f"YAML syntax error: {_describe(exc)}"))
+        problems.append(located(line, column, f"YAML syntax error: {_describe(exc)}"))
         doc.data = None
     except yaml.YAMLError as exc:
-        problems.append(Problem(filename, None, None, "", f"YAML error: {_describe(exc)}"))
+        problems.append(located(None, None, f"YAML error: {_describe(exc)}"))
         doc.data = None
     except _TooLarge as exc:
         line, column = _mark(exc.node)
         problems.append(
-            Problem(
-                filename,
+            located(
                 line,
                 column,
-                "",
                 "the document expands to too many values "
                 f"(more than {MAX_NODES}); check for aliases that repeat large blocks",
             )
         )
         doc.data = None
     except RecursionError:
-        problems.append(Problem(filename, None, None, "", "the document is nested too deeply"))
+        problems.append(located(None, None, "the document is nested too deeply"))
         doc.data = None
     finally:
         loader.dispose()

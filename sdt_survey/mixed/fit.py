@@ -9,12 +9,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import SdtSurveyError
 from .design import _Block, _build_design, _Design
 from .formula import parse_formula
-from .inference import LikelihoodRatioTest, _curve, _fixed_table
+from .inference import _curve, _fixed_table, likelihood_ratio_test, standardized_effects
 from .optimize import OPTIMIZERS, _CoreFit, _fit_core, _guarded
 from .prepare import _parse_spline, _prepare
 from .results import ModelResult, RandomEffectGroup
@@ -238,49 +237,14 @@ def fit_model(
 
     # Likelihood-ratio test of the exposure's fixed terms.
     lrt_result = None
-    drop = _terms_involving(design_info, tested)
-    if lrt and tested and drop.any():
-        full_ml = core if not reml else _guarded(_fit_core, design, False, optimizers, polish)
-        reduced = _guarded(_fit_core, design.with_columns(~drop), False, optimizers, polish)
-        chisq = max(2.0 * (full_ml.loglik - reduced.loglik), 0.0)
-        df = int(drop.sum())
-        lrt_result = LikelihoodRatioTest(
-            dropped=[n for n, d in zip(design.x_names, drop, strict=True) if d],
-            chisq=chisq,
-            df=df,
-            pvalue=float(stats.chi2.sf(chisq, df)),
-            loglik_full=full_ml.loglik,
-            loglik_reduced=reduced.loglik,
+    if lrt and tested:
+        lrt_result, lrt_warnings, lrt_notes = likelihood_ratio_test(
+            design, design_info, tested, core, reml=reml, optimizers=optimizers, polish=polish
         )
-        if not (full_ml.converged and reduced.converged):
-            warns.append(
-                "an ML refit for the likelihood-ratio test did not converge; treat its p-value with care"
-            )
-    elif lrt and tested and not drop.any():
-        notes.append(f"no fixed term involves {', '.join(sorted(tested))}: no likelihood-ratio test")
+        warns += lrt_warnings
+        notes += lrt_notes
 
-    # Standardized effects of linear exposure terms.
-    standardized = None
-    sd_y = float(np.std(design.y, ddof=1))
-    rows = {}
-    for term in design.x_names:
-        if term in tested and term in frame.columns:
-            sd_x = float(frame[term].astype(float).std(ddof=1))
-            est, lo, hi = fixed.loc[term, ["estimate", "ci_lower", "ci_upper"]]
-            rows[term] = {
-                "estimate": est,
-                "sd_x": sd_x,
-                "sd_y": sd_y,
-                "per_sd": est * sd_x,
-                "per_sd_ci_lower": lo * sd_x,
-                "per_sd_ci_upper": hi * sd_x,
-                "standardized": est * sd_x / sd_y,
-                "standardized_ci_lower": lo * sd_x / sd_y,
-                "standardized_ci_upper": hi * sd_x / sd_y,
-            }
-    if rows:
-        standardized = pd.DataFrame.from_dict(rows, orient="index")
-        standardized.index.name = "term"
+    standardized = standardized_effects(fixed, frame, design.y, tested)
 
     # Dose-response curve.
     curve_frame, curve_var = None, None

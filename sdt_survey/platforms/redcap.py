@@ -61,7 +61,7 @@ from ..files import atomic_output
 from ..instrument import Instrument, Item, code_text
 from ..instrument.expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
 from .result import ExportResult
-from .survey import Survey, SurveySection, html_line, quote_without_escapes
+from .survey import Survey, SurveySection, check_option_comparison, html_line, quote_without_escapes
 from .table import Claim, ResponseTable, match_by_text, normalise_text
 
 #: REDCap's data dictionary columns, in the order REDCap requires.
@@ -268,11 +268,7 @@ def _comparison(comparison: Comparison, items: Mapping[str, Item]) -> str:
         redcap_op = {"==": "=", "!=": "<>"}.get(op, op)
         return f"[{left.id}] {redcap_op} [{right.id}]"
     if item.type == "multiple" and right.value != "":
-        if op not in ("==", "!="):
-            raise SdtSurveyError(
-                f"{op!r} cannot compare the options of the multiple-choice item {item.id!r}; "
-                "use ==, !=, in or not in"
-            )
+        check_option_comparison(op, item)
         ticked = "1" if op == "==" else "0"
         return f"[{left.id}({code_text(right.value)})] = '{ticked}'"
     if op in ("==", "!="):

@@ -211,6 +211,15 @@ def quote_without_escapes(text: str) -> str:
     return f'"{text}"' if "'" in text else f"'{text}'"
 
 
+def check_option_comparison(op: str, item: Item) -> None:
+    """Raise unless ``op`` can compare an option of the multiple-choice ``item``: only == and != can."""
+    if op not in ("==", "!="):
+        raise SdtSurveyError(
+            f"{op!r} cannot compare the options of the multiple-choice item {item.id!r}; "
+            "use ==, !=, in or not in"
+        )
+
+
 #: Control characters that survive whitespace folding (NUL, BEL, ESC, DEL, C1 ...): never shown.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 
@@ -257,6 +266,7 @@ __all__ = [
     "Survey",
     "SurveySection",
     "build_survey",
+    "check_option_comparison",
     "html_line",
     "quote_without_escapes",
     "read_texts",

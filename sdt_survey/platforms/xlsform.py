@@ -60,7 +60,7 @@ from ..files import atomic_output
 from ..instrument import Item, Scale, Text, code_text
 from ..instrument.expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
 from .result import ExportResult
-from .survey import Survey, quote_without_escapes
+from .survey import Survey, check_option_comparison, quote_without_escapes
 from .table import Claim, ResponseTable
 
 #: English names of common ISO 639-1 languages, for XLSForm's ``Name (code)`` columns.
@@ -197,11 +197,7 @@ def _xpath_comparison(comparison: Comparison, items: Mapping[str, Item]) -> str:
     item = items[left.id]
     value = right.value
     if item.type == "multiple":
-        if op not in ("==", "!="):
-            raise SdtSurveyError(
-                f"{op!r} cannot compare the options of the multiple-choice item {item.id!r}; "
-                "use ==, !=, in or not in"
-            )
+        check_option_comparison(op, item)
         selected = f"selected(${{{left.id}}}, {quote_without_escapes(code_text(value))})"
         return selected if op == "==" else f"not({selected})"
     if item.type == "date" and op not in ("==", "!="):

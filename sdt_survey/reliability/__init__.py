@@ -62,9 +62,6 @@ Examples
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
-
 from .._callable import make_module_callable
 from ..errors import ReliabilityError, ReliabilityKeyError
 from ..stats.extraction import fa_minres
@@ -81,19 +78,6 @@ from .ordinal import PolychoricResult, ordinal_alpha, ordinal_omega, polychoric
 from .report import ReliabilityReport, SurveyReliability, instrument_reliability, reliability_table
 from .retest import TestRetestResult, test_retest
 from .table import COEFFICIENTS
-
-
-def _call_instrument_reliability(*args: Any, **kwargs: Any) -> SurveyReliability:
-    warnings.warn(
-        "calling the module sdt_survey.reliability(...) is deprecated; "
-        "call sdt_survey.reliability.instrument_reliability(...)",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return instrument_reliability(*args, **kwargs)
-
-
-_call_instrument_reliability.__doc__ = instrument_reliability.__doc__
 
 __all__ = [
     "COEFFICIENTS",
@@ -129,4 +113,9 @@ __all__ = [
     "test_retest",
 ]
 
-make_module_callable(__name__, _call_instrument_reliability)
+make_module_callable(
+    __name__,
+    instrument_reliability,
+    deprecated="calling the module sdt_survey.reliability(...) is deprecated; "
+    "call sdt_survey.reliability.instrument_reliability(...)",
+)

@@ -9,11 +9,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .._version import __version__
-from ..cohorts import MIN_CELL_FLOOR, cohort_summary
+from ..cohorts import cohort_summary
+from ..cohorts.data import check_min_cell
 from ..cohorts.ledger import ReleaseLedger, open_ledger
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, load_instruments
@@ -23,9 +23,9 @@ from .context import (
     SECTION_TITLES,
     ReportContext,
     build_context,
+    instrument_heading,
     shell_quote,
     source_name,
-    text_or_none,
 )
 from .result import Report
 from .sections.cohorts import cohorts_section
@@ -141,7 +141,7 @@ def build_report(
     >>> "R001" in report.to_json()
     False
     """
-    _check_min_cell(min_cell)
+    check_min_cell(min_cell)
     if isinstance(by, str):
         raise SdtSurveyError(f"by must be a list of column names, e.g. by=[{by!r}]")
     by = tuple(by)
@@ -223,16 +223,6 @@ def _warnings_into_notes(ctx: ReportContext, sections: dict[str, dict[str, Any]]
         sections[key]["notes"].extend(messages)
 
 
-def _check_min_cell(min_cell: Any) -> None:
-    if isinstance(min_cell, bool) or not isinstance(min_cell, (int, np.integer)):
-        raise SdtSurveyError(f"min_cell must be a whole number, not {min_cell!r}")
-    if min_cell < MIN_CELL_FLOOR:
-        raise SdtSurveyError(
-            f"min_cell {min_cell} is too small: figures resting on fewer than {MIN_CELL_FLOOR} respondents "
-            "let one respondent work out another's answers; use at least 3 (default 5)"
-        )
-
-
 def _schedule_options(options: Mapping[str, Any], id_column: str) -> dict[str, Any]:
     import difflib
 
@@ -279,10 +269,7 @@ def _header(
         "title": "Basic psychological needs: survey report",
         "date": datetime.date.today().isoformat(),
         "sdt_survey_version": __version__,
-        "instruments": [
-            {"id": inst.id, "version": inst.version, "title": text_or_none(inst.title) or inst.id}
-            for inst in ctx.instruments
-        ],
+        "instruments": [instrument_heading(inst) for inst in ctx.instruments],
         "data_files": list(ctx.file_names),
         "schedule_file": schedule_name,
         "waves": list(ctx.waves),

@@ -256,6 +256,11 @@ def text_or_none(text: Any) -> str | None:
     return None if text is None else str(text)
 
 
+def instrument_heading(inst: Instrument) -> dict[str, Any]:
+    """How the report names an instrument: its id, version and title (the id when it has no title)."""
+    return {"id": inst.id, "version": inst.version, "title": text_or_none(inst.title) or inst.id}
+
+
 def finite_or_none(value: Any) -> float | None:
     try:
         number = float(value)
@@ -281,6 +286,21 @@ def make_section(
         "notes": list(notes),
         "data": data,
     }
+
+
+def first_wave_suppressed(
+    ctx: ReportContext, explanation: str, source: Sequence[str], data: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The suppressed section when fewer than ``min_cell`` residents answered the first wave, else None."""
+    if ctx.n_first >= ctx.min_cell:
+        return None
+    return make_section(
+        explanation,
+        source,
+        data,
+        status="suppressed",
+        reason=f"fewer than {ctx.min_cell} residents answered: nothing can be shown",
+    )
 
 
 def first_wave_words(ctx: ReportContext) -> str:

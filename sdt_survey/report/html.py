@@ -188,10 +188,15 @@ def render_html(content: Mapping[str, Any]) -> str:
     return "\n".join(page)
 
 
+def _instrument_heading(block: Mapping[str, Any]) -> str:
+    """An instrument's heading in a section: its title, then its id and version."""
+    return f"<h3>{_e(block['title'])} ({_e(block['id'])} {_e(block['version'])})</h3>"
+
+
 def _html_items(data: Mapping[str, Any], header: Mapping[str, Any]) -> str:
     parts = []
     for block in data["instruments"]:
-        parts.append(f"<h3>{_e(block['title'])} ({_e(block['id'])} {_e(block['version'])})</h3>")
+        parts.append(_instrument_heading(block))
         for scale in block["scales"]:
             uri = items_plot(block, scale, header["min_cell"])
             labels = ", ".join(
@@ -233,7 +238,7 @@ def _html_items(data: Mapping[str, Any], header: Mapping[str, Any]) -> str:
 def _html_reliability(data: Mapping[str, Any], header: Mapping[str, Any]) -> str:
     parts = []
     for block in data["instruments"]:
-        parts.append(f"<h3>{_e(block['title'])} ({_e(block['id'])} {_e(block['version'])})</h3>")
+        parts.append(_instrument_heading(block))
         if block.get("status") != "ok":
             parts.append(f'<p class="unavailable">{_sentence(block["reason"])}</p>')
             continue
@@ -272,7 +277,7 @@ def _html_reliability(data: Mapping[str, Any], header: Mapping[str, Any]) -> str
 def _html_factor(data: Mapping[str, Any], header: Mapping[str, Any]) -> str:
     parts = []
     for block in data["instruments"]:
-        parts.append(f"<h3>{_e(block['title'])} ({_e(block['id'])} {_e(block['version'])})</h3>")
+        parts.append(_instrument_heading(block))
         if block.get("status") != "ok":
             parts.append(f'<p class="unavailable">The factor model: {_sentence(block["reason"])}</p>')
         else:

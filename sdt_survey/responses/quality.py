@@ -5,15 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar
 
 import pandas as pd
 
-from .._spreadsheet_safe import write_csv
 from .._terminal import printable
 from ..errors import SdtSurveyError
-from ..files import OutputError, atomic_output
 from ..results import Result
 from .model import ISSUE_COLUMNS
 
@@ -37,7 +34,8 @@ class DataQualityReport(Result):
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    #: ``.json`` and ``.csv`` as always; ``.txt`` and ``.md`` the summary (the result contract).
+    #: :meth:`~sdt_survey.results.Result.write` by suffix: ``.csv`` the lines, ``.json`` everything
+    #: (:meth:`to_dict` as it is), ``.txt`` and ``.md`` the summary (the result contract).
     writers: ClassVar[dict[str, str]] = {
         ".json": "_json_text",
         ".csv": "_csv_text",
@@ -116,25 +114,6 @@ class DataQualityReport(Result):
 
     def _json_text(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
-
-    def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the report by suffix: ``.csv`` the lines, ``.json`` everything, ``.txt``/``.md`` the summary.
-
-        Atomically; an existing file is replaced only with ``overwrite=True``.
-        """
-        path = Path(path)
-        method = self.writers.get(path.suffix.lower())
-        if method is None:
-            known = ", ".join(sorted(self.writers))
-            raise OutputError(
-                f"{path}: cannot tell the format from the suffix {path.suffix!r}; use one of {known}"
-            )
-        with atomic_output(path, overwrite=overwrite) as temp:
-            if method == "_csv_text":
-                write_csv(self.issues, temp, index=False)
-            else:
-                temp.write_text(getattr(self, method)() + "\n", encoding="utf-8")
-        return path
 
 
 class ResponseValidationError(SdtSurveyError):

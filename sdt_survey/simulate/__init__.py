@@ -50,10 +50,6 @@ Examples
 
 from __future__ import annotations
 
-import functools as _functools
-import warnings as _warnings
-from typing import Any as _Any
-
 from .._callable import make_module_callable
 from .design import DEFAULT_FACTOR_CORRELATIONS, FAULTS, SimulationDesign
 from .generate import simulate
@@ -69,15 +65,9 @@ __all__ = [
 ]
 
 
-@_functools.wraps(simulate)
-def _call_deprecated(*args: _Any, **kwargs: _Any) -> SimulationResult:
-    _warnings.warn(
-        "calling the module sdt_survey.simulate(...) is deprecated; call the function "
-        "sdt_survey.simulate.simulate(...) (from sdt_survey.simulate import simulate)",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return simulate(*args, **kwargs)
-
-
-make_module_callable(__name__, _call_deprecated)
+make_module_callable(
+    __name__,
+    simulate,
+    deprecated="calling the module sdt_survey.simulate(...) is deprecated; call the function "
+    "sdt_survey.simulate.simulate(...) (from sdt_survey.simulate import simulate)",
+)

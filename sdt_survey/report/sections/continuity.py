@@ -79,33 +79,31 @@ def continuity_section(
         "n_residents": small_to_none(int(indices[result.id_column].nunique()), ctx.min_cell),
         "indices": _describe_indices(result, ctx.min_cell),
     }
+
+    def without_model(reason: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The section when no model can be fitted: the continuity indices are still its source."""
+        section = make_section(
+            explanation,
+            [continuity_command + " --out continuity.csv"],
+            data,
+            status="not_available",
+            reason=reason,
+        )
+        return section, quality
+
     if indices[result.id_column].duplicated().any():
-        return (
-            make_section(
-                explanation,
-                [continuity_command + " --out continuity.csv"],
-                data,
-                status="not_available",
-                reason=f"window={options.get('window')!r} gives several continuity values per resident; the "
-                "report relates each resident's answers to one value: use no window, or one date range "
-                "(window='2025-07-01..2026-06-30')",
-            ),
-            quality,
+        return without_model(
+            f"window={options.get('window')!r} gives several continuity values per resident; the "
+            "report relates each resident's answers to one value: use no window, or one date range "
+            "(window='2025-07-01..2026-06-30')"
         )
     group = DEFAULT_MODEL_GROUP if DEFAULT_MODEL_GROUP in ctx.scores else (ctx.by[0] if ctx.by else None)
     user_formula = formula is not None
     if formula is None:
         if outcome is None or group is None:
-            return (
-                make_section(
-                    explanation,
-                    [continuity_command + " --out continuity.csv"],
-                    data,
-                    status="not_available",
-                    reason="the default model needs a score and a grouping column such as program; "
-                    "give the model yourself with formula=",
-                ),
-                quality,
+            return without_model(
+                "the default model needs a score and a grouping column such as program; "
+                "give the model yourself with formula="
             )
         formula = f"{outcome} ~ coc + (1|{group})"
     spline = "coc:df=3" if _has_bare_term(formula, "coc") else None

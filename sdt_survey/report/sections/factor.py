@@ -14,10 +14,10 @@ from ..context import (
     ReportContext,
     finite_or_none,
     first_wave_words,
+    instrument_heading,
     make_section,
     plain_label,
     shell_quote,
-    text_or_none,
 )
 
 # =============================================================================== 3. factor structure
@@ -91,11 +91,7 @@ def factor_section(ctx: ReportContext) -> tuple[dict[str, Any], list[dict[str, A
     for inst in modelled:
         items = [i for i in _model_items(inst) if i in keyed_first]
         need = invariance_minimum(inst)
-        block: dict[str, Any] = {
-            "id": inst.id,
-            "version": inst.version,
-            "title": text_or_none(inst.title) or inst.id,
-        }
+        block: dict[str, Any] = instrument_heading(inst)
         complete = int(ctx.scores.loc[ctx.first, list(inst.subscales)].notna().all(axis=1).sum())
         if complete < need:
             block.update(

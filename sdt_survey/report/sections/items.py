@@ -10,7 +10,9 @@ from ...cohorts.distributions import protect_counts
 from ...cohorts.ledger import Cell
 from ..context import (
     ReportContext,
+    first_wave_suppressed,
     first_wave_words,
+    instrument_heading,
     make_section,
     score_commands,
     text_or_none,
@@ -32,13 +34,7 @@ def items_section(ctx: ReportContext) -> dict[str, Any]:
     data: dict[str, Any] = {"wave": ctx.first_wave, "n_respondents": n_wave, "instruments": []}
     if n_wave < ctx.min_cell:
         data["n_respondents"] = None
-        return make_section(
-            explanation,
-            source,
-            data,
-            status="suppressed",
-            reason=f"fewer than {ctx.min_cell} residents answered: nothing can be shown",
-        )
+        return first_wave_suppressed(ctx, explanation, source, data)
     answers = ctx.items.loc[ctx.first]
     ids = ctx.scores.loc[ctx.first, ctx.id_column].astype(str).to_numpy() if ctx.ledger is not None else None
     n_suppressed = partial = 0
@@ -110,9 +106,7 @@ def items_section(ctx: ReportContext) -> dict[str, Any]:
             block_groups.append({"subscale": sid, "label": label, "items": entries})
         data["instruments"].append(
             {
-                "id": inst.id,
-                "version": inst.version,
-                "title": text_or_none(inst.title) or inst.id,
+                **instrument_heading(inst),
                 "scales": list(scales.values()),
                 "groups": block_groups,
             }

@@ -7,7 +7,9 @@ from typing import Any
 from ..context import (
     ReportContext,
     finite_or_none,
+    first_wave_suppressed,
     first_wave_words,
+    instrument_heading,
     make_section,
     score_commands,
     text_or_none,
@@ -27,23 +29,14 @@ def reliability_section(ctx: ReportContext) -> dict[str, Any]:
     )
     source = score_commands(ctx, "reliability")
     data: dict[str, Any] = {"wave": ctx.first_wave, "instruments": []}
-    if ctx.n_first < ctx.min_cell:
-        return make_section(
-            explanation,
-            source,
-            data,
-            status="suppressed",
-            reason=f"fewer than {ctx.min_cell} residents answered: nothing can be shown",
-        )
+    suppressed = first_wave_suppressed(ctx, explanation, source, data)
+    if suppressed is not None:
+        return suppressed
     notes: list[str] = []
     for inst in ctx.instruments:
         if not inst.subscales:
             continue
-        block: dict[str, Any] = {
-            "id": inst.id,
-            "version": inst.version,
-            "title": text_or_none(inst.title) or inst.id,
-        }
+        block: dict[str, Any] = instrument_heading(inst)
         try:
             # The analysis data set of the first wave: reliability neither reads nor scores again.
             report = instrument_reliability([inst], ctx.first_wave_data(inst)).reports[0]
