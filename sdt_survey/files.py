@@ -255,10 +255,16 @@ def atomic_output(path: PathLike, *, overwrite: bool = False, label: str | None 
         yield files.stage(path, label=label)
 
 
-def write_text(path: PathLike, text: str, *, overwrite: bool = False, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` atomically and return the path (see :func:`atomic_output`)."""
+def write_text(
+    path: PathLike, text: str, *, overwrite: bool = False, encoding: str = "utf-8", newline: str | None = None
+) -> Path:
+    """Write ``text`` to ``path`` atomically and return the path (see :func:`atomic_output`).
+
+    ``newline=""`` writes the line ends exactly as ``text`` has them (CSV: a
+    carriage return inside a quoted cell must not become two on Windows).
+    """
     with atomic_output(path, overwrite=overwrite) as temp:
-        temp.write_text(text, encoding=encoding)
+        temp.write_text(text, encoding=encoding, newline=newline)
     return Path(path)
 
 

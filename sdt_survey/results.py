@@ -206,7 +206,8 @@ class Result:
         text = getattr(self, method)()
         if not text.endswith("\n"):
             text += "\n"
-        return write_text(path, text, overwrite=overwrite)
+        # CSV keeps its own line ends (cells may hold carriage returns).
+        return write_text(path, text, overwrite=overwrite, newline="" if method == "_csv_text" else None)
 
 
 __all__ = ["Result", "format_interval", "format_number", "jsonable", "message_fields", "message_lines"]
