@@ -30,7 +30,7 @@ from sdt_survey.simulate import simulate
 @pytest.fixture(scope="module")
 def waves(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("intake")
-    simulate(["bpn-residency", "continuity-exposure"], seed=4, n_programs=10).write(folder / "sim")
+    simulate(["bpn-residency", "continuity-exposure"], seed=4, n_programs=10).write_folder(folder / "sim")
     return folder / "sim" / "responses_w1.csv", folder / "sim" / "responses_w2.csv"
 
 
@@ -133,6 +133,35 @@ def test_report_reads_each_wave_once(reads, waves, tmp_path):
     )
     assert reads == {waves[0].name: 1, waves[1].name: 1}
     assert out.is_file() and out.with_suffix(".json").is_file()
+
+
+def test_report_reads_each_instrument_once(monkeypatch, waves, tmp_path):
+    from sdt_survey.instrument import BUNDLED_DIR
+
+    watched = {p.resolve() for p in BUNDLED_DIR.glob("*.yaml")}
+    opened: Counter[str] = Counter()
+    original = io.open
+
+    def counting_open(file, mode="r", *args, **kwargs):
+        if isinstance(file, (str, Path)) and Path(file).resolve() in watched:
+            opened[Path(file).name] += 1
+        return original(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(io, "open", counting_open)
+    monkeypatch.setattr(builtins, "open", counting_open)
+    out = tmp_path / "report.html"
+    invoke(
+        "report",
+        "bpn-residency",
+        "--responses",
+        *waves,
+        "--id-column",
+        "resident",
+        "--no-ledger",
+        "--out",
+        out,
+    )
+    assert opened == {"bpn-residency.yaml": 1}
 
 
 def test_the_python_api_takes_the_analysis_data_set_and_reads_nothing_more(waves, monkeypatch):
