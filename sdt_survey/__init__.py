@@ -25,6 +25,7 @@ from .responses import (
     validate_responses,
 )
 from .scoring import ScoredResponses, keygen, score
+from .study import Study
 
 __all__ = [
     "DataQualityReport",
@@ -37,6 +38,7 @@ __all__ = [
     "Responses",
     "ScoredResponses",
     "SdtSurveyError",
+    "Study",
     "__version__",
     "build_survey",
     "bundled_instruments",

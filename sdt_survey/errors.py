@@ -85,6 +85,16 @@ class InstrumentError(SdtSurveyError):
         return f"{len(lines)} {noun}:\n" + "\n".join(lines)
 
 
+class StudyError(SdtSurveyError):
+    """A study file (``study.yaml``) that cannot be used: ``problems`` lists each, located in the file."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems: list[Problem] = list(problems)
+        lines = [str(p) for p in self.problems]
+        noun = "problem" if len(lines) == 1 else "problems"
+        super().__init__(f"{len(lines)} {noun} in the study file:\n" + "\n".join(lines))
+
+
 class DesignError(SdtSurveyError, ValueError):
     """A simulation design (or another set of parameters) that cannot be used."""
 

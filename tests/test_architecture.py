@@ -69,6 +69,7 @@ LAYERS: dict[str, float] = {
     "ledger": 6,
     "distributions": 6,
     "report": 6,
+    "study": 6,
     # 7: the command line and the demo
     "cli": 7,
     "demo": 7,
