@@ -383,7 +383,7 @@ def split_instruments_and_files(args: tuple[str, ...]) -> tuple[list[str], list[
     bundled = set(bundled_instruments())
     instruments: list[str] = []
     for position, arg in enumerate(args):
-        if arg in bundled or arg.lower().endswith((".yaml", ".yml")):
+        if isinstance(arg, str) and (arg in bundled or arg.lower().endswith((".yaml", ".yml"))):
             instruments.append(arg)
         else:
             files = list(args[position:])
@@ -393,3 +393,75 @@ def split_instruments_and_files(args: tuple[str, ...]) -> tuple[list[str], list[
     if not instruments or not files:
         raise click.UsageError("give one or more instruments, then one or more response files")
     return instruments, files
+
+
+def study_settings(study, data) -> dict[str, object]:
+    """What a study gives the commands, by their parameter names (each command takes those it has)."""
+    spec = study.spec
+    settings: dict[str, object] = {
+        "args": (*study.instruments, data),
+        "instruments": tuple(study.instruments),
+        "responses": (data,),
+        "responses_path": data,
+        "id_column": spec.id_column,
+        "wave_column": spec.wave_column,
+        "by": ",".join(spec.by) or None,
+        "min_cell": spec.min_cell,
+    }
+    if spec.schedule is not None:
+        settings["schedule"] = str(spec.schedule.file)
+        settings.update(spec.schedule.options())
+    return {name: value for name, value in settings.items() if value is not None}
+
+
+def study_option(function):
+    """``--study STUDY.yaml``: instruments, files and settings from a study; given options override.
+
+    Put it directly under ``@cli.command`` (above every other option). The
+    command's required arguments and options become optional, required only
+    without ``--study``. With it, the study's analysis data set (cleaned first
+    when missing or stale, saying so) takes the place of the response files,
+    and every setting the study holds fills the parameter of the same name
+    unless the user gave that option on the command line
+    (``ctx.get_parameter_source``).
+    """
+    from click.core import ParameterSource
+
+    required = []
+    for param in getattr(function, "__click_params__", []):
+        if param.required:
+            param.required = False
+            required.append(param)
+
+    @functools.wraps(function)
+    def command(study_path: str | None, **options):
+        if study_path is None:
+            for param in required:
+                if options.get(param.name) in (None, ()):
+                    raise click.MissingParameter(ctx=click.get_current_context(), param=param)
+            return function(**options)
+        from ..study import Study
+
+        study = Study.load(study_path)
+        if study.is_stale:
+            click.echo(f"{study_path}: cleaning first ({'; '.join(study.changes())})", err=True)
+            study.clean()
+        data = study.data
+        ctx = click.get_current_context()
+        settings = study_settings(study, data)
+        if "responses" in options:  # INSTRUMENT... with --responses FILE...: the data set goes there
+            settings["args"] = tuple(study.instruments)
+        for name, value in settings.items():
+            if name in options and ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None):
+                options[name] = value
+        return function(**options)
+
+    return click.option(
+        "--study",
+        "study_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        metavar="STUDY.yaml",
+        help="Take instruments, the cleaned analysis data set and settings from a study file "
+        "(sdt-survey init, sdt-survey clean); options given here override the study's.",
+    )(command)

@@ -79,6 +79,16 @@ def check_files(
         Whether that folder may hold the package's own earlier outputs without
         ``--force`` (demo and simulate).
     """
+    inputs = {what: _paths_only(value) for what, value in inputs.items()}
     check_paths(outputs, inputs, overwrite=force, folders=() if folder is None else (folder,))
     if folder is not None and outputs.get(folder) is not None:
         check_folder_output(outputs[folder], overwrite=force, own_files_ok=own_files_ok, label=folder)
+
+
+def _paths_only(value):
+    """Inputs that are files (an analysis data set handed over by ``--study`` is not read)."""
+    if isinstance(value, (str, Path)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, (str, Path))]
+    return None

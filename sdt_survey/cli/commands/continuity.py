@@ -8,6 +8,7 @@ from ..._options import FiniteFloat, WorkerCount
 from ...scoring import write_table
 from ..group import cli
 from ..options import (
+    study_option,
     ENCODING_OPTION,
     FORMAT_OUTPUT,
     OUT_FILE,
@@ -22,6 +23,7 @@ from ..support import check_files, existing_files, force_option
 
 
 @cli.command(name="continuity")
+@study_option
 @click.argument("schedule", type=click.Path(dir_okay=False))
 @ENCODING_OPTION
 @click.option(
@@ -137,6 +139,7 @@ def continuity_command(
 
 
 @cli.command(name="model")
+@study_option
 @click.option(
     "--formula",
     required=True,
@@ -293,6 +296,7 @@ def model_command(
 
 
 @cli.command(name="power")
+@study_option
 @click.option(
     "--grid",
     "grid_pairs",

@@ -9,6 +9,7 @@ import click
 from ...instrument import bundled_instruments
 from ..group import cli
 from ..options import (
+    study_option,
     ENCODING_OPTION,
     FORMAT_OUTPUT,
     INVALID_OPTION,
@@ -25,6 +26,7 @@ from ..support import check_files, existing_files, force_option
 
 
 @cli.command(name="cohorts")
+@study_option
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES...")
 @click.option("--id-column", required=True, help="Respondent id column (never shown in the output).")
 @click.option(
@@ -119,6 +121,7 @@ def cohorts_command(
 
 
 @cli.command(name="report")
+@study_option
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT...")
 @click.option(
     "--responses",

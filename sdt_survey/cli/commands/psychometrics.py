@@ -11,6 +11,7 @@ from ...factor.sem.estimators import ESTIMATORS, continuous_estimators
 from ...instrument import load_instrument
 from ..group import cli
 from ..options import (
+    study_option,
     FORMAT_OUTPUT,
     OUT_FILE,
     as_reading,
@@ -26,6 +27,7 @@ from ..options import (
 
 
 @cli.command(name="reliability")
+@study_option
 @as_reading
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
 @reading_options
@@ -103,6 +105,7 @@ def reliability_command(
 
 
 @cli.command(name="efa")
+@study_option
 @as_reading
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
 @reading_options
@@ -200,6 +203,7 @@ def efa_command(
 
 
 @cli.command(name="cfa")
+@study_option
 @as_reading
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
 @reading_options
@@ -283,6 +287,7 @@ def cfa_command(
 
 
 @cli.command(name="invariance")
+@study_option
 @as_reading
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
 @click.option("--group-column", required=True, help="The groups to compare (e.g. pgy, cohort, wave).")
