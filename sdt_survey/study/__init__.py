@@ -10,4 +10,13 @@ every analysis (:attr:`Study.data`). See ``docs/studies.md``.
 from .schema import TEMPLATE, Cleaning, Schedule, StudySpec, Wave, parse_study
 from .study import Study, StudyCleanResult
 
-__all__ = ["TEMPLATE", "Cleaning", "Schedule", "Study", "StudyCleanResult", "StudySpec", "Wave", "parse_study"]
+__all__ = [
+    "TEMPLATE",
+    "Cleaning",
+    "Schedule",
+    "Study",
+    "StudyCleanResult",
+    "StudySpec",
+    "Wave",
+    "parse_study",
+]

@@ -30,7 +30,11 @@ from .schema import StudySpec, parse_study
 
 MANIFEST = "manifest.json"
 #: The analysis data set's files in the outputs folder: the scores table, then what rebuilds the rest.
-DATA_FILES = {"scores": "analysis.parquet", "items": "analysis-items.parquet", "keyed": "analysis-keyed.parquet"}
+DATA_FILES = {
+    "scores": "analysis.parquet",
+    "items": "analysis-items.parquet",
+    "keyed": "analysis-keyed.parquet",
+}
 QUALITY_FILE = "quality.csv"
 
 
@@ -83,10 +87,8 @@ class StudyCleanResult(Result):
         n = self.manifest.get("n_respondents")
         if n is not None:
             lines.append(f"  analysis data set: {n} respondents in {self.files.get('scores', '?')}")
-        for decision in self.manifest.get("decisions", []):
-            lines.append(
-                f"  {decision['decision']}: {decision['policy']} ({decision['rows']} rows; {decision['detail']})"
-            )
+        for d in self.manifest.get("decisions", []):
+            lines.append(f"  {d['decision']}: {d['policy']} ({d['rows']} rows; {d['detail']})")
         if self.files.get("manifest"):
             lines.append(f"  manifest: {self.files['manifest']}")
         lines.extend(f"  warning: {w}" for w in self.warnings)
@@ -165,7 +167,9 @@ class Study:
         try:
             return json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise SdtSurveyError(f"{self.manifest_path}: cannot read the manifest ({exc}); clean again") from exc
+            raise SdtSurveyError(
+                f"{self.manifest_path}: cannot read the manifest ({exc}); clean again"
+            ) from exc
 
     def changes(self) -> list[str]:
         """What changed since the last clean, in words (empty: the analysis data set is up to date)."""

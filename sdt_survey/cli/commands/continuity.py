@@ -8,7 +8,6 @@ from ..._options import FiniteFloat, WorkerCount
 from ...scoring import write_table
 from ..group import cli
 from ..options import (
-    study_option,
     ENCODING_OPTION,
     FORMAT_OUTPUT,
     OUT_FILE,
@@ -17,6 +16,7 @@ from ..options import (
     parse_settings,
     plot_option,
     render,
+    study_option,
     write_or_echo,
 )
 from ..support import check_files, existing_files, force_option

@@ -9,7 +9,6 @@ import click
 from ...instrument import bundled_instruments
 from ..group import cli
 from ..options import (
-    study_option,
     ENCODING_OPTION,
     FORMAT_OUTPUT,
     INVALID_OPTION,
@@ -20,6 +19,7 @@ from ..options import (
     ledger_options,
     render,
     split_instruments_and_files,
+    study_option,
     write_or_echo,
 )
 from ..support import check_files, existing_files, force_option

@@ -11,7 +11,6 @@ from ...factor.sem.estimators import ESTIMATORS, continuous_estimators
 from ...instrument import load_instrument
 from ..group import cli
 from ..options import (
-    study_option,
     FORMAT_OUTPUT,
     OUT_FILE,
     as_reading,
@@ -21,6 +20,7 @@ from ..options import (
     reading_options,
     render,
     split_instruments_and_file,
+    study_option,
     wave_value,
     write_or_echo,
 )
