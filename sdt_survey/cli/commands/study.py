@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -58,7 +59,8 @@ def _fill(answers: dict[str, str]) -> str:
 @click.argument("folder", type=click.Path(file_okay=False), default=".")
 @click.option("--yes", "-y", is_flag=True, help="Ask nothing: write the defaults (for scripts).")
 @click.option("--force", is_flag=True, help="Replace an existing study.yaml.")
-def init_command(folder: str, yes: bool, force: bool) -> None:
+@FORMAT_OUTPUT
+def init_command(folder: str, yes: bool, force: bool, fmt: str) -> None:
     """Write a commented study.yaml in FOLDER (default: here) to edit, then clean.
 
     At a terminal it asks for the instruments, the wave files, the id,
@@ -94,7 +96,10 @@ def init_command(folder: str, yes: bool, force: bool) -> None:
         )
     Path(folder).mkdir(parents=True, exist_ok=True)
     write_text(path, _fill(answers), overwrite=force)
-    click.echo(f"wrote {path}: edit it, then run `sdt-survey clean {path}`")
+    if fmt == "table":
+        click.echo(f"wrote {path}: edit it, then run `sdt-survey clean {path}`")
+    else:
+        click.echo(json.dumps({"study": str(path)}) if fmt == "json" else f"study\n{path}")
 
 
 @cli.command(name="clean")
