@@ -9,6 +9,7 @@ every analysis (:attr:`Study.data`). See ``docs/studies.md``.
 
 from .schema import TEMPLATE, Cleaning, Schedule, StudySpec, Wave, parse_study
 from .study import Study, StudyCleanResult
+from .template import write_study_file
 
 __all__ = [
     "TEMPLATE",
@@ -19,4 +20,5 @@ __all__ = [
     "StudySpec",
     "Wave",
     "parse_study",
+    "write_study_file",
 ]

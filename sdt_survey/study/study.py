@@ -27,6 +27,7 @@ from ..responses.model import ISSUE_COLUMNS
 from ..results import Result, jsonable
 from ..scoring import ScoredResponses, score
 from .schema import StudySpec, parse_study
+from .template import write_study_file
 
 MANIFEST = "manifest.json"
 #: The analysis data set's files in the outputs folder: the scores table, then what rebuilds the rest.
@@ -119,6 +120,11 @@ class Study:
 
     def __init__(self, spec: StudySpec):
         self.spec = spec
+
+    @classmethod
+    def init(cls, folder: str | Path = ".", *, overwrite: bool = False, **settings: Any) -> Study:
+        """Write a commented ``study.yaml`` in ``folder`` and load it (see :func:`.write_study_file`)."""
+        return cls.load(write_study_file(folder, overwrite=overwrite, **settings))
 
     @classmethod
     def load(cls, path: str | Path) -> Study:

@@ -8,51 +8,10 @@ from pathlib import Path
 
 import click
 
-from ...files import write_text
-from ...platforms import SOURCES
+from ...study.template import DEFAULTS, write_study_file
 from ..group import cli
 from ..options import FORMAT_OUTPUT, emit
 from ..support import check_files
-
-DEFAULTS = {
-    "instruments": "bpn-residency",
-    "waves": "responses_w1.csv, responses_w2.csv",
-    "id_column": "resident",
-    "by": "program",
-    "schedule": "",
-    "invalid": "as-missing",
-    "duplicates": "keep-first",
-}
-
-
-def _fill(answers: dict[str, str]) -> str:
-    from ...study import TEMPLATE
-
-    instruments = [s.strip() for s in answers["instruments"].split(",") if s.strip()]
-    files = [s.strip() for s in answers["waves"].split(",") if s.strip()]
-    waves = "\n".join(f"  - file: {f}\n    wave: {i}\n    source: auto" for i, f in enumerate(files, 1))
-    if answers["schedule"]:
-        schedule = (
-            f"schedule:\n  file: {answers['schedule']}\n  learner_column: {answers['id_column']}\n"
-            "  faculty_column: faculty\n  time_column: session_date\n  assigned_column: assigned\n"
-            "  setting_column: setting\n  setting: null\n  window: null"
-        )
-    else:
-        schedule = (
-            "# schedule:\n#   file: schedule.csv\n#   learner_column: resident\n#   faculty_column: faculty\n"
-            "#   time_column: session_date\n#   assigned_column: assigned\n#   setting_column: setting"
-        )
-    return TEMPLATE.format(
-        name="study.yaml",
-        instruments="\n".join(f"  - {i}" for i in instruments),
-        sources=", ".join(SOURCES),
-        waves=waves,
-        id_column=answers["id_column"],
-        by=", ".join(s.strip() for s in answers["by"].split(",") if s.strip()),
-        schedule=schedule,
-        invalid=answers["invalid"],
-        duplicates=answers["duplicates"],
-    )
 
 
 @cli.command(name="init")
@@ -94,8 +53,13 @@ def init_command(folder: str, yes: bool, force: bool, fmt: str) -> None:
             default=answers["duplicates"],
             type=click.Choice(["error", "keep-all", "keep-first", "keep-last"]),
         )
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    write_text(path, _fill(answers), overwrite=force)
+    write_study_file(
+        folder,
+        **{k: answers[k] for k in ("instruments", "waves", "id_column", "by", "schedule")},
+        invalid=answers["invalid"],
+        duplicates=answers["duplicates"],
+        overwrite=force,
+    )
     if fmt == "table":
         click.echo(f"wrote {path}: edit it, then run `sdt-survey clean {path}`")
     else:
