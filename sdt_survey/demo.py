@@ -188,6 +188,30 @@ def _stage_score(ctx: _Context) -> tuple[str, list[Path]]:
     )
 
 
+def _stage_study(ctx: _Context) -> tuple[str, list[Path]]:
+    """A study: one study file naming the waves, the schedule and the cleaning decisions, cleaned once."""
+    from .study import Study
+
+    folder = ctx.folder("study")
+    study = Study.init(
+        folder,
+        instruments=[inst.id for inst in ctx.instruments],
+        waves=["../data/responses_w1.csv", "../data/responses_w2.csv"],
+        id_column="resident",
+        by=["pgy"],
+        schedule="../data/schedule.csv",
+    )
+    result = study.clean()
+    ctx.data["study"] = study
+    outputs = sorted(p for p in folder.rglob("*") if p.is_file())
+    return (
+        f"study.yaml written and cleaned once: {result.manifest['n_respondents']} response rows, "
+        f"{len(result.manifest['decisions'])} decisions recorded in the manifest; the report below "
+        "takes its analysis data set (sdt-survey report --study study/study.yaml)",
+        outputs,
+    )
+
+
 def _stage_export(ctx: _Context) -> tuple[str, list[Path]]:
     """Export the demo survey to every platform."""
     from .platforms import PLATFORMS, TARGETS, export_survey
@@ -374,9 +398,10 @@ def _stage_report(ctx: _Context) -> tuple[str, list[Path]]:
 
     folder = ctx.folder("report")
     data = ctx.out_dir / "data"
+    # The study's analysis data set (both waves, cleaned once): the report reads no response file.
     report = build_report(
         ctx.instruments[0],
-        [data / "responses_w1.csv", data / "responses_w2.csv"],
+        ctx.data["study"].data,
         id_column="resident",
         by=["pgy"],
         schedule=data / "schedule.csv",
@@ -396,6 +421,7 @@ STAGES: list[tuple[str, Callable[[_Context], tuple[str, list[Path]]]]] = [
     ("simulate", _stage_simulate),
     ("export", _stage_export),
     ("score", _stage_score),
+    ("study", _stage_study),
     ("reliability", _stage_reliability),
     ("factor", _stage_factor),
     ("continuity", _stage_continuity),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -74,8 +75,10 @@ def test_manifest_hashes_and_decisions(cleaned: Path, study_dir: Path):
     fingerprint = manifest["fingerprint"]
     assert fingerprint["package_version"] == sdt_survey.__version__
     wave1 = study_dir / "data" / "responses_w1.csv"
-    assert fingerprint["inputs"][str(wave1.resolve())] == file_sha256(wave1)
-    assert fingerprint["inputs"][str((study_dir / "data" / "schedule.csv").resolve())]
+    # Paths as seen from the study file's folder, so the manifest stays true when the study moves.
+    assert fingerprint["inputs"]["data/responses_w1.csv"] == file_sha256(wave1)
+    assert fingerprint["inputs"]["data/schedule.csv"]
+    assert fingerprint["study_file"] == {"study.yaml": file_sha256(study_dir / "study.yaml")}
     assert fingerprint["instruments"]["bpn-residency"] == file_sha256(
         sdt_survey.instrument.resolve_instrument_path("bpn-residency")
     )
@@ -145,3 +148,11 @@ def test_python_api(cleaned: Path):
 
     report = instrument_reliability(study.instruments, data)
     assert "relatedness_satisfaction" in report.summary()
+
+
+def test_a_study_moved_with_its_data_stays_clean(study_dir, tmp_path):
+    run("clean", str(study_dir / "study.yaml"))
+    moved = tmp_path / "moved"
+    shutil.copytree(study_dir, moved)
+    again = run("clean", str(moved / "study.yaml"))
+    assert "nothing to do" in again.output

@@ -328,7 +328,7 @@ TEMPLATE = """\
 # Then analyse, e.g.:   sdt-survey reliability --study {name}
 # Relative paths are relative to this file's folder.
 
-# Bundled instrument names (sdt-survey instruments) or paths to instrument files.
+# Bundled instrument names (sdt-survey list) or paths to instrument files.
 instruments:
 {instruments}
 

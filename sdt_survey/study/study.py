@@ -12,6 +12,7 @@ analysis data set back from those files without reading a raw export again.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,15 +157,19 @@ class Study:
     def fingerprint(self) -> dict[str, Any]:
         """Package version and the SHA-256 of the study file and of every instrument and input file."""
         spec = self.spec
-        inputs = {str(w.file): file_sha256(w.file) for w in spec.waves}
+        inputs = {self.relative(w.file): file_sha256(w.file) for w in spec.waves}
         if spec.schedule is not None:
-            inputs[str(spec.schedule.file)] = file_sha256(spec.schedule.file)
+            inputs[self.relative(spec.schedule.file)] = file_sha256(spec.schedule.file)
         return {
             "package_version": __version__,
-            "study_file": {str(spec.path.resolve()): file_sha256(spec.path)},
+            "study_file": {spec.path.name: file_sha256(spec.path)},
             "instruments": {name: file_sha256(_instrument_file(name)) for name in spec.instruments},
             "inputs": inputs,
         }
+
+    def relative(self, path: str | Path) -> str:
+        """``path`` as seen from the study file's folder: the manifest stays true when the study moves."""
+        return Path(os.path.relpath(Path(path).resolve(), self.spec.path.resolve().parent)).as_posix()
 
     def read_manifest(self) -> dict[str, Any] | None:
         """The manifest of the last clean, or ``None`` when there is none."""
@@ -234,7 +239,7 @@ class Study:
         return StudyCleanResult(
             str(self.path),
             cleaned=True,
-            reason=f"cleaned ({reason})",
+            reason=f"cleaned: {reason}",
             manifest=manifest,
             files=self._file_names(),
             warnings=list(scored.warnings),
@@ -317,7 +322,12 @@ class Study:
                 "id_column": self.spec.id_column,
                 "wave_column": self.spec.wave_column,
                 "waves": [
-                    {"wave": w.wave, "file": str(w.file), "source": w.source, "n_records": s.report.n_records}
+                    {
+                        "wave": w.wave,
+                        "file": self.relative(w.file),
+                        "source": w.source,
+                        "n_records": s.report.n_records,
+                    }
                     for w, s in per_wave
                 ],
                 "n_respondents": len(scored.scores),
