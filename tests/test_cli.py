@@ -139,6 +139,7 @@ def test_demo_writes_its_outputs(run, tmp_path):
         "simulate",
         "export",
         "score",
+        "study",
         "reliability",
         "factor",
         "continuity",
@@ -154,7 +155,11 @@ def test_demo_writes_its_outputs(run, tmp_path):
     assert (out / "export" / "survey-redcap.csv").is_file()
     assert (out / "scores" / "quality_messy.csv").is_file()
     assert str(out) in result.output
-    assert "[5/11] reliability" in result.output  # progress, stage by stage
+    assert "[6/12] reliability" in result.output  # progress, stage by stage
+    # the demo builds a study and cleans it once (issue 14): its manifest and analysis data set
+    assert (out / "study" / "study.yaml").is_file()
+    manifest = json.loads((out / "study" / "study-output" / "manifest.json").read_text())
+    assert manifest["fingerprint"]["inputs"]["../data/responses_w1.csv"]
     assert (out / "report" / "report.html").is_file()
     # the release ledger refused a second, disclosive release, and says so in the user's terms
     refused = (out / "cohorts" / "second-release-refused.txt").read_text(encoding="utf-8")
