@@ -48,7 +48,9 @@ def detect_source(table: ResponseTable, items: Sequence[Item]) -> tuple[str, str
     if not sources:
         return "plain", "no platform layout detected; columns matched by item id"
     listed = "; ".join(f"{s}: {why}" for s, why in signals)
-    raise SdtSurveyError(f"cannot tell which platform produced this file ({listed}); say which with --source")
+    raise SdtSurveyError(
+        f"cannot tell which platform produced this file ({listed}); say which with source=NAME"
+    )
 
 
 def read_mapping(path: str | Path) -> dict[str, str]:
@@ -208,7 +210,7 @@ def read_responses(
         table = read_file(file_path, display, sheet, loaded)
     header_rows = table.header_rows
     detected_source, detection = (
-        detect_source(table, items) if source == "auto" else (source, "as given with --source")
+        detect_source(table, items) if source == "auto" else (source, "as given with source=")
     )
     platform = platform_of_source(detected_source)
     prepare = platform.hook("prepare") if platform is not None else None

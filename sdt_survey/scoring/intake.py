@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, load_instruments
+from ..platforms import platform_of_source
 from ..responses import (
     WAVE_COLUMNS,
     CleanResponses,
@@ -57,7 +58,12 @@ INTAKE_DEFAULTS: dict[str, Any] = {
     "identifiers": (),
     "keep_identifiers": False,
     "include_items": False,
+    "sheet": None,
+    "qualtrics_status": "default",
 }
+
+#: The column of the scores that flags a record a platform marks (an unfinished Qualtrics response).
+STATUS_COLUMN = "response_status"
 
 
 def score(
@@ -79,6 +85,8 @@ def score(
     identifiers: Sequence[str] = (),
     keep_identifiers: bool = False,
     include_items: bool = False,
+    sheet: str | int | None = None,
+    qualtrics_status: str | Mapping[str, str] = "default",
 ) -> ScoredResponses:
     """Validate and score responses.
 
@@ -125,7 +133,20 @@ def score(
         free text). They are dropped from the output unless
         ``keep_identifiers``; the report gives each one and why.
     include_items : bool
-        Also write the validated item values (as answered).
+        Also write the validated item values (as answered), as ``item_<id>``
+        columns; a scores file with them reads back as responses (every
+        command accepts it).
+    sheet : str or int, optional
+        The sheet of an Excel workbook (a name, or a position from 0). By
+        default the one sheet whose columns are the instruments' items.
+    qualtrics_status : {"default", "exclude", "keep"} or mapping
+        Records a Qualtrics export marks (``Status``: survey previews, test
+        responses, spam; ``Finished`` = 0: unfinished). ``default`` excludes
+        previews, tests and spam and keeps unfinished responses, flagged in a
+        ``response_status`` column; ``exclude`` excludes all four, ``keep``
+        keeps all four flagged; a mapping ``{kind: "exclude"|"keep"}`` decides
+        kind by kind. Every such record is a line of the report, and the
+        decision with its counts is in ``report.decisions``.
 
     Returns
     -------
@@ -159,12 +180,14 @@ def score(
             identifiers=identifiers,
             keep_identifiers=keep_identifiers,
             include_items=include_items,
+            sheet=sheet,
+            qualtrics_status=qualtrics_status,
         )
     # The key is checked before any work, so a bad key never costs a run.
     key = None
     if pseudonymize_key is not None:
         if id_column is None:
-            raise SdtSurveyError("pseudonymizing needs the respondent id column: name it (--id-column)")
+            raise SdtSurveyError("pseudonymizing needs the respondent id column: name it with id_column=NAME")
         key = read_key(pseudonymize_key, allow_shared=allow_shared_key)
     loaded = load_instruments(instruments)
     if isinstance(responses, pd.DataFrame):
@@ -172,10 +195,15 @@ def score(
     elif isinstance(responses, Responses):
         read = responses
     else:
-        read = read_responses(responses, loaded, source=source, mapping=mapping)
+        read = read_responses(responses, loaded, source=source, mapping=mapping, sheet=sheet)
+    read, status_lines, status_of_row, decision = _response_status(read, id_column, qualtrics_status)
     clean = validate_responses(
         read, loaded, id_column=id_column, wave_column=wave_column, invalid=invalid, duplicates=duplicates
     )
+    if decision:
+        report = clean.report.with_lines(status_lines) if len(status_lines) else clean.report
+        report = dataclasses.replace(report, decisions={**report.decisions, "qualtrics_status": decision})
+        clean = dataclasses.replace(clean, report=report)
     if key is not None:
         # Before anything can be printed or written, errors included.
         clean = dataclasses.replace(
@@ -199,7 +227,80 @@ def score(
         identifiers=identifiers,
         keep_identifiers=keep_identifiers,
         include_items=include_items,
+        status_of_row=status_of_row,
     )
+
+
+def _response_status(
+    read: Responses, id_column: str | None, policy: str | Mapping[str, str]
+) -> tuple[Responses, pd.DataFrame, dict[int, str], str]:
+    """Records the platform marks (Qualtrics previews, spam, unfinished), excluded or kept by ``policy``.
+
+    The platform says what its file means (``response_status``, ``status_actions``);
+    this applies the decision: the responses without the excluded records, a
+    report line per marked record, the kind of each kept one by file row, and
+    the decision in words with its counts ("" when the platform marks nothing).
+    """
+    platform = platform_of_source(read.source)
+    classify = platform.hook("response_status") if platform is not None else None
+    if classify is None:
+        return read, pd.DataFrame(), {}, ""
+    actions = platform.hook("status_actions")(policy)
+    kinds = classify(read.frame).to_numpy(dtype=object)
+    marked = np.flatnonzero(pd.notna(kinds))
+    policy_text = policy if isinstance(policy, str) else "by kind"
+    rule = ", ".join(f"{kind} {DONE[action]}" for kind, action in actions.items())
+    if not len(marked):
+        return read, pd.DataFrame(), {}, f"{rule} (qualtrics_status={policy_text!r}): no such records"
+    action_of = np.array([actions[k] for k in kinds[marked]], dtype=object)
+    respondent = (
+        read.frame[id_column].iloc[marked].astype("string").fillna("").to_numpy(dtype=object)
+        if id_column is not None and id_column in read.frame.columns
+        else None
+    )
+    lines = pd.DataFrame(
+        {
+            "row": read.rows[marked],
+            "respondent": respondent,
+            "column": None,
+            "item": None,
+            "value": None,
+            "problem": [f"response_{kind}" for kind in kinds[marked]],
+            "severity": "info",
+            "message": [f"marked by {platform.title} as {RESPONSE_WORDS[kind]}" for kind in kinds[marked]],
+            "action": [
+                "excluded" if action == "exclude" else f"kept; flagged in {STATUS_COLUMN}"
+                for action in action_of
+            ],
+        }
+    )
+    counts = pd.Series(list(zip(kinds[marked], action_of, strict=True))).value_counts(sort=False)
+    done = "; ".join(
+        f"{n} {RESPONSE_WORDS[kind]}{'s' if n != 1 else ''} {DONE[action]}"
+        for (kind, action), n in counts.items()
+    )
+    decision = f"{rule} (qualtrics_status={policy_text!r}): {done}"
+    drop = marked[action_of == "exclude"]
+    kept = marked[action_of == "keep"]
+    status_of_row = {int(read.rows[i]): kinds[i] for i in kept}
+    if len(drop):
+        keep = np.ones(len(read.frame), dtype=bool)
+        keep[drop] = False
+        read = dataclasses.replace(
+            read, frame=read.frame.loc[keep].reset_index(drop=True), rows=np.asarray(read.rows)[keep]
+        )
+    return read, lines, status_of_row, decision
+
+
+DONE = {"exclude": "excluded", "keep": "kept"}
+
+#: A marked record's kind, in words.
+RESPONSE_WORDS = {
+    "preview": "survey preview",
+    "test": "test response",
+    "spam": "spam response",
+    "unfinished": "unfinished response",
+}
 
 
 def _score_clean(
@@ -217,6 +318,7 @@ def _score_clean(
     identifiers,
     keep_identifiers,
     include_items,
+    status_of_row: Mapping[int, str] | None = None,
 ) -> ScoredResponses:
     notes: list[str] = []
     keyed = reverse_key(clean.values, instruments)
@@ -266,6 +368,8 @@ def _score_clean(
         out[id_column] = clean.respondent
         passthrough = passthrough.drop(columns=[id_column], errors="ignore")
     out["row"] = clean.rows
+    if status_of_row:
+        out[STATUS_COLUMN] = [status_of_row.get(int(r), "") for r in clean.rows]
     out = out.join(passthrough.reset_index(drop=True))
     out = out.join(scores)
     out["n_missing"] = clean.missing_count.to_numpy()
