@@ -260,7 +260,8 @@ def validate_responses(
     for column, why in responses.item_like_columns.items():
         add_file_level(
             "item_like_column",
-            f"column {column!r} {why} but matches no item; map it with mapping= or it passes through unchanged",
+            f"column {column!r} {why} but matches no item; map it with mapping= "
+            "or it passes through unchanged",
             "passed through",
             column=column,
         )
