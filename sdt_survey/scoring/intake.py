@@ -28,6 +28,7 @@ from ..errors import SdtSurveyError
 from ..instrument import Instrument, load_instruments
 from ..platforms import platform_of_source
 from ..responses import (
+    ITEM_PREFIX,
     WAVE_COLUMNS,
     CleanResponses,
     DataQualityReport,
@@ -303,6 +304,21 @@ RESPONSE_WORDS = {
 }
 
 
+#: Columns :func:`score` writes beside the scores; a file holding them (scores read back) is recomputed.
+RECOMPUTED_COLUMNS = (
+    "row",
+    "n_missing",
+    "n_invalid",
+    "duplicate_id",
+    "careless",
+    "longstring",
+    "irv",
+    "evenodd",
+    "seconds_per_item",
+    STATUS_COLUMN,
+)
+
+
 def _score_clean(
     clean: CleanResponses,
     read: Responses,
@@ -327,6 +343,17 @@ def _score_clean(
     if zscores is not None:
         scores = scores.join(standardize(scores[names], zscores))
     passthrough = clean.passthrough.copy()
+    # A scores file read back (every command takes one) holds what this run computes again.
+    recomputed = [
+        c
+        for c in passthrough.columns
+        if c in {*scores.columns, *RECOMPUTED_COLUMNS} or str(c).startswith(("flag_", "mahalanobis_"))
+    ]
+    if recomputed:
+        passthrough = passthrough.drop(columns=recomputed)
+        notes.append(
+            f"columns computed again from the items (the file's values left out): {', '.join(recomputed)}"
+        )
     reasons: dict[str, str] = {}
     if not keep_identifiers:
         missing = [c for c in identifiers if c not in passthrough.columns and c != id_column]
@@ -415,7 +442,7 @@ def _score_clean(
         report = _with_identifier_lines(report, reasons)
     if include_items:
         scored_ids = [i.id for inst in instruments for i in inst.items if i.type != "text"]
-        out = out.join(clean_values[scored_ids].add_prefix("item_"))
+        out = out.join(clean_values[scored_ids].add_prefix(ITEM_PREFIX))
     return ScoredResponses(
         scores=out,
         items=clean_values,
