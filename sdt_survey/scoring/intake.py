@@ -38,7 +38,13 @@ from ..responses import (
     responses_from_frame,
     validate_responses,
 )
-from .careless import DURATION_COLUMNS, careless_flags, careless_indices
+from .careless import (
+    DURATION_COLUMNS,
+    FALSE_POSITIVE_TARGET,
+    careless_flags,
+    careless_indices,
+    evenodd_pairs,
+)
 from .dataset import ScoredResponses
 from .identifiers import detect_identifier_columns, id_copy_columns
 from .pseudonyms import pseudonymize, pseudonymize_report, read_key
@@ -407,8 +413,17 @@ def _score_clean(
     report = clean.report
     if flag_careless or exclude_flagged:
         n_likert = sum(1 for inst in instruments for item in inst.items if item.type == "likert")
-        flags = careless_flags(indices, n_likert, careless_thresholds)
+        skipped: list[str] = []
+        flags = careless_flags(
+            indices, n_likert, careless_thresholds, n_pairs=evenodd_pairs(instruments), skipped=skipped
+        )
         out = out.join(flags)
+        notes.append(
+            f"careless-responding flags: {int(flags['careless'].sum())} of {len(flags)} respondents flagged; "
+            f"the default thresholds flag at most {FALSE_POSITIVE_TARGET:.0%} of attentive respondents in "
+            "simulation, so a flag is a reason to look, not proof (docs/scoring.md)"
+            + "".join(f"; {why}" for why in skipped)
+        )
         if exclude_flagged:
             excluded = flags["careless"].to_numpy()
             reasons = flags.drop(columns="careless").apply(
