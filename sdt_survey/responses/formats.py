@@ -121,9 +121,8 @@ def read_excel(
         # openpyxl reads .xlsx as a zip of XML parts: a damaged one fails in any of these ways.
         raise SdtSurveyError(f"{display}: cannot read as an Excel workbook: {exc}") from exc
     if frame.empty:
-        raise SdtSurveyError(
-            f"{display}: the sheet {names[chosen] if isinstance(chosen, int) else chosen!r} is empty"
-        )
+        name = names[chosen] if isinstance(chosen, int) else chosen
+        raise SdtSurveyError(f"{display}: the sheet is empty (sheet {name!r})")
     header = ["" if pd.isna(h) else str(h).strip() for h in frame.iloc[0].tolist()]
     table = ResponseTable(with_header(frame.iloc[1:].reset_index(drop=True), header, display))
     if len(names) > 1 and sheet is None:
