@@ -195,7 +195,7 @@ def decode_text(raw: bytes, display: str, encoding: str | None = None) -> tuple[
                 f"{display}:{bad_line}: this line is not UTF-8, but line {_line_of(raw, utf8.start())} "
                 "is: the file mixes encodings (often rows pasted from another file), so accented "
                 "text cannot be read reliably. Re-save the whole file as UTF-8, or state the "
-                "encoding with --encoding"
+                "encoding with encoding=NAME"
             ) from exc
     # Excel on Windows saves CSV in cp1252; say so rather than guessing silently.
     codec = "cp1252"

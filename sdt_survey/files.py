@@ -133,7 +133,7 @@ def file_sha256(path: PathLike) -> str:
 
 def _exists_message(target: Path, label: str | None) -> str:
     named = f"{label} {target}" if label else str(target)
-    return f"{named} already exists; add --force (overwrite=True) to replace it"
+    return f"{named} already exists; pass overwrite=True to replace it"
 
 
 # ------------------------------------------------------------------ atomic files
@@ -470,13 +470,13 @@ def check_folder_output(
         others = found.foreign + found.edited
         raise OutputError(
             f"{label} {folder} holds files sdt-survey did not write or that were edited since "
-            f"({_listing(others)}); choose an empty folder, or add --force to write beside them "
+            f"({_listing(others)}); choose an empty folder, or pass overwrite=True to write beside them "
             "(files sdt-survey did not write are never replaced or removed)"
         )
     if found.own and not own_files_ok:
         raise OutputError(
             f"{label} {folder} holds an earlier output ({_listing(found.own)}); "
-            "add --force (overwrite=True) to replace it"
+            "pass overwrite=True to replace it"
         )
     return found
 
@@ -607,7 +607,7 @@ def _merge_into(
         raise OutputError(
             f"{label} {folder}: {_listing(blocked)} would be replaced but sdt-survey did not write "
             f"{'it' if len(blocked) == 1 else 'them'}; files it did not write are never replaced, even "
-            "with --force: move them away or choose another folder"
+            "with overwrite=True: move them away or choose another folder"
         )
     for relative in digests:
         _fsync_path(staging / relative)

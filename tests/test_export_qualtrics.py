@@ -124,7 +124,7 @@ def test_every_instrument_exports_an_advanced_format_file(instruments, tmp_path)
 
 
 def test_bpnsfs_keys_without_wording_is_refused_naming_the_items(tmp_path):
-    with pytest.raises(sdt_survey.SdtSurveyError, match=r"bpnsfs_01, bpnsfs_02.*--texts"):
+    with pytest.raises(sdt_survey.SdtSurveyError, match=r"bpnsfs_01, bpnsfs_02.*texts=FILE"):
         sdt_survey.export_survey("bpnsfs-keys", "qualtrics", tmp_path / "s.txt")
     assert not (tmp_path / "s.txt").exists()
 

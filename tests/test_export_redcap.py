@@ -78,7 +78,7 @@ def test_every_bundled_instrument_exports_a_dictionary_redcap_accepts(instrument
 
 
 def test_bpnsfs_keys_without_wording_is_refused_naming_the_items(tmp_path):
-    with pytest.raises(sdt_survey.SdtSurveyError, match=r"bpnsfs_01, bpnsfs_02.*--texts"):
+    with pytest.raises(sdt_survey.SdtSurveyError, match=r"bpnsfs_01, bpnsfs_02.*texts=FILE"):
         sdt_survey.export_survey("bpnsfs-keys", "redcap", tmp_path / "d.csv")
     assert not (tmp_path / "d.csv").exists()
     _, frame = export("bpnsfs-keys", tmp_path, texts=placeholder_texts())

@@ -469,7 +469,7 @@ def test_re_export_replaces_its_own_files_only(tmp_path: Path) -> None:
     unrelated = tmp_path / "activities" / "my-own-activity" / "my-own-activity_schema"
     unrelated.parent.mkdir(parents=True)
     unrelated.write_text("{}", encoding="utf-8")
-    with pytest.raises(SdtSurveyError, match="--force"):
+    with pytest.raises(SdtSurveyError, match="overwrite=True"):
         export("program-belonging", tmp_path)
     export("program-belonging", tmp_path, overwrite=True)
     assert not stale.exists()

@@ -162,7 +162,7 @@ def test_every_form_converts_with_pyxform_without_warnings(instruments, tmp_path
 
 
 def test_bpnsfs_keys_without_wording_is_refused_naming_the_items(tmp_path):
-    with pytest.raises(sdt_survey.SdtSurveyError, match=r"bpnsfs_01, bpnsfs_02.*--texts"):
+    with pytest.raises(sdt_survey.SdtSurveyError, match=r"bpnsfs_01, bpnsfs_02.*texts=FILE"):
         sdt_survey.export_survey("bpnsfs-keys", "xlsform", tmp_path / "f.xlsx")
     _, sheets = export("bpnsfs-keys", tmp_path, texts=placeholder_texts())
     labels = sheets["survey"].set_index("name")["label::English (en)"]

@@ -477,7 +477,7 @@ def test_spss_user_missing_and_value_labels(tmp_path):
 
 def test_ambiguous_layout_asks_for_the_source(tmp_path):
     path = _write_csv(tmp_path / "mixed.csv", [["record_id", "_uuid", "as1"], ["1", "x", "3"]])
-    with pytest.raises(sdt_survey.SdtSurveyError, match="say which with --source"):
+    with pytest.raises(sdt_survey.SdtSurveyError, match="say which with source=NAME"):
         sdt_survey.read_responses(path, FIXTURE)
     assert sdt_survey.read_responses(path, FIXTURE, source="redcap").source == "redcap"
 

@@ -124,7 +124,7 @@ def test_pseudonyms_still_link_waves_and_differ_by_key(tmp_path):
 
 def test_pseudonymizing_without_an_id_column_is_refused(tmp_path):
     key = sdt_survey.keygen(tmp_path / "program.key")
-    with pytest.raises(sdt_survey.SdtSurveyError, match="--id-column"):
+    with pytest.raises(sdt_survey.SdtSurveyError, match="id_column="):
         sdt_survey.score(BPN, _frame(), pseudonymize_key=key)
 
 

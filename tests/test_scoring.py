@@ -107,7 +107,7 @@ def test_labels_are_mapped_to_codes_and_reported(tmp_path):
     scored = sdt_survey.score(BPN, path, id_column="resident")
     assert scored.items["cs1"].tolist() == [4.0, 1.0, 5.0]
     lines = _lines(scored.report)
-    assert "row 2 [R1] cs1: label_mapped: label 'Very true' read as code 4.0 -> kept" in lines
+    assert "row 2 [R1] cs1: label_mapped: label 'Very true' read as code 4 -> kept" in lines
 
 
 def test_missing_codes_become_missing_with_their_reason(tmp_path):

@@ -7,6 +7,10 @@ import click
 from .._terminal import terminal_text
 from .._version import __version__
 from ..errors import SdtSurveyError
+from .messages import cli_message
+
+#: Where ``--verbose`` leaves its choice for the whole command (``click.Context.meta`` is shared).
+VERBOSE_KEY = "sdt_survey.verbose"
 
 
 class _Group(click.Group):
@@ -17,8 +21,16 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except SdtSurveyError as exc:
             # Messages quote the user's input; no control character of it reaches the terminal.
-            click.secho(f"error: {terminal_text(str(exc))}", fg="red", err=True)
+            click.secho(f"error: {terminal_text(cli_message(_message(exc, ctx)))}", fg="red", err=True)
             ctx.exit(1)
+
+
+def _message(exc: SdtSurveyError, ctx: click.Context) -> str:
+    """The error's text; with --verbose, a data-quality report lists every line, not only examples."""
+    report = getattr(exc, "report", None)
+    if ctx.meta.get(VERBOSE_KEY) and hasattr(exc, "headline") and hasattr(report, "summary"):
+        return f"{exc.headline}\n{report.summary(verbose=True)}"
+    return str(exc)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -19,6 +19,8 @@ from ..instrument import bundled_instruments
 from ..platforms import SOURCES
 from ..responses import INVALID_POLICIES
 from ..results import jsonable
+from .group import VERBOSE_KEY
+from .messages import cli_message
 from .support import check_files, existing_files, force_option
 
 
@@ -145,8 +147,46 @@ ENCODING_OPTION = click.option(
 )
 
 
+def _state_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[VERBOSE_KEY] = True
+
+
+VERBOSE_OPTION = click.option(
+    "--verbose",
+    is_flag=True,
+    expose_value=False,
+    callback=_state_verbose,
+    help="List every line of the data-quality report on the terminal (by default: the count of each "
+    "kind of problem, every error up to 20, and one example of each other kind).",
+)
+SHEET_OPTION = click.option(
+    "--sheet",
+    default=None,
+    metavar="NAME",
+    help="The sheet of an Excel workbook to read (a name, or a number from 1). By default the one "
+    "sheet whose columns are the instrument's items; a workbook where that is not clear is refused, "
+    "listing its sheets.",
+)
+
+
+def verbose() -> bool:
+    """Whether ``--verbose`` was given to the running command."""
+    return bool(click.get_current_context().meta.get(VERBOSE_KEY))
+
+
+def sheet_value(sheet: str | None) -> str | int | None:
+    """A --sheet given on the command line: a number counts from 1, anything else is a name."""
+    if sheet is not None and sheet.strip().isdigit():
+        number = int(sheet)
+        if number < 1:
+            raise click.BadParameter("sheets are numbered from 1", param_hint="--sheet")
+        return number - 1
+    return sheet
+
+
 #: The options of :func:`reading_options`, handed on together by :func:`as_reading`.
-READING_KEYS = ("id_column", "wave_column", "source", "mapping", "invalid", "duplicates")
+READING_KEYS = ("id_column", "wave_column", "source", "mapping", "invalid", "duplicates", "sheet")
 
 
 def as_reading(function):
@@ -158,6 +198,7 @@ def as_reading(function):
     @functools.wraps(function)  # keeps click's parameters, which live on the function
     def command(**options):
         reading = {key: options.pop(key) for key in READING_KEYS}
+        reading["sheet"] = sheet_value(reading["sheet"])
         return function(reading=reading, **options)
 
     return command
@@ -174,6 +215,7 @@ def reading_options(function):
         ),
         SOURCE_OPTION,
         ENCODING_OPTION,
+        SHEET_OPTION,
         click.option(
             "--map",
             "mapping",
@@ -189,6 +231,7 @@ def reading_options(function):
             show_default=True,
             help="A respondent id repeated within a wave: stop, keep all (flagged), or keep one.",
         ),
+        VERBOSE_OPTION,
     ]
     for option in reversed(options):
         function = option(function)
@@ -263,7 +306,7 @@ def render(result, fmt: str) -> str:
     if fmt == "csv":
         # Neutralized also on the terminal: `--format csv > file.csv` is a spreadsheet too.
         return write_csv(result.to_frame(), index=False)
-    return terminal_text(result.summary())
+    return terminal_text(cli_message(result.summary()))
 
 
 def emit(result, fmt: str, files: Mapping[str, object] | None = None) -> None:

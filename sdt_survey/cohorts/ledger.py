@@ -270,7 +270,7 @@ def _read(path: Path) -> ReleaseLedger:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise LedgerError(f"{path}: cannot read the release ledger: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise LedgerError(f"{path}: not an sdt-survey release ledger; name another file with --ledger")
+        raise LedgerError(f"{path}: not an sdt-survey release ledger; name another file with ledger=PATH")
     if data.get("version") != FORMAT_VERSION:
         raise LedgerError(f"{path}: release ledger version {data.get('version')!r} is not supported")
     try:

@@ -223,7 +223,7 @@ class _Validator:
             self.warn(
                 path,
                 "the label holds '|', which REDCap uses to separate choices: "
-                "`export --to redcap` will refuse it",
+                "exporting to REDCap will refuse it",
             )
 
     def check_id_list(self, path: tuple, value: object, known: Iterable[str], kind: str) -> list[str]:

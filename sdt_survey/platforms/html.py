@@ -308,7 +308,7 @@ def form_languages(survey: Survey, warnings: list[str] | None = None) -> list[st
                 f"{' ...' if len(lacking) > 5 else ''}; the form is not offered in {language!r}"
             )
     if survey.language not in usable:
-        raise SdtSurveyError(f"some items have no {survey.language!r} wording; supply it with --texts")
+        raise SdtSurveyError(f"some items have no {survey.language!r} wording; supply it with texts=FILE")
     return usable
 
 

@@ -777,3 +777,91 @@ def _match_split(
             used.update(codes)
             split[item.id] = codes
     return split
+
+
+# ------------------------------------------------------------ response status: previews, spam, unfinished
+
+#: Qualtrics' ``Status`` column (the response type), as its numeric code or its label: what each is.
+#: Responses of an ordinary distribution (0 IP Address, 4 Imported, 16 Offline) are not flagged.
+STATUS_KINDS: dict[str, str] = {
+    "1": "preview",
+    "survey preview": "preview",
+    "17": "preview",
+    "offline survey preview": "preview",
+    "2": "test",
+    "survey test": "test",
+    "8": "spam",
+    "spam": "spam",
+    "9": "spam",
+    "survey preview spam": "spam",
+    "preview spam": "spam",
+    "12": "spam",
+    "imported spam": "spam",
+}
+
+#: The kinds of record :func:`response_status` flags, in the order they are judged.
+RESPONSE_KINDS = ("preview", "test", "spam", "unfinished")
+
+#: What ``score(qualtrics_status=...)`` does with each kind. ``default``: previews, test responses and
+#: spam are not real respondents and are left out; an unfinished response is often a real one who
+#: stopped early, so it is kept and flagged (its scores follow each subscale's ``min_valid`` rule).
+STATUS_POLICIES: dict[str, dict[str, str]] = {
+    "default": {"preview": "exclude", "test": "exclude", "spam": "exclude", "unfinished": "keep"},
+    "exclude": dict.fromkeys(RESPONSE_KINDS, "exclude"),
+    "keep": dict.fromkeys(RESPONSE_KINDS, "keep"),
+}
+
+_FINISHED_NO = {"0", "false", "no", "f"}
+
+
+def _cell_text(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value).strip().lower()
+
+
+def response_status(frame: pd.DataFrame) -> pd.Series:
+    """Each record's kind: ``preview``, ``test``, ``spam``, ``unfinished``, or ``None`` for an ordinary one.
+
+    Read from the ``Status`` column (numeric codes or labels) and the
+    ``Finished`` column (``0``/``False`` is unfinished); a file without them
+    flags nothing.
+    """
+    kinds = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+    columns = {str(c).lower(): c for c in frame.columns}
+    if "finished" in columns:
+        unfinished = frame[columns["finished"]].map(_cell_text).isin(_FINISHED_NO)
+        kinds[unfinished] = "unfinished"
+    if "status" in columns:
+        status = frame[columns["status"]].map(_cell_text).map(STATUS_KINDS)
+        kinds = status.where(status.notna(), kinds)
+    return kinds
+
+
+def status_actions(policy: str | dict[str, str]) -> dict[str, str]:
+    """``score(qualtrics_status=...)`` as an action per kind: ``exclude`` or ``keep``.
+
+    ``policy`` is ``"default"``, ``"exclude"``, ``"keep"``, or a mapping from
+    some of :data:`RESPONSE_KINDS` to ``"exclude"``/``"keep"`` (the others as
+    by default).
+    """
+    if isinstance(policy, str):
+        if policy not in STATUS_POLICIES:
+            raise SdtSurveyError(
+                f"qualtrics_status={policy!r}: expected one of {', '.join(STATUS_POLICIES)}, "
+                "or a mapping of kind -> exclude|keep"
+            )
+        return dict(STATUS_POLICIES[policy])
+    actions = dict(STATUS_POLICIES["default"])
+    for kind, action in dict(policy).items():
+        if kind not in RESPONSE_KINDS or action not in ("exclude", "keep"):
+            raise SdtSurveyError(
+                f"qualtrics_status: {kind!r}: {action!r}: kinds are {', '.join(RESPONSE_KINDS)}, "
+                "actions exclude or keep"
+            )
+        actions[kind] = action
+    return actions

@@ -86,7 +86,7 @@ class Survey:
         """The wording of ``item`` in ``language`` (supplied texts first)."""
         text = self.texts.get(item.id, item.text)
         if text is None:  # build_survey refuses this; kept as a guard for direct construction
-            raise SdtSurveyError(f"item {item.id!r} has no wording; supply it with --texts")
+            raise SdtSurveyError(f"item {item.id!r} has no wording; supply it with texts=FILE")
         return text.get(language or self.language)
 
     def text(self, text: Text | None, language: str | None = None, default: str = "") -> str:
@@ -174,13 +174,13 @@ def build_survey(
     if lacking:
         raise SdtSurveyError(
             f"{', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} no {chosen!r} texts; "
-            f"languages every instrument has: {', '.join(shared) or 'none'} (choose one with --lang)"
+            f"languages every instrument has: {', '.join(shared) or 'none'} (choose one with language=LANG)"
         )
     raw_texts = read_texts(texts, [chosen]) if isinstance(texts, (str, Path)) else dict(texts or {})
     known = {item.id for inst in loaded for item in inst.items}
     unknown = sorted(set(raw_texts) - known)
     if unknown:
-        raise SdtSurveyError(f"--texts names items that are not in the survey: {', '.join(unknown)}")
+        raise SdtSurveyError(f"texts= names items that are not in the survey: {', '.join(unknown)}")
     supplied: dict[str, Text] = {}
     for item_id, value in raw_texts.items():
         translations = {chosen: value} if isinstance(value, str) else dict(value)
@@ -197,7 +197,7 @@ def build_survey(
         raise SdtSurveyError(
             f"{', '.join(owners)}: {len(missing)} items have no wording in this package "
             f"({_listing(missing)}); the licence does not allow bundling it. Supply the wording with "
-            "--texts FILE (YAML: item_id: text, or item_id: {en: ..., es: ...}); it is used for this "
+            "texts=FILE (YAML: item_id: text, or item_id: {en: ..., es: ...}); it is used for this "
             "export only and never written back"
         )
     return Survey(loaded, chosen, tuple(shared) if chosen in shared else (chosen,), supplied)

@@ -40,7 +40,7 @@ from .model import (
     Responses,
 )
 from .quality import DataQualityReport, ResponseValidationError
-from .read import read_responses, responses_from_frame
+from .read import ITEM_PREFIX, read_responses, responses_from_frame
 from .validate import validate_responses
 
 #: The old private name of :func:`read_file`, kept for code that imported it.
@@ -63,6 +63,7 @@ __all__ = [
     "FORM_FORMAT",
     "INVALID_POLICIES",
     "ISSUE_COLUMNS",
+    "ITEM_PREFIX",
     "MISSING_TOKENS",
     "PROBLEM_SEVERITY",
     "SOURCES",

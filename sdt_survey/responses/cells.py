@@ -54,6 +54,11 @@ def code_key(value: Any) -> str:
     return str(value).strip()
 
 
+def as_written(values: pd.Series) -> np.ndarray:
+    """Cell values as a person wrote them: ``3``, not ``3.0`` (a number read from Excel or SPSS)."""
+    return np.array([code_key(v) for v in values], dtype=object)
+
+
 @dataclass
 class Verdict:
     """What one distinct cell value means: its clean value, or the problem with it."""

@@ -102,17 +102,78 @@ def read_tsv(path: Path, display: str) -> ResponseTable:
     return _read_delimited(path, display, "\t")
 
 
-def read_excel(path: Path, display: str, sheet: str | int | None = None) -> ResponseTable:
-    """An Excel workbook's sheet (the first by default); the first row names the columns."""
+def read_excel(
+    path: Path, display: str, sheet: str | int | None = None, instruments: Sequence[Instrument] = ()
+) -> ResponseTable:
+    """An Excel workbook's sheet; the first row names the columns.
+
+    Without ``sheet``, a workbook of one sheet is read whole; of several, the
+    sheet whose header names the most of the instruments' items (by id,
+    ``item_<id>`` or alias) is read, and a workbook where no one sheet does is
+    refused with the list of its sheets.
+    """
     try:
-        frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, header=None, dtype=object)
+        with pd.ExcelFile(path) as workbook:
+            names = [str(n) for n in workbook.sheet_names]
+            chosen = _choose_sheet(workbook, names, sheet, instruments, display)
+            frame = workbook.parse(chosen, header=None, dtype=object)
     except (ValueError, zipfile.BadZipFile, KeyError, OSError) as exc:
         # openpyxl reads .xlsx as a zip of XML parts: a damaged one fails in any of these ways.
         raise SdtSurveyError(f"{display}: cannot read as an Excel workbook: {exc}") from exc
     if frame.empty:
-        raise SdtSurveyError(f"{display}: the sheet is empty")
+        name = names[chosen] if isinstance(chosen, int) else chosen
+        raise SdtSurveyError(f"{display}: the sheet is empty (sheet {name!r})")
     header = ["" if pd.isna(h) else str(h).strip() for h in frame.iloc[0].tolist()]
-    return ResponseTable(with_header(frame.iloc[1:].reset_index(drop=True), header, display))
+    table = ResponseTable(with_header(frame.iloc[1:].reset_index(drop=True), header, display))
+    if len(names) > 1 and sheet is None:
+        table.notes.append(
+            f"sheet {names[chosen]!r} read: its columns are the items (sheets: {_listed(names)})"
+        )
+    return table
+
+
+def _listed(names: Sequence[str]) -> str:
+    return ", ".join(repr(n) for n in names)
+
+
+def _choose_sheet(
+    workbook: pd.ExcelFile,
+    names: list[str],
+    sheet: str | int | None,
+    instruments: Sequence[Instrument],
+    display: str,
+) -> str | int:
+    if sheet is not None:
+        if isinstance(sheet, int) and not 0 <= sheet < len(names):
+            raise SdtSurveyError(
+                f"{display}: no sheet number {sheet + 1}; the workbook has {len(names)}: {_listed(names)}"
+            )
+        if isinstance(sheet, str) and sheet not in names:
+            raise SdtSurveyError(f"{display}: no sheet {sheet!r}; the workbook has {_listed(names)}")
+        return sheet
+    if len(names) == 1:
+        return 0
+    wanted = set()
+    for inst in instruments:
+        for item in inst.items:
+            wanted |= {
+                item.id.lower(),
+                f"item_{item.id}".lower(),
+                *(a.lower() for a in item.aliases.values()),
+            }
+    matches = []
+    for position in range(len(names)):
+        header = workbook.parse(position, header=None, nrows=1, dtype=object)
+        cells = {str(c).strip().lower() for c in header.iloc[0].tolist()} if len(header) else set()
+        matches.append(len(cells & wanted))
+    best = max(matches)
+    if best > 0 and matches.count(best) == 1:
+        return matches.index(best)
+    why = "no sheet has" if best == 0 else "several sheets have"
+    raise SdtSurveyError(
+        f"{display}: the workbook has {len(names)} sheets ({_listed(names)}) and {why} the instrument's "
+        "item columns; name the sheet to read with sheet=NAME"
+    )
 
 
 def read_sav(path: Path, display: str) -> ResponseTable:
@@ -229,7 +290,7 @@ def _read_by_type(
     suffix = path.suffix.lower()
     reader = READERS.get(suffix)
     if reader is read_excel:
-        return read_excel(path, display, sheet)
+        return read_excel(path, display, sheet, instruments)
     if reader is not None:
         return reader(path, display)
     raise SdtSurveyError(

@@ -58,7 +58,7 @@ def check_coded(
         if normalise_text(text) in labels:
             code = labels[normalise_text(text)]
             value = float(code) if numeric_codes else code
-            return Verdict(value, "label_mapped", f"label {text!r} read as code {value}")
+            return Verdict(value, "label_mapped", f"label {text!r} read as code {code_key(value)}")
         hint = difflib.get_close_matches(normalise_text(text), list(labels), n=1, cutoff=0.6)
         suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
         return Verdict(None, unknown, f"{text!r} is not a code or label of {what}{suggestion}")

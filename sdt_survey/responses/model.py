@@ -46,6 +46,11 @@ PROBLEM_SEVERITY = {
     "identifier_dropped": "info",
     "duplicate_dropped": "info",
     "careless_excluded": "info",
+    # Records a platform marks as not (or not fully) a respondent's: Qualtrics' Status and Finished.
+    "response_preview": "info",
+    "response_test": "info",
+    "response_spam": "info",
+    "response_unfinished": "info",
 }
 
 ISSUE_COLUMNS = ["row", "respondent", "column", "item", "value", "problem", "severity", "message", "action"]

@@ -33,6 +33,8 @@ class DataQualityReport(Result):
     detection: str = ""
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: Decisions taken about whole records, in words, by what they decide (e.g. ``qualtrics_status``).
+    decisions: dict[str, str] = field(default_factory=dict)
 
     #: :meth:`~sdt_survey.results.Result.write` by suffix: ``.csv`` the lines, ``.json`` everything
     #: (:meth:`to_dict` as it is), ``.txt`` and ``.md`` the summary (the result contract).
@@ -75,45 +77,67 @@ class DataQualityReport(Result):
             "detection": self.detection,
             "n_records": self.n_records,
             "invalid": self.invalid,
+            "decisions": dict(self.decisions),
             "counts": {row.problem: int(row.n) for row in self.counts().itertuples()},
             "issues": json.loads(self.issues.to_json(orient="records", force_ascii=False)),
             "warnings": list(self.warnings),
             "notes": list(self.notes),
         }
 
-    def summary(self, max_lines: int = 20) -> str:
-        """A readable account for the terminal: counts, then the first lines."""
+    def summary(self, max_lines: int = 20, *, verbose: bool = False, more: str | None = None) -> str:
+        """A readable account for the terminal: the count of each kind of problem, then examples.
+
+        Hundreds of lines of one kind (a required item left unanswered) would
+        bury the rest, so by default errors are listed up to ``max_lines`` and
+        every other kind by its first line only; ``verbose=True`` lists every
+        line. ``more`` says where the whole list is (default: the Python way,
+        ``report.to_frame()`` or ``report.write(FILE)``).
+        """
         head = (
             f"{printable(self.path)}: {self.n_records} records read (source: {self.source}; {self.detection})"
         )
         head += "".join(f"\n  warning: {w}" for w in self.warnings)
         head += "".join(f"\n  note: {n}" for n in self.notes)
+        head += "".join(f"\n  decision: {d}" for d in self.decision_lines())
         if self.issues.empty:
             return head + "\n  no problems found"
         lines = [head]
         for row in self.counts().itertuples():
             lines.append(f"  {row.n:>6}  {row.problem} ({row.severity})")
         rank = self.issues["severity"].map({"error": 0, "warning": 1, "info": 2})
-        shown = self.issues.assign(_rank=rank).sort_values("_rank", kind="stable").head(max_lines)
+        ordered = self.issues.assign(_rank=rank).sort_values("_rank", kind="stable")
+        if verbose:
+            shown = ordered
+        else:
+            errors = ordered[ordered["severity"] == "error"].head(max_lines)
+            others = ordered[ordered["severity"] != "error"].drop_duplicates("problem")
+            shown = pd.concat([errors, others]).sort_values("_rank", kind="stable")
         lines.append("")
         for issue in shown.itertuples():
-            where = f"row {issue.row}" if pd.notna(issue.row) else "file"
-            # Ids, column names and messages quote the data: one line each, control characters escaped.
-            who = (
-                f" [{printable(issue.respondent)}]"
-                if isinstance(issue.respondent, str) and issue.respondent
-                else ""
-            )
-            col = f" {printable(issue.column)}" if isinstance(issue.column, str) and issue.column else ""
-            lines.append(f"  {where}{who}{col}: {printable(issue.message)} -> {printable(issue.action)}")
-        if len(self.issues) > max_lines:
+            lines.append(_issue_line(issue))
+        if len(shown) < len(self.issues):
             lines.append(
-                f"  ... and {len(self.issues) - max_lines} more lines (write them with --report FILE)"
+                f"  ... {len(self.issues) - len(shown)} more lines, listed "
+                + (more or "by report.to_frame() or written by report.write(FILE)")
             )
         return "\n".join(lines)
 
+    def decision_lines(self) -> list[str]:
+        """Each recorded decision (e.g. about Qualtrics previews) in words, with its count of records."""
+        return [f"{what}: {how}" for what, how in self.decisions.items()]
+
     def _json_text(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+def _issue_line(issue) -> str:
+    where = f"row {issue.row}" if pd.notna(issue.row) else "file"
+    # Ids, column names and messages quote the data: one line each, control characters escaped.
+    who = (
+        f" [{printable(issue.respondent)}]" if isinstance(issue.respondent, str) and issue.respondent else ""
+    )
+    col = f" {printable(issue.column)}" if isinstance(issue.column, str) and issue.column else ""
+    return f"  {where}{who}{col}: {printable(issue.message)} -> {printable(issue.action)}"
 
 
 class ResponseValidationError(SdtSurveyError):
@@ -122,7 +146,9 @@ class ResponseValidationError(SdtSurveyError):
     def __init__(self, report: DataQualityReport):
         self.report = report
         n = len(report.errors)
-        super().__init__(
+        #: The first line; the message is it and the report's summary (by kind, with examples).
+        self.headline = (
             f"{report.path}: {n} invalid {'cell' if n == 1 else 'cells'} or records; no scores written. "
-            "Fix them, or set invalid cells to missing with --invalid as-missing.\n" + report.summary()
+            'Fix them, or set invalid cells to missing with invalid="as-missing".'
         )
+        super().__init__(self.headline + "\n" + report.summary())

@@ -25,6 +25,9 @@ from ..platforms.table import ResponseTable
 from .formats import read_file
 from .model import MISSING_TOKENS, Responses
 
+#: The prefix of item columns in a scores file written with the items (``score --include-items``).
+ITEM_PREFIX = "item_"
+
 
 def all_items(instruments: Sequence[Instrument]) -> list[Item]:
     """Every item of every instrument, in order."""
@@ -48,7 +51,9 @@ def detect_source(table: ResponseTable, items: Sequence[Item]) -> tuple[str, str
     if not sources:
         return "plain", "no platform layout detected; columns matched by item id"
     listed = "; ".join(f"{s}: {why}" for s, why in signals)
-    raise SdtSurveyError(f"cannot tell which platform produced this file ({listed}); say which with --source")
+    raise SdtSurveyError(
+        f"cannot tell which platform produced this file ({listed}); say which with source=NAME"
+    )
 
 
 def read_mapping(path: str | Path) -> dict[str, str]:
@@ -113,6 +118,14 @@ def match_columns(
     for column in columns:
         if column in by_id:
             claim(column, column)
+    # A scores file written with include_items (``score --include-items``) reads back as responses.
+    prefixed = [c for c in columns if c.startswith(ITEM_PREFIX) and c.removeprefix(ITEM_PREFIX) in by_id]
+    for column in prefixed:
+        claim(column.removeprefix(ITEM_PREFIX), column)
+    if prefixed:
+        notes.append(
+            f"{len(prefixed)} columns {ITEM_PREFIX}<id> read as the items (scores written with them)"
+        )
     target = ALIAS_TARGET_OF_SOURCE.get(source)
     for item in items:
         names = [item.aliases[target]] if target in item.aliases else []
@@ -208,7 +221,7 @@ def read_responses(
         table = read_file(file_path, display, sheet, loaded)
     header_rows = table.header_rows
     detected_source, detection = (
-        detect_source(table, items) if source == "auto" else (source, "as given with --source")
+        detect_source(table, items) if source == "auto" else (source, "as given with source=")
     )
     platform = platform_of_source(detected_source)
     prepare = platform.hook("prepare") if platform is not None else None
@@ -259,6 +272,15 @@ def responses_from_frame(
     loaded = load_instruments(instruments)
     items = all_items(loaded)
     frame = frame.reset_index(drop=True)
+    # Scores with their items (include_items) name them item_<id>: read as the items.
+    present = {str(c) for c in frame.columns}
+    frame = frame.rename(
+        columns={
+            f"{ITEM_PREFIX}{item.id}": item.id
+            for item in items
+            if item.id not in present and f"{ITEM_PREFIX}{item.id}" in present
+        }
+    )
     columns = [str(c) for c in frame.columns]
     matched = {item.id: [item.id] for item in items if item.id in columns}
     return Responses(

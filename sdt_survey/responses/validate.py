@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, expressions, load_instruments
-from .cells import PLAIN_NUMBER
+from .cells import PLAIN_NUMBER, as_written
 from .item_types import check_item, check_multiple
 from .model import (
     INVALID_POLICIES,
@@ -66,7 +66,7 @@ def validate_responses(
     CleanResponses
     """
     if invalid not in INVALID_POLICIES:
-        raise SdtSurveyError(f"--invalid must be one of {', '.join(INVALID_POLICIES)}, not {invalid!r}")
+        raise SdtSurveyError(f"invalid must be one of {', '.join(INVALID_POLICIES)}, not {invalid!r}")
     if duplicates not in ("error", "keep-all", "keep-first", "keep-last"):
         raise SdtSurveyError(f"unknown duplicates policy {duplicates!r}")
     loaded = load_instruments(instruments)
@@ -194,7 +194,7 @@ def validate_responses(
                 where,
                 column_name,
                 item.id,
-                np.asarray(raw_values.iloc[where], dtype=object).astype(str),
+                as_written(raw_values.iloc[where]),
                 problem,
                 messages,
                 action,
@@ -221,7 +221,7 @@ def validate_responses(
                 answered_hidden,
                 _column_of(responses, item.id),
                 item.id,
-                clean[item.id].iloc[answered_hidden].astype(str).to_numpy(),
+                as_written(clean[item.id].iloc[answered_hidden]),
                 "answered_when_hidden",
                 [f"answered although hidden by show_if ({item.show_if.to_text()})"] * len(answered_hidden),
                 "kept",
@@ -260,7 +260,8 @@ def validate_responses(
     for column, why in responses.item_like_columns.items():
         add_file_level(
             "item_like_column",
-            f"column {column!r} {why} but matches no item; map it with --map or it passes through unchanged",
+            f"column {column!r} {why} but matches no item; map it with mapping= "
+            "or it passes through unchanged",
             "passed through",
             column=column,
         )

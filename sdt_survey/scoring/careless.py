@@ -14,19 +14,35 @@ from .._finite import require_finite
 from ..errors import SdtSurveyError
 from ..instrument import Instrument
 
-#: Default thresholds of the careless-responding flags, and the literature behind them.
+#: Default thresholds of the careless-responding flags, and the literature behind them. The defaults are
+#: calibrated by simulation (``benchmarks/careless_calibration.py``, docs/scoring.md) so that at most 5% of
+#: attentive respondents are flagged on every bundled instrument; a flag that cannot keep that on a short
+#: survey is not applied there, and the result says so.
 CARELESS_THRESHOLDS: dict[str, float] = {
     # Longest run of identical answers, as a share of the likert items (Johnson, 2005).
     "longstring_share": 0.5,
+    # ... applied only with this many likert items: on a short, homogeneous scale an attentive
+    # respondent often gives the same answer throughout (20-60% of them in simulation under 10 items).
+    "longstring_min_items": 10,
     # Within-person SD of zero over at least this many answers: straight-lining (Dunn et al., 2018).
     "irv_min_items": 6,
-    # Even-odd consistency below .30 (Curran, 2016; Johnson, 2005).
+    # Even-odd consistency below .30 (Curran, 2016; Johnson, 2005) with 10 or more subscales split in
+    # halves; with fewer the consistency of attentive respondents is too variable: see EVENODD_BY_PAIRS.
     "evenodd": 0.30,
+    # ... applied only with this many subscales of two or more items (pairs of half-scale means).
+    "evenodd_min_pairs": 6,
     # Mahalanobis D-squared with p below .001 (Meade & Craig, 2012).
     "mahalanobis_p": 0.001,
     # Fewer than 2 seconds per item (Huang et al., 2012).
     "seconds_per_item": 2.0,
 }
+
+#: The default even-odd threshold by the number of pairs (subscales of two or more items): from each
+#: number of pairs up, this threshold (calibrated by simulation; an explicit ``evenodd`` overrides it).
+EVENODD_BY_PAIRS: tuple[tuple[int, float], ...] = ((6, -0.30), (8, 0.0), (10, 0.30))
+
+#: The largest share of attentive respondents the default thresholds may flag (the calibration's target).
+FALSE_POSITIVE_TARGET = 0.05
 
 #: Columns that hold a completion time in seconds, by platform.
 DURATION_COLUMNS = ("Duration (in seconds)", "duration", "duration_seconds", "_duration")
@@ -147,10 +163,38 @@ def _mahalanobis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return d2, p
 
 
+def evenodd_pairs(instruments: Sequence[Instrument]) -> int:
+    """The number of subscales split in odd and even halves for the even-odd index (two or more items)."""
+    return sum(1 for inst in instruments for sub in inst.subscales.values() if len(sub.items) >= 2)
+
+
 def careless_flags(
-    indices: pd.DataFrame, n_likert: int, thresholds: Mapping[str, float] | None = None
+    indices: pd.DataFrame,
+    n_likert: int,
+    thresholds: Mapping[str, float] | None = None,
+    *,
+    n_pairs: int | None = None,
+    skipped: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Flags from the careless indices under documented thresholds (:data:`CARELESS_THRESHOLDS`)."""
+    """Flags from the careless indices under documented thresholds (:data:`CARELESS_THRESHOLDS`).
+
+    Parameters
+    ----------
+    indices : pandas.DataFrame
+        From :func:`careless_indices`.
+    n_likert : int
+        The number of likert items.
+    thresholds : mapping, optional
+        Overrides of :data:`CARELESS_THRESHOLDS`. An explicit ``evenodd``
+        applies at any number of pairs; the default follows
+        :data:`EVENODD_BY_PAIRS`.
+    n_pairs : int, optional
+        The number of subscales with two or more items (:func:`evenodd_pairs`);
+        without it the even-odd flag uses ``evenodd`` as given.
+    skipped : list, optional
+        Receives a sentence for each flag not applied because the survey is
+        too short for it to keep false positives at 5% or below.
+    """
     limits = {**CARELESS_THRESHOLDS, **(thresholds or {})}
     # A NaN threshold would silently flag nobody (every comparison with NaN is False).
     require_finite(dict(thresholds or {}), "careless_thresholds")
@@ -160,12 +204,26 @@ def careless_flags(
             f"unknown careless threshold {', '.join(sorted(unknown))}; "
             f"known: {', '.join(CARELESS_THRESHOLDS)}"
         )
+    skipped = skipped if skipped is not None else []
     flags = pd.DataFrame(index=indices.index)
     if "longstring" in indices:
-        run = math.ceil(limits["longstring_share"] * n_likert)
-        flags["flag_longstring"] = indices["longstring"] >= max(run, 2)
+        if n_likert >= limits["longstring_min_items"]:
+            run = math.ceil(limits["longstring_share"] * n_likert)
+            flags["flag_longstring"] = indices["longstring"] >= max(run, 2)
+        else:
+            skipped.append(
+                f"longstring not applied: {n_likert} likert items, fewer than the "
+                f"{limits['longstring_min_items']:g} it needs"
+            )
         flags["flag_irv"] = indices["irv"].eq(0) & (indices["longstring"] >= limits["irv_min_items"])
-        flags["flag_evenodd"] = indices["evenodd"] < limits["evenodd"]
+        evenodd = _evenodd_threshold(limits, thresholds or {}, n_pairs)
+        if evenodd is not None:
+            flags["flag_evenodd"] = indices["evenodd"] < evenodd
+        else:
+            skipped.append(
+                f"evenodd not applied: {n_pairs} subscales split in halves, fewer than the "
+                f"{limits['evenodd_min_pairs']:g} it needs"
+            )
         flags["flag_mahalanobis"] = indices["mahalanobis_p"] < limits["mahalanobis_p"]
     if "seconds_per_item" in indices:
         flags["flag_speed"] = indices["seconds_per_item"] < limits["seconds_per_item"]
@@ -173,4 +231,26 @@ def careless_flags(
     return flags
 
 
-__all__ = ["CARELESS_THRESHOLDS", "DURATION_COLUMNS", "careless_flags", "careless_indices"]
+def _evenodd_threshold(
+    limits: Mapping[str, float], given: Mapping[str, float], n_pairs: int | None
+) -> float | None:
+    if "evenodd" in given or n_pairs is None:
+        return limits["evenodd"]
+    if n_pairs < limits["evenodd_min_pairs"]:
+        return None
+    threshold = EVENODD_BY_PAIRS[0][1]
+    for fewest, value in EVENODD_BY_PAIRS:
+        if n_pairs >= fewest:
+            threshold = value
+    return threshold
+
+
+__all__ = [
+    "CARELESS_THRESHOLDS",
+    "DURATION_COLUMNS",
+    "EVENODD_BY_PAIRS",
+    "FALSE_POSITIVE_TARGET",
+    "careless_flags",
+    "careless_indices",
+    "evenodd_pairs",
+]

@@ -135,7 +135,7 @@ class ScoredResponses(Result):
             lines.append(f"  flagged as possibly careless: {int(self.scores['careless'].sum())}")
         if self.dropped_columns:
             lines.append(
-                f"  identifier columns dropped (see --keep-identifiers): {len(self.dropped_columns)}"
+                f"  identifier columns dropped (see keep_identifiers=True): {len(self.dropped_columns)}"
             )
             lines.extend(
                 f"    {printable(column)}: {self.dropped_reasons.get(column, 'a direct identifier')}"

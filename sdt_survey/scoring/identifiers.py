@@ -327,7 +327,7 @@ def detect_identifier_columns(
     """
     today = today or date.today()
     skip = set(exclude)
-    found: dict[str, str] = {column: "declared an identifier (--identifier)" for column in declared}
+    found: dict[str, str] = {column: "declared an identifier (identifiers=[...])" for column in declared}
     for position, column in enumerate(frame.columns):
         if column in skip or column in found:
             continue

@@ -26,7 +26,9 @@ import pandas as pd
 
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, load_instruments
+from ..platforms import platform_of_source
 from ..responses import (
+    ITEM_PREFIX,
     WAVE_COLUMNS,
     CleanResponses,
     DataQualityReport,
@@ -36,7 +38,13 @@ from ..responses import (
     responses_from_frame,
     validate_responses,
 )
-from .careless import DURATION_COLUMNS, careless_flags, careless_indices
+from .careless import (
+    DURATION_COLUMNS,
+    FALSE_POSITIVE_TARGET,
+    careless_flags,
+    careless_indices,
+    evenodd_pairs,
+)
 from .dataset import ScoredResponses
 from .identifiers import detect_identifier_columns, id_copy_columns
 from .pseudonyms import pseudonymize, pseudonymize_report, read_key
@@ -57,7 +65,12 @@ INTAKE_DEFAULTS: dict[str, Any] = {
     "identifiers": (),
     "keep_identifiers": False,
     "include_items": False,
+    "sheet": None,
+    "qualtrics_status": "default",
 }
+
+#: The column of the scores that flags a record a platform marks (an unfinished Qualtrics response).
+STATUS_COLUMN = "response_status"
 
 
 def score(
@@ -79,6 +92,8 @@ def score(
     identifiers: Sequence[str] = (),
     keep_identifiers: bool = False,
     include_items: bool = False,
+    sheet: str | int | None = None,
+    qualtrics_status: str | Mapping[str, str] = "default",
 ) -> ScoredResponses:
     """Validate and score responses.
 
@@ -125,7 +140,20 @@ def score(
         free text). They are dropped from the output unless
         ``keep_identifiers``; the report gives each one and why.
     include_items : bool
-        Also write the validated item values (as answered).
+        Also write the validated item values (as answered), as ``item_<id>``
+        columns; a scores file with them reads back as responses (every
+        command accepts it).
+    sheet : str or int, optional
+        The sheet of an Excel workbook (a name, or a position from 0). By
+        default the one sheet whose columns are the instruments' items.
+    qualtrics_status : {"default", "exclude", "keep"} or mapping
+        Records a Qualtrics export marks (``Status``: survey previews, test
+        responses, spam; ``Finished`` = 0: unfinished). ``default`` excludes
+        previews, tests and spam and keeps unfinished responses, flagged in a
+        ``response_status`` column; ``exclude`` excludes all four, ``keep``
+        keeps all four flagged; a mapping ``{kind: "exclude"|"keep"}`` decides
+        kind by kind. Every such record is a line of the report, and the
+        decision with its counts is in ``report.decisions``.
 
     Returns
     -------
@@ -159,12 +187,14 @@ def score(
             identifiers=identifiers,
             keep_identifiers=keep_identifiers,
             include_items=include_items,
+            sheet=sheet,
+            qualtrics_status=qualtrics_status,
         )
     # The key is checked before any work, so a bad key never costs a run.
     key = None
     if pseudonymize_key is not None:
         if id_column is None:
-            raise SdtSurveyError("pseudonymizing needs the respondent id column: name it (--id-column)")
+            raise SdtSurveyError("pseudonymizing needs the respondent id column: name it with id_column=NAME")
         key = read_key(pseudonymize_key, allow_shared=allow_shared_key)
     loaded = load_instruments(instruments)
     if isinstance(responses, pd.DataFrame):
@@ -172,10 +202,15 @@ def score(
     elif isinstance(responses, Responses):
         read = responses
     else:
-        read = read_responses(responses, loaded, source=source, mapping=mapping)
+        read = read_responses(responses, loaded, source=source, mapping=mapping, sheet=sheet)
+    read, status_lines, status_of_row, decision = _response_status(read, id_column, qualtrics_status)
     clean = validate_responses(
         read, loaded, id_column=id_column, wave_column=wave_column, invalid=invalid, duplicates=duplicates
     )
+    if decision:
+        report = clean.report.with_lines(status_lines) if len(status_lines) else clean.report
+        report = dataclasses.replace(report, decisions={**report.decisions, "qualtrics_status": decision})
+        clean = dataclasses.replace(clean, report=report)
     if key is not None:
         # Before anything can be printed or written, errors included.
         clean = dataclasses.replace(
@@ -199,7 +234,95 @@ def score(
         identifiers=identifiers,
         keep_identifiers=keep_identifiers,
         include_items=include_items,
+        status_of_row=status_of_row,
     )
+
+
+def _response_status(
+    read: Responses, id_column: str | None, policy: str | Mapping[str, str]
+) -> tuple[Responses, pd.DataFrame, dict[int, str], str]:
+    """Records the platform marks (Qualtrics previews, spam, unfinished), excluded or kept by ``policy``.
+
+    The platform says what its file means (``response_status``, ``status_actions``);
+    this applies the decision: the responses without the excluded records, a
+    report line per marked record, the kind of each kept one by file row, and
+    the decision in words with its counts ("" when the platform marks nothing).
+    """
+    platform = platform_of_source(read.source)
+    classify = platform.hook("response_status") if platform is not None else None
+    if classify is None:
+        return read, pd.DataFrame(), {}, ""
+    actions = platform.hook("status_actions")(policy)
+    kinds = classify(read.frame).to_numpy(dtype=object)
+    marked = np.flatnonzero(pd.notna(kinds))
+    policy_text = policy if isinstance(policy, str) else "by kind"
+    rule = ", ".join(f"{kind} {DONE[action]}" for kind, action in actions.items())
+    if not len(marked):
+        return read, pd.DataFrame(), {}, f"{rule} (qualtrics_status={policy_text!r}): no such records"
+    action_of = np.array([actions[k] for k in kinds[marked]], dtype=object)
+    respondent = (
+        read.frame[id_column].iloc[marked].astype("string").fillna("").to_numpy(dtype=object)
+        if id_column is not None and id_column in read.frame.columns
+        else None
+    )
+    lines = pd.DataFrame(
+        {
+            "row": read.rows[marked],
+            "respondent": respondent,
+            "column": None,
+            "item": None,
+            "value": None,
+            "problem": [f"response_{kind}" for kind in kinds[marked]],
+            "severity": "info",
+            "message": [f"marked by {platform.title} as {RESPONSE_WORDS[kind]}" for kind in kinds[marked]],
+            "action": [
+                "excluded" if action == "exclude" else f"kept; flagged in {STATUS_COLUMN}"
+                for action in action_of
+            ],
+        }
+    )
+    counts = pd.Series(list(zip(kinds[marked], action_of, strict=True))).value_counts(sort=False)
+    done = "; ".join(
+        f"{n} {RESPONSE_WORDS[kind]}{'s' if n != 1 else ''} {DONE[action]}"
+        for (kind, action), n in counts.items()
+    )
+    decision = f"{rule} (qualtrics_status={policy_text!r}): {done}"
+    drop = marked[action_of == "exclude"]
+    kept = marked[action_of == "keep"]
+    status_of_row = {int(read.rows[i]): kinds[i] for i in kept}
+    if len(drop):
+        keep = np.ones(len(read.frame), dtype=bool)
+        keep[drop] = False
+        read = dataclasses.replace(
+            read, frame=read.frame.loc[keep].reset_index(drop=True), rows=np.asarray(read.rows)[keep]
+        )
+    return read, lines, status_of_row, decision
+
+
+DONE = {"exclude": "excluded", "keep": "kept"}
+
+#: A marked record's kind, in words.
+RESPONSE_WORDS = {
+    "preview": "survey preview",
+    "test": "test response",
+    "spam": "spam response",
+    "unfinished": "unfinished response",
+}
+
+
+#: Columns :func:`score` writes beside the scores; a file holding them (scores read back) is recomputed.
+RECOMPUTED_COLUMNS = (
+    "row",
+    "n_missing",
+    "n_invalid",
+    "duplicate_id",
+    "careless",
+    "longstring",
+    "irv",
+    "evenodd",
+    "seconds_per_item",
+    STATUS_COLUMN,
+)
 
 
 def _score_clean(
@@ -217,6 +340,7 @@ def _score_clean(
     identifiers,
     keep_identifiers,
     include_items,
+    status_of_row: Mapping[int, str] | None = None,
 ) -> ScoredResponses:
     notes: list[str] = []
     keyed = reverse_key(clean.values, instruments)
@@ -225,6 +349,17 @@ def _score_clean(
     if zscores is not None:
         scores = scores.join(standardize(scores[names], zscores))
     passthrough = clean.passthrough.copy()
+    # A scores file read back (every command takes one) holds what this run computes again.
+    recomputed = [
+        c
+        for c in passthrough.columns
+        if c in {*scores.columns, *RECOMPUTED_COLUMNS} or str(c).startswith(("flag_", "mahalanobis_"))
+    ]
+    if recomputed:
+        passthrough = passthrough.drop(columns=recomputed)
+        notes.append(
+            f"columns computed again from the items (the file's values left out): {', '.join(recomputed)}"
+        )
     reasons: dict[str, str] = {}
     if not keep_identifiers:
         missing = [c for c in identifiers if c not in passthrough.columns and c != id_column]
@@ -266,6 +401,8 @@ def _score_clean(
         out[id_column] = clean.respondent
         passthrough = passthrough.drop(columns=[id_column], errors="ignore")
     out["row"] = clean.rows
+    if status_of_row:
+        out[STATUS_COLUMN] = [status_of_row.get(int(r), "") for r in clean.rows]
     out = out.join(passthrough.reset_index(drop=True))
     out = out.join(scores)
     out["n_missing"] = clean.missing_count.to_numpy()
@@ -276,8 +413,17 @@ def _score_clean(
     report = clean.report
     if flag_careless or exclude_flagged:
         n_likert = sum(1 for inst in instruments for item in inst.items if item.type == "likert")
-        flags = careless_flags(indices, n_likert, careless_thresholds)
+        skipped: list[str] = []
+        flags = careless_flags(
+            indices, n_likert, careless_thresholds, n_pairs=evenodd_pairs(instruments), skipped=skipped
+        )
         out = out.join(flags)
+        notes.append(
+            f"careless-responding flags: {int(flags['careless'].sum())} of {len(flags)} respondents flagged; "
+            f"the default thresholds flag at most {FALSE_POSITIVE_TARGET:.0%} of attentive respondents in "
+            "simulation, so a flag is a reason to look, not proof (docs/scoring.md)"
+            + "".join(f"; {why}" for why in skipped)
+        )
         if exclude_flagged:
             excluded = flags["careless"].to_numpy()
             reasons = flags.drop(columns="careless").apply(
@@ -311,7 +457,7 @@ def _score_clean(
         report = _with_identifier_lines(report, reasons)
     if include_items:
         scored_ids = [i.id for inst in instruments for i in inst.items if i.type != "text"]
-        out = out.join(clean_values[scored_ids].add_prefix("item_"))
+        out = out.join(clean_values[scored_ids].add_prefix(ITEM_PREFIX))
     return ScoredResponses(
         scores=out,
         items=clean_values,

@@ -85,14 +85,14 @@ def keygen(path: str | Path, *, force: bool = False) -> Path:
     if path.exists() or path.is_symlink():
         if not force:
             raise KeyFileError(
-                f"{path}: a key file already exists; it is not replaced. Replacing it (--force) "
+                f"{path}: a key file already exists; it is not replaced. Replacing it (force=True) "
                 "means pseudonyms made with it will never link to new ones"
             )
         try:  # --force replaces an earlier key, never some other file of the user's
             read_key(path, allow_shared=True)
         except KeyFileError:
             raise KeyFileError(
-                f"{path}: exists and is not a key file; keygen --force replaces only an earlier key, "
+                f"{path}: exists and is not a key file; keygen(force=True) replaces only an earlier key, "
                 "so choose another path"
             ) from None
         warnings.warn(
@@ -160,7 +160,7 @@ def read_key(path: str | Path, *, allow_shared: bool = False) -> bytes:
         mode = stat.S_IMODE(path.stat().st_mode)
         raise KeyFileError(
             f"{path}: other users can read or write the key file (mode {mode:o}); anyone who reads it "
-            f"can recompute every pseudonym. Run `chmod 600 {path}`, or pass --allow-shared-key if "
+            f"can recompute every pseudonym. Run `chmod 600 {path}`, or pass allow_shared_key=True if "
             "the file is shared on purpose"
         )
     if path.stat().st_size > MAX_KEY_FILE_BYTES:

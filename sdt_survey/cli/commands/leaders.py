@@ -13,11 +13,14 @@ from ..options import (
     FORMAT_OUTPUT,
     INVALID_OPTION,
     OUT_FILE,
+    SHEET_OPTION,
     SOURCE_OPTION,
+    VERBOSE_OPTION,
     emit,
     ledger_argument,
     ledger_options,
     render,
+    sheet_value,
     split_instruments_and_files,
     study_option,
     write_or_echo,
@@ -53,6 +56,8 @@ from ..support import check_files, existing_files, force_option
 @ledger_options
 @SOURCE_OPTION
 @ENCODING_OPTION
+@SHEET_OPTION
+@VERBOSE_OPTION
 @INVALID_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
@@ -66,6 +71,7 @@ def cohorts_command(
     ledger_path: str | None,
     no_ledger: bool,
     source: str,
+    sheet: str | None,
     invalid: str,
     fmt: str,
     out_path: str | None,
@@ -115,6 +121,7 @@ def cohorts_command(
         invariance=not no_invariance,
         ledger=ledger_argument(ledger_path, no_ledger),
         source=source,
+        sheet=sheet_value(sheet),
         invalid=invalid,
     )
     write_or_echo(render(report, fmt), out_path, "cohorts", force)
@@ -161,6 +168,8 @@ def cohorts_command(
 @ledger_options
 @SOURCE_OPTION
 @ENCODING_OPTION
+@SHEET_OPTION
+@VERBOSE_OPTION
 @INVALID_OPTION
 @click.option(
     "--out",
@@ -190,6 +199,7 @@ def report_command(
     ledger_path: str | None,
     no_ledger: bool,
     source: str,
+    sheet: str | None,
     invalid: str,
     out_path: str,
     force: bool,
@@ -253,6 +263,7 @@ def report_command(
         formula=formula,
         ledger=ledger_argument(ledger_path, no_ledger),
         source=source,
+        sheet=sheet_value(sheet),
         invalid=invalid,
     )
     html_path, json_path = report.write_pair(html_path, overwrite=force)

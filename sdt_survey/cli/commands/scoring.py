@@ -7,12 +7,15 @@ import click
 from ..._terminal import terminal_text
 from ...responses import ResponseValidationError
 from ..group import cli
+from ..messages import cli_message
 from ..options import (
     FORMAT_OUTPUT,
     emit,
     parse_thresholds,
     reading_options,
+    sheet_value,
     split_instruments_and_file,
+    verbose,
 )
 from ..support import check_files, existing_files, force_option
 
@@ -86,7 +89,21 @@ from ..support import check_files, existing_files, force_option
     is_flag=True,
     help="Keep the columns taken for identifiers in the output (the report lists them and why).",
 )
-@click.option("--include-items", is_flag=True, help="Also write the validated item values (item_<id>).")
+@click.option(
+    "--include-items",
+    is_flag=True,
+    help="Also write the validated item values (item_<id>); every command reads such a scores file back "
+    "as responses.",
+)
+@click.option(
+    "--qualtrics-status",
+    type=click.Choice(["default", "exclude", "keep"]),
+    default="default",
+    show_default=True,
+    help="Records a Qualtrics export marks (Status: survey preview, test, spam; Finished = 0). default: "
+    "exclude previews, tests and spam, keep unfinished responses flagged in response_status; exclude: "
+    "exclude all; keep: keep all, flagged. The decision and its counts are in the report.",
+)
 @force_option()
 @FORMAT_OUTPUT
 def score_command(
@@ -108,6 +125,8 @@ def score_command(
     identifiers: tuple[str, ...],
     keep_identifiers: bool,
     include_items: bool,
+    qualtrics_status: str,
+    sheet: str | None,
     force: bool,
     fmt: str,
 ) -> None:
@@ -122,14 +141,16 @@ def score_command(
     Every problem is reported with its row (as in the file), respondent,
     column, value and what is wrong. By default any invalid cell stops the run
     (exit 1) and nothing is written; --invalid as-missing sets invalid cells
-    to missing and goes on, still listing each one. The input is never
-    modified.
+    to missing and goes on, still listing each one. The terminal shows the
+    count of each kind of problem with examples (every line with --verbose);
+    --report FILE holds them all. The input is never modified.
 
     \b
     Examples:
       sdt-survey score bpn-residency wave1.csv --id-column resident --out scores.csv
       sdt-survey score bpn-residency continuity-exposure export.csv --source redcap \\
           --id-column record_id --out scores.sav --report quality.csv
+      sdt-survey score bpn-residency survey.xlsx --sheet data --id-column resident --out scores.csv
       sdt-survey score bpn-residency wave1.csv --invalid as-missing --flag-careless \\
           --pseudonymize program.key --id-column resident --out scores.parquet
     """
@@ -166,6 +187,8 @@ def score_command(
             identifiers=identifiers,
             keep_identifiers=keep_identifiers,
             include_items=include_items,
+            sheet=sheet_value(sheet),
+            qualtrics_status=qualtrics_status,
         )
     except ResponseValidationError as exc:
         if report_path:
@@ -173,7 +196,7 @@ def score_command(
             click.echo(f"data-quality report: {report_path}", err=True)
         raise
     if fmt == "table":
-        click.echo(terminal_text(scored.report.summary()))
+        click.echo(terminal_text(cli_message(scored.report.summary(verbose=verbose()))))
     written = {"scores": scored.write(out_path, overwrite=force)}
     if report_path:
         written["data-quality report"] = scored.report.write(report_path, overwrite=force)

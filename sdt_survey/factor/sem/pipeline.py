@@ -108,7 +108,7 @@ def instrument_cfa(
         from .wlsmv import cfa_ordinal
 
         if std_lv:
-            raise SdtSurveyError("WLSMV identifies factors by marker loadings here; drop --std-lv")
+            raise SdtSurveyError("WLSMV identifies factors by marker loadings here; set std_lv=False")
         if missing == "fiml":
             raise SdtSurveyError("WLSMV uses complete cases (listwise); FIML is for ML and MLR")
         result = cfa_ordinal(data.frame[list(spec.indicators)], spec, estimator=estimator)
