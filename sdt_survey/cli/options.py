@@ -87,6 +87,14 @@ INVALID_OPTION = click.option(
     help="error: report every invalid cell and stop; as-missing: set them to missing, report each, "
     "and go on.",
 )
+DUPLICATES_OPTION = click.option(
+    "--duplicates",
+    type=click.Choice(["error", "keep-all", "keep-first", "keep-last"]),
+    default="error",
+    show_default=True,
+    help="A respondent id repeated within a wave: stop, keep all (flagged), or keep one. Without "
+    "--id-column, a REDCap record_id or Qualtrics ResponseId is the id (the output says so).",
+)
 
 
 LEDGER_OPTIONS = (
@@ -182,13 +190,7 @@ def reading_options(function):
             help="YAML file mapping column names to item ids (columns: {Q5_1: as1}).",
         ),
         INVALID_OPTION,
-        click.option(
-            "--duplicates",
-            type=click.Choice(["error", "keep-all", "keep-first", "keep-last"]),
-            default="error",
-            show_default=True,
-            help="A respondent id repeated within a wave: stop, keep all (flagged), or keep one.",
-        ),
+        DUPLICATES_OPTION,
     ]
     for option in reversed(options):
         function = option(function)

@@ -465,9 +465,10 @@ def instrument_reliability(
     from ..scoring import score
 
     scored = score(instruments, responses, id_column=id_column, wave_column=wave_column, **reading)
+    id_column = scored.id_column  # the intake may take it from the platform's export (and says so)
     table = scored.scores
     wave_column = wave_column or next((c for c in WAVE_COLUMNS if c in table.columns), None)
-    notes: list[str] = []
+    notes: list[str] = list(scored.notes)
     rows = np.ones(len(table), dtype=bool)
     waves: list[Any] = []
     if wave_column is not None and wave_column in table.columns:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, load_instruments
+from ..platforms import platform_of_source
 from ..responses import (
     WAVE_COLUMNS,
     CleanResponses,
@@ -173,6 +174,13 @@ def score(
         read = responses
     else:
         read = read_responses(responses, loaded, source=source, mapping=mapping)
+    if id_column is None:
+        id_column = _platform_id_column(read)
+    if id_column is None and duplicates != "error":
+        raise SdtSurveyError(
+            f"duplicates={duplicates!r} needs the respondent id column that tells records apart: "
+            "name it with id_column"
+        )
     clean = validate_responses(
         read, loaded, id_column=id_column, wave_column=wave_column, invalid=invalid, duplicates=duplicates
     )
@@ -325,6 +333,19 @@ def _score_clean(
         wave_column=wave_column,
         source=read.path,
     )
+
+
+def _platform_id_column(read: Responses) -> str | None:
+    """The id column a platform's export makes obvious (REDCap ``record_id``), with a note saying so."""
+    platform = platform_of_source(read.source)
+    column = platform.id_column if platform is not None else None
+    if column is None or column not in read.frame.columns:
+        return None
+    read.notes.append(
+        f"respondent id column {column!r}: the {platform.title} export's record id, used to find "
+        "duplicate records (name another id column to override)"
+    )
+    return column
 
 
 def _with_identifier_lines(report: DataQualityReport, reasons: Mapping[str, str]) -> DataQualityReport:

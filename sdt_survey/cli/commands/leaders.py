@@ -9,6 +9,7 @@ import click
 from ...instrument import bundled_instruments
 from ..group import cli
 from ..options import (
+    DUPLICATES_OPTION,
     ENCODING_OPTION,
     FORMAT_OUTPUT,
     INVALID_OPTION,
@@ -52,6 +53,7 @@ from ..support import check_files, existing_files, force_option
 @SOURCE_OPTION
 @ENCODING_OPTION
 @INVALID_OPTION
+@DUPLICATES_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
 def cohorts_command(
@@ -65,6 +67,7 @@ def cohorts_command(
     no_ledger: bool,
     source: str,
     invalid: str,
+    duplicates: str,
     fmt: str,
     out_path: str | None,
     force: bool,
@@ -114,6 +117,7 @@ def cohorts_command(
         ledger=ledger_argument(ledger_path, no_ledger),
         source=source,
         invalid=invalid,
+        duplicates=duplicates,
     )
     write_or_echo(render(report, fmt), out_path, "cohorts", force)
 
@@ -159,6 +163,7 @@ def cohorts_command(
 @SOURCE_OPTION
 @ENCODING_OPTION
 @INVALID_OPTION
+@DUPLICATES_OPTION
 @click.option(
     "--out",
     "out_path",
@@ -188,6 +193,7 @@ def report_command(
     no_ledger: bool,
     source: str,
     invalid: str,
+    duplicates: str,
     out_path: str,
     force: bool,
     fmt: str,
@@ -251,6 +257,7 @@ def report_command(
         ledger=ledger_argument(ledger_path, no_ledger),
         source=source,
         invalid=invalid,
+        duplicates=duplicates,
     )
     html_path, json_path = report.write_pair(html_path, overwrite=force)
     emit(report, fmt, {"report": html_path, "json": json_path})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -229,6 +230,8 @@ def instrument_factor_report(
         raise FactorAnalysisError("the instruments define no subscale items to factor analyse")
     label = ", ".join(f"{inst.id} {inst.version}" for inst in scored.instruments)
     frame = scored.keyed[items].reset_index(drop=True)
-    return factor_report(
+    report = factor_report(
         frame, n_factors, fm=fm, rotate=rotate, missing=missing, n_iter=n_iter, seed=seed, instrument=label
     )
+    # The intake's notes first (e.g. the id column taken from the export, used to find duplicates).
+    return dataclasses.replace(report, notes=(*scored.notes, *report.notes))

@@ -1,0 +1,131 @@
+"""Issue 14, section 3: the analyses' rough edges a new user hit (duplicates, seeds, progress, plots).
+
+Each test here fails on the code before the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import sdt_survey
+from sdt_survey.cli import cli
+from sdt_survey.errors import SdtSurveyError
+from sdt_survey.responses import ResponseValidationError
+
+BPN = sdt_survey.load_instrument("bpn-residency")
+
+
+def bpn_items(n: int, seed: int = 3) -> pd.DataFrame:
+    """Answers (as written, reverse-keyed items reversed) from six clear factors, one per subscale."""
+    rng = np.random.default_rng(seed)
+    factors = rng.normal(size=(n, len(BPN.subscales)))
+    columns = {}
+    for k, sub in enumerate(BPN.subscales.values()):
+        for item_id in sub.items:
+            latent = 0.8 * factors[:, k] + 0.6 * rng.normal(size=n)
+            value = np.clip(np.round(3 + 1.1 * latent), 1, 5).astype(int)
+            reverse = next(i for i in BPN.items if i.id == item_id).reverse
+            columns[item_id] = 6 - value if reverse else value
+    return pd.DataFrame(columns)
+
+
+def redcap_export(path: Path, n: int = 150, *, duplicate: bool = True) -> Path:
+    """A REDCap raw export (record_id first, the form's _complete column last), one record repeated."""
+    frame = bpn_items(n)
+    frame.insert(0, "record_id", [f"R{i:03d}" for i in range(n)])
+    if duplicate:
+        frame = pd.concat([frame, frame.iloc[[0]].assign(as1=1)], ignore_index=True)
+    frame["bpn_residency_complete"] = 2
+    frame.to_csv(path, index=False)
+    return path
+
+
+# --- a. duplicates: the platform's id column, one intake for every command ---------------------------
+
+
+def test_efa_finds_a_duplicate_record_by_the_redcap_record_id(tmp_path):
+    path = redcap_export(tmp_path / "export.csv")
+    with pytest.raises(ResponseValidationError, match="R000"):
+        sdt_survey.factor.instrument_factor_report(BPN, path, n_factors=6, n_iter=2)
+    report = sdt_survey.factor.instrument_factor_report(
+        BPN, path, n_factors=6, n_iter=2, duplicates="keep-first"
+    )
+    assert report.efa.n_obs == 150
+    assert any("'record_id'" in note and "REDCap" in note for note in report.notes)
+    assert any("record_id" in note for note in report.to_dict()["notes"])
+
+
+def test_cfa_and_reliability_use_the_record_id_and_duplicates_policy(tmp_path):
+    path = redcap_export(tmp_path / "export.csv")
+    with pytest.raises(ResponseValidationError):
+        sdt_survey.factor.sem.instrument_cfa(BPN, path)
+    fit = sdt_survey.factor.sem.instrument_cfa(BPN, path, duplicates="keep-last")
+    assert fit.n_used == 150
+    assert any("record_id" in note for note in fit.notes)
+    rel = sdt_survey.reliability.instrument_reliability(BPN, path, duplicates="keep-first")
+    assert rel.reports[0].n_respondents == 150
+    assert any("record_id" in note for note in rel.notes)
+
+
+def test_the_intake_names_the_id_column_it_took(tmp_path):
+    scored = sdt_survey.score(BPN, redcap_export(tmp_path / "export.csv"), duplicates="keep-first")
+    assert scored.id_column == "record_id"
+    assert "record_id" in scored.scores.columns and len(scored.scores) == 150
+
+
+def test_a_qualtrics_response_id_is_the_id(tmp_path):
+    frame = bpn_items(40)
+    meta = {"StartDate": "2026-01-01", "EndDate": "2026-01-01", "Finished": 1}
+    frame = pd.concat([pd.DataFrame({**meta, "ResponseId": [f"R_{i}" for i in range(40)]}), frame], axis=1)
+    frame = pd.concat([frame, frame.iloc[[3]]], ignore_index=True)
+    path = tmp_path / "qualtrics.csv"
+    frame.to_csv(path, index=False)
+    scored = sdt_survey.score(BPN, path, duplicates="keep-first")
+    assert scored.id_column == "ResponseId" and len(scored.scores) == 40
+    assert any("'ResponseId'" in note and "Qualtrics" in note for note in scored.notes)
+
+
+def test_a_duplicates_policy_without_any_id_column_is_refused(tmp_path):
+    path = tmp_path / "plain.csv"
+    bpn_items(30).to_csv(path, index=False)
+    with pytest.raises(SdtSurveyError, match="duplicates='keep-first' needs the respondent id column"):
+        sdt_survey.score(BPN, path, duplicates="keep-first")
+    assert sdt_survey.score(BPN, path).id_column is None  # the default policy needs no id
+
+
+@pytest.mark.parametrize("command", ["efa", "cfa"])
+def test_efa_and_cfa_commands_stop_on_a_duplicate_and_honour_duplicates(tmp_path, command):
+    path = redcap_export(tmp_path / "export.csv")
+    runner = CliRunner()
+    extra = ["--factors", "6", "--iterations", "2"] if command == "efa" else []
+    stopped = runner.invoke(cli, [command, "bpn-residency", str(path), *extra])
+    assert stopped.exit_code != 0 and "duplicate" in stopped.output.lower()
+    done = runner.invoke(
+        cli, [command, "bpn-residency", str(path), *extra, "--duplicates", "keep-first", "--format", "json"]
+    )
+    assert done.exit_code == 0, done.output
+    assert any("record_id" in note for note in json.loads(done.output)["notes"])
+
+
+@pytest.mark.parametrize("command", ["efa", "cfa", "invariance", "reliability", "cohorts", "report"])
+def test_every_analysis_command_offers_duplicates(command):
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0 and "--duplicates" in result.output
+
+
+def test_cohorts_takes_a_duplicates_policy(tmp_path):
+    path = redcap_export(tmp_path / "export.csv", n=60)
+    frame = pd.read_csv(path)
+    frame["program"] = np.where(np.arange(len(frame)) % 2, "north", "south")
+    frame.to_csv(path, index=False)
+    args = ["cohorts", "bpn-residency", str(path), "--id-column", "record_id", "--by", "program"]
+    args += ["--no-ledger", "--no-invariance", "--format", "json"]
+    assert CliRunner().invoke(cli, args).exit_code != 0
+    done = CliRunner().invoke(cli, [*args, "--duplicates", "keep-first"])
+    assert done.exit_code == 0, done.output
