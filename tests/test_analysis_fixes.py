@@ -129,3 +129,34 @@ def test_cohorts_takes_a_duplicates_policy(tmp_path):
     assert CliRunner().invoke(cli, args).exit_code != 0
     done = CliRunner().invoke(cli, [*args, "--duplicates", "keep-first"])
     assert done.exit_code == 0, done.output
+
+
+# --- b. parallel analysis is reproducible by default -------------------------------------------------
+
+
+def test_parallel_analysis_is_reproducible_by_default_and_says_its_seed():
+    from sdt_survey.factor.exploratory.parallel import DEFAULT_SEED
+
+    items = bpn_items(120, seed=8)
+    first = sdt_survey.factor.parallel_analysis(items, n_iter=3)
+    again = sdt_survey.factor.parallel_analysis(items, n_iter=3)
+    pd.testing.assert_frame_equal(first.scree, again.scree)
+    assert first.seed == DEFAULT_SEED and first.to_dict()["seed"] == DEFAULT_SEED
+    assert f"seed = {DEFAULT_SEED}" in first.summary()
+    assert any(str(DEFAULT_SEED) in note for note in first.to_dict()["notes"])
+    fresh = sdt_survey.factor.parallel_analysis(items, n_iter=3, seed=None)
+    assert fresh.seed is None and not fresh.notes
+
+
+def test_the_efa_command_gives_the_same_result_twice(tmp_path):
+    path = tmp_path / "plain.csv"
+    bpn_items(120, seed=9).to_csv(path, index=False)
+    runs = [
+        CliRunner().invoke(cli, ["efa", "bpn-residency", str(path), "--iterations", "3", "--format", "json"])
+        for _ in range(2)
+    ]
+    assert all(run.exit_code == 0 for run in runs), runs[0].output
+    first, second = (json.loads(run.output) for run in runs)
+    assert first["parallel"]["scree"] == second["parallel"]["scree"]
+    assert first["parallel"]["seed"] == 1234
+    assert any("default seed 1234" in note for note in first["notes"])

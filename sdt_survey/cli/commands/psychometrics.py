@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from ..._terminal import terminal_text
+from ...factor.exploratory.parallel import DEFAULT_SEED
 from ...factor.sem.estimators import ESTIMATORS, continuous_estimators
 from ...instrument import load_instrument
 from ..group import cli
@@ -149,7 +150,13 @@ def reliability_command(
     show_default=True,
     help="Simulated data sets of the parallel analysis (1 or more).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the parallel analysis.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="Seed of the parallel analysis: the same data give the same result every run (reported).",
+)
 @FORMAT_OUTPUT
 @OUT_FILE
 def efa_command(
@@ -161,7 +168,7 @@ def efa_command(
     missing: str,
     subscales: tuple[str, ...],
     n_iter: int,
-    seed: int | None,
+    seed: int,
     fmt: str,
     out_path: str | None,
     force: bool,

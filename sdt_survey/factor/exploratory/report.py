@@ -17,7 +17,7 @@ from ...stats.threads import single_blas_thread
 from ._input import Missing, as_frame, prepare, require_positive_definite
 from .adequacy import BartlettResult, KMOResult, bartlett_from_correlation, kmo_from_correlation
 from .model import EFAResult, Fm, Rotate, check_n_factors, efa_from_data
-from .parallel import ParallelResult, parallel_from_data
+from .parallel import DEFAULT_SEED, ParallelResult, parallel_from_data
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,7 +84,7 @@ def factor_report(
     rotate: Rotate = "oblimin",
     missing: Missing = "pairwise",
     n_iter: int = 20,
-    seed: int | None = None,
+    seed: int | None = DEFAULT_SEED,
     instrument: str | None = None,
 ) -> FactorReport:
     """KMO, Bartlett's test, parallel analysis and an EFA of the items, in one go.
@@ -99,7 +99,8 @@ def factor_report(
     fm, rotate, missing
         As for :func:`efa`.
     n_iter, seed
-        As for :func:`parallel_analysis` (run even when ``n_factors`` is given).
+        As for :func:`parallel_analysis` (run even when ``n_factors`` is given); the
+        default seed makes every run give the same result, and the notes say so.
     instrument : str, optional
         A label for the report.
 
@@ -153,7 +154,7 @@ def _factor_report(
     chisq, df, pv = bartlett_from_correlation(data.r, data.n_obs)
     bart = BartlettResult(chisq, df, pv, data.n_obs, p, missing)
     par = parallel_from_data(data, n_iter, seed, fm, False, 0.95)
-    notes: list[str] = []
+    notes: list[str] = [f"parallel analysis: {note}" for note in par.notes]
     if n_factors is None:
         k = par.n_factors
         source = "parallel analysis"
@@ -190,7 +191,7 @@ def instrument_factor_report(
     rotate: Rotate = "oblimin",
     missing: Missing = "pairwise",
     n_iter: int = 20,
-    seed: int | None = None,
+    seed: int | None = DEFAULT_SEED,
     id_column: str | None = None,
     wave_column: str | None = None,
     **reading: Any,
