@@ -160,3 +160,76 @@ def test_the_efa_command_gives_the_same_result_twice(tmp_path):
     assert first["parallel"]["scree"] == second["parallel"]["scree"]
     assert first["parallel"]["seed"] == 1234
     assert any("default seed 1234" in note for note in first["notes"])
+
+
+# --- c. progress on a terminal, quiet otherwise ------------------------------------------------------
+
+
+class FakeTerminal:
+    """Standard error as a terminal would be: it says it is a tty and keeps what is written."""
+
+    def __init__(self):
+        self.text = ""
+
+    def isatty(self):
+        return True
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+def test_progress_is_quiet_off_a_terminal_and_shows_when_forced(capsys, monkeypatch):
+    from sdt_survey._progress import progress_mode, progress_shown, track
+
+    assert list(track(range(4), "Counting")) == [0, 1, 2, 3]
+    assert capsys.readouterr().err == ""  # stderr is not a terminal under pytest
+    with progress_mode("show"):
+        assert list(track(range(4), "Counting")) == [0, 1, 2, 3]
+    assert "Counting" in capsys.readouterr().err
+    terminal = FakeTerminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert progress_shown()
+    list(track(range(3), "On a terminal"))
+    assert "On a terminal" in terminal.text
+    terminal.text = ""
+    with progress_mode("quiet"):
+        list(track(range(3), "Quiet"))
+    assert terminal.text == ""
+
+
+def test_the_bootstrap_of_alpha_shows_progress(capsys):
+    from sdt_survey._progress import progress_mode
+
+    items = bpn_items(80)[["as1", "as2", "as3"]]
+    sdt_survey.reliability.alpha(items, bootstrap=50, seed=1)
+    assert capsys.readouterr().err == ""
+    with progress_mode("show"):
+        sdt_survey.reliability.alpha(items, bootstrap=50, seed=1)
+    assert "Bootstrap of alpha" in capsys.readouterr().err
+
+
+def test_power_shows_progress_and_quiet_silences_it(capsys):
+    from sdt_survey._progress import progress_mode
+    from sdt_survey.power import power_analysis
+
+    grid = {"n_programs": [3]}
+    small = {"n_replicates": 2, "seed": 1, "n_jobs": 1, "residents_per_program": 6}
+    with progress_mode("show"):
+        power_analysis(grid, **small)
+    assert "Power: simulated replicates" in capsys.readouterr().err
+    args = ["power", "--grid", "n_programs=3", "--replicates", "2", "--set", "residents_per_program=6"]
+    with progress_mode("show"):  # as on a terminal, but the command says --quiet
+        result = CliRunner().invoke(cli, [*args, "--jobs", "1", "--quiet", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        assert "Power: simulated" not in result.stderr
+        shown = CliRunner().invoke(cli, [*args, "--jobs", "1", "--format", "json"])
+        assert "Power: simulated" in shown.stderr
+
+
+@pytest.mark.parametrize("command", ["power", "reliability", "efa", "cfa", "invariance", "report"])
+def test_long_commands_take_quiet(command):
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0 and "--quiet" in result.output

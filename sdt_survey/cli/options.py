@@ -153,6 +153,22 @@ ENCODING_OPTION = click.option(
 )
 
 
+def _state_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        from .._progress import progress_mode
+
+        ctx.with_resource(progress_mode("quiet"))  # held until the command ends
+
+
+QUIET_OPTION = click.option(
+    "--quiet",
+    is_flag=True,
+    expose_value=False,
+    callback=_state_quiet,
+    help="No progress bar (one shows on a terminal during long work, never in a pipe or a log).",
+)
+
+
 #: The options of :func:`reading_options`, handed on together by :func:`as_reading`.
 READING_KEYS = ("id_column", "wave_column", "source", "mapping", "invalid", "duplicates")
 

@@ -14,6 +14,7 @@ from ..options import (
     FORMAT_OUTPUT,
     INVALID_OPTION,
     OUT_FILE,
+    QUIET_OPTION,
     SOURCE_OPTION,
     emit,
     ledger_argument,
@@ -172,6 +173,7 @@ def cohorts_command(
     help="The HTML report; the same content is written as JSON beside it (same name, .json).",
 )
 @force_option("Replace the report and its JSON if they exist (both are written together, or neither).")
+@QUIET_OPTION
 @FORMAT_OUTPUT
 def report_command(
     args: tuple[str, ...],

@@ -14,6 +14,7 @@ from ..group import cli
 from ..options import (
     FORMAT_OUTPUT,
     OUT_FILE,
+    QUIET_OPTION,
     as_reading,
     cfa_options,
     check_analysis_files,
@@ -57,6 +58,7 @@ from ..options import (
     default=None,
     help="Units (program, clinic) whose subscale means' reliability is reported: ICC(1), ICC(2).",
 )
+@QUIET_OPTION
 @OUT_FILE
 def reliability_command(
     args: tuple[str, ...],
@@ -157,6 +159,7 @@ def reliability_command(
     show_default=True,
     help="Seed of the parallel analysis: the same data give the same result every run (reported).",
 )
+@QUIET_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
 def efa_command(
@@ -220,6 +223,7 @@ def efa_command(
     help="Show the N largest modification indices.",
 )
 @click.option("--emit-lavaan", is_flag=True, help="Print the equivalent lavaan syntax and stop.")
+@QUIET_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
 def cfa_command(
@@ -302,6 +306,7 @@ def cfa_command(
     metavar="PARAMETER",
     help="Free a parameter across groups for partial invariance, e.g. --free 'rs2=~' --free 'rs2~1'.",
 )
+@QUIET_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
 def invariance_command(
