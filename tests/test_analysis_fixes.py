@@ -233,3 +233,96 @@ def test_power_shows_progress_and_quiet_silences_it(capsys):
 def test_long_commands_take_quiet(command):
     result = CliRunner().invoke(cli, [command, "--help"])
     assert result.exit_code == 0 and "--quiet" in result.output
+
+
+# --- d. factors named after subscales, reversed items marked, scree plots and path diagrams ----------
+
+
+def test_efa_factors_take_the_names_of_their_subscales():
+    report = sdt_survey.factor.instrument_factor_report(BPN, bpn_items(300), n_iter=3)
+    assert report.efa.n_factors == 6
+    assert sorted(report.factor_names.values()) == sorted(BPN.subscales)
+    assert sorted(report.efa.loadings.columns) == sorted(BPN.subscales)
+    assert list(report.efa.phi.index) == list(report.efa.phi.columns) == list(report.efa.loadings.columns)
+    for sid, sub in BPN.subscales.items():  # each subscale's items load most on the factor named after it
+        assert (report.efa.loadings.loc[list(sub.items)].abs().idxmax(axis=1) == sid).all()
+    assert any("factors named after the subscale" in note for note in report.notes)
+    assert report.to_dict()["factor_names"] == dict(report.factor_names)
+    assert "autonomy_satisfaction" in report.summary()
+
+
+def test_efa_keeps_psychs_names_when_the_loadings_are_unclear():
+    from sdt_survey.factor.exploratory.report import match_subscales
+
+    mixed = pd.DataFrame(
+        {"MR1": [0.6, 0.6, 0.5, 0.5], "MR2": [0.1, 0.2, 0.1, 0.1]}, index=["a1", "a2", "b1", "b2"]
+    )
+    names, notes = match_subscales(mixed, {"a": ["a1", "a2"], "b": ["b1", "b2"]})
+    assert names == {} and "keep psych's names" in notes[0]
+    # Two factors for six subscales: a factor where several subscales' items meet keeps psych's name.
+    report = sdt_survey.factor.instrument_factor_report(BPN, bpn_items(300), n_factors=2, n_iter=2)
+    kept = [c for c in report.efa.loadings.columns if c.startswith("MR")]
+    assert kept and len(report.factor_names) < 2
+    assert any(f"{kept[0]} kept psych's name" in note for note in report.notes)
+
+
+def test_reliability_marks_reverse_keyed_items():
+    report = sdt_survey.reliability.instrument_reliability(BPN, bpn_items(200)).reports[0]
+    declared = sorted(i.id for i in BPN.items if i.reverse)
+    assert declared and sorted(report.reversed_items) == declared
+    items = report.to_dict()["scales"]["autonomy_satisfaction"]["items"]
+    assert {item: value["reversed"] for item, value in items.items() if value["reversed"]} == {
+        i: True for i in declared if i.startswith("as")
+    }
+    frame = report.item_frame()
+    assert sorted(frame.index.get_level_values("item")[frame["reversed"]]) == declared
+    text = report.summary()
+    assert f"{declared[0]} (r)" in text and "(r) reverse-keyed" in text
+
+
+def _png(path: Path) -> bool:
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_efa_and_factor_report_draw_a_scree_plot(tmp_path):
+    report = sdt_survey.factor.instrument_factor_report(BPN, bpn_items(200), n_iter=2)
+    assert report.plot(tmp_path / "scree.png") == tmp_path / "scree.png" and _png(tmp_path / "scree.png")
+    with pytest.raises(SdtSurveyError):
+        report.plot(tmp_path / "scree.png")  # never over a file without overwrite=True
+    report.plot(tmp_path / "scree.png", overwrite=True)
+    report.efa.plot(tmp_path / "efa.svg")
+    assert (tmp_path / "efa.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
+    assert not [p for p in tmp_path.iterdir() if p.name not in {"scree.png", "efa.svg"}]  # no temp left
+
+
+@pytest.mark.parametrize("model", ["correlated", "bifactor", "second-order"])
+def test_cfa_draws_a_path_diagram(tmp_path, model):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = sdt_survey.factor.sem.instrument_cfa(BPN, bpn_items(300), model=model)
+    figure = fit.plot()
+    texts = {t.get_text() for t in figure.axes[0].texts}
+    assert set(fit.model.factors) <= {t.replace("\n", "") for t in texts} and "as1" in texts
+    loading = fit.parameters.query("op == '=~' and rhs == 'as1'")["std_all"].iloc[0]
+    assert f"{loading:.2f}" in texts
+    assert fit.plot(tmp_path / "paths.png") == tmp_path / "paths.png" and _png(tmp_path / "paths.png")
+    with pytest.raises(SdtSurveyError):
+        fit.plot(tmp_path / "paths.png")
+
+
+def test_efa_and_cfa_commands_write_plots(tmp_path):
+    path = tmp_path / "plain.csv"
+    bpn_items(200).to_csv(path, index=False)
+    runner = CliRunner()
+    efa = runner.invoke(
+        cli, ["efa", "bpn-residency", str(path), "--iterations", "2", "--plot", str(tmp_path / "s.png")]
+    )
+    assert efa.exit_code == 0, efa.output
+    assert _png(tmp_path / "s.png") and "scree plot:" in efa.output
+    cfa = runner.invoke(cli, ["cfa", "bpn-residency", str(path), "--plot", str(tmp_path / "p.png")])
+    assert cfa.exit_code == 0, cfa.output
+    assert _png(tmp_path / "p.png") and "path diagram:" in cfa.output
+    again = runner.invoke(cli, ["cfa", "bpn-residency", str(path), "--plot", str(tmp_path / "p.png")])
+    assert again.exit_code != 0 and "--force" in again.output  # refused before any work

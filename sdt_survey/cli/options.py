@@ -250,10 +250,11 @@ def check_analysis_files(
     *,
     force: bool,
     syntax_path: str | None = None,
+    plot_path: str | None = None,
 ) -> None:
-    """The pre-flight check of the commands that read responses and write one --out."""
+    """The pre-flight check of the commands that read responses and write one --out (and a --plot)."""
     check_files(
-        {"--out": out_path},
+        {"--out": out_path, "--plot": plot_path},
         {
             "the response file RESPONSES": responses_path,
             "an instrument file": existing_files(instruments),

@@ -19,6 +19,7 @@ from ..options import (
     cfa_options,
     check_analysis_files,
     model_argument,
+    plot_option,
     reading_options,
     render,
     split_instruments_and_file,
@@ -159,6 +160,8 @@ def reliability_command(
     show_default=True,
     help="Seed of the parallel analysis: the same data give the same result every run (reported).",
 )
+@plot_option("Write the scree plot (eigenvalues with parallel analysis's reference lines) as .png, .svg "
+             "or .pdf.")  # fmt: skip
 @QUIET_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
@@ -172,6 +175,7 @@ def efa_command(
     subscales: tuple[str, ...],
     n_iter: int,
     seed: int,
+    plot_path: str | None,
     fmt: str,
     out_path: str | None,
     force: bool,
@@ -183,17 +187,22 @@ def efa_command(
     parallel analysis with the scree data (as psych::fa.parallel), and the
     EFA: loadings (below .30 blanked in the table), communalities, factor
     correlations, chi-square with Bartlett's correction, TLI, RMSEA with its
-    90% interval and BIC.
+    90% interval and BIC. Factors are named after the subscale whose items
+    load on them when the loadings make it clear (the notes say which);
+    parallel analysis uses a fixed default seed, so runs repeat exactly.
 
     \b
     Examples:
       sdt-survey efa bpn-residency wave1.csv --id-column resident
       sdt-survey efa bpn-residency wave1.csv --factors 6 --fm ml --rotate promax --format json
+      sdt-survey efa bpn-residency wave1.csv --plot scree.png
     """
     from ...factor.exploratory import instrument_factor_report
 
     instruments, responses_path = split_instruments_and_file(args)
-    check_analysis_files(out_path, instruments, responses_path, reading["mapping"], force=force)
+    check_analysis_files(
+        out_path, instruments, responses_path, reading["mapping"], force=force, plot_path=plot_path
+    )
     report = instrument_factor_report(
         instruments,
         responses_path,
@@ -207,6 +216,8 @@ def efa_command(
         **reading,
     )
     write_or_echo(render(report, fmt), out_path, "efa", force)
+    if plot_path:
+        click.echo(f"scree plot: {report.plot(plot_path, overwrite=force)}", err=fmt != "table")
 
 
 @cli.command(name="cfa")
@@ -223,6 +234,8 @@ def efa_command(
     help="Show the N largest modification indices.",
 )
 @click.option("--emit-lavaan", is_flag=True, help="Print the equivalent lavaan syntax and stop.")
+@plot_option("Write the path diagram (standardized loadings, factor correlations, residual variances) "
+             "as .png, .svg or .pdf.")  # fmt: skip
 @QUIET_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
@@ -237,6 +250,7 @@ def cfa_command(
     std_lv: bool,
     modindices: int,
     emit_lavaan: bool,
+    plot_path: str | None,
     fmt: str,
     out_path: str | None,
     force: bool,
@@ -257,6 +271,7 @@ def cfa_command(
       sdt-survey cfa bpn-residency wave1.csv --estimator MLR --missing fiml --format json
       sdt-survey cfa bpn-residency wave1.csv --model bifactor --emit-lavaan
       sdt-survey cfa bpn-residency wave1.csv --syntax my-model.lav --modindices 10
+      sdt-survey cfa bpn-residency wave1.csv --plot paths.svg
     """
     from ...factor.sem import CFAModel, instrument_cfa
     from ...factor.sem import emit_lavaan as to_lavaan
@@ -265,7 +280,13 @@ def cfa_command(
     model = model_argument(model_kind, syntax_path)
     if not emit_lavaan:  # --emit-lavaan only prints
         check_analysis_files(
-            out_path, instruments, responses_path, reading["mapping"], force=force, syntax_path=syntax_path
+            out_path,
+            instruments,
+            responses_path,
+            reading["mapping"],
+            force=force,
+            syntax_path=syntax_path,
+            plot_path=plot_path,
         )
     if emit_lavaan:
         if syntax_path is not None:
@@ -291,6 +312,8 @@ def cfa_command(
         else render(result, fmt)
     )
     write_or_echo(text, out_path, "cfa", force)
+    if plot_path:
+        click.echo(f"path diagram: {result.plot(plot_path, overwrite=force)}", err=fmt != "table")
 
 
 @cli.command(name="invariance")
