@@ -175,7 +175,7 @@ def score(
     else:
         read = read_responses(responses, loaded, source=source, mapping=mapping)
     if id_column is None:
-        id_column = _platform_id_column(read)
+        id_column, read = _platform_id_column(read)
     if id_column is None and duplicates != "error":
         raise SdtSurveyError(
             f"duplicates={duplicates!r} needs the respondent id column that tells records apart: "
@@ -335,17 +335,17 @@ def _score_clean(
     )
 
 
-def _platform_id_column(read: Responses) -> str | None:
-    """The id column a platform's export makes obvious (REDCap ``record_id``), with a note saying so."""
+def _platform_id_column(read: Responses) -> tuple[str | None, Responses]:
+    """The id column a platform's export makes obvious (REDCap ``record_id``), and a note saying so."""
     platform = platform_of_source(read.source)
     column = platform.id_column if platform is not None else None
     if column is None or column not in read.frame.columns:
-        return None
-    read.notes.append(
+        return None, read
+    note = (
         f"respondent id column {column!r}: the {platform.title} export's record id, used to find "
         "duplicate records (name another id column to override)"
     )
-    return column
+    return column, dataclasses.replace(read, notes=[*read.notes, note])  # the caller's stays as it was
 
 
 def _with_identifier_lines(report: DataQualityReport, reasons: Mapping[str, str]) -> DataQualityReport:
