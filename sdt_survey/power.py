@@ -50,7 +50,7 @@ import dataclasses
 import itertools
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,7 @@ import pandas as pd
 from ._finite import require_finite
 from ._memory import require_memory, simulation_bytes
 from ._plots import finish_figure, pyplot
+from ._progress import progress
 from .errors import DesignError, PowerError, SdtSurveyError
 from .results import Result, jsonable
 
@@ -543,12 +544,13 @@ def power_analysis(
         chunks = _run_dask(tasks, dask_scheduler)
     elif n_jobs == 1:
         backend = "sequential"
-        chunks = [_run_chunk(t) for t in tasks]
+        chunks = list(_counted(map(_run_chunk, tasks), tasks))
     else:
         from joblib import Parallel, delayed
 
         backend = f"joblib ({workers} workers)"
-        chunks = Parallel(n_jobs=n_jobs)(delayed(_run_chunk)(t) for t in tasks)
+        run = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_run_chunk)(t) for t in tasks)
+        chunks = list(_counted(run, tasks))
     rows = [row for chunk in chunks for row in chunk]
     replicates = pd.DataFrame(rows).sort_values(["cell", "replicate"]).reset_index(drop=True)
     table = _summarise(cells, list(grid), replicates, int(n_replicates))
@@ -581,6 +583,15 @@ def power_analysis(
             "power_mcse is its Monte-Carlo standard error"
         ],
     )
+
+
+def _counted(chunks: Iterator[list], tasks: list) -> Iterator[list]:
+    """The chunks as they finish, counted in replicates on a progress bar (on a terminal only)."""
+    total = sum(len(task[2]) for task in tasks)
+    with progress("Power: simulated replicates", total=total, unit="replicate") as bar:
+        for task, chunk in zip(tasks, chunks, strict=True):
+            yield chunk
+            bar.update(len(task[2]))
 
 
 def _n_workers(n_jobs: int, dask_scheduler: Any) -> int:

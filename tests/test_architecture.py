@@ -39,6 +39,7 @@ LAYERS: dict[str, float] = {
     "_finite": 1,
     "_memory": 1,
     "_options": 1,
+    "_progress": 1,
     "_spreadsheet_safe": 1,
     "_terminal": 1,
     "_untrusted": 1,

@@ -89,6 +89,14 @@ INVALID_OPTION = click.option(
     help="error: report every invalid cell and stop; as-missing: set them to missing, report each, "
     "and go on.",
 )
+DUPLICATES_OPTION = click.option(
+    "--duplicates",
+    type=click.Choice(["error", "keep-all", "keep-first", "keep-last"]),
+    default="error",
+    show_default=True,
+    help="A respondent id repeated within a wave: stop, keep all (flagged), or keep one. Without "
+    "--id-column, a REDCap record_id or Qualtrics ResponseId is the id (the output says so).",
+)
 
 
 LEDGER_OPTIONS = (
@@ -185,6 +193,22 @@ def sheet_value(sheet: str | None) -> str | int | None:
     return sheet
 
 
+def _state_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        from .._progress import progress_mode
+
+        ctx.with_resource(progress_mode("quiet"))  # held until the command ends
+
+
+QUIET_OPTION = click.option(
+    "--quiet",
+    is_flag=True,
+    expose_value=False,
+    callback=_state_quiet,
+    help="No progress bar (one shows on a terminal during long work, never in a pipe or a log).",
+)
+
+
 #: The options of :func:`reading_options`, handed on together by :func:`as_reading`.
 READING_KEYS = ("id_column", "wave_column", "source", "mapping", "invalid", "duplicates", "sheet")
 
@@ -224,13 +248,7 @@ def reading_options(function):
             help="YAML file mapping column names to item ids (columns: {Q5_1: as1}).",
         ),
         INVALID_OPTION,
-        click.option(
-            "--duplicates",
-            type=click.Choice(["error", "keep-all", "keep-first", "keep-last"]),
-            default="error",
-            show_default=True,
-            help="A respondent id repeated within a wave: stop, keep all (flagged), or keep one.",
-        ),
+        DUPLICATES_OPTION,
         VERBOSE_OPTION,
     ]
     for option in reversed(options):
@@ -275,10 +293,11 @@ def check_analysis_files(
     *,
     force: bool,
     syntax_path: str | None = None,
+    plot_path: str | None = None,
 ) -> None:
-    """The pre-flight check of the commands that read responses and write one --out."""
+    """The pre-flight check of the commands that read responses and write one --out (and a --plot)."""
     check_files(
-        {"--out": out_path},
+        {"--out": out_path, "--plot": plot_path},
         {
             "the response file RESPONSES": responses_path,
             "an instrument file": existing_files(instruments),

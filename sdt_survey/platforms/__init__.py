@@ -77,6 +77,10 @@ class Platform:
         ``None`` when its data do not come back in a layout of their own.
     aliases : bool
         Whether an item may carry an alias (a column name) for it.
+    id_column : str or None
+        The column that identifies a respondent in its response exports
+        (REDCap's ``record_id``, Qualtrics' ``ResponseId``): the intake uses it
+        when no id column is named, and says so.
     """
 
     name: str
@@ -85,6 +89,7 @@ class Platform:
     targets: tuple[Target, ...] = ()
     source: str | None = None
     aliases: bool = True
+    id_column: str | None = None
 
     def load(self) -> ModuleType | None:
         """The platform's module (imported on first use: PDF and XLSForm writers are heavy)."""
@@ -98,10 +103,11 @@ class Platform:
 
 #: Every platform, once. The order is the order of the lists derived from it.
 PLATFORMS: tuple[Platform, ...] = (
-    Platform("redcap", "REDCap", "redcap", (Target("redcap", "a .csv data dictionary", ".csv"),), "redcap"),
+    Platform("redcap", "REDCap", "redcap", (Target("redcap", "a .csv data dictionary", ".csv"),), "redcap",
+             id_column="record_id"),
     Platform(
         "qualtrics", "Qualtrics", "qualtrics", (Target("qualtrics", "a .txt Advanced Format file", ".txt"),),
-        "qualtrics",
+        "qualtrics", id_column="ResponseId",
     ),
     Platform("xlsform", "ODK/KoboToolbox", "xlsform", (Target("xlsform", "an .xlsx XLSForm", ".xlsx"),),
              "odk"),

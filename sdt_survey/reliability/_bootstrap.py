@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .._progress import progress
+
 #: Rows of resamples drawn at once by the vectorized bootstrap (bounds memory; fixed so
 #: that a seed always gives the same resamples).
 BOOT_CELLS = 2_000_000
@@ -90,12 +92,14 @@ class BootDesign:
         n = self.n
         chunk = max(1, BOOT_CELLS // n)
         out = []
-        for first in range(0, n_boot, chunk):
-            c = min(chunk, n_boot - first)
-            idx = rng.integers(0, n, size=(c, n))
-            idx += (np.arange(c) * n)[:, None]
-            w = np.bincount(idx.ravel(), minlength=c * n).reshape(c, n).astype(float)
-            out.append(self._alphas(w @ self.features))
+        with progress("Bootstrap of alpha", total=n_boot, unit="resample") as bar:
+            for first in range(0, n_boot, chunk):
+                c = min(chunk, n_boot - first)
+                idx = rng.integers(0, n, size=(c, n))
+                idx += (np.arange(c) * n)[:, None]
+                w = np.bincount(idx.ravel(), minlength=c * n).reshape(c, n).astype(float)
+                out.append(self._alphas(w @ self.features))
+                bar.update(c)
         return np.concatenate(out, axis=0)
 
     def jackknife(self) -> np.ndarray:

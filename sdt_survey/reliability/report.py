@@ -58,6 +58,10 @@ class ReliabilityReport(Result):
     notes: tuple[str, ...] = ()
     coefficients: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    #: Items declared reverse-keyed (analysed as ``min + max - answer``); marked in the item tables.
+    reversed_items: tuple[str, ...] = ()
+    #: Whether the keys were declared (by an instrument): then every item says whether it is reversed.
+    keys_declared: bool = False
 
     @property
     def split_halves(self) -> Mapping[str, SplitHalfResult] | None:
@@ -101,6 +105,7 @@ class ReliabilityReport(Result):
                         "r_drop": st.at[item, "r_drop"],
                         "alpha_if_deleted": dr.at[item, "raw_alpha"],
                         "alpha_std_if_deleted": dr.at[item, "std_alpha"],
+                        **({"reversed": item in self.reversed_items} if self.keys_declared else {}),
                     }
                     for item in st.index
                 },
@@ -157,10 +162,13 @@ class ReliabilityReport(Result):
         return frame.reset_index()
 
     def item_frame(self) -> pd.DataFrame:
-        """One row per (subscale, item): item statistics and alpha if deleted."""
-        return pd.concat(
+        """One row per (subscale, item): item statistics and alpha if deleted (and ``reversed``)."""
+        frame = pd.concat(
             {sid: res.to_frame() for sid, res in self.scales.items()}, names=["subscale", "item"]
         )
+        if self.keys_declared:
+            frame.insert(0, "reversed", frame.index.get_level_values("item").isin(self.reversed_items))
+        return frame
 
     def summary(self) -> str:
         title = f"Reliability: {self.instrument}" if self.instrument else "Reliability"
@@ -193,13 +201,14 @@ class ReliabilityReport(Result):
         flagged = False
         for sid, res in self.scales.items():
             lines += ["", f"{sid}  (alpha {fmt(res.alpha)})"]
-            iw = max([4, *(len(i) for i in res.item_stats.index)])
+            iw = max([4, *(len(i) + 4 * (i in self.reversed_items) for i in res.item_stats.index)])
             lines.append(
                 f"  {'item':<{iw}} {'n':>5} {'mean':>6} {'sd':>6} {'r.drop':>7} "
                 f"{'alpha if deleted':>17}  flags"
             )
             for item, row in res.item_stats.iterrows():
                 a_del = res.alpha_drop.at[item, "raw_alpha"]
+                shown = f"{item} (r)" if item in self.reversed_items else item
                 flags = []
                 if np.isfinite(a_del) and a_del > res.alpha:
                     flags.append("^ alpha rises if deleted")
@@ -207,7 +216,7 @@ class ReliabilityReport(Result):
                     flags.append("! r.drop < .30")
                 flagged = flagged or bool(flags)
                 lines.append(
-                    f"  {item:<{iw}} {int(row['n']):>5} {fmt(row['mean'], 2):>6} {fmt(row['sd'], 2):>6} "
+                    f"  {shown:<{iw}} {int(row['n']):>5} {fmt(row['mean'], 2):>6} {fmt(row['sd'], 2):>6} "
                     f"{fmt(row['r_drop']):>7} {fmt(a_del):>17}  {'; '.join(flags)}"
                 )
         shown = [c for c in COEFFICIENTS if self.coefficients.get(c.key)]
@@ -229,6 +238,9 @@ class ReliabilityReport(Result):
                     f"  {sid:<{width}}  n = {res.n:>4}  {res.form} = {fmt(res.icc)}  95% CI {fmt_ci(res.ci)}"
                 )
         lines += message_lines(self)
+        marked = [i for res in self.scales.values() for i in res.item_stats.index if i in self.reversed_items]
+        if marked:
+            lines += ["", "(r) reverse-keyed: analysed as scale minimum + maximum - answer"]
         lines += [
             "",
             "flags: ^ the scale's alpha would rise if the item were deleted; "
@@ -249,6 +261,7 @@ def reliability_table(
     groups: pd.Series | None = None,
     instrument_id: str | None = None,
     confidence: float = 0.95,
+    reversed_items: Sequence[str] | None = None,
 ) -> ReliabilityReport:
     """Alpha, omega and item analysis for every subscale of an instrument.
 
@@ -279,6 +292,11 @@ def reliability_table(
         Recorded in the report.
     confidence : float
         Level of all intervals.
+    reversed_items : sequence of str, optional
+        The items declared reverse-keyed (already reversed in ``items_keyed``):
+        marked ``(r)`` in the summary, and every item gets ``reversed`` in
+        ``to_dict()`` and ``item_frame()``. :func:`instrument_reliability`
+        gives the instrument's.
 
     Returns
     -------
@@ -393,6 +411,8 @@ def reliability_table(
         confidence=confidence,
         coefficients=coefficients,
         warnings=tuple(f"{sid}: {message}" for sid, res in scales.items() for message in res.warnings),
+        reversed_items=tuple(str(i) for i in reversed_items or ()),
+        keys_declared=reversed_items is not None,
     )
 
 
@@ -465,9 +485,10 @@ def instrument_reliability(
     from ..scoring import score
 
     scored = score(instruments, responses, id_column=id_column, wave_column=wave_column, **reading)
+    id_column = scored.id_column  # the intake may take it from the platform's export (and says so)
     table = scored.scores
     wave_column = wave_column or next((c for c in WAVE_COLUMNS if c in table.columns), None)
-    notes: list[str] = []
+    notes: list[str] = list(scored.notes)
     rows = np.ones(len(table), dtype=bool)
     waves: list[Any] = []
     if wave_column is not None and wave_column in table.columns:
@@ -490,6 +511,7 @@ def instrument_reliability(
         report = reliability_table(
             items, subscales, missing=missing, bootstrap=bootstrap, seed=seed, groups=groups,
             instrument_id=f"{inst.id} {inst.version}",
+            reversed_items=[item.id for item in inst.items if item.reverse and item.id in columns],
         )  # fmt: skip
         retest = None
         if id_column and len(waves) > 1:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._progress import progress
 from .._version import __version__
 from ..cohorts import cohort_summary
 from ..cohorts.data import check_min_cell
@@ -153,11 +154,13 @@ def build_report(
     if not sources:
         raise SdtSurveyError("no responses given")
     file_names = [source_name(source, position) for position, source in enumerate(sources)]
+    bar = progress("Building the report", total=len(sources) + 7, unit="step")  # on a terminal only
     # The intake, once: every section below takes these analysis data sets, none reads a file again.
     scored = [
         score(loaded, source, id_column=id_column, wave_column=wave_column, **reading_options)
         for source in sources
     ]
+    bar.update(len(sources))
     if all(len(result.scores) == 0 for result in scored):
         # Every later step indexes the first wave; with no row at all there is none.
         raise SdtSurveyError(
@@ -175,6 +178,7 @@ def build_report(
             ledger=book,
             release_command="report",
         )
+        bar.update(1)
         ctx = build_context(
             loaded, instruments, file_names, scored, cohorts, id_column, by, wave_column, min_cell
         )
@@ -183,15 +187,22 @@ def build_report(
         sections: dict[str, dict[str, Any]] = {}
         with _warnings_into_notes(ctx, sections, "items"):
             sections["items"] = items_section(ctx)
+        bar.update(1)
     with _warnings_into_notes(ctx, sections, "reliability"):
         sections["reliability"] = reliability_section(ctx)
+    bar.update(1)
     with _warnings_into_notes(ctx, sections, "factor_structure"):
         sections["factor_structure"], invariance_checks = factor_section(ctx)
+    bar.update(1)
     with _warnings_into_notes(ctx, sections, "continuity"):
         sections["continuity"], schedule_quality = continuity_section(ctx, schedule, options, formula)
+    bar.update(1)
     with _warnings_into_notes(ctx, sections, "cohorts"):
         sections["cohorts"] = cohorts_section(ctx, cohorts, invariance_checks)
+    bar.update(1)
     sections["data_quality"] = quality_section(ctx, schedule_quality, cohorts)
+    bar.update(1)
+    bar.close()
     header = _header(ctx, schedule, options, formula)
     content = {
         "format": "sdt-survey-report",

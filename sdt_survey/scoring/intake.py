@@ -203,6 +203,13 @@ def score(
         read = responses
     else:
         read = read_responses(responses, loaded, source=source, mapping=mapping, sheet=sheet)
+    if id_column is None:
+        id_column, read = _platform_id_column(read)
+    if id_column is None and duplicates != "error":
+        raise SdtSurveyError(
+            f"duplicates={duplicates!r} needs the respondent id column that tells records apart: "
+            "name it with id_column"
+        )
     read, status_lines, status_of_row, decision = _response_status(read, id_column, qualtrics_status)
     clean = validate_responses(
         read, loaded, id_column=id_column, wave_column=wave_column, invalid=invalid, duplicates=duplicates
@@ -471,6 +478,19 @@ def _score_clean(
         wave_column=wave_column,
         source=read.path,
     )
+
+
+def _platform_id_column(read: Responses) -> tuple[str | None, Responses]:
+    """The id column a platform's export makes obvious (REDCap ``record_id``), and a note saying so."""
+    platform = platform_of_source(read.source)
+    column = platform.id_column if platform is not None else None
+    if column is None or column not in read.frame.columns:
+        return None, read
+    note = (
+        f"respondent id column {column!r}: the {platform.title} export's record id, used to find "
+        "duplicate records (name another id column to override)"
+    )
+    return column, dataclasses.replace(read, notes=[*read.notes, note])  # the caller's stays as it was
 
 
 def _with_identifier_lines(report: DataQualityReport, reasons: Mapping[str, str]) -> DataQualityReport:

@@ -11,6 +11,7 @@ from ..options import (
     ENCODING_OPTION,
     FORMAT_OUTPUT,
     OUT_FILE,
+    QUIET_OPTION,
     emit,
     parse_grid,
     parse_settings,
@@ -356,6 +357,7 @@ def model_command(
     help="A design parameter held fixed over the grid, e.g. --set residents_per_program=25.",
 )
 @plot_option("Write the power curve as .png or .svg.")
+@QUIET_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
 def power_command(

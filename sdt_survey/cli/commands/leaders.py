@@ -9,10 +9,12 @@ import click
 from ...instrument import bundled_instruments
 from ..group import cli
 from ..options import (
+    DUPLICATES_OPTION,
     ENCODING_OPTION,
     FORMAT_OUTPUT,
     INVALID_OPTION,
     OUT_FILE,
+    QUIET_OPTION,
     SHEET_OPTION,
     SOURCE_OPTION,
     VERBOSE_OPTION,
@@ -59,6 +61,7 @@ from ..support import check_files, existing_files, force_option
 @SHEET_OPTION
 @VERBOSE_OPTION
 @INVALID_OPTION
+@DUPLICATES_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
 def cohorts_command(
@@ -73,6 +76,7 @@ def cohorts_command(
     source: str,
     sheet: str | None,
     invalid: str,
+    duplicates: str,
     fmt: str,
     out_path: str | None,
     force: bool,
@@ -123,6 +127,7 @@ def cohorts_command(
         source=source,
         sheet=sheet_value(sheet),
         invalid=invalid,
+        duplicates=duplicates,
     )
     write_or_echo(render(report, fmt), out_path, "cohorts", force)
 
@@ -171,6 +176,7 @@ def cohorts_command(
 @SHEET_OPTION
 @VERBOSE_OPTION
 @INVALID_OPTION
+@DUPLICATES_OPTION
 @click.option(
     "--out",
     "out_path",
@@ -179,6 +185,7 @@ def cohorts_command(
     help="The HTML report; the same content is written as JSON beside it (same name, .json).",
 )
 @force_option("Replace the report and its JSON if they exist (both are written together, or neither).")
+@QUIET_OPTION
 @FORMAT_OUTPUT
 def report_command(
     args: tuple[str, ...],
@@ -201,6 +208,7 @@ def report_command(
     source: str,
     sheet: str | None,
     invalid: str,
+    duplicates: str,
     out_path: str,
     force: bool,
     fmt: str,
@@ -265,6 +273,7 @@ def report_command(
         source=source,
         sheet=sheet_value(sheet),
         invalid=invalid,
+        duplicates=duplicates,
     )
     html_path, json_path = report.write_pair(html_path, overwrite=force)
     emit(report, fmt, {"report": html_path, "json": json_path})

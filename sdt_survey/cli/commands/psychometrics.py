@@ -7,16 +7,19 @@ from typing import Any
 import click
 
 from ..._terminal import terminal_text
+from ...factor.exploratory.parallel import DEFAULT_SEED
 from ...factor.sem.estimators import ESTIMATORS, continuous_estimators
 from ...instrument import load_instrument
 from ..group import cli
 from ..options import (
     FORMAT_OUTPUT,
     OUT_FILE,
+    QUIET_OPTION,
     as_reading,
     cfa_options,
     check_analysis_files,
     model_argument,
+    plot_option,
     reading_options,
     render,
     split_instruments_and_file,
@@ -58,6 +61,7 @@ from ..options import (
     default=None,
     help="Units (program, clinic) whose subscale means' reliability is reported: ICC(1), ICC(2).",
 )
+@QUIET_OPTION
 @OUT_FILE
 def reliability_command(
     args: tuple[str, ...],
@@ -152,7 +156,16 @@ def reliability_command(
     show_default=True,
     help="Simulated data sets of the parallel analysis (1 or more).",
 )
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seed of the parallel analysis.")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="Seed of the parallel analysis: the same data give the same result every run (reported).",
+)
+@plot_option("Write the scree plot (eigenvalues with parallel analysis's reference lines) as .png, .svg "
+             "or .pdf.")  # fmt: skip
+@QUIET_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
 def efa_command(
@@ -164,7 +177,8 @@ def efa_command(
     missing: str,
     subscales: tuple[str, ...],
     n_iter: int,
-    seed: int | None,
+    seed: int,
+    plot_path: str | None,
     fmt: str,
     out_path: str | None,
     force: bool,
@@ -176,17 +190,22 @@ def efa_command(
     parallel analysis with the scree data (as psych::fa.parallel), and the
     EFA: loadings (below .30 blanked in the table), communalities, factor
     correlations, chi-square with Bartlett's correction, TLI, RMSEA with its
-    90% interval and BIC.
+    90% interval and BIC. Factors are named after the subscale whose items
+    load on them when the loadings make it clear (the notes say which);
+    parallel analysis uses a fixed default seed, so runs repeat exactly.
 
     \b
     Examples:
       sdt-survey efa bpn-residency wave1.csv --id-column resident
       sdt-survey efa bpn-residency wave1.csv --factors 6 --fm ml --rotate promax --format json
+      sdt-survey efa bpn-residency wave1.csv --plot scree.png
     """
     from ...factor.exploratory import instrument_factor_report
 
     instruments, responses_path = split_instruments_and_file(args)
-    check_analysis_files(out_path, instruments, responses_path, reading["mapping"], force=force)
+    check_analysis_files(
+        out_path, instruments, responses_path, reading["mapping"], force=force, plot_path=plot_path
+    )
     report = instrument_factor_report(
         instruments,
         responses_path,
@@ -200,6 +219,8 @@ def efa_command(
         **reading,
     )
     write_or_echo(render(report, fmt), out_path, "efa", force)
+    if plot_path:
+        click.echo(f"scree plot: {report.plot(plot_path, overwrite=force)}", err=fmt != "table")
 
 
 @cli.command(name="cfa")
@@ -217,6 +238,9 @@ def efa_command(
     help="Show the N largest modification indices.",
 )
 @click.option("--emit-lavaan", is_flag=True, help="Print the equivalent lavaan syntax and stop.")
+@plot_option("Write the path diagram (standardized loadings, factor correlations, residual variances) "
+             "as .png, .svg or .pdf.")  # fmt: skip
+@QUIET_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
 def cfa_command(
@@ -230,6 +254,7 @@ def cfa_command(
     std_lv: bool,
     modindices: int,
     emit_lavaan: bool,
+    plot_path: str | None,
     fmt: str,
     out_path: str | None,
     force: bool,
@@ -250,6 +275,7 @@ def cfa_command(
       sdt-survey cfa bpn-residency wave1.csv --estimator MLR --missing fiml --format json
       sdt-survey cfa bpn-residency wave1.csv --model bifactor --emit-lavaan
       sdt-survey cfa bpn-residency wave1.csv --syntax my-model.lav --modindices 10
+      sdt-survey cfa bpn-residency wave1.csv --plot paths.svg
     """
     from ...factor.sem import CFAModel, instrument_cfa
     from ...factor.sem import emit_lavaan as to_lavaan
@@ -258,7 +284,13 @@ def cfa_command(
     model = model_argument(model_kind, syntax_path)
     if not emit_lavaan:  # --emit-lavaan only prints
         check_analysis_files(
-            out_path, instruments, responses_path, reading["mapping"], force=force, syntax_path=syntax_path
+            out_path,
+            instruments,
+            responses_path,
+            reading["mapping"],
+            force=force,
+            syntax_path=syntax_path,
+            plot_path=plot_path,
         )
     if emit_lavaan:
         if syntax_path is not None:
@@ -284,6 +316,8 @@ def cfa_command(
         else render(result, fmt)
     )
     write_or_echo(text, out_path, "cfa", force)
+    if plot_path:
+        click.echo(f"path diagram: {result.plot(plot_path, overwrite=force)}", err=fmt != "table")
 
 
 @cli.command(name="invariance")
@@ -300,6 +334,7 @@ def cfa_command(
     metavar="PARAMETER",
     help="Free a parameter across groups for partial invariance, e.g. --free 'rs2=~' --free 'rs2~1'.",
 )
+@QUIET_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
 def invariance_command(

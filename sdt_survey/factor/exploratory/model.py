@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -136,6 +139,26 @@ class EFAResult(Result):
                 **({"warnings": list(self.warnings)} if self.warnings else {}),
             }
         )
+
+    def renamed(self, names: Mapping[str, str]) -> EFAResult:
+        """The same solution with factors renamed (``{"MR1": "autonomy_satisfaction"}``); others keep
+        their names."""
+        rename = {str(old): str(new) for old, new in names.items()}
+        columns = {"loadings", "phi", "structure", "variance", "unrotated"}
+        changes = {name: getattr(self, name).rename(columns=rename) for name in columns}
+        changes["phi"] = changes["phi"].rename(index=rename)
+        return dataclasses.replace(self, **changes)
+
+    def plot(self, path: str | Path | None = None, *, overwrite: bool = False) -> Any:
+        """Scree plot: the eigenvalues of the correlation matrix and of the reduced matrix.
+
+        ``path`` (``.png``, ``.svg``, ``.pdf``) is written atomically; an existing file is
+        replaced only with ``overwrite=True``. Without ``path``, the matplotlib figure.
+        """
+        from .plot import scree_figure
+
+        return scree_figure(self.eigenvalues.to_numpy(), self.common_eigenvalues.to_numpy(), None,
+                            self.n_factors, path, overwrite=overwrite)  # fmt: skip
 
     def sorted_loadings(self) -> pd.DataFrame:
         """Items grouped by the factor they load most on, largest loadings first (psych::fa.sort)."""

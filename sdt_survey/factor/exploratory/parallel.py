@@ -18,6 +18,9 @@ from ...stats.threads import single_blas_thread
 from ._input import ItemData, Missing, prepare
 from .model import Fm
 
+#: The seed of parallel analysis when none is given: the same data give the same suggestion every run.
+DEFAULT_SEED = 1234
+
 
 @dataclass(frozen=True, eq=False)
 class ParallelResult(Result):
@@ -125,7 +128,7 @@ def parallel_analysis(
     items: pd.DataFrame,
     *,
     n_iter: int = 20,
-    seed: int | None = None,
+    seed: int | None = DEFAULT_SEED,
     fm: Fm = "minres",
     smc: bool = False,
     quantile: float = 0.95,
@@ -138,9 +141,10 @@ def parallel_analysis(
     items : DataFrame
     n_iter : int
         Simulated data sets, and resampled data sets, each (psych's ``n.iter``).
-    seed : int, optional
-        Seed of numpy's generator; results are reproducible with it but not
-        comparable draw for draw with R's random numbers.
+    seed : int or None
+        Seed of numpy's generator (default :data:`DEFAULT_SEED`, so a run is
+        reproducible and the result says which seed it used); ``None`` draws
+        fresh randomness. Not comparable draw for draw with R's random numbers.
     fm : {"minres", "ml", "pa"}
         Extraction giving the factor eigenvalues (one factor, as psych).
     smc : bool
@@ -234,7 +238,14 @@ def parallel_from_data(
         },
         index=pd.RangeIndex(1, p + 1, name="number"),
     )
+    notes = ()
+    if seed == DEFAULT_SEED:
+        notes = (
+            f"random draws from the default seed {DEFAULT_SEED}, so every run gives the same result; "
+            "give another seed to see how stable the suggestion is",
+        )
     return ParallelResult(
+        notes=notes,
         n_factors=_count_above(fa_actual, scree["fa_simulated_q"].to_numpy()),
         n_components=_count_above(pc_actual, scree["pc_simulated_q"].to_numpy()),
         scree=scree,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,7 @@ from ...stats.threads import single_blas_thread
 from ._input import Missing, as_frame, prepare, require_positive_definite
 from .adequacy import BartlettResult, KMOResult, bartlett_from_correlation, kmo_from_correlation
 from .model import EFAResult, Fm, Rotate, check_n_factors, efa_from_data
-from .parallel import ParallelResult, parallel_from_data
+from .parallel import DEFAULT_SEED, ParallelResult, parallel_from_data
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,6 +33,22 @@ class FactorReport(Result):
     instrument: str | None = None
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: Factors named after the subscale whose items load on them (psych's name -> subscale id).
+    factor_names: Mapping[str, str] = field(default_factory=dict)
+
+    def plot(self, path: str | Path | None = None, *, overwrite: bool = False) -> Any:
+        """Scree plot with parallel analysis's simulated quantiles, the number of factors marked.
+
+        ``path`` (``.png``, ``.svg``, ``.pdf``) is written atomically; an existing file is
+        replaced only with ``overwrite=True``. Without ``path``, the matplotlib figure.
+        """
+        from .plot import scree_figure
+
+        scree = None if self.parallel is None else self.parallel.scree
+        pc = self.efa.eigenvalues.to_numpy() if scree is None else scree["pc_actual"].to_numpy()
+        fa = self.efa.common_eigenvalues.to_numpy() if scree is None else scree["fa_actual"].to_numpy()
+        quantile = 0.95 if self.parallel is None else self.parallel.quantile
+        return scree_figure(pc, fa, scree, self.efa.n_factors, path, quantile=quantile, overwrite=overwrite)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per item: loadings, h2, u2, complexity and the item's MSA."""
@@ -50,6 +68,7 @@ class FactorReport(Result):
                 "efa": self.efa.to_dict(),
                 "notes": list(self.notes),
                 **({"warnings": list(self.warnings)} if self.warnings else {}),
+                **({"factor_names": dict(self.factor_names)} if self.factor_names else {}),
             }
         )
 
@@ -83,7 +102,7 @@ def factor_report(
     rotate: Rotate = "oblimin",
     missing: Missing = "pairwise",
     n_iter: int = 20,
-    seed: int | None = None,
+    seed: int | None = DEFAULT_SEED,
     instrument: str | None = None,
 ) -> FactorReport:
     """KMO, Bartlett's test, parallel analysis and an EFA of the items, in one go.
@@ -98,7 +117,8 @@ def factor_report(
     fm, rotate, missing
         As for :func:`efa`.
     n_iter, seed
-        As for :func:`parallel_analysis` (run even when ``n_factors`` is given).
+        As for :func:`parallel_analysis` (run even when ``n_factors`` is given); the
+        default seed makes every run give the same result, and the notes say so.
     instrument : str, optional
         A label for the report.
 
@@ -152,7 +172,7 @@ def _factor_report(
     chisq, df, pv = bartlett_from_correlation(data.r, data.n_obs)
     bart = BartlettResult(chisq, df, pv, data.n_obs, p, missing)
     par = parallel_from_data(data, n_iter, seed, fm, False, 0.95)
-    notes: list[str] = []
+    notes: list[str] = [f"parallel analysis: {note}" for note in par.notes]
     if n_factors is None:
         k = par.n_factors
         source = "parallel analysis"
@@ -189,7 +209,7 @@ def instrument_factor_report(
     rotate: Rotate = "oblimin",
     missing: Missing = "pairwise",
     n_iter: int = 20,
-    seed: int | None = None,
+    seed: int | None = DEFAULT_SEED,
     id_column: str | None = None,
     wave_column: str | None = None,
     **reading: Any,
@@ -229,6 +249,81 @@ def instrument_factor_report(
         raise FactorAnalysisError("the instruments define no subscale items to factor analyse")
     label = ", ".join(f"{inst.id} {inst.version}" for inst in scored.instruments)
     frame = scored.keyed[items].reset_index(drop=True)
-    return factor_report(
+    report = factor_report(
         frame, n_factors, fm=fm, rotate=rotate, missing=missing, n_iter=n_iter, seed=seed, instrument=label
     )
+    groups = {
+        sid: list(sub.items)
+        for inst in scored.instruments
+        for sid, sub in inst.subscales.items()
+        if wanted is None or sid in wanted
+    }
+    names, naming_notes = match_subscales(report.efa.loadings, groups)
+    # The intake's notes first (e.g. the id column taken from the export, used to find duplicates).
+    return dataclasses.replace(
+        report,
+        efa=report.efa.renamed(names) if names else report.efa,
+        factor_names=names,
+        notes=(*scored.notes, *report.notes, *naming_notes),
+    )
+
+
+#: A factor takes a subscale's name when its items' mean |loading| on it is at least this...
+NAMING_MIN_LOADING = 0.3
+#: ...and at least this many times any other subscale's on the same factor.
+NAMING_MARGIN = 1.5
+
+
+def match_subscales(
+    loadings: pd.DataFrame, subscales: Mapping[str, Sequence[str]]
+) -> tuple[dict[str, str], list[str]]:
+    """Name factors after the subscale whose items load on them, where the loadings make it clear.
+
+    A factor is named after subscale *s* when *s*'s items load on it more
+    (mean absolute loading) than on any other factor, no other subscale's
+    items load on it nearly as much (:data:`NAMING_MARGIN`), and the loading
+    is salient (:data:`NAMING_MIN_LOADING`). Every other factor keeps psych's
+    name (``MR1``...).
+
+    Returns
+    -------
+    names : dict
+        psych's name -> subscale id, for the factors named.
+    notes : list of str
+        What was named, and what was not and why, in words.
+
+    Examples
+    --------
+    >>> lam = pd.DataFrame({"MR1": [0.8, 0.7, 0.1, 0.0], "MR2": [0.1, 0.0, 0.6, 0.7]},
+    ...                    index=["a1", "a2", "b1", "b2"])
+    >>> match_subscales(lam, {"a": ["a1", "a2"], "b": ["b1", "b2"]})[0]
+    {'MR1': 'a', 'MR2': 'b'}
+    """
+    groups = {sid: [i for i in items if i in loadings.index] for sid, items in subscales.items()}
+    groups = {sid: items for sid, items in groups.items() if items}
+    if not groups or loadings.shape[1] == 0:
+        return {}, []
+    strength = pd.DataFrame(
+        {sid: loadings.loc[items].abs().mean(axis=0) for sid, items in groups.items()}
+    )  # factors x subscales
+    names: dict[str, str] = {}
+    for factor, row in strength.iterrows():
+        best = row.idxmax()
+        others = row.drop(best)
+        clear = row[best] >= NAMING_MIN_LOADING and (
+            others.empty or row[best] >= NAMING_MARGIN * others.max()
+        )
+        if clear and strength[best].idxmax() == factor:
+            names[str(factor)] = str(best)
+    notes: list[str] = []
+    if names:
+        notes.append(
+            "factors named after the subscale whose items load on them most: "
+            + ", ".join(f"{old} = {new}" for old, new in names.items())
+        )
+    unnamed = [str(f) for f in loadings.columns if str(f) not in names]
+    if unnamed and names:
+        notes.append(f"{', '.join(unnamed)} kept psych's name: no subscale's items load clearly on it")
+    elif unnamed:
+        notes.append("factors keep psych's names (MR1...): no subscale's items load clearly on one factor")
+    return names, notes

@@ -53,7 +53,7 @@ def keyed_data(
     items = list(dict.fromkeys(items))
     others = scored.scores.drop(columns=[c for c in scored.scores.columns if c in items])
     frame = pd.concat([others.reset_index(drop=True), scored.keyed[items].reset_index(drop=True)], axis=1)
-    notes: list[str] = []
+    notes: list[str] = list(scored.notes)  # the intake's: e.g. the id column taken from the export
     wave_column = wave_column or next((c for c in WAVE_COLUMNS if c in frame.columns), None)
     if wave_column and not all_waves:
         waves = sorted(frame[wave_column].dropna().unique().tolist(), key=str)

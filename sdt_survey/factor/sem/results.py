@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -277,6 +278,24 @@ class CFAResult(Result):
             return frame
         frame = frame[frame["mi"] > minimum]
         return (frame if top is None else frame.head(top)).reset_index(drop=True)
+
+    def plot(
+        self, path: str | Path | None = None, *, group: str | None = None, overwrite: bool = False
+    ) -> Any:
+        """Path diagram of the standardized solution: loadings, factor correlations, residual variances.
+
+        ``group`` chooses one group of a multi-group fit (default: the first).
+        ``path`` (``.png``, ``.svg``, ``.pdf``) is written atomically; an existing file is
+        replaced only with ``overwrite=True``. Without ``path``, the matplotlib figure.
+        """
+        from .plot import path_diagram
+
+        table = self.parameters
+        label = list(self.groups)[self._group_index(group)]
+        if "group" in table.columns:
+            table = table[table["group"].astype(str) == label]
+        title = f"{self.model.description or 'CFA'} ({self.estimator}, n = {self.groups[label]})"
+        return path_diagram(self.model, table, path, title=title, overwrite=overwrite)
 
     # -- text ----------------------------------------------------------------------
     def summary(self, *, standardized: bool = True, modindices: int = 0, digits: int = 3) -> str:

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -151,6 +152,13 @@ class OrdinalCFAResult(Result):
 
     def to_frame(self) -> pd.DataFrame:
         return self.parameters.copy()
+
+    def plot(self, path: str | Path | None = None, *, overwrite: bool = False) -> Any:
+        """Path diagram of the standardized solution (see :meth:`CFAResult.plot`)."""
+        from .plot import path_diagram
+
+        title = f"{self.model.description or 'CFA'} ({self.estimator}, n = {self.n_used})"
+        return path_diagram(self.model, self.parameters, path, title=title, overwrite=overwrite)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"estimator": "WLSMV", "missing", "n_used", "fit", "parameters", "warnings", "notes"}``."""

@@ -1,0 +1,85 @@
+"""Progress of long work on a terminal: the one helper every slow step uses (layer 1, private).
+
+A bar is drawn (by tqdm, on standard error) only when standard error is a
+terminal, so scripts, pipes, logs and tests see nothing; :func:`progress_mode`
+turns it off (``--quiet``) or on (tests) for the work done inside it.
+
+Examples
+--------
+>>> with progress("Fitting", total=3) as bar:  # not a terminal here: draws nothing
+...     for _ in range(3):
+...         bar.update(1)
+>>> list(track(range(3), "Counting"))
+[0, 1, 2]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
+from typing import IO, Any, Literal, TypeVar
+
+Mode = Literal["auto", "quiet", "show"]
+_MODE: ContextVar[Mode] = ContextVar("sdt_survey_progress", default="auto")
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def progress_mode(mode: Mode) -> Iterator[None]:
+    """Within the block, ``quiet`` draws no bar, ``show`` draws one even off a terminal, ``auto`` decides."""
+    if mode not in ("auto", "quiet", "show"):
+        raise ValueError(f"progress mode must be 'auto', 'quiet' or 'show', got {mode!r}")
+    token = _MODE.set(mode)
+    try:
+        yield
+    finally:
+        _MODE.reset(token)
+
+
+def progress_shown(stream: IO[str] | None = None) -> bool:
+    """Whether a bar would be drawn now on ``stream`` (standard error by default)."""
+    mode = _MODE.get()
+    if mode != "auto":
+        return mode == "show"
+    stream = sys.stderr if stream is None else stream
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # closed or replaced streams
+        return False
+
+
+def progress(description: str, total: int | None = None, *, unit: str = "step") -> Any:
+    """A progress bar: a context manager whose ``update(n)`` counts ``n`` steps done of ``total``.
+
+    Drawn on standard error while the work runs and removed when it ends;
+    a silent stand-in with the same methods when no bar is to be shown.
+    """
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        desc=description,
+        unit=unit,
+        file=sys.stderr,
+        disable=not progress_shown(),
+        leave=False,
+        dynamic_ncols=True,
+        mininterval=0.5,
+    )
+
+
+def track(
+    items: Iterable[T], description: str, total: int | None = None, *, unit: str = "step"
+) -> Iterator[T]:
+    """Yield ``items`` while a bar (see :func:`progress`) counts them."""
+    if total is None and hasattr(items, "__len__"):
+        total = len(items)  # type: ignore[arg-type]
+    with progress(description, total, unit=unit) as bar:
+        for item in items:
+            yield item
+            bar.update(1)
+
+
+__all__ = ["progress", "progress_mode", "progress_shown", "track"]
