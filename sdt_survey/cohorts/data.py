@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from ..instrument import Instrument
 from ..responses import WAVE_COLUMNS, Responses
 from ..scoring import ScoredResponses, score, score_ids
 from ..scoring.identifiers import identifier_columns
+from ..stats.order import natural_key as _natural_key
 
 #: The smallest ``min_cell`` accepted: below 3, two people could each work out the other's answers.
 MIN_CELL_FLOOR = 3
@@ -24,6 +24,8 @@ ALL = "all"
 #: Group value of respondents with no value in a grouping column (they form a group of their own,
 #: so that the groups of a column always add up to the overall row).
 MISSING_GROUP = "(missing)"
+#: Labels the report gives meaning to; a data value equal to one of them (in any case) is refused.
+RESERVED_LABELS = (ALL, MISSING_GROUP)
 #: Measurement invariance is tested only when each group has at least
 
 
@@ -65,11 +67,6 @@ def _as_sources(responses: Any) -> list[Any]:
     return [responses]
 
 
-def _natural_key(value: Any) -> tuple:
-    text = str(value)
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text))
-
-
 def _plain_labels(values: pd.Series) -> pd.Series:
     """Group labels as plain Python values: integers stay (or become, from digit strings) int."""
     present = values.dropna()
@@ -83,6 +80,11 @@ def _plain_labels(values: pd.Series) -> pd.Series:
         if np.all(np.isfinite(floats)) and np.all(floats == np.round(floats)):
             return as_object.map(lambda v: None if v is None else int(v))
         return as_object.map(lambda v: None if v is None else float(v))
+    # a blank value (empty or only spaces) is no value: it joins the missing group
+    as_object = as_object.map(lambda v: None if v is None or (isinstance(v, str) and not v.strip()) else v)
+    present = as_object.dropna()
+    if present.empty:
+        return as_object
     text = present.astype(str).str.strip()
     if text.str.fullmatch(r"-?[1-9]\d*|0").all():
         return as_object.map(lambda v: None if v is None else int(str(v).strip()))
@@ -224,12 +226,38 @@ def _group_labels(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     out = frame.copy()
     for column in by:
         labels = _plain_labels(out[column])
-        if (labels == ALL).any():
-            raise SdtSurveyError(
-                f"{column!r} has the value {ALL!r}, which the report uses for overall rows; rename it"
-            )
+        check_reserved(column, labels)
         out[column] = labels.where(labels.notna(), MISSING_GROUP).astype(object)
     return out
+
+
+def check_reserved(column: str, labels: pd.Series) -> None:
+    """Raise :class:`SdtSurveyError` when a value of ``column`` reads as a reserved label, in any case.
+
+    ``"all"`` names overall rows and ``"(missing)"`` the respondents with no
+    value; a group carrying either name (``"All"``, ``"ALL"``, ``"(Missing)"``
+    too) would be mistaken for them, so it is refused rather than silently merged.
+
+    Examples
+    --------
+    >>> check_reserved("program", pd.Series(["P01", "P02", None]))
+    >>> check_reserved("program", pd.Series(["P01", "All"]))
+    Traceback (most recent call last):
+    ...
+    sdt_survey.errors.SdtSurveyError: grouping column 'program' has the value 'All' (1 response), which \
+reads as the report's label 'all' (overall rows); rename that value in the data
+    """
+    meaning = {ALL: "overall rows", MISSING_GROUP: "respondents with no value"}
+    text = labels.dropna().astype(str).str.strip()
+    for reserved in RESERVED_LABELS:
+        clash = text[text.str.casefold() == reserved.casefold()]
+        if len(clash):
+            value = clash.iloc[0]
+            raise SdtSurveyError(
+                f"grouping column {column!r} has the value {value!r} ({len(clash)} response"
+                f"{'s' if len(clash) != 1 else ''}), which reads as the report's label {reserved!r} "
+                f"({meaning[reserved]}); rename that value in the data"
+            )
 
 
 def _baseline(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
@@ -238,4 +266,4 @@ def _baseline(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return first.set_index("_rid")[list(by)]
 
 
-__all__ = ["ALL", "MIN_CELL_FLOOR", "MISSING_GROUP", "check_min_cell"]
+__all__ = ["ALL", "MIN_CELL_FLOOR", "MISSING_GROUP", "RESERVED_LABELS", "check_min_cell", "check_reserved"]
