@@ -67,6 +67,11 @@ def _as_sources(responses: Any) -> list[Any]:
     return [responses]
 
 
+def _each(values: pd.Series, convert: Any) -> pd.Series:
+    """``convert`` applied to each present value; absent ones stay None (the labels stay objects)."""
+    return pd.Series([None if v is None else convert(v) for v in values], index=values.index, dtype=object)
+
+
 def _plain_labels(values: pd.Series) -> pd.Series:
     """Group labels as plain Python values: integers stay (or become, from digit strings) int."""
     present = values.dropna()
@@ -74,21 +79,25 @@ def _plain_labels(values: pd.Series) -> pd.Series:
     if present.empty:
         return as_object
     if pd.api.types.is_bool_dtype(present):
-        return as_object.map(lambda v: None if v is None else str(bool(v)).lower())
+        return _each(as_object, lambda v: str(bool(v)).lower())
     if pd.api.types.is_numeric_dtype(present):
         floats = present.astype(float)
         if np.all(np.isfinite(floats)) and np.all(floats == np.round(floats)):
-            return as_object.map(lambda v: None if v is None else int(v))
-        return as_object.map(lambda v: None if v is None else float(v))
+            return _each(as_object, lambda v: int(v))
+        return _each(as_object, lambda v: float(v))
     # a blank value (empty or only spaces) is no value: it joins the missing group
-    as_object = as_object.map(lambda v: None if v is None or (isinstance(v, str) and not v.strip()) else v)
+    as_object = pd.Series(
+        [None if pd.isna(v) or (isinstance(v, str) and not v.strip()) else v for v in as_object],
+        index=values.index,
+        dtype=object,
+    )
     present = as_object.dropna()
     if present.empty:
         return as_object
     text = present.astype(str).str.strip()
     if text.str.fullmatch(r"-?[1-9]\d*|0").all():
-        return as_object.map(lambda v: None if v is None else int(str(v).strip()))
-    return as_object.map(lambda v: None if v is None else str(v).strip())
+        return _each(as_object, lambda v: int(str(v).strip()))
+    return _each(as_object, lambda v: str(v).strip())
 
 
 def _collect(

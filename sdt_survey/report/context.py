@@ -195,6 +195,8 @@ def plain_label(value: Any) -> Any:
     if isinstance(value, (float, np.floating)):
         return int(value) if float(value).is_integer() else float(value)
     text = str(value).strip()
+    if not text:  # a blank value is no value
+        return None
     return int(text) if re.fullmatch(r"-?[1-9]\d*|0", text) else text
 
 
