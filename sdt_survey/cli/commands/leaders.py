@@ -14,6 +14,7 @@ from ..options import (
     INVALID_OPTION,
     OUT_FILE,
     SOURCE_OPTION,
+    TIME_COLUMN_HELP,
     emit,
     ledger_argument,
     ledger_options,
@@ -149,7 +150,7 @@ def cohorts_command(
 )
 @click.option("--learner-column", default=None, help="Schedule: learner column (default: the id column).")
 @click.option("--faculty-column", default="faculty", show_default=True, help="Schedule: faculty column.")
-@click.option("--time-column", default="date", show_default=True, help="Schedule: session date column.")
+@click.option("--time-column", default=None, help="Schedule: " + TIME_COLUMN_HELP)
 @click.option("--assigned-column", default=None, help="Schedule: designated preceptor column (for UPC).")
 @click.option("--setting-column", default=None, help="Schedule: setting column.")
 @click.option("--setting", default=None, help="Schedule: keep only this setting (e.g. clinic).")
@@ -178,7 +179,7 @@ def report_command(
     schedule: str | None,
     learner_column: str | None,
     faculty_column: str,
-    time_column: str,
+    time_column: str | None,
     assigned_column: str | None,
     setting_column: str | None,
     setting: str | None,
