@@ -5,7 +5,6 @@ Each test here fails on the code before the fix.
 
 from __future__ import annotations
 
-import json
 import sys
 import types
 
@@ -14,7 +13,6 @@ import pandas as pd
 import pytest
 from privacy_support import make_people
 
-import sdt_survey
 from sdt_survey.cohorts import cohort_summary
 from sdt_survey.errors import SdtSurveyError
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import CHROMIUM, VALID
 
+from conftest import CHROMIUM, VALID
 from sdt_survey.cli import cli
 
 README = Path(__file__).resolve().parent.parent / "README.md"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SdtSurveyError
-from ..instrument import Instrument
+from ..instrument import Instrument, Item
 from ..responses import WAVE_COLUMNS, Responses
 from ..scoring import ScoredResponses, score, score_ids
 from ..scoring.identifiers import identifier_columns
@@ -57,6 +57,7 @@ class _Data:
     waves: list[Any]  # wave labels in order
     notes: list[str]
     ids: np.ndarray  # each _rid's id as text (for the release ledger's keyed hashes only)
+    answers: pd.DataFrame | None = None  # validated answers as given, row-aligned with frame
 
 
 def _as_sources(responses: Any) -> list[Any]:
@@ -141,7 +142,7 @@ def _collect(
             "(then the order of the files defines wave 1, 2, ...)"
         )
     names = [c for c in score_ids(instruments)]
-    frames, keyed = [], []
+    frames, keyed, answers = [], [], []
     for position, result in enumerate(scored):
         table = result.scores.reset_index(drop=True)
         missing_scores = [c for c in names if c not in table.columns]
@@ -154,6 +155,7 @@ def _collect(
         part["_wave_label"] = part[column] if column is not None else position + 1
         frames.append(part)
         keyed.append(result.keyed.reset_index(drop=True))
+        answers.append(result.items.reset_index(drop=True))
     if wave_of[0] is None:
         if len(scored) > 1:
             notes.append(
@@ -164,6 +166,7 @@ def _collect(
             notes.append("no wave column: all responses form one wave (wave 1)")
     frame = pd.concat(frames, ignore_index=True, sort=False)
     items = pd.concat(keyed, ignore_index=True, sort=False)
+    given = pd.concat(answers, ignore_index=True, sort=False)
     wave_labels = _plain_labels(frame["_wave_label"])
     if wave_labels.isna().any():
         raise SdtSurveyError(f"{int(wave_labels.isna().sum())} responses have no wave value")
@@ -183,8 +186,69 @@ def _collect(
             "answers each wave once (see the duplicates option of score)"
         )
     return _Data(
-        frame=out, keyed=items, waves=list(waves), notes=notes, ids=np.asarray(id_values, dtype=object)
+        frame=out,
+        keyed=items,
+        waves=list(waves),
+        notes=notes,
+        ids=np.asarray(id_values, dtype=object),
+        answers=given,
     )
+
+
+#: Item types whose answer can group respondents: a fixed set of answers, each with a label or a number.
+GROUPING_ITEM_TYPES = ("single", "likert", "integer")
+
+
+def item_group_labels(item: Item, answers: pd.Series) -> pd.Series:
+    """The answers to ``item`` as group labels: each choice's label (its code when unlabelled).
+
+    Examples
+    --------
+    >>> from sdt_survey.instrument import Choice, Item, Text
+    >>> pgy = Item(id="pgy", type="single", choices=(Choice(1, Text({"en": "PGY 1"}, "en")),
+    ...                                              Choice(2, Text({"en": "PGY 2"}, "en"))))
+    >>> item_group_labels(pgy, pd.Series([1.0, None, 2])).tolist()
+    ['PGY 1', None, 'PGY 2']
+    """
+    if item.choices:
+        named = {str(c.value): str(c.label) for c in item.choices}
+    elif item.scale is not None:
+        named = {str(v): str(label) for v, label in zip(item.scale.values, item.scale.labels, strict=True)}
+    else:
+        named = {}
+
+    def label(value: Any) -> Any:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return None
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        text = str(value).strip()
+        return named.get(text, value)
+
+    return pd.Series([label(v) for v in answers], index=answers.index, dtype=object)
+
+
+def _item_groups(data: _Data, by: Sequence[str], instruments: tuple[Instrument, ...]) -> list[Item]:
+    """Add a grouping column for each item of ``by`` (its answers as labels); the items so used."""
+    if isinstance(by, str):
+        return []
+    items = {item.id: item for inst in instruments for item in inst.items}
+    used = []
+    for column in by:
+        item = items.get(column)
+        if item is None:
+            continue
+        if item.type not in GROUPING_ITEM_TYPES:
+            raise SdtSurveyError(
+                f"{column!r} is a {item.type} item; only an item with a fixed set of answers "
+                f"({', '.join(GROUPING_ITEM_TYPES)}) can group respondents"
+            )
+        if data.answers is None or column not in data.answers.columns:
+            raise SdtSurveyError(f"no answers to item {column!r} in the responses")
+        data.frame[column] = item_group_labels(item, data.answers[column]).to_numpy()
+        data.notes.append(f"{column}: respondents grouped by their answer to item {column!r}")
+        used.append(item)
+    return used
 
 
 def _check_by(
@@ -199,7 +263,6 @@ def _check_by(
         raise SdtSurveyError(f"by must be a list of column names, e.g. by=[{by!r}]")
     if len(set(by)) != len(by):
         raise SdtSurveyError("by names a column twice")
-    items = {item.id for inst in instruments for item in inst.items}
     scores = set(score_ids(instruments))
     available = [
         c
@@ -212,8 +275,6 @@ def _check_by(
             raise SdtSurveyError(f"{column!r} is the respondent id column; it can never be a grouping column")
         if column in flagged:
             raise SdtSurveyError(f"{column!r} holds direct identifiers; it can never be a grouping column")
-        if column in items:
-            raise SdtSurveyError(f"{column!r} is an item (an answer), not a grouping column")
         if column in scores or column in WAVE_COLUMNS or column == wave_column:
             raise SdtSurveyError(f"{column!r} cannot be a grouping column (waves are reported anyway)")
         if column not in data.frame.columns:
@@ -275,4 +336,13 @@ def _baseline(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return first.set_index("_rid")[list(by)]
 
 
-__all__ = ["ALL", "MIN_CELL_FLOOR", "MISSING_GROUP", "RESERVED_LABELS", "check_min_cell", "check_reserved"]
+__all__ = [
+    "ALL",
+    "GROUPING_ITEM_TYPES",
+    "MIN_CELL_FLOOR",
+    "MISSING_GROUP",
+    "RESERVED_LABELS",
+    "check_min_cell",
+    "check_reserved",
+    "item_group_labels",
+]

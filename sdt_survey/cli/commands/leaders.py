@@ -155,7 +155,12 @@ def cohorts_command(
 @click.option("--setting-column", default=None, help="Schedule: setting column.")
 @click.option("--setting", default=None, help="Schedule: keep only this setting (e.g. clinic).")
 @click.option("--window", default=None, help="Schedule: academic-year, block:N or DATE..DATE.")
-@click.option("--formula", default=None, help="Model of belonging against continuity, in lme4 syntax.")
+@click.option("--formula", default=None, help="Model of a score against continuity, in lme4 syntax.")
+@click.option(
+    "--title",
+    default=None,
+    help="The report's title (default: the instruments' titles, then 'survey report').",
+)
 @ledger_options
 @SOURCE_OPTION
 @ENCODING_OPTION
@@ -185,6 +190,7 @@ def report_command(
     setting: str | None,
     window: str | None,
     formula: str | None,
+    title: str | None,
     ledger_path: str | None,
     no_ledger: bool,
     source: str,
@@ -249,6 +255,7 @@ def report_command(
         schedule_options={k: v for k, v in schedule_options.items() if v is not None},
         min_cell=min_cell,
         formula=formula,
+        title=title,
         ledger=ledger_argument(ledger_path, no_ledger),
         source=source,
         invalid=invalid,
