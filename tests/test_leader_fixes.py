@@ -5,6 +5,8 @@ Each test here fails on the code before the fix.
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import types
 
@@ -113,3 +115,130 @@ def test_the_engine_orders_groups_naturally_or_by_declared_levels():
     assert (
         measurement_invariance(declared, model, "pgy", steps=steps, group_order="sorted").reference == "PGY 2"
     )
+
+
+# ------------------------------------------------------------------ (c) grouping by an answered question
+
+PGY_ITEM = (
+    "  - {id: pgy, text: Year of training, type: single, choices: "
+    "[{value: 1, label: PGY 1}, {value: 2, label: PGY 2}, {value: 3, label: PGY 3}]}\n"
+)
+
+
+@pytest.fixture
+def mini_with_pgy(tmp_path):
+    from privacy_support import MINI
+
+    text = MINI.replace("subscales:\n", PGY_ITEM + "subscales:\n", 1)
+    path = tmp_path / "mini-pgy.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _answered_pgy(tmp_path):
+    frame = make_people([(12, {"pgy": 1}), (15, {"pgy": 2}), (9, {"pgy": 3}), (2, {"pgy": None})], seed=5)
+    frame = frame.assign(wave=1)
+    path = tmp_path / "answers.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_cohorts_group_by_an_answered_question_labelled_by_its_choices(mini_with_pgy, tmp_path):
+    path = _answered_pgy(tmp_path)
+    report = cohort_summary(str(mini_with_pgy), path, id_column="resident_key", by=["pgy"], invariance=False)
+    rows = report.to_dict()["rows"]
+    assert {r["group"]["pgy"] for r in rows} == {"all", "PGY 1", "PGY 2", "PGY 3", "(missing)"}
+    missing = [r for r in rows if r["group"]["pgy"] == "(missing)"]
+    assert all(r["suppressed"] and r["n"] is None for r in missing)  # 2 respondents: privacy unchanged
+    assert "ZQX" not in json.dumps(report.to_dict()) and "Secretname" not in json.dumps(report.to_dict())
+
+
+def test_cohorts_by_an_answered_question_on_the_command_line(mini_with_pgy, tmp_path):
+    from click.testing import CliRunner
+
+    from sdt_survey.cli import cli
+
+    path = _answered_pgy(tmp_path)
+    args = ["cohorts", str(mini_with_pgy), str(path), "--id-column", "resident_key", "--by", "pgy"]
+    result = CliRunner().invoke(cli, [*args, "--no-ledger", "--no-invariance", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "PGY 2" in result.output
+
+
+def test_a_free_text_question_still_cannot_group(mini):
+    frame = make_people([(10, {"program": "P1"}), (10, {"program": "P2"})]).assign(wave=1)
+    with pytest.raises(SdtSurveyError, match="'comment' is a text item"):
+        cohort_summary(mini, frame, id_column="resident_key", by=["comment"], invariance=False)
+
+
+# ------------------------------------------------------------------ (d) the report names what was given
+
+
+def test_the_report_title_comes_from_the_instruments_or_title(mini, tmp_path):
+    from click.testing import CliRunner
+
+    from sdt_survey.cli import cli
+    from sdt_survey.report import build_report
+
+    frame = make_people([(12, {"program": "P1"}), (12, {"program": "P2"})]).assign(wave=1)
+    report = build_report(mini, frame, id_column="resident_key", by=["program"], ledger=None)
+    assert report.content["header"]["title"] == "Mini needs: survey report"
+    assert "Basic psychological needs" not in report.to_html()
+    path = tmp_path / "answers.csv"
+    frame.to_csv(path, index=False)
+    instrument = tmp_path / "mini.yaml"
+    from privacy_support import MINI
+
+    instrument.write_text(MINI, encoding="utf-8")
+    out = tmp_path / "out" / "report.html"
+    args = ["report", str(instrument), "--responses", str(path), "--id-column", "resident_key"]
+    result = CliRunner().invoke(
+        cli, [*args, "--title", "Clinic survey, spring", "--no-ledger", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    header = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))["header"]
+    assert header["title"] == "Clinic survey, spring"
+    assert header["command"].startswith("sdt-survey report mini.yaml --responses answers.csv")
+    assert "--title 'Clinic survey, spring'" in header["command"]
+    assert "<h1>Clinic survey, spring</h1>" in out.read_text(encoding="utf-8")
+
+
+def test_the_continuity_section_names_the_modelled_score_in_plain_terms():
+    from sdt_survey.report import build_report
+    from sdt_survey.simulate import simulate
+
+    data = simulate("bpn-residency", seed=4, n_programs=6, residents_per_program=(20, 20), n_waves=1)
+    report = build_report(
+        "bpn-residency",
+        data.responses,
+        id_column="resident",
+        schedule=data.schedule,
+        schedule_options={"assigned_column": "assigned"},  # the time column: the simulator's, by default
+        formula="competence_satisfaction ~ coc + C(cohort) + (1|program)",
+        ledger=None,
+    )
+    section = report.sections["continuity"]
+    assert section["status"] == "ok", section["reason"]
+    assert "competence satisfaction" in section["explanation"].lower()
+    assert "belonging" not in section["explanation"]
+    terms = [f["term"] for f in section["data"]["model"]["fixed"]]
+    assert "continuity (spline term 1)" in terms and "cohort 2024 (vs. the first level)" in terms
+    table = re.search(r'<table class="fixed">.*?</table>', report.to_html(), re.S).group(0)
+    assert "continuity (spline term 1)" in table
+    assert "cr(coc" not in table and "[T." not in table and "(Intercept)" not in table
+
+
+# ------------------------------------------------------------------ (f) one default time column
+
+
+def test_the_simulators_schedule_is_read_with_every_commands_default_time_column(tmp_path):
+    from sdt_survey.continuity import TIME_COLUMN, continuity_indices
+    from sdt_survey.simulate import simulate
+
+    data = simulate("bpn-residency", seed=2, n_programs=2, residents_per_program=(8, 8), n_waves=1)
+    assert TIME_COLUMN in data.schedule.columns
+    result = continuity_indices(data.schedule, learner_column="resident")
+    assert result.n_sessions == len(data.schedule)
+    # a schedule with the earlier default column name is still read
+    older = data.schedule.rename(columns={TIME_COLUMN: "date"})
+    assert continuity_indices(older, learner_column="resident").n_sessions == len(data.schedule)
