@@ -255,7 +255,7 @@ def default_title(instruments: Sequence[Instrument]) -> str:
     Examples
     --------
     >>> default_title(load_instruments(["bpn-residency", "program-belonging"]))
-    'Basic Psychological Needs in Residency and Program Belonging: survey report'
+    'Basic Psychological Needs in Residency and Belonging to the Residency Program: survey report'
     """
     names = [instrument_heading(inst)["title"] for inst in instruments]
     joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
