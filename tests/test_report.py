@@ -580,8 +580,14 @@ def test_mistakes_in_the_call_are_user_errors():
         build_report("bpn-residency", frame, id_column="resident", by="program")
     with pytest.raises(SdtSurveyError, match="respondent id column"):
         build_report("bpn-residency", frame, id_column="resident", by=["resident"])
-    with pytest.raises(SdtSurveyError, match="did you mean 'session_date'"):
-        build_report("bpn-residency", frame, id_column="resident", schedule=data.schedule)
+    with pytest.raises(SdtSurveyError, match="did you mean 'session_date'"):  # issue 14: the default is found
+        build_report(
+            "bpn-residency",
+            frame,
+            id_column="resident",
+            schedule=data.schedule,
+            schedule_options={"time_column": "sesion_date"},
+        )
     with pytest.raises(SdtSurveyError):  # a formula the user wrote that names no column is their mistake
         build_report(
             "bpn-residency",

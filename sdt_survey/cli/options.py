@@ -13,6 +13,7 @@ import click
 from .._finite import non_finite_part
 from .._spreadsheet_safe import write_csv
 from .._terminal import terminal_text
+from ..continuity.schedule import TIME_COLUMN
 from ..errors import SdtSurveyError
 from ..factor.sem.estimators import ESTIMATORS
 from ..instrument import bundled_instruments
@@ -344,6 +345,12 @@ def plot_option(help: str):
     """The ``--plot FILE`` option of commands that draw a figure."""
     return click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help=help)
 
+
+#: Help of every --time-column (one default for every command: the simulator's column).
+TIME_COLUMN_HELP = (
+    f"Session date or date-time column (default: {TIME_COLUMN}, what `simulate` writes; "
+    f"date when the schedule has no {TIME_COLUMN} column)."
+)
 
 FORMAT_OUTPUT = format_option()
 _OUT_OPTION = click.option(

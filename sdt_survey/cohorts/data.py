@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +11,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import SdtSurveyError
-from ..instrument import Instrument
+from ..instrument import Instrument, Item
 from ..responses import WAVE_COLUMNS, Responses
 from ..scoring import ScoredResponses, score, score_ids
 from ..scoring.identifiers import identifier_columns
+from ..stats.order import natural_key as _natural_key
 
 #: The smallest ``min_cell`` accepted: below 3, two people could each work out the other's answers.
 MIN_CELL_FLOOR = 3
@@ -24,6 +24,8 @@ ALL = "all"
 #: Group value of respondents with no value in a grouping column (they form a group of their own,
 #: so that the groups of a column always add up to the overall row).
 MISSING_GROUP = "(missing)"
+#: Labels the report gives meaning to; a data value equal to one of them (in any case) is refused.
+RESERVED_LABELS = (ALL, MISSING_GROUP)
 #: Measurement invariance is tested only when each group has at least
 
 
@@ -55,6 +57,7 @@ class _Data:
     waves: list[Any]  # wave labels in order
     notes: list[str]
     ids: np.ndarray  # each _rid's id as text (for the release ledger's keyed hashes only)
+    answers: pd.DataFrame | None = None  # validated answers as given, row-aligned with frame
 
 
 def _as_sources(responses: Any) -> list[Any]:
@@ -65,9 +68,9 @@ def _as_sources(responses: Any) -> list[Any]:
     return [responses]
 
 
-def _natural_key(value: Any) -> tuple:
-    text = str(value)
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text))
+def _each(values: pd.Series, convert: Any) -> pd.Series:
+    """``convert`` applied to each present value; absent ones stay None (the labels stay objects)."""
+    return pd.Series([None if v is None else convert(v) for v in values], index=values.index, dtype=object)
 
 
 def _plain_labels(values: pd.Series) -> pd.Series:
@@ -77,16 +80,25 @@ def _plain_labels(values: pd.Series) -> pd.Series:
     if present.empty:
         return as_object
     if pd.api.types.is_bool_dtype(present):
-        return as_object.map(lambda v: None if v is None else str(bool(v)).lower())
+        return _each(as_object, lambda v: str(bool(v)).lower())
     if pd.api.types.is_numeric_dtype(present):
         floats = present.astype(float)
         if np.all(np.isfinite(floats)) and np.all(floats == np.round(floats)):
-            return as_object.map(lambda v: None if v is None else int(v))
-        return as_object.map(lambda v: None if v is None else float(v))
+            return _each(as_object, lambda v: int(v))
+        return _each(as_object, lambda v: float(v))
+    # a blank value (empty or only spaces) is no value: it joins the missing group
+    as_object = pd.Series(
+        [None if pd.isna(v) or (isinstance(v, str) and not v.strip()) else v for v in as_object],
+        index=values.index,
+        dtype=object,
+    )
+    present = as_object.dropna()
+    if present.empty:
+        return as_object
     text = present.astype(str).str.strip()
     if text.str.fullmatch(r"-?[1-9]\d*|0").all():
-        return as_object.map(lambda v: None if v is None else int(str(v).strip()))
-    return as_object.map(lambda v: None if v is None else str(v).strip())
+        return _each(as_object, lambda v: int(str(v).strip()))
+    return _each(as_object, lambda v: str(v).strip())
 
 
 def _collect(
@@ -130,7 +142,7 @@ def _collect(
             "(then the order of the files defines wave 1, 2, ...)"
         )
     names = [c for c in score_ids(instruments)]
-    frames, keyed = [], []
+    frames, keyed, answers = [], [], []
     for position, result in enumerate(scored):
         table = result.scores.reset_index(drop=True)
         missing_scores = [c for c in names if c not in table.columns]
@@ -143,6 +155,7 @@ def _collect(
         part["_wave_label"] = part[column] if column is not None else position + 1
         frames.append(part)
         keyed.append(result.keyed.reset_index(drop=True))
+        answers.append(result.items.reset_index(drop=True))
     if wave_of[0] is None:
         if len(scored) > 1:
             notes.append(
@@ -153,6 +166,7 @@ def _collect(
             notes.append("no wave column: all responses form one wave (wave 1)")
     frame = pd.concat(frames, ignore_index=True, sort=False)
     items = pd.concat(keyed, ignore_index=True, sort=False)
+    given = pd.concat(answers, ignore_index=True, sort=False)
     wave_labels = _plain_labels(frame["_wave_label"])
     if wave_labels.isna().any():
         raise SdtSurveyError(f"{int(wave_labels.isna().sum())} responses have no wave value")
@@ -172,8 +186,69 @@ def _collect(
             "answers each wave once (see the duplicates option of score)"
         )
     return _Data(
-        frame=out, keyed=items, waves=list(waves), notes=notes, ids=np.asarray(id_values, dtype=object)
+        frame=out,
+        keyed=items,
+        waves=list(waves),
+        notes=notes,
+        ids=np.asarray(id_values, dtype=object),
+        answers=given,
     )
+
+
+#: Item types whose answer can group respondents: a fixed set of answers, each with a label or a number.
+GROUPING_ITEM_TYPES = ("single", "likert", "integer")
+
+
+def item_group_labels(item: Item, answers: pd.Series) -> pd.Series:
+    """The answers to ``item`` as group labels: each choice's label (its code when unlabelled).
+
+    Examples
+    --------
+    >>> from sdt_survey.instrument import Choice, Item, Text
+    >>> pgy = Item(id="pgy", type="single", choices=(Choice(1, Text({"en": "PGY 1"}, "en")),
+    ...                                              Choice(2, Text({"en": "PGY 2"}, "en"))))
+    >>> item_group_labels(pgy, pd.Series([1.0, None, 2])).tolist()
+    ['PGY 1', None, 'PGY 2']
+    """
+    if item.choices:
+        named = {str(c.value): str(c.label) for c in item.choices}
+    elif item.scale is not None:
+        named = {str(v): str(label) for v, label in zip(item.scale.values, item.scale.labels, strict=True)}
+    else:
+        named = {}
+
+    def label(value: Any) -> Any:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return None
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            value = int(value)
+        text = str(value).strip()
+        return named.get(text, value)
+
+    return pd.Series([label(v) for v in answers], index=answers.index, dtype=object)
+
+
+def _item_groups(data: _Data, by: Sequence[str], instruments: tuple[Instrument, ...]) -> list[Item]:
+    """Add a grouping column for each item of ``by`` (its answers as labels); the items so used."""
+    if isinstance(by, str):
+        return []
+    items = {item.id: item for inst in instruments for item in inst.items}
+    used = []
+    for column in by:
+        item = items.get(column)
+        if item is None:
+            continue
+        if item.type not in GROUPING_ITEM_TYPES:
+            raise SdtSurveyError(
+                f"{column!r} is a {item.type} item; only an item with a fixed set of answers "
+                f"({', '.join(GROUPING_ITEM_TYPES)}) can group respondents"
+            )
+        if data.answers is None or column not in data.answers.columns:
+            raise SdtSurveyError(f"no answers to item {column!r} in the responses")
+        data.frame[column] = item_group_labels(item, data.answers[column]).to_numpy()
+        data.notes.append(f"{column}: respondents grouped by their answer to item {column!r}")
+        used.append(item)
+    return used
 
 
 def _check_by(
@@ -188,7 +263,6 @@ def _check_by(
         raise SdtSurveyError(f"by must be a list of column names, e.g. by=[{by!r}]")
     if len(set(by)) != len(by):
         raise SdtSurveyError("by names a column twice")
-    items = {item.id for inst in instruments for item in inst.items}
     scores = set(score_ids(instruments))
     available = [
         c
@@ -201,8 +275,6 @@ def _check_by(
             raise SdtSurveyError(f"{column!r} is the respondent id column; it can never be a grouping column")
         if column in flagged:
             raise SdtSurveyError(f"{column!r} holds direct identifiers; it can never be a grouping column")
-        if column in items:
-            raise SdtSurveyError(f"{column!r} is an item (an answer), not a grouping column")
         if column in scores or column in WAVE_COLUMNS or column == wave_column:
             raise SdtSurveyError(f"{column!r} cannot be a grouping column (waves are reported anyway)")
         if column not in data.frame.columns:
@@ -224,12 +296,38 @@ def _group_labels(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     out = frame.copy()
     for column in by:
         labels = _plain_labels(out[column])
-        if (labels == ALL).any():
-            raise SdtSurveyError(
-                f"{column!r} has the value {ALL!r}, which the report uses for overall rows; rename it"
-            )
+        check_reserved(column, labels)
         out[column] = labels.where(labels.notna(), MISSING_GROUP).astype(object)
     return out
+
+
+def check_reserved(column: str, labels: pd.Series) -> None:
+    """Raise :class:`SdtSurveyError` when a value of ``column`` reads as a reserved label, in any case.
+
+    ``"all"`` names overall rows and ``"(missing)"`` the respondents with no
+    value; a group carrying either name (``"All"``, ``"ALL"``, ``"(Missing)"``
+    too) would be mistaken for them, so it is refused rather than silently merged.
+
+    Examples
+    --------
+    >>> check_reserved("program", pd.Series(["P01", "P02", None]))
+    >>> check_reserved("program", pd.Series(["P01", "All"]))
+    Traceback (most recent call last):
+    ...
+    sdt_survey.errors.SdtSurveyError: grouping column 'program' has the value 'All' (1 response), which \
+reads as the report's label 'all' (overall rows); rename that value in the data
+    """
+    meaning = {ALL: "overall rows", MISSING_GROUP: "respondents with no value"}
+    text = labels.dropna().astype(str).str.strip()
+    for reserved in RESERVED_LABELS:
+        clash = text[text.str.casefold() == reserved.casefold()]
+        if len(clash):
+            value = clash.iloc[0]
+            raise SdtSurveyError(
+                f"grouping column {column!r} has the value {value!r} ({len(clash)} response"
+                f"{'s' if len(clash) != 1 else ''}), which reads as the report's label {reserved!r} "
+                f"({meaning[reserved]}); rename that value in the data"
+            )
 
 
 def _baseline(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
@@ -238,4 +336,13 @@ def _baseline(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return first.set_index("_rid")[list(by)]
 
 
-__all__ = ["ALL", "MIN_CELL_FLOOR", "MISSING_GROUP", "check_min_cell"]
+__all__ = [
+    "ALL",
+    "GROUPING_ITEM_TYPES",
+    "MIN_CELL_FLOOR",
+    "MISSING_GROUP",
+    "RESERVED_LABELS",
+    "check_min_cell",
+    "check_reserved",
+    "item_group_labels",
+]

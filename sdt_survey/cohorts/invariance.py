@@ -186,7 +186,7 @@ def _invariance(
             tested = keyed.loc[rows.index[chosen], items].reset_index(drop=True)
             tested[column] = [str(v) for v in labels[chosen]]
             try:
-                result = engine(tested, inst, group=column)
+                result = engine(tested, inst, group=column, group_order=[str(g) for g in large])
                 full = result.to_dict() if hasattr(result, "to_dict") else dict(result)
                 result_dict = {k: full[k] for k in RESULT_KEYS if k in full}
             except Exception as exc:  # the engine may fail to converge on real data
@@ -206,21 +206,32 @@ def _invariance(
                 caution = (
                     " Caution: the configural model fits poorly; every comparison rests on a poor baseline."
                 )
+            reference = large[0]
+            tested_words = groups_phrase(column, large)
             if supported:
-                verdict = f"{level} invariance holds, so comparing means across {column} is supported"
+                verdict = (
+                    f"{level} invariance holds, so comparing means across {column} is supported for "
+                    f"{tested_words} (the groups tested)"
+                )
             elif level is None:
                 verdict = "the level of invariance could not be read from the result; compare means with care"
             else:
                 verdict = (
-                    f"only {level} invariance holds, so differences in means across {column} may reflect "
-                    "how the items work in each group rather than real differences; do not compare means"
+                    f"only {level} invariance holds across {tested_words}, so differences in their means "
+                    "may reflect how the items work in each group rather than real differences; do not "
+                    "compare means"
                 )
-            skipped = f" (not tested, too few respondents: {', '.join(map(str, small))})" if small else ""
+            skipped = untested_phrase(column, small, need)
             check.update(
                 status="tested",
                 level=level,
                 mean_comparisons_supported=supported,
-                statement=f"{inst.id} across {column}: {verdict}{caveat}{skipped}.{caution}",
+                comparable_groups=jsonable(large if supported else []),
+                reference_group=jsonable(reference),
+                statement=(
+                    f"{inst.id} across {column}: {verdict} (reference group: {column} {reference})"
+                    f"{caveat}{skipped}.{caution}"
+                ),
                 result=jsonable(result_dict),
             )
             out["checks"].append(check)
@@ -228,9 +239,49 @@ def _invariance(
     return out, notes
 
 
+def groups_phrase(column: str, groups: Sequence[Any]) -> str:
+    """``"pgy 1, 2 and 3"``: groups named with their column, so that a label never reads as a count.
+
+    Examples
+    --------
+    >>> groups_phrase("pgy", [1, 2, 3])
+    'pgy 1, 2 and 3'
+    >>> groups_phrase("program", ["P1"])
+    'program P1'
+    """
+    names = [str(g) for g in groups]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"{column} {listed}"
+
+
+def untested_phrase(column: str, groups: Sequence[Any], need: int) -> str:
+    """The groups left out of the invariance test, and why; no count is shown (a count is a figure too).
+
+    Examples
+    --------
+    >>> untested_phrase("pgy", [3], 120)
+    '; not tested, so not comparable: pgy 3 (fewer than the 120 respondents needed)'
+    >>> untested_phrase("pgy", [], 120)
+    ''
+    """
+    if not groups:
+        return ""
+    verb = "s" if len(groups) > 1 else ""
+    return (
+        f"; not tested, so not comparable: {groups_phrase(column, groups)} (fewer than the {need} "
+        f"respondents needed{' in each' if verb else ''})"
+    )
+
+
 def _not_tested(check: dict[str, Any], status: str, statement: str) -> None:
     """Mark an invariance check as not tested (no level, no verdict on means), with the reason why."""
     check.update(status=status, level=None, mean_comparisons_supported=None, statement=statement)
 
 
-__all__ = ["INVARIANCE_FLOOR", "INVARIANCE_PER_ITEM", "invariance_minimum"]
+__all__ = [
+    "INVARIANCE_FLOOR",
+    "INVARIANCE_PER_ITEM",
+    "groups_phrase",
+    "invariance_minimum",
+    "untested_phrase",
+]

@@ -13,7 +13,7 @@ from ..errors import SdtSurveyError
 from ..instrument import Instrument, load_instruments
 from ..scoring import score_ids
 from .cells import _longitudinal_cells, _wave_cells
-from .data import _check_by, _collect, _group_labels, _natural_key, check_min_cell
+from .data import _check_by, _collect, _group_labels, _item_groups, _natural_key, check_min_cell
 from .figures import CHANGE_FIGURES, FIGURES, TREND_FIGURES, _summaries, scale_midpoints
 from .invariance import _invariance
 from .ledger import ReleaseLedger, open_ledger
@@ -121,6 +121,7 @@ def cohort_summary(
     loaded = load_instruments(instruments)
     by = tuple(by) if not isinstance(by, str) else by
     data = _collect(loaded, responses, id_column, wave_column, reading_options)
+    _item_groups(data, by, loaded)
     _check_by(data, by, loaded, id_column, wave_column, min_cell)
     names = score_ids(loaded)
     midpoints = scale_midpoints(loaded)

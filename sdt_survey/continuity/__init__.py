@@ -66,13 +66,14 @@ from .compute import continuity_indices
 from .exposure import EXPOSURE_ITEMS, self_reported_exposure
 from .indices import INDEX_COLUMNS, indices_from_codes
 from .result import ContinuityResult
-from .schedule import PROBLEM_SEVERITY, ROLE_SYNONYMS, ContinuityError
+from .schedule import PROBLEM_SEVERITY, ROLE_SYNONYMS, TIME_COLUMN, ContinuityError
 
 __all__ = [
     "EXPOSURE_ITEMS",
     "INDEX_COLUMNS",
     "PROBLEM_SEVERITY",
     "ROLE_SYNONYMS",
+    "TIME_COLUMN",
     "ContinuityError",
     "ContinuityResult",
     "continuity_indices",

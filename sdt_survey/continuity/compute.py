@@ -16,6 +16,7 @@ from .schedule import (
     INVALID_POLICIES,
     REPORT_COLUMNS,
     SIDES,
+    TIME_COLUMN,
     ContinuityError,
     _cell_text,
     _check_choice,
@@ -35,7 +36,7 @@ def continuity_indices(
     *,
     learner_column: str = "learner",
     faculty_column: str = "faculty",
-    time_column: str = "date",
+    time_column: str | None = None,
     assigned_column: str | None = None,
     setting_column: str | None = None,
     setting: str | Sequence[str] | None = None,
@@ -59,6 +60,9 @@ def continuity_indices(
         (``2025-07-16``, ``2025-07-16 13:00``), ``date_format`` for other text,
         or datetime values. The time orders sessions for ``secon``; sessions of
         a learner at the same time keep their order in the input.
+        ``time_column`` defaults to :data:`~sdt_survey.continuity.TIME_COLUMN`
+        (``session_date``, what ``simulate`` writes), or ``date`` when the
+        schedule has no ``session_date`` but a ``date`` column.
     assigned_column : str, optional
         The learner's assigned (designated) preceptor at each session. Gives
         ``upc``; compared session by session, so an assignment that changes
@@ -146,6 +150,9 @@ def continuity_indices(
     if setting is not None and setting_column is None:
         setting_column = "setting"
     frame, rows, path, blank_rows = _read_schedule(schedule, sheet)
+    if time_column is None:
+        present = [str(c) for c in frame.columns]
+        time_column = "date" if TIME_COLUMN not in present and "date" in present else TIME_COLUMN
 
     roles = [
         ("learner", "learner_column", learner_column),

@@ -33,6 +33,9 @@ PROBLEM_SEVERITY = {
     "outside_setting": "info",
     "outside_window": "info",
 }
+#: The default time column of a schedule: what ``simulate`` writes and every command reads by default.
+#: A schedule without it but with a ``date`` column is read by that one (the earlier default).
+TIME_COLUMN = "session_date"
 #: Column names commonly used for each role in scheduling exports (for did-you-mean hints).
 ROLE_SYNONYMS = {
     "learner": ("resident", "trainee", "student", "fellow", "learner_id", "resident_id", "person"),

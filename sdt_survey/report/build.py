@@ -68,6 +68,7 @@ def build_report(
     min_cell: int = 5,
     formula: str | None = None,
     ledger: str | Path | ReleaseLedger | bool | None = True,
+    title: str | None = None,
     **reading_options: Any,
 ) -> Report:
     """Run every analysis stage on one survey and gather the results into a report.
@@ -111,6 +112,9 @@ def build_report(
         the cohort figures and the item counts are audited against every
         earlier release of these respondents, and what the report shows is
         recorded. ``None`` protects this report on its own only.
+    title : str, optional
+        The report's title. Default: the titles of the instruments given,
+        then ": survey report" (see :func:`default_title`).
     **reading_options
         Passed to :func:`sdt_survey.score` (``source``, ``mapping``,
         ``invalid``, ``duplicates``, ``exclude_flagged``, ...).
@@ -143,6 +147,8 @@ def build_report(
     False
     """
     check_min_cell(min_cell)
+    if title is not None and (not isinstance(title, str) or not title.strip()):
+        raise SdtSurveyError(f"title must be a non-empty text, not {title!r}")
     if isinstance(by, str):
         raise SdtSurveyError(f"by must be a list of column names, e.g. by=[{by!r}]")
     by = tuple(by)
@@ -203,7 +209,7 @@ def build_report(
     sections["data_quality"] = quality_section(ctx, schedule_quality, cohorts)
     bar.update(1)
     bar.close()
-    header = _header(ctx, schedule, options, formula)
+    header = _header(ctx, schedule, options, formula, title)
     content = {
         "format": "sdt-survey-report",
         "format_version": 1,
@@ -254,8 +260,21 @@ def _schedule_options(options: Mapping[str, Any], id_column: str) -> dict[str, A
 # =============================================================================== header
 
 
+def default_title(instruments: Sequence[Instrument]) -> str:
+    """The title of a report on these instruments: their titles (ids when untitled) and "survey report".
+
+    Examples
+    --------
+    >>> default_title(load_instruments(["bpn-residency", "program-belonging"]))
+    'Basic Psychological Needs in Residency and Belonging to the Residency Program: survey report'
+    """
+    names = [instrument_heading(inst)["title"] for inst in instruments]
+    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"{joined}: survey report"
+
+
 def _header(
-    ctx: ReportContext, schedule: Any, options: Mapping[str, Any], formula: str | None
+    ctx: ReportContext, schedule: Any, options: Mapping[str, Any], formula: str | None, title: str | None
 ) -> dict[str, Any]:
 
     schedule_name = None
@@ -275,9 +294,11 @@ def _header(
         command += f" --min-cell {ctx.min_cell}"
     if formula:
         command += f" --formula {shell_quote(formula)}"
+    if title is not None:
+        command += f" --title {shell_quote(title.strip())}"
     command += " --out report.html"
     return {
-        "title": "Basic psychological needs: survey report",
+        "title": title.strip() if title is not None else default_title(ctx.instruments),
         "date": datetime.date.today().isoformat(),
         "sdt_survey_version": __version__,
         "instruments": [instrument_heading(inst) for inst in ctx.instruments],

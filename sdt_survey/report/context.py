@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..cohorts import CohortReport
+from ..cohorts.data import item_group_labels
 from ..cohorts.ledger import ReleaseLedger
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, bundled_instruments
@@ -25,7 +26,7 @@ SECTION_TITLES: dict[str, str] = {
     "items": "How residents answered each item",
     "reliability": "Reliability of the subscales",
     "factor_structure": "Factor structure and measurement invariance",
-    "continuity": "Continuity of supervision and belonging",
+    "continuity": "Continuity of supervision",
     "cohorts": "Scores across waves and groups",
     "data_quality": "Data quality",
 }
@@ -195,6 +196,8 @@ def plain_label(value: Any) -> Any:
     if isinstance(value, (float, np.floating)):
         return int(value) if float(value).is_integer() else float(value)
     text = str(value).strip()
+    if not text:  # a blank value is no value
+        return None
     return int(text) if re.fullmatch(r"-?[1-9]\d*|0", text) else text
 
 
@@ -210,6 +213,7 @@ def build_context(
     min_cell: int,
 ) -> ReportContext:
     frames, items, keyed = [], [], []
+    questions = {item.id: item for inst in loaded for item in inst.items}
     for position, result in enumerate(scored):
         table = result.scores.reset_index(drop=True).copy()
         column = wave_column or next((c for c in WAVE_COLUMNS if c in table.columns), None)
@@ -220,6 +224,10 @@ def build_context(
         )
         table["_wave"] = labels.astype(object)
         table["_source"] = position
+        answers = result.items.reset_index(drop=True)
+        for column in by:  # grouping by an answered question (as cohort_summary does)
+            if column in questions and column not in table.columns and column in answers.columns:
+                table[column] = item_group_labels(questions[column], answers[column]).to_numpy()
         frames.append(table)
         items.append(result.items.reset_index(drop=True))
         keyed.append(result.keyed.reset_index(drop=True))

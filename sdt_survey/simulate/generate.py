@@ -13,6 +13,7 @@ import pandas as pd
 
 from .. import expressions
 from .._memory import require_memory, simulation_bytes
+from ..continuity.schedule import TIME_COLUMN
 from ..errors import DesignError, UnknownParameterError
 from ..instrument import Instrument
 from .design import SimulationDesign
@@ -244,7 +245,7 @@ def simulate(
         {
             "resident": people.resident_ids[schedule.resident],
             "faculty": schedule.faculty_ids[schedule.faculty],
-            "session_date": np.datetime64(design.year_start, "D") + schedule.day.astype("timedelta64[D]"),
+            TIME_COLUMN: np.datetime64(design.year_start, "D") + schedule.day.astype("timedelta64[D]"),
             "assigned": schedule.faculty_ids[schedule.assigned[schedule.resident]],
             "setting": "clinic",
         }

@@ -12,6 +12,7 @@ from ..options import (
     FORMAT_OUTPUT,
     OUT_FILE,
     QUIET_OPTION,
+    TIME_COLUMN_HELP,
     emit,
     parse_grid,
     parse_settings,
@@ -33,7 +34,7 @@ from ..support import check_files, existing_files, force_option
 @click.option(
     "--faculty-column", default="faculty", show_default=True, help="The faculty (preceptor) column."
 )
-@click.option("--time-column", default="date", show_default=True, help="Session date or date-time column.")
+@click.option("--time-column", default=None, help=TIME_COLUMN_HELP)
 @click.option("--assigned-column", default=None, help="The designated preceptor (needed for UPC).")
 @click.option("--setting-column", default=None, help="Column naming each session's setting.")
 @click.option("--setting", default=None, help="Keep only sessions in this setting (e.g. clinic).")

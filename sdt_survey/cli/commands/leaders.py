@@ -17,6 +17,7 @@ from ..options import (
     QUIET_OPTION,
     SHEET_OPTION,
     SOURCE_OPTION,
+    TIME_COLUMN_HELP,
     VERBOSE_OPTION,
     emit,
     ledger_argument,
@@ -164,12 +165,17 @@ def cohorts_command(
 )
 @click.option("--learner-column", default=None, help="Schedule: learner column (default: the id column).")
 @click.option("--faculty-column", default="faculty", show_default=True, help="Schedule: faculty column.")
-@click.option("--time-column", default="date", show_default=True, help="Schedule: session date column.")
+@click.option("--time-column", default=None, help="Schedule: " + TIME_COLUMN_HELP)
 @click.option("--assigned-column", default=None, help="Schedule: designated preceptor column (for UPC).")
 @click.option("--setting-column", default=None, help="Schedule: setting column.")
 @click.option("--setting", default=None, help="Schedule: keep only this setting (e.g. clinic).")
 @click.option("--window", default=None, help="Schedule: academic-year, block:N or DATE..DATE.")
-@click.option("--formula", default=None, help="Model of belonging against continuity, in lme4 syntax.")
+@click.option("--formula", default=None, help="Model of a score against continuity, in lme4 syntax.")
+@click.option(
+    "--title",
+    default=None,
+    help="The report's title (default: the instruments' titles, then 'survey report').",
+)
 @ledger_options
 @SOURCE_OPTION
 @ENCODING_OPTION
@@ -197,12 +203,13 @@ def report_command(
     schedule: str | None,
     learner_column: str | None,
     faculty_column: str,
-    time_column: str,
+    time_column: str | None,
     assigned_column: str | None,
     setting_column: str | None,
     setting: str | None,
     window: str | None,
     formula: str | None,
+    title: str | None,
     ledger_path: str | None,
     no_ledger: bool,
     source: str,
@@ -269,6 +276,7 @@ def report_command(
         schedule_options={k: v for k, v in schedule_options.items() if v is not None},
         min_cell=min_cell,
         formula=formula,
+        title=title,
         ledger=ledger_argument(ledger_path, no_ledger),
         source=source,
         sheet=sheet_value(sheet),

@@ -61,6 +61,7 @@ from scipy import stats
 
 from ...errors import CFAError
 from ...results import Result, jsonable
+from ...stats.order import natural_sorted
 from ...stats.threads import single_blas_thread
 from .estimators import ESTIMATORS, estimator_record
 from .fitting import fit_prepared
@@ -151,6 +152,11 @@ class InvarianceResult(Result):
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def reference(self) -> str | None:
+        """The reference group: the first of :attr:`groups` (latent means are differences from it)."""
+        return next(iter(self.groups), None)
+
     def fit_table(self) -> pd.DataFrame:
         """One row per step: chi-square, df, CFI, TLI, RMSEA (interval), SRMR, AIC, BIC (+ robust)."""
         rows = {name: res.fit.to_dict() for name, res in self.steps.items()}
@@ -178,7 +184,8 @@ class InvarianceResult(Result):
         """The fit of each step, the comparisons, latent mean differences and the conclusion."""
         lines = [
             f"Measurement invariance across {self.group!r}: "
-            + ", ".join(f"{k} (n = {v})" for k, v in self.groups.items()),
+            + ", ".join(f"{k} (n = {v})" for k, v in self.groups.items())
+            + f"; reference group {self.reference}",
             f"Estimator {self.estimator}; criterion {self.criterion}"
             + (f"; freed (partial invariance): {', '.join(self.free)}" if self.free else ""),
             "",
@@ -385,6 +392,29 @@ def _conclusion(
     return " ".join(parts), highest
 
 
+def _group_labels(data: pd.DataFrame, group: str, order: str | Sequence[Any]) -> list[Any] | None:
+    """The group values in the order asked for (None: the column is absent, prepare_data says so)."""
+    if not isinstance(data, pd.DataFrame) or group not in data.columns:
+        return None
+    column = data[group]
+    present = list(pd.unique(column.dropna()))
+    if isinstance(order, str):
+        if order == "appearance":
+            return present
+        if order != "sorted":
+            raise CFAError(f"group_order must be 'sorted', 'appearance' or a list of groups, not {order!r}")
+        if isinstance(column.dtype, pd.CategoricalDtype):  # a declared ordering: its levels, in order
+            return [level for level in column.cat.categories if level in set(present)]
+        return natural_sorted(present)
+    wanted = list(order)
+    left_out = [g for g in present if g not in wanted]
+    if left_out:
+        raise CFAError(
+            f"group_order does not list the group(s) {', '.join(map(str, left_out))} of column {group!r}"
+        )
+    return [g for g in wanted if g in set(present)]
+
+
 def measurement_invariance(
     data: pd.DataFrame,
     model: Any,
@@ -396,6 +426,7 @@ def measurement_invariance(
     steps: Sequence[str] = tuple(STEPS),
     std_lv: bool = False,
     criterion: str = "chen2007",
+    group_order: str | Sequence[Any] = "appearance",
 ) -> InvarianceResult:
     """Test configural, metric, scalar and strict invariance of a factor model across groups.
 
@@ -406,8 +437,8 @@ def measurement_invariance(
     model : str, Instrument or CFAModel
         As for :func:`~sdt_survey.factor.sem.cfa`.
     group : str
-        The column whose values define the groups (in order of appearance;
-        the first group is the reference for latent means).
+        The column whose values define the groups; the first group in
+        ``group_order`` is the reference for latent means (``reference``).
     estimator : {"ML", "MLR"}
         With MLR, chi-square differences are Satorra-Bentler (2001) scaled and
         the CFI/RMSEA changes use the robust indices.
@@ -420,6 +451,12 @@ def measurement_invariance(
         Identify factors by unit variances (in groups 2.. the variances are
         free once loadings are equal, as lavaan does).
     criterion : {"chen2007", "cheung-rensvold"}
+    group_order : {"appearance", "sorted"} or sequence
+        The order of the groups. ``"appearance"`` (default, as lavaan): order
+        of first appearance in ``data``; ``"sorted"``: the levels of a
+        categorical column in their declared order, else natural order
+        (``PGY 2`` before ``PGY 10``), which cohort tables and the report use;
+        or the group values in the order wanted.
 
     Returns
     -------
@@ -460,7 +497,9 @@ def measurement_invariance(
     ordered = [s for s in STEPS if s in steps]
     model = as_model(model)
     with single_blas_thread():
-        prep = prepare_data(data, model.indicators, group, missing)
+        prep = prepare_data(
+            data, model.indicators, group, missing, group_labels=_group_labels(data, group, group_order)
+        )
         if len(prep.groups) < 2:
             raise CFAError(f"column {group!r} has only one group; invariance needs two or more")
         results: dict[str, CFAResult] = {}

@@ -1,4 +1,4 @@
-"""Section 4: continuity of supervision and belonging (the dose-response model)."""
+"""Section 4: continuity of supervision and the score it is modelled against (the dose-response model)."""
 
 from __future__ import annotations
 
@@ -38,15 +38,18 @@ def continuity_section(
     from ...continuity import continuity_indices
     from ...mixed import JoinError, ModelFitError, ModelFormulaError, model_relatedness
 
-    outcome = next((s for s in OUTCOME_PREFERENCE if s in ctx.scores), None)
-    outcome = outcome or next(iter(score_ids(ctx.instruments)), None)
+    if formula is not None and "~" in formula:  # the outcome the user modelled
+        outcome = formula.split("~", 1)[0].strip() or None
+    else:
+        outcome = next((s for s in OUTCOME_PREFERENCE if s in ctx.scores), None)
+        outcome = outcome or next(iter(score_ids(ctx.instruments)), None)
     outcome_label = _score_label(ctx.instruments, outcome) if outcome else "the score"
     explanation = (
         f"How {outcome_label.lower()} in {first_wave_words(ctx)} goes with continuity of supervision: the "
         "Bice-Boxerman continuity of care (COC) from the clinic schedule, 0 when every session is with a "
         "different faculty member and 1 when all are with the same one. The line is the model's estimate "
-        "for a typical resident in a typical program, with its 95% confidence band; it shows an "
-        "association, not that continuity causes belonging."
+        "for a typical resident in a typical group, with its 95% confidence band; it shows an "
+        f"association, not that continuity causes {outcome_label.lower()}."
     )
     data: dict[str, Any] = {"wave": ctx.first_wave}
     if schedule is None:
@@ -207,6 +210,50 @@ def _score_label(instruments: Sequence[Instrument], score_id: str | None) -> str
     return str(score_id).replace("_", " ")
 
 
+#: Plain names of the exposure columns a model may use (leader-facing tables never show model syntax).
+VARIABLE_NAMES = {
+    "coc": "continuity",
+    "upc": "usual-provider continuity",
+    "mfpc": "most-frequent-provider share",
+}
+
+
+def plain_term(term: str, instruments: Sequence[Instrument] = ()) -> str:
+    """A model term as leaders read it: no model syntax such as ``cr(coc, df=3)[0]`` or ``C(pgy)[T.2]``.
+
+    Examples
+    --------
+    >>> plain_term("cr(coc, df=3)[0]")
+    'continuity (spline term 1)'
+    >>> plain_term("C(pgy)[T.2]"), plain_term("pgy[T.3]"), plain_term("(Intercept)")
+    ('pgy 2 (vs. the first level)', 'pgy 3 (vs. the first level)', 'intercept')
+    >>> plain_term("coc:pgy")
+    'continuity x pgy'
+    """
+    if term in ("(Intercept)", "Intercept"):
+        return "intercept"
+
+    def name(variable: str) -> str:
+        if variable in VARIABLE_NAMES:
+            return VARIABLE_NAMES[variable]
+        label = _score_label(instruments, variable)
+        return label.lower() if label != variable.replace("_", " ") else variable.replace("_", " ")
+
+    parts = []
+    for part in term.split(":"):
+        spline = re.fullmatch(r"(?:cr|cc|bs|te|ns|dmatrix)\(\s*(\w+)[^)]*\)\[(\d+)\]", part)
+        level = re.fullmatch(r"(?:C\(\s*(\w+)[^)]*\)|(\w+))\[T\.(.+)\]", part)
+        if spline:
+            parts.append(f"{name(spline.group(1))} (spline term {int(spline.group(2)) + 1})")
+        elif level:
+            parts.append(f"{name(level.group(1) or level.group(2))} {level.group(3)} (vs. the first level)")
+        elif re.fullmatch(r"\w+", part):
+            parts.append(name(part))
+        else:
+            parts.append(part)
+    return " x ".join(parts)
+
+
 def _has_bare_term(formula: str, variable: str) -> bool:
     fixed = formula.split("~", 1)[-1]
     fixed = re.sub(r"\([^()]*\|[^()]*\)", " ", fixed)  # random terms
@@ -249,7 +296,8 @@ def _model_block(
         "n_groups": {k: int(v) for k, v in model.n_groups.items()},
         "fixed": [
             {
-                "term": str(term),
+                "term": plain_term(str(term), ctx.instruments),
+                "model_term": str(term),
                 "estimate": finite_or_none(row["estimate"]),
                 "se": finite_or_none(row["se"]),
                 "ci_lower": finite_or_none(row["ci_lower"]),
@@ -279,7 +327,8 @@ def _model_block(
     if model.standardized is not None and len(model.standardized):
         term, row = next(iter(model.standardized.iterrows()))
         block["per_sd"] = {
-            "term": str(term),
+            "term": plain_term(str(term), ctx.instruments),
+            "model_term": str(term),
             "per_sd": finite_or_none(row["per_sd"]),
             "ci_lower": finite_or_none(row["per_sd_ci_lower"]),
             "ci_upper": finite_or_none(row["per_sd_ci_upper"]),

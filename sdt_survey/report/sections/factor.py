@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 
 from ...cohorts import invariance_minimum
+from ...cohorts.invariance import groups_phrase, untested_phrase
 from ...instrument import Instrument
+from ...stats.order import natural_sorted
 from ..context import (
     ReportContext,
     finite_or_none,
@@ -198,8 +200,8 @@ def _invariance_check(
     rows &= labels.notna().to_numpy()
     complete = ctx.scores[list(inst.subscales)].notna().all(axis=1).to_numpy() & rows
     sizes = pd.Series(complete[rows]).groupby(labels[rows].astype(str).to_numpy()).sum()
-    large = [g for g in sizes.index if sizes[g] >= need]
-    small = [g for g in sizes.index if sizes[g] < need]
+    large = natural_sorted(g for g in sizes.index if sizes[g] >= need)
+    small = natural_sorted(g for g in sizes.index if sizes[g] < need)
     check: dict[str, Any] = {
         "instrument": inst.id,
         "across": across,
@@ -229,7 +231,7 @@ def _invariance_check(
     tested = ctx.keyed.loc[chosen, items].reset_index(drop=True)
     tested[across] = labels[chosen].astype(str).to_numpy()
     try:
-        result = measurement_invariance(tested, CFAModel.from_instrument(inst), across)
+        result = measurement_invariance(tested, CFAModel.from_instrument(inst), across, group_order=large)
     except Exception as exc:  # the engine may fail to converge on real data
         check.update(
             status="failed",
@@ -238,9 +240,8 @@ def _invariance_check(
         return check
     level = result.highest
     supported = level in ("scalar", "strict")
-    skipped = (
-        f" Not tested (too few respondents): {', '.join(f'{across} {g}' for g in small)}." if small else ""
-    )
+    skipped = untested_phrase(across, small, need)
+    skipped = f" {skipped[2].upper()}{skipped[3:]}." if skipped else ""
     steps = []
     for name, step in result.steps.items():
         fit = step.fit
@@ -273,11 +274,16 @@ def _invariance_check(
         status="tested",
         level=level,
         mean_comparisons_supported=supported,
+        comparable_groups=large if supported else [],
+        reference_group=large[0],
         criterion=result.criterion,
         steps=steps,
         comparisons=comparisons,
         conclusion=ctx.scrub(result.conclusion),
-        statement=ctx.scrub(f"{inst.id} across {across}{caveat}: {result.conclusion}{skipped}"),
+        statement=ctx.scrub(
+            f"{inst.id} across {groups_phrase(across, large)}{caveat}, reference group {across} {large[0]}: "
+            f"{result.conclusion}{skipped}"
+        ),
         warnings=[ctx.scrub(w) for w in result.warnings],
     )
     return check
