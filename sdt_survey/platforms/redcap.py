@@ -400,7 +400,7 @@ def build_dictionary(
             FORM: first_form,
             TYPE: "text",
             LABEL: "Record ID",
-            ANNOTATION: _annotation(survey.provenance),
+            ANNOTATION: f"{_annotation(survey.provenance)}; stamp {survey.stamp}",
         }
     ]
     for section in survey.sections:
