@@ -30,12 +30,15 @@ from ..responses import (
     WAVE_COLUMNS,
     CleanResponses,
     DataQualityReport,
+    DriftError,
     Responses,
     ResponseValidationError,
+    check_drift,
     read_responses,
     responses_from_frame,
     validate_responses,
 )
+from ..responses.drift import check_policy
 from .careless import DURATION_COLUMNS, careless_flags, careless_indices
 from .dataset import ScoredResponses
 from .identifiers import detect_identifier_columns, id_copy_columns
@@ -57,6 +60,7 @@ INTAKE_DEFAULTS: dict[str, Any] = {
     "identifiers": (),
     "keep_identifiers": False,
     "include_items": False,
+    "drift": "error",
 }
 
 
@@ -79,6 +83,7 @@ def score(
     identifiers: Sequence[str] = (),
     keep_identifiers: bool = False,
     include_items: bool = False,
+    drift: str = "error",
 ) -> ScoredResponses:
     """Validate and score responses.
 
@@ -126,6 +131,14 @@ def score(
         ``keep_identifiers``; the report gives each one and why.
     include_items : bool
         Also write the validated item values (as answered).
+    drift : {"error", "warn"}
+        The file is compared with the definition before any scoring
+        (:func:`~sdt_survey.responses.check_drift`): a stamp of another
+        version or content hash of the instrument, or an item with no column,
+        raises :class:`~sdt_survey.responses.DriftError` under ``"error"``;
+        ``"warn"`` accepts them. Either way every difference (added, missing
+        or renamed columns, changed choices, branching) is a line of the
+        data-quality report (``report.drift``).
 
     Returns
     -------
@@ -159,7 +172,9 @@ def score(
             identifiers=identifiers,
             keep_identifiers=keep_identifiers,
             include_items=include_items,
+            drift=drift,
         )
+    check_policy(drift)
     # The key is checked before any work, so a bad key never costs a run.
     key = None
     if pseudonymize_key is not None:
@@ -176,6 +191,7 @@ def score(
     clean = validate_responses(
         read, loaded, id_column=id_column, wave_column=wave_column, invalid=invalid, duplicates=duplicates
     )
+    clean = _with_drift(clean, read, loaded, drift=drift, id_column=id_column, wave_column=wave_column)
     if key is not None:
         # Before anything can be printed or written, errors included.
         clean = dataclasses.replace(
@@ -183,6 +199,8 @@ def score(
             respondent=pseudonymize(clean.respondent, key),
             report=pseudonymize_report(clean.report, id_column, key),
         )
+    if clean.report.has_drift_errors:
+        raise DriftError(clean.report)
     if clean.report.has_blocking_errors:
         raise ResponseValidationError(clean.report)
     return _score_clean(
@@ -325,6 +343,19 @@ def _score_clean(
         wave_column=wave_column,
         source=read.path,
     )
+
+
+def _with_drift(
+    clean: CleanResponses, read: Responses, instruments: tuple[Instrument, ...], *, drift: str, **columns: Any
+) -> CleanResponses:
+    """Add the drift lines to the report, once, before any scoring (``drift="warn"`` accepts them)."""
+    lines = check_drift(read, clean, instruments, drift=drift, **columns)
+    report = clean.report.with_lines(lines) if not lines.empty else clean.report
+    if drift == "warn":
+        issues = report.issues.copy()
+        issues.loc[issues["problem"] == "absent_item_column", "severity"] = "warning"
+        report = dataclasses.replace(report, issues=issues)
+    return dataclasses.replace(clean, report=report)
 
 
 def _with_identifier_lines(report: DataQualityReport, reasons: Mapping[str, str]) -> DataQualityReport:
