@@ -4,7 +4,10 @@
 of every analysis: read (or take) the responses, validate every cell, apply
 reverse keys (``min + max - x``), score each subscale by its ``method`` and
 ``min_valid`` rule, compute composites, optional z-scores, careless-responding
-indices, and pseudonymous ids. Its result, :class:`ScoredResponses`, is the
+indices, and pseudonymous ids. Before any scoring the file is compared with
+the definition (drift, :mod:`sdt_survey.responses.drift`); after it, each
+item's data are checked against its declared key (the keying audit,
+:mod:`sdt_survey.scoring.keying`). Its result, :class:`ScoredResponses`, is the
 **analysis data set**: every analysis (reliability, EFA, CFA, invariance,
 continuity, cohorts, the report) takes it in place of a file, and ``score``
 hands an analysis data set back as it is, so nothing is read twice.
@@ -42,6 +45,7 @@ from ..responses.drift import check_policy
 from .careless import DURATION_COLUMNS, careless_flags, careless_indices
 from .dataset import ScoredResponses
 from .identifiers import detect_identifier_columns, id_copy_columns
+from .keying import audit_keying, keying_warnings
 from .pseudonyms import pseudonymize, pseudonymize_report, read_key
 from .scores import reverse_key, score_ids, standardize, subscale_scores
 
@@ -330,6 +334,7 @@ def _score_clean(
     if include_items:
         scored_ids = [i.id for inst in instruments for i in inst.items if i.type != "text"]
         out = out.join(clean_values[scored_ids].add_prefix("item_"))
+    keying = audit_keying(keyed, instruments)
     return ScoredResponses(
         scores=out,
         items=clean_values,
@@ -342,6 +347,8 @@ def _score_clean(
         notes=read.notes + notes,
         wave_column=wave_column,
         source=read.path,
+        keying=keying,
+        warnings=keying_warnings(keying),
     )
 
 
