@@ -150,21 +150,21 @@ def _stamps(responses: Responses, instruments: Sequence[Instrument], add) -> Non
             if inst is None:
                 continue
             ours = inst.content_hash()
-            records = f"{n} record{'s' if n != 1 else ''}"
+            records = f"{n} record was" if n == 1 else f"{n} records were"
             if version != inst.version:
                 add(
                     "drift_stamp",
-                    f"column {column!r}: {records} were collected with {inst_id} {version}"
+                    f"column {column!r}: {records} collected with {inst_id} {version}"
                     + (f" (content hash {digest[:12]})" if digest else "")
-                    + f", but are read against {inst_id} {inst.version} (content hash {ours[:12]}); "
-                    "read them against the version they were collected with",
+                    + f"; the instrument read now is {inst_id} {inst.version} (content hash {ours[:12]}): "
+                    "read the file against the version it was collected with",
                     column=str(column),
                     value=f"{inst_id}@{version}",
                 )
             elif digest is not None and digest != ours:
                 add(
                     "drift_stamp",
-                    f"column {column!r}: {records} were collected with {inst_id} {version} whose content "
+                    f"column {column!r}: {records} collected with {inst_id} {version} whose content "
                     f"hash is {digest[:12]}, but the definition read now has {ours[:12]}: it was edited "
                     "without a new version (items, codes, keys, branching or scores differ)",
                     column=str(column),
