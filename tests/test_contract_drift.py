@@ -274,3 +274,19 @@ def test_keying_audit_reaches_the_report(wave, tmp_path):
     notes = report.to_dict()["sections"]["data_quality"]["notes"]
     assert any("keying: item 'rs4' of relatedness_satisfaction" in note for note in notes)
     assert np.isfinite(report.to_dict()["sections"]["data_quality"]["data"]["files"][0]["records"] or 0)
+
+
+def test_the_score_command_stops_on_drift_and_accepts_it_with_drift_warn(tmp_path):
+    from click.testing import CliRunner
+
+    from sdt_survey.cli import cli
+
+    frame = _pb_frame().assign(**{STAMP_FIELD: f"program-belonging@0.1.0#{'a' * 64}"})
+    path = _write(frame, tmp_path)
+    args = ["score", "program-belonging", str(path), "--id-column", "resident"]
+    stopped = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "s.csv")])
+    assert stopped.exit_code != 0 and "collected with program-belonging 0.1.0" in stopped.output
+    assert not (tmp_path / "s.csv").exists()
+    accepted = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "s.csv"), "--drift", "warn"])
+    assert accepted.exit_code == 0, accepted.output
+    assert "drift (the file against the definition)" in accepted.output

@@ -17,7 +17,7 @@ from ..errors import SdtSurveyError
 from ..factor.sem.estimators import ESTIMATORS
 from ..instrument import bundled_instruments
 from ..platforms import SOURCES
-from ..responses import INVALID_POLICIES
+from ..responses import DRIFT_POLICIES, INVALID_POLICIES
 from ..results import jsonable
 from .support import check_files, existing_files, force_option
 
@@ -86,6 +86,17 @@ INVALID_OPTION = click.option(
     show_default=True,
     help="error: report every invalid cell and stop; as-missing: set them to missing, report each, "
     "and go on.",
+)
+
+#: ``--drift``: what to do when the file does not match the instrument's definition (responses/drift.py).
+DRIFT_OPTION = click.option(
+    "--drift",
+    type=click.Choice(DRIFT_POLICIES),
+    default="error",
+    show_default=True,
+    help="The file against the definition: error stops on a file stamped with another version or content "
+    "hash of the instrument, and on an item with no column (unless --invalid as-missing); warn accepts "
+    "them. Every difference (added, missing or renamed columns, changed choices, branching) is reported.",
 )
 
 

@@ -8,6 +8,7 @@ from ..._terminal import terminal_text
 from ...responses import ResponseValidationError
 from ..group import cli
 from ..options import (
+    DRIFT_OPTION,
     FORMAT_OUTPUT,
     emit,
     parse_thresholds,
@@ -87,6 +88,7 @@ from ..support import check_files, existing_files, force_option
     help="Keep the columns taken for identifiers in the output (the report lists them and why).",
 )
 @click.option("--include-items", is_flag=True, help="Also write the validated item values (item_<id>).")
+@DRIFT_OPTION
 @force_option()
 @FORMAT_OUTPUT
 def score_command(
@@ -108,6 +110,7 @@ def score_command(
     identifiers: tuple[str, ...],
     keep_identifiers: bool,
     include_items: bool,
+    drift: str,
     force: bool,
     fmt: str,
 ) -> None:
@@ -123,7 +126,10 @@ def score_command(
     column, value and what is wrong. By default any invalid cell stops the run
     (exit 1) and nothing is written; --invalid as-missing sets invalid cells
     to missing and goes on, still listing each one. The input is never
-    modified.
+    modified. Before scoring, the file is compared with the definition
+    (drift: added, missing or renamed columns, changed choices, branching, a
+    stamp of another version); after it, each item's data are checked
+    against its declared key (a warning names an item that runs against it).
 
     \b
     Examples:
@@ -166,6 +172,7 @@ def score_command(
             identifiers=identifiers,
             keep_identifiers=keep_identifiers,
             include_items=include_items,
+            drift=drift,
         )
     except ResponseValidationError as exc:
         if report_path:
