@@ -37,6 +37,7 @@ import pandas as pd
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, code_text, parse_stamps
 from ..platforms.xlsform import STAMP_FIELD
+from .cells import shown_value
 from .model import ISSUE_COLUMNS, WAVE_COLUMNS, CleanResponses, Responses
 from .read import all_items
 
@@ -216,7 +217,7 @@ def _choices(clean: CleanResponses, instruments: Sequence[Instrument], add) -> N
     bad = issues[issues["problem"].isin(_UNKNOWN_CODE) & issues["item"].isin(list(coded))]
     for (column, item_id), group in bad.groupby(["column", "item"], sort=False):
         item = coded[item_id]
-        values = list(dict.fromkeys(code_text(v) for v in group["value"] if v is not None))
+        values = list(dict.fromkeys(shown_value(code_text(v)) for v in group["value"] if v is not None))
         codes = list(item.scale.values) if item.scale is not None else [c.value for c in item.choices]
         what = f"scale {item.scale.id}" if item.scale is not None else f"the choices of {item_id}"
         shown = ", ".join(values[:8]) + (f", ... ({len(values) - 8} more)" if len(values) > 8 else "")
