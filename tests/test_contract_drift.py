@@ -290,3 +290,13 @@ def test_the_score_command_stops_on_drift_and_accepts_it_with_drift_warn(tmp_pat
     accepted = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "s.csv"), "--drift", "warn"])
     assert accepted.exit_code == 0, accepted.output
     assert "drift (the file against the definition)" in accepted.output
+
+
+def test_columns_a_platform_adds_are_no_drift(tmp_path):
+    frame = _pb_frame().rename(columns={"resident": "record_id"})
+    frame.insert(1, "redcap_event_name", "wave_1_arm_1")
+    frame["program_belonging_complete"] = 2
+    frame["extra_q"] = 1
+    scored = sdt_survey.score(PB, _write(frame, tmp_path), id_column="record_id")
+    assert scored.report.source == "redcap"
+    assert scored.report.drift["column"].tolist() == ["extra_q"]

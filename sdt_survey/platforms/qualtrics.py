@@ -652,6 +652,18 @@ __all__ = ["PROVENANCE_ID", "Block", "Question", "build_blocks", "matrix_columns
 
 
 _QUALTRICS_META = {"startdate", "enddate", "responseid", "recordeddate", "distributionchannel"}
+#: Every column Qualtrics adds to a response export (lower case): never an "added" column (drift).
+_METADATA = _QUALTRICS_META | {
+    "status", "ipaddress", "progress", "duration (in seconds)", "finished", "recipientlastname",
+    "recipientfirstname", "recipientemail", "externalreference", "locationlatitude", "locationlongitude",
+    "userlanguage", "q_recaptchascore", "q_relevantidduplicate", "q_relevantidduplicatescore",
+    "q_relevantidfraudscore", "q_relevantidlaststartdate",
+}  # fmt: skip
+
+
+def is_metadata_column(name: str) -> bool:
+    """Whether Qualtrics adds the column to every export (``StartDate``, ``ResponseId``, ...)."""
+    return name.lower() in _METADATA
 
 
 def looks_like_import_ids(row: pd.Series) -> bool:

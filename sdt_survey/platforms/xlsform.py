@@ -492,6 +492,18 @@ _ODK_META = {"_uuid", "_submission_time", "_index", "_id", "meta/instanceid", "m
              "submissiondate", "__version__", "instanceid"}  # fmt: skip
 
 
+def is_metadata_column(name: str) -> bool:
+    """Whether ODK/Kobo or the exported form adds the column (``_uuid``, ``start``, ``sdt_stamp``, ...)."""
+    lower = name.lower()
+    return (
+        lower in _ODK_META
+        or lower in {"start", "end", PROVENANCE_FIELD, STAMP_FIELD, "submitterid", "submittername", "status",
+                     "reviewstate", "deviceid", "edits", "formversion", "attachmentspresent",
+                     "attachmentsexpected"}
+        or lower.startswith(("_", "meta/", "meta-"))
+    )  # fmt: skip
+
+
 def is_hxl_row(row: pd.Series) -> bool:
     cells = [str(c).strip() for c in row.tolist() if isinstance(c, str) and str(c).strip()]
     return bool(cells) and all(c.startswith("#") for c in cells)

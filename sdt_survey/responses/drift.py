@@ -8,7 +8,8 @@ scoring, and says in plain words what differs:
 * ``drift_missing_item``: an item of the instrument has no column (with the
   column that looks like it renamed, when one does);
 * ``drift_added_column``: columns that are not in the instrument (passed
-  through unchanged);
+  through unchanged); the columns a platform adds to every export are not
+  drift (each platform's module says which, ``is_metadata_column``);
 * ``drift_choices``: a column holding codes the item's scale or choice list
   does not have, listed per column (the choice list was edited on the platform);
 * ``drift_branching``: an item answered in most of the records its
@@ -36,6 +37,7 @@ import pandas as pd
 
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, code_text, parse_stamps
+from ..platforms import platform_of_source
 from ..platforms.xlsform import STAMP_FIELD
 from .cells import shown_value
 from .model import ISSUE_COLUMNS, WAVE_COLUMNS, CleanResponses, Responses
@@ -50,17 +52,6 @@ STAMP_COLUMNS = ("_instruments", STAMP_FIELD)
 BLOCKING_DRIFT = ("drift_stamp", "drift_missing_item")
 #: The validation problems that mean a cell holds a code the item does not have.
 _UNKNOWN_CODE = ("out_of_range", "unknown_choice", "unknown_label")
-#: Columns a platform adds to every export; never "added" columns.
-_PLATFORM_COLUMNS = frozenset(
-    c.lower()
-    for c in (
-        *WAVE_COLUMNS, *STAMP_COLUMNS, "sdt_instruments", "record_id", "redcap_repeat_instrument",
-        "redcap_repeat_instance", "redcap_survey_identifier", "start", "end", "StartDate", "EndDate",
-        "Status", "IPAddress", "Progress", "Duration (in seconds)", "Finished", "RecordedDate",
-        "ResponseId", "RecipientLastName", "RecipientFirstName", "RecipientEmail", "ExternalReference",
-        "LocationLatitude", "LocationLongitude", "DistributionChannel", "UserLanguage",
-    )
-)  # fmt: skip
 
 
 def check_policy(drift: str) -> None:
@@ -121,7 +112,8 @@ def check_drift(
         )
 
     _stamps(responses, instruments, add)
-    _missing_and_added(responses, instruments, add, {id_column, wave_column} - {None})
+    expected = {id_column, wave_column, *WAVE_COLUMNS, *STAMP_COLUMNS} - {None}
+    _missing_and_added(responses, instruments, add, expected)
     _choices(clean, instruments, add)
     _branching(clean, instruments, add)
     return pd.DataFrame(lines, columns=ISSUE_COLUMNS)
@@ -197,12 +189,15 @@ def _missing_and_added(responses: Responses, instruments: Sequence[Instrument], 
             )
         else:
             add("drift_missing_item", f"item {item_id!r} of {owner} has no column in the file", item=item_id)
+    # A column the platform adds to every export (its module says which) is no drift; nor is the HTML
+    # form's metadata (``_submitted``, ...), which all begin with an underscore.
+    platform = platform_of_source(responses.source)
+    is_metadata = (platform.hook("is_metadata_column") if platform is not None else None) or (lambda c: False)
     added = [
         c
         for c in unmatched
-        if c not in renamed.values() and c not in expected and c.lower() not in _PLATFORM_COLUMNS
-        and not c.startswith("_")
-    ]  # fmt: skip
+        if c not in renamed.values() and c not in expected and not c.startswith("_") and not is_metadata(c)
+    ]
     for column in added:
         add(
             "drift_added_column",
