@@ -23,6 +23,7 @@ import pytest
 
 import sdt_survey
 from sdt_survey.errors import SdtSurveyError
+from sdt_survey.instrument import load_instruments
 from sdt_survey.instrument.expressions import evaluate, parse_expression
 from sdt_survey.platforms import build_survey
 from sdt_survey.platforms.html import render_html, show_if_to_js, write
@@ -265,7 +266,10 @@ def test_every_bundled_instrument_and_the_combination_export(name, tmp_path):
     survey = build_survey(instruments, **export_args(name))
     structure = assert_accessible_self_contained(out.read_text(encoding="utf-8"), survey)
     data = embedded_data(structure)
-    assert data["instruments"] == [{"id": i.id, "version": i.version} for i in survey.instruments]
+    # issue 14: each instrument also carries its content hash (the stamp)
+    assert data["instruments"] == [
+        {"id": i.id, "version": i.version, "hash": i.content_hash()} for i in survey.instruments
+    ]
     assert [item["id"] for item in data["items"]] == [item.id for item in survey.items]
 
 
@@ -508,9 +512,10 @@ def test_form_branches_validates_and_saves_what_the_reader_scores(tab, tmp_path)
     assert tab.suggested_filename in page.inner_text("#sdt-done-text")
     record = json.loads(saved.read_text(encoding="utf-8"))
     assert record["format"] == "sdt-survey-response" and record["format_version"] == 1
+    # issue 14: each instrument also carries its content hash (the stamp)
     assert record["instruments"] == [
-        {"id": "continuity-exposure", "version": "1.0.0"},
-        {"id": "bpn-residency", "version": "1.0.0"},
+        {"id": i.id, "version": "1.0.0", "hash": i.content_hash()}
+        for i in load_instruments(["continuity-exposure", "bpn-residency"])
     ]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["submitted"])
     assert (record["language"], record["respondent"], record["wave"]) == ("en", "R001", 2)

@@ -71,7 +71,8 @@ def test_every_bundled_instrument_exports_a_dictionary_redcap_accepts(instrument
         inst = next(i for i in loaded if row[0] in i.item_ids)
         assert row[-1].startswith(f"sdt-survey: {inst.id} {inst.version}")
     provenance = "; ".join(f"{i.id} {i.version}" for i in loaded)
-    assert frame.loc[0, "Field Annotation"] == f"sdt-survey: {provenance}"
+    stamp = " ".join(i.stamp for i in loaded)  # issue 14: the record-id row also carries the stamp
+    assert frame.loc[0, "Field Annotation"] == f"sdt-survey: {provenance}; stamp {stamp}"
     # The scales' missing codes are notes to declare by hand, not choices.
     assert any("Missing Data Codes" in note and "-99, Skipped" in note for note in result.notes)
     assert not frame["Choices, Calculations, OR Slider Labels"].str.contains("-99").any()

@@ -423,7 +423,8 @@ def test_provenance_is_recorded_at_every_level(tmp_path: Path) -> None:
     export(COMBINED, tmp_path)
     instruments = load_instruments(COMBINED)
     protocol = read(tmp_path / COMBINED_NAME / f"{COMBINED_NAME}_schema")
-    assert protocol["version"] == "bpn-residency@1.0.0 continuity-exposure@1.0.0 program-belonging@1.0.0"
+    # issue 14: the protocol's version is each instrument's stamp, id@version#content-hash
+    assert protocol["version"] == " ".join(f"{i.id}@{i.version}#{i.content_hash()}" for i in instruments)
     assert protocol["altLabel"] == {
         "en": "bpn-residency 1.0.0; continuity-exposure 1.0.0; program-belonging 1.0.0"
     }

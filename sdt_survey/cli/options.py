@@ -18,7 +18,7 @@ from ..errors import SdtSurveyError
 from ..factor.sem.estimators import ESTIMATORS
 from ..instrument import bundled_instruments
 from ..platforms import SOURCES
-from ..responses import INVALID_POLICIES
+from ..responses import DRIFT_POLICIES, INVALID_POLICIES
 from ..results import jsonable
 from .group import VERBOSE_KEY
 from .messages import cli_message
@@ -97,6 +97,17 @@ DUPLICATES_OPTION = click.option(
     show_default=True,
     help="A respondent id repeated within a wave: stop, keep all (flagged), or keep one. Without "
     "--id-column, a REDCap record_id or Qualtrics ResponseId is the id (the output says so).",
+)
+
+#: ``--drift``: what to do when the file does not match the instrument's definition (responses/drift.py).
+DRIFT_OPTION = click.option(
+    "--drift",
+    type=click.Choice(DRIFT_POLICIES),
+    default="error",
+    show_default=True,
+    help="The file against the definition: error stops on a file stamped with another version or content "
+    "hash of the instrument, and on an item with no column (unless --invalid as-missing); warn accepts "
+    "them. Every difference (added, missing or renamed columns, changed choices, branching) is reported.",
 )
 
 

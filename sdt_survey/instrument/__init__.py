@@ -22,6 +22,7 @@ Examples
 
 from . import expressions
 from ._yaml import format_path, read_yaml_mapping
+from .fingerprint import content_hash, instrument_stamp, parse_stamps
 from .load import (
     BUNDLED_DIR,
     bundled_instruments,
@@ -96,12 +97,15 @@ __all__ = [
     "check_distinct",
     "check_instrument",
     "code_text",
+    "content_hash",
     "expressions",
     "format_path",
+    "instrument_stamp",
     "load_instrument",
     "load_instruments",
     "min_items_required",
     "parse_instrument",
+    "parse_stamps",
     "plural",
     "read_yaml_mapping",
     "register_alias_target",

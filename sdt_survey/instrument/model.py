@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import SdtSurveyError
-from . import expressions
+from . import expressions, fingerprint
 
 SCHEMA_VERSION = 1
 ITEM_TYPES = ("likert", "integer", "number", "single", "multiple", "text", "date")
@@ -323,6 +323,19 @@ class Instrument:
     def reverse_keyed(self) -> list[str]:
         """Ids of the reverse-keyed items."""
         return [item.id for item in self.items if item.reverse]
+
+    def content_hash(self) -> str:
+        """SHA-256 of the definition's structure (items, types, codes, keys, branching, scores).
+
+        Wording is not part of it: a translation keeps the hash. See
+        :mod:`sdt_survey.instrument.fingerprint`.
+        """
+        return fingerprint.content_hash(self)
+
+    @property
+    def stamp(self) -> str:
+        """``id@version#hash``: what every export records of this instrument."""
+        return fingerprint.instrument_stamp(self)
 
     @property
     def is_proprietary(self) -> bool:

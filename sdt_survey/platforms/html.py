@@ -22,7 +22,7 @@ e-mail or hosted on any static server. It offers
 The saved response is exactly what :func:`sdt_survey.score` reads::
 
     {"format": "sdt-survey-response", "format_version": 1,
-     "instruments": [{"id": "bpn-residency", "version": "1.0.0"}],
+     "instruments": [{"id": "bpn-residency", "version": "1.0.0", "hash": "e41c3409..."}],
      "submitted": "2026-03-04T10:21:40Z", "language": "en",
      "respondent": "R001", "wave": 1,
      "answers": {"as1": 4, "sources": [1, 2], "comment": null}}
@@ -188,7 +188,10 @@ def render_html(survey: Survey, *, post_url: str | None = None) -> tuple[str, li
     ui = {language: UI_STRINGS.get(_ui_language(language), UI_STRINGS["en"]) for language in languages}
     data = {
         "survey": survey.id,
-        "instruments": [{"id": inst.id, "version": inst.version} for inst in survey.instruments],
+        "instruments": [
+            {"id": inst.id, "version": inst.version, "hash": inst.content_hash()}
+            for inst in survey.instruments
+        ],
         "language": survey.language,
         "languages": languages,
         "texts": texts,
@@ -222,6 +225,7 @@ def render_html(survey: Survey, *, post_url: str | None = None) -> tuple[str, li
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<meta http-equiv="Content-Security-Policy" content="{html.escape(csp)}">',
         f'<meta name="sdt-survey-instruments" content="{provenance}">',
+        f'<meta name="sdt-survey-stamp" content="{html.escape(survey.stamp)}">',
         f'<meta name="generator" content="sdt-survey {html.escape(_package_version())}">',
         # An empty icon keeps the browser from asking a server for /favicon.ico.
         '<link rel="icon" href="data:,">',
@@ -719,7 +723,9 @@ def flatten_record(record: dict, display: str) -> dict:
         return record
     flat = {f"_{k}": v for k, v in record.items() if k != "answers"}
     flat["_instruments"] = " ".join(
-        f"{i.get('id')}@{i.get('version')}" for i in record.get("instruments", []) if isinstance(i, dict)
+        f"{i.get('id')}@{i.get('version')}" + (f"#{i['hash']}" if isinstance(i.get("hash"), str) else "")
+        for i in record.get("instruments", [])
+        if isinstance(i, dict)
     )
     answers = record.get("answers") or {}
     if not isinstance(answers, dict):

@@ -459,7 +459,9 @@ SCRIPT = r"""
     const row = {
       _format: record.format,
       _format_version: record.format_version,
-      _instruments: record.instruments.map((i) => i.id + "@" + i.version).join(" "),
+      _instruments: record.instruments
+        .map((i) => i.id + "@" + i.version + (i.hash ? "#" + i.hash : ""))
+        .join(" "),
       _submitted: record.submitted,
       _language: record.language,
     };

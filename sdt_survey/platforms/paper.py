@@ -10,7 +10,8 @@ Both targets lay out the same questionnaire in one language:
 * each ``show_if`` as a skip instruction in words ("Answer only if question
   1 is “Yes” and question 2 is more than 0."),
 * the answer codes beside the labels, for whoever types the answers in, and
-* a footer with the instrument ids and versions the form was made from.
+* a footer with the instrument ids and versions the form was made from, and their stamp
+  (``id@version#hash``, the hash cut to 12 hex digits; docs/exporting.md).
 
 The PDF is drawn with fpdf2, in pure Python, with the DejaVu Sans font that
 ships inside matplotlib (accents, ``¿``, ``ñ`` and ``☐`` included), so it
@@ -87,6 +88,7 @@ PAPER_STRINGS: dict[str, dict[str, str]] = {
         "includes": "{q} includes {v}",
         "excludes": "{q} does not include {v}",
         "footer": "Instruments: {provenance}. Made with sdt-survey {version}.",
+        "stamp": "Definition: {stamp}",
         "page": "Page {page} of {pages}",
     },
     "es": {
@@ -130,6 +132,7 @@ PAPER_STRINGS: dict[str, dict[str, str]] = {
         "includes": "{q} incluye {v}",
         "excludes": "{q} no incluye {v}",
         "footer": "Instrumentos: {provenance}. Creado con sdt-survey {version}.",
+        "stamp": "Definición: {stamp}",
         "page": "Página {page} de {pages}",
     },
     "fr": {
@@ -173,6 +176,7 @@ PAPER_STRINGS: dict[str, dict[str, str]] = {
         "includes": "{q} comprend {v}",
         "excludes": "{q} ne comprend pas {v}",
         "footer": "Instruments : {provenance}. Créé avec sdt-survey {version}.",
+        "stamp": "Définition : {stamp}",
         "page": "Page {page} sur {pages}",
     },
 }
@@ -237,6 +241,12 @@ class PaperForm:
     sections: list[PaperSection]
     footer: str
     provenance: str
+    stamp: str = ""
+
+    @property
+    def stamp_line(self) -> str:
+        """``Definition: bpn-residency@1.0.0#e41c34092eea``: the short stamp, for comparing by eye."""
+        return self.say("stamp", stamp=self.stamp) if self.stamp else ""
 
     def say(self, key: str, **params: object) -> str:
         """One of the questionnaire's own words, with ``{params}`` filled in."""
@@ -312,6 +322,7 @@ def paper_form(survey: Survey) -> tuple[PaperForm, list[str]]:
         sections=sections,
         footer=words["footer"].format(provenance=survey.provenance, version=_package_version()),
         provenance=survey.provenance,
+        stamp=survey.short_stamp,
     )
     return form, warnings
 
@@ -389,7 +400,10 @@ def render_markdown(survey: Survey) -> tuple[str, list[str]]:
             lines += [_md_paragraph(section.preamble), ""]
         for block in section.blocks:
             lines += _md_grid(form, block) if block.is_grid else _md_question(form, block.questions[0])
-    lines += ["---", "", f"*{_md_inline(form.footer)}*", ""]
+    lines += ["---", ""]
+    if form.stamp_line:
+        lines += [f"*{_md_inline(form.stamp_line)}*", ""]
+    lines += [f"*{_md_inline(form.footer)}*", ""]
     return "\n".join(lines), warnings
 
 
@@ -602,7 +616,7 @@ def _make_pdf_class() -> type:
             self.set_auto_page_break(True, margin=20)
             self.set_title(form.title)
             self.set_subject(f"sdt-survey paper form: {form.provenance}")
-            self.set_keywords(form.provenance)
+            self.set_keywords(f"{form.provenance} {form.stamp}".strip())
             self.set_creator(f"sdt-survey {_package_version()}")
             self.set_lang(form.language)
             self.alias_nb_pages("{nb}")
@@ -614,7 +628,8 @@ def _make_pdf_class() -> type:
             self.set_text_color(*self.MUTED)
             page = self.form.say("page", page=self.page_no(), pages="{nb}")
             width = self.epw - self.get_string_width(page) - 6
-            self.multi_cell(width, 3.4, self.form.footer, new_x=XPos.RIGHT, new_y=YPos.TOP)
+            footer = f"{self.form.footer} {self.form.stamp_line}".strip()
+            self.multi_cell(width, 3.4, footer, new_x=XPos.RIGHT, new_y=YPos.TOP)
             self.set_x(self.l_margin + self.epw - self.get_string_width(page) - 1)
             self.cell(0, 3.4, page, align="R")
             self.set_text_color(*self.INK)

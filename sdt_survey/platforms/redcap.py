@@ -400,7 +400,7 @@ def build_dictionary(
             FORM: first_form,
             TYPE: "text",
             LABEL: "Record ID",
-            ANNOTATION: _annotation(survey.provenance),
+            ANNOTATION: f"{_annotation(survey.provenance)}; stamp {survey.stamp}",
         }
     ]
     for section in survey.sections:
@@ -797,6 +797,18 @@ __all__ = [
 
 
 # ------------------------------------------------------------ reading collected responses
+
+
+#: Columns REDCap adds to a records export (besides ``<form>_timestamp`` and ``<form>_complete``).
+_METADATA = {"record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
+             "redcap_survey_identifier", "redcap_data_access_group", "event name", "repeat instrument",
+             "repeat instance", "survey identifier", "record id"}  # fmt: skip
+
+
+def is_metadata_column(name: str) -> bool:
+    """Whether REDCap adds the column to every records export (``redcap_event_name``, ``form_complete``)."""
+    lower = name.lower()
+    return lower in _METADATA or lower.endswith(("_timestamp", "_complete", " timestamp", "complete?"))
 
 
 def redcap_checkbox_code(code: object) -> str:

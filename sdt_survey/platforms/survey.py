@@ -99,6 +99,20 @@ class Survey:
         return "; ".join(f"{inst.id} {inst.version}" for inst in self.instruments)
 
     @property
+    def stamp(self) -> str:
+        """``bpn-residency@1.0.0#<sha256>``: each instrument's id, version and content hash.
+
+        Every export writes it (docs/exporting.md); the drift check on intake
+        reads it back from the data where the platform carries it.
+        """
+        return " ".join(inst.stamp for inst in self.instruments)
+
+    @property
+    def short_stamp(self) -> str:
+        """The stamp with each hash cut to its first 12 hex digits, for a human to compare (paper)."""
+        return " ".join(f"{inst.id}@{inst.version}#{inst.content_hash()[:12]}" for inst in self.instruments)
+
+    @property
     def id(self) -> str:
         """A name for the combined survey: the instrument ids joined by ``+``."""
         return "+".join(inst.id for inst in self.instruments)

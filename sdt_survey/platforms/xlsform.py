@@ -114,6 +114,8 @@ CONSTRAINT_MESSAGES = {
 
 #: The ``calculate`` field that stores the instrument ids and versions with each submission.
 PROVENANCE_FIELD = "sdt_instruments"
+#: A calculate stored with every submission, and a settings column: the stamp ``id@version#hash``.
+STAMP_FIELD = "sdt_stamp"
 
 QUESTION_TYPE = {"integer": "integer", "number": "decimal", "date": "date", "text": "text"}
 
@@ -293,7 +295,7 @@ def build_sheets(survey: Survey) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
     languages = tuple(dict.fromkeys((survey.language, *survey.languages)))
     columns = {lang: language_column(lang) for lang in languages}
     items = {item.id: item for item in survey.items}
-    reserved = {PROVENANCE_FIELD, "start", "end"}
+    reserved = {PROVENANCE_FIELD, STAMP_FIELD, "start", "end"}
     clashes = sorted(reserved & set(items))
     if clashes:
         raise SdtSurveyError(f"item ids {', '.join(clashes)} collide with fields the XLSForm adds")
@@ -304,6 +306,7 @@ def build_sheets(survey: Survey) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
         {"type": "start", "name": "start"},
         {"type": "end", "name": "end"},
         {"type": "calculate", "name": PROVENANCE_FIELD, "calculation": quote_without_escapes(provenance)},
+        {"type": "calculate", "name": STAMP_FIELD, "calculation": quote_without_escapes(survey.stamp)},
     ]
     names_in_use = set(items) | reserved
 
@@ -373,9 +376,10 @@ def build_sheets(survey: Survey) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
                 "version": provenance,
                 "default_language": columns[survey.language],
                 "style": "pages",
+                STAMP_FIELD: survey.stamp,
             }
         ],
-        ["form_title", "form_id", "version", "default_language", "style"],
+        ["form_title", "form_id", "version", "default_language", "style", STAMP_FIELD],
     )
     for name, frame in (("survey", sheet), ("choices", choices), ("settings", settings)):
         _refuse_control_characters(name, frame)
@@ -470,7 +474,15 @@ def write(survey: Survey, out: Path, *, overwrite: bool = False) -> ExportResult
     return ExportResult(target="xlsform", paths=[out], survey=survey.id, warnings=warnings, notes=notes)
 
 
-__all__ = ["LANGUAGE_NAMES", "PROVENANCE_FIELD", "build_sheets", "language_column", "relevant", "write"]
+__all__ = [
+    "LANGUAGE_NAMES",
+    "PROVENANCE_FIELD",
+    "STAMP_FIELD",
+    "build_sheets",
+    "language_column",
+    "relevant",
+    "write",
+]
 
 
 # ------------------------------------------------------------ reading collected responses
@@ -478,6 +490,18 @@ __all__ = ["LANGUAGE_NAMES", "PROVENANCE_FIELD", "build_sheets", "language_colum
 
 _ODK_META = {"_uuid", "_submission_time", "_index", "_id", "meta/instanceid", "meta-instanceid", "key",
              "submissiondate", "__version__", "instanceid"}  # fmt: skip
+
+
+def is_metadata_column(name: str) -> bool:
+    """Whether ODK/Kobo or the exported form adds the column (``_uuid``, ``start``, ``sdt_stamp``, ...)."""
+    lower = name.lower()
+    return (
+        lower in _ODK_META
+        or lower in {"start", "end", PROVENANCE_FIELD, STAMP_FIELD, "submitterid", "submittername", "status",
+                     "reviewstate", "deviceid", "edits", "formversion", "attachmentspresent",
+                     "attachmentsexpected"}
+        or lower.startswith(("_", "meta/", "meta-"))
+    )  # fmt: skip
 
 
 def is_hxl_row(row: pd.Series) -> bool:

@@ -483,6 +483,7 @@ def instrument_reliability(
     """
     from ..responses import WAVE_COLUMNS
     from ..scoring import score
+    from ..scoring.keying import keying_warnings
 
     scored = score(instruments, responses, id_column=id_column, wave_column=wave_column, **reading)
     id_column = scored.id_column  # the intake may take it from the platform's export (and says so)
@@ -524,5 +525,9 @@ def instrument_reliability(
                 keep = a.notna().to_numpy() & b.notna().to_numpy()
                 if keep.sum() >= 3:
                     retest[sid] = test_retest(a[keep], b[keep])
-        reports.append(dataclasses.replace(report, retest=retest, notes=tuple(notes)))
+        # The keying audit was made once, on intake; its flags for this instrument are warnings here too.
+        keying = tuple(keying_warnings(scored.keying, inst.id))
+        reports.append(
+            dataclasses.replace(report, retest=retest, notes=tuple(notes), warnings=report.warnings + keying)
+        )
     return SurveyReliability(tuple(reports))

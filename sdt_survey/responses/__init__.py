@@ -18,7 +18,7 @@ input file is never modified.
 Modules: ``formats`` (one reader per file format), ``read`` (detection and
 column matching), ``cells`` and ``item_types`` (cell validation by item
 type), ``validate`` (rows, branching, ids), ``quality`` (the report),
-``model`` (the data classes).
+``model`` (the data classes), ``drift`` (the file against the definition).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .._untrusted import text_encoding
 from ..platforms import ALIAS_TARGET_OF_SOURCE, SOURCES
 from ..platforms.html import FORM_FORMAT
 from ..platforms.redcap import redcap_checkbox_code
+from .drift import DRIFT_POLICIES, check_drift
 from .formats import read_file
 from .model import (
     INVALID_POLICIES,
@@ -39,7 +40,7 @@ from .model import (
     CleanResponses,
     Responses,
 )
-from .quality import DataQualityReport, ResponseValidationError
+from .quality import DataQualityReport, DriftError, ResponseValidationError
 from .read import ITEM_PREFIX, read_responses, responses_from_frame
 from .validate import validate_responses
 
@@ -60,6 +61,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ALIAS_TARGET_OF_SOURCE",
+    "DRIFT_POLICIES",
     "FORM_FORMAT",
     "INVALID_POLICIES",
     "ISSUE_COLUMNS",
@@ -70,8 +72,10 @@ __all__ = [
     "WAVE_COLUMNS",
     "CleanResponses",
     "DataQualityReport",
+    "DriftError",
     "ResponseValidationError",
     "Responses",
+    "check_drift",
     "read_file",
     "read_responses",
     "redcap_checkbox_code",

@@ -73,6 +73,19 @@ class Verdict:
 _MESSAGE_VALUE_CHARACTERS = 60
 
 
+def shown_value(text: str) -> str:
+    """A value as a message shows it: a 5,000-digit number or a pasted essay is named, not printed whole.
+
+    Examples
+    --------
+    >>> shown_value("7"), shown_value("9" * 5000)
+    ('7', '999999999999999999999999...99999999 (5,000 characters)')
+    """
+    if len(text) <= _MESSAGE_VALUE_CHARACTERS:
+        return text
+    return f"{text[:24]}...{text[-8:]} ({len(text):,} characters)"
+
+
 def check_each_value(column: pd.Series, judge: Callable[[str, Any], Verdict], numeric: bool) -> Cells:
     """Judge each distinct value of a column once, then spread the verdicts to every cell.
 
@@ -90,10 +103,7 @@ def check_each_value(column: pd.Series, judge: Callable[[str, Any], Verdict], nu
             continue
         verdict = judge(text, raw)
         if verdict.message and len(text) > _MESSAGE_VALUE_CHARACTERS:
-            # A 5,000-digit number or a pasted essay is named, not printed whole.
-            verdict.message = verdict.message.replace(
-                text, f"{text[:24]}...{text[-8:]} ({len(text):,} characters)"
-            )
+            verdict.message = verdict.message.replace(text, shown_value(text))
         if verdict.value is not None:
             resolved[u] = verdict.value
         kinds[u], messages[u], reasons[u] = verdict.problem, verdict.message, verdict.reason

@@ -51,6 +51,12 @@ PROBLEM_SEVERITY = {
     "response_test": "info",
     "response_spam": "info",
     "response_unfinished": "info",
+    # Drift (responses/drift.py): the file against the definition. The first two follow drift=.
+    "drift_stamp": "error",
+    "drift_missing_item": "error",
+    "drift_choices": "warning",
+    "drift_branching": "warning",
+    "drift_added_column": "info",
 }
 
 ISSUE_COLUMNS = ["row", "respondent", "column", "item", "value", "problem", "severity", "message", "action"]

@@ -50,9 +50,22 @@ class DataQualityReport(Result):
         return self.issues[self.issues["severity"] == "error"]
 
     @property
+    def drift(self) -> pd.DataFrame:
+        """The lines about drift: where the file differs from the definition (``drift_*`` problems)."""
+        return self.issues[self.issues["problem"].astype(str).str.startswith("drift_")]
+
+    @property
+    def has_drift_errors(self) -> bool:
+        """A stamp of another definition or a missing item column, not accepted with ``drift="warn"``."""
+        return bool((self.drift["severity"] == "error").any())
+
+    @property
     def has_blocking_errors(self) -> bool:
-        """Errors stop scoring unless invalid cells are set to missing (``invalid="as-missing"``)."""
-        return self.invalid == "error" and not self.errors.empty
+        """Errors stop scoring unless invalid cells are set to missing (``invalid="as-missing"``).
+
+        Drift errors stop it whatever ``invalid`` says; ``drift="warn"`` accepts them.
+        """
+        return (self.invalid == "error" and not self.errors.empty) or self.has_drift_errors
 
     def counts(self) -> pd.DataFrame:
         """Number of lines per problem kind."""
@@ -79,6 +92,7 @@ class DataQualityReport(Result):
             "invalid": self.invalid,
             "decisions": dict(self.decisions),
             "counts": {row.problem: int(row.n) for row in self.counts().itertuples()},
+            "drift": json.loads(self.drift.to_json(orient="records", force_ascii=False)),
             "issues": json.loads(self.issues.to_json(orient="records", force_ascii=False)),
             "warnings": list(self.warnings),
             "notes": list(self.notes),
@@ -102,6 +116,12 @@ class DataQualityReport(Result):
         if self.issues.empty:
             return head + "\n  no problems found"
         lines = [head]
+        if not self.drift.empty:
+            lines.append("  drift (the file against the definition):")
+            lines += [
+                f"    {row.severity}: {printable(row.message)} -> {printable(row.action)}"
+                for row in self.drift.itertuples()
+            ]
         for row in self.counts().itertuples():
             lines.append(f"  {row.n:>6}  {row.problem} ({row.severity})")
         rank = self.issues["severity"].map({"error": 0, "warning": 1, "info": 2})
@@ -152,3 +172,19 @@ class ResponseValidationError(SdtSurveyError):
             'Fix them, or set invalid cells to missing with invalid="as-missing".'
         )
         super().__init__(self.headline + "\n" + report.summary())
+
+
+class DriftError(ResponseValidationError):
+    """The file does not match the definition it is read against (``report.drift`` lists how)."""
+
+    def __init__(self, report: DataQualityReport):
+        self.report = report
+        drift = report.drift[report.drift["severity"] == "error"]
+        listed = "\n".join(f"  {printable(message)}" for message in drift["message"])
+        self.headline = f"{report.path}: the file does not match the instrument it is read against (drift)"
+        SdtSurveyError.__init__(
+            self,
+            f"{report.path}: the file does not match the instrument it is read against (drift); no scores "
+            f"written:\n{listed}\nRead it against the definition it was collected with, map renamed "
+            "columns (mapping=...), or accept the differences with drift='warn'.\n" + report.summary(),
+        )

@@ -23,6 +23,7 @@ from ..errors import OutputError, SdtSurveyError
 from ..instrument import Instrument
 from ..responses import DataQualityReport
 from ..results import Result, jsonable
+from .keying import AUDIT_COLUMNS
 from .scores import score_ids
 from .tables import write_table
 
@@ -78,6 +79,9 @@ class ScoredResponses(Result):
     wave_column: str | None = None
     #: Where the responses came from: the file's path, or ``"<data frame>"``.
     source: str = "<data frame>"
+    #: The keying audit (:func:`~sdt_survey.scoring.keying.audit_keying`): items whose data run against
+    #: their declared key, one row each (empty when none); each is also one of the :attr:`warnings`.
+    keying: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=AUDIT_COLUMNS))
 
     #: The scores table is the data: a table suffix writes it, ``.txt``/``.md`` the summary.
     writers: ClassVar[dict[str, str]] = {".txt": "summary", ".md": "summary"}
@@ -116,6 +120,7 @@ class ScoredResponses(Result):
                 "dropped_reasons": self.dropped_reasons,
                 "notes": self.notes,
                 "warnings": self.warnings,
+                "keying": self.keying.to_dict("records"),
                 "report": {"counts": self.report.to_dict()["counts"]},
             }
         )
@@ -200,6 +205,8 @@ class ScoredResponses(Result):
             items=pick(self.items, columns),
             keyed=pick(self.keyed, columns),
             instruments=chosen,
+            keying=self.keying[self.keying["instrument"].isin([i.id for i in chosen])].reset_index(drop=True),
+            warnings=[w for w in self.warnings if not w.startswith("keying: ") or _names_item(w, item_ids)],
         )
 
     def variable_labels(self) -> dict[str, str]:
@@ -209,3 +216,7 @@ class ScoredResponses(Result):
                 if entry.label is not None:
                     labels[entry.id] = f"{entry.label} ({inst.id} {inst.version})"
         return labels
+
+
+def _names_item(warning: str, item_ids: Sequence[str]) -> bool:
+    return any(f"item {item_id!r} of " in warning for item_id in item_ids)

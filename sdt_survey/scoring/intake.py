@@ -4,7 +4,10 @@
 of every analysis: read (or take) the responses, validate every cell, apply
 reverse keys (``min + max - x``), score each subscale by its ``method`` and
 ``min_valid`` rule, compute composites, optional z-scores, careless-responding
-indices, and pseudonymous ids. Its result, :class:`ScoredResponses`, is the
+indices, and pseudonymous ids. Before any scoring the file is compared with
+the definition (drift, :mod:`sdt_survey.responses.drift`); after it, each
+item's data are checked against its declared key (the keying audit,
+:mod:`sdt_survey.scoring.keying`). Its result, :class:`ScoredResponses`, is the
 **analysis data set**: every analysis (reliability, EFA, CFA, invariance,
 continuity, cohorts, the report) takes it in place of a file, and ``score``
 hands an analysis data set back as it is, so nothing is read twice.
@@ -32,12 +35,15 @@ from ..responses import (
     WAVE_COLUMNS,
     CleanResponses,
     DataQualityReport,
+    DriftError,
     Responses,
     ResponseValidationError,
+    check_drift,
     read_responses,
     responses_from_frame,
     validate_responses,
 )
+from ..responses.drift import check_policy
 from .careless import (
     DURATION_COLUMNS,
     FALSE_POSITIVE_TARGET,
@@ -47,6 +53,7 @@ from .careless import (
 )
 from .dataset import ScoredResponses
 from .identifiers import detect_identifier_columns, id_copy_columns
+from .keying import audit_keying, keying_warnings
 from .pseudonyms import pseudonymize, pseudonymize_report, read_key
 from .scores import reverse_key, score_ids, standardize, subscale_scores
 
@@ -67,6 +74,7 @@ INTAKE_DEFAULTS: dict[str, Any] = {
     "include_items": False,
     "sheet": None,
     "qualtrics_status": "default",
+    "drift": "error",
 }
 
 #: The column of the scores that flags a record a platform marks (an unfinished Qualtrics response).
@@ -94,6 +102,7 @@ def score(
     include_items: bool = False,
     sheet: str | int | None = None,
     qualtrics_status: str | Mapping[str, str] = "default",
+    drift: str = "error",
 ) -> ScoredResponses:
     """Validate and score responses.
 
@@ -154,6 +163,14 @@ def score(
         keeps all four flagged; a mapping ``{kind: "exclude"|"keep"}`` decides
         kind by kind. Every such record is a line of the report, and the
         decision with its counts is in ``report.decisions``.
+    drift : {"error", "warn"}
+        The file is compared with the definition before any scoring
+        (:func:`~sdt_survey.responses.check_drift`): a stamp of another
+        version or content hash of the instrument, or an item with no column,
+        raises :class:`~sdt_survey.responses.DriftError` under ``"error"``;
+        ``"warn"`` accepts them. Either way every difference (added, missing
+        or renamed columns, changed choices, branching) is a line of the
+        data-quality report (``report.drift``).
 
     Returns
     -------
@@ -189,7 +206,9 @@ def score(
             include_items=include_items,
             sheet=sheet,
             qualtrics_status=qualtrics_status,
+            drift=drift,
         )
+    check_policy(drift)
     # The key is checked before any work, so a bad key never costs a run.
     key = None
     if pseudonymize_key is not None:
@@ -218,6 +237,7 @@ def score(
         report = clean.report.with_lines(status_lines) if len(status_lines) else clean.report
         report = dataclasses.replace(report, decisions={**report.decisions, "qualtrics_status": decision})
         clean = dataclasses.replace(clean, report=report)
+    clean = _with_drift(clean, read, loaded, drift=drift, id_column=id_column, wave_column=wave_column)
     if key is not None:
         # Before anything can be printed or written, errors included.
         clean = dataclasses.replace(
@@ -225,6 +245,8 @@ def score(
             respondent=pseudonymize(clean.respondent, key),
             report=pseudonymize_report(clean.report, id_column, key),
         )
+    if clean.report.has_drift_errors:
+        raise DriftError(clean.report)
     if clean.report.has_blocking_errors:
         raise ResponseValidationError(clean.report)
     return _score_clean(
@@ -465,6 +487,7 @@ def _score_clean(
     if include_items:
         scored_ids = [i.id for inst in instruments for i in inst.items if i.type != "text"]
         out = out.join(clean_values[scored_ids].add_prefix(ITEM_PREFIX))
+    keying = audit_keying(keyed, instruments)
     return ScoredResponses(
         scores=out,
         items=clean_values,
@@ -477,6 +500,8 @@ def _score_clean(
         notes=read.notes + notes,
         wave_column=wave_column,
         source=read.path,
+        keying=keying,
+        warnings=keying_warnings(keying),
     )
 
 
@@ -491,6 +516,19 @@ def _platform_id_column(read: Responses) -> tuple[str | None, Responses]:
         "duplicate records (name another id column to override)"
     )
     return column, dataclasses.replace(read, notes=[*read.notes, note])  # the caller's stays as it was
+
+
+def _with_drift(
+    clean: CleanResponses, read: Responses, instruments: tuple[Instrument, ...], *, drift: str, **columns: Any
+) -> CleanResponses:
+    """Add the drift lines to the report, once, before any scoring (``drift="warn"`` accepts them)."""
+    lines = check_drift(read, clean, instruments, drift=drift, **columns)
+    report = clean.report.with_lines(lines) if not lines.empty else clean.report
+    if drift == "warn":
+        issues = report.issues.copy()
+        issues.loc[issues["problem"] == "absent_item_column", "severity"] = "warning"
+        report = dataclasses.replace(report, issues=issues)
+    return dataclasses.replace(clean, report=report)
 
 
 def _with_identifier_lines(report: DataQualityReport, reasons: Mapping[str, str]) -> DataQualityReport:

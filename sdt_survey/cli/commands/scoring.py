@@ -9,6 +9,7 @@ from ...responses import ResponseValidationError
 from ..group import cli
 from ..messages import cli_message
 from ..options import (
+    DRIFT_OPTION,
     FORMAT_OUTPUT,
     emit,
     parse_thresholds,
@@ -104,6 +105,7 @@ from ..support import check_files, existing_files, force_option
     "exclude previews, tests and spam, keep unfinished responses flagged in response_status; exclude: "
     "exclude all; keep: keep all, flagged. The decision and its counts are in the report.",
 )
+@DRIFT_OPTION
 @force_option()
 @FORMAT_OUTPUT
 def score_command(
@@ -127,6 +129,7 @@ def score_command(
     include_items: bool,
     qualtrics_status: str,
     sheet: str | None,
+    drift: str,
     force: bool,
     fmt: str,
 ) -> None:
@@ -143,7 +146,11 @@ def score_command(
     (exit 1) and nothing is written; --invalid as-missing sets invalid cells
     to missing and goes on, still listing each one. The terminal shows the
     count of each kind of problem with examples (every line with --verbose);
-    --report FILE holds them all. The input is never modified.
+    --report FILE holds them all. The input is never modified. Before
+    scoring, the file is compared with the definition (drift: added, missing
+    or renamed columns, changed choices, branching, a stamp of another
+    version); after it, each item's data are checked against its declared
+    key (a warning names an item that runs against it).
 
     \b
     Examples:
@@ -189,6 +196,7 @@ def score_command(
             include_items=include_items,
             sheet=sheet_value(sheet),
             qualtrics_status=qualtrics_status,
+            drift=drift,
         )
     except ResponseValidationError as exc:
         if report_path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...cohorts import CohortReport
+from ...scoring.keying import keying_warnings
 from ..context import (
     ReportContext,
     make_section,
@@ -33,6 +34,11 @@ PROBLEM_MEANINGS = {
     "identifier_dropped": "a column of direct identifiers (name, e-mail, ...), left out",
     "duplicate_dropped": "a repeated response, dropped",
     "careless_excluded": "a response flagged as careless, excluded",
+    "drift_stamp": "the file was collected with another version of the instrument",
+    "drift_missing_item": "an item of the instrument with no column in the file (drift)",
+    "drift_choices": "answer codes the item's choices do not have (the platform's list differs)",
+    "drift_branching": "answers to an item the definition's branching hides (the platform's differs)",
+    "drift_added_column": "a column that is not in the instrument, passed through",
     "missing_date": "a session without a date",
     "missing_assigned": "a session without an assigned preceptor recorded",
     "duplicate_row": "the same resident, faculty member and time twice",
@@ -68,6 +74,12 @@ def quality_section(
         if row["suppressed"] and set(row["group"].values()) <= {"all"}
     }
     files = []
+    # The keying audit, made once on intake: item ids and a correlation over many respondents, no answers.
+    keying = [
+        f"{name}: {message}"
+        for name, result in zip(ctx.file_names, ctx.scored, strict=True)
+        for message in keying_warnings(result.keying)
+    ]
     for position, (name, result) in enumerate(zip(ctx.file_names, ctx.scored, strict=True)):
         report = result.report
         waves_in_file = set(ctx.scores.loc[ctx.scores["_source"] == position, "_wave"])
@@ -98,4 +110,4 @@ def quality_section(
             }
         )
     data = {"files": files, "schedule": schedule_quality}
-    return make_section(explanation, source, data)
+    return make_section(explanation, source, data, notes=keying)

@@ -1,0 +1,135 @@
+"""Keying audit: items whose data run against their declared key.
+
+After reverse keys are applied (``min + max - x``), every item of a subscale
+should correlate positively with the rest of it. An item whose **corrected
+item-total correlation** (with the mean of the subscale's other items) is
+negative runs the other way: a reverse-keyed item whose data came back
+already reversed (the platform reversed it, or the key was applied twice), or
+an item that is reverse-keyed in fact but not declared so.
+
+:func:`keying_audit` is computed once, on intake (``score``), and shown by
+``score``, ``reliability`` and the report. An item is flagged when its
+corrected item-total r is at most :data:`KEYING_THRESHOLD` with at least
+:data:`KEYING_MIN_N` respondents answering it and some of the rest; a weak
+item near zero is not a keying error and is left to the reliability table's
+``r_drop`` below .30.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(1)
+>>> trait = rng.normal(size=200)
+>>> keyed = pd.DataFrame({f"x{i}": trait + rng.normal(size=200) for i in range(4)})
+>>> keyed["x3"] = -keyed["x3"]  # declared reverse-keyed, but its data were reversed already
+>>> flags = keying_audit(keyed, {"s": ["x0", "x1", "x2", "x3"]}, reverse={"x3"})
+>>> flags[["subscale", "item", "declared_reverse"]].values.tolist()
+[['s', 'x3', True]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+#: A corrected item-total r at or below this is a keying flag.
+KEYING_THRESHOLD = -0.10
+#: Fewer respondents than this give no flag (the correlation is too unsure).
+KEYING_MIN_N = 10
+#: The columns of :func:`keying_audit`'s table.
+KEYING_COLUMNS = ["subscale", "item", "declared_reverse", "r_drop", "n"]
+
+
+def corrected_item_total(keyed: pd.DataFrame, items: Sequence[str]) -> pd.DataFrame:
+    """Each item's correlation with the mean of the other items (available cases), and its n.
+
+    Parameters
+    ----------
+    keyed : pandas.DataFrame
+        Item values with reverse keys applied.
+    items : sequence of str
+        The subscale's items (at least two).
+    """
+    frame = keyed[list(items)].apply(pd.to_numeric, errors="coerce").astype(float)
+    rows = []
+    for item in items:
+        rest = frame.drop(columns=item).mean(axis=1, skipna=True)
+        both = frame[item].notna() & rest.notna()
+        x, y = frame.loc[both, item].to_numpy(), rest[both].to_numpy()
+        r = float("nan")
+        if len(x) >= 3 and np.std(x) > 0 and np.std(y) > 0:
+            r = float(np.corrcoef(x, y)[0, 1])
+        rows.append({"item": item, "r_drop": r, "n": int(both.sum())})
+    return pd.DataFrame(rows, columns=["item", "r_drop", "n"])
+
+
+def keying_audit(
+    keyed: pd.DataFrame,
+    subscales: Mapping[str, Sequence[str]],
+    reverse: Collection[str],
+    *,
+    threshold: float = KEYING_THRESHOLD,
+    min_n: int = KEYING_MIN_N,
+) -> pd.DataFrame:
+    """The items whose corrected item-total r has the opposite sign to their declared key.
+
+    Parameters
+    ----------
+    keyed : pandas.DataFrame
+        Item values with the declared reverse keys applied.
+    subscales : mapping
+        Subscale id -> its items; subscales of fewer than three items are
+        skipped (with two, each item's "rest" is the other item, and a
+        negative r cannot say which of the two is mis-keyed).
+    reverse : collection of str
+        The items declared reverse-keyed.
+    threshold, min_n
+        See :data:`KEYING_THRESHOLD` and :data:`KEYING_MIN_N`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per flagged item: ``subscale``, ``item``,
+        ``declared_reverse``, ``r_drop``, ``n``. Empty when every item runs
+        with its subscale.
+    """
+    rows = []
+    for sid, items in subscales.items():
+        items = [i for i in items if i in keyed.columns]
+        if len(items) < 3:
+            continue
+        table = corrected_item_total(keyed, items)
+        for row in table.itertuples(index=False):
+            if row.n >= min_n and np.isfinite(row.r_drop) and row.r_drop <= threshold:
+                rows.append([sid, row.item, row.item in reverse, row.r_drop, row.n])
+    return pd.DataFrame(rows, columns=KEYING_COLUMNS)
+
+
+def keying_message(row: Mapping) -> str:
+    """One flag in words, naming the item, its subscale, the r and what to check."""
+    r = f"{row['r_drop']:.2f}"
+    if row["declared_reverse"]:
+        why = (
+            "it is declared reverse-keyed, but after reversing it runs against the rest: its data look "
+            "reversed already (by the platform or an earlier step), or it is not reverse-keyed"
+        )
+    else:
+        why = (
+            "it is not declared reverse-keyed, but it runs against the rest: it looks reverse-keyed "
+            "(add reverse: true to the definition) or the platform reversed it"
+        )
+    return (
+        f"keying: item {row['item']!r} of {row['subscale']} has corrected item-total r = {r} "
+        f"(n = {row['n']}); {why}"
+    )
+
+
+__all__ = [
+    "KEYING_COLUMNS",
+    "KEYING_MIN_N",
+    "KEYING_THRESHOLD",
+    "corrected_item_total",
+    "keying_audit",
+    "keying_message",
+]
