@@ -30,7 +30,7 @@ one by validation as well).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -68,6 +68,7 @@ def check_drift(
     drift: str = "error",
     id_column: str | None = None,
     wave_column: str | None = None,
+    expected: Callable[[str], bool] | None = None,
 ) -> pd.DataFrame:
     """The drift between a response file and its instruments, as lines of the data-quality report.
 
@@ -83,6 +84,10 @@ def check_drift(
         See :data:`DRIFT_POLICIES` (and the module's docstring for the policy).
     id_column, wave_column : str, optional
         Columns that are expected in the file (never "added").
+    expected : callable, optional
+        Whether another column is expected (never "added"): the intake
+        passes the columns it writes beside scores, so a scores file read
+        back is no drift.
 
     Returns
     -------
@@ -112,8 +117,10 @@ def check_drift(
         )
 
     _stamps(responses, instruments, add)
-    expected = {id_column, wave_column, *WAVE_COLUMNS, *STAMP_COLUMNS} - {None}
-    _missing_and_added(responses, instruments, add, expected)
+    named = {id_column, wave_column, *WAVE_COLUMNS, *STAMP_COLUMNS} - {None}
+    _missing_and_added(
+        responses, instruments, add, lambda c: c in named or (expected is not None and expected(c))
+    )
     _choices(clean, instruments, add)
     _branching(clean, instruments, add)
     return pd.DataFrame(lines, columns=ISSUE_COLUMNS)
@@ -165,7 +172,9 @@ def _stamps(responses: Responses, instruments: Sequence[Instrument], add) -> Non
                 )
 
 
-def _missing_and_added(responses: Responses, instruments: Sequence[Instrument], add, expected: set) -> None:
+def _missing_and_added(
+    responses: Responses, instruments: Sequence[Instrument], add, expected: Callable[[str], bool]
+) -> None:
     used = {c for cols in responses.item_columns.values() for c in cols}
     used |= {c for split in responses.choice_columns.values() for c in split}
     unmatched = [str(c) for c in responses.frame.columns if c not in used and c not in responses.item_columns]
@@ -196,7 +205,7 @@ def _missing_and_added(responses: Responses, instruments: Sequence[Instrument], 
     added = [
         c
         for c in unmatched
-        if c not in renamed.values() and c not in expected and not c.startswith("_") and not is_metadata(c)
+        if c not in renamed.values() and not expected(c) and not c.startswith("_") and not is_metadata(c)
     ]
     for column in added:
         add(

@@ -354,6 +354,11 @@ RECOMPUTED_COLUMNS = (
 )
 
 
+def is_recomputed(column: object) -> bool:
+    """Whether ``column`` is one :func:`score` writes beside the scores (scores read back hold it)."""
+    return column in RECOMPUTED_COLUMNS or str(column).startswith(("flag_", "mahalanobis_"))
+
+
 def _score_clean(
     clean: CleanResponses,
     read: Responses,
@@ -379,11 +384,7 @@ def _score_clean(
         scores = scores.join(standardize(scores[names], zscores))
     passthrough = clean.passthrough.copy()
     # A scores file read back (every command takes one) holds what this run computes again.
-    recomputed = [
-        c
-        for c in passthrough.columns
-        if c in {*scores.columns, *RECOMPUTED_COLUMNS} or str(c).startswith(("flag_", "mahalanobis_"))
-    ]
+    recomputed = [c for c in passthrough.columns if c in scores.columns or is_recomputed(c)]
     if recomputed:
         passthrough = passthrough.drop(columns=recomputed)
         notes.append(
@@ -522,7 +523,10 @@ def _with_drift(
     clean: CleanResponses, read: Responses, instruments: tuple[Instrument, ...], *, drift: str, **columns: Any
 ) -> CleanResponses:
     """Add the drift lines to the report, once, before any scoring (``drift="warn"`` accepts them)."""
-    lines = check_drift(read, clean, instruments, drift=drift, **columns)
+    names = set(score_ids(instruments))
+    lines = check_drift(
+        read, clean, instruments, drift=drift, expected=lambda c: c in names or is_recomputed(c), **columns
+    )
     report = clean.report.with_lines(lines) if not lines.empty else clean.report
     if drift == "warn":
         issues = report.issues.copy()
