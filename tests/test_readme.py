@@ -25,11 +25,14 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def tour_commands(text: str) -> list[str]:
-    """The shell commands of the README's tour: continuation lines joined, comments and blanks dropped."""
-    section = text.split("## A short tour", 1)[1]
-    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    """The shell commands of the README's tour: continuation lines joined, comments and blanks dropped.
+
+    Every ``bash`` block of the section, in order (the study first, then single commands).
+    """
+    section = re.split(r"\n## ", text.split("## A short tour", 1)[1], maxsplit=1)[0]
+    lines = [line for block in re.findall(r"```bash\n(.*?)```", section, re.S) for line in block.splitlines()]
     commands, current = [], ""
-    for line in block.splitlines():
+    for line in lines:
         stripped = line.split(" #", 1)[0].rstrip() if not line.lstrip().startswith("#") else ""
         if not stripped.strip() and not current:
             continue
@@ -81,3 +84,5 @@ def test_the_readme_tour_runs_as_written(tour_folder):
 def test_tour_commands_are_read_from_the_readme():
     text = "## A short tour\n```bash\nsdt-survey a x  # note\n# comment\n\nsdt-survey b \\\n    --c d\n```\n"
     assert tour_commands(text) == ["sdt-survey a x", "sdt-survey b --c d"]
+    two = text + "text\n```bash\nsdt-survey e\n```\n## Next\n```bash\nsdt-survey f\n```\n"
+    assert tour_commands(two) == ["sdt-survey a x", "sdt-survey b --c d", "sdt-survey e"]
