@@ -18,7 +18,10 @@ from sdt_survey.simulate import simulate
 
 
 def _mess_up(path: Path) -> None:
-    """A typo'd value, a -99 code, an empty row and a duplicate record, as a hand-edited export has."""
+    """A typo'd value, a -99 code, an empty row, a duplicate record and a survey preview.
+
+    The wave is a Qualtrics export (ResponseId, Status, Finished), one of its records a preview.
+    """
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     header = rows[0]
@@ -27,6 +30,11 @@ def _mess_up(path: Path) -> None:
     rows[2][af1] = "-99"  # a missing code
     rows.append(list(rows[3]))  # a duplicate record
     rows.insert(5, [""] * len(header))  # an empty row
+    rows[0] = ["ResponseId", "Status", "Finished", *header]
+    for n, row in enumerate(rows[1:], start=1):
+        blank = not any(row)
+        status = "Survey Preview" if n == 7 else "IP Address"  # not a row with another fault
+        row[:0] = ["", "", ""] if blank else [f"R_{n}", status, "1"]
     with open(path, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows(rows)
 
@@ -43,6 +51,7 @@ def _edit(study: Path) -> None:
     """Point the study written by `init --yes` at the simulated waves and schedule, as a user would."""
     text = study.read_text(encoding="utf-8")
     text = text.replace("file: responses_w", "file: data/responses_w")
+    text = text.replace("source: auto", "source: qualtrics", 1)  # wave 1 is a Qualtrics export
     text = text.replace("# schedule:\n#   file: schedule.csv", "schedule:\n  file: data/schedule.csv")
     text = text.replace("\n#   ", "\n  ")
     study.write_text(text, encoding="utf-8")
@@ -87,6 +96,8 @@ def test_manifest_hashes_and_decisions(cleaned: Path, study_dir: Path):
     assert decisions["duplicates"]["policy"] == "keep-first" and decisions["duplicates"]["rows"] >= 2
     assert decisions["empty rows"]["rows"] >= 1
     assert decisions["missing codes"]["rows"] >= 1
+    assert decisions["qualtrics status"]["rows"] == 1
+    assert "1 survey preview excluded" in decisions["qualtrics status"]["detail"]
     assert manifest["quality"]["counts"]["out_of_range"] >= 1
 
 

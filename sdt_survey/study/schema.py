@@ -17,6 +17,8 @@ from typing import Any
 from ..errors import Problem, StudyError
 from ..instrument import bundled_instruments, read_yaml_mapping
 from ..platforms import SOURCES
+from ..platforms.qualtrics import STATUS_POLICIES
+from ..responses.drift import DRIFT_POLICIES
 from ..responses.model import INVALID_POLICIES
 from ..scoring.careless import CARELESS_THRESHOLDS
 
@@ -35,7 +37,15 @@ TOP_KEYS = (
     "min_cell",
     "outputs",
 )
-CLEANING_KEYS = ("invalid", "duplicates", "careless", "identifiers", "pseudonymize_key")
+CLEANING_KEYS = (
+    "invalid",
+    "duplicates",
+    "careless",
+    "identifiers",
+    "pseudonymize_key",
+    "qualtrics_status",
+    "drift",
+)
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,8 @@ class Cleaning:
     identifiers: str = "drop"
     identifier_columns: tuple[str, ...] = ()
     pseudonymize_key: Path | None = None
+    qualtrics_status: str = "default"
+    drift: str = "error"
 
     def score_options(self) -> dict[str, Any]:
         """Keyword arguments of :func:`~sdt_survey.scoring.score` for these decisions."""
@@ -90,6 +102,8 @@ class Cleaning:
             "identifiers": self.identifier_columns,
             "keep_identifiers": self.identifiers == "keep",
             "pseudonymize_key": self.pseudonymize_key,
+            "qualtrics_status": self.qualtrics_status,
+            "drift": self.drift,
         }
 
 
@@ -289,6 +303,10 @@ def parse_study(path: str | Path) -> StudySpec:
     key = c.text(raw.get("pseudonymize_key"), ("cleaning", "pseudonymize_key"))
     if key is not None and id_column is None:
         c.fail(("cleaning", "pseudonymize_key"), "pseudonymizing needs id_column")
+    qualtrics_status = c.choice(
+        raw.get("qualtrics_status"), ("cleaning", "qualtrics_status"), tuple(STATUS_POLICIES), "default"
+    )
+    drift = c.choice(raw.get("drift"), ("cleaning", "drift"), DRIFT_POLICIES, "error")
 
     min_cell = data.get("min_cell", 5)
     if isinstance(min_cell, bool) or not isinstance(min_cell, int) or min_cell < 1:
@@ -314,6 +332,8 @@ def parse_study(path: str | Path) -> StudySpec:
             identifiers=id_policy,
             identifier_columns=id_columns,
             pseudonymize_key=None if key is None else _resolve(base, key),
+            qualtrics_status=qualtrics_status,
+            drift=drift,
         ),
         min_cell=min_cell,
         outputs=_resolve(base, outputs),
@@ -366,6 +386,13 @@ cleaning:
     columns: []
   # A key file made by `sdt-survey keygen` replaces ids by keyed hashes (optional).
   pseudonymize_key: null
+  # Qualtrics exports (source: qualtrics): survey previews, tests, spam and unfinished
+  # responses. default: exclude previews, tests and spam, keep unfinished ones flagged;
+  # exclude: exclude all; keep: keep all, flagged.
+  qualtrics_status: default
+  # A file that does not match its instrument (a stamp of another version, an item with
+  # no column): error stops the clean; warn records it and goes on.
+  drift: error
 
 # Figures resting on fewer respondents than this are suppressed for leaders.
 min_cell: 5

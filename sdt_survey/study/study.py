@@ -308,6 +308,26 @@ class Study:
                 "detail": f"columns dropped: {', '.join(scored.dropped_columns) or 'none'}",
             },
             {
+                "decision": "qualtrics status",
+                "policy": cleaning.qualtrics_status,
+                "rows": _rows(
+                    issues, {"response_preview", "response_test", "response_spam", "response_unfinished"}
+                ),
+                "detail": "; ".join(
+                    str(s.report.decisions["qualtrics_status"])
+                    for _, s in per_wave
+                    if "qualtrics_status" in s.report.decisions
+                )
+                or "no Qualtrics export",
+            },
+            {
+                "decision": "drift",
+                "policy": cleaning.drift,
+                "rows": 0,
+                "detail": f"{int(issues['problem'].astype(str).str.startswith('drift_').sum())} differences "
+                "between the files and the definitions (quality.csv lists them)",
+            },
+            {
                 "decision": "pseudonymize",
                 "policy": "key file" if cleaning.pseudonymize_key else "off",
                 "rows": len(scored.scores) if cleaning.pseudonymize_key else 0,
