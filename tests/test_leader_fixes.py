@@ -242,3 +242,20 @@ def test_the_simulators_schedule_is_read_with_every_commands_default_time_column
     # a schedule with the earlier default column name is still read
     older = data.schedule.rename(columns={TIME_COLUMN: "date"})
     assert continuity_indices(older, learner_column="resident").n_sessions == len(data.schedule)
+
+
+def test_the_invariance_command_takes_the_groups_in_sorted_order(tmp_path):
+    """Rows whose first group is PGY 3: the reference is still PGY 1, and the result says so."""
+    import pandas as pd
+
+    from sdt_survey.factor import instrument_invariance
+    from sdt_survey.simulate import simulate
+
+    data = simulate("bpn-residency", seed=3, n_programs=8).responses
+    data = data[data["wave"] == 1].sort_values("pgy", ascending=False, kind="stable")
+    path = tmp_path / "wave.csv"
+    data.to_csv(path, index=False)
+    assert pd.read_csv(path)["pgy"].iloc[0] == 3
+    result = instrument_invariance("bpn-residency", path, "pgy", id_column="resident")
+    assert result.reference == 1
+    assert "reference group 1" in result.summary()

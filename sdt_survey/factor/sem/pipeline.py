@@ -126,12 +126,17 @@ def instrument_invariance(
     missing: str = "auto",
     free: Sequence[str] = (),
     wave: Any = None,
+    group_order: str | Sequence[Any] = "sorted",
     **reading: Any,
 ) -> Any:
     """Measurement invariance of an instrument across the groups of a column, from a response file.
 
     Grouping by the wave column compares waves (every wave is kept);
-    otherwise the first wave is used when there are several.
+    otherwise the first wave is used when there are several. The groups are
+    taken in ``group_order`` (default ``"sorted"``: a categorical column's
+    declared levels, else natural order, so PGY 2 comes before PGY 10); the
+    first is the reference group, named in the result. ``"appearance"`` is
+    lavaan's order (see :func:`~sdt_survey.factor.sem.measurement_invariance`).
     """
     from .invariance import measurement_invariance
     from .spec import CFAModel
@@ -149,7 +154,13 @@ def instrument_invariance(
     )
     frame = data.frame.dropna(subset=[group_column])
     result = measurement_invariance(
-        frame, spec, group_column, estimator=estimator, missing=missing, free=list(free)
+        frame,
+        spec,
+        group_column,
+        estimator=estimator,
+        missing=missing,
+        free=list(free),
+        group_order=group_order,
     )
     return _noted(result, data.notes)
 
