@@ -464,8 +464,9 @@ def run_demo(
     --------
     >>> import tempfile
     >>> result = run_demo(tempfile.mkdtemp())  # doctest: +SKIP
-    >>> [stage.name for stage in result.stages]  # doctest: +SKIP
-    ['instruments', 'simulate', 'export', 'score', 'reliability']
+    >>> [stage.name for stage in result.stages]  # doctest: +SKIP (about 20 s; tests/test_cli.py runs it)
+    ['instruments', 'simulate', 'export', 'score', 'study', 'reliability', 'factor', 'continuity',
+     'model', 'power', 'cohorts', 'report']
     """
     result = DemoResult(Path(out_dir))
     with folder_output(out_dir, overwrite=overwrite, own_files_ok=True) as staged:

@@ -114,9 +114,17 @@ class Study:
 
     Examples
     --------
-    >>> study = Study.load("study.yaml")  # doctest: +SKIP
-    >>> study.clean()  # doctest: +SKIP
-    >>> sdt_survey.reliability.instrument_reliability(study.instruments, study.data)  # doctest: +SKIP
+    >>> import tempfile, pathlib
+    >>> from sdt_survey.simulate import simulate
+    >>> from sdt_survey.reliability import instrument_reliability
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = simulate("bpn-residency", seed=1, n_programs=4).write_folder(folder)
+    >>> study = Study.init(folder)  # a commented study.yaml naming responses_w1.csv, responses_w2.csv
+    >>> study.clean().cleaned, study.clean().cleaned  # the second time, nothing changed
+    (True, False)
+    >>> report = instrument_reliability(study.instruments, study.data)  # no raw file read again
+    >>> len(study.data.scores) == study.read_manifest()["n_respondents"]
+    True
     """
 
     def __init__(self, spec: StudySpec):
