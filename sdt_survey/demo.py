@@ -462,9 +462,11 @@ def run_demo(
 
     Examples
     --------
+    The demo takes about 20 s, so this example is not run here (tests/test_cli.py runs the demo):
+
     >>> import tempfile
     >>> result = run_demo(tempfile.mkdtemp())  # doctest: +SKIP
-    >>> [stage.name for stage in result.stages]  # doctest: +SKIP (about 20 s; tests/test_cli.py runs it)
+    >>> [stage.name for stage in result.stages]  # doctest: +SKIP
     ['instruments', 'simulate', 'export', 'score', 'study', 'reliability', 'factor', 'continuity',
      'model', 'power', 'cohorts', 'report']
     """
