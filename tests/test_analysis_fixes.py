@@ -326,3 +326,19 @@ def test_efa_and_cfa_commands_write_plots(tmp_path):
     assert _png(tmp_path / "p.png") and "path diagram:" in cfa.output
     again = runner.invoke(cli, ["cfa", "bpn-residency", str(path), "--plot", str(tmp_path / "p.png")])
     assert again.exit_code != 0 and "--force" in again.output  # refused before any work
+
+
+def test_the_reports_reliability_table_marks_reverse_keyed_items(tmp_path):
+    from sdt_survey.report import build_report
+    from sdt_survey.simulate import simulate
+
+    simulate("bpn-residency", seed=2, n_programs=6).write_folder(tmp_path)
+    report = build_report("bpn-residency", tmp_path / "responses_w1.csv", id_column="resident", ledger=False)
+    block = report.to_dict()["sections"]["reliability"]["data"]["instruments"][0]
+    marked = {sub["id"]: sub["reversed_items"] for sub in block["subscales"]}
+    bpn = sdt_survey.load_instrument("bpn-residency")
+    assert marked["autonomy_satisfaction"] == [
+        i for i in bpn.subscales["autonomy_satisfaction"].items if i in bpn.reverse_keyed
+    ]
+    assert any(marked.values())
+    assert "reverse-keyed" in report.to_html()

@@ -249,6 +249,7 @@ def _html_reliability(data: Mapping[str, Any], header: Mapping[str, Any]) -> str
         for sub in block["subscales"]:
             low, high = sub["alpha_ci"]
             flags = "; ".join(f"{f['item']}: {f['why']}" for f in sub["flagged_items"]) or "none"
+            reversed_items = ", ".join(sub.get("reversed_items", [])) or "none"
             rows.append(
                 [
                     f'<td class="text">{_e(sub["label"])}</td>',
@@ -257,13 +258,26 @@ def _html_reliability(data: Mapping[str, Any], header: Mapping[str, Any]) -> str
                     fmt(sub["alpha"], 3),
                     f"[{fmt(low, 3)}, {fmt(high, 3)}]",
                     fmt(sub["omega_total"], 3),
+                    f'<td class="text">{_e(reversed_items)}</td>',
                     f'<td class="flag">{_e(flags)}</td>'
                     if sub["flagged_items"]
                     else '<td class="text">none</td>',
                 ]
             )
         parts.append(
-            _table(["subscale", "n", "items", "alpha", "95% CI (Feldt)", "omega", "flagged items"], rows)
+            _table(
+                [
+                    "subscale",
+                    "n",
+                    "items",
+                    "alpha",
+                    "95% CI (Feldt)",
+                    "omega",
+                    "reverse-keyed",
+                    "flagged items",
+                ],
+                rows,
+            )
         )
         if block.get("omega_hierarchical") is not None:
             parts.append(

@@ -77,6 +77,8 @@ def reliability_section(ctx: ReportContext) -> dict[str, Any]:
                     "omega_total": finite_or_none(report.omega_totals.get(sid)),
                     "average_r": finite_or_none(res.average_r),
                     "flagged_items": flagged,
+                    # Reverse-keyed items, marked in the table: checked first when one is flagged.
+                    "reversed_items": [i for i in inst.subscales[sid].items if i in inst.reverse_keyed],
                 }
             )
         omega = report.omega
