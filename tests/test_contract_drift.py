@@ -300,3 +300,18 @@ def test_columns_a_platform_adds_are_no_drift(tmp_path):
     scored = sdt_survey.score(PB, _write(frame, tmp_path), id_column="record_id")
     assert scored.report.source == "redcap"
     assert scored.report.drift["column"].tolist() == ["extra_q"]
+
+
+def test_every_analysis_command_takes_the_drift_decision(tmp_path):
+    from click.testing import CliRunner
+
+    from sdt_survey.cli import cli
+
+    wave = simulate("bpn-residency", seed=6, n_programs=4).responses
+    frame = wave[wave["wave"] == 1].assign(**{STAMP_FIELD: f"bpn-residency@0.9.0#{'b' * 64}"})
+    path = _write(frame, tmp_path)
+    args = ["reliability", "bpn-residency", str(path), "--id-column", "resident"]
+    stopped = CliRunner().invoke(cli, args)
+    assert stopped.exit_code == 1 and "collected with bpn-residency 0.9.0" in stopped.output
+    accepted = CliRunner().invoke(cli, [*args, "--drift", "warn"])
+    assert accepted.exit_code == 0, accepted.output

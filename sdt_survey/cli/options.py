@@ -222,7 +222,7 @@ QUIET_OPTION = click.option(
 
 
 #: The options of :func:`reading_options`, handed on together by :func:`as_reading`.
-READING_KEYS = ("id_column", "wave_column", "source", "mapping", "invalid", "duplicates", "sheet")
+READING_KEYS = ("id_column", "wave_column", "source", "mapping", "invalid", "duplicates", "sheet", "drift")
 
 
 def as_reading(function):
@@ -261,6 +261,7 @@ def reading_options(function):
         ),
         INVALID_OPTION,
         DUPLICATES_OPTION,
+        DRIFT_OPTION,
         VERBOSE_OPTION,
     ]
     for option in reversed(options):

@@ -9,7 +9,6 @@ from ...responses import ResponseValidationError
 from ..group import cli
 from ..messages import cli_message
 from ..options import (
-    DRIFT_OPTION,
     FORMAT_OUTPUT,
     emit,
     parse_thresholds,
@@ -105,7 +104,6 @@ from ..support import check_files, existing_files, force_option
     "exclude previews, tests and spam, keep unfinished responses flagged in response_status; exclude: "
     "exclude all; keep: keep all, flagged. The decision and its counts are in the report.",
 )
-@DRIFT_OPTION
 @force_option()
 @FORMAT_OUTPUT
 def score_command(
