@@ -167,3 +167,19 @@ def test_a_study_moved_with_its_data_stays_clean(study_dir, tmp_path):
     shutil.copytree(study_dir, moved)
     again = run("clean", str(moved / "study.yaml"))
     assert "nothing to do" in again.output
+
+
+def test_the_analysis_data_set_file_is_read_directly_by_every_command(cleaned: Path, study_dir: Path):
+    from_study = run("reliability", "--study", str(cleaned), "--format", "json")
+    data = study_dir / "study-output" / "analysis.parquet"
+    direct = run("reliability", "bpn-residency", str(data), "--id-column", "resident", "--format", "json")
+    alphas = [
+        {sid: scale["alpha"] for sid, scale in json.loads(r.stdout)["scales"].items()}
+        for r in (from_study, direct)
+    ]
+    assert alphas[0] == pytest.approx(alphas[1], rel=1e-12)
+
+
+def test_power_with_a_study_still_needs_its_grid(cleaned: Path):
+    result = run("power", "--study", str(cleaned), ok=False)
+    assert result.exit_code == 2 and "--grid" in result.output

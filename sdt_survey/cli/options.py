@@ -535,6 +535,9 @@ def study_option(function):
         for name, value in settings.items():
             if name in options and ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None):
                 options[name] = value
+        for param in required:  # what a study cannot give (power's --grid) is still required
+            if options.get(param.name) in (None, ()):
+                raise click.MissingParameter(ctx=ctx, param=param)
         return function(**options)
 
     return click.option(

@@ -19,11 +19,12 @@ from typing import Any
 
 import pandas as pd
 
+from .._spreadsheet_safe import restore_frame, write_csv
 from .._version import __version__
 from ..errors import SdtSurveyError
 from ..files import atomic_output, file_sha256, write_text
 from ..instrument import load_instruments, resolve_instrument_path
-from ..responses import DataQualityReport, read_responses
+from ..responses import ITEM_PREFIX, DataQualityReport, read_responses
 from ..responses.model import ISSUE_COLUMNS
 from ..results import Result, jsonable
 from ..scoring import ScoredResponses, score
@@ -371,11 +372,17 @@ class Study:
 
     def _write(self, scored: ScoredResponses, manifest: dict[str, Any]) -> None:
         self.outputs.mkdir(parents=True, exist_ok=True)
-        frames = {"scores": scored.scores, "items": scored.items, "keyed": scored.keyed}
+        scores = scored.scores
+        if len(scored.items) == len(scores):
+            # The items ride along as item_<id> columns, so any command reads analysis.parquet directly.
+            items = scored.items.set_axis(scores.index).add_prefix(ITEM_PREFIX)
+            scores = scores.join(items.drop(columns=[c for c in items if c in scores.columns]))
+        frames = {"scores": scores, "items": scored.items, "keyed": scored.keyed}
         for role, path in self.data_files().items():
             with atomic_output(path, overwrite=True) as tmp:
                 frames[role].to_parquet(tmp, index=False)
-        write_text(self.outputs / QUALITY_FILE, scored.report.issues.to_csv(index=False), overwrite=True)
+        # Spreadsheet-safe: the report quotes cells of the raw data as written.
+        write_text(self.outputs / QUALITY_FILE, write_csv(scored.report.issues, index=False), overwrite=True)
         # The manifest last: it vouches for the files above.
         write_text(self.manifest_path, json.dumps(manifest, indent=1, allow_nan=False) + "\n", overwrite=True)
 
@@ -395,8 +402,10 @@ class Study:
             )
         manifest = self.read_manifest() or {}
         frames = {role: pd.read_parquet(path) for role, path in self.data_files().items()}
+        scores = frames["scores"]
+        frames["scores"] = scores.drop(columns=[c for c in scores if str(c).startswith(ITEM_PREFIX)])
         issues = pd.read_csv(self.outputs / QUALITY_FILE, dtype=str, keep_default_na=False)
-        issues = issues.reindex(columns=ISSUE_COLUMNS).replace("", None)
+        issues = restore_frame(issues.reindex(columns=ISSUE_COLUMNS)).replace("", None)
         quality = manifest.get("quality", {})
         report = DataQualityReport(
             issues=issues,
