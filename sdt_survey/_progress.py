@@ -23,6 +23,8 @@ from typing import IO, Any, Literal, TypeVar
 
 Mode = Literal["auto", "quiet", "show"]
 _MODE: ContextVar[Mode] = ContextVar("sdt_survey_progress", default="auto")
+#: The bar :func:`step` advances: set by :func:`activity` around work whose steps happen deep inside it.
+_CURRENT: ContextVar[Any] = ContextVar("sdt_survey_progress_bar", default=None)
 T = TypeVar("T")
 
 
@@ -82,4 +84,32 @@ def track(
             bar.update(1)
 
 
-__all__ = ["progress", "progress_mode", "progress_shown", "track"]
+@contextlib.contextmanager
+def activity(description: str, *, unit: str = "iteration") -> Iterator[Any]:
+    """A bar without a known end (an optimizer's iterations), advanced by :func:`step` from inside the work.
+
+    The work itself need not know of the bar: it calls :func:`step`, which does
+    nothing outside an ``activity``.
+
+    Examples
+    --------
+    >>> with activity("Fitting"):  # not a terminal here: draws nothing
+    ...     for _ in range(3):
+    ...         step()
+    """
+    with progress(description, None, unit=unit) as bar:
+        token = _CURRENT.set(bar)
+        try:
+            yield bar
+        finally:
+            _CURRENT.reset(token)
+
+
+def step(n: int = 1) -> None:
+    """Advance the bar of the enclosing :func:`activity` by ``n`` (nothing without one)."""
+    bar = _CURRENT.get()
+    if bar is not None:
+        bar.update(n)
+
+
+__all__ = ["activity", "progress", "progress_mode", "progress_shown", "step", "track"]

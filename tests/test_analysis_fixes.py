@@ -342,3 +342,21 @@ def test_the_reports_reliability_table_marks_reverse_keyed_items(tmp_path):
     ]
     assert any(marked.values())
     assert "reverse-keyed" in report.to_html()
+
+
+def test_a_fiml_fit_shows_its_iterations_when_progress_is_shown(capsys):
+    import numpy as np
+    import pandas as pd
+
+    from sdt_survey._progress import progress_mode
+    from sdt_survey.factor import cfa
+
+    rng = np.random.default_rng(2)
+    f = rng.normal(size=(300, 1))
+    data = pd.DataFrame(f * [0.8, 0.7, 0.6, 0.7] + rng.normal(size=(300, 4)) * 0.6, columns=list("abcd"))
+    data = data.mask(rng.random(data.shape) < 0.1)
+    with progress_mode("show"):
+        cfa(data, "F =~ a + b + c + d", missing="fiml")
+    assert "Fitting the CFA (FIML)" in capsys.readouterr().err
+    cfa(data, "F =~ a + b + c + d", missing="fiml")  # not a terminal: nothing drawn
+    assert capsys.readouterr().err == ""

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..._progress import activity
 from ...errors import CFAError, CFAWarning
 from ...stats.threads import single_blas_thread
 from .baseline import baseline_model
@@ -51,7 +52,8 @@ def fit_prepared(
     check_identification(spec, std_lv)
     engine = Engine(spec, groups)
     labels = [g.label for g in groups]
-    opt = _optimize(engine, start_values(spec, groups))
+    with activity(f"Fitting the CFA ({'FIML' if fiml else estimator})"):
+        opt = _optimize(engine, start_values(spec, groups))
     problems: list[str] = []
     if not opt.converged:
         problems.append(

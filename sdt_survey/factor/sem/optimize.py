@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 from scipy import linalg
 
+from ..._progress import step as progress_step
 from .spec import BETA, LAMBDA, PSI, THETA, Spec
 
 
@@ -76,6 +77,7 @@ def optimize(engine: Objective, x0: np.ndarray, max_iter: int = 1000) -> Optimum
     iterations = 0
     newton = False
     for iterations in range(1, max_iter + 1):
+        progress_step()  # the progress bar of a long fit (FIML on a big file), when one is shown
         # Fisher scoring first (robust far from the optimum), then Newton steps with the exact
         # Hessian whenever it is positive definite: quadratic convergence even when the model
         # fits badly, where scoring alone crawls.
