@@ -38,6 +38,8 @@ READING_FLAGS = {
     "mapping": "--map",
     "invalid": "--invalid",
     "duplicates": "--duplicates",
+    "drift": "--drift",
+    "sheet": "--sheet",
 }
 
 
@@ -103,8 +105,10 @@ class ReportContext:
         for key, flag in READING_FLAGS.items():
             value = self.reading_options.get(key)
             if value is not None and not (key == "source" and value == "auto"):
-                if key in ("invalid", "duplicates") and value == "error":
+                if key in ("invalid", "duplicates", "drift") and value == "error":
                     continue
+                if key == "sheet" and isinstance(value, int):
+                    value = value + 1  # the command line counts sheets from 1
                 parts.append(
                     f"{flag} {shell_quote(Path(str(value)).name if key == 'mapping' else str(value))}"
                 )
