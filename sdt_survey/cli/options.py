@@ -365,6 +365,13 @@ TIME_COLUMN_HELP = (
 )
 
 FORMAT_OUTPUT = format_option()
+PAIRWISE_OPTION = click.option(
+    "--missing",
+    type=click.Choice(["pairwise", "listwise"]),
+    default="pairwise",
+    show_default=True,
+    help="Pairwise covariances and correlations (psych's default) or complete cases only.",
+)
 _OUT_OPTION = click.option(
     "--out",
     "out_path",

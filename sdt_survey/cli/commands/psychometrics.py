@@ -14,10 +14,12 @@ from ..group import cli
 from ..options import (
     FORMAT_OUTPUT,
     OUT_FILE,
+    PAIRWISE_OPTION,
     QUIET_OPTION,
     as_reading,
     cfa_options,
     check_analysis_files,
+    format_option,
     model_argument,
     plot_option,
     reading_options,
@@ -34,21 +36,8 @@ from ..options import (
 @as_reading
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
 @reading_options
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-    help="table for people; json (the documented shape) or csv (one row per item) for scripts.",
-)
-@click.option(
-    "--missing",
-    type=click.Choice(["pairwise", "listwise"]),
-    default="pairwise",
-    show_default=True,
-    help="pairwise covariances (psych's default) or complete cases only.",
-)
+@format_option("table for people; json (the documented shape) or csv (one row per item) for scripts.")
+@PAIRWISE_OPTION
 @click.option(
     "--bootstrap",
     type=click.IntRange(min=0),
@@ -134,13 +123,7 @@ def reliability_command(
     show_default=True,
     help="Rotation (oblique: oblimin, promax, geomin).",
 )
-@click.option(
-    "--missing",
-    type=click.Choice(["pairwise", "listwise"]),
-    default="pairwise",
-    show_default=True,
-    help="Pairwise correlations (psych's default) or complete cases.",
-)
+@PAIRWISE_OPTION
 @click.option(
     "--subscale",
     "subscales",
