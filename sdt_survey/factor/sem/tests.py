@@ -137,8 +137,10 @@ def _fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_t
 
     xx3 = complete_chisq(engine, x)
     xx3_null = complete_chisq(base_engine, base_x)
-    c3 = trace(engine, x) / df
-    c3_null = trace(base_engine, base_x) / baseline_df
+    # A just-identified model (df = 0) has no test to correct: lavaan's robust indices are then
+    # those of a perfect fit, as for complete data (the fit functions handle df = 0 themselves).
+    c3 = trace(engine, x) / df if df > 0 else math.nan
+    c3_null = trace(base_engine, base_x) / baseline_df if baseline_df > 0 else math.nan
     lo, hi = fit_rmsea_ci(xx3 / c3, df, n_total, n_groups, c_hat=c3)
     return {
         "cfi_robust": fit_cfi(xx3, df, xx3_null, baseline_df, c3, c3_null),
