@@ -23,14 +23,19 @@ scaled difference, as lavaan's ``lavTestLRT``) and by the changes in CFI,
 RMSEA and SRMR (with MLR: robust CFI and RMSEA), judged against stated
 cutoffs:
 
-* ``criterion="chen2007"`` (default; Chen, 2007): a step fails when
-  ``delta CFI <= -0.010`` together with ``delta RMSEA >= 0.015`` or
-  ``delta SRMR >= 0.030`` (metric) / ``>= 0.010`` (scalar, strict).
-* ``criterion="cheung-rensvold"`` (Cheung & Rensvold, 2002): a step fails
-  when ``delta CFI <= -0.01``.
+* ``criterion="chen2007"`` (default; Chen, 2007): each criterion is passed
+  or failed: ``delta CFI > -0.010``, ``delta RMSEA < 0.015``, ``delta SRMR <
+  0.030`` (metric) / ``< 0.010`` (scalar, strict). A step is *supported* only
+  when delta CFI passes and RMSEA and SRMR agree; it is *borderline* when
+  delta CFI passes but another criterion fails, or when delta CFI is within
+  .002 of its cutoff; otherwise it is *not supported*.
+* ``criterion="cheung-rensvold"`` (Cheung & Rensvold, 2002): delta CFI alone
+  (borderline within .002 of -0.01).
 
-The chi-square difference test is reported but does not decide (with a few
-hundred respondents per group it flags trivial differences). The conclusion
+The chi-square difference test is reported, passed (p >= .05) or failed, but
+does not decide (with a few hundred respondents per group it flags trivial
+differences). Each comparison's ``status``, ``criteria`` and ``reason`` are
+in ``to_dict()``. Only supported steps count: the conclusion
 names the highest level that holds and what it allows: relations among
 factors (metric), factor means (scalar).
 
@@ -100,6 +105,10 @@ class Comparison:
     supported: bool
     reason: str
     scaling_factor: float | None = None  # Satorra-Bentler 2001 (MLR)
+    #: "supported", "borderline" or "not supported" (only "supported" counts as holding).
+    status: str = ""
+    #: Each criterion passed (True), failed (False) or not computable (None): chisq, cfi, rmsea, srmr.
+    criteria: dict[str, bool | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(
@@ -113,6 +122,9 @@ class Comparison:
                 "delta_rmsea": self.delta_rmsea,
                 "delta_srmr": self.delta_srmr,
                 "supported": self.supported,
+                "status": self.status,
+                "criteria": self.criteria,
+                "reason": self.reason,
             }
         )
 
@@ -232,30 +244,46 @@ class InvarianceResult(Result):
         return self.summary()
 
 
+#: How close to the delta-CFI cutoff a change counts as borderline (within .002 of -.010).
+BORDERLINE_CFI = 0.002
+
+
 def _judge(
-    step: str, delta_cfi: float, delta_rmsea: float, delta_srmr: float, criterion: str
-) -> tuple[bool, str]:
-    if not all(math.isfinite(v) for v in (delta_cfi, delta_rmsea, delta_srmr)):
-        return False, "fit changes could not be computed"
-    cfi_drop = delta_cfi <= CHEN_2007["cfi"] + _TOL
-    if criterion == "cheung-rensvold":
-        if cfi_drop:
-            return False, f"delta CFI = {delta_cfi:.3f} <= -0.01 (Cheung & Rensvold, 2002)"
-        return True, f"delta CFI = {delta_cfi:.3f} > -0.01 (Cheung & Rensvold, 2002)"
+    step: str, delta_cfi: float, delta_rmsea: float, delta_srmr: float, pvalue: float, criterion: str
+) -> tuple[str, str, dict[str, bool | None]]:
+    """The step's status, the reason in words, and each criterion passed or failed.
+
+    A step is supported only when delta CFI stays above -0.010 and the other fit criteria agree
+    (Chen, 2007: delta RMSEA below .015 and delta SRMR below its cutoff); a step whose delta CFI
+    passes but another criterion fails, or whose delta CFI is within .002 of the cutoff, is
+    borderline. The chi-square difference test is reported, passed or failed, but does not decide
+    (with a few hundred respondents per group it flags trivial differences).
+    """
     srmr_cut = CHEN_2007["srmr"].get(step, 0.010)
-    rmsea_rise = delta_rmsea >= CHEN_2007["rmsea"] - _TOL
-    srmr_rise = delta_srmr >= srmr_cut - _TOL
-    if cfi_drop and (rmsea_rise or srmr_rise):
-        which = []
-        if rmsea_rise:
-            which.append(f"delta RMSEA = {delta_rmsea:.3f} >= 0.015")
-        if srmr_rise:
-            which.append(f"delta SRMR = {delta_srmr:.3f} >= {srmr_cut:.3f}")
-        return False, f"delta CFI = {delta_cfi:.3f} <= -0.010 with {' and '.join(which)} (Chen, 2007)"
-    return True, (
-        f"delta CFI = {delta_cfi:.3f}, delta RMSEA = {delta_rmsea:.3f}, delta SRMR = {delta_srmr:.3f}: "
-        "within the cutoffs (Chen, 2007)"
-    )
+    finite = all(math.isfinite(v) for v in (delta_cfi, delta_rmsea, delta_srmr))
+    criteria: dict[str, bool | None] = {
+        "chisq": None if not math.isfinite(pvalue) else bool(pvalue >= 0.05),
+        "cfi": None if not math.isfinite(delta_cfi) else bool(delta_cfi > CHEN_2007["cfi"] + _TOL),
+        "rmsea": None if not math.isfinite(delta_rmsea) else bool(delta_rmsea < CHEN_2007["rmsea"] - _TOL),
+        "srmr": None if not math.isfinite(delta_srmr) else bool(delta_srmr < srmr_cut - _TOL),
+    }
+    if not finite:
+        return "not supported", "fit changes could not be computed", criteria
+    source = "Cheung & Rensvold, 2002" if criterion == "cheung-rensvold" else "Chen, 2007"
+    words = [f"delta CFI = {delta_cfi:.3f}"]
+    if criterion != "cheung-rensvold":
+        words += [f"delta RMSEA = {delta_rmsea:.3f}", f"delta SRMR = {delta_srmr:.3f}"]
+    said = ", ".join(words)
+    if not criteria["cfi"]:
+        return "not supported", f"{said}: delta CFI <= -0.010 ({source})", criteria
+    others = [] if criterion == "cheung-rensvold" else [k for k in ("rmsea", "srmr") if not criteria[k]]
+    near = delta_cfi <= CHEN_2007["cfi"] + BORDERLINE_CFI + _TOL
+    if others or near:
+        why = [f"delta {k.upper()} at or above its cutoff" for k in others]
+        if near:
+            why.append("delta CFI within .002 of -0.010")
+        return "borderline", f"{said}: borderline, {' and '.join(why)} ({source})", criteria
+    return "supported", f"{said}: within the cutoffs ({source})", criteria
 
 
 def _compare(a_name: str, a: CFAResult, b_name: str, b: CFAResult, criterion: str) -> Comparison:
@@ -279,9 +307,21 @@ def _compare(a_name: str, a: CFAResult, b_name: str, b: CFAResult, criterion: st
     pvalue = (
         float(stats.chi2.sf(chisq_diff, df_diff)) if df_diff > 0 and math.isfinite(chisq_diff) else math.nan
     )
-    supported, reason = _judge(b_name, d_cfi, d_rmsea, d_srmr, criterion)
+    status, reason, criteria = _judge(b_name, d_cfi, d_rmsea, d_srmr, pvalue, criterion)
     return Comparison(
-        a_name, b_name, float(chisq_diff), df_diff, pvalue, d_cfi, d_rmsea, d_srmr, supported, reason, scaling
+        a_name,
+        b_name,
+        float(chisq_diff),
+        df_diff,
+        pvalue,
+        d_cfi,
+        d_rmsea,
+        d_srmr,
+        status == "supported",
+        reason,
+        scaling,
+        status,
+        criteria,
     )
 
 
@@ -356,6 +396,9 @@ def _conclusion(
     def delta(c: Comparison) -> str:
         return f"delta {cfi_name} = {c.delta_cfi:.3f}"
 
+    def fails(c: Comparison) -> str:
+        return "is only borderline" if c.status == "borderline" else "does not hold"
+
     if highest in ("scalar", "strict"):
         text = (
             f"{group} means on {what} can be compared: scalar invariance holds{partial}, "
@@ -366,9 +409,7 @@ def _conclusion(
             if c.supported:
                 text += f"; residual variances are equal too (strict invariance, {delta(c)})"
             else:
-                text += (
-                    f"; strict invariance does not hold ({delta(c)}), which does not affect comparing means"
-                )
+                text += f"; strict invariance {fails(c)} ({c.reason}), which does not affect comparing means"
         parts.append(text + ".")
     elif highest == "metric":
         text = (
@@ -377,15 +418,21 @@ def _conclusion(
         )
         if failed is not None:
             text += (
-                f" but scalar invariance does not ({failed.reason}). Look for items with differing "
+                f" but scalar invariance {fails(failed)} ({failed.reason}). Look for items with differing "
                 "intercepts (free=['item~1']) to test partial scalar invariance"
             )
         parts.append(text + ".")
+    elif highest == "configural" and failed is not None and failed.status == "borderline":
+        parts.append(
+            f"Whether the items measure {what} the same way across {group} groups is borderline: metric "
+            f"invariance {fails(failed)} ({failed.reason}). Compare relations and means of the factors "
+            "with caution, and look for items with differing loadings (free=['item=~'])."
+        )
     elif highest == "configural" and failed is not None:
         parts.append(
-            f"The items do not measure {what} the same way across {group} groups: metric invariance does not "
-            f"hold ({failed.reason}). Neither means nor relations of the factors can be compared directly; "
-            "look for items with differing loadings (free=['item=~'])."
+            f"The items do not measure {what} the same way across {group} groups: metric invariance "
+            f"{fails(failed)} ({failed.reason}). Neither means nor relations of the factors can be compared "
+            "directly; look for items with differing loadings (free=['item=~'])."
         )
     else:
         parts.append(f"Only the configural model was fitted across {group} groups.")
