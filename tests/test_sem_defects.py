@@ -48,3 +48,22 @@ def test_fiml_mlr_fits_a_just_identified_configural_model():
     )
     chain = measurement_invariance(data, "F =~ a + b + c", "g", missing="fiml", estimator="MLR")
     check(chain.steps["configural"], GOLDEN["fiml_mlr_df0_groups"])
+
+
+def test_a_latent_mean_the_user_writes_is_free():
+    """lavaan's Demo.growth: `i ~ 1` and `s ~ 1` free the factor means (chi-square 8.07, 5 df; not 366, 7)."""
+    golden = GOLDEN["growth"]
+    data = pd.read_csv(HERE / "data" / "demo_growth.csv")[["t1", "t2", "t3", "t4"]]
+    result = cfa(data, golden["model"])
+    fit = result.fit.to_dict()
+    for key in ("chisq", "df", "cfi", "tli", "rmsea", "srmr"):
+        assert fit[key] == pytest.approx(golden["fit"][key], rel=1e-5, abs=1e-9), key
+    ours = result.parameters
+    rows = {(lhs, op, rhs): (est, se) for lhs, op, rhs, est, se in zip(
+        golden["lhs"], golden["op"], golden["rhs"], golden["est"], golden["se"], strict=True)}  # fmt: skip
+    for row in ours.itertuples():
+        est, se = rows[(row.lhs, row.op, row.rhs if isinstance(row.rhs, str) else "")]
+        assert row.est == pytest.approx(est, rel=1e-5, abs=1e-7), (row.lhs, row.op, row.rhs)
+        assert row.se == pytest.approx(se, rel=1e-3, abs=1e-7), (row.lhs, row.op, row.rhs)
+    means = ours[(ours["op"] == "~1") & ours["lhs"].isin(["i", "s"])]
+    assert (means["se"] > 0).all()  # estimated, not fixed at 0

@@ -22,11 +22,28 @@ case <- function(name, ...) {
        ours = ours[[name]],
        est = pe$est, se = pe$se, lhs = pe$lhs, op = pe$op, rhs = pe$rhs)
 }
+# Latent means the user writes (`i ~ 1`) are free: lavaan's Demo.growth as a cfa() model.
+growth_model <- "i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4
+s =~ 0*t1 + 1*t2 + 2*t3 + 3*t4
+t1 ~ 0*1
+t2 ~ 0*1
+t3 ~ 0*1
+t4 ~ 0*1
+i ~ 1
+s ~ 1"
+growth <- read.csv("tests/data/demo_growth.csv")  # write.csv(lavaan::Demo.growth, ...)
+growth_fit <- cfa(growth_model, data = growth)
+growth_pe <- parameterEstimates(growth_fit)
+
 out <- list(
   lavaan = as.character(packageVersion("lavaan")),
   # A just-identified factor (df = 0) with FIML and MLR: lavaan fits it; ours crashed.
   fiml_mlr_df0 = case("fiml_mlr_df0"),
   # The configural step of invariance with the same options (df = 0 in each group).
-  fiml_mlr_df0_groups = case("fiml_mlr_df0_groups", group = "g")
+  fiml_mlr_df0_groups = case("fiml_mlr_df0_groups", group = "g"),
+  growth = list(model = growth_model,
+                fit = as.list(fitMeasures(growth_fit, c("chisq", "df", "cfi", "tli", "rmsea", "srmr"))),
+                est = growth_pe$est, se = growth_pe$se, lhs = growth_pe$lhs, op = growth_pe$op,
+                rhs = growth_pe$rhs)
 )
 write_json(out, "tests/goldens/lavaan_defects.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)

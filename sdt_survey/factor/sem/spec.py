@@ -384,7 +384,10 @@ def build_spec(
         for s in model.statements:
             seen.add(s.key)
             fixed = s.fixed_in(g)
-            if fixed is None and not s.free:
+            # What the user writes overrides a default: a latent mean they name (`i ~ 1`) is free, as in
+            # lavaan; the marker loading keeps its default (lavaan fixes it even when written).
+            written_mean = s.op == "~1" and s.lhs in lv_set
+            if fixed is None and not s.free and not written_mean:
                 fixed = default_fixed(s.lhs, s.op, s.rhs, g)
             rows.append(
                 {
