@@ -67,3 +67,25 @@ def test_a_latent_mean_the_user_writes_is_free():
         assert row.se == pytest.approx(se, rel=1e-3, abs=1e-7), (row.lhs, row.op, row.rhs)
     means = ours[(ours["op"] == "~1") & ours["lhs"].isin(["i", "s"])]
     assert (means["se"] > 0).all()  # estimated, not fixed at 0
+
+
+OPERATORS = json.loads((HERE / "goldens" / "lavaan_operators.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", sorted(OPERATORS))
+def test_what_the_user_writes_overrides_each_default(name):
+    """Each operator against the default it overrides (a freed marker, a fixed residual, intercept or
+    covariance, a freed latent mean, a regression), equal to lavaan on HolzingerSwineford1939."""
+    golden = OPERATORS[name]
+    hs = pd.read_csv(HERE / "data" / "reference" / "public" / "HolzingerSwineford1939.csv")
+    result = cfa(hs, golden["model"])
+    assert result.fit.chisq == pytest.approx(golden["chisq"], rel=1e-5, abs=1e-6)
+    assert result.fit.df == golden["df"]
+    rows = {(lhs, op, rhs): (est, se) for lhs, op, rhs, est, se in zip(
+        golden["lhs"], golden["op"], golden["rhs"], golden["est"], golden["se"], strict=True)}  # fmt: skip
+    ours = result.parameters
+    assert len(ours) == len(rows)
+    for row in ours.itertuples():
+        est, se = rows[(row.lhs, row.op, row.rhs if isinstance(row.rhs, str) else "")]
+        assert row.est == pytest.approx(est, rel=1e-5, abs=1e-6), (row.lhs, row.op, row.rhs)
+        assert row.se == pytest.approx(se, rel=1e-3, abs=1e-6), (row.lhs, row.op, row.rhs)
