@@ -183,3 +183,18 @@ def test_the_analysis_data_set_file_is_read_directly_by_every_command(cleaned: P
 def test_power_with_a_study_still_needs_its_grid(cleaned: Path):
     result = run("power", "--study", str(cleaned), ok=False)
     assert result.exit_code == 2 and "--grid" in result.output
+
+
+def test_clean_never_replaces_files_it_did_not_write(tmp_path: Path):
+    simulate("bpn-residency", seed=5, n_programs=3).write_folder(tmp_path / "data")
+    run("init", str(tmp_path), "--yes")
+    _edit(tmp_path / "study.yaml")
+    theirs = tmp_path / "study-output" / "analysis.parquet"
+    theirs.parent.mkdir()
+    theirs.write_bytes(b"a user's own file")
+    refused = run("clean", str(tmp_path / "study.yaml"), ok=False)
+    assert refused.exit_code == 1 and "not written by a clean" in refused.output
+    assert theirs.read_bytes() == b"a user's own file"
+    theirs.unlink()
+    run("clean", str(tmp_path / "study.yaml"))
+    assert "nothing to do" not in run("clean", str(tmp_path / "study.yaml"), "--force").output

@@ -22,7 +22,7 @@ import pandas as pd
 from .._spreadsheet_safe import restore_frame, write_csv
 from .._version import __version__
 from ..errors import SdtSurveyError
-from ..files import atomic_output, file_sha256, write_text
+from ..files import OutputError, atomic_output, file_sha256, write_text
 from ..instrument import load_instruments, resolve_instrument_path
 from ..responses import ITEM_PREFIX, DataQualityReport, read_responses
 from ..responses.model import ISSUE_COLUMNS
@@ -242,6 +242,7 @@ class Study:
                 files=self._file_names(),
             )
         reason = "forced" if not changes else "; ".join(changes)
+        self._check_outputs()  # before any work
         scored, per_wave = self._intake()
         manifest = self._manifest(scored, per_wave)
         self._write(scored, manifest)
@@ -369,6 +370,18 @@ class Study:
                 "files": {role: name for role, name in DATA_FILES.items()} | {"quality": QUALITY_FILE},
             }
         )
+
+    def _check_outputs(self) -> None:
+        """Refuse to replace files a clean of this study did not write (they have no manifest beside them)."""
+        if self.manifest_path.is_file():
+            return  # an earlier clean wrote them: cleaning again replaces its own files
+        targets = [*self.data_files().values(), self.outputs / QUALITY_FILE]
+        theirs = [str(p) for p in targets if p.exists()]
+        if theirs:
+            raise OutputError(
+                f"{', '.join(theirs)} already exist and were not written by a clean of {self.path} "
+                f"(no {MANIFEST} beside them); move them, or name another outputs folder in the study file"
+            )
 
     def _write(self, scored: ScoredResponses, manifest: dict[str, Any]) -> None:
         self.outputs.mkdir(parents=True, exist_ok=True)
