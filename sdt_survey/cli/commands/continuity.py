@@ -199,6 +199,27 @@ def continuity_command(
     metavar="VAR:df=N",
     help="Dose-response curve of VAR by a natural spline with N degrees of freedom.",
 )
+@click.option(
+    "--latent",
+    is_flag=True,
+    help="Fit the latent version instead: the outcome subscale as a factor of its reverse-keyed items, "
+    "regressed on the fixed terms, with standard errors robust to the random intercept's groups "
+    "(lavaan's sem(..., cluster=, estimator='MLR')). Needs the items: --instrument with --responses.",
+)
+@click.option(
+    "--estimator",
+    type=click.Choice(["MLR", "ML"], case_sensitive=False),
+    default="MLR",
+    show_default=True,
+    help="With --latent: MLR (robust, Yuan-Bentler scaled test) or ML; both cluster-robust.",
+)
+@click.option(
+    "--missing",
+    type=click.Choice(["fiml", "listwise"]),
+    default="fiml",
+    show_default=True,
+    help="With --latent: fiml (every answered item counts; lavaan missing='ml') or listwise.",
+)
 @plot_option("Write the dose-response curve (needs --spline) as .png or .svg.")
 @FORMAT_OUTPUT
 @OUT_FILE
@@ -215,6 +236,9 @@ def model_command(
     ml: bool,
     within_between: str | None,
     spline: str | None,
+    latent: bool,
+    estimator: str,
+    missing: str,
     plot_path: str | None,
     fmt: str,
     out_path: str | None,
@@ -232,10 +256,18 @@ def model_command(
     its standardized effect; singular fits and convergence problems are
     explained in plain words.
 
+    With --latent the same formula gives the measurement-error-free model:
+    the outcome subscale becomes a latent factor of its items, regressed on
+    the fixed terms (plain columns), with cluster-robust standard errors and
+    scaled test by the random intercept's groups, equal to lavaan's
+    sem(..., cluster = "program", estimator = "MLR").
+
     \b
     Examples:
       sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
           --formula "relatedness_satisfaction ~ coc + pgy + (1|program)"
+      sdt-survey model --instrument bpn-residency --responses wave1.csv --exposure continuity.csv \\
+          --id-column resident --latent --formula "relatedness_satisfaction ~ coc + pgy + (1|program)"
       sdt-survey model --instrument bpn-residency --responses waves.csv --exposure continuity.csv \\
           --id-column resident --wave-column wave --within-between coc \\
           --formula "relatedness_satisfaction ~ coc + (1|program/resident)"
@@ -267,6 +299,15 @@ def model_command(
         scores = read_table(scores_path)
     if plot_path and not spline:
         raise click.UsageError("--plot draws the dose-response curve: give --spline VAR:df=N too")
+    if latent:
+        for flag, given in (("--ml", ml), ("--within-between", within_between), ("--spline", spline)):
+            if given:
+                raise click.UsageError(f"{flag} is for the observed-score model; --latent takes neither")
+        if responses_path is None:
+            raise click.UsageError(
+                "--latent needs the items of the outcome subscale: give --instrument and --responses "
+                "(a --scores table holds scores, not items)"
+            )
     if self_reported_exposure:
         from ...continuity import self_reported_exposure as self_report
 
@@ -281,6 +322,21 @@ def model_command(
         ]
     else:
         exposure = read_table(exposure_path)
+    if latent:
+        from ...factor.sem import latent_continuity_model
+
+        result = latent_continuity_model(
+            scores,
+            exposure,
+            formula,
+            id_column=id_column,
+            exposure_id_column=exposure_id_column,
+            wave_column=wave_column,
+            estimator=estimator.upper(),
+            missing=missing,
+        )
+        write_or_echo(render(result, fmt), out_path, "model", force)
+        return
     result = model_relatedness(
         scores,
         exposure,

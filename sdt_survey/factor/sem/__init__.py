@@ -77,6 +77,7 @@ from ...errors import CFAError, CFAWarning
 from .estimators import ESTIMATORS
 from .fitting import cfa
 from .invariance import STEPS, Comparison, InvarianceResult, measurement_invariance
+from .latent import DEFAULT_LATENT_FORMULA, LatentModelResult, latent_continuity_model, latent_model
 from .pipeline import instrument_cfa, instrument_invariance
 from .results import FIT_KEYS, ROBUST_FIT_KEYS, CFAResult, FitMeasures
 from .samplestats import MISSING_MODES
@@ -85,6 +86,7 @@ from .syntax import ModelSyntaxError, emit_lavaan, parse_model_syntax
 from .wlsmv import OrdinalCFAResult, cfa_ordinal
 
 __all__ = [
+    "DEFAULT_LATENT_FORMULA",
     "ESTIMATORS",
     "FIT_KEYS",
     "GROUP_EQUAL",
@@ -99,6 +101,7 @@ __all__ = [
     "Comparison",
     "FitMeasures",
     "InvarianceResult",
+    "LatentModelResult",
     "ModelSyntaxError",
     "OrdinalCFAResult",
     "cfa",
@@ -106,6 +109,8 @@ __all__ = [
     "emit_lavaan",
     "instrument_cfa",
     "instrument_invariance",
+    "latent_continuity_model",
+    "latent_model",
     "measurement_invariance",
     "parse_model_syntax",
 ]
