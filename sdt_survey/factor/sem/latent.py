@@ -31,6 +31,7 @@ from ...mixed.join import JoinReport, join_exposure
 from ...results import Result, jsonable
 from ...scoring import ScoredResponses
 from .fitting import cfa
+from .pipeline import keyed_data
 from .results import CFAResult
 from .spec import CFAModel, as_model
 
@@ -399,27 +400,12 @@ def latent_continuity_model(
             f"{', '.join(names)} (a composite has no items of its own to measure it)"
         )
     items = list(subscale.items)
-    frame = pd.concat(
-        [
-            scored.scores.drop(columns=[c for c in scored.scores.columns if c in items]).reset_index(
-                drop=True
-            ),
-            scored.keyed[items].reset_index(drop=True),
-        ],
-        axis=1,
-    )
-    notes: list[str] = list(read.notes)
     wave_column = wave_column or scored.wave_column
-    if wave_column and wave_column in frame.columns:
-        waves = sorted(frame[wave_column].dropna().unique().tolist(), key=str)
-        if len(waves) > 1 or wave is not None:
-            chosen = waves[0] if wave is None else wave
-            frame = frame[frame[wave_column] == chosen].reset_index(drop=True)
-            if frame.empty:
-                raise CFAError(f"no responses in {wave_column} = {chosen!r}; waves: {waves}")
-            notes.append(f"wave {chosen!r} of {len(waves)} in {wave_column!r}: one answer per resident")
+    data = keyed_data(scored.instruments, scored, wave=wave, wave_column=wave_column, items=items)
+    # Of keyed_data's notes only the wave chosen is news here (the intake's are the data set's own).
+    notes: list[str] = list(read.notes) + [n for n in data.notes if n.startswith("wave ")]
     joined, report = join_exposure(
-        frame,
+        data.frame,
         exposure,
         id_column=id_column or scored.id_column,
         exposure_id_column=exposure_id_column,

@@ -37,19 +37,22 @@ def keyed_data(
     all_waves: bool = False,
     id_column: str | None = None,
     wave_column: str | None = None,
+    items: Sequence[str] | None = None,
     **reading: Any,
 ) -> KeyedData:
     """Score responses and return the first instrument's keyed items with the other columns.
 
     When the data hold several waves, the first wave is used (``wave=``
     chooses another, ``all_waves=True`` keeps every row, e.g. to compare
-    waves); the notes say which.
+    waves); the notes say which. ``items`` keeps those keyed items instead
+    (e.g. one subscale's, of any of the instruments).
     """
     scored: ScoredResponses = score(
         instruments, responses, id_column=id_column, wave_column=wave_column, **reading
     )
     instrument = scored.instruments[0]
-    items = [item for sub in instrument.subscales.values() for item in sub.items]
+    if items is None:
+        items = [item for sub in instrument.subscales.values() for item in sub.items]
     items = list(dict.fromkeys(items))
     others = scored.scores.drop(columns=[c for c in scored.scores.columns if c in items])
     frame = pd.concat([others.reset_index(drop=True), scored.keyed[items].reset_index(drop=True)], axis=1)
