@@ -49,7 +49,17 @@ def invariance_result(folder: Path):
     return instrument_invariance("program-belonging", _program_belonging(), "pgy", id_column="resident")
 
 
+def latent_model_result(folder: Path):
+    """A latent regression clustered in 12 programs: warns that so few clusters make robust SEs small."""
+    from sdt_survey.factor.sem import latent_model
+
+    rng = np.random.default_rng(8)
+    data = _items(n=240).assign(program=np.repeat([f"P{i}" for i in range(12)], 20), x=rng.normal(size=240))
+    return latent_model(data, TWO + "\nA ~ x", cluster="program")
+
+
 EXAMPLES = {
+    "sdt_survey.factor.sem.latent.LatentModelResult": latent_model_result,
     "sdt_survey.factor.sem.results.CFAResult": cfa_result,
     "sdt_survey.factor.sem.wlsmv.OrdinalCFAResult": ordinal_cfa_result,
     "sdt_survey.factor.sem.invariance.InvarianceResult": invariance_result,
