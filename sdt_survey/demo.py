@@ -331,6 +331,28 @@ def _stage_model(ctx: _Context) -> tuple[str, list[Path]]:
     )
 
 
+def _stage_latent_model(ctx: _Context) -> tuple[str, list[Path]]:
+    """The same question without measurement error: relatedness as a latent factor of its items."""
+    from .factor.sem import latent_continuity_model
+    from .scoring import read_table
+
+    result = latent_continuity_model(
+        ctx.data["scored"],
+        read_table(ctx.data["continuity"]),
+        "relatedness_satisfaction ~ coc + pgy + (1|program)",
+        id_column="resident",
+    )
+    path = result.write(ctx.folder("models") / "latent_model.txt")
+    as_json = result.write(ctx.folder("models") / "latent_model.json")
+    coc = result.effects.set_index("predictor").loc["coc"]
+    return (
+        f"latent relatedness satisfaction on COC (MLR, SEs robust to {result.n_clusters} programs): "
+        f"b = {coc['est']:.2f} (SE {coc['se']:.2f}, p = {coc['pvalue']:.2g}), "
+        f"{coc['std_all']:.2f} latent SD per SD of COC",
+        [path, as_json],
+    )
+
+
 def _stage_power(ctx: _Context) -> tuple[str, list[Path]]:
     """A small Monte-Carlo power curve for the continuity effect."""
     from .power import power_analysis
@@ -426,6 +448,7 @@ STAGES: list[tuple[str, Callable[[_Context], tuple[str, list[Path]]]]] = [
     ("factor", _stage_factor),
     ("continuity", _stage_continuity),
     ("model", _stage_model),
+    ("latent model", _stage_latent_model),
     ("power", _stage_power),
     ("cohorts", _stage_cohorts),
     ("report", _stage_report),

@@ -144,6 +144,7 @@ def test_demo_writes_its_outputs(run, tmp_path):
         "factor",
         "continuity",
         "model",
+        "latent model",
         "power",
         "cohorts",
         "report",
@@ -155,7 +156,7 @@ def test_demo_writes_its_outputs(run, tmp_path):
     assert (out / "export" / "survey-redcap.csv").is_file()
     assert (out / "scores" / "quality_messy.csv").is_file()
     assert str(out) in result.output
-    assert "[6/12] reliability" in result.output  # progress, stage by stage
+    assert "[6/13] reliability" in result.output  # progress, stage by stage
     # the demo builds a study and cleans it once (issue 14): its manifest and analysis data set
     assert (out / "study" / "study.yaml").is_file()
     manifest = json.loads((out / "study" / "study-output" / "manifest.json").read_text())
