@@ -398,6 +398,43 @@ def _html_factor(data: Mapping[str, Any], header: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _html_latent(latent: Mapping[str, Any] | None) -> str:
+    """The latent model beside the observed-score one: the slope without the score's measurement error."""
+    if not latent:
+        return ""
+    if latent["status"] != "ok":
+        return f'<p class="note">Latent model: {_e(latent["reason"])}.</p>'
+    clusters = f"{_e(latent['n_clusters'])} levels of {_e(latent['cluster'])}"
+    clustered = f", standard errors robust to clustering in {clusters}" if latent["cluster"] else ""
+    rows = [
+        [
+            f'<td class="text">{_e(f["term"])}</td>',
+            fmt(f["estimate"], 3),
+            fmt(f["se"], 3),
+            f"[{fmt(f['ci_lower'], 3)}, {fmt(f['ci_upper'], 3)}]",
+            _e(fmt_p(f["pvalue"])),
+            fmt(f["std_all"], 3),
+        ]
+        for f in latent["effects"]
+    ]
+    fit = latent["fit"]
+    return "\n".join(
+        [
+            "<h3>The same model without measurement error</h3>",
+            f"<p>The outcome as a latent factor of its items ({_e(', '.join(latent['items']))}), "
+            f"regressed on the same terms: <code>{_e(latent['formula'])}</code>, "
+            f"{_e(latent['estimator'])} on {_e(latent['n_obs'])} residents{clustered}.</p>",
+            _table(["effect on the latent score", "estimate", "SE", "95% CI", "p", "standardized"], rows),
+            '<p class="note">The score of the model above carries measurement error, which pulls its '
+            "slope toward zero; this model does not. Standardized: the change in the latent score, in its "
+            "standard deviations, per standard deviation of the term. "
+            f"R² {fmt(latent['r_squared'], 3)}; robust CFI {fmt(fit['cfi'], 3)}, "
+            f"RMSEA {fmt(fit['rmsea'], 3)}, SRMR {fmt(fit['srmr'], 3)}.</p>",
+            *(f'<p class="note">{_e(w)}</p>' for w in latent["warnings"]),
+        ]
+    )
+
+
 def _html_continuity(data: Mapping[str, Any], header: Mapping[str, Any]) -> str:
     model = data["model"]
     parts = [
@@ -455,6 +492,7 @@ def _html_continuity(data: Mapping[str, Any], header: Mapping[str, Any]) -> str:
         "and group effects together. Spline coefficients are not read one by one: the curve and the "
         "likelihood-ratio test are the result.</p>"
     )
+    parts.append(_html_latent(data.get("latent_model")))
     schedule = data["schedule"]
     index_rows = [
         [

@@ -92,6 +92,15 @@ def _section_summary(key: str, data: Mapping[str, Any]) -> list[str]:
             f"n = {model['n_obs']}, ICC {fmt(model['icc'], 3)}, "
             f"R2 marginal {fmt(model['r2_marginal'], 3)}, conditional {fmt(model['r2_conditional'], 3)}"
         )
+        latent = data.get("latent_model")
+        if latent and latent["status"] == "ok":
+            out.extend(
+                f"latent model: {e['term']} {fmt(e['estimate'], 3)} (SE {fmt(e['se'], 3)}, "
+                f"p {fmt_p(e['pvalue'])}, standardized {fmt(e['std_all'], 3)})"
+                for e in latent["effects"]
+            )
+        elif latent:
+            out.append(f"latent model: {latent['reason']}")
     elif key == "cohorts":
         out.append(
             f"{len(data['scales'])} scores x {len(data['waves'])} wave(s); {data['n_suppressed_rows']} of "

@@ -163,6 +163,9 @@ def continuity_section(
         "schedule_residents_without_response": len(join.exposure_only),
     }
     data["model"] = _model_block(model, formula, spline, outcome_label, ctx)
+    data["latent_model"] = _latent_block(ctx, formula, outcome, indices, result.id_column)
+    if data["latent_model"].get("status") == "ok":
+        source.append(model_command.split(" --spline", 1)[0] + " --latent")
     if data["model"]["n_obs"] is None:
         return (
             make_section(
@@ -351,6 +354,71 @@ def _model_block(
                     "ci_upper": [float(v) for v in curve["ci_upper"]],
                 }
     return block
+
+
+def _latent_block(
+    ctx: ReportContext, formula: str, outcome: str | None, indices: pd.DataFrame, exposure_id: str
+) -> dict[str, Any]:
+    """The same question with the outcome as a latent factor of its items (lavaan sem, cluster-robust)."""
+    from ...errors import CFAError
+    from ...factor.sem import latent_continuity_model
+    from ...factor.sem.latent import read_latent_formula
+
+    instrument = next((i for i in ctx.instruments if outcome in i.subscales), None)
+    if instrument is None:
+        return {"status": "not_available", "reason": f"{outcome} is not a subscale with items of its own"}
+    try:
+        read_latent_formula(formula)
+    except CFAError:  # terms the latent model cannot take (C(), splines...): the plain version
+        formula = f"{outcome} ~ coc" + (
+            f" + (1|{DEFAULT_MODEL_GROUP})" if DEFAULT_MODEL_GROUP in ctx.scores else ""
+        )
+    try:
+        latent = latent_continuity_model(
+            ctx.first_wave_data(instrument),
+            indices,
+            formula,
+            id_column=ctx.id_column,
+            exposure_id_column=exposure_id,
+        )
+    except CFAError as exc:
+        return {
+            "status": "not_available",
+            "reason": ctx.scrub(f"the latent model could not be fitted: {exc}"),
+        }
+    if small_to_none(latent.n_used, ctx.min_cell) is None:
+        return {"status": "suppressed", "reason": f"fewer than {ctx.min_cell} residents are in the model"}
+    fit = latent.sem.fit
+    join_messages = set(latent.join.messages()) if latent.join is not None else set()
+    return {
+        "status": "ok",
+        "formula": formula,
+        "items": list(latent.items),
+        "estimator": latent.sem.estimator,
+        "n_obs": int(latent.n_used),
+        "cluster": latent.cluster,
+        "n_clusters": latent.n_clusters,
+        "effects": [
+            {
+                "term": plain_term(str(row["predictor"]), ctx.instruments),
+                "model_term": str(row["predictor"]),
+                "estimate": finite_or_none(row["est"]),
+                "se": finite_or_none(row["se"]),
+                "ci_lower": finite_or_none(row["ci_lower"]),
+                "ci_upper": finite_or_none(row["ci_upper"]),
+                "pvalue": finite_or_none(row["pvalue"]),
+                "std_all": finite_or_none(row["std_all"]),
+            }
+            for _, row in latent.effects.iterrows()
+        ],
+        "r_squared": finite_or_none(latent.r_squared),
+        "fit": {
+            "cfi": finite_or_none(fit.cfi_robust if fit.cfi_robust is not None else fit.cfi),
+            "rmsea": finite_or_none(fit.rmsea_robust if fit.rmsea_robust is not None else fit.rmsea),
+            "srmr": finite_or_none(fit.srmr),
+        },
+        "warnings": [ctx.scrub(w) for w in latent.warnings if w not in join_messages],
+    }
 
 
 def _schedule_quality(result: Any, name: str, min_cell: int) -> dict[str, Any]:
