@@ -25,12 +25,12 @@ from ..results import format_number as fmt
 from ..stats.extraction import extract
 from ..stats.moments import pairwise_moments, smc
 from ..stats.rotation import rotate, varimax
+from ._common import Missing, check_missing, frame_text, item_matrix, require_finite, warn
 
 #: The extraction methods omega takes (psych::schmid's; ``uls`` is minres).
 OMEGA_FMS = ("minres", "uls", "ml", "pa", "wls", "gls")
 #: The oblique rotations omega takes (psych::schmid's ``rotate``).
 OMEGA_ROTATIONS = ("oblimin", "promax", "geominQ", "bentlerQ", "biquartimin")
-from ._common import Missing, check_missing, frame_text, item_matrix, require_finite, warn
 
 
 def schmid_leiman(

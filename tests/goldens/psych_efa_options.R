@@ -44,6 +44,31 @@ omega_full <- function(x, nf, fm, rotate = "oblimin") {
   )
 }
 
+# psych's minres criterion (fac's fit.residuals, fm = "minres") at uniquenesses psi: where psych stops
+# early, the test shows that ours is lower by this same criterion.
+minres_criterion <- function(S, psi, nf) {
+  diag(S) <- 1 - psi
+  e <- eigen(S); e$values[e$values < .Machine$double.eps] <- 100 * .Machine$double.eps
+  L <- e$vectors[, 1:nf, drop = FALSE] %*% diag(sqrt(e$values[1:nf]), nf)
+  res <- (S - L %*% t(L)); sum(res[lower.tri(res)]^2)
+}
+minres_stop <- function(x, nf) {
+  f <- suppressWarnings(suppressMessages(fa(x, nfactors = nf, fm = "minres", rotate = "none")))
+  psi <- 1 - f$communalities  # psych's optim par
+  list(psi = as.list(psi), criterion = minres_criterion(cor(x, use = "pairwise"), psi, nf))
+}
+# The rotation kernels alone, from the same unrotated loadings (psych's fa(rotate = "none")), so that
+# they are compared without the extraction's optimizer in between.
+kernels <- function(x, nf, fm) {
+  L <- unclass(suppressWarnings(suppressMessages(fa(x, nfactors = nf, fm = fm, rotate = "none")))$loadings)
+  one <- function(r) list(loadings = mat(r$loadings), Th = r$Th, phi = if (is.null(r$Phi)) NA else r$Phi,
+                          convergence = r$convergence, iterations = nrow(r$Table) - 1)
+  list(unrotated = mat(L),
+       quartimax = one(GPArotation::quartimax(L)), bentlerT = one(GPArotation::bentlerT(L)),
+       bentlerQ = one(GPArotation::bentlerQ(L)), bifactor = one(psych::bifactor(L)),
+       biquartimin = one(psych::biquartimin(L)))
+}
+
 out <- list()
 
 # bfi: 25 items, 1-6 scale, not reverse keyed (as psych's examples), pairwise correlations.
@@ -92,6 +117,8 @@ out$hs <- list(
   minres_biquartimin = fa_full(hs, 3, "minres", "biquartimin"),
   gls_2 = fa_full(hs, 2, "gls", "geominT")
 )
+out$hs_kernels <- kernels(hs, 3, "minres")
+out$hs_minres_stop <- minres_stop(hs, 3)
 out$hs_omega <- list(
   ml = omega_full(hs, 3, "ml"),
   gls = omega_full(hs, 3, "gls"),
@@ -113,6 +140,8 @@ out$sim <- list(
   minres_bifactor = fa_full(x, 7, "minres", "bifactor"),
   wls_biquartimin = fa_full(x, 6, "wls", "biquartimin")
 )
+out$sim_kernels <- kernels(x, 7, "minres")
+out$sim_minres_stop <- minres_stop(x, 7)
 out$sim_omega <- list(
   ml = omega_full(x, 6, "ml"),
   pa = omega_full(x, 6, "pa"),
