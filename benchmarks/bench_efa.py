@@ -8,7 +8,7 @@ Two data sets:
   (6 subscales of 4 items, 1-5 scale, 3% missing completely at random), 6 factors.
 
 Times, best of ``--repeat``, of ``efa`` (minres + oblimin, ml + promax,
-pa + varimax, minres + geomin), ``kmo`` + ``bartlett``,
+pa + varimax, minres + geomin, wls + bifactor, gls + bentlerQ), ``kmo`` + ``bartlett``,
 ``parallel_analysis(n_iter=20)`` and ``factor_report`` (all of it); of
 factor_analyzer's ``FactorAnalyzer.fit`` (which imputes medians: psych and we
 use pairwise correlations) and ``calculate_kmo``; and with ``--with-r`` of
@@ -40,7 +40,14 @@ import sdt_survey
 from sdt_survey.factor import bartlett, efa, factor_report, kmo, parallel_analysis
 
 ROOT = Path(__file__).resolve().parents[1]
-EFA_CASES = [("minres", "oblimin"), ("ml", "promax"), ("pa", "varimax"), ("minres", "geomin")]
+EFA_CASES = [
+    ("minres", "oblimin"),
+    ("ml", "promax"),
+    ("pa", "varimax"),
+    ("minres", "geomin"),
+    ("wls", "bifactor"),  # issue 15: psych's wls path and bifactor rotation
+    ("gls", "bentlerQ"),
+]
 R_ROTATE = {"geomin": "geominQ"}
 
 
@@ -98,7 +105,8 @@ last <- NULL
 best <- function(fun) min(sapply(seq_len(reps), function(i) system.time(last <<- fun())[["elapsed"]]))
 quiet <- function(expr) suppressWarnings(suppressMessages(expr))
 out <- list()
-for (case in list(c("minres", "oblimin"), c("ml", "promax"), c("pa", "varimax"), c("minres", "geominQ"))) {
+for (case in list(c("minres", "oblimin"), c("ml", "promax"), c("pa", "varimax"), c("minres", "geominQ"),
+                  c("wls", "bifactor"), c("gls", "bentlerQ"))) {
   t <- best(function() quiet(fa(x, nf, fm = case[1], rotate = case[2])))
   L <- unclass(last$loadings)
   out[[paste(case, collapse = "_")]] <- list(seconds = t, loadings = lapply(seq_len(nrow(L)),

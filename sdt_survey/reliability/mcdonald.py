@@ -1,10 +1,11 @@
 """McDonald's omega from a Schmid-Leiman solution, as psych::omega computes it.
 
 Omega hierarchical, omega total, omega limit, ECV, psych's ``omega.group`` and
-the same for declared subscales. The Schmid-Leiman solution is a minres
-factor analysis (:func:`sdt_survey.stats.extraction.fa_minres`), varimax, then
-GPArotation's oblimin (:mod:`sdt_survey.stats.rotation`), and a general factor
-from the factor correlations.
+the same for declared subscales. The Schmid-Leiman solution is a factor
+analysis (minres by default, or any ``fm`` psych::schmid takes:
+:func:`sdt_survey.stats.extraction.extract`), varimax, then an oblique
+rotation (GPArotation's oblimin by default: :mod:`sdt_survey.stats.rotation`),
+and a general factor from the factor correlations by the same ``fm``.
 """
 
 from __future__ import annotations
@@ -21,15 +22,22 @@ import pandas as pd
 from ..errors import ReliabilityError, ReliabilityKeyError
 from ..results import Result, jsonable, message_fields, message_lines
 from ..results import format_number as fmt
-from ..stats.extraction import fa_minres
+from ..stats.extraction import extract
 from ..stats.moments import pairwise_moments, smc
-from ..stats.rotation import oblimin, varimax
+from ..stats.rotation import rotate, varimax
 from ._common import Missing, check_missing, frame_text, item_matrix, require_finite, warn
 
+#: The extraction methods omega takes (psych::schmid's; ``uls`` is minres).
+OMEGA_FMS = ("minres", "uls", "ml", "pa", "wls", "gls")
+#: The oblique rotations omega takes (psych::schmid's ``rotate``).
+OMEGA_ROTATIONS = ("oblimin", "promax", "geominQ", "bentlerQ", "biquartimin")
 
-def schmid_leiman(r: np.ndarray, nfactors: int, option: str = "equal") -> dict[str, np.ndarray]:
-    """psych::schmid: minres + varimax, oblimin, second-order g from Phi, Schmid-Leiman."""
-    lam = fa_minres(r, nfactors)
+
+def schmid_leiman(
+    r: np.ndarray, nfactors: int, option: str = "equal", *, fm: str = "minres", rotation: str = "oblimin"
+) -> dict[str, np.ndarray]:
+    """psych::schmid: ``fa(fm)`` + varimax, an oblique rotation, second-order g from Phi by ``fm``."""
+    lam = extract(r, nfactors, fm)[0]
     if nfactors == 1:
         orth = lam
         fload = lam
@@ -42,9 +50,10 @@ def schmid_leiman(r: np.ndarray, nfactors: int, option: str = "equal") -> dict[s
         rot = rot * sign
         order = np.argsort(-(rot**2).sum(axis=0), kind="stable")
         orth = rot[:, order]
-        fload, phi = oblimin(orth)
+        rot = rotate(orth, rotation)
+        fload, phi = rot.loadings, rot.phi
         if nfactors > 2:
-            gload = fa_minres(phi, 1)[:, 0]
+            gload = extract(phi, 1, fm)[0][:, 0]
         else:
             r12 = phi[0, 1]
             if option == "equal":
@@ -102,6 +111,7 @@ class OmegaResult(Result):
     reversed_items: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    rotation: str = "oblimin"
 
     def to_frame(self) -> pd.DataFrame:
         """The Schmid-Leiman table: one row per item."""
@@ -117,6 +127,7 @@ class OmegaResult(Result):
             "ecv": self.ecv,
             "nfactors": self.nfactors,
             "fm": self.fm,
+            "rotation": self.rotation,
             "n_obs": self.n_obs,
             "missing": self.missing,
             "reversed_items": list(self.reversed_items),
@@ -130,7 +141,8 @@ class OmegaResult(Result):
     def summary(self) -> str:
         lines = [
             f"Omega ({self.nfactors} group factor{'s' if self.nfactors != 1 else ''}, fm = {self.fm}, "
-            f"n = {self.n_obs}, missing = {self.missing})",
+            + (f"rotate = {self.rotation}, " if self.rotation != "oblimin" else "")
+            + f"n = {self.n_obs}, missing = {self.missing})",
             f" alpha {fmt(self.alpha, 2)}   G.6 {fmt(self.g6, 2)}   omega_h {fmt(self.omega_h, 2)}   "
             f"omega_lim {fmt(self.omega_lim, 2)}   omega_total {fmt(self.omega_total, 2)}   "
             f"ECV {fmt(self.ecv, 2)}",
@@ -169,13 +181,24 @@ def omega_from_correlation(
     fm: str = "minres",
     groups: Mapping[str, Sequence[str]] | None = None,
     option: str = "equal",
+    rotate: str = "oblimin",
 ) -> OmegaResult:
     """:func:`omega` of a correlation matrix ``r`` (items ``names``, ``n_obs`` respondents)."""
-    if fm not in ("minres", "uls"):
-        raise ReliabilityError(f"fm={fm!r} is not supported; use 'minres' (psych's default)")
+    if fm not in OMEGA_FMS:
+        raise ReliabilityError(f"fm={fm!r} is not supported; use one of {', '.join(OMEGA_FMS)}")
+    if rotate not in OMEGA_ROTATIONS:
+        raise ReliabilityError(
+            f"rotate={rotate!r} is not supported; use an oblique rotation: {', '.join(OMEGA_ROTATIONS)}"
+        )
     p = r.shape[0]
     if not 1 <= nfactors < p:
         raise ReliabilityError(f"nfactors must be between 1 and {p - 1} for {p} items, got {nfactors}")
+    if rotate == "biquartimin" and nfactors < 3:
+        raise ReliabilityError("rotate='biquartimin' needs at least 3 factors")
+    if fm in ("ml", "wls", "gls") and np.linalg.eigvalsh(r)[0] <= 0:
+        raise ReliabilityError(
+            f"fm={fm!r} needs a positive definite correlation matrix; use fm='minres' or missing='listwise'"
+        )
     messages: list[str] = []
     if nfactors == 2:
         warn(
@@ -184,7 +207,7 @@ def omega_from_correlation(
             f"are set by psych's option={option!r} rule. Proceed with caution.",
             stacklevel=3,
         )
-    sl = schmid_leiman(r, nfactors, option)
+    sl = schmid_leiman(r, nfactors, option, fm=fm, rotation=rotate)
     g, grp = sl["g"].copy(), sl["group"].copy()
     key = np.sign(g)
     key[key == 0] = 1
@@ -264,6 +287,7 @@ def omega_from_correlation(
         subscales=subs,
         reversed_items=tuple(n for n, k in zip(names, key, strict=True) if k < 0),
         warnings=tuple(messages),
+        rotation=rotate,
     )
 
 
@@ -275,12 +299,14 @@ def omega(
     *,
     missing: Missing = "pairwise",
     option: Literal["equal", "first", "second"] = "equal",
+    rotate: str = "oblimin",
 ) -> OmegaResult:
     """Omega hierarchical, omega total and ECV from a Schmid-Leiman solution.
 
-    Reproduces ``psych::omega(x, nfactors, fm = "minres")``: pairwise
-    Pearson correlations; a minres factor analysis with ``nfactors`` factors,
-    varimax, then GPArotation's oblimin; a one-factor minres of the factor
+    Reproduces ``psych::omega(x, nfactors, fm = fm, rotate = rotate)``:
+    pairwise Pearson correlations; a factor analysis with ``nfactors``
+    factors (``fm``), varimax, then the oblique ``rotate`` (GPArotation's
+    oblimin by default); a one-factor analysis (``fm``) of the factor
     correlations gives the general factor (with two factors, psych's
     ``option`` rule); Schmid-Leiman orthogonalization; items loading
     negatively on g are reversed before the coefficients are formed.
@@ -297,12 +323,17 @@ def omega(
         the group factor its items load most on.
     nfactors : int, optional
         Group factors (default: the number of ``groups``, else 3 as in psych).
-    fm : {"minres"}
-        Factoring method (psych's default; the only one supported).
+    fm : {"minres", "uls", "ml", "pa", "wls", "gls"}
+        Factoring method, as :func:`sdt_survey.factor.efa` (psych's
+        ``fm``): ``minres`` (psych's default) or ``uls``, maximum
+        likelihood, principal axes, weighted or generalized least squares.
     missing : {"pairwise", "listwise"}
         Correlations from pairwise-complete (psych) or complete rows.
     option : {"equal", "first", "second"}
         psych's rule for the g loadings when ``nfactors == 2``.
+    rotate : {"oblimin", "promax", "geominQ", "bentlerQ", "biquartimin"}
+        The oblique rotation of the group factors before the general factor
+        is extracted (psych's ``rotate``; ``oblimin`` by default).
 
     Returns
     -------
@@ -335,7 +366,7 @@ def omega(
         nfactors = 3
     r, n_obs, names = _correlation_for(items, missing, "items")
     return omega_from_correlation(
-        r, names, nfactors, n_obs=n_obs, missing=missing, fm=fm, groups=groups, option=option
+        r, names, nfactors, n_obs=n_obs, missing=missing, fm=fm, groups=groups, option=option, rotate=rotate
     )
 
 

@@ -12,6 +12,14 @@ iteration limits are R's:
                 ``eps = 1e-5``, ``maxit = 1000``.
 ``geominQ``     ``GPArotation::geominQ`` (oblique, ``delta = 0.01``), GPFoblq.
 ``geominT``     ``GPArotation::geominT`` (orthogonal, ``delta = 0.01``), GPForth.
+``quartimax``   ``GPArotation::quartimax`` (orthogonal), GPForth.
+``bentlerT``    ``GPArotation::bentlerT``: Bentler's invariant pattern simplicity
+                criterion, orthogonal (GPForth).
+``bentlerQ``    ``GPArotation::bentlerQ``: the same criterion, oblique (GPFoblq).
+``bifactor``    psych's ``bifactor`` (Jennrich & Bentler's orthogonal bi-quartimin):
+                GPForth with quartimin on every factor but the first (the general
+                factor), times 4 as psych writes it; three factors or more.
+``biquartimin`` psych's ``biquartimin``: the same criterion, oblique (GPFoblq).
 ``promax``      psych's ``promax``: ``kaiser(rotate = "Promax")``, i.e. rows
                 normalized to unit length, ``stats::varimax``, the target
                 ``x * |x|^(m - 1)`` with ``m = 4``, a least-squares fit to it,
@@ -41,10 +49,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-#: The rotations :func:`rotate` knows; ``geomin`` is ``geominQ`` (oblique).
-ROTATIONS = ("none", "varimax", "oblimin", "quartimin", "promax", "geomin", "geominQ", "geominT")
-OBLIQUE = frozenset({"oblimin", "quartimin", "promax", "geomin", "geominQ"})
 
 Criterion = Callable[[np.ndarray], tuple[np.ndarray, float]]
 
@@ -146,6 +150,45 @@ def geomin_criterion(delta: float = 0.01) -> Criterion:
         l2 = lam**2 + delta
         pro = np.exp(np.log(l2).sum(axis=1) / k)
         return (2 / k) * (lam / l2) * pro[:, None], float(pro.sum())
+
+    return vgq
+
+
+def quartimax_criterion() -> Criterion:
+    """``GPArotation:::vgQ.quartimax``: ``f = -sum(L^4) / 4``, gradient ``-L^3``."""
+
+    def vgq(lam: np.ndarray) -> tuple[np.ndarray, float]:
+        return -(lam**3), float(-np.sum(lam**4) / 4)
+
+    return vgq
+
+
+def bentler_criterion() -> Criterion:
+    """``GPArotation:::vgQ.bentler``: Bentler's invariant pattern simplicity criterion.
+
+    ``f = -(log det M - log det diag(M)) / 4`` with ``M = (L^2)'(L^2)``.
+    """
+
+    def vgq(lam: np.ndarray) -> tuple[np.ndarray, float]:
+        l2 = lam**2
+        m = l2.T @ l2
+        d = np.diag(m)
+        gq = -lam * (l2 @ (np.linalg.inv(m) - np.diag(1.0 / d)))
+        return gq, float(-(np.linalg.slogdet(m)[1] - np.sum(np.log(d))) / 4)
+
+    return vgq
+
+
+def bifactor_criterion() -> Criterion:
+    """psych's ``vgQ.bimin``: quartimin (times 4) on factors 2..k; the first, general factor is free."""
+
+    def vgq(lam: np.ndarray) -> tuple[np.ndarray, float]:
+        grp = lam[:, 1:]
+        l2 = grp**2
+        l2n = l2.sum(axis=1, keepdims=True) - l2  # L2 %*% (1 - I)
+        gq = np.zeros_like(lam)
+        gq[:, 1:] = 4 * grp * l2n
+        return gq, float(np.sum(l2 * l2n))
 
     return vgq
 
@@ -303,6 +346,35 @@ def promax(x: np.ndarray, m: float = 4) -> tuple[np.ndarray, np.ndarray, np.ndar
 # --------------------------------------------------------------------------- dispatch
 
 
+@dataclass(frozen=True)
+class GPAMethod:
+    """A gradient projection rotation: its criterion, whether it is oblique, GPArotation's name."""
+
+    criterion: Callable[[], Criterion]
+    oblique: bool
+    name: str
+
+
+#: The gradient projection rotations, by the name psych::fa takes (``rotate =``).
+GPA_METHODS: dict[str, GPAMethod] = {
+    "oblimin": GPAMethod(oblimin_criterion, True, "oblimin"),
+    "quartimin": GPAMethod(oblimin_criterion, True, "quartimin"),
+    "geomin": GPAMethod(geomin_criterion, True, "geominQ"),
+    "geominQ": GPAMethod(geomin_criterion, True, "geominQ"),
+    "geominT": GPAMethod(geomin_criterion, False, "geominT"),
+    "quartimax": GPAMethod(quartimax_criterion, False, "quartimax"),
+    "bentlerT": GPAMethod(bentler_criterion, False, "bentlerT"),
+    "bentlerQ": GPAMethod(bentler_criterion, True, "bentlerQ"),
+    "bifactor": GPAMethod(bifactor_criterion, False, "bifactor"),
+    "biquartimin": GPAMethod(bifactor_criterion, True, "biquartimin"),
+}
+#: The rotations :func:`rotate` knows; ``geomin`` is ``geominQ`` (oblique).
+ROTATIONS = ("none", "varimax", "promax", *GPA_METHODS)
+OBLIQUE = frozenset({"promax", *(name for name, m in GPA_METHODS.items() if m.oblique)})
+#: Rotations with a general factor: they need three factors or more (psych's ``bifactor`` fails with two).
+BIFACTOR = frozenset({"bifactor", "biquartimin"})
+
+
 def rotate(loadings: np.ndarray, method: str = "oblimin") -> Rotation:
     """Rotate unrotated loadings the way psych::fa does for ``rotate = method``.
 
@@ -310,9 +382,11 @@ def rotate(loadings: np.ndarray, method: str = "oblimin") -> Rotation:
     ----------
     loadings : ndarray
         Unrotated loadings, items x factors.
-    method : {"none", "varimax", "oblimin", "quartimin", "promax", "geomin", "geominQ", "geominT"}
-        ``geomin`` is GPArotation's oblique ``geominQ``; ``quartimin`` is
-        ``oblimin`` with ``gam = 0`` (the same rotation).
+    method : str
+        One of :data:`ROTATIONS`: ``none``, ``varimax``, ``promax`` or a
+        gradient projection rotation of :data:`GPA_METHODS`. ``geomin`` is
+        GPArotation's oblique ``geominQ``; ``quartimin`` is ``oblimin`` with
+        ``gam = 0`` (the same rotation).
 
     Returns
     -------
@@ -322,7 +396,9 @@ def rotate(loadings: np.ndarray, method: str = "oblimin") -> Rotation:
     --------
     >>> a = np.array([[.8, .3], [.7, .4], [.3, .7], [.2, .8]])
     >>> sorted(m for m in ROTATIONS if rotate(a, m).phi is not None)
-    ['geomin', 'geominQ', 'oblimin', 'promax', 'quartimin']
+    ['bentlerQ', 'biquartimin', 'geomin', 'geominQ', 'oblimin', 'promax', 'quartimin']
+    >>> rotate(a, "quartimax").loadings.round(2)[0].tolist()
+    [0.85, 0.09]
     """
     if method not in ROTATIONS:
         raise ValueError(f"unknown rotation {method!r}; choose one of {', '.join(ROTATIONS)}")
@@ -336,26 +412,30 @@ def rotate(loadings: np.ndarray, method: str = "oblimin") -> Rotation:
     if method == "promax":
         lam, rot, phi = promax(a)
         return Rotation(lam, phi, rot, method)
-    if method in ("oblimin", "quartimin"):
-        lam, phi, th, ok = gpf_oblique(a, oblimin_criterion(0.0), name=method)
+    gpa = GPA_METHODS[method]
+    if gpa.oblique:
+        lam, phi, th, ok = gpf_oblique(a, gpa.criterion(), name=gpa.name)
         return Rotation(lam, phi, np.linalg.inv(th).T, method, ok)
-    if method in ("geomin", "geominQ"):
-        lam, phi, th, ok = gpf_oblique(a, geomin_criterion(0.01), name="geominQ")
-        return Rotation(lam, phi, np.linalg.inv(th).T, method, ok)
-    lam, th, ok = gpf_orthogonal(a, geomin_criterion(0.01), name="geominT")
+    lam, th, ok = gpf_orthogonal(a, gpa.criterion(), name=gpa.name)
     return Rotation(lam, None, th, method, ok)
 
 
 __all__ = [
+    "BIFACTOR",
+    "GPA_METHODS",
     "OBLIQUE",
     "ROTATIONS",
+    "GPAMethod",
     "Rotation",
+    "bentler_criterion",
+    "bifactor_criterion",
     "geomin_criterion",
     "gpf_oblique",
     "gpf_orthogonal",
     "oblimin",
     "oblimin_criterion",
     "promax",
+    "quartimax_criterion",
     "rotate",
     "varimax",
 ]

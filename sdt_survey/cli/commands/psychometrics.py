@@ -111,17 +111,37 @@ def reliability_command(
 )
 @click.option(
     "--fm",
-    type=click.Choice(["minres", "ml", "pa"]),
+    type=click.Choice(["minres", "ml", "pa", "uls", "wls", "gls"]),
     default="minres",
     show_default=True,
-    help="Extraction: minimum residual, maximum likelihood or principal axis (as psych::fa).",
+    help="Extraction, as psych::fa: minres (robust default, no distribution assumed; uls is the same "
+    "solution); ml (maximum likelihood: normal-theory fit tests, needs a positive definite matrix); pa "
+    "(principal axes, classic, for comparison with older studies); wls (each residual weighted by the "
+    "two items' 1 - SMC, as psych does: items the others predict poorly count more) or gls (residuals "
+    "weighted by the inverse correlation matrix, close to ml).",
 )
 @click.option(
     "--rotate",
-    type=click.Choice(["oblimin", "promax", "varimax", "geomin", "none"]),
+    type=click.Choice(
+        [
+            "oblimin",
+            "promax",
+            "varimax",
+            "geomin",
+            "quartimax",
+            "bentlerT",
+            "bentlerQ",
+            "bifactor",
+            "biquartimin",
+            "none",
+        ]
+    ),
     default="oblimin",
     show_default=True,
-    help="Rotation (oblique: oblimin, promax, geomin).",
+    help="Rotation. Correlated factors (oblique, the usual choice for subscales of one construct): "
+    "oblimin, promax, geomin, bentlerQ. Uncorrelated (orthogonal): varimax (spreads variance over "
+    "factors), quartimax (favours one large factor), bentlerT. A general factor plus group factors "
+    "(3 factors or more): bifactor (orthogonal), biquartimin (oblique group factors).",
 )
 @PAIRWISE_OPTION
 @click.option(
@@ -181,6 +201,7 @@ def efa_command(
     Examples:
       sdt-survey efa bpn-residency wave1.csv --id-column resident
       sdt-survey efa bpn-residency wave1.csv --factors 6 --fm ml --rotate promax --format json
+      sdt-survey efa bpn-residency wave1.csv --factors 7 --rotate bifactor
       sdt-survey efa bpn-residency wave1.csv --plot scree.png
     """
     from ...factor.exploratory import instrument_factor_report

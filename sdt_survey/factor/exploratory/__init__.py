@@ -13,8 +13,9 @@ by R (see ``docs/factor-analysis.md``).
                            of simulated normal data and of resampled data; the
                            suggested numbers of factors and components; the
                            scree plot data.
-:func:`efa`                psych::fa: minres, ml or principal-axis extraction;
-                           oblimin, promax, varimax, geomin or no rotation;
+:func:`efa`                psych::fa: minres, ml, principal-axis, uls, wls or
+                           gls extraction; oblimin, promax, varimax, geomin,
+                           quartimax, bentlerT/Q, bifactor, biquartimin or none;
                            loadings, communalities, Phi, variance accounted for
                            and psych's fit statistics.
 :func:`factor_report`      all of the above in one go, choosing the number of

@@ -15,17 +15,20 @@ import pandas as pd
 from ...errors import FactorAnalysisError
 from ...results import Result, format_number, jsonable
 from ...stats.extraction import FMS, PSI_BOUNDS, extract, sign_columns
-from ...stats.rotation import ROTATIONS, rotate
+from ...stats.rotation import BIFACTOR, ROTATIONS, rotate
 from ...stats.threads import single_blas_thread
 from ._input import ItemData, Missing, prepare, require_positive_definite
 from ._text import format_p_lt
 from .fit import fit_statistics
 
-Fm = Literal["minres", "ml", "pa"]
-Rotate = Literal["oblimin", "promax", "varimax", "geomin", "geominQ", "geominT", "quartimin", "none"]
+Fm = Literal["minres", "ml", "pa", "uls", "wls", "gls"]
+Rotate = Literal[
+    "oblimin", "promax", "varimax", "geomin", "geominQ", "geominT", "quartimin",
+    "quartimax", "bentlerT", "bentlerQ", "bifactor", "biquartimin", "none",
+]  # fmt: skip
 
-#: psych's column prefixes (``MR1``, ``ML1``, ``PA1``...).
-PREFIX = {"minres": "MR", "ml": "ML", "pa": "PA"}
+#: psych's column prefixes (``MR1``, ``ML1``, ``PA1``, ``WLS1``...).
+PREFIX = {"minres": "MR", "ml": "ML", "pa": "PA", "uls": "ULS", "wls": "WLS", "gls": "GLS"}
 
 
 VARIANCE_ROWS = [
@@ -261,9 +264,15 @@ def efa_from_data(data: ItemData, k: int, fm: str, rotation: str) -> EFAResult:
         raise FactorAnalysisError(f"fm must be one of {', '.join(FMS)}, got {fm!r}")
     if rotation not in ROTATIONS:
         raise FactorAnalysisError(f"rotate must be one of {', '.join(ROTATIONS)}, got {rotation!r}")
+    if rotation in BIFACTOR and k < 3:
+        raise FactorAnalysisError(
+            f"rotate={rotation!r} needs at least 3 factors (a general factor and two group factors), got {k}"
+        )
     r, names, p = data.r, data.names, len(data.names)
     if fm == "ml":
         require_positive_definite(data, "maximum likelihood (fm='ml')")
+    elif fm in ("wls", "gls"):
+        require_positive_definite(data, f"fm={fm!r} (weighted by the inverse correlation matrix)")
     notes: list[str] = []
     dof = p * (p - 1) / 2 - p * k + k * (k - 1) / 2
     if dof < 0:
@@ -360,17 +369,25 @@ def efa(
         One numeric column per item (reverse keys applied), NaN = missing.
     n_factors : int
         Number of factors, 1 to (items - 1).
-    fm : {"minres", "ml", "pa"}
+    fm : {"minres", "ml", "pa", "uls", "wls", "gls"}
         Extraction: minimum residual (psych's default; unweighted least
         squares with uniquenesses in [.005, 1] starting at ``1 - SMC``),
-        maximum likelihood (the same bounds and start), or iterated principal
+        maximum likelihood (the same bounds and start), iterated principal
         axes (SMCs as starting communalities, iterated until their sum changes
-        by less than .001, at most 50 times, as psych's ``fm = "pa"``).
-    rotate : {"oblimin", "promax", "varimax", "geomin", "geominQ", "geominT", "quartimin", "none"}
+        by less than .001, at most 50 times, as psych's ``fm = "pa"``);
+        ``uls`` (psych's unweighted least squares, the minres solution),
+        ``wls`` (residuals weighted by the items' ``1 - SMC``) and ``gls``
+        (residuals premultiplied by the inverse correlation matrix), both
+        along psych's own optimization path (see
+        :func:`sdt_survey.stats.extraction.fa_weighted`).
+    rotate : str
         ``oblimin`` (GPArotation, quartimin criterion; psych's default),
         ``promax`` (psych's: Kaiser-normalized, power 4), ``varimax``
-        (stats::varimax), ``geomin`` = ``geominQ`` (oblique, delta .01) and
-        ``geominT`` (orthogonal).
+        (stats::varimax), ``geomin`` = ``geominQ`` (oblique, delta .01),
+        ``geominT`` (orthogonal), ``quartimax`` (orthogonal), ``bentlerT``
+        and ``bentlerQ`` (Bentler's criterion, orthogonal and oblique),
+        ``bifactor`` and ``biquartimin`` (a general factor plus group
+        factors, orthogonal and oblique; 3 factors or more), or ``none``.
     missing : {"pairwise", "listwise"}
         ``pairwise`` (psych's ``use = "pairwise"``) correlates each pair of
         items over the respondents who answered both; ``n_obs`` is then the
