@@ -1,0 +1,264 @@
+"""CFA and EFA from a covariance or correlation matrix (issue 15, item 3): lavaan 0.6-14, psych 2.2.9.
+
+The golden is tests/goldens/matrix_input.json, made by tests/goldens/matrix_input.R (which also writes
+tests/data/harman74_cor.csv, R's datasets::Harman74.cor). The matrices of the other data sets are computed
+here with pandas, as R's cov()/cor() compute them. Tolerances: fit measures and estimates 1e-5 relative,
+standard errors 1e-3 relative, p-values 1e-5 relative.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sdt_survey.errors import CFAError
+from sdt_survey.factor import cfa
+from sdt_survey.stats.matrix_input import is_moment_matrix, moment_matrix, read_moment_matrix
+
+HERE = Path(__file__).parent
+GOLDEN = json.loads((HERE / "goldens" / "matrix_input.json").read_text(encoding="utf-8"))
+OURS = json.loads((HERE / "goldens" / "matrix_input_ours.json").read_text(encoding="utf-8"))
+REF = HERE / "data" / "reference"
+HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+HARMAN_MODEL = "\n".join(
+    [
+        "spatial =~ VisualPerception + Cubes + PaperFormBoard + Flags",
+        "verbal =~ GeneralInformation + PargraphComprehension + SentenceCompletion + WordClassification"
+        " + WordMeaning",
+        "speed =~ Addition + Code + CountingDots + StraightCurvedCapitals",
+        "memory =~ WordRecognition + NumberRecognition + FigureRecognition + ObjectNumber + NumberFigure"
+        " + FigureWord",
+    ]
+)
+SUBSCALES = ["as", "af", "rs", "rf", "cs", "cf"]
+ITEMS = [f"{s}{i}" for s in SUBSCALES for i in range(1, 5)]
+BPN_MODEL = "\n".join(
+    f"{name} =~ " + " + ".join(f"{s}{i}" for i in range(1, 5))
+    for s, name in zip(
+        SUBSCALES,
+        [
+            "autonomy_satisfaction",
+            "autonomy_frustration",
+            "relatedness_satisfaction",
+            "relatedness_frustration",
+            "competence_satisfaction",
+            "competence_frustration",
+        ],
+        strict=True,
+    )
+)
+XS = [f"x{i}" for i in range(1, 10)]
+FIT_KEYS = {
+    "chisq": "chisq", "df": "df", "pvalue": "pvalue", "cfi": "cfi", "tli": "tli", "rmsea": "rmsea",
+    "rmsea.ci.lower": "rmsea_ci_lower", "rmsea.ci.upper": "rmsea_ci_upper", "rmsea.pvalue": "rmsea_pvalue",
+    "srmr": "srmr", "aic": "aic", "bic": "bic", "bic2": "bic2", "logl": "loglik",
+    "unrestricted.logl": "unrestricted_loglik", "baseline.chisq": "baseline_chisq",
+    "baseline.df": "baseline_df",
+    "npar": "npar", "ntotal": "ntotal",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def hs() -> pd.DataFrame:
+    return pd.read_csv(REF / "public" / "HolzingerSwineford1939.csv")
+
+
+@pytest.fixture(scope="module")
+def sim() -> pd.DataFrame:
+    """The simulated residency data, wave 1: 24 items, as4 rs4 cs4 reversed as 6 - x, complete cases."""
+    d = pd.read_csv(REF / "sdt-sim" / "responses_w1.csv")
+    for item in ("as4", "rs4", "cs4"):
+        d[item] = 6 - d[item]
+    return d[ITEMS].dropna()
+
+
+@pytest.fixture(scope="module")
+def harman() -> pd.DataFrame:
+    return pd.read_csv(HERE / "data" / "harman74_cor.csv", index_col=0)
+
+
+def schools(hs):
+    # split() in R sorts the groups: Grant-White, Pasteur.
+    return {name: part[XS] for name, part in sorted(hs.groupby("school"), key=lambda kv: kv[0])}
+
+
+def fit_case(name: str, hs, sim, harman):
+    s = hs[XS].cov()
+    n = len(hs)
+    groups = schools(hs)
+    covs = {k: v.cov() for k, v in groups.items()}
+    ns = {k: len(v) for k, v in groups.items()}
+    means = {k: v.mean() for k, v in groups.items()}
+    return {
+        "hs_cov": lambda: cfa(model=HS_MODEL, sample_cov=s, n_obs=n),
+        "hs_cov_mean": lambda: cfa(model=HS_MODEL, sample_cov=s, n_obs=n, sample_mean=hs[XS].mean()),
+        "hs_cor": lambda: cfa(model=HS_MODEL, sample_cov=hs[XS].corr(), n_obs=n),
+        "hs_cov_std_lv": lambda: cfa(model=HS_MODEL, sample_cov=s.to_numpy(), names=XS, n_obs=n, std_lv=True),
+        "hs_groups": lambda: cfa(model=HS_MODEL, sample_cov=covs, n_obs=ns),
+        "hs_groups_means": lambda: cfa(model=HS_MODEL, sample_cov=covs, n_obs=ns, sample_mean=means),
+        "hs_groups_loadings": lambda: cfa(
+            model=HS_MODEL,
+            sample_cov=list(covs.values()),
+            n_obs=list(ns.values()),
+            sample_mean=[m.to_numpy() for m in means.values()],
+            group_equal=["loadings"],
+        ),
+        "harman_cor": lambda: cfa(model=HARMAN_MODEL, sample_cov=harman, n_obs=145),
+        "bpn_cov": lambda: cfa(model=BPN_MODEL, sample_cov=sim.cov(), n_obs=len(sim)),
+    }[name]()
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN["cfa"]))
+def test_cfa_from_a_matrix_equals_lavaan(name, hs, sim, harman):
+    golden = GOLDEN["cfa"][name]
+    result = fit_case(name, hs, sim, harman)
+    fit = result.fit.to_series()
+    for key, ours in FIT_KEYS.items():
+        assert fit[ours] == pytest.approx(golden["fit"][key], rel=1e-5, abs=1e-10), key
+    assert result._spec.meanstructure == golden["meanstructure"]
+    if golden["groups"]:
+        labels = list(result.groups)
+        assert len(labels) == len(golden["groups"])
+    ref = pd.DataFrame(golden["parameters"])
+    ref["rhs"] = ref["rhs"].fillna("")
+    mine = result.parameters.copy()
+    keys = ["lhs", "op", "rhs"]
+    if "group" in ref:
+        keys.append("group")
+        mine["group"] = mine["group"].map({label: i + 1 for i, label in enumerate(result.groups)})
+    merged = ref.merge(mine, on=keys, how="left", suffixes=("_ref", ""), validate="one_to_one")
+    assert len(merged) == len(mine) == len(ref) and merged["est"].notna().all()
+    close = np.isclose(merged["est"], merged["est_ref"], rtol=1e-5, atol=1e-8) & np.isclose(
+        merged["std_all"], merged["std_all_ref"], rtol=1e-5, atol=1e-8
+    )
+    if not close.all():
+        # lavaan's default stopping rule ended short of the optimum: its own log-likelihood is higher at our
+        # estimates (matrix_input.R evaluates it there), ours are still what the golden recorded, and lavaan's
+        # are within its stopping rule's reach of them (5e-5; test_cfa holds raw-data estimates to 1e-4).
+        assert golden["logl_at_ours"] > golden["logl"], name
+        assert np.allclose(result.parameters["est"], OURS[name]["est"], rtol=0, atol=1e-8), name
+        np.testing.assert_allclose(merged["est"], merged["est_ref"], rtol=0, atol=5e-5)
+        np.testing.assert_allclose(merged["std_all"], merged["std_all_ref"], rtol=0, atol=5e-5)
+    np.testing.assert_allclose(merged["se"], merged["se_ref"], rtol=1e-3, atol=1e-10)
+    np.testing.assert_allclose(merged["std_all_se"], merged["std_all_se_ref"], rtol=1e-3, atol=1e-10)
+    free = merged["se_ref"] > 0
+    np.testing.assert_allclose(merged.loc[free, "z"], merged.loc[free, "z_ref"], rtol=1e-3)
+    np.testing.assert_allclose(
+        merged.loc[free, "pvalue"], merged.loc[free, "pvalue_ref"], rtol=1e-3, atol=1e-12
+    )
+
+
+def test_matrix_and_raw_data_give_the_same_cfa(hs, sim):
+    """lavaan's rescaling makes the matrix fit the raw-data fit exactly: every figure agrees."""
+    pairs = [
+        (cfa(hs[XS], HS_MODEL), cfa(model=HS_MODEL, sample_cov=hs[XS].cov(), n_obs=len(hs))),
+        (cfa(sim, BPN_MODEL), cfa(model=BPN_MODEL, sample_cov=sim.cov(), n_obs=len(sim))),
+        (
+            cfa(hs, HS_MODEL, group="school"),
+            cfa(
+                model=HS_MODEL,
+                sample_cov={k: v.cov() for k, v in hs.groupby("school", sort=False)[XS]},
+                n_obs={k: len(v) for k, v in hs.groupby("school", sort=False)},
+                sample_mean={k: v.mean() for k, v in hs.groupby("school", sort=False)[XS]},
+            ),
+        ),
+    ]
+    for raw, matrix in pairs:
+        a, b = raw.fit.to_dict(), matrix.fit.to_dict()
+        for key in ("chisq", "df", "cfi", "tli", "rmsea", "srmr", "aic", "bic", "loglik"):
+            assert b[key] == pytest.approx(a[key], rel=1e-8), key
+        cols = ["est", "se", "std_all", "std_all_se"]
+        np.testing.assert_allclose(matrix.parameters[cols], raw.parameters[cols], rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"estimator": "MLR"}, "MLR needs the raw data"),
+        ({"missing": "fiml"}, "FIML (missing='fiml') needs the raw data"),
+        ({"group": "school"}, "give one matrix per group"),
+        ({"n_obs": None}, "n_obs is needed with sample_cov"),
+        ({"n_obs": 0.5}, "n_obs must be a whole number"),
+        ({"group_equal": ["loadings"]}, "group_equal needs several groups"),
+        ({"sample_mean": [1.0, 2.0]}, "sample_mean has 2 values for 9 variables"),
+    ],
+)
+def test_cfa_matrix_refusals_are_plain_words(hs, kwargs, fragment):
+    args = {"model": HS_MODEL, "sample_cov": hs[XS].cov(), "n_obs": 301, **kwargs}
+    with pytest.raises(CFAError, match=None) as info:
+        cfa(**args)
+    assert fragment in str(info.value)
+
+
+def test_a_matrix_passed_as_data_is_named_for_what_it_is(hs, harman):
+    with pytest.raises(CFAError, match=r"square symmetric 9 x 9 table.*sample_cov=matrix, n_obs="):
+        cfa(hs[XS].cov(), HS_MODEL)
+    with pytest.raises(CFAError, match="sample_cov=matrix"):
+        cfa(harman, HARMAN_MODEL)
+
+
+def test_bad_matrices_are_refused_by_row_and_column(hs):
+    s = hs[XS].cov()
+    bent = s.copy()
+    bent.loc["x2", "x5"] += 0.1
+    with pytest.raises(CFAError, match=r"not symmetric: row 'x2', column 'x5'"):
+        cfa(model=HS_MODEL, sample_cov=bent, n_obs=301)
+    with pytest.raises(CFAError, match=r"no row and column for model variable\(s\): x9"):
+        cfa(model=HS_MODEL, sample_cov=s.drop(index="x9", columns="x9"), n_obs=301)
+    singular = s.copy()
+    singular.loc["x9", :] = singular.loc["x8", :]
+    singular.loc[:, "x9"] = singular.loc[:, "x8"]
+    with pytest.raises(CFAError, match="not positive definite"):
+        cfa(model=HS_MODEL, sample_cov=singular, n_obs=301)
+    shuffled = s.loc[XS[::-1], XS]  # rows in another order: put in the columns' order
+    res = cfa(model=HS_MODEL, sample_cov=shuffled, n_obs=301)
+    assert res.fit.chisq == pytest.approx(GOLDEN["cfa"]["hs_cov"]["fit"]["chisq"], rel=1e-5)
+    renamed = s.set_axis([f"y{i}" for i in range(1, 10)], axis=0)
+    with pytest.raises(CFAError, match="row 1 is 'y1' but column 1 is 'x1'"):
+        cfa(model=HS_MODEL, sample_cov=renamed, n_obs=301)
+
+
+def test_a_correlation_matrix_is_analysed_as_a_covariance_matrix(hs):
+    res = cfa(model=HS_MODEL, sample_cov=hs[XS].corr(), n_obs=301)
+    assert any("correlation matrix" in note for note in res.notes)
+    assert "covariance matrix" in res.summary()
+
+
+# ----------------------------------------------------------------------------- the kernel
+
+
+def test_detection_mirrors_psych_is_covariance(hs, harman):
+    assert is_moment_matrix(harman) and is_moment_matrix(harman.to_numpy())
+    assert is_moment_matrix(hs[XS].cov())
+    assert not is_moment_matrix(hs[XS])
+    assert not is_moment_matrix(hs[XS].iloc[:9])  # 9 respondents, 9 items: square but not symmetric
+    assert not is_moment_matrix(harman.set_axis([f"r{i}" for i in range(24)], axis=0))
+
+
+def test_read_matrix_csv(tmp_path, harman):
+    m = read_moment_matrix(HERE / "data" / "harman74_cor.csv")
+    assert m.names == list(harman.columns) and m.is_correlation
+    wide = tmp_path / "wide.csv"
+    harman.iloc[:5].to_csv(wide)
+    with pytest.raises(ValueError, match=r"wide.csv is not a square matrix: 5 rows and 24 columns"):
+        read_moment_matrix(wide)
+    asym = tmp_path / "asym.csv"
+    bent = harman.copy()
+    bent.iloc[3, 1] = 0.9
+    bent.to_csv(asym)
+    with pytest.raises(ValueError, match=r"asym.csv is not symmetric: row 'Cubes', column 'Flags'"):
+        read_moment_matrix(asym)
+    text = tmp_path / "text.csv"
+    bent = harman.astype(object)
+    bent.iloc[2, 2] = "one"
+    bent.to_csv(text)
+    with pytest.raises(ValueError, match=r"row 'PaperFormBoard', column 'PaperFormBoard' is not a number"):
+        read_moment_matrix(text)
+    with pytest.raises(ValueError, match="names= has 2 name"):
+        moment_matrix(np.eye(3), names=["a", "b"])
+    assert math.isclose(moment_matrix(harman).values[0, 1], harman.iloc[0, 1])
