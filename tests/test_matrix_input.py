@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sdt_survey.errors import CFAError
+from sdt_survey.errors import CFAError, FactorAnalysisError
 from sdt_survey.factor import cfa
+from sdt_survey.factor.exploratory import bartlett, efa, kmo, parallel_analysis
 from sdt_survey.stats.matrix_input import is_moment_matrix, moment_matrix, read_moment_matrix
 
 HERE = Path(__file__).parent
@@ -262,3 +263,96 @@ def test_read_matrix_csv(tmp_path, harman):
     with pytest.raises(ValueError, match="names= has 2 name"):
         moment_matrix(np.eye(3), names=["a", "b"])
     assert math.isclose(moment_matrix(harman).values[0, 1], harman.iloc[0, 1])
+
+
+# ----------------------------------------------------------------------------- EFA (psych)
+
+
+def efa_matrix(name, sim, harman, bfi_r):
+    return {
+        "harman": harman,
+        "bfi": bfi_r,
+        "bpn": sim.cov(),
+    }[name.split("_")[0]]
+
+
+@pytest.fixture(scope="module")
+def bfi_r() -> pd.DataFrame:
+    bfi = pd.read_csv(REF / "public" / "bfi.csv", index_col=0).iloc[:, :25]
+    return bfi.corr()  # pairwise, as R's cor(use = "pairwise")
+
+
+#: psych's optim() stops within about 1e-5 of the optimal loadings (tests/test_efa.py holds them to 1e-4);
+#: the fit statistics, which are flat at the optimum, are held to 1e-5 relative.
+LOAD_TOL = 1e-5
+FA_SCALARS = ("STATISTIC", "dof", "PVAL", "objective", "TLI", "BIC", "SABIC", "null_chisq", "null_dof",
+              "null_model", "chi", "EPVAL", "rms", "crms", "EBIC", "ESABIC", "fit", "fit_off")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN["efa"]))
+def test_efa_from_a_matrix_equals_psych(name, sim, harman, bfi_r):
+    golden = GOLDEN["efa"][name]
+    matrix = efa_matrix(name, sim, harman, bfi_r)
+    res = efa(matrix, golden["nfactors"], fm=golden["fm"], rotate=golden["rotate"], n_obs=golden["n_obs"])
+    ref = pd.DataFrame(golden["loadings"]).T
+    assert list(res.loadings.columns) == list(ref.columns)
+    np.testing.assert_allclose(res.loadings.loc[ref.index], ref, rtol=0, atol=LOAD_TOL)
+    np.testing.assert_allclose(
+        res.communalities[ref.index], pd.Series(golden["communality"])[ref.index], atol=LOAD_TOL
+    )
+    if golden["phi"] is not None:
+        np.testing.assert_allclose(
+            res.phi, pd.DataFrame(golden["phi"]).T.loc[ref.columns, ref.columns], atol=LOAD_TOL
+        )
+    for key in FA_SCALARS:
+        want, got = golden[key], res.fit[key]
+        if want is None:
+            assert got is None, key
+        else:
+            # EBIC = chi - dof log(n) (and BIC from STATISTIC) is a small difference of large numbers:
+            # held to 1e-5 of the chi-square it comes from.
+            base = {"EBIC": "chi", "ESABIC": "chi", "BIC": "STATISTIC", "SABIC": "STATISTIC"}.get(key, key)
+            assert got == pytest.approx(want, rel=1e-5, abs=1e-5 * abs(golden[base]) + 1e-12), key
+    if golden["RMSEA"] is None:
+        assert res.fit["RMSEA"] is None
+    else:
+        for key, ours in (("RMSEA", "RMSEA"), ("lower", "RMSEA_lower"), ("upper", "RMSEA_upper")):
+            assert res.fit[ours] == pytest.approx(golden["RMSEA"][key], rel=1e-5, abs=1e-12), key
+    assert res.summary()  # prints with or without n_obs
+
+
+def test_efa_from_a_matrix_and_from_the_data_agree(sim):
+    raw = efa(sim, 6, fm="ml", rotate="promax", missing="listwise")
+    for matrix in (sim.cov(), sim.corr(), sim.corr().to_numpy()):
+        res = efa(matrix, 6, fm="ml", rotate="promax", n_obs=len(sim))
+        np.testing.assert_allclose(res.loadings, raw.loadings, rtol=1e-6, atol=1e-9)
+        for key in ("STATISTIC", "chi", "TLI", "RMSEA", "RMSEA_lower", "RMSEA_upper", "BIC", "rms", "crms"):
+            assert res.fit[key] == pytest.approx(raw.fit[key], rel=1e-8), key
+
+
+def test_efa_detects_a_matrix_as_psych_does(harman):
+    res = efa(harman, 4)
+    assert res.n_obs is None and res.fit["STATISTIC"] is None and res.fit["rms"] > 0
+    assert "from a correlation matrix" in res.summary() and "No n_obs" in res.summary()
+    with pytest.raises(FactorAnalysisError, match="n_obs is for a correlation or covariance matrix"):
+        efa(harman.iloc[:, :5].iloc[:20], 2, n_obs=100)
+    with pytest.raises(FactorAnalysisError, match="n_obs must be a whole number"):
+        efa(harman, 4, n_obs="many")
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN["adequacy"]))
+def test_kmo_bartlett_and_parallel_from_a_matrix(name, harman, bfi_r):
+    golden = GOLDEN["adequacy"][name]
+    matrix, n = (harman, 145) if name == "harman" else (bfi_r, 2800)
+    k = kmo(matrix)
+    assert k.msa == pytest.approx(golden["msa"], rel=1e-5)
+    np.testing.assert_allclose(k.msa_items[list(golden["msai"])], list(golden["msai"].values()), rtol=1e-5)
+    b = bartlett(matrix, n_obs=n)
+    assert (b.chisq, b.df) == (pytest.approx(golden["chisq"], rel=1e-5), golden["df"])
+    assert b.p_value == pytest.approx(golden["p"], rel=1e-5, abs=1e-300)
+    with pytest.raises(FactorAnalysisError, match="n_obs"):
+        bartlett(matrix)
+    par = parallel_analysis(matrix, n_obs=n, n_iter=3, seed=1)
+    np.testing.assert_allclose(par.pc_values, golden["pc_values"], rtol=1e-5)
+    np.testing.assert_allclose(par.fa_values, golden["fa_values"], rtol=1e-5, atol=1e-7)
+    assert par.scree["pc_resampled"].isna().all()  # nothing to resample from a matrix, as psych
