@@ -356,3 +356,69 @@ def test_kmo_bartlett_and_parallel_from_a_matrix(name, harman, bfi_r):
     np.testing.assert_allclose(par.pc_values, golden["pc_values"], rtol=1e-5)
     np.testing.assert_allclose(par.fa_values, golden["fa_values"], rtol=1e-5, atol=1e-7)
     assert par.scree["pc_resampled"].isna().all()  # nothing to resample from a matrix, as psych
+
+
+# ----------------------------------------------------------------------------- the command line
+
+
+def run(*args):
+    from click.testing import CliRunner
+
+    from sdt_survey.cli import cli
+
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_cli_cfa_and_efa_from_a_matrix_file(tmp_path, hs, sim):
+    hs[XS].cov().to_csv(tmp_path / "hs-cov.csv")
+    (tmp_path / "hs.lav").write_text(HS_MODEL, encoding="utf-8")
+    out = run("cfa", "--syntax", tmp_path / "hs.lav", "--matrix", tmp_path / "hs-cov.csv", "--n-obs", 301,
+              "--format", "json")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["fit"]["chisq"] == pytest.approx(
+        GOLDEN["cfa"]["hs_cov"]["fit"]["chisq"], 1e-5
+    )
+    sim.cov().to_csv(tmp_path / "keyed-cov.csv")
+    out = run(
+        "cfa",
+        "bpn-residency",
+        "--matrix",
+        tmp_path / "keyed-cov.csv",
+        "--n-obs",
+        len(sim),
+        "--format",
+        "json",
+    )
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["fit"]["chisq"] == pytest.approx(
+        GOLDEN["cfa"]["bpn_cov"]["fit"]["chisq"], 1e-5
+    )
+    out = run("efa", "--matrix", HERE / "data" / "harman74_cor.csv", "--n-obs", 145, "--factors", 4,
+              "--format", "json")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    fit = json.loads(out.output)["efa"]["fit"]
+    assert fit["STATISTIC"] == pytest.approx(GOLDEN["efa"]["harman_minres_oblimin"]["STATISTIC"], rel=1e-5)
+    table = run("efa", "--matrix", HERE / "data" / "harman74_cor.csv", "--n-obs", 145, "--factors", 4).output
+    assert "from a correlation matrix" in table
+
+
+def test_cli_refuses_a_bad_matrix_file_by_name_row_and_column(tmp_path, hs, harman):
+    (tmp_path / "hs.lav").write_text(HS_MODEL, encoding="utf-8")
+    wide = tmp_path / "wide.csv"
+    hs[XS].to_csv(wide)
+    out = run("cfa", "--syntax", tmp_path / "hs.lav", "--matrix", wide, "--n-obs", 301)
+    assert out.exit_code != 0 and "wide.csv is not a square matrix: 301 rows and 9 columns" in out.output
+    bent = harman.copy()
+    bent.loc["Cubes", "Flags"] = 0.9
+    bent.to_csv(tmp_path / "bent.csv")
+    out = run("efa", "--matrix", tmp_path / "bent.csv", "--n-obs", 145, "--factors", 4)
+    assert out.exit_code != 0
+    assert "bent.csv is not symmetric: row 'Cubes', column 'Flags'" in out.output
+    out = run("efa", "--matrix", HERE / "data" / "harman74_cor.csv")
+    assert out.exit_code != 0 and "--matrix needs --n-obs N" in out.output
+    hs[XS].cov().to_csv(tmp_path / "hs-cov.csv")
+    out = run("cfa", "--syntax", tmp_path / "hs.lav", "--matrix", tmp_path / "hs-cov.csv", "--n-obs", 301,
+              "--estimator", "MLR")  # fmt: skip
+    assert out.exit_code != 0 and "MLR needs the raw data" in out.output and "--estimator ML" in out.output
+    out = run("cfa", "--matrix", tmp_path / "hs-cov.csv", "--n-obs", 301)
+    assert out.exit_code != 0 and "an INSTRUMENT or --syntax FILE" in out.output

@@ -15,7 +15,7 @@ from ...results import Result, jsonable, message_fields, message_lines
 from ...stats.moments import cov2cor
 from ...stats.threads import single_blas_thread
 from ._input import Missing, prepare, require_positive_definite
-from ._text import format_p_eq
+from ._text import format_p_eq, source_text
 
 #: Kaiser's (1974) labels of the measure of sampling adequacy.
 MSA_LABELS = (
@@ -76,7 +76,7 @@ class KMOResult(Result):
 
     def summary(self) -> str:
         lines = [
-            f"Kaiser-Meyer-Olkin factor adequacy (n = {self.n_obs}, missing = {self.missing})",
+            f"Kaiser-Meyer-Olkin factor adequacy ({source_text(self.n_obs, self.missing)})",
             f"Overall MSA = {self.msa:.2f} ({self.label})",
             "MSA for each item:",
         ]
@@ -188,8 +188,7 @@ class BartlettResult(Result):
             else "the correlations do not differ from zero: factoring is not warranted"
         )
         lines = [
-            f"Bartlett's test of sphericity (n = {self.n_obs}, {self.n_items} items, "
-            f"missing = {self.missing})",
+            f"Bartlett's test of sphericity ({self.n_items} items, {source_text(self.n_obs, self.missing)})",
             f"chi-square = {self.chisq:.2f}, df = {self.df}, p {format_p_eq(self.p_value)}: {verdict}",
             *message_lines(self),
         ]

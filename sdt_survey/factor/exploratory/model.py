@@ -18,7 +18,7 @@ from ...stats.extraction import FMS, PSI_BOUNDS, extract, sign_columns
 from ...stats.rotation import ROTATIONS, rotate
 from ...stats.threads import single_blas_thread
 from ._input import ItemData, Missing, prepare, require_positive_definite
-from ._text import format_p_lt
+from ._text import format_p_lt, source_text
 from .fit import fit_statistics
 
 Fm = Literal["minres", "ml", "pa"]
@@ -183,11 +183,7 @@ class EFAResult(Result):
         lines = [
             f"Factor analysis using method = {self.fm}, rotation = {self.rotation} "
             f"({self.n_factors} factor{'s' if self.n_factors != 1 else ''}, {len(self.loadings)} items, "
-            + (
-                f"n = {self.n_obs}, missing = {self.missing})"
-                if self.missing != "matrix"
-                else f"n = {self.n_obs or 'not given'}, from a correlation matrix)"
-            ),
+            f"{source_text(self.n_obs, self.missing)})",
             "Standardized loadings (pattern matrix) based upon correlation matrix"
             + (f"; |loading| < {cut:.2f} blanked" if cut > 0 else ""),
         ]

@@ -16,6 +16,7 @@ from ...stats.extraction import FMS, extract
 from ...stats.moments import pairwise_moments
 from ...stats.threads import single_blas_thread
 from ._input import ItemData, Missing, prepare
+from ._text import source_text
 from .model import Fm
 
 #: The seed of parallel analysis when none is given: the same data give the same suggestion every run.
@@ -85,8 +86,9 @@ class ParallelResult(Result):
     def summary(self) -> str:
         q = f"{self.quantile:.0%}"
         lines = [
-            f"Parallel analysis ({self.n_iter} simulated and {self.n_iter} resampled data sets, "
-            f"seed = {self.seed}, n = {self.n_obs}, missing = {self.missing})",
+            f"Parallel analysis ({self.n_iter} simulated and "
+            f"{self.n_iter if self.missing != 'matrix' else 'no'} resampled data sets, "
+            f"seed = {self.seed}, {source_text(self.n_obs, self.missing)})",
             f"Parallel analysis suggests that the number of factors = {self.n_factors} "
             f"and the number of components = {self.n_components}",
             f"(eigenvalues of the data above the {q} quantile of simulated random data)",
