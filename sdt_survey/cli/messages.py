@@ -28,6 +28,10 @@ API_TO_CLI: tuple[tuple[str, str], ...] = (
     (r"\bencoding=NAME\b", "--encoding NAME"),
     (r"\bledger=PATH\b", "--ledger PATH"),
     (r"\bset std_lv=False\b", "drop --std-lv"),
+    (
+        r"\bFit estimator='ML' to the matrix, or pass the data",
+        "Use --estimator ML with --matrix, or give RESPONSES",
+    ),
     (r"\btexts=FILE\b", "--texts FILE"),
     (r"\btexts= names\b", "--texts names"),
     (r"\blanguage=LANG\b", "--lang LANG"),

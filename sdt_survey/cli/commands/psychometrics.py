@@ -29,6 +29,7 @@ from ..options import (
     wave_value,
     write_or_echo,
 )
+from ..support import check_files, existing_files
 
 
 @cli.command(name="reliability")
@@ -97,10 +98,42 @@ def reliability_command(
     write_or_echo(render(report, fmt), out_path, "reliability", force)
 
 
+def matrix_options(function):
+    """``--matrix FILE --n-obs N``: a covariance or correlation matrix instead of responses."""
+    function = click.option(
+        "--n-obs",
+        "n_obs",
+        type=click.IntRange(min=2),
+        default=None,
+        help="With --matrix: the number of respondents the matrix comes from (psych's n.obs, lavaan's "
+        "sample.nobs).",
+    )(function)
+    return click.option(
+        "--matrix",
+        "matrix_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="A covariance or correlation matrix (CSV: a header of variable names, then one row per "
+        "variable, its name first, as R's write.csv(cov(x))) instead of RESPONSES; needs --n-obs.",
+    )(function)
+
+
+def _matrix_input(matrix_path: str, n_obs: int | None, error: type[Exception]):
+    """The --matrix file as a DataFrame (rows named as the columns), checked; --n-obs required."""
+    import pandas as pd
+
+    from ...stats.matrix_input import read_moment_matrix
+
+    if n_obs is None:
+        raise click.UsageError("--matrix needs --n-obs N, the number of respondents behind the matrix")
+    m = read_moment_matrix(matrix_path, error=error)
+    return pd.DataFrame(m.values, index=m.names, columns=m.names)
+
+
 @cli.command(name="efa")
 @study_option
 @as_reading
-@click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
+@click.argument("args", nargs=-1, required=False, metavar="INSTRUMENT... RESPONSES")
 @reading_options
 @click.option(
     "--factors",
@@ -144,6 +177,7 @@ def reliability_command(
     "(3 factors or more): bifactor (orthogonal), biquartimin (oblique group factors).",
 )
 @PAIRWISE_OPTION
+@matrix_options
 @click.option(
     "--subscale",
     "subscales",
@@ -178,6 +212,8 @@ def efa_command(
     fm: str,
     rotate: str,
     missing: str,
+    matrix_path: str | None,
+    n_obs: int | None,
     subscales: tuple[str, ...],
     n_iter: int,
     seed: int,
@@ -203,25 +239,44 @@ def efa_command(
       sdt-survey efa bpn-residency wave1.csv --factors 6 --fm ml --rotate promax --format json
       sdt-survey efa bpn-residency wave1.csv --factors 7 --rotate bifactor
       sdt-survey efa bpn-residency wave1.csv --plot scree.png
-    """
-    from ...factor.exploratory import instrument_factor_report
+      sdt-survey efa --matrix harman74.csv --n-obs 145 --factors 4
 
-    instruments, responses_path = split_instruments_and_file(args)
-    check_analysis_files(
-        out_path, instruments, responses_path, reading["mapping"], force=force, plot_path=plot_path
-    )
-    report = instrument_factor_report(
-        instruments,
-        responses_path,
-        n_factors=n_factors,
-        subscales=list(subscales) or None,
-        fm=fm,
-        rotate=rotate,
-        missing=missing,
-        n_iter=n_iter,
-        seed=seed,
-        **reading,
-    )
+    With --matrix (and --n-obs), the same analyses run on a correlation or
+    covariance matrix (as psych::fa(r, n.obs = )), with no INSTRUMENT or
+    RESPONSES; parallel analysis then simulates data only (nothing to resample).
+    """
+    from ...errors import FactorAnalysisError
+    from ...factor.exploratory import factor_report, instrument_factor_report
+
+    if matrix_path is not None:
+        if args or subscales:
+            raise click.UsageError(
+                "with --matrix, give no INSTRUMENT, RESPONSES or --subscale: the matrix holds the items"
+            )
+        check_files({"--out": out_path, "--plot": plot_path}, {"the --matrix file": matrix_path}, force=force)
+        matrix = _matrix_input(matrix_path, n_obs, FactorAnalysisError)
+        report = factor_report(matrix, n_factors, fm=fm, rotate=rotate, n_iter=n_iter, seed=seed, n_obs=n_obs)
+    else:
+        if n_obs is not None:
+            raise click.UsageError("--n-obs goes with --matrix; with RESPONSES the rows are counted")
+        if not args:
+            raise click.UsageError("give one or more instruments, then the RESPONSES file (or --matrix FILE)")
+        instruments, responses_path = split_instruments_and_file(args)
+        check_analysis_files(
+            out_path, instruments, responses_path, reading["mapping"], force=force, plot_path=plot_path
+        )
+        report = instrument_factor_report(
+            instruments,
+            responses_path,
+            n_factors=n_factors,
+            subscales=list(subscales) or None,
+            fm=fm,
+            rotate=rotate,
+            missing=missing,
+            n_iter=n_iter,
+            seed=seed,
+            **reading,
+        )
     write_or_echo(render(report, fmt), out_path, "efa", force)
     if plot_path:
         click.echo(f"scree plot: {report.plot(plot_path, overwrite=force)}", err=fmt != "table")
@@ -230,9 +285,10 @@ def efa_command(
 @cli.command(name="cfa")
 @study_option
 @as_reading
-@click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
+@click.argument("args", nargs=-1, required=False, metavar="INSTRUMENT... RESPONSES")
 @reading_options
 @cfa_options
+@matrix_options
 @click.option("--std-lv", is_flag=True, help="Identify factors by unit variance instead of a marker loading.")
 @click.option(
     "--modindices",
@@ -255,6 +311,8 @@ def cfa_command(
     estimator: str,
     missing: str,
     wave: str | None,
+    matrix_path: str | None,
+    n_obs: int | None,
     std_lv: bool,
     modindices: int,
     emit_lavaan: bool,
@@ -280,7 +338,85 @@ def cfa_command(
       sdt-survey cfa bpn-residency wave1.csv --model bifactor --emit-lavaan
       sdt-survey cfa bpn-residency wave1.csv --syntax my-model.lav --modindices 10
       sdt-survey cfa bpn-residency wave1.csv --plot paths.svg
+      sdt-survey cfa bpn-residency --matrix keyed-cov.csv --n-obs 408
+      sdt-survey cfa --syntax hs.lav --matrix hs-cov.csv --n-obs 301
+
+    With --matrix (and --n-obs), the model is fitted to a covariance or
+    correlation matrix (as lavaan's sample.cov, ML only) of the keyed items:
+    the model comes from INSTRUMENT or --syntax, and there is no RESPONSES.
     """
+
+    if matrix_path is not None:
+        result = _cfa_matrix(
+            args, model_kind, syntax_path, estimator, missing, wave, matrix_path, n_obs, std_lv,
+            emit_lavaan, plot_path, out_path, force,
+        )  # fmt: skip
+        if result is None:
+            return
+    else:
+        if n_obs is not None:
+            raise click.UsageError("--n-obs goes with --matrix; with RESPONSES the rows are counted")
+        if not args:
+            raise click.UsageError("give one or more instruments, then the RESPONSES file (or --matrix FILE)")
+        result = _cfa_responses(
+            args, reading, model_kind, syntax_path, estimator, missing, wave, std_lv,
+            emit_lavaan, plot_path, out_path, force,
+        )  # fmt: skip
+        if result is None:
+            return
+    if modindices and ESTIMATORS[estimator.upper()].data != "continuous":
+        raise click.UsageError(f"--modindices is for {' and '.join(continuous_estimators())} fits")
+    text = (
+        terminal_text(result.summary(modindices=modindices))
+        if fmt == "table" and modindices
+        else render(result, fmt)
+    )
+    write_or_echo(text, out_path, "cfa", force)
+    if plot_path:
+        click.echo(f"path diagram: {result.plot(plot_path, overwrite=force)}", err=fmt != "table")
+
+
+def _cfa_matrix(
+    args, model_kind, syntax_path, estimator, missing, wave, matrix_path, n_obs, std_lv, emit_lavaan,
+    plot_path, out_path, force,
+):  # fmt: skip
+    """`cfa --matrix`: the model from an instrument or --syntax, fitted to the matrix (None: printed only)."""
+    from ...errors import CFAError
+    from ...factor.sem import CFAModel, cfa
+    from ...factor.sem import emit_lavaan as to_lavaan
+
+    instruments = list(args)
+    if syntax_path is None and not instruments:
+        raise click.UsageError("with --matrix, give the model: an INSTRUMENT or --syntax FILE")
+    if wave is not None:
+        raise click.UsageError("--wave selects rows of RESPONSES; a --matrix has none")
+    check_files(
+        {"--out": out_path, "--plot": plot_path},
+        {"the --matrix file": matrix_path, "the --syntax file": syntax_path,
+         "an instrument file": existing_files(instruments)},
+        force=force,
+    )  # fmt: skip
+    if syntax_path is not None:
+        model = CFAModel.from_syntax(model_argument(model_kind, syntax_path))
+    else:
+        if len(instruments) > 1:
+            raise click.UsageError(
+                "with --matrix, give one INSTRUMENT (its model) and no RESPONSES: the matrix replaces them"
+            )
+        model = CFAModel.from_instrument(load_instrument(instruments[0]), kind=model_kind)
+    if emit_lavaan:
+        click.echo(to_lavaan(model))
+        return None
+    matrix = _matrix_input(matrix_path, n_obs, CFAError)
+    return cfa(model=model, sample_cov=matrix, n_obs=n_obs, estimator=estimator.upper(), missing=missing,
+               std_lv=std_lv)  # fmt: skip
+
+
+def _cfa_responses(
+    args, reading, model_kind, syntax_path, estimator, missing, wave, std_lv, emit_lavaan,
+    plot_path, out_path, force,
+):  # fmt: skip
+    """`cfa` of response files (None: the lavaan syntax was printed only)."""
     from ...factor.sem import CFAModel, instrument_cfa
     from ...factor.sem import emit_lavaan as to_lavaan
 
@@ -301,8 +437,8 @@ def cfa_command(
             click.echo(to_lavaan(CFAModel.from_syntax(model)))
         else:
             click.echo(to_lavaan(CFAModel.from_instrument(load_instrument(instruments[0]), kind=model_kind)))
-        return
-    result = instrument_cfa(
+        return None
+    return instrument_cfa(
         instruments,
         responses_path,
         model=model,
@@ -312,16 +448,6 @@ def cfa_command(
         wave=wave_value(wave),
         **reading,
     )
-    if modindices and ESTIMATORS[estimator.upper()].data != "continuous":
-        raise click.UsageError(f"--modindices is for {' and '.join(continuous_estimators())} fits")
-    text = (
-        terminal_text(result.summary(modindices=modindices))
-        if fmt == "table" and modindices
-        else render(result, fmt)
-    )
-    write_or_echo(text, out_path, "cfa", force)
-    if plot_path:
-        click.echo(f"path diagram: {result.plot(plot_path, overwrite=force)}", err=fmt != "table")
 
 
 @cli.command(name="invariance")

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ...errors import FactorAnalysisError
-from ...stats.moments import pairwise_moments
+from ...stats.matrix_input import check_n_obs, is_moment_matrix, moment_matrix
+from ...stats.moments import cov2cor, pairwise_moments
 
 Missing = Literal["pairwise", "listwise"]
 MISSING_MODES = ("pairwise", "listwise")
@@ -18,14 +19,18 @@ MISSING_MODES = ("pairwise", "listwise")
 
 @dataclass(frozen=True)
 class ItemData:
-    """Validated items and their correlation matrix (R's ``cor(x, use = ...)``)."""
+    """Validated items and their correlation matrix (R's ``cor(x, use = ...)``).
+
+    From a correlation or covariance matrix (``missing == "matrix"``): ``x`` and
+    ``np_obs`` are None (psych's ``np.obs = NULL``), and so is ``n_obs`` when not given.
+    """
 
     names: list[str]
     r: np.ndarray
-    n_obs: int
-    np_obs: np.ndarray
+    n_obs: int | None
+    np_obs: np.ndarray | None
     missing: str
-    x: np.ndarray = field(repr=False)
+    x: np.ndarray | None = field(repr=False)
     eigenvalues: np.ndarray = field(repr=False)
 
 
@@ -39,10 +44,23 @@ def as_frame(items: Any, what: str) -> pd.DataFrame:
     )
 
 
-def prepare(items: Any, missing: str = "pairwise", *, min_items: int = 3, what: str = "items") -> ItemData:
-    """Check the items once and compute the correlation matrix psych would use."""
+def prepare(
+    items: Any, missing: str = "pairwise", *, min_items: int = 3, what: str = "items", n_obs: Any = None
+) -> ItemData:
+    """Check the items once and compute the correlation matrix psych would use.
+
+    A square symmetric ``items`` is a correlation or covariance matrix, as psych
+    decides (``isCovariance``): see :func:`matrix_data`.
+    """
     if missing not in MISSING_MODES:
         raise FactorAnalysisError(f"missing must be 'pairwise' or 'listwise', got {missing!r}")
+    if is_moment_matrix(items):
+        return matrix_data(items, n_obs, min_items=min_items, what=what)
+    if n_obs is not None:
+        raise FactorAnalysisError(
+            f"n_obs is for a correlation or covariance matrix; {what} is not one (not square and symmetric): "
+            "with one row per respondent, the number of rows is used"
+        )
     frame = as_frame(items, what)
     if frame.columns.has_duplicates:
         dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
@@ -89,6 +107,20 @@ def prepare(items: Any, missing: str = "pairwise", *, min_items: int = 3, what: 
     if abs(vals[0]) < 1e-8 * max(vals[-1], 1.0):
         raise FactorAnalysisError(_singular_message(r, vals, vecs, names))
     return ItemData(names, r, n, cnt, missing, x, vals[::-1])
+
+
+def matrix_data(matrix: Any, n_obs: Any, *, min_items: int = 3, what: str = "items") -> ItemData:
+    """A correlation or covariance matrix as psych takes it (``fa(r, n.obs = )``): covariances become
+    correlations (``cov2cor``); without ``n_obs``, the statistics that need it are left out."""
+    m = moment_matrix(matrix, what=what, error=FactorAnalysisError)
+    if len(m.names) < min_items:
+        raise FactorAnalysisError(f"{what} needs at least {min_items} items, got {len(m.names)}")
+    n = None if n_obs is None else check_n_obs(n_obs, "n_obs", FactorAnalysisError)
+    r = m.values if m.is_correlation else cov2cor(m.values)
+    vals, vecs = np.linalg.eigh(r)
+    if abs(vals[0]) < 1e-8 * max(vals[-1], 1.0):
+        raise FactorAnalysisError(_singular_message(r, vals, vecs, m.names))
+    return ItemData(m.names, r, n, None, "matrix", None, vals[::-1])
 
 
 def _numeric(col: pd.Series) -> bool:

@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ...errors import FactorAnalysisError
 from ...results import Result, jsonable, message_fields, message_lines
 from ...stats.moments import cov2cor
 from ...stats.threads import single_blas_thread
 from ._input import Missing, prepare, require_positive_definite
-from ._text import format_p_eq
+from ._text import format_p_eq, source_text
 
 #: Kaiser's (1974) labels of the measure of sampling adequacy.
 MSA_LABELS = (
@@ -43,7 +44,7 @@ class KMOResult(Result):
 
     msa: float
     msa_items: pd.Series
-    n_obs: int
+    n_obs: int | None
     missing: str
     anti_image: pd.DataFrame = field(repr=False)
     warnings: tuple[str, ...] = ()
@@ -75,7 +76,7 @@ class KMOResult(Result):
 
     def summary(self) -> str:
         lines = [
-            f"Kaiser-Meyer-Olkin factor adequacy (n = {self.n_obs}, missing = {self.missing})",
+            f"Kaiser-Meyer-Olkin factor adequacy ({source_text(self.n_obs, self.missing)})",
             f"Overall MSA = {self.msa:.2f} ({self.label})",
             "MSA for each item:",
         ]
@@ -101,7 +102,7 @@ def kmo_from_correlation(r: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return float(msa), msai, image
 
 
-def kmo(items: pd.DataFrame, *, missing: Missing = "pairwise") -> KMOResult:
+def kmo(items: pd.DataFrame, *, missing: Missing = "pairwise", n_obs: int | None = None) -> KMOResult:
     """Kaiser-Meyer-Olkin measure of sampling adequacy, overall and per item (psych::KMO).
 
     ``MSA = Σr² / (Σr² + Σq²)`` over the off-diagonal correlations ``r`` and
@@ -111,9 +112,12 @@ def kmo(items: pd.DataFrame, *, missing: Missing = "pairwise") -> KMOResult:
     Parameters
     ----------
     items : DataFrame
-        One numeric column per item (NaN = missing).
+        One numeric column per item (NaN = missing); or a correlation matrix
+        (``psych::KMO(r)``; a covariance matrix is turned into correlations).
     missing : {"pairwise", "listwise"}
         psych::KMO on raw data uses ``cor(x, use = "pairwise")``.
+    n_obs : int, optional
+        With a matrix, the respondents behind it (reported only).
 
     Returns
     -------
@@ -132,14 +136,14 @@ def kmo(items: pd.DataFrame, *, missing: Missing = "pairwise") -> KMOResult:
     ['msa', 'label']
     """
     with single_blas_thread():
-        data = prepare(items, missing, min_items=2)
+        data = prepare(items, missing, min_items=2, n_obs=n_obs)
         require_positive_definite(data, "KMO")
         msa, msai, image = kmo_from_correlation(data.r)
     return KMOResult(
         msa=msa,
         msa_items=pd.Series(msai, index=data.names, name="msa"),
         n_obs=data.n_obs,
-        missing=missing,
+        missing=data.missing,
         anti_image=pd.DataFrame(image, index=data.names, columns=data.names),
     )
 
@@ -184,8 +188,7 @@ class BartlettResult(Result):
             else "the correlations do not differ from zero: factoring is not warranted"
         )
         lines = [
-            f"Bartlett's test of sphericity (n = {self.n_obs}, {self.n_items} items, "
-            f"missing = {self.missing})",
+            f"Bartlett's test of sphericity ({self.n_items} items, {source_text(self.n_obs, self.missing)})",
             f"chi-square = {self.chisq:.2f}, df = {self.df}, p {format_p_eq(self.p_value)}: {verdict}",
             *message_lines(self),
         ]
@@ -200,7 +203,9 @@ def bartlett_from_correlation(r: np.ndarray, n: int) -> tuple[float, int, float]
     return float(stat), df, float(stats.chi2.sf(stat, df))
 
 
-def bartlett(items: pd.DataFrame, *, missing: Missing = "pairwise") -> BartlettResult:
+def bartlett(
+    items: pd.DataFrame, *, missing: Missing = "pairwise", n_obs: int | None = None
+) -> BartlettResult:
     """Bartlett's test of sphericity (psych::cortest.bartlett on ``cor(x, use = "pairwise")``).
 
     ``n`` is the number of rows (psych's convention), ``det R`` is computed
@@ -209,7 +214,11 @@ def bartlett(items: pd.DataFrame, *, missing: Missing = "pairwise") -> BartlettR
     Parameters
     ----------
     items : DataFrame
+        One column per item, or a correlation (or covariance) matrix with ``n_obs``.
     missing : {"pairwise", "listwise"}
+    n_obs : int
+        With a matrix, the respondents behind it: required (psych's
+        ``cortest.bartlett(r, n = )``, which would assume 100 with a warning).
 
     Returns
     -------
@@ -223,9 +232,15 @@ def bartlett(items: pd.DataFrame, *, missing: Missing = "pairwise") -> BartlettR
     >>> res = bartlett(pd.DataFrame(g + rng.normal(size=(300, 4)), columns=list("abcd")))
     >>> res.df, res.p_value < 0.001
     (6, True)
+    >>> bartlett(pd.DataFrame(g + rng.normal(size=(300, 4)), columns=list("abcd")).corr(), n_obs=300).df
+    6
     """
     with single_blas_thread():
-        data = prepare(items, missing, min_items=2)
+        data = prepare(items, missing, min_items=2, n_obs=n_obs)
+        if data.n_obs is None:
+            raise FactorAnalysisError(
+                "Bartlett's test of a correlation matrix needs n_obs, the number of respondents behind it"
+            )
         require_positive_definite(data, "Bartlett's test")
         chisq, df, pv = bartlett_from_correlation(data.r, data.n_obs)
-    return BartlettResult(chisq, df, pv, data.n_obs, len(data.names), missing)
+    return BartlettResult(chisq, df, pv, data.n_obs, len(data.names), data.missing)

@@ -18,7 +18,7 @@ from ...stats.extraction import FMS, PSI_BOUNDS, extract, sign_columns
 from ...stats.rotation import BIFACTOR, ROTATIONS, rotate
 from ...stats.threads import single_blas_thread
 from ._input import ItemData, Missing, prepare, require_positive_definite
-from ._text import format_p_lt
+from ._text import format_p_lt, source_text
 from .fit import fit_statistics
 
 Fm = Literal["minres", "ml", "pa", "uls", "wls", "gls"]
@@ -91,7 +91,7 @@ class EFAResult(Result):
     n_factors: int
     fm: str
     rotation: str
-    n_obs: int
+    n_obs: int | None
     missing: str
     oblique: bool
     converged: bool
@@ -186,7 +186,7 @@ class EFAResult(Result):
         lines = [
             f"Factor analysis using method = {self.fm}, rotation = {self.rotation} "
             f"({self.n_factors} factor{'s' if self.n_factors != 1 else ''}, {len(self.loadings)} items, "
-            f"n = {self.n_obs}, missing = {self.missing})",
+            f"{source_text(self.n_obs, self.missing)})",
             "Standardized loadings (pattern matrix) based upon correlation matrix"
             + (f"; |loading| < {cut:.2f} blanked" if cut > 0 else ""),
         ]
@@ -219,8 +219,8 @@ class EFAResult(Result):
             f"Mean item complexity = {self.complexity.mean():.1f}",
             f"Test of the hypothesis that {self.n_factors} factor{'s are' if self.n_factors != 1 else ' is'} "
             "sufficient.",
-            f"df null model = {fit['null_dof']:.0f} with the objective function = {fit['null_model']:.2f} "
-            f"with Chi Square = {fit['null_chisq']:.2f}",
+            f"df null model = {fit['null_dof']:.0f} with the objective function = {fit['null_model']:.2f}"
+            + (f" with Chi Square = {fit['null_chisq']:.2f}" if fit["null_chisq"] is not None else ""),
             f"df of the model are {fit['dof']:.0f} and the objective function was {fit['objective']:.2f}",
             "",
             f"The root mean square of the residuals (RMSR) is {fit['rms']:.2f}",
@@ -228,7 +228,9 @@ class EFAResult(Result):
         if fit.get("crms") is not None:
             lines.append(f"The df corrected root mean square of the residuals is {fit['crms']:.2f}")
         lines.append("")
-        if fit["dof"] > 0:
+        if fit["dof"] > 0 and self.n_obs is None:
+            lines.append("No n_obs was given with the correlation matrix: no chi-square, TLI, RMSEA or BIC.")
+        elif fit["dof"] > 0:
             lines += [
                 f"The harmonic n.obs is {fit['nh']:.0f} with the empirical chi square {fit['chi']:.2f} "
                 f"with prob {format_p_lt(fit['EPVAL'])}",
@@ -360,6 +362,7 @@ def efa(
     fm: Fm = "minres",
     rotate: Rotate = "oblimin",
     missing: Missing = "pairwise",
+    n_obs: int | None = None,
 ) -> EFAResult:
     """Exploratory factor analysis, as ``psych::fa(items, n_factors, fm = fm, rotate = rotate)``.
 
@@ -367,6 +370,9 @@ def efa(
     ----------
     items : DataFrame
         One numeric column per item (reverse keys applied), NaN = missing.
+        Or a correlation or covariance matrix (square and symmetric, as psych
+        detects one; its index equal to its columns), as ``psych::fa(r, n.obs = )``:
+        a covariance matrix is turned into correlations.
     n_factors : int
         Number of factors, 1 to (items - 1).
     fm : {"minres", "ml", "pa", "uls", "wls", "gls"}
@@ -392,7 +398,10 @@ def efa(
         ``pairwise`` (psych's ``use = "pairwise"``) correlates each pair of
         items over the respondents who answered both; ``n_obs`` is then the
         number of rows, as in psych. ``listwise`` drops incomplete rows first
-        (``psych::fa(na.omit(items))``).
+        (``psych::fa(na.omit(items))``). Not used with a matrix.
+    n_obs : int, optional
+        With a matrix, the number of respondents behind it (psych's ``n.obs``):
+        without it, as psych, there is no chi-square, TLI, RMSEA or BIC.
 
     Returns
     -------
@@ -428,8 +437,11 @@ def efa(
     (4.0, 0.0)
     >>> print(res.summary().splitlines()[0])
     Factor analysis using method = ml, rotation = promax (2 factors, 6 items, n = 500, missing = pairwise)
+    >>> from_matrix = efa(items.corr(), 2, fm="ml", rotate="promax", n_obs=500)  # psych::fa(r, n.obs = 500)
+    >>> bool(np.allclose(from_matrix.loadings, res.loadings)), from_matrix.fit["dof"]
+    (True, 4.0)
     """
     with single_blas_thread():
-        data = prepare(items, missing)
+        data = prepare(items, missing, n_obs=n_obs)
         k = check_n_factors(n_factors, len(data.names))
         return efa_from_data(data, k, fm, rotate)

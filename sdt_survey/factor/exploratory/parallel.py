@@ -16,6 +16,7 @@ from ...stats.extraction import FMS, extract
 from ...stats.moments import pairwise_moments
 from ...stats.threads import single_blas_thread
 from ._input import ItemData, Missing, prepare
+from ._text import source_text
 from .model import Fm
 
 #: The seed of parallel analysis when none is given: the same data give the same suggestion every run.
@@ -46,7 +47,7 @@ class ParallelResult(Result):
     fm: str
     smc: bool
     quantile: float
-    n_obs: int
+    n_obs: int | None
     missing: str
     simulated: np.ndarray = field(repr=False)
     resampled: np.ndarray = field(repr=False)
@@ -85,8 +86,9 @@ class ParallelResult(Result):
     def summary(self) -> str:
         q = f"{self.quantile:.0%}"
         lines = [
-            f"Parallel analysis ({self.n_iter} simulated and {self.n_iter} resampled data sets, "
-            f"seed = {self.seed}, n = {self.n_obs}, missing = {self.missing})",
+            f"Parallel analysis ({self.n_iter} simulated and "
+            f"{self.n_iter if self.missing != 'matrix' else 'no'} resampled data sets, "
+            f"seed = {self.seed}, {source_text(self.n_obs, self.missing)})",
             f"Parallel analysis suggests that the number of factors = {self.n_factors} "
             f"and the number of components = {self.n_components}",
             f"(eigenvalues of the data above the {q} quantile of simulated random data)",
@@ -133,6 +135,7 @@ def parallel_analysis(
     smc: bool = False,
     quantile: float = 0.95,
     missing: Missing = "pairwise",
+    n_obs: int | None = None,
 ) -> ParallelResult:
     """Horn's parallel analysis for the number of factors and components (psych::fa.parallel).
 
@@ -153,6 +156,11 @@ def parallel_analysis(
     quantile : float
         The simulated eigenvalues' quantile the data must exceed (psych's ``quant``).
     missing : {"pairwise", "listwise"}
+    n_obs : int
+        With a correlation (or covariance) matrix instead of data: the
+        respondents behind it, required (``fa.parallel(r, n.obs = )``). The
+        simulated data sets have ``n_obs`` rows; there is nothing to resample,
+        so the ``*_resampled`` columns are NaN, as psych leaves them out.
 
     Returns
     -------
@@ -177,7 +185,11 @@ def parallel_analysis(
     if not 0 < quantile < 1:
         raise FactorAnalysisError(f"quantile must be in (0, 1), got {quantile!r}")
     with single_blas_thread():
-        data = prepare(items, missing)
+        data = prepare(items, missing, n_obs=n_obs)
+        if data.n_obs is None:
+            raise FactorAnalysisError(
+                "parallel analysis of a correlation matrix needs n_obs, the number of respondents behind it"
+            )
         return parallel_from_data(data, int(n_iter), seed, fm, smc, quantile)
 
 
@@ -186,7 +198,7 @@ def parallel_from_data(
 ) -> ParallelResult:
     rng = np.random.default_rng(seed)
     x = data.x
-    n, p = x.shape
+    n, p = (data.n_obs, len(data.names)) if x is None else x.shape
     pc_actual = data.eigenvalues
     fa_actual = _factor_values(data.r, fm, smc, pa_smc=True)
 
@@ -202,11 +214,11 @@ def parallel_from_data(
             sim_fa[start + i] = _factor_values(cors[i], fm, smc, pa_smc=False)
 
     # Resampled: every column drawn with replacement on its own (psych's sample(y, n, replace = TRUE)).
-    res_pc = np.empty((n_iter, p))
-    res_fa = np.empty((n_iter, p))
-    has_nan = bool(np.isnan(x).any())
+    res_pc = np.full((n_iter, p), np.nan)
+    res_fa = np.full((n_iter, p), np.nan)
+    has_nan = x is not None and bool(np.isnan(x).any())
     cols = np.arange(p)
-    for i in range(n_iter):
+    for i in range(n_iter if x is not None else 0):  # a matrix has no rows to resample
         for _attempt in range(100):
             xs = x[rng.integers(0, n, size=(n, p)), cols]
             if has_nan:

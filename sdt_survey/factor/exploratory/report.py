@@ -104,13 +104,15 @@ def factor_report(
     n_iter: int = 20,
     seed: int | None = DEFAULT_SEED,
     instrument: str | None = None,
+    n_obs: int | None = None,
 ) -> FactorReport:
     """KMO, Bartlett's test, parallel analysis and an EFA of the items, in one go.
 
     Parameters
     ----------
     items : DataFrame
-        Keyed items (``score(...).keyed``), one column per item.
+        Keyed items (``score(...).keyed``), one column per item; or a
+        correlation or covariance matrix with ``n_obs``.
     n_factors : int, optional
         Factors to extract; by default parallel analysis's suggestion (at
         least 1, at most the largest identified number).
@@ -121,6 +123,9 @@ def factor_report(
         default seed makes every run give the same result, and the notes say so.
     instrument : str, optional
         A label for the report.
+    n_obs : int, optional
+        With a matrix: the respondents behind it (required, for Bartlett's
+        test and the simulated data of parallel analysis).
 
     Returns
     -------
@@ -143,7 +148,7 @@ def factor_report(
     if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
         raise FactorAnalysisError(f"n_iter must be a positive whole number, got {n_iter!r}")
     with single_blas_thread():
-        return _factor_report(items, n_factors, fm, rotate, missing, int(n_iter), seed, instrument)
+        return _factor_report(items, n_factors, fm, rotate, missing, int(n_iter), seed, instrument, n_obs)
 
 
 def _factor_report(
@@ -155,10 +160,15 @@ def _factor_report(
     n_iter: int,
     seed: int | None,
     instrument: str | None,
+    n_obs: int | None = None,
 ) -> FactorReport:
     if n_factors is not None:  # an impossible number of factors is the first thing to say
         check_n_factors(n_factors, as_frame(items, "items").shape[1])
-    data = prepare(items, missing)
+    data = prepare(items, missing, n_obs=n_obs)
+    if data.n_obs is None:
+        raise FactorAnalysisError(
+            "a factor report from a correlation matrix needs n_obs, the number of respondents behind it"
+        )
     p = len(data.names)
     require_positive_definite(data, "the factor report (KMO and Bartlett's test)")
     msa, msai, image = kmo_from_correlation(data.r)
@@ -166,11 +176,11 @@ def _factor_report(
         msa,
         pd.Series(msai, index=data.names, name="msa"),
         data.n_obs,
-        missing,
+        data.missing,
         pd.DataFrame(image, index=data.names, columns=data.names),
     )
     chisq, df, pv = bartlett_from_correlation(data.r, data.n_obs)
-    bart = BartlettResult(chisq, df, pv, data.n_obs, p, missing)
+    bart = BartlettResult(chisq, df, pv, data.n_obs, p, data.missing)
     par = parallel_from_data(data, n_iter, seed, fm, False, 0.95)
     notes: list[str] = [f"parallel analysis: {note}" for note in par.notes]
     if n_factors is None:

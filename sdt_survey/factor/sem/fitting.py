@@ -18,6 +18,7 @@ from .baseline import baseline_model
 from .estimators import ESTIMATORS, estimator_record
 from .fit import fit_cfi, fit_rmsea, fit_rmsea_ci, fit_rmsea_pclose, fit_srmr, fit_tli
 from .implied import Engine
+from .matrix_input import check_matrix_options, prepare_matrices, refuse_matrix_as_data
 from .omega import omega_per_factor
 from .optimize import optimize as _optimize  # a module global, so that a test can stand in for it
 from .results import CFAResult, FitMeasures
@@ -41,6 +42,8 @@ def fit_prepared(
     fiml = prep.missing == "fiml"
     # lavaan adds a mean structure with FIML, with several groups, or when the model mentions a mean.
     meanstructure = fiml or n_groups > 1 or any(s.op == "~1" for s in model.statements)
+    if prep.meanstructure is not None:  # a covariance matrix given without means has no mean structure
+        meanstructure = prep.meanstructure
     spec = build_spec(
         model,
         n_groups,
@@ -165,8 +168,8 @@ def fit_prepared(
 
 
 def cfa(
-    data: pd.DataFrame,
-    model: str | CFAModel | Any,
+    data: pd.DataFrame | None = None,
+    model: str | CFAModel | Any = None,
     *,
     estimator: str = "ML",
     missing: str = "auto",
@@ -174,6 +177,10 @@ def cfa(
     group: str | None = None,
     group_equal: Sequence[str] = (),
     group_partial: Sequence[str] = (),
+    sample_cov: Any = None,
+    n_obs: Any = None,
+    sample_mean: Any = None,
+    names: Sequence[str] | None = None,
 ) -> CFAResult:
     """Fit a confirmatory factor model by maximum likelihood, as lavaan's ``cfa()``.
 
@@ -203,6 +210,18 @@ def cfa(
     group_partial : sequence of str
         lavaan's ``group.partial``: parameters freed from ``group_equal``, e.g.
         ``"rs =~ rs2"``, ``"rs2=~"`` (rs2's loading), ``"rs2~1"``, ``"rs2~~rs2"``.
+    sample_cov : DataFrame, array, or a list or dict of them, optional
+        Instead of ``data``: a covariance (or correlation) matrix, as lavaan's
+        ``sample.cov`` (rescaled by ``(N - 1)/N`` as lavaan does); a list or
+        dict of matrices for several groups. Names come from the DataFrame's
+        columns (its index must match) or from ``names``. ML only: MLR and
+        FIML need the raw data. See :mod:`~sdt_survey.factor.sem.matrix_input`.
+    n_obs : int, or a list or dict of int
+        The number of respondents behind each matrix (``sample.nobs``).
+    sample_mean : Series, array, or a list or dict of them, optional
+        The items' means (``sample.mean``): adds the mean structure.
+    names : sequence of str, optional
+        The variables of a numpy ``sample_cov``, in its order.
 
     Returns
     -------
@@ -227,6 +246,15 @@ def cfa(
     >>> res.parameters.loc[1, ["lhs", "op", "rhs"]].tolist(), float(res.parameters.loc[0, "est"])
     (['F', '=~', 'q2'], 1.0)
     """
+    if model is None:
+        raise CFAError("cfa needs a model (lavaan syntax, an instrument or a CFAModel)")
+    if sample_cov is not None or n_obs is not None or sample_mean is not None:
+        return _cfa_matrices(model, sample_cov, n_obs, sample_mean, names, data=data, estimator=estimator,
+                             missing=missing, std_lv=std_lv, group=group, group_equal=group_equal,
+                             group_partial=group_partial)  # fmt: skip
+    if data is None:
+        raise CFAError("cfa needs data (one row per respondent) or sample_cov= with n_obs=")
+    refuse_matrix_as_data(data)
     model = as_model(model)
     estimator = estimator_record(estimator).name
     if group_equal and group is None:
@@ -245,3 +273,39 @@ def cfa(
             group_equal=tuple(group_equal),
             group_partial=tuple(group_partial),
         )
+
+
+def _cfa_matrices(
+    model: Any,
+    sample_cov: Any,
+    n_obs: Any,
+    sample_mean: Any,
+    names: Sequence[str] | None,
+    *,
+    data: Any,
+    estimator: str,
+    missing: str,
+    std_lv: bool,
+    group: str | None,
+    group_equal: Sequence[str],
+    group_partial: Sequence[str],
+) -> CFAResult:
+    """:func:`cfa` from covariance matrices (lavaan's ``sample.cov``)."""
+    if data is not None:
+        raise CFAError("give either data or sample_cov, not both")
+    if sample_cov is None:
+        raise CFAError("n_obs and sample_mean go with sample_cov= (a covariance matrix); none was given")
+    check_matrix_options(estimator, missing, group)
+    model = as_model(model)
+    estimator = estimator_record(estimator).name
+    group_equal = (group_equal,) if isinstance(group_equal, str) else tuple(group_equal)
+    group_partial = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial)
+    with single_blas_thread():
+        prep = prepare_matrices(
+            sample_cov, n_obs, sample_mean, model.indicators, names=names,
+            means_in_model=any(s.op == "~1" for s in model.statements),
+        )  # fmt: skip
+        if group_equal and len(prep.groups) < 2:
+            raise CFAError("group_equal needs several groups: give sample_cov as a list or dict of matrices")
+        return fit_prepared(model, prep, estimator=estimator, std_lv=std_lv, group_equal=group_equal,
+                            group_partial=group_partial)  # fmt: skip

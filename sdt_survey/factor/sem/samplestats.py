@@ -244,16 +244,24 @@ def _group_data(x: np.ndarray, label: str, fiml: bool) -> GroupData:
     if not fiml:
         mean = x.mean(axis=0)
         centred = x - mean
-        cov = centred.T @ centred / n
-        block = _Block(np.arange(p)[None, :], np.array([float(n)]), mean[None, :], cov[None], [x], full=True)
-        group = GroupData(label, n, p, [block], mean, cov, 0.0, True, n_log2pi, available_mean, available_var)
-        group.m2ll_h1 = _checked_h1(group, cov, mean)
-        return group
+        return moments_group(label, n, mean, centred.T @ centred / n, x)
     blocks = _patterns(x)
     mean, cov, iterations = _em_saturated(x, blocks)
     group = GroupData(label, n, p, blocks, mean, cov, 0.0, False, n_log2pi, available_mean, available_var)
     group.m2ll_h1 = _checked_h1(group, cov, mean)
     group.em_iterations = iterations
+    return group
+
+
+def moments_group(
+    label: str, n: int, mean: np.ndarray, cov: np.ndarray, x: np.ndarray | None = None
+) -> GroupData:
+    """One complete-data group from its means and covariances (divisor ``n``); ``x``, the rows, if known."""
+    p = len(mean)
+    rows = [x] if x is not None else []
+    block = _Block(np.arange(p)[None, :], np.array([float(n)]), mean[None, :], cov[None], rows, full=True)
+    group = GroupData(label, n, p, [block], mean, cov, 0.0, True, n * p * _LOG2PI, mean, np.diag(cov).copy())
+    group.m2ll_h1 = _checked_h1(group, cov, mean)
     return group
 
 
@@ -274,6 +282,8 @@ class PreparedData:
     notes: list[str]
     group_column: str | None
     ov: list[str]
+    #: Whether the model has a mean structure when the data decide it (a matrix without means: False).
+    meanstructure: bool | None = None
 
 
 def prepare_data(
