@@ -61,6 +61,8 @@ from ...results import Result, jsonable
 from .dwls import PARAMETERIZATIONS, DWLSObjective, ordinal_spec
 from .estimators import ESTIMATORS, estimator_record
 from .fit import fit_cfi, fit_rmsea, fit_tli
+from .fit_indices import FitInputs, lavaan_fit_measures
+from .fit_residuals import ordinal_gfi, ordinal_residual_measures
 from .optimize import optimize
 from .ordinal_stats import ordinal_sample_stats, vech_off
 from .solution import standard_errors, wald_tests
@@ -120,7 +122,8 @@ class OrdinalCFAResult(Result):
     parameterization : {"delta", "theta"}
     n_used, n_dropped : int
     fit : dict
-        lavaan's fit measures (see :data:`FIT_KEYS`; dots as underscores).
+        :data:`FIT_KEYS`, then every measure lavaan's ``fitMeasures()`` reports for
+        WLSMV (dots as underscores; NaN where lavaan gives NA).
     parameters : pandas.DataFrame
         ``lhs, op, rhs, est, se, z, pvalue, std_all`` in lavaan's
         ``parameterEstimates()`` order, thresholds as ``item | t1``.
@@ -169,7 +172,7 @@ class OrdinalCFAResult(Result):
                 "missing": self.missing,
                 "n_used": self.n_used,
                 "parameterization": self.parameterization,
-                "fit": {k: self.fit[k] for k in FIT_KEYS},
+                "fit": dict(self.fit),
                 "parameters": self.parameters[keys].to_dict("records"),
                 "warnings": list(self.warnings),
                 "notes": list(self.notes),
@@ -338,6 +341,27 @@ def cfa_ordinal(
     }
     if record.robust_test is not None:
         fit.update(record.robust_test(dwls, x, covariance, chisq, df, baseline_chisq, baseline_df, problems))
+    implied = dwls.implied(x)
+    inputs = FitInputs(
+        npar=int(dwls.q),
+        ntotal=int(n),
+        n=n - 1,
+        groups=1,
+        chisq=chisq,
+        df=int(df),
+        baseline_chisq=baseline_chisq,
+        baseline_df=int(baseline_df),
+        fmin=chisq / (2 * n),  # lavaan reports chisq / (2 n) as fmin
+        residuals=ordinal_residual_measures(
+            ss.cor, dwls.implied_correlations(x), dwls.obs[: dwls.n_thr] - implied[: dwls.n_thr]
+        ),
+        gfi=ordinal_gfi(dwls.obs, implied, dwls.weights),
+        nel=len(dwls.obs),
+        categorical=True,
+        scaled=fit.pop("scaled_test", None),
+        robust=fit.pop("robust_inputs", None),
+    )
+    fit = {**{k: fit[k] for k in FIT_KEYS}, **lavaan_fit_measures(inputs)}
     th_names = [f"{v}|t{k + 1}" for v, t in zip(names, ss.thresholds, strict=True) for k in range(len(t))]
     return OrdinalCFAResult(
         model=model,
@@ -346,7 +370,7 @@ def cfa_ordinal(
         n_dropped=int((~keep).sum()),
         converged=opt.converged,
         iterations=opt.iterations,
-        fit={k: fit[k] for k in FIT_KEYS},
+        fit=fit,
         parameters=_parameter_table(dwls, x, covariance.vcov),
         thresholds=pd.Series(ss.th_vector, index=th_names),
         polychoric=pd.DataFrame(ss.cor, index=names, columns=names),
