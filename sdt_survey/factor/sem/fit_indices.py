@@ -133,7 +133,9 @@ class ScaledTest:
     baseline_df: float
     baseline_pvalue: float
     baseline_scaling_factor: float
-    rmsea_chisq: float  # Yuan-Bentler: the unscaled statistic on df = tr(U Gamma); scaled-shifted: the scaled one
+    rmsea_chisq: (
+        float  # Yuan-Bentler: the unscaled statistic on df = tr(U Gamma); scaled-shifted: the scaled one
+    )
     rmsea_df: float
 
 

@@ -104,23 +104,23 @@ class FitMeasures:
     def robust(self) -> bool:
         return self.chisq_scaled is not None
 
+    def headline(self) -> dict[str, Any]:
+        """The measures a report leads with: :data:`FIT_KEYS` (+ :data:`ROBUST_FIT_KEYS` for MLR)."""
+        keys = FIT_KEYS + (ROBUST_FIT_KEYS if self.robust else ())
+        return jsonable({k: getattr(self, k) for k in keys})
+
     def to_dict(self) -> dict[str, Any]:
-        """Every fit measure: :data:`FIT_KEYS` (+ robust ones for MLR), then all of lavaan's :attr:`measures`.
+        """Every fit measure: the :meth:`headline` ones, then all of lavaan's :attr:`measures`.
 
         :attr:`measures` holds every measure lavaan 0.6-14's ``fitMeasures(fit)``
         reports for the estimator, under lavaan's names with ``.`` as ``_``
         (see "Every fit measure" in docs/factor-analysis.md); NaN (lavaan's NA) becomes null.
         """
-        keys = FIT_KEYS + (ROBUST_FIT_KEYS if self.robust else ())
-        out = {k: getattr(self, k) for k in keys}
-        out.update(self.measures)
-        return jsonable(out)
+        return {**self.headline(), **jsonable(self.measures)}
 
     def to_series(self) -> pd.Series:
         """Every measure, lavaan-style names with underscores."""
-        values = {
-            k: v for k, v in self.__dict__.items() if isinstance(v, (int, float)) and v is not None
-        }
+        values = {k: v for k, v in self.__dict__.items() if isinstance(v, (int, float)) and v is not None}
         values.update(self.measures)
         return pd.Series(values, dtype=float)
 
@@ -209,11 +209,13 @@ class CFAResult(Result):
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary.
 
-        ``{"estimator", "missing", "n_used", "fit": {...}, "parameters": [{"lhs",
+        ``{"estimator", "missing", "n_used", "fit": {...}, "fit_measures": {...}, "parameters": [{"lhs",
         "op", "rhs", "est", "se", "z", "pvalue", "std_all"}, ...], "omega": {...},
         "warnings": [...], "notes": [...]}``.
         With several groups each parameter also has ``"group"`` and ``omega`` is
-        keyed by group label. NaN becomes null.
+        keyed by group label. ``fit`` holds the headline measures
+        (:meth:`FitMeasures.headline`), ``fit_measures`` every measure lavaan's
+        ``fitMeasures()`` reports for the estimator. NaN becomes null.
         """
         keys = ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]
         if self.n_groups > 1:
@@ -224,7 +226,8 @@ class CFAResult(Result):
                 "estimator": self.estimator,
                 "missing": self.missing,
                 "n_used": self.n_used,
-                "fit": self.fit.to_dict(),
+                "fit": self.fit.headline(),
+                "fit_measures": jsonable(self.fit.measures),
                 "parameters": params,
                 "omega": self.omega,
                 "warnings": list(self.warnings),

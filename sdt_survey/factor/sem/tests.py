@@ -220,7 +220,9 @@ def yuan_bentler_mplus(
         scaling_factor=c,
         baseline_chisq=baseline_chisq / c_null,
         baseline_df=baseline_df,
-        baseline_pvalue=float(stats.chi2.sf(baseline_chisq / c_null, baseline_df)) if baseline_df > 0 else math.nan,
+        baseline_pvalue=float(stats.chi2.sf(baseline_chisq / c_null, baseline_df))
+        if baseline_df > 0
+        else math.nan,
         baseline_scaling_factor=c_null,
         rmsea_chisq=chisq,  # lavaan: the unscaled statistic on df = tr(U Gamma) = c df
         rmsea_df=c * df if df > 0 and c * df != 0 else math.nan,
@@ -337,7 +339,9 @@ def scaled_shifted_test(
             scaling_factor=scaling,
             baseline_chisq=baseline_scaled,
             baseline_df=baseline_df,
-            baseline_pvalue=float(stats.chi2.sf(baseline_scaled, baseline_df)) if baseline_df > 0 else math.nan,
+            baseline_pvalue=float(stats.chi2.sf(baseline_scaled, baseline_df))
+            if baseline_df > 0
+            else math.nan,
             baseline_scaling_factor=baseline_scaling,
             rmsea_chisq=chisq_scaled,  # lavaan: the scaled-shifted statistic on the model's df
             rmsea_df=df,

@@ -67,7 +67,7 @@ from .optimize import optimize
 from .ordinal_stats import ordinal_sample_stats, vech_off
 from .solution import standard_errors, wald_tests
 from .spec import CFAModel, as_model
-from .standardized import standardized_solution
+from .standardized import delta_method_se, standardized_solution, standardized_tests
 from .start import start_values
 from .summary import CONTINUOUS_SECTIONS, format_value, parameter_lines
 
@@ -122,10 +122,14 @@ class OrdinalCFAResult(Result):
     parameterization : {"delta", "theta"}
     n_used, n_dropped : int
     fit : dict
-        :data:`FIT_KEYS`, then every measure lavaan's ``fitMeasures()`` reports for
-        WLSMV (dots as underscores; NaN where lavaan gives NA).
+        :data:`FIT_KEYS`, then every other measure of :attr:`fit_measures`.
+    fit_measures : dict
+        Every measure lavaan's ``fitMeasures()`` reports for WLSMV (dots as
+        underscores; NaN where lavaan gives NA).
     parameters : pandas.DataFrame
-        ``lhs, op, rhs, est, se, z, pvalue, std_all`` in lavaan's
+        ``lhs, op, rhs, est, se, z, pvalue, std_all`` and the standardized
+        solution's ``std_all_se, std_all_z, std_all_pvalue, std_all_ci_lower,
+        std_all_ci_upper`` (lavaan's ``standardizedSolution()``), in lavaan's
         ``parameterEstimates()`` order, thresholds as ``item | t1``.
     thresholds : pandas.Series
         Sample thresholds (``item|t1`` ...).
@@ -148,6 +152,7 @@ class OrdinalCFAResult(Result):
     thresholds: pd.Series
     polychoric: pd.DataFrame
     gamma: np.ndarray = field(repr=False)
+    fit_measures: dict[str, Any] = field(default_factory=dict, repr=False)
     warnings: list[str] = field(default_factory=list)
     estimator: str = "WLSMV"
     missing: str = "listwise"
@@ -164,7 +169,10 @@ class OrdinalCFAResult(Result):
         return path_diagram(self.model, self.parameters, path, title=title, overwrite=overwrite)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"estimator": "WLSMV", "missing", "n_used", "fit", "parameters", "warnings", "notes"}``."""
+        """``{"estimator": "WLSMV", "missing", "n_used", "fit", "fit_measures", "parameters", ...}``.
+
+        ``fit`` holds :data:`FIT_KEYS`; ``fit_measures`` every measure lavaan's ``fitMeasures()`` reports.
+        """
         keys = ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]
         return jsonable(
             {
@@ -172,7 +180,8 @@ class OrdinalCFAResult(Result):
                 "missing": self.missing,
                 "n_used": self.n_used,
                 "parameterization": self.parameterization,
-                "fit": dict(self.fit),
+                "fit": {k: self.fit[k] for k in FIT_KEYS},
+                "fit_measures": dict(self.fit_measures),
                 "parameters": self.parameters[keys].to_dict("records"),
                 "warnings": list(self.warnings),
                 "notes": list(self.notes),
@@ -361,7 +370,8 @@ def cfa_ordinal(
         scaled=fit.pop("scaled_test", None),
         robust=fit.pop("robust_inputs", None),
     )
-    fit = {**{k: fit[k] for k in FIT_KEYS}, **lavaan_fit_measures(inputs)}
+    fit_measures = lavaan_fit_measures(inputs)
+    fit = {**{k: fit[k] for k in FIT_KEYS}, **fit_measures}
     th_names = [f"{v}|t{k + 1}" for v, t in zip(names, ss.thresholds, strict=True) for k in range(len(t))]
     return OrdinalCFAResult(
         model=model,
@@ -371,6 +381,7 @@ def cfa_ordinal(
         converged=opt.converged,
         iterations=opt.iterations,
         fit=fit,
+        fit_measures=fit_measures,
         parameters=_parameter_table(dwls, x, covariance.vcov),
         thresholds=pd.Series(ss.th_vector, index=th_names),
         polychoric=pd.DataFrame(ss.cor, index=names, columns=names),
@@ -421,6 +432,18 @@ def _parameter_table(dwls: DWLSObjective, x: np.ndarray, vcov: np.ndarray) -> pd
         {"lhs": [*spec.ov, *spec.lv], "op": "~1", "rhs": "", "est": 0.0, "se": 0.0, "std_all": 0.0}
     )
     user = spec.user.astype(bool)
+
+    def std_all(xx: np.ndarray) -> np.ndarray:
+        rows = standardized_solution(spec, dwls, xx, "all", est=dwls.row_estimates(xx))
+        sd = np.sqrt(np.diag(dwls.state(0, xx).sigma))
+        return np.concatenate([rows, xx[dwls.q_model :] / sd[item]])
+
+    std_se = delta_method_se(std_all, x, vcov)
+    model_rows["std_all_se"] = std_se[: spec.n_rows]
+    thresholds["std_all_se"] = std_se[spec.n_rows :]
+    scales["std_all_se"] = means["std_all_se"] = 0.0
     frame = pd.concat([model_rows[user], thresholds, model_rows[~user], scales, means], ignore_index=True)
     frame["z"], frame["pvalue"] = wald_tests(frame["est"].to_numpy(), frame["se"].to_numpy())
-    return frame[["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]]
+    std = standardized_tests(frame["std_all"].to_numpy(), frame["std_all_se"].to_numpy())
+    frame = frame.assign(**std)
+    return frame[["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all", "std_all_se", *std]]
