@@ -141,7 +141,7 @@ class ScaledTest:
 
 @dataclass
 class RobustInputs:
-    """The inputs of lavaan's robust indices: ``XX3``, ``df3``, ``c.hat3`` and the baseline's, and ``c.hat``."""
+    """The inputs of lavaan's robust indices: ``XX3``, ``df3``, ``c.hat3`` and the baseline's."""
 
     xx3: float
     df3: float

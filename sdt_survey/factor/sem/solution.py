@@ -73,7 +73,7 @@ def parameter_table(
     labels: list[str],
     standardized: bool = True,
 ) -> pd.DataFrame:
-    """lavaan's parameterEstimates() with std.lv, std.all and standardizedSolution()'s se, z, p and CI of std.all."""
+    """lavaan's parameterEstimates() with std.lv, std.all and standardizedSolution()'s se, z, p, CI."""
     est = estimates(spec, x)
     se = standard_errors(vcov, spec.free)
     z, pvalue = wald_tests(est, se)

@@ -142,7 +142,7 @@ def standardized_se(spec: Spec, engine: Engine, x: np.ndarray, vcov: np.ndarray)
 
 
 def standardized_tests(std: np.ndarray, se: np.ndarray) -> dict[str, np.ndarray]:
-    """lavaan's ``standardizedSolution()`` columns after ``se``: ``z``, ``pvalue``, ``ci.lower``, ``ci.upper``.
+    """lavaan's ``standardizedSolution()`` columns after ``se``: ``z``, ``pvalue``, ``ci.lower/upper``.
 
     ``z`` and ``pvalue`` are NaN where the standard error is 0 (fixed values);
     the 95% interval is ``std -/+ qnorm(0.975) se``.
