@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from sdt_survey.factor import cfa, cfa_ordinal
+from sdt_survey.results import jsonable
 
 HERE = Path(__file__).parent
 GOLDEN = json.loads((HERE / "goldens" / "lavaan_fit_measures.json").read_text(encoding="utf-8"))
@@ -47,7 +48,7 @@ def fits():
 
 
 def _measures(result) -> dict:
-    return result.to_dict()["fit_measures"]
+    return jsonable(result.fit_measures)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -92,9 +93,8 @@ def test_measures_are_attributes_and_in_the_frame(fits):
 
 
 def test_na_is_null_in_json(fits):
-    out = fits["bfi_wlsmv"].to_dict()
-    assert out["fit_measures"]["srmr_mplus"] is None  # lavaan: NA for categorical data
-    json.dumps(out)
+    assert _measures(fits["bfi_wlsmv"])["srmr_mplus"] is None  # lavaan: NA for categorical data
+    json.dumps(_measures(fits["bfi_wlsmv"]))
     assert math.isnan(fits["bfi_wlsmv"].fit_measures["srmr_mplus"])
 
 

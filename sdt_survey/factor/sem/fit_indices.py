@@ -108,8 +108,13 @@ def _incremental(suffix: str, x2, df, x2_null, df_null) -> dict[str, float]:
 def _rmsea_block(suffix: str, x2, df, n, groups, c_hat=1.0, ci_x2=None) -> dict:
     """RMSEA from (x2, df), its interval and tests from ci_x2 (the robust ones: XX3 and XX3 / c_hat)."""
     ci_x2 = x2 if ci_x2 is None else ci_x2
-    rmsea = fit_rmsea(x2, df, n, groups, c_hat) if _finite(x2, df, c_hat) else _NAN
-    lo, hi = fit_rmsea_ci(ci_x2, df, n, groups, c_hat=c_hat) if _finite(ci_x2, df, c_hat) else (_NAN, _NAN)
+    rmsea = fit_rmsea(x2, df, n, groups, c_hat) if _finite(x2, df) else _NAN  # 0 when df = 0, as lavaan
+    if df == 0 and _finite(x2):
+        lo = hi = 0.0  # lavaan: a just-identified model's interval is [0, 0] (also the robust one)
+    elif _finite(ci_x2, df, c_hat):
+        lo, hi = fit_rmsea_ci(ci_x2, df, n, groups, c_hat=c_hat)
+    else:
+        lo = hi = _NAN
     return {
         f"rmsea{suffix}": rmsea,
         f"rmsea_ci_lower{suffix}": lo,
@@ -217,11 +222,8 @@ def lavaan_fit_measures(f: FitInputs) -> dict[str, float]:
         }
     if r is not None:
         robust_args = (r.xx3, df, r.xx3_null, dfn, r.c_hat3, r.c_hat3_null)
-        ok = _finite(*robust_args)
-        out |= {
-            "cfi_robust": fit_cfi(*robust_args) if ok else _NAN,
-            "tli_robust": fit_tli(*robust_args) if ok else _NAN,
-        }
+        # As lavaan: CFI and TLI need only the statistics (an NA scaling, df = 0, gives the plain index).
+        out |= {"cfi_robust": fit_cfi(*robust_args), "tli_robust": fit_tli(*robust_args)}
     out |= _incremental("", x2, df, x2n, dfn)
     if s is not None:
         out |= _incremental("_scaled", s.chisq, s.df, s.baseline_chisq, s.baseline_df)

@@ -197,6 +197,11 @@ class CFAResult(Result):
             self._spec, self._engine, self._x, self._vcov, list(self.groups), standardized=False
         )
 
+    @property
+    def fit_measures(self) -> dict[str, Any]:
+        """Every measure lavaan's ``fitMeasures()`` reports for the estimator (dots as underscores)."""
+        return dict(self.fit.measures)
+
     # -- tables --------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
         """The parameter table (like lavaan's ``parameterEstimates()`` with ``std.all``)."""
@@ -209,13 +214,14 @@ class CFAResult(Result):
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary.
 
-        ``{"estimator", "missing", "n_used", "fit": {...}, "fit_measures": {...}, "parameters": [{"lhs",
+        ``{"estimator", "missing", "n_used", "fit": {...}, "parameters": [{"lhs",
         "op", "rhs", "est", "se", "z", "pvalue", "std_all"}, ...], "omega": {...},
         "warnings": [...], "notes": [...]}``.
         With several groups each parameter also has ``"group"`` and ``omega`` is
         keyed by group label. ``fit`` holds the headline measures
-        (:meth:`FitMeasures.headline`), ``fit_measures`` every measure lavaan's
-        ``fitMeasures()`` reports for the estimator. NaN becomes null.
+        (:meth:`FitMeasures.headline`); every measure lavaan's ``fitMeasures()``
+        reports is in :attr:`fit_measures` (and ``sdt-survey cfa --format json``).
+        NaN becomes null.
         """
         keys = ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]
         if self.n_groups > 1:
@@ -227,7 +233,6 @@ class CFAResult(Result):
                 "missing": self.missing,
                 "n_used": self.n_used,
                 "fit": self.fit.headline(),
-                "fit_measures": jsonable(self.fit.measures),
                 "parameters": params,
                 "omega": self.omega,
                 "warnings": list(self.warnings),
