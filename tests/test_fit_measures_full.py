@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
+from sdt_survey.cli import cli
 from sdt_survey.factor import cfa, cfa_ordinal
 from sdt_survey.results import jsonable
 
@@ -103,3 +105,33 @@ def test_ml_fiml_has_robust_indices_and_ml_has_none(fits):
         fits["hs_ml_fiml"]
     )
     assert "cfi_robust" not in _measures(fits["hs_ml"])
+
+
+def test_cli_json_carries_every_measure():
+    """`sdt-survey cfa --format json` has every lavaan measure as "fit_measures" (residency, MLR + FIML)."""
+    responses = HERE / "data" / "reference" / "sdt-sim" / "responses_w1.csv"
+    args = [
+        "cfa",
+        "bpn-residency",
+        str(responses),
+        "--estimator",
+        "MLR",
+        "--missing",
+        "fiml",
+        "--format",
+        "json",
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    ours = json.loads(result.output)["fit_measures"]
+    for key, expected in GOLDEN["res_mlr_fiml"]["fit"].items():
+        assert ours[key.replace(".", "_")] == pytest.approx(expected, rel=1e-5, abs=1e-9), key
+
+
+def test_summaries_show_lavaans_fit_lines(fits):
+    text = fits["hs_mlr"].summary()
+    assert "P-value H_0: Robust RMSEA >= 0.080" in text
+    cfi_line = next(line for line in text.splitlines() if line.strip().startswith("Comparative Fit Index"))
+    assert cfi_line.split()[-2:] == [f"{fits['hs_mlr'].fit.cfi:.3f}", f"{fits['hs_mlr'].fit.cfi_scaled:.3f}"]
+    ordinal = fits["bfi_wlsmv"].summary()
+    assert ordinal.count("90 Percent confidence interval - upper") == 2

@@ -103,6 +103,14 @@ FIT_KEYS = (
 
 # ===================================================================== results
 
+#: The RMSEA interval and tests the summary prints under each RMSEA (lavaan's labels).
+RMSEA_LINES = (
+    ("90 Percent confidence interval - lower", "rmsea_ci_lower"),
+    ("90 Percent confidence interval - upper", "rmsea_ci_upper"),
+    ("P-value H_0: RMSEA <= 0.050", "rmsea_pvalue"),
+    ("P-value H_0: RMSEA >= 0.080", "rmsea_notclose_pvalue"),
+)
+
 #: The summary's sections of an ordinal CFA: the continuous ones with thresholds for intercepts, and scales.
 ORDINAL_SECTIONS = (
     *CONTINUOUS_SECTIONS[:3],  # latent variables, regressions, covariances
@@ -217,10 +225,14 @@ class OrdinalCFAResult(Result):
         out.append(line("Tucker-Lewis Index (TLI)", fit["tli"], fit["tli_scaled"]))
         out += ["", "Root Mean Square Error of Approximation:", ""]
         out.append(line("RMSEA", fit["rmsea"], fit["rmsea_scaled"]))
+        for label, key in RMSEA_LINES:
+            out.append(line(label, fit.get(key), fit.get(f"{key}_scaled")))
         out += ["", "Robust (catML) indices:", ""]
         out.append(line("Robust Comparative Fit Index (CFI)", fit["cfi_robust"]))
         out.append(line("Robust Tucker-Lewis Index (TLI)", fit["tli_robust"]))
         out.append(line("Robust RMSEA", fit["rmsea_robust"]))
+        for label, key in RMSEA_LINES:
+            out.append(line(label, fit.get(f"{key}_robust")))
         out += ["", "Standardized Root Mean Square Residual:", ""]
         out.append(line("SRMR", fit["srmr"]))
         out += ["", "Parameter Estimates:", ""]
