@@ -4,6 +4,9 @@ solution's standard errors (standardizedSolution(): se, z, pvalue, ci of std.all
 tests/goldens/lavaan_fit_measures.R makes the golden (and the data sets in tests/data/). Each case
 loops over every key lavaan returns, so a measure lavaan has and we lack fails. Tolerances: fit
 measures 1e-5 relative; standard errors (and z, intervals) 1e-3 relative. lavaan's NA is NaN (null).
+With two groups and MLR lavaan stops ~1e-5 short of the optimum, which moves the far-tail
+rmsea.pvalue.scaled by 2e-5: the golden records lavaan's own -2 log-likelihood (lower at ours) and that
+p-value at our estimates (tests/goldens/lavaan_fit_measures_ours.json), which ours must equal.
 """
 
 from __future__ import annotations
@@ -45,7 +48,13 @@ def fits():
                 out[case] = cfa_ordinal(data.dropna(), g["model"])
             else:
                 opts = g["options"]
-                out[case] = cfa(data, g["model"], estimator=opts["estimator"], missing=opts["missing"])
+                out[case] = cfa(
+                    data,
+                    g["model"],
+                    estimator=opts["estimator"],
+                    missing=opts["missing"],
+                    group=opts.get("group") or None,
+                )
     return out
 
 
@@ -56,7 +65,12 @@ def _measures(result) -> dict:
 @pytest.mark.parametrize("case", CASES)
 def test_every_lavaan_fit_measure(fits, case):
     ours = _measures(fits[case])
-    for key, expected in GOLDEN[case]["fit"].items():
+    golden = dict(GOLDEN[case]["fit"])
+    at_ours = GOLDEN[case].get("at_ours")
+    if at_ours:  # lavaan stopped short: its own criterion is better at our estimates, and there it agrees
+        assert at_ours["m2ll_at_ours"] < at_ours["m2ll"]
+        golden |= {k: v for k, v in at_ours.items() if k in golden}
+    for key, expected in golden.items():
         name = key.replace(".", "_")
         assert name in ours, f"{case}: lavaan reports {key}, we do not"
         value = ours[name]
@@ -72,7 +86,12 @@ def test_standardized_solution_standard_errors(fits, case):
         columns=lambda c: f"{c}_ref" if c not in ("lhs", "op", "rhs") else c
     )
     table = fits[case].parameters
-    merged = ref.merge(table, on=["lhs", "op", "rhs"], how="left")
+    keys = ["lhs", "op", "rhs"]
+    if "group" in table:  # lavaan numbers the groups 1, 2, ... in order of appearance
+        labels = list(fits[case].groups)
+        ref["group"] = [labels[int(k) - 1] for k in ref["group_ref"]]
+        keys.append("group")
+    merged = ref.merge(table, on=keys, how="left")
     assert merged["std_all"].notna().all(), f"{case}: rows of standardizedSolution() missing"
     np.testing.assert_allclose(merged["std_all"], merged["est_ref"], rtol=1e-5, atol=1e-5)
     se_ref = merged["se_ref"].astype(float)
