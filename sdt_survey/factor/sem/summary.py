@@ -73,9 +73,6 @@ def summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits:
         for label, value in zip(res.groups, fit.chisq_groups, strict=True):
             out.append(line(str(label), value, indent=4))
     out += ["", "Model Test Baseline Model:", ""]
-    out.append(line("Test statistic", fit.baseline_chisq))
-    out.append(line("Degrees of freedom", fit.baseline_df))
-    out.append(line("P-value", fit.baseline_pvalue))
     m = fit.measures
     scaled = robust and "cfi_scaled" in m
 
@@ -84,6 +81,12 @@ def summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits:
         text = line(label, m.get(key, getattr(fit, key, None)))
         return text + format_value(m.get(f"{key}_scaled"), digits, 12) if scaled else text
 
+    out.append(pair("Test statistic", "baseline_chisq"))
+    out.append(pair("Degrees of freedom", "baseline_df"))
+    out.append(pair("P-value", "baseline_pvalue"))
+    if scaled:
+        factor = format_value(m.get("baseline_chisq_scaling_factor"), digits, 12)
+        out.append(line("Scaling correction factor", None) + factor)
     out += ["", "User Model versus Baseline Model:", ""]
     out.append(pair("Comparative Fit Index (CFI)", "cfi"))
     out.append(pair("Tucker-Lewis Index (TLI)", "tli"))
