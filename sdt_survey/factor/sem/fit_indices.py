@@ -194,7 +194,7 @@ def lavaan_fit_measures(f: FitInputs) -> dict[str, float]:
     >>> m = lavaan_fit_measures(FitInputs(npar=8, ntotal=200, n=200, groups=1, chisq=3.0, df=2,
     ...     baseline_chisq=300.0, baseline_df=6, fmin=0.0075, residuals={}, gfi=0.99, nel=10))
     >>> round(m["cfi"], 4), round(m["nfi"], 4), m["rmsea_ci_level"]
-    (0.9983, 0.99, 0.9)
+    (0.9966, 0.99, 0.9)
     """
     x2, df, x2n, dfn, n, g = f.chisq, f.df, f.baseline_chisq, f.baseline_df, f.n, f.groups
     s, r = f.scaled, f.robust
