@@ -17,6 +17,8 @@ from ...stats.threads import single_blas_thread
 from .baseline import baseline_model
 from .estimators import ESTIMATORS, estimator_record
 from .fit import fit_cfi, fit_rmsea, fit_rmsea_ci, fit_rmsea_pclose, fit_srmr, fit_tli
+from .fit_indices import FitInputs, lavaan_fit_measures
+from .fit_residuals import continuous_gfi, continuous_residual_measures
 from .implied import Engine
 from .matrix_input import check_matrix_options, prepare_matrices, refuse_matrix_as_data
 from .omega import omega_per_factor
@@ -26,6 +28,7 @@ from .samplestats import PreparedData, prepare_data
 from .solution import improper_solution_problems, orient_factors
 from .spec import CFAModel, as_model, build_spec, check_identification
 from .start import start_values
+from .tests import fiml_corrected
 
 
 def fit_prepared(
@@ -137,7 +140,31 @@ def fit_prepared(
                 fiml,
             )
         )
-    fit = FitMeasures(**measures)
+    scaled = measures.pop("scaled_test", None)
+    robust = measures.pop("robust_inputs", None)
+    if robust is None and fiml:  # ML with FIML: lavaan's robust indices by FIML-C (V6)
+        robust = fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_total, "V6")
+    logl = {k: measures[k] for k in ("aic", "bic", "bic2")}
+    logl = {"logl": loglik, "unrestricted_logl": unrestricted, **logl, "ntotal": int(n_total)}
+    logl |= {k: measures.pop(k) for k in ("scaling_factor_h1", "scaling_factor_h0") if k in measures}
+    inputs = FitInputs(
+        npar=int(q),
+        ntotal=int(n_total),
+        n=n_total,
+        groups=n_groups,
+        chisq=chisq,
+        df=int(df),
+        baseline_chisq=baseline_chisq,
+        baseline_df=int(baseline_df),
+        fmin=chisq / (2 * n_total),
+        residuals=continuous_residual_measures(groups, states, meanstructure),
+        gfi=continuous_gfi(groups, states, meanstructure),
+        nel=n_groups * (p * (p + 1) // 2 + (p if meanstructure else 0)),
+        scaled=scaled,
+        robust=robust,
+        logl=logl,
+    )
+    fit = FitMeasures(**measures, measures=lavaan_fit_measures(inputs))
 
     omega_groups = omega_per_factor(spec, engine, x, groups)
     omega = omega_groups[0] if n_groups == 1 else dict(zip(labels, omega_groups, strict=True))

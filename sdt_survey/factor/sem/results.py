@@ -90,20 +90,44 @@ class FitMeasures:
     rmsea_robust: float | None = None
     rmsea_ci_lower_robust: float | None = None
     rmsea_ci_upper_robust: float | None = None
+    measures: dict[str, float] = field(default_factory=dict, repr=False)
+
+    def __getattr__(self, name: str) -> Any:
+        """Every lavaan measure as an attribute too (``fit.cfi_scaled``), from :attr:`measures`."""
+        if not name.startswith("_"):
+            measures = self.__dict__.get("measures") or {}
+            if name in measures:
+                return measures[name]
+        raise AttributeError(f"{type(self).__name__!s} has no fit measure {name!r}")
 
     @property
     def robust(self) -> bool:
         return self.chisq_scaled is not None
 
-    def to_dict(self) -> dict[str, Any]:
-        """The fit block of :meth:`CFAResult.to_dict`: :data:`FIT_KEYS` (+ robust ones for MLR)."""
+    def headline(self) -> dict[str, Any]:
+        """The measures a report leads with: :data:`FIT_KEYS` (+ :data:`ROBUST_FIT_KEYS` for MLR)."""
         keys = FIT_KEYS + (ROBUST_FIT_KEYS if self.robust else ())
         return jsonable({k: getattr(self, k) for k in keys})
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every fit measure: the :meth:`headline` ones, then all of lavaan's :attr:`measures`.
+
+        :attr:`measures` holds every measure lavaan 0.6-14's ``fitMeasures(fit)``
+        reports for the estimator, under lavaan's names with ``.`` as ``_``
+        (see "Every fit measure" in docs/factor-analysis.md); NaN (lavaan's NA) becomes null.
+        """
+        return {**self.headline(), **jsonable(self.measures)}
+
     def to_series(self) -> pd.Series:
         """Every measure, lavaan-style names with underscores."""
-        values = {k: v for k, v in self.__dict__.items() if not isinstance(v, tuple) and v is not None}
+        values = {k: v for k, v in self.__dict__.items() if isinstance(v, (int, float)) and v is not None}
+        values.update(self.measures)
         return pd.Series(values, dtype=float)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Every measure as a one-column table (``measure`` -> ``value``), lavaan's order after ours."""
+        series = self.to_series()
+        return series.rename("value").rename_axis("measure").to_frame()
 
 
 @dataclass
@@ -173,6 +197,11 @@ class CFAResult(Result):
             self._spec, self._engine, self._x, self._vcov, list(self.groups), standardized=False
         )
 
+    @property
+    def fit_measures(self) -> dict[str, Any]:
+        """Every measure lavaan's ``fitMeasures()`` reports for the estimator (dots as underscores)."""
+        return dict(self.fit.measures)
+
     # -- tables --------------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
         """The parameter table (like lavaan's ``parameterEstimates()`` with ``std.all``)."""
@@ -189,7 +218,10 @@ class CFAResult(Result):
         "op", "rhs", "est", "se", "z", "pvalue", "std_all"}, ...], "omega": {...},
         "warnings": [...], "notes": [...]}``.
         With several groups each parameter also has ``"group"`` and ``omega`` is
-        keyed by group label. NaN becomes null.
+        keyed by group label. ``fit`` holds the headline measures
+        (:meth:`FitMeasures.headline`); every measure lavaan's ``fitMeasures()``
+        reports is in :attr:`fit_measures` (and ``sdt-survey cfa --format json``).
+        NaN becomes null.
         """
         keys = ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]
         if self.n_groups > 1:
@@ -200,7 +232,7 @@ class CFAResult(Result):
                 "estimator": self.estimator,
                 "missing": self.missing,
                 "n_used": self.n_used,
-                "fit": self.fit.to_dict(),
+                "fit": self.fit.headline(),
                 "parameters": params,
                 "omega": self.omega,
                 "warnings": list(self.warnings),

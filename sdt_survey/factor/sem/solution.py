@@ -11,7 +11,7 @@ from scipy import stats
 
 from .implied import Engine
 from .spec import Spec
-from .standardized import estimates, standardized_se, standardized_solution
+from .standardized import estimates, standardized_se, standardized_solution, standardized_tests
 
 
 def improper_solution_problems(spec: Spec, engine: Engine, x: np.ndarray, labels: Sequence[str]) -> list[str]:
@@ -73,7 +73,7 @@ def parameter_table(
     labels: list[str],
     standardized: bool = True,
 ) -> pd.DataFrame:
-    """lavaan's parameterEstimates() with std.lv, std.all and the delta-method SE of std.all."""
+    """lavaan's parameterEstimates() with std.lv, std.all and standardizedSolution()'s se, z, p, CI."""
     est = estimates(spec, x)
     se = standard_errors(vcov, spec.free)
     z, pvalue = wald_tests(est, se)
@@ -95,6 +95,7 @@ def parameter_table(
         table["std_lv"] = standardized_solution(spec, engine, x, "lv")
         table["std_all"] = standardized_solution(spec, engine, x, "all")
         table["std_all_se"] = standardized_se(spec, engine, x, vcov)
+        table.update(standardized_tests(table["std_all"], table["std_all_se"]))
     frame = pd.DataFrame(table)
     return frame.drop(columns="group") if spec.n_groups == 1 else frame
 

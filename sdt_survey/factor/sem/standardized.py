@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy import stats
 
 from .spec import Spec
 
@@ -106,21 +108,51 @@ def standardized_solution(
         return est * factor / cov
 
 
-def standardized_se(spec: Spec, engine: Engine, x: np.ndarray, vcov: np.ndarray) -> np.ndarray:
-    """Delta-method standard errors of std.all (numerical Jacobian, as lavaan)."""
+def delta_method_se(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, vcov: np.ndarray) -> np.ndarray:
+    """Delta-method standard errors of ``fn(x)`` (central-difference Jacobian, as lavaan's std.all SEs).
+
+    Standard errors below ``eps^(1/4)`` are reported as 0, as lavaan does (fixed
+    values standardized); NaN when ``vcov`` is not finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> delta_method_se(lambda v: 2 * v, np.array([1.0]), np.array([[0.25]])).round(6).tolist()
+    [1.0]
+    """
+    n_out = len(fn(x))
     if not np.all(np.isfinite(vcov)):
-        return np.full(spec.n_rows, np.nan)
-    jac = np.empty((spec.n_rows, spec.n_free))
-    for t in range(spec.n_free):
+        return np.full(n_out, np.nan)
+    jac = np.empty((n_out, len(x)))
+    for t in range(len(x)):
         h = 1e-6 * max(1.0, abs(x[t]))
         up, down = x.copy(), x.copy()
         up[t] += h
         down[t] -= h
-        jac[:, t] = (standardized_solution(spec, engine, up) - standardized_solution(spec, engine, down)) / (
-            2 * h
-        )
+        jac[:, t] = (fn(up) - fn(down)) / (2 * h)
     var = np.einsum("ij,jk,ik->i", jac, vcov, jac)
     with np.errstate(invalid="ignore"):
         se = np.sqrt(np.where(var < 0, np.nan, var))
-    # lavaan reports standard errors below eps^(1/4) as 0 (fixed values standardized).
     return np.where(se < np.finfo(float).eps ** 0.25, 0.0, se)
+
+
+def standardized_se(spec: Spec, engine: Engine, x: np.ndarray, vcov: np.ndarray) -> np.ndarray:
+    """Delta-method standard errors of std.all (numerical Jacobian, as lavaan)."""
+    return delta_method_se(lambda xx: standardized_solution(spec, engine, xx), x, vcov)
+
+
+def standardized_tests(std: np.ndarray, se: np.ndarray) -> dict[str, np.ndarray]:
+    """lavaan's ``standardizedSolution()`` columns after ``se``: ``z``, ``pvalue``, ``ci.lower/upper``.
+
+    ``z`` and ``pvalue`` are NaN where the standard error is 0 (fixed values);
+    the 95% interval is ``std -/+ qnorm(0.975) se``.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where(se > 0, std / se, np.nan)
+    crit = stats.norm.ppf(0.975)
+    return {
+        "std_all_z": z,
+        "std_all_pvalue": 2 * stats.norm.sf(np.abs(z)),
+        "std_all_ci_lower": std - crit * se,
+        "std_all_ci_upper": std + crit * se,
+    }

@@ -73,15 +73,27 @@ def summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits:
         for label, value in zip(res.groups, fit.chisq_groups, strict=True):
             out.append(line(str(label), value, indent=4))
     out += ["", "Model Test Baseline Model:", ""]
-    out.append(line("Test statistic", fit.baseline_chisq))
-    out.append(line("Degrees of freedom", fit.baseline_df))
-    out.append(line("P-value", fit.baseline_pvalue))
+    m = fit.measures
+    scaled = robust and "cfi_scaled" in m
+
+    def pair(label: str, key: str) -> str:
+        """A line with lavaan's standard value and, for a scaled test, the scaled one beside it."""
+        text = line(label, m.get(key, getattr(fit, key, None)))
+        return text + format_value(m.get(f"{key}_scaled"), digits, 12) if scaled else text
+
+    out.append(pair("Test statistic", "baseline_chisq"))
+    out.append(pair("Degrees of freedom", "baseline_df"))
+    out.append(pair("P-value", "baseline_pvalue"))
+    if scaled:
+        factor = format_value(m.get("baseline_chisq_scaling_factor"), digits, 12)
+        out.append(line("Scaling correction factor", None) + factor)
     out += ["", "User Model versus Baseline Model:", ""]
-    out.append(line("Comparative Fit Index (CFI)", fit.cfi))
-    out.append(line("Tucker-Lewis Index (TLI)", fit.tli))
-    if robust:
-        out.append(line("Robust Comparative Fit Index (CFI)", fit.cfi_robust))
-        out.append(line("Robust Tucker-Lewis Index (TLI)", fit.tli_robust))
+    out.append(pair("Comparative Fit Index (CFI)", "cfi"))
+    out.append(pair("Tucker-Lewis Index (TLI)", "tli"))
+    if "cfi_robust" in m or robust:
+        out.append("")
+        out.append(line("Robust Comparative Fit Index (CFI)", fit.cfi_robust or m.get("cfi_robust")))
+        out.append(line("Robust Tucker-Lewis Index (TLI)", fit.tli_robust or m.get("tli_robust")))
     out += ["", "Loglikelihood and Information Criteria:", ""]
     out.append(line("Loglikelihood user model (H0)", fit.loglik))
     out.append(line("Loglikelihood unrestricted model (H1)", fit.unrestricted_loglik))
@@ -90,15 +102,18 @@ def summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits:
     out.append(line("Bayesian (BIC)", fit.bic))
     out.append(line("Sample-size adjusted Bayesian (SABIC)", fit.bic2))
     out += ["", "Root Mean Square Error of Approximation:", ""]
-    out.append(line("RMSEA", fit.rmsea))
-    out.append(line("90 Percent confidence interval - lower", fit.rmsea_ci_lower))
-    out.append(line("90 Percent confidence interval - upper", fit.rmsea_ci_upper))
-    out.append(line("P-value H_0: RMSEA <= 0.050", fit.rmsea_pvalue))
-    if robust:
+    out.append(pair("RMSEA", "rmsea"))
+    out.append(pair("90 Percent confidence interval - lower", "rmsea_ci_lower"))
+    out.append(pair("90 Percent confidence interval - upper", "rmsea_ci_upper"))
+    out.append(pair("P-value H_0: RMSEA <= 0.050", "rmsea_pvalue"))
+    out.append(pair("P-value H_0: RMSEA >= 0.080", "rmsea_notclose_pvalue"))
+    if "rmsea_robust" in m:
         out.append("")
-        out.append(line("Robust RMSEA", fit.rmsea_robust))
-        out.append(line("90 Percent confidence interval - lower", fit.rmsea_ci_lower_robust))
-        out.append(line("90 Percent confidence interval - upper", fit.rmsea_ci_upper_robust))
+        out.append(line("Robust RMSEA", m["rmsea_robust"]))
+        out.append(line("90 Percent confidence interval - lower", m["rmsea_ci_lower_robust"]))
+        out.append(line("90 Percent confidence interval - upper", m["rmsea_ci_upper_robust"]))
+        out.append(line("P-value H_0: Robust RMSEA <= 0.050", m["rmsea_pvalue_robust"]))
+        out.append(line("P-value H_0: Robust RMSEA >= 0.080", m["rmsea_notclose_pvalue_robust"]))
     out += ["", "Standardized Root Mean Square Residual:", ""]
     out.append(line("SRMR", fit.srmr))
     out += ["", "Parameter Estimates:", ""]

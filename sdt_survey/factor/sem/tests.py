@@ -14,6 +14,7 @@ import numpy as np
 from scipy import linalg, stats
 
 from .fit import fit_cfi, fit_rmsea, fit_rmsea_ci, fit_tli
+from .fit_indices import RobustInputs, ScaledTest
 from .implied import Elements, Engine, casewise_scores, element_vectors, expected_information_elements
 from .ordinal_stats import vech_index
 from .samplestats import GroupData, moments_hessian_terms
@@ -88,8 +89,13 @@ def _saturated_jacobian(engine: Engine, g: int, x: np.ndarray) -> np.ndarray:
     return delta @ engine.incidence[g]
 
 
-def _fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_total) -> dict[str, Any]:
-    """Robust CFI, TLI and RMSEA under missing data: lavaan 0.6-14's FIML-corrected (V3) versions.
+def fiml_corrected(
+    engine, x, base_engine, base_x, groups, df, baseline_df, n_total, version: str = "V3"
+) -> RobustInputs:
+    """The inputs of lavaan 0.6-14's robust indices under missing data (``lav_fit_fiml_corrected``).
+
+    ``version="V3"`` (a scaled test, MLR) or ``"V6"`` (ML): the trace of
+    ``U Wm^-1 Wc Wm^-1 U Gamma`` or of ``Wc Wm^-1 U Wm^-1``.
 
     The model is evaluated (not refitted) against the EM means and covariances
     as if they were complete data (``XX3``), and the scaling ``c3`` comes from
@@ -133,6 +139,8 @@ def _fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_t
         info = delta.T @ wm_all @ delta
         wd = wm_all @ delta
         u = wm_all - wd @ np.linalg.solve(info, wd.T)
+        if version == "V6":
+            return float(np.sum((wc_all @ wmi_all) * (u @ wmi_all).T))
         return float(np.sum((u @ middle @ u) * gamma_all.T))
 
     xx3 = complete_chisq(engine, x)
@@ -141,11 +149,16 @@ def _fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_t
     # those of a perfect fit, as for complete data (the fit functions handle df = 0 themselves).
     c3 = trace(engine, x) / df if df > 0 else math.nan
     c3_null = trace(base_engine, base_x) / baseline_df if baseline_df > 0 else math.nan
-    lo, hi = fit_rmsea_ci(xx3 / c3, df, n_total, n_groups, c_hat=c3)
+    return RobustInputs(xx3=xx3, df3=df, c_hat3=c3, xx3_null=xx3_null, c_hat3_null=c3_null)
+
+
+def _robust_indices(r: RobustInputs, df, baseline_df, n_total, n_groups) -> dict[str, Any]:
+    """cfi/tli/rmsea robust and the robust RMSEA interval from lavaan's ``XX3`` and ``c.hat3``."""
+    lo, hi = fit_rmsea_ci(r.xx3_scaled, df, n_total, n_groups, c_hat=r.c_hat3)
     return {
-        "cfi_robust": fit_cfi(xx3, df, xx3_null, baseline_df, c3, c3_null),
-        "tli_robust": fit_tli(xx3, df, xx3_null, baseline_df, c3, c3_null),
-        "rmsea_robust": fit_rmsea(xx3, df, n_total, n_groups, c3),
+        "cfi_robust": fit_cfi(r.xx3, df, r.xx3_null, baseline_df, r.c_hat3, r.c_hat3_null),
+        "tli_robust": fit_tli(r.xx3, df, r.xx3_null, baseline_df, r.c_hat3, r.c_hat3_null),
+        "rmsea_robust": fit_rmsea(r.xx3, df, n_total, n_groups, r.c_hat3),
         "rmsea_ci_lower_robust": lo,
         "rmsea_ci_upper_robust": hi,
     }
@@ -197,14 +210,29 @@ def yuan_bentler_mplus(
     out["pvalue_scaled"] = float(stats.chi2.sf(chisq_scaled, df)) if df > 0 else math.nan
     out["baseline_scaling_factor"] = c_null
     out["baseline_chisq_scaled"] = baseline_chisq / c_null
+    ndat = n_groups * (groups[0].p * (groups[0].p + 1) // 2 + (groups[0].p if meanstructure else 0))
+    out["scaling_factor_h1"] = trace_h1 / ndat
+    out["scaling_factor_h0"] = trace_h0 / observed.shape[0] if observed.shape[0] else math.nan
+    out["scaled_test"] = ScaledTest(
+        chisq=chisq_scaled,
+        df=df,
+        pvalue=out["pvalue_scaled"],
+        scaling_factor=c,
+        baseline_chisq=baseline_chisq / c_null,
+        baseline_df=baseline_df,
+        baseline_pvalue=float(stats.chi2.sf(baseline_chisq / c_null, baseline_df))
+        if baseline_df > 0
+        else math.nan,
+        baseline_scaling_factor=c_null,
+        rmsea_chisq=chisq,  # lavaan: the unscaled statistic on df = tr(U Gamma) = c df
+        rmsea_df=c * df if df > 0 and c * df != 0 else math.nan,
+    )
     if not fiml:
-        out["cfi_robust"] = fit_cfi(chisq, df, baseline_chisq, baseline_df, c, c_null)
-        out["tli_robust"] = fit_tli(chisq, df, baseline_chisq, baseline_df, c, c_null)
-        out["rmsea_robust"] = fit_rmsea(chisq, df, n_total, n_groups, c)
-        lo, hi = fit_rmsea_ci(chisq_scaled, df, n_total, n_groups, c_hat=c)
-        out["rmsea_ci_lower_robust"], out["rmsea_ci_upper_robust"] = lo, hi
+        robust = RobustInputs(xx3=chisq, df3=df, c_hat3=c, xx3_null=baseline_chisq, c_hat3_null=c_null)
     else:
-        out.update(_fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_total))
+        robust = fiml_corrected(engine, x, base_engine, base_x, groups, df, baseline_df, n_total)
+    out.update(_robust_indices(robust, df, baseline_df, n_total, n_groups))
+    out["robust_inputs"] = robust
     return out
 
 
@@ -227,6 +255,7 @@ def catml_robust_measures(
     rows); the baseline's scaling is ``tr(Gamma) / df_null`` (``lav_fit_catml_dwls``).
     """
     nan = {"cfi_robust": math.nan, "tli_robust": math.nan, "rmsea_robust": math.nan}
+    nan["robust_inputs"] = RobustInputs(math.nan, df, math.nan, math.nan, math.nan)
     p = sample_cor.shape[0]
     if np.linalg.eigvalsh(sample_cor)[0] < np.finfo(float).eps ** 0.5 or df <= 0:
         return nan
@@ -252,6 +281,7 @@ def catml_robust_measures(
         "cfi_robust": fit_cfi(xx3, df, xx3_null, df_null, c3, c3_null),
         "tli_robust": fit_tli(xx3, df, xx3_null, df_null, c3, c3_null),
         "rmsea_robust": fit_rmsea(xx3, df, n - 1, 1, c3),
+        "robust_inputs": RobustInputs(xx3=xx3, df3=df, c_hat3=c3, xx3_null=xx3_null, c_hat3_null=c3_null),
     }
 
 
@@ -298,12 +328,27 @@ def scaled_shifted_test(
     chisq_scaled, scaling, shift = scaled_shifted(u @ gamma, chisq, df)
     u_base = np.zeros_like(u)
     u_base[n_thr:, n_thr:] = np.diag(w[n_thr:])
-    baseline_scaled, _, _ = scaled_shifted(u_base @ gamma, baseline_chisq, baseline_df)
+    baseline_scaled, baseline_scaling, _ = scaled_shifted(u_base @ gamma, baseline_chisq, baseline_df)
     implied_cor = model.implied_correlations(x)
+    pvalue_scaled = float(stats.chi2.sf(chisq_scaled, df)) if df > 0 else math.nan
     return {
+        "scaled_test": ScaledTest(
+            chisq=chisq_scaled,
+            df=df,
+            pvalue=pvalue_scaled,
+            scaling_factor=scaling,
+            baseline_chisq=baseline_scaled,
+            baseline_df=baseline_df,
+            baseline_pvalue=float(stats.chi2.sf(baseline_scaled, baseline_df))
+            if baseline_df > 0
+            else math.nan,
+            baseline_scaling_factor=baseline_scaling,
+            rmsea_chisq=chisq_scaled,  # lavaan: the scaled-shifted statistic on the model's df
+            rmsea_df=df,
+        ),
         "chisq_scaled": chisq_scaled,
         "df_scaled": int(df),
-        "pvalue_scaled": float(stats.chi2.sf(chisq_scaled, df)) if df > 0 else math.nan,
+        "pvalue_scaled": pvalue_scaled,
         "chisq_scaling_factor": scaling,
         "chisq_shift_parameter": shift,
         "baseline_chisq_scaled": baseline_scaled,

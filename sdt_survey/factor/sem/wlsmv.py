@@ -61,11 +61,13 @@ from ...results import Result, jsonable
 from .dwls import PARAMETERIZATIONS, DWLSObjective, ordinal_spec
 from .estimators import ESTIMATORS, estimator_record
 from .fit import fit_cfi, fit_rmsea, fit_tli
+from .fit_indices import FitInputs, lavaan_fit_measures
+from .fit_residuals import ordinal_gfi, ordinal_residual_measures
 from .optimize import optimize
 from .ordinal_stats import ordinal_sample_stats, vech_off
 from .solution import standard_errors, wald_tests
 from .spec import CFAModel, as_model
-from .standardized import standardized_solution
+from .standardized import delta_method_se, standardized_solution, standardized_tests
 from .start import start_values
 from .summary import CONTINUOUS_SECTIONS, format_value, parameter_lines
 
@@ -101,6 +103,14 @@ FIT_KEYS = (
 
 # ===================================================================== results
 
+#: The RMSEA interval and tests the summary prints under each RMSEA (lavaan's labels).
+RMSEA_LINES = (
+    ("90 Percent confidence interval - lower", "rmsea_ci_lower"),
+    ("90 Percent confidence interval - upper", "rmsea_ci_upper"),
+    ("P-value H_0: RMSEA <= 0.050", "rmsea_pvalue"),
+    ("P-value H_0: RMSEA >= 0.080", "rmsea_notclose_pvalue"),
+)
+
 #: The summary's sections of an ordinal CFA: the continuous ones with thresholds for intercepts, and scales.
 ORDINAL_SECTIONS = (
     *CONTINUOUS_SECTIONS[:3],  # latent variables, regressions, covariances
@@ -120,9 +130,14 @@ class OrdinalCFAResult(Result):
     parameterization : {"delta", "theta"}
     n_used, n_dropped : int
     fit : dict
-        lavaan's fit measures (see :data:`FIT_KEYS`; dots as underscores).
+        :data:`FIT_KEYS`, then every other measure of :attr:`fit_measures`.
+    fit_measures : dict
+        Every measure lavaan's ``fitMeasures()`` reports for WLSMV (dots as
+        underscores; NaN where lavaan gives NA).
     parameters : pandas.DataFrame
-        ``lhs, op, rhs, est, se, z, pvalue, std_all`` in lavaan's
+        ``lhs, op, rhs, est, se, z, pvalue, std_all`` and the standardized
+        solution's ``std_all_se, std_all_z, std_all_pvalue, std_all_ci_lower,
+        std_all_ci_upper`` (lavaan's ``standardizedSolution()``), in lavaan's
         ``parameterEstimates()`` order, thresholds as ``item | t1``.
     thresholds : pandas.Series
         Sample thresholds (``item|t1`` ...).
@@ -145,6 +160,7 @@ class OrdinalCFAResult(Result):
     thresholds: pd.Series
     polychoric: pd.DataFrame
     gamma: np.ndarray = field(repr=False)
+    fit_measures: dict[str, Any] = field(default_factory=dict, repr=False)
     warnings: list[str] = field(default_factory=list)
     estimator: str = "WLSMV"
     missing: str = "listwise"
@@ -161,7 +177,10 @@ class OrdinalCFAResult(Result):
         return path_diagram(self.model, self.parameters, path, title=title, overwrite=overwrite)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"estimator": "WLSMV", "missing", "n_used", "fit", "parameters", "warnings", "notes"}``."""
+        """``{"estimator": "WLSMV", "missing", "n_used", "fit", "parameters", "warnings", "notes"}``.
+
+        ``fit`` holds :data:`FIT_KEYS`; every measure lavaan reports is in :attr:`fit_measures`.
+        """
         keys = ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]
         return jsonable(
             {
@@ -206,10 +225,14 @@ class OrdinalCFAResult(Result):
         out.append(line("Tucker-Lewis Index (TLI)", fit["tli"], fit["tli_scaled"]))
         out += ["", "Root Mean Square Error of Approximation:", ""]
         out.append(line("RMSEA", fit["rmsea"], fit["rmsea_scaled"]))
+        for label, key in RMSEA_LINES:
+            out.append(line(label, fit.get(key), fit.get(f"{key}_scaled")))
         out += ["", "Robust (catML) indices:", ""]
         out.append(line("Robust Comparative Fit Index (CFI)", fit["cfi_robust"]))
         out.append(line("Robust Tucker-Lewis Index (TLI)", fit["tli_robust"]))
         out.append(line("Robust RMSEA", fit["rmsea_robust"]))
+        for label, key in RMSEA_LINES:
+            out.append(line(label, fit.get(f"{key}_robust")))
         out += ["", "Standardized Root Mean Square Residual:", ""]
         out.append(line("SRMR", fit["srmr"]))
         out += ["", "Parameter Estimates:", ""]
@@ -338,6 +361,28 @@ def cfa_ordinal(
     }
     if record.robust_test is not None:
         fit.update(record.robust_test(dwls, x, covariance, chisq, df, baseline_chisq, baseline_df, problems))
+    implied = dwls.implied(x)
+    inputs = FitInputs(
+        npar=int(dwls.q),
+        ntotal=int(n),
+        n=n - 1,
+        groups=1,
+        chisq=chisq,
+        df=int(df),
+        baseline_chisq=baseline_chisq,
+        baseline_df=int(baseline_df),
+        fmin=chisq / (2 * n),  # lavaan reports chisq / (2 n) as fmin
+        residuals=ordinal_residual_measures(
+            ss.cor, dwls.implied_correlations(x), dwls.obs[: dwls.n_thr] - implied[: dwls.n_thr]
+        ),
+        gfi=ordinal_gfi(dwls.obs, implied, dwls.weights),
+        nel=len(dwls.obs),
+        categorical=True,
+        scaled=fit.pop("scaled_test", None),
+        robust=fit.pop("robust_inputs", None),
+    )
+    fit_measures = lavaan_fit_measures(inputs)
+    fit = {**{k: fit[k] for k in FIT_KEYS}, **fit_measures}
     th_names = [f"{v}|t{k + 1}" for v, t in zip(names, ss.thresholds, strict=True) for k in range(len(t))]
     return OrdinalCFAResult(
         model=model,
@@ -346,7 +391,8 @@ def cfa_ordinal(
         n_dropped=int((~keep).sum()),
         converged=opt.converged,
         iterations=opt.iterations,
-        fit={k: fit[k] for k in FIT_KEYS},
+        fit=fit,
+        fit_measures=fit_measures,
         parameters=_parameter_table(dwls, x, covariance.vcov),
         thresholds=pd.Series(ss.th_vector, index=th_names),
         polychoric=pd.DataFrame(ss.cor, index=names, columns=names),
@@ -397,6 +443,18 @@ def _parameter_table(dwls: DWLSObjective, x: np.ndarray, vcov: np.ndarray) -> pd
         {"lhs": [*spec.ov, *spec.lv], "op": "~1", "rhs": "", "est": 0.0, "se": 0.0, "std_all": 0.0}
     )
     user = spec.user.astype(bool)
+
+    def std_all(xx: np.ndarray) -> np.ndarray:
+        rows = standardized_solution(spec, dwls, xx, "all", est=dwls.row_estimates(xx))
+        sd = np.sqrt(np.diag(dwls.state(0, xx).sigma))
+        return np.concatenate([rows, xx[dwls.q_model :] / sd[item]])
+
+    std_se = delta_method_se(std_all, x, vcov)
+    model_rows["std_all_se"] = std_se[: spec.n_rows]
+    thresholds["std_all_se"] = std_se[spec.n_rows :]
+    scales["std_all_se"] = means["std_all_se"] = 0.0
     frame = pd.concat([model_rows[user], thresholds, model_rows[~user], scales, means], ignore_index=True)
     frame["z"], frame["pvalue"] = wald_tests(frame["est"].to_numpy(), frame["se"].to_numpy())
-    return frame[["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]]
+    std = standardized_tests(frame["std_all"].to_numpy(), frame["std_all_se"].to_numpy())
+    frame = frame.assign(**std)
+    return frame[["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all", "std_all_se", *std]]
