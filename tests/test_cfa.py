@@ -278,7 +278,10 @@ def test_modification_indices(case, fitted, golden):
 
 def test_to_dict_shape(hs_fit):
     out = hs_fit.to_dict()
-    assert list(out) == ["estimator", "missing", "n_used", "fit", "parameters", "omega", "warnings", "notes"]
+    assert list(out) == [
+        *("estimator", "missing", "n_used", "fit", "fit_measures"),
+        *("parameters", "omega", "warnings", "notes"),
+    ]  # fit_measures: every lavaan measure (issue 15)
     assert list(out["fit"]) == list(FIT_KEYS)
     assert list(out["parameters"][0]) == ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]
     assert out["parameters"][0]["z"] is None  # the fixed marker loading

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -11,7 +10,6 @@ from ..._terminal import terminal_text
 from ...factor.exploratory.parallel import DEFAULT_SEED
 from ...factor.sem.estimators import ESTIMATORS, continuous_estimators
 from ...instrument import load_instrument
-from ...results import jsonable
 from ..group import cli
 from ..options import (
     FORMAT_OUTPUT,
@@ -368,13 +366,11 @@ def cfa_command(
             return
     if modindices and ESTIMATORS[estimator.upper()].data != "continuous":
         raise click.UsageError(f"--modindices is for {' and '.join(continuous_estimators())} fits")
-    if fmt == "json":  # every fit measure lavaan reports, beside the result's own dictionary
-        payload = {**result.to_dict(), "fit_measures": result.fit_measures}
-        text = json.dumps(jsonable(payload), indent=2, ensure_ascii=False, allow_nan=False)
-    elif fmt == "table" and modindices:
-        text = terminal_text(result.summary(modindices=modindices))
-    else:
-        text = render(result, fmt)
+    text = (
+        terminal_text(result.summary(modindices=modindices))
+        if fmt == "table" and modindices
+        else render(result, fmt)
+    )
     write_or_echo(text, out_path, "cfa", force)
     if plot_path:
         click.echo(f"path diagram: {result.plot(plot_path, overwrite=force)}", err=fmt != "table")

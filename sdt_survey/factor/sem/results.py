@@ -219,9 +219,8 @@ class CFAResult(Result):
         "warnings": [...], "notes": [...]}``.
         With several groups each parameter also has ``"group"`` and ``omega`` is
         keyed by group label. ``fit`` holds the headline measures
-        (:meth:`FitMeasures.headline`); every measure lavaan's ``fitMeasures()``
-        reports is in :attr:`fit_measures` (and ``sdt-survey cfa --format json``).
-        NaN becomes null.
+        (:meth:`FitMeasures.headline`); ``fit_measures`` every measure lavaan's
+        ``fitMeasures()`` reports (:attr:`fit_measures`). NaN becomes null.
         """
         keys = ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]
         if self.n_groups > 1:
@@ -233,6 +232,7 @@ class CFAResult(Result):
                 "missing": self.missing,
                 "n_used": self.n_used,
                 "fit": self.fit.headline(),
+                "fit_measures": self.fit_measures,
                 "parameters": params,
                 "omega": self.omega,
                 "warnings": list(self.warnings),

@@ -177,9 +177,9 @@ class OrdinalCFAResult(Result):
         return path_diagram(self.model, self.parameters, path, title=title, overwrite=overwrite)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"estimator": "WLSMV", "missing", "n_used", "fit", "parameters", "warnings", "notes"}``.
+        """``{"estimator": "WLSMV", "missing", "n_used", "fit", "fit_measures", "parameters", ...}``.
 
-        ``fit`` holds :data:`FIT_KEYS`; every measure lavaan reports is in :attr:`fit_measures`.
+        ``fit`` holds :data:`FIT_KEYS`; ``fit_measures`` every measure lavaan reports (:attr:`fit_measures`).
         """
         keys = ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]
         return jsonable(
@@ -189,6 +189,7 @@ class OrdinalCFAResult(Result):
                 "n_used": self.n_used,
                 "parameterization": self.parameterization,
                 "fit": {k: self.fit[k] for k in FIT_KEYS},
+                "fit_measures": self.fit_measures,
                 "parameters": self.parameters[keys].to_dict("records"),
                 "warnings": list(self.warnings),
                 "notes": list(self.notes),
