@@ -137,10 +137,15 @@ def _parameter_sections(res: CFAResult, standardized: bool, digits: int) -> str:
     groups = list(res.groups) if res.n_groups > 1 else [None]
     for label in groups:
         rows = table if label is None else table[table["group"] == label]
+        records = rows.to_dict("records")
+        if (
+            label is not None and label == groups[-1]
+        ):  # defined parameters follow the last group, as in lavaan
+            records += table[table["op"] == ":="].to_dict("records")
         if label is not None:
             lines += ["", f"Group {groups.index(label) + 1} [{label}]:"]
         lines += parameter_lines(
-            rows.to_dict("records"),
+            records,
             CONTINUOUS_SECTIONS,
             set(res._spec.lv),
             std,
@@ -158,6 +163,7 @@ CONTINUOUS_SECTIONS = (
     ("Covariances:", lambda r: r["op"] == "~~" and r["lhs"] != r["rhs"]),
     ("Intercepts:", lambda r: r["op"] == "~1"),
     ("Variances:", lambda r: r["op"] == "~~" and r["lhs"] == r["rhs"]),
+    ("Defined Parameters:", lambda r: r["op"] == ":="),
 )
 
 
@@ -191,12 +197,14 @@ def parameter_lines(
                     current = r["lhs"]
                     lines.append(f"  {r['lhs']} {r['op']}")
                 name, indent = r["rhs"], "    "
+            elif r["op"] == ":=":
+                name, indent = r["lhs"], "    "
             elif r["op"] == "|":
                 name, indent = f"{r['lhs']}|{r['rhs']}", "    "
             else:
                 name = r["lhs"]
                 indent = "   ." if name not in latent else "    "
-            if r.get("label"):
+            if r.get("label") and r["op"] != ":=":
                 name = f"{name} ({r['label']})"
             text = f"{indent}{name:<16}"[:20].ljust(20) + format_value(r["est"], digits, 9)
             if blank(r):
