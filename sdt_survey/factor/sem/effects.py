@@ -46,7 +46,7 @@ def defined_estimates(spec: Spec, x: np.ndarray, vcov: np.ndarray) -> tuple[np.n
 def defined_standardized(
     spec: Spec, engine: ModelMatrices, x: np.ndarray, vcov: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """The defined functions of the standardized parameters (lavaan's std.lv, std.all), with the SE of std.all."""
+    """Defined functions of the standardized parameters (std.lv, std.all as lavaan), with std.all SEs."""
     rows = _label_rows(spec)
     out = {
         f"std_{kind}": _values(spec, rows, standardized_solution(spec, engine, x, kind))
