@@ -253,3 +253,31 @@ def test_defined_parameter_delta_method_by_hand():
     se = math.sqrt(x[c] ** 2 * va + x[a] ** 2 * vc + 2 * x[a] * x[c] * vac)
     row = result.parameters.query("lhs == 'ind'").iloc[0]
     assert row["est"] == pytest.approx(x[a] * x[c], rel=1e-12) and row["se"] == pytest.approx(se, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("name", "path"), [("wlsmv_residency", "residency_mimic.csv"), ("wlsmv_hs", "hs_ordinal.csv")]
+)
+def test_defined_parameters_with_wlsmv_equal_lavaan(name, path):
+    from sdt_survey.factor.sem import cfa_ordinal
+
+    golden = GOLDEN[name]
+    data = pd.read_csv(HERE / "data" / path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = cfa_ordinal(data, golden["model"])
+    rows = result.parameters[result.parameters["op"] == ":="]
+    assert rows["lhs"].tolist() == golden["lhs"] and rows["rhs"].tolist() == golden["rhs"]
+    # A difference of two loadings near 1 (dl = -0.013) is held to 1e-5 relative to its terms: 1e-6 absolute.
+    np.testing.assert_allclose(rows["est"], golden["est"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rows["se"], golden["se"], rtol=1e-3)
+    np.testing.assert_allclose(rows["z"], golden["z"], rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(rows["std_all"], golden["std_all"], rtol=1e-5, atol=1e-6)
+
+
+def test_ordinal_fits_refuse_covariates_clearly():
+    from sdt_survey.factor.sem import cfa_ordinal
+
+    data = pd.read_csv(DATA["residency"]).dropna()
+    with pytest.raises(CFAError, match=r"observed variables in regressions \(pgy\)"):
+        cfa_ordinal(data, "rs =~ rs1 + rs2 + rs3 + rs4r\nrs ~ pgy")

@@ -130,5 +130,27 @@ for (name in names(cases)) {
   case <- cases[[name]]
   out[[name]] <- do.call(record, c(list(name = name, model = case[[1]], data = case[[2]]), case[-(1:2)]))
 }
+# Defined parameters with WLSMV (ordinal items, listwise): the residency items and HolzingerSwineford1939's
+# x1-x6 cut at their quartiles (tests/data/hs_ordinal.csv).
+hs_ord <- as.data.frame(lapply(hs[paste0("x", 1:6)], function(v)
+  cut(v, quantile(v, c(0, 0.25, 0.5, 0.75, 1)), include.lowest = TRUE, labels = FALSE)))
+write.csv(hs_ord, "tests/data/hs_ordinal.csv", row.names = FALSE)
+ordinal <- function(model, data) {
+  items <- setdiff(lavNames(lavaanify(model), "ov"), character(0))
+  fit <- cfa(model, data = data, ordered = items, estimator = "WLSMV")
+  pe <- parameterEstimates(fit)
+  ss <- standardizedSolution(fit)
+  d <- pe$op == ":="
+  list(model = model, lhs = pe$lhs[d], rhs = pe$rhs[d], est = pe$est[d], se = pe$se[d], z = pe$z[d],
+       pvalue = pe$pvalue[d], std_all = ss$est.std[ss$op == ":="])
+}
+out$wlsmv_residency <- ordinal("rs =~ rs1 + l2*rs2 + l3*rs3 + rs4r
+rf =~ rf1 + f2*rf2 + rf3 + rf4
+dl := l2 - l3
+prod := l2*f2", res)
+out$wlsmv_hs <- ordinal("visual =~ x1 + a*x2 + b*x3
+textual =~ x4 + c*x5 + x6
+dab := a - b
+ratio := a/c", hs_ord)
 write_json(out, "tests/goldens/lavaan_sem_extensions.json", digits = NA, auto_unbox = TRUE, pretty = TRUE,
            na = "null")
