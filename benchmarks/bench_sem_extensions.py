@@ -87,11 +87,11 @@ def main() -> None:
     )
     for name, (golden, path, estimator, missing) in CASES.items():
         model = GOLDEN[golden]["model"]
-        ours, out_ours = best_of(
-            args.repeat, lambda m=model: run(python_command(m, path, estimator, missing))
-        )
+        ours_cmd = python_command(model, path, estimator, missing)
+        ours, out_ours = best_of(args.repeat, lambda c=ours_cmd: run(c))
         if has_r:
-            theirs, out_r = best_of(args.repeat, lambda m=model: run(r_command(m, path, estimator, missing)))
+            r_cmd = r_command(model, path, estimator, missing)
+            theirs, out_r = best_of(args.repeat, lambda c=r_cmd: run(c))
             ratio = f"{theirs / ours:.2f}x"
         else:
             theirs, out_r, ratio = float("nan"), "nan 0 nan", ""
