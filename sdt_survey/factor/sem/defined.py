@@ -19,7 +19,7 @@ Examples
 2.0
 >>> expression_text(tree)
 'b+a*c'
->>> evaluate(parse_expression("sqrt(a^2 + b^2)"), {"a": 3.0, "b": 4.0})
+>>> float(evaluate(parse_expression("sqrt(a^2 + b^2)"), {"a": 3.0, "b": 4.0}))
 5.0
 """
 

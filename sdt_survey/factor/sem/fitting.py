@@ -197,7 +197,12 @@ def cfa(
     model : str, Instrument or CFAModel
         lavaan-style syntax, an instrument (its subscales as correlated
         factors; see :meth:`CFAModel.from_instrument` for bifactor and
-        second-order models), or a model.
+        second-order models), or a model. Syntax may regress factors on
+        observed covariates (``f ~ pgy``: their moments are held at the sample
+        values, lavaan's ``fixed.x``; a row with a missing covariate is left
+        out) and define parameters from labels (``ind := a*c``: delta-method
+        standard errors, rows with ``op == ":="``). lavaan's ``sem()`` has the
+        same defaults, so this fits its models too.
     estimator : {"ML", "MLR"}
         ``"MLR"``: robust (sandwich) standard errors and the Yuan-Bentler
         scaled chi-square, for non-normal answers such as Likert items.
@@ -238,6 +243,13 @@ def cfa(
     ['aic', 'bic', 'cfi', 'cfi_robust']
     >>> res.parameters.loc[1, ["lhs", "op", "rhs"]].tolist(), float(res.parameters.loc[0, "est"])
     (['F', '=~', 'q2'], 1.0)
+
+    A covariate and a defined difference of loadings:
+
+    >>> d["age"] = rng.normal(size=400)
+    >>> res = cfa(d, "F =~ q1 + a*q2 + b*q3 + q4\\nF ~ age\\ndiff := a - b")
+    >>> res.fit.npar, res.parameters.iloc[-1][["lhs", "op", "rhs"]].tolist()
+    (9, ['diff', ':=', 'a-b'])
     """
     model = as_model(model)
     estimator = estimator_record(estimator).name
