@@ -74,6 +74,10 @@ FIT_KEYS = {
     "chisq.scaled": "chisq_scaled",
     "pvalue.scaled": "pvalue_scaled",
     "chisq.scaling.factor": "scaling_factor",
+    "baseline.chisq.scaled": "baseline_chisq_scaled",
+    "cfi.robust": "cfi_robust",
+    "tli.robust": "tli_robust",
+    "rmsea.robust": "rmsea_robust",
 }
 
 

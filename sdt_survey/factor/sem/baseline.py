@@ -60,6 +60,7 @@ def _baseline_spec(
         n_groups=n_groups,
         meanstructure=meanstructure,
         n_free=n,
+        fixed_x=tuple(ov[i] for i in fixed_x),
     )
 
 
