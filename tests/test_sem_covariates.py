@@ -51,6 +51,8 @@ CASES = {
     "hs_groups": "hs",
     "hs_groups_loadings": "hs",
     "hs_outcome": "hs",
+    "hs_outcomes_covary": "hs",
+    "hs_groups_fiml_mlr": "hs_missing",
     "residency_fiml": "residency",
     "residency_fiml_mlr": "residency",
     "residency_listwise_mlr": "residency",

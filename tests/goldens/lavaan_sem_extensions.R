@@ -104,6 +104,12 @@ textual =~ x4 + x5 + x6
 grade ~ g1*visual + g2*textual + ageyr
 gd := g1 - g2"
 
+outcomes_model <- "visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+visual ~ ageyr
+textual ~ sex
+grade ~ ageyr + sex"
+
 res_model <- "rs =~ rs1 + l2*rs2 + l3*rs3 + rs4r
 rf =~ rf1 + rf2 + rf3 + rf4
 rs ~ b1*pgy
@@ -121,6 +127,8 @@ cases <- list(
   hs_groups = list(group_model, hs, group = "school"),
   hs_groups_loadings = list(group_model, hs, group = "school", group.equal = "loadings"),
   hs_outcome = list(outcome_model, hs),
+  hs_outcomes_covary = list(outcomes_model, hs),
+  hs_groups_fiml_mlr = list(group_model, hs_miss, group = "school", missing = "ml", estimator = "MLR"),
   residency_fiml = list(res_model, res, missing = "ml"),
   residency_fiml_mlr = list(res_model, res, missing = "ml", estimator = "MLR"),
   residency_listwise_mlr = list(res_model, res, estimator = "MLR")

@@ -30,7 +30,7 @@ class _StdPlan:
     div_ov2: np.ndarray
     cov_a: np.ndarray  # variance rows whose sqrt(|est|) divide a covariance (cov.std)
     cov_b: np.ndarray
-    cov_kind: np.ndarray  # -1 between factors, 1 between observed variables, 2 between covariates
+    cov_kind: np.ndarray  # -1 factors, 0 factor ~~ observed, 3 observed ~~ factor, 1 observed, 2 covariates
 
 
 def std_plan(spec: Spec) -> _StdPlan:
@@ -69,6 +69,8 @@ def std_plan(spec: Spec) -> _StdPlan:
             arrays["cov_b"][k] = variance_row[(spec.group[k], rhs)]
             if lhs not in lv_index and rhs not in lv_index:
                 arrays["cov_kind"][k] = 2 if {lhs, rhs} <= set(spec.fixed_x) else 1
+            elif (lhs in lv_index) != (rhs in lv_index):
+                arrays["cov_kind"][k] = 0 if lhs in lv_index else 3
         elif op == "~1":
             if lhs in lv_index:
                 arrays["div_lv"][k] = lv_index[lhs]
@@ -114,12 +116,18 @@ def standardized_solution(
     resid = np.sqrt(np.abs(est))
     with np.errstate(invalid="ignore", divide="ignore"):
         # std.lv leaves covariances of observed variables alone; std.nox those of covariates.
+        # (with a factor and an observed variable, std.lv scales by the factor's side only).
         scaled = plan.cov_a >= 0
         if kind == "lv":
-            scaled &= plan.cov_kind < 0
+            scaled &= np.isin(plan.cov_kind, (-1, 0, 3))
         elif kind == "nox":
-            scaled &= plan.cov_kind < 2
-        cov = np.where(scaled, resid[np.maximum(plan.cov_a, 0)] * resid[np.maximum(plan.cov_b, 0)], 1.0)
+            scaled &= plan.cov_kind != 2
+        side_a = resid[np.maximum(plan.cov_a, 0)]
+        side_b = resid[np.maximum(plan.cov_b, 0)]
+        if kind == "lv":
+            side_a = np.where(plan.cov_kind == 3, 1.0, side_a)
+            side_b = np.where(plan.cov_kind == 0, 1.0, side_b)
+        cov = np.where(scaled, side_a * side_b, 1.0)
         return est * factor / cov
 
 
