@@ -135,19 +135,26 @@ def _parameter_sections(res: CFAResult, standardized: bool, digits: int) -> str:
     std = (("std_lv", "Std.lv"), ("std_all", "Std.all")) if standardized else ()
     lines: list[str] = []
     groups = list(res.groups) if res.n_groups > 1 else [None]
+    spec = res._spec
+    # As lavaan's summary: the covariates' sample moments (fixed.x) are not shown, and the variances and
+    # intercepts of variables regressed on others are residual ones (a leading dot).
+    covariates = set(spec.fixed_x)
+    shown = ~(
+        table["lhs"].isin(covariates) & table["op"].isin(["~~", "~1"]) & table["rhs"].isin([*covariates, ""])
+    )
+    regressed = {spec.lhs[k] for k in range(spec.n_rows) if spec.op[k] == "~"}
+    latent = set(spec.lv) - regressed
     for label in groups:
-        rows = table if label is None else table[table["group"] == label]
+        rows = table[shown] if label is None else table[shown & (table["group"] == label)]
         records = rows.to_dict("records")
-        if (
-            label is not None and label == groups[-1]
-        ):  # defined parameters follow the last group, as in lavaan
+        if label is not None and label == groups[-1]:  # defined parameters follow the last group, as lavaan
             records += table[table["op"] == ":="].to_dict("records")
         if label is not None:
             lines += ["", f"Group {groups.index(label) + 1} [{label}]:"]
         lines += parameter_lines(
             records,
             CONTINUOUS_SECTIONS,
-            set(res._spec.lv),
+            latent,
             std,
             digits,
             # Fixed values print without standard errors, except (residual) variances.
