@@ -9,6 +9,9 @@ confirmatory factor (measurement) model:
                                 second-order factor)
 ``x1 ~~ x2``                    a (residual) covariance; ``x1 ~~ x1`` a variance
 ``f2 ~ f1``                     a regression of one factor on another
+``f ~ x``, ``y ~ f + x``         a regression on (or of) observed variables no factor
+                                measures: covariates, held at their sample
+                                values (lavaan's ``fixed.x``), and outcomes
 ``x1 ~ 1``                      an intercept (a mean, for a factor)
 ``0*x``, ``1.5*x``              fix the parameter to that value
 ``NA*x``                        free a parameter that would otherwise be fixed
