@@ -287,3 +287,9 @@ def test_ordinal_fits_refuse_covariates_clearly():
     data = pd.read_csv(DATA["residency"]).dropna()
     with pytest.raises(CFAError, match=r"observed variables in regressions \(pgy\)"):
         cfa_ordinal(data, "rs =~ rs1 + rs2 + rs3 + rs4r\nrs ~ pgy")
+
+
+def test_a_covariate_that_is_not_numeric_is_named():
+    data = pd.read_csv(DATA["hs"])
+    with pytest.raises(CFAError, match="covariate 'school' has values that are not numbers"):
+        cfa(data, "visual =~ x1 + x2 + x3\nvisual ~ school")

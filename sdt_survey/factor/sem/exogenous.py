@@ -96,6 +96,12 @@ def drop_missing_covariates(data: pd.DataFrame, covariates: Sequence[str]) -> tu
     if not present:
         return data, []
     values = data[present].apply(pd.to_numeric, errors="coerce")
+    text = [c for c in present if (values[c].isna() & data[c].notna()).any()]
+    if text:
+        raise CFAError(
+            f"covariate {text[0]!r} has values that are not numbers; code it as numbers (e.g. 0/1 for two "
+            "categories, or one 0/1 column per category but one)"
+        )
     missing = values.isna().any(axis=1).to_numpy()
     if not missing.any():
         return data, []
