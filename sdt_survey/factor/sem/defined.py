@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...errors import CFAError, ModelSyntaxError
+from ...errors import ModelSyntaxError
+from .located import located_error as _located
 
 if TYPE_CHECKING:
     from .syntax import Statement
@@ -254,12 +255,6 @@ def check_defined(statements: Sequence[Statement]) -> None:
                     f"'{s.lhs} := {s.rhs}' uses {name!r}, which is not a label of the model{hint}", s
                 )
         known.add(s.lhs)
-
-
-def _located(message: str, statement: Statement) -> Exception:
-    if statement.line:
-        return ModelSyntaxError(message, statement.line, statement.column)
-    return CFAError(message)
 
 
 def defined_values(statements: Sequence[Statement], label_values: Mapping[str, Any]) -> list[Any]:

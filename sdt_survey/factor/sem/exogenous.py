@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from ...errors import CFAError
-from .syntax import ModelSyntaxError, Statement
+from .located import located_error as _located
+from .syntax import Statement
 
 if TYPE_CHECKING:
     from .samplestats import GroupData
@@ -66,12 +67,6 @@ def observed_roles(statements: Sequence[Statement]) -> ObservedRoles:
                 continue
             (outcomes if name in lhs_of_regression else covariates).append(name)
     return ObservedRoles(tuple(covariates), tuple(outcomes))
-
-
-def _located(message: str, statement: Statement) -> Exception:
-    if statement.line:
-        return ModelSyntaxError(message, statement.line, statement.column)
-    return CFAError(message)
 
 
 def check_regression(s: Statement, latent: Sequence[str], indicators: set[str], roles: ObservedRoles) -> None:

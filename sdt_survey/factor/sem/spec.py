@@ -13,7 +13,8 @@ import numpy as np
 from ...errors import CFAError
 from .defined import check_defined
 from .exogenous import check_regression, observed_roles
-from .syntax import ModelSyntaxError, Statement, emit_statements, parse_model_syntax
+from .located import located_error as _located
+from .syntax import Statement, emit_statements, parse_model_syntax
 
 MODEL_KINDS = ("correlated", "bifactor", "second-order")
 #: lavaan ``group.equal`` keywords understood here.
@@ -47,12 +48,6 @@ def _latent_and_observed(statements: Sequence[Statement]) -> tuple[list[str], li
             if name and name not in latent and name not in observed:
                 observed.append(name)
     return latent, observed
-
-
-def _located(message: str, statement: Statement) -> Exception:
-    if statement.line:
-        return ModelSyntaxError(message, statement.line, statement.column)
-    return CFAError(message)
 
 
 @dataclass(frozen=True)
