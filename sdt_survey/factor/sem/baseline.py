@@ -11,17 +11,26 @@ from .samplestats import GroupData
 from .spec import NU, THETA, Spec
 
 
-def _baseline_spec(ov: Sequence[str], n_groups: int, meanstructure: bool) -> Spec:
-    """The independence (baseline) model: free variances (and means), no covariances."""
-    lhs, op, rhs, group, mat, row = [], [], [], [], [], []
+def _baseline_spec(
+    ov: Sequence[str], n_groups: int, meanstructure: bool, fixed_x: Sequence[int] = ()
+) -> Spec:
+    """The independence (baseline) model: free variances (and means), no covariances.
+
+    Covariates held at their sample values (``fixed_x``, indices into ``ov``)
+    keep their covariances, as in lavaan's baseline model with ``fixed.x``.
+    """
+    lhs, op, rhs, group, mat, row, col = [], [], [], [], [], [], []
+    pairs = [(i, i) for i in range(len(ov))]
+    pairs += [(j, i) for a, i in enumerate(fixed_x) for j in fixed_x[a + 1 :]]
     for g in range(n_groups):
-        for i, o in enumerate(ov):
-            lhs.append(o)
+        for i, j in pairs:
+            lhs.append(ov[j])
             op.append("~~")
-            rhs.append(o)
+            rhs.append(ov[i])
             group.append(g)
             mat.append(THETA)
-            row.append(i)
+            row.append(max(i, j))
+            col.append(min(i, j))
         if meanstructure:
             for i, o in enumerate(ov):
                 lhs.append(o)
@@ -30,6 +39,7 @@ def _baseline_spec(ov: Sequence[str], n_groups: int, meanstructure: bool) -> Spe
                 group.append(g)
                 mat.append(NU)
                 row.append(i)
+                col.append(0)
     n = len(lhs)
     row_arr = np.array(row, dtype=int)
     return Spec(
@@ -40,7 +50,7 @@ def _baseline_spec(ov: Sequence[str], n_groups: int, meanstructure: bool) -> Spe
         user=np.zeros(n, dtype=int),
         mat=np.array(mat, dtype=int),
         row=row_arr,
-        col=np.where(np.array(mat) == THETA, row_arr, 0),
+        col=np.array(col, dtype=int),
         free=np.arange(n),
         value=np.full(n, np.nan),
         label=[""] * n,
@@ -50,14 +60,15 @@ def _baseline_spec(ov: Sequence[str], n_groups: int, meanstructure: bool) -> Spe
         n_groups=n_groups,
         meanstructure=meanstructure,
         n_free=n,
+        fixed_x=tuple(ov[i] for i in fixed_x),
     )
 
 
 def baseline_model(
-    groups: list[GroupData], ov: Sequence[str], meanstructure: bool
+    groups: list[GroupData], ov: Sequence[str], meanstructure: bool, fixed_x: Sequence[int] = ()
 ) -> tuple[Engine, np.ndarray]:
     """The baseline model at its (closed-form) maximum-likelihood estimates."""
-    spec = _baseline_spec(ov, len(groups), meanstructure)
+    spec = _baseline_spec(ov, len(groups), meanstructure, list(fixed_x))
     engine = Engine(spec, groups)
     x = np.empty(spec.n_free)
     for k in range(spec.n_rows):
@@ -66,5 +77,8 @@ def baseline_model(
         # variance (over the respondents who answered it) are the estimates.
         var = group.cov.diagonal() if group.complete else group.available_var
         mean = group.mean if group.complete else group.available_mean
-        x[spec.free[k]] = var[spec.row[k]] if spec.mat[k] == THETA else mean[spec.row[k]]
+        if spec.mat[k] == THETA and spec.row[k] != spec.col[k]:  # covariates' covariances (complete)
+            x[spec.free[k]] = group.cov[spec.row[k], spec.col[k]]
+        else:
+            x[spec.free[k]] = var[spec.row[k]] if spec.mat[k] == THETA else mean[spec.row[k]]
     return engine, x

@@ -16,6 +16,13 @@ from ...errors import CFAError, CFAWarning
 from ...stats.threads import single_blas_thread
 from .baseline import baseline_model
 from .estimators import ESTIMATORS, estimator_record
+from .exogenous import (
+    covariates_loglik,
+    drop_missing_covariates,
+    fix_covariance,
+    fixed_x_params,
+    set_sample_moments,
+)
 from .fit import fit_cfi, fit_rmsea, fit_rmsea_ci, fit_rmsea_pclose, fit_srmr, fit_tli
 from .fit_indices import FitInputs, lavaan_fit_measures
 from .fit_residuals import continuous_gfi, continuous_residual_measures
@@ -67,15 +74,17 @@ def fit_prepared(
             "iterations); the estimates are not trustworthy. The model may be misspecified or not "
             "identified"
         )
-    x = orient_factors(spec, opt.x)
+    x = set_sample_moments(spec, orient_factors(spec, opt.x), groups)
     n_total = engine.n_total
     p = len(spec.ov)
     q = spec.n_free
+    x_params = fixed_x_params(spec)
+    npar = q - len(x_params)  # the covariates' moments are not free parameters (fixed.x)
 
     # -- standard errors --------------------------------------------------------------
     record = ESTIMATORS[estimator]
     covariance = record.covariance(engine, x, opt, fiml)
-    vcov, reason = covariance.vcov, covariance.reason
+    vcov, reason = fix_covariance(covariance.vcov, x_params), covariance.reason
     if reason:
         problems.append(reason)
     problems.extend(improper_solution_problems(spec, engine, x, labels))
@@ -88,13 +97,16 @@ def fit_prepared(
     chisq = float(chisq_groups.sum())
     df = n_groups * (p * (p + 1) // 2 + (p if meanstructure else 0)) - q
     pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else math.nan
-    base_engine, base_x = baseline_model(groups, spec.ov, meanstructure)
+    x_index = [spec.ov.index(name) for name in spec.fixed_x]
+    base_engine, base_x = baseline_model(groups, spec.ov, meanstructure, x_index)
     base_m2ll = base_engine.m2ll(base_x)
     baseline_chisq = float(np.maximum(base_m2ll - h1, 0.0).sum())
-    baseline_df = n_groups * p * (p - 1) // 2
+    baseline_df = n_groups * (p * (p - 1) - len(x_index) * (len(x_index) - 1)) // 2
     n_log2pi = sum(g.n_log2pi for g in groups)
-    loglik = -0.5 * (float(m2ll.sum()) + n_log2pi)
-    unrestricted = -0.5 * (float(h1.sum()) + n_log2pi)
+    # With covariates (fixed.x), lavaan's log-likelihood is that of the outcomes given the covariates.
+    x_loglik = covariates_loglik(groups, x_index)
+    loglik = -0.5 * (float(m2ll.sum()) + n_log2pi) - x_loglik
+    unrestricted = -0.5 * (float(h1.sum()) + n_log2pi) - x_loglik
     rmsea_lo, rmsea_hi = fit_rmsea_ci(chisq, df, n_total, n_groups)
     srmr, srmr_groups = fit_srmr(groups, states, meanstructure)
     measures: dict[str, Any] = {
@@ -108,12 +120,12 @@ def fit_prepared(
         "rmsea_ci_upper": rmsea_hi,
         "rmsea_pvalue": fit_rmsea_pclose(chisq, df, n_total, n_groups),
         "srmr": srmr,
-        "aic": -2 * loglik + 2 * q,
-        "bic": -2 * loglik + q * math.log(n_total),
-        "bic2": -2 * loglik + q * math.log((n_total + 2) / 24),
+        "aic": -2 * loglik + 2 * npar,
+        "bic": -2 * loglik + npar * math.log(n_total),
+        "bic2": -2 * loglik + npar * math.log((n_total + 2) / 24),
         "loglik": loglik,
         "unrestricted_loglik": unrestricted,
-        "npar": int(q),
+        "npar": int(npar),
         "ntotal": int(n_total),
         "baseline_chisq": baseline_chisq,
         "baseline_df": int(baseline_df),
@@ -219,7 +231,12 @@ def cfa(
     model : str, Instrument or CFAModel
         lavaan-style syntax, an instrument (its subscales as correlated
         factors; see :meth:`CFAModel.from_instrument` for bifactor and
-        second-order models), or a model.
+        second-order models), or a model. Syntax may regress factors on
+        observed covariates (``f ~ pgy``: their moments are held at the sample
+        values, lavaan's ``fixed.x``; a row with a missing covariate is left
+        out) and define parameters from labels (``ind := a*c``: delta-method
+        standard errors, rows with ``op == ":="``). lavaan's ``sem()`` has the
+        same defaults, so this fits its models too.
     estimator : {"ML", "MLR"}
         ``"MLR"``: robust (sandwich) standard errors and the Yuan-Bentler
         scaled chi-square, for non-normal answers such as Likert items.
@@ -272,6 +289,13 @@ def cfa(
     ['aic', 'bic', 'cfi', 'cfi_robust']
     >>> res.parameters.loc[1, ["lhs", "op", "rhs"]].tolist(), float(res.parameters.loc[0, "est"])
     (['F', '=~', 'q2'], 1.0)
+
+    A covariate and a defined difference of loadings:
+
+    >>> d["age"] = rng.normal(size=400)
+    >>> res = cfa(d, "F =~ q1 + a*q2 + b*q3 + q4\\nF ~ age\\ndiff := a - b")
+    >>> res.fit.npar, res.parameters.iloc[-1][["lhs", "op", "rhs"]].tolist()
+    (9, ['diff', ':=', 'a-b'])
     """
     if model is None:
         raise CFAError("cfa needs a model (lavaan syntax, an instrument or a CFAModel)")
@@ -290,8 +314,12 @@ def cfa(
         group_equal = (group_equal,)
     if isinstance(group_partial, str):
         group_partial = (group_partial,)
+    data, x_notes = (
+        drop_missing_covariates(data, model.covariates) if isinstance(data, pd.DataFrame) else (data, [])
+    )
     with single_blas_thread():
         prep = prepare_data(data, model.indicators, group, missing)
+        prep.notes[:0] = x_notes
         return fit_prepared(
             model,
             prep,

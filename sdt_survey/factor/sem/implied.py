@@ -151,6 +151,8 @@ class ModelMatrices:
                     mats[spec.mat[k]][spec.row[k], spec.col[k]] = spec.value[k]
                     if spec.mat[k] in (PSI, THETA):
                         mats[spec.mat[k]][spec.col[k], spec.row[k]] = spec.value[k]
+            for name in spec.dummy:  # an observed variable in a regression: its own phantom factor
+                mats[LAMBDA][spec.ov.index(name), spec.lv.index(name)] = 1.0
             self.fixed.append(mats)
             free_rows = rows[spec.free[rows] >= 0]
             el = Elements(spec.mat[free_rows], spec.row[free_rows], spec.col[free_rows], spec.free[free_rows])

@@ -27,21 +27,23 @@ def modification_index_table(
         ) from exc
     records = []
     p, m = len(spec.ov), len(spec.lv)
+    phantom_lv = {spec.lv.index(n) for n in spec.dummy}  # observed variables in regressions: not factors
+    phantom_ov = {spec.ov.index(n) for n in spec.dummy}
     for g, group in enumerate(engine.groups):
         rows = np.flatnonzero(spec.group == g)
         present = {(spec.mat[k], spec.row[k], spec.col[k]) for k in rows}
         cand = []
         for j in range(m):
             for i in range(p):
-                if (LAMBDA, i, j) not in present:
+                if (LAMBDA, i, j) not in present and j not in phantom_lv and i not in phantom_ov:
                     cand.append((LAMBDA, i, j, spec.lv[j], "=~", spec.ov[i]))
         for i in range(p):
             for j in range(i + 1, p):
-                if (THETA, j, i) not in present:
+                if (THETA, j, i) not in present and not {i, j} & phantom_ov:
                     cand.append((THETA, j, i, spec.ov[i], "~~", spec.ov[j]))
         for k in range(m):
             for l_ in range(k + 1, m):
-                if (PSI, l_, k) not in present:
+                if (PSI, l_, k) not in present and not {k, l_} & phantom_lv:
                     cand.append((PSI, l_, k, spec.lv[k], "~~", spec.lv[l_]))
         if not cand:
             continue

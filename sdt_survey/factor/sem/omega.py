@@ -25,14 +25,14 @@ def omega_per_factor(
         st = engine.state(g, x)
         result: dict[str, float] = {}
         lam = st.lam
-        for f in spec.lv:
+        for f in spec.factors:
             j = lv_index[f]
             items = np.flatnonzero(lam[:, j] != 0)
             if len(items) < 2:
                 continue
             common = lam[items, j].sum() ** 2 * st.lv_cov[j, j]
             result[f] = float(common / group.cov[np.ix_(items, items)].sum())
-        for f in spec.lv:
+        for f in spec.factors:
             j = lv_index[f]
             lower = np.flatnonzero(st.beta[:, j] != 0)
             if len(lower) == 0:
@@ -41,5 +41,5 @@ def omega_per_factor(
             items = np.flatnonzero(np.any(lam[:, lower] != 0, axis=1))
             common = effective[items].sum() ** 2 * st.lv_cov[j, j]
             result[f] = float(common / group.cov[np.ix_(items, items)].sum())
-        out.append({f: result[f] for f in spec.lv if f in result})
+        out.append({f: result[f] for f in spec.factors if f in result})
     return out

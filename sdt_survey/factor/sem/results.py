@@ -258,7 +258,9 @@ class CFAResult(Result):
         sd = np.sqrt(np.abs(np.diag(st.lv_cov)))
         with np.errstate(invalid="ignore", divide="ignore"):
             cor = st.lv_cov / np.outer(sd, sd)
-        return pd.DataFrame(cor, index=self._spec.lv, columns=self._spec.lv)
+        frame = pd.DataFrame(cor, index=self._spec.lv, columns=self._spec.lv)
+        factors = self._spec.factors  # not the covariates' phantoms (as lavaan's cor.lv)
+        return frame.loc[factors, factors]
 
     def implied_covariance(self, group: str | None = None) -> pd.DataFrame:
         """The model-implied covariance matrix of the items, for one group."""

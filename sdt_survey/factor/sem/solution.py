@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .effects import defined_estimates, defined_standardized
 from .implied import Engine
 from .spec import Spec
 from .standardized import estimates, standardized_se, standardized_solution, standardized_tests
@@ -28,20 +29,24 @@ def improper_solution_problems(spec: Spec, engine: Engine, x: np.ndarray, labels
                     "misspecified model, or a small sample"
                 )
         for k, name in enumerate(spec.lv):
-            if st.psi[k, k] < 0:
+            if st.psi[k, k] < 0 and name in spec.dummy:
+                out.append(f"the residual variance of {name!r} is negative ({st.psi[k, k]:.3g}){where}")
+            elif st.psi[k, k] < 0:
                 out.append(
                     f"the variance of factor {name!r} is negative ({st.psi[k, k]:.3g}){where}: the solution "
                     "is improper"
                 )
-        if len(spec.lv) > 1 and np.all(np.diag(st.lv_cov) > 0):
-            sd = np.sqrt(np.diag(st.lv_cov))
-            cor = st.lv_cov / np.outer(sd, sd)
+        factors = [spec.lv.index(f) for f in spec.factors]
+        lv_cov = st.lv_cov[np.ix_(factors, factors)]
+        if len(factors) > 1 and np.all(np.diag(lv_cov) > 0):
+            sd = np.sqrt(np.diag(lv_cov))
+            cor = lv_cov / np.outer(sd, sd)
             bad = [
-                f"{spec.lv[a]} and {spec.lv[b]} ({cor[a, b]:.3f})"
-                for a, b in itertools.combinations(range(len(spec.lv)), 2)
+                f"{spec.factors[a]} and {spec.factors[b]} ({cor[a, b]:.3f})"
+                for a, b in itertools.combinations(range(len(factors)), 2)
                 if abs(cor[a, b]) > 1
             ]
-            if np.linalg.eigvalsh(st.lv_cov)[0] < -1e-10 or bad:
+            if np.linalg.eigvalsh(lv_cov)[0] < -1e-10 or bad:
                 detail = f": correlations beyond 1 between {'; '.join(bad)}" if bad else ""
                 out.append(
                     f"the factor covariance matrix is not positive definite{where}{detail}; the factors "
@@ -97,7 +102,36 @@ def parameter_table(
         table["std_all_se"] = standardized_se(spec, engine, x, vcov)
         table.update(standardized_tests(table["std_all"], table["std_all_se"]))
     frame = pd.DataFrame(table)
+    if spec.defined:
+        frame = pd.concat(
+            [frame, _defined_frame(spec, engine, x, vcov, standardized, crit)], ignore_index=True
+        )
     return frame.drop(columns="group") if spec.n_groups == 1 else frame
+
+
+def _defined_frame(
+    spec: Spec, engine: Engine, x: np.ndarray, vcov: np.ndarray, standardized: bool, crit: float
+):
+    """The ``:=`` rows, as lavaan's parameterEstimates() shows them (the label is the defined name)."""
+    est, se = defined_estimates(spec, x, vcov)
+    z, pvalue = wald_tests(est, se)
+    names = [s.lhs for s in spec.defined]
+    table = {
+        "lhs": names,
+        "op": ":=",
+        "rhs": [s.rhs for s in spec.defined],
+        "group": "",
+        "label": names,
+        "est": est,
+        "se": se,
+        "z": z,
+        "pvalue": pvalue,
+        "ci_lower": est - crit * se,
+        "ci_upper": est + crit * se,
+    }
+    if standardized:
+        table.update(defined_standardized(spec, engine, x, vcov))
+    return pd.DataFrame(table)
 
 
 def orient_factors(spec: Spec, x: np.ndarray) -> np.ndarray:

@@ -11,7 +11,10 @@ from typing import Any
 import numpy as np
 
 from ...errors import CFAError
-from .syntax import ModelSyntaxError, Statement, emit_statements, parse_model_syntax
+from .defined import check_defined
+from .exogenous import check_regression, observed_roles
+from .located import located_error as _located
+from .syntax import Statement, emit_statements, parse_model_syntax
 
 MODEL_KINDS = ("correlated", "bifactor", "second-order")
 #: lavaan ``group.equal`` keywords understood here.
@@ -32,6 +35,7 @@ LAMBDA, BETA, PSI, THETA, NU, ALPHA = range(6)
 
 def _latent_and_observed(statements: Sequence[Statement]) -> tuple[list[str], list[str]]:
     latent: list[str] = []
+    statements = [s for s in statements if s.op != ":="]  # a defined parameter is not a variable
     for s in statements:
         if s.op == "=~" and s.lhs not in latent:
             latent.append(s.lhs)
@@ -44,12 +48,6 @@ def _latent_and_observed(statements: Sequence[Statement]) -> tuple[list[str], li
             if name and name not in latent and name not in observed:
                 observed.append(name)
     return latent, observed
-
-
-def _located(message: str, statement: Statement) -> Exception:
-    if statement.line:
-        return ModelSyntaxError(message, statement.line, statement.column)
-    return CFAError(message)
 
 
 @dataclass(frozen=True)
@@ -81,24 +79,28 @@ class CFAModel:
         object.__setattr__(self, "statements", tuple(self.statements))
         latent, observed = _latent_and_observed(self.statements)
         indicators = {s.rhs for s in self.statements if s.op == "=~"}
+        roles = observed_roles(self.statements)
         for s in self.statements:
-            if s.op == "~" and not (s.lhs in latent and s.rhs in latent):
-                who = s.lhs if s.lhs not in latent else s.rhs
-                raise _located(
-                    f"'{s.lhs} ~ {s.rhs}': {who!r} is not a factor; a CFA regresses factors on factors "
-                    "only (measure observed variables with =~)",
-                    s,
-                )
+            if s.op == "~":
+                check_regression(s, latent, indicators, roles)
             if s.op == "~~" and (s.lhs in latent) != (s.rhs in latent):
+                dummy = set(roles.covariates) | set(roles.outcomes)
+                if not ({s.lhs, s.rhs} & dummy and {s.lhs, s.rhs} <= dummy | set(latent)):
+                    raise _located(
+                        f"'{s.lhs} ~~ {s.rhs}' mixes a factor and an observed variable; covariances are "
+                        "between factors or between observed variables",
+                        s,
+                    )
+        in_regressions = set(roles.covariates) | set(roles.outcomes)
+        for name in observed:
+            if name not in indicators and name not in in_regressions:
+                s = next(s for s in self.statements if name in (s.lhs, s.rhs))
                 raise _located(
-                    f"'{s.lhs} ~~ {s.rhs}' mixes a factor and an observed variable; covariances are "
-                    "between factors or between observed variables",
+                    f"{name!r} is not measured by any factor nor in a regression; add it to a '=~' line "
+                    "(an item) or a '~' line (a covariate)",
                     s,
                 )
-        for name in observed:
-            if name not in indicators:
-                s = next(s for s in self.statements if name in (s.lhs, s.rhs))
-                raise _located(f"{name!r} is not measured by any factor; add it to a '=~' line", s)
+        check_defined(self.statements)
         # A factor may not measure itself through a chain of second-order loadings.
         children = {f: [s.rhs for s in self.statements if s.op == "=~" and s.lhs == f] for f in latent}
 
@@ -207,6 +209,16 @@ class CFAModel:
         """Observed variables, in the order first used."""
         return tuple(_latent_and_observed(self.statements)[1])
 
+    @property
+    def covariates(self) -> tuple[str, ...]:
+        """Observed predictors that no factor measures and nothing predicts (exogenous, fixed.x)."""
+        return observed_roles(self.statements).covariates
+
+    @property
+    def observed_outcomes(self) -> tuple[str, ...]:
+        """Observed variables that no factor measures but that are regressed on something."""
+        return observed_roles(self.statements).outcomes
+
     def indicators_of(self, factor: str) -> tuple[str, ...]:
         """What ``factor`` is measured by (items, or factors for a second-order factor)."""
         return tuple(s.rhs for s in self.statements if s.op == "=~" and s.lhs == factor)
@@ -255,6 +267,17 @@ class Spec:
     n_groups: int
     meanstructure: bool
     n_free: int
+    #: Observed variables of regressions no factor measures (phantom latent variables, last in ``lv``).
+    dummy: tuple[str, ...] = ()
+    #: The exogenous ones among them: covariates whose moments are their sample values (fixed.x).
+    fixed_x: tuple[str, ...] = ()
+    #: Defined parameters (``name := expression``), in the order written.
+    defined: tuple[Statement, ...] = ()
+
+    @property
+    def factors(self) -> list[str]:
+        """The latent variables that are factors (not phantoms of observed variables)."""
+        return [f for f in self.lv if f not in self.dummy]
 
     @property
     def n_rows(self) -> int:
@@ -326,8 +349,11 @@ def build_spec(
     group_partial: Sequence[str] = (),
 ) -> Spec:
     """lavaan's parameter table: user statements, then lavaan's automatic parameters."""
-    lv = list(model.factors)
+    roles = observed_roles(model.statements)
+    factors = list(model.factors)
+    lv = factors + list(roles.phantoms)
     ov = list(model.indicators)
+    covariates = set(roles.covariates)
     lv_set = set(lv)
     ov_index = {n: i for i, n in enumerate(ov)}
     lv_index = {n: i for i, n in enumerate(lv)}
@@ -339,7 +365,11 @@ def build_spec(
     partial = [_parse_partial(p, ov, lv) for p in group_partial]
     endogenous = {s.rhs for s in model.statements if s.op == "=~" and s.rhs in lv_set}
     endogenous |= {s.lhs for s in model.statements if s.op == "~"}
-    exogenous = [f for f in lv if f not in endogenous]
+    exogenous = [f for f in factors if f not in endogenous]
+    # lavaan's auto.cov.y: the residuals of outcomes that predict nothing covary.
+    predictors = {s.rhs for s in model.statements if s.op == "~"}
+    regressed = {s.lhs for s in model.statements if s.op == "~"}
+    final_outcomes = [v for v in lv if v in regressed and v not in predictors]
     first_indicator: dict[str, str] = {}
     for s in model.statements:
         if s.op == "=~" and s.lhs not in first_indicator:
@@ -353,6 +383,8 @@ def build_spec(
                 return BETA, lv_index[rhs], lv_index[lhs]
             return LAMBDA, ov_index[rhs], lv_index[lhs]
         if op == "~":
+            if lhs not in lv_set:  # an item on a covariate: a direct effect
+                return LAMBDA, ov_index[lhs], lv_index[rhs]
             return BETA, lv_index[lhs], lv_index[rhs]
         if op == "~~":
             if lhs in lv_set:
@@ -368,6 +400,8 @@ def build_spec(
         """lavaan's default for a parameter the user did not fix or free."""
         if op == "=~":
             return 1.0 if (not std_lv and first_indicator[lhs] == rhs) else None
+        if lhs in roles.phantoms:
+            return None
         if op == "~~" and lhs == rhs and lhs in lv_set and std_lv:
             # With std.lv, factor variances are 1, except in groups 2.. when loadings are equal.
             if g > 0 and "loadings" in group_equal and "lv.variances" not in group_equal:
@@ -382,6 +416,8 @@ def build_spec(
     for g in range(n_groups):
         seen: set[tuple[str, str, str]] = set()
         for s in model.statements:
+            if s.op == ":=":
+                continue
             seen.add(s.key)
             fixed = s.fixed_in(g)
             # What the user writes overrides a default: a latent mean they name (`i ~ 1`) is free, as in
@@ -419,18 +455,26 @@ def build_spec(
             )
 
         for o in ov:
-            if (o, "~~", o) not in seen:
+            if o not in lv_set and (o, "~~", o) not in seen:
                 auto(o, "~~", o, None)
         for f in lv:
-            if (f, "~~", f) not in seen:
+            if (f, "~~", f) not in seen and f not in covariates:
                 auto(f, "~~", f, default_fixed(f, "~~", f, g))
-        for a, b in itertools.combinations(exogenous, 2):
-            key = (a, "~~", b) if a <= b else (b, "~~", a)
-            if key not in seen:
-                auto(a, "~~", b, None)
+        for pool in (exogenous, final_outcomes):
+            for a, b in itertools.combinations(pool, 2):
+                key = (a, "~~", b) if a <= b else (b, "~~", a)
+                if key not in seen:
+                    auto(a, "~~", b, None)
+        # The covariates' variances and covariances (their sample values: fixed.x), as lavaan orders them.
+        xs = roles.covariates
+        for i, a in enumerate(xs):
+            for b in xs[i:]:
+                key = (a, "~~", b) if a <= b else (b, "~~", a)
+                if key not in seen:
+                    auto(a, "~~", b, None)
         if meanstructure:
             for o in ov:
-                if (o, "~1", "") not in seen:
+                if o not in lv_set and (o, "~1", "") not in seen:
                     auto(o, "~1", "", None)
             for f in lv:
                 if (f, "~1", "") not in seen:
@@ -470,9 +514,9 @@ def build_spec(
             (row["lhs"], row["op"], row["rhs"]): k for k, row in enumerate(rows) if row["group"] == 0
         }
         for k, row in enumerate(rows):
-            if row["group"] == 0 or not is_free[k] or row["has_label"]:
+            if row["group"] == 0 or not is_free[k] or row["has_label"] or row["lhs"] in covariates:
                 continue
-            kind = _equal_kind(row["lhs"], row["op"], row["rhs"], lv_set)
+            kind = _equal_kind(row["lhs"], row["op"], row["rhs"], set(factors))
             if kind not in group_equal:
                 continue
             if any(p(row["lhs"], row["op"], row["rhs"]) for p in partial):
@@ -508,6 +552,9 @@ def build_spec(
         n_groups=n_groups,
         meanstructure=meanstructure,
         n_free=len(numbering),
+        dummy=tuple(roles.phantoms),
+        fixed_x=tuple(roles.covariates),
+        defined=tuple(s for s in model.statements if s.op == ":="),
     )
 
 
@@ -521,7 +568,7 @@ def check_identification(spec: Spec, std_lv: bool) -> None:
             f"{n_moments} variances, covariances{' and means' if spec.meanstructure else ''}; "
             "fix or equate parameters, or add items"
         )
-    for f in spec.lv:
+    for f in spec.factors:
         loading_rows = [k for k in range(spec.n_rows) if spec.op[k] == "=~" and spec.lhs[k] == f]
         scaled = []
         for g in range(spec.n_groups):

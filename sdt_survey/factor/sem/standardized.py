@@ -25,18 +25,21 @@ class _StdPlan:
     """Which factor SDs multiply and which factor or item SDs divide each row (lavaan's std rules)."""
 
     mul_lv: np.ndarray
+    mul_ov: np.ndarray  # an observed predictor (a covariate's phantom): scaled by its SD in std.all only
     div_lv: np.ndarray
     div_lv2: np.ndarray
     div_ov: np.ndarray
     div_ov2: np.ndarray
     cov_a: np.ndarray  # variance rows whose sqrt(|est|) divide a covariance (cov.std)
     cov_b: np.ndarray
+    cov_kind: np.ndarray  # -1 factors, 0 factor ~~ observed, 3 observed ~~ factor, 1 observed, 2 covariates
 
 
 def std_plan(spec: Spec) -> _StdPlan:
     n = spec.n_rows
     arrays = {name: np.full(n, -1, dtype=int) for name in _StdPlan.__dataclass_fields__}
-    lv_index = {n_: i for i, n_ in enumerate(spec.lv)}
+    # Observed variables in regressions (phantom factors) are standardized as observed variables.
+    lv_index = {n_: i for i, n_ in enumerate(spec.lv) if n_ not in spec.dummy}
     ov_index = {n_: i for i, n_ in enumerate(spec.ov)}
     variance_row = {
         (spec.group[k], spec.lhs[k]): k for k in range(n) if spec.op[k] == "~~" and spec.lhs[k] == spec.rhs[k]
@@ -50,8 +53,14 @@ def std_plan(spec: Spec) -> _StdPlan:
             else:
                 arrays["div_ov"][k] = ov_index[rhs]
         elif op == "~":
-            arrays["mul_lv"][k] = lv_index[rhs]
-            arrays["div_lv"][k] = lv_index[lhs]
+            if rhs in lv_index:
+                arrays["mul_lv"][k] = lv_index[rhs]
+            else:
+                arrays["mul_ov"][k] = ov_index[rhs]
+            if lhs in lv_index:
+                arrays["div_lv"][k] = lv_index[lhs]
+            else:
+                arrays["div_ov"][k] = ov_index[lhs]
         elif op == "~~" and lhs == rhs:
             if lhs in lv_index:
                 arrays["div_lv"][k] = arrays["div_lv2"][k] = lv_index[lhs]
@@ -60,6 +69,10 @@ def std_plan(spec: Spec) -> _StdPlan:
         elif op == "~~":
             arrays["cov_a"][k] = variance_row[(spec.group[k], lhs)]
             arrays["cov_b"][k] = variance_row[(spec.group[k], rhs)]
+            if lhs not in lv_index and rhs not in lv_index:
+                arrays["cov_kind"][k] = 2 if {lhs, rhs} <= set(spec.fixed_x) else 1
+            elif (lhs in lv_index) != (rhs in lv_index):
+                arrays["cov_kind"][k] = 0 if lhs in lv_index else 3
         elif op == "~1":
             if lhs in lv_index:
                 arrays["div_lv"][k] = lv_index[lhs]
@@ -87,7 +100,9 @@ def standardized_solution(
         lv_var = np.array([np.diag(st.lv_cov) for st in states]).reshape(spec.n_groups, -1)
         lv_var = np.where(lv_var < 0, np.nan, lv_var)
         ov_var = np.array([np.diag(st.sigma) for st in states])
-        if kind != "all":
+        if kind == "nox":  # std.nox: covariates keep their scale
+            ov_var[:, [spec.ov.index(name) for name in spec.fixed_x]] = 1.0
+        elif kind != "all":
             ov_var = np.ones_like(ov_var)
         ov_var = np.where(ov_var < 0, np.nan, ov_var)
     eta, ov_sd = np.sqrt(lv_var), np.sqrt(ov_var)
@@ -99,12 +114,22 @@ def standardized_solution(
         return np.where(index >= 0, table[g, np.maximum(index, 0)], 1.0)
 
     factor = gather(eta, plan.mul_lv) / gather(eta, plan.div_lv) / gather(eta, plan.div_lv2)
-    factor = factor / gather(ov_sd, plan.div_ov) / gather(ov_sd, plan.div_ov2)
+    factor = factor * gather(ov_sd, plan.mul_ov) / gather(ov_sd, plan.div_ov) / gather(ov_sd, plan.div_ov2)
     resid = np.sqrt(np.abs(est))
     with np.errstate(invalid="ignore", divide="ignore"):
-        cov = np.where(
-            plan.cov_a >= 0, resid[np.maximum(plan.cov_a, 0)] * resid[np.maximum(plan.cov_b, 0)], 1.0
-        )
+        # std.lv leaves covariances of observed variables alone; std.nox those of covariates.
+        # (with a factor and an observed variable, std.lv scales by the factor's side only).
+        scaled = plan.cov_a >= 0
+        if kind == "lv":
+            scaled &= np.isin(plan.cov_kind, (-1, 0, 3))
+        elif kind == "nox":
+            scaled &= plan.cov_kind != 2
+        side_a = resid[np.maximum(plan.cov_a, 0)]
+        side_b = resid[np.maximum(plan.cov_b, 0)]
+        if kind == "lv":
+            side_a = np.where(plan.cov_kind == 3, 1.0, side_a)
+            side_b = np.where(plan.cov_kind == 0, 1.0, side_b)
+        cov = np.where(scaled, side_a * side_b, 1.0)
         return est * factor / cov
 
 

@@ -47,6 +47,10 @@ def start_values(spec: Spec, groups: list[GroupData]) -> np.ndarray:
             lhs, op, rhs = spec.lhs[k], spec.op[k], spec.rhs[k]
             if not np.isnan(spec.start[k]):
                 values[k] = spec.start[k]
+            elif lhs in spec.dummy and op == "~~":  # an observed variable's phantom: its sample moments
+                values[k] = float(cov[ov_index[lhs], ov_index[rhs]])
+            elif lhs in spec.dummy and op == "~1":
+                values[k] = float(mean[ov_index[lhs]])
             elif op == "=~" and rhs not in lv_set:
                 values[k] = loading.get((lhs, rhs), 1.0)
             elif op in ("=~", "~"):

@@ -150,14 +150,26 @@ def _parameter_sections(res: CFAResult, standardized: bool, digits: int) -> str:
     std = (("std_lv", "Std.lv"), ("std_all", "Std.all")) if standardized else ()
     lines: list[str] = []
     groups = list(res.groups) if res.n_groups > 1 else [None]
+    spec = res._spec
+    # As lavaan's summary: the covariates' sample moments (fixed.x) are not shown, and the variances and
+    # intercepts of variables regressed on others are residual ones (a leading dot).
+    covariates = set(spec.fixed_x)
+    shown = ~(
+        table["lhs"].isin(covariates) & table["op"].isin(["~~", "~1"]) & table["rhs"].isin([*covariates, ""])
+    )
+    regressed = {spec.lhs[k] for k in range(spec.n_rows) if spec.op[k] == "~"}
+    latent = set(spec.lv) - regressed
     for label in groups:
-        rows = table if label is None else table[table["group"] == label]
+        rows = table[shown] if label is None else table[shown & (table["group"] == label)]
+        records = rows.to_dict("records")
+        if label is not None and label == groups[-1]:  # defined parameters follow the last group, as lavaan
+            records += table[table["op"] == ":="].to_dict("records")
         if label is not None:
             lines += ["", f"Group {groups.index(label) + 1} [{label}]:"]
         lines += parameter_lines(
-            rows.to_dict("records"),
+            records,
             CONTINUOUS_SECTIONS,
-            set(res._spec.lv),
+            latent,
             std,
             digits,
             # Fixed values print without standard errors, except (residual) variances.
@@ -173,6 +185,7 @@ CONTINUOUS_SECTIONS = (
     ("Covariances:", lambda r: r["op"] == "~~" and r["lhs"] != r["rhs"]),
     ("Intercepts:", lambda r: r["op"] == "~1"),
     ("Variances:", lambda r: r["op"] == "~~" and r["lhs"] == r["rhs"]),
+    ("Defined Parameters:", lambda r: r["op"] == ":="),
 )
 
 
@@ -206,12 +219,14 @@ def parameter_lines(
                     current = r["lhs"]
                     lines.append(f"  {r['lhs']} {r['op']}")
                 name, indent = r["rhs"], "    "
+            elif r["op"] == ":=":
+                name, indent = r["lhs"], "    "
             elif r["op"] == "|":
                 name, indent = f"{r['lhs']}|{r['rhs']}", "    "
             else:
                 name = r["lhs"]
                 indent = "   ." if name not in latent else "    "
-            if r.get("label"):
+            if r.get("label") and r["op"] != ":=":
                 name = f"{name} ({r['label']})"
             text = f"{indent}{name:<16}"[:20].ljust(20) + format_value(r["est"], digits, 9)
             if blank(r):

@@ -9,6 +9,9 @@ confirmatory factor (measurement) model:
                                 second-order factor)
 ``x1 ~~ x2``                    a (residual) covariance; ``x1 ~~ x1`` a variance
 ``f2 ~ f1``                     a regression of one factor on another
+``f ~ x``, ``y ~ f + x``         a regression on (or of) observed variables no factor
+                                measures: covariates, held at their sample
+                                values (lavaan's ``fixed.x``), and outcomes
 ``x1 ~ 1``                      an intercept (a mean, for a factor)
 ``0*x``, ``1.5*x``              fix the parameter to that value
 ``NA*x``                        free a parameter that would otherwise be fixed
@@ -17,6 +20,8 @@ confirmatory factor (measurement) model:
 ``c(a, b)*x``, ``c(1, NA)*x``   one label or value per group (multi-group models)
 ``start(0.5)*x``                a starting value
 ``label("a")*x``                a label written as a string
+``ind := a*c``                  a defined parameter: a function of labels (``+ - * / ^``,
+                                ``sqrt``, ``exp``, ``log``, ``abs``), see :mod:`.defined`
 ``#`` or ``!``                  a comment to the end of the line
 ==============================  ===================================================
 
@@ -60,13 +65,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ...errors import ModelSyntaxError
+from .defined import expression_text, parse_expression
 
 #: Operators of a measurement model (``~1`` is written ``x ~ 1``).
 OPERATORS = ("=~", "~~", "~", "~1")
 
 #: lavaan operators this engine recognizes but does not fit, with what to do instead.
 _UNSUPPORTED = {
-    ":=": "defined parameters (':=') are not supported",
     "==": "explicit constraints ('==') are not supported; give the parameters a shared label instead "
     "(a*x1 + a*x2)",
     "<": "inequality constraints ('<') are not supported",
@@ -79,7 +84,9 @@ _UNSUPPORTED = {
 
 _NAME = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-_SYMBOLS = ("~*~", "=~", "~~", ":=", "==", "<~", "~", "<", ">", "|", "%", "+", "*", "(", ")", ",", ";")
+_SYMBOLS = (
+    "~*~", "=~", "~~", ":=", "==", "<~", "~", "<", ">", "|", "%", "+", "*", "(", ")", ",", ";", "-", "/", "^",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -214,7 +221,25 @@ def _value_may_start(tokens: list[_Token]) -> bool:
     return last.kind == "symbol" and last.text in ("*", "(", ",", "+", "=~", "~~", "~")
 
 
-_CONTINUES_AFTER = {"+", "*", ",", "(", "=~", "~~", "~", ":=", "==", "<", ">", "<~", "|", "~*~"}
+_CONTINUES_AFTER = {
+    "+",
+    "*",
+    ",",
+    "(",
+    "=~",
+    "~~",
+    "~",
+    ":=",
+    "==",
+    "<",
+    ">",
+    "<~",
+    "|",
+    "~*~",
+    "-",
+    "/",
+    "^",
+}
 _CONTINUES_BEFORE = {"+", "*", ")", ","}
 
 
@@ -281,6 +306,8 @@ class _Parser:
             self.take()
             lhs_tokens.append(self.variable("a variable name"))
         op_tok = self.take()
+        if op_tok.kind == "symbol" and op_tok.text == ":=":
+            return [self.defined(lhs_tokens, op_tok)]
         if op_tok.kind != "symbol" or op_tok.text not in ("=~", "~~", "~", *_UNSUPPORTED):
             expected = "an operator (=~, ~~ or ~)"
             raise self.error(
@@ -303,6 +330,30 @@ class _Parser:
             for modifiers, rhs_tok in terms:
                 out.append(self.make_statement(lhs_tok, op, rhs_tok, modifiers))
         return out
+
+    def defined(self, lhs_tokens: list[_Token], op_tok: _Token) -> Statement:
+        """``name := expression``: a defined parameter (its expression checked, kept as text)."""
+        if len(lhs_tokens) > 1:
+            raise self.error("only one name can stand on the left of ':='", lhs_tokens[1])
+        parts: list[_Token] = []
+        while self.peek().kind != "end":
+            parts.append(self.take())
+        self.take()
+        first = parts[0] if parts else op_tok
+        for tok in parts:
+            if tok.kind == "string":
+                raise self.error("a defined parameter's expression cannot hold a string", tok)
+        # Rebuild the text with the tokens' own spacing, so that errors point into the line.
+        text = ""
+        for tok in parts:
+            if tok.line == first.line:
+                text = text.ljust(tok.column - first.column) + tok.text
+            else:
+                text += " " + tok.text
+        source = self.lines[first.line - 1] if 0 < first.line <= len(self.lines) else ""
+        tree = parse_expression(text, first.line, first.column if parts else op_tok.column + 2, source)
+        lhs = lhs_tokens[0]
+        return Statement(lhs=lhs.text, op=":=", rhs=expression_text(tree), line=lhs.line, column=lhs.column)
 
     def variable(self, what: str) -> _Token:
         tok = self.take()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import linalg, stats
 
+from .exogenous import fixed_x_params
 from .fit import fit_cfi, fit_rmsea, fit_rmsea_ci, fit_tli
 from .fit_indices import RobustInputs, ScaledTest
 from .implied import Elements, Engine, casewise_scores, element_vectors, expected_information_elements
@@ -105,14 +106,20 @@ def fiml_corrected(
     n_groups = len(groups)
     p = groups[0].p
     a_s, b_s, s_s, c_s = _saturated_vectors(p)
+    # Covariates' moments are fixed (fixed.x): lavaan zeroes their rows of the h1 information, so the
+    # traces run over the other moments (and the covariates' parameters have no column in Delta).
+    el = _saturated_elements(p)
+    x_idx = [engine.spec.ov.index(name) for name in engine.spec.fixed_x]
+    x_moment = np.where(el.mat == NU, np.isin(el.i, x_idx), np.isin(el.i, x_idx) & np.isin(el.j, x_idx))
+    keep = np.ix_(~x_moment, ~x_moment)
     fg = [g.n / n_total for g in groups]
     wm, wmi, wc, gamma = [], [], [], []
     for group in groups:
-        a1, b1 = _saturated_information(group)
+        a1, b1 = (m[keep] for m in _saturated_information(group))
         a1_inv = np.linalg.inv(a1)
         wm.append(a1)
         wmi.append(a1_inv)
-        wc.append(expected_information_elements(a_s, b_s, s_s, c_s, np.linalg.inv(group.cov)))
+        wc.append(expected_information_elements(a_s, b_s, s_s, c_s, np.linalg.inv(group.cov))[keep])
         gamma.append(a1_inv @ b1 @ a1_inv)
     wm_all = linalg.block_diag(*[f * w for f, w in zip(fg, wm, strict=True)])
     wmi_all = linalg.block_diag(*[w / f for f, w in zip(fg, wmi, strict=True)])
@@ -135,7 +142,8 @@ def fiml_corrected(
         return float(total)
 
     def trace(eng: Engine, xx: np.ndarray) -> float:
-        delta = np.vstack([_saturated_jacobian(eng, g, xx) for g in range(n_groups)])
+        delta = np.vstack([_saturated_jacobian(eng, g, xx)[~x_moment] for g in range(n_groups)])
+        delta = np.delete(delta, fixed_x_params(eng.spec), axis=1)
         info = delta.T @ wm_all @ delta
         wd = wm_all @ delta
         u = wm_all - wd @ np.linalg.solve(info, wd.T)

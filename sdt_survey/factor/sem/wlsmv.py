@@ -59,6 +59,7 @@ from scipy import stats
 from ...errors import CFAError
 from ...results import Result, jsonable
 from .dwls import PARAMETERIZATIONS, DWLSObjective, ordinal_spec
+from .effects import defined_estimates, defined_standardized
 from .estimators import ESTIMATORS, estimator_record
 from .fit import fit_cfi, fit_rmsea, fit_tli
 from .fit_indices import FitInputs, lavaan_fit_measures
@@ -309,6 +310,12 @@ def cfa_ordinal(
         raise CFAError(f"parameterization must be one of {', '.join(PARAMETERIZATIONS)}")
     if any(s.op == "~1" for s in model.statements):
         raise CFAError("intercepts and means are fixed to 0 in an ordinal CFA; remove the '~1' statements")
+    if model.covariates or model.observed_outcomes:
+        observed = ", ".join((*model.covariates, *model.observed_outcomes))
+        raise CFAError(
+            f"observed variables in regressions ({observed}) are not supported with ordinal items (lavaan "
+            "conditions on them, conditional.x); fit the model with estimator='ML' or 'MLR'"
+        )
     names = list(model.indicators)
     absent = [v for v in names if v not in data.columns]
     if absent:
@@ -455,6 +462,12 @@ def _parameter_table(dwls: DWLSObjective, x: np.ndarray, vcov: np.ndarray) -> pd
     thresholds["std_all_se"] = std_se[spec.n_rows :]
     scales["std_all_se"] = means["std_all_se"] = 0.0
     frame = pd.concat([model_rows[user], thresholds, model_rows[~user], scales, means], ignore_index=True)
+    if spec.defined:
+        est_d, se_d = defined_estimates(spec, x, vcov)
+        std_d = defined_standardized(spec, dwls, x, np.full((spec.n_free, spec.n_free), np.nan))["std_all"]
+        rows = {"lhs": [d.lhs for d in spec.defined], "op": ":=", "rhs": [d.rhs for d in spec.defined]}
+        frame = pd.concat([frame, pd.DataFrame({**rows, "est": est_d, "se": se_d, "std_all": std_d})])
+        frame = frame.reset_index(drop=True)
     frame["z"], frame["pvalue"] = wald_tests(frame["est"].to_numpy(), frame["se"].to_numpy())
     std = standardized_tests(frame["std_all"].to_numpy(), frame["std_all_se"].to_numpy())
     frame = frame.assign(**std)
