@@ -15,7 +15,7 @@ from ..._progress import activity
 from ...errors import CFAError, CFAWarning
 from ...stats.threads import single_blas_thread
 from .baseline import baseline_model
-from .estimators import ESTIMATORS, estimator_record
+from .estimators import estimator_record
 from .fit import fit_cfi, fit_rmsea, fit_rmsea_ci, fit_rmsea_pclose, fit_srmr, fit_tli
 from .implied import Engine
 from .omega import omega_per_factor
@@ -39,8 +39,10 @@ def fit_prepared(
     groups = prep.groups
     n_groups = len(groups)
     fiml = prep.missing == "fiml"
-    # lavaan adds a mean structure with FIML, with several groups, or when the model mentions a mean.
-    meanstructure = fiml or n_groups > 1 or any(s.op == "~1" for s in model.statements)
+    clustered = prep.cluster_column is not None
+    # lavaan adds a mean structure with FIML, with several groups, with clusters, or when the model
+    # mentions a mean.
+    meanstructure = fiml or clustered or n_groups > 1 or any(s.op == "~1" for s in model.statements)
     spec = build_spec(
         model,
         n_groups,
@@ -67,12 +69,13 @@ def fit_prepared(
     q = spec.n_free
 
     # -- standard errors --------------------------------------------------------------
-    record = ESTIMATORS[estimator]
+    record = estimator_record(estimator, cluster=clustered)
     covariance = record.covariance(engine, x, opt, fiml)
     vcov, reason = covariance.vcov, covariance.reason
     if reason:
         problems.append(reason)
     problems.extend(improper_solution_problems(spec, engine, x, labels))
+    problems.extend(few_clusters_problem(prep))
 
     # -- test statistics and fit measures ----------------------------------------------
     states = engine.states(x)
@@ -149,6 +152,8 @@ def fit_prepared(
         n_dropped=prep.n_dropped,
         groups={g.label: g.n for g in groups},
         group_column=prep.group_column,
+        cluster=prep.cluster_column,
+        n_clusters=prep.n_clusters,
         group_equal=tuple(group_equal),
         group_partial=tuple(group_partial),
         converged=opt.converged,
@@ -164,6 +169,23 @@ def fit_prepared(
     )
 
 
+#: Fewer clusters than this make cluster-robust standard errors unreliable (a warning says so).
+FEW_CLUSTERS = 20
+
+
+def few_clusters_problem(prep: PreparedData) -> list[str]:
+    """A warning when cluster-robust standard errors rest on few clusters (empty otherwise)."""
+    counts = [g.n_clusters for g in prep.groups]
+    if prep.cluster_column is None or min(counts) >= FEW_CLUSTERS:
+        return []
+    return [
+        f"only {min(counts)} clusters of {prep.cluster_column!r}"
+        + (" in a group" if len(counts) > 1 else "")
+        + f": cluster-robust standard errors and the scaled test are unreliable with fewer than about "
+        f"{FEW_CLUSTERS} clusters (they tend to be too small)"
+    ]
+
+
 def cfa(
     data: pd.DataFrame,
     model: str | CFAModel | Any,
@@ -174,6 +196,7 @@ def cfa(
     group: str | None = None,
     group_equal: Sequence[str] = (),
     group_partial: Sequence[str] = (),
+    cluster: str | None = None,
 ) -> CFAResult:
     """Fit a confirmatory factor model by maximum likelihood, as lavaan's ``cfa()``.
 
@@ -203,6 +226,13 @@ def cfa(
     group_partial : sequence of str
         lavaan's ``group.partial``: parameters freed from ``group_equal``, e.g.
         ``"rs =~ rs2"``, ``"rs2=~"`` (rs2's loading), ``"rs2~1"``, ``"rs2~~rs2"``.
+    cluster : str, optional
+        Column of the cluster each respondent belongs to (e.g. ``"program"``):
+        cluster-robust standard errors and the Yuan-Bentler scaled test, as
+        lavaan's ``cfa(..., cluster = "program")`` with a single-level model
+        (``se = "robust.cluster"``, for ML and MLR alike; a mean structure is
+        added). The estimates do not change. Rows without a cluster are left
+        out (with a note); each group needs at least two clusters.
 
     Returns
     -------
@@ -236,7 +266,7 @@ def cfa(
     if isinstance(group_partial, str):
         group_partial = (group_partial,)
     with single_blas_thread():
-        prep = prepare_data(data, model.indicators, group, missing)
+        prep = prepare_data(data, model.indicators, group, missing, cluster=cluster)
         return fit_prepared(
             model,
             prep,

@@ -1,0 +1,68 @@
+# Goldens for issue 15 item 4 (clustered data): lavaan 0.6-14's single-level cfa(..., cluster = ).
+# Run from the repository root:  Rscript tests/goldens/lavaan_cluster.R
+#
+# With cluster= and a single-level model lavaan adds a mean structure and uses se = "robust.cluster"
+# (the sandwich whose meat sums casewise scores within clusters, times G/(G-1)) and the
+# Yuan-Bentler (Mplus) scaled test, for estimator ML and MLR alike; with ML the test's h0 trace uses
+# the "h1" observed information (lavaan warns "observed.information for ALL test statistics is set to
+# h1"), so ML and MLR share standard errors but differ slightly in the scaled statistic.
+#
+# Data: tests/data/demo_twolevel.csv is lavaan's Demo.twolevel (y1-y6, cluster; values rounded to
+# 4 decimals); tests/data/residency_cluster.csv is the simulated residency wave 1 (program and the
+# relatedness/competence items; rs4 and cs4 are reverse-worded and reversed here as 6 - x).
+suppressMessages({library(lavaan); library(jsonlite)})
+demo <- read.csv("tests/data/demo_twolevel.csv")
+# Missing answers for the FIML cases, by a rule the tests repeat (1-based row numbers r).
+r <- seq_len(nrow(demo))
+demo_na <- demo
+demo_na$y1[r %% 9 == 0] <- NA
+demo_na$y5[r %% 13 == 5] <- NA
+demo_na$y3[r %% 17 == 2 & r %% 9 != 0] <- NA
+demo$g <- ifelse(demo$cluster <= 100, "a", "b")
+res <- read.csv("tests/data/residency_cluster.csv")
+res$rs4 <- 6 - res$rs4
+res$cs4 <- 6 - res$cs4
+
+demo_model <- "f1 =~ y1 + y2 + y3
+f2 =~ y4 + y5 + y6"
+res_model <- "rs =~ rs1 + rs2 + rs3 + rs4
+rf =~ rf1 + rf2 + rf3 + rf4
+cs =~ cs1 + cs2 + cs3 + cs4"
+
+keys <- c("npar", "chisq", "df", "pvalue", "chisq.scaled", "pvalue.scaled", "chisq.scaling.factor",
+          "baseline.chisq", "baseline.chisq.scaled", "baseline.chisq.scaling.factor",
+          "cfi", "tli", "cfi.scaled", "tli.scaled", "cfi.robust", "tli.robust",
+          "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.scaled",
+          "rmsea.robust", "rmsea.ci.lower.robust", "rmsea.ci.upper.robust",
+          "srmr", "logl", "unrestricted.logl", "aic", "bic")
+case <- function(model, data, cluster, ...) {
+  fit <- suppressWarnings(cfa(model, data = data, cluster = cluster, ...))
+  pe <- parameterEstimates(fit)
+  out <- list(options = list(...), cluster = cluster,
+              nobs = lavInspect(fit, "ntotal"),
+              nclusters = length(unique(data[[cluster]][unlist(lavInspect(fit, "case.idx"))])),
+              se_type = lavInspect(fit, "options")$se,
+              fit = as.list(fitMeasures(fit, keys)),
+              lhs = pe$lhs, op = pe$op, rhs = pe$rhs, est = pe$est, se = pe$se,
+              pvalue = pe$pvalue)
+  if (!is.null(pe$group)) out$group <- pe$group
+  out
+}
+cases <- list(
+  demo_ml = case(demo_model, demo, "cluster", estimator = "ML"),
+  demo_mlr = case(demo_model, demo, "cluster", estimator = "MLR"),
+  demo_fiml_ml = case(demo_model, demo_na, "cluster", estimator = "ML", missing = "ml"),
+  demo_fiml_mlr = case(demo_model, demo_na, "cluster", estimator = "MLR", missing = "ml"),
+  demo_groups_mlr = case(demo_model, demo, "cluster", estimator = "MLR", group = "g"),
+  demo_groups_ml = case(demo_model, demo, "cluster", estimator = "ML", group = "g"),
+  residency_ml = case(res_model, res, "program", estimator = "ML"),
+  residency_mlr = case(res_model, res, "program", estimator = "MLR"),
+  residency_fiml_ml = case(res_model, res, "program", estimator = "ML", missing = "ml"),
+  residency_fiml_mlr = case(res_model, res, "program", estimator = "MLR", missing = "ml")
+)
+# Without cluster= (to show that clustering changes standard errors and the test, not the estimates).
+plain <- cfa(res_model, data = res, estimator = "MLR", meanstructure = TRUE)
+cases$residency_mlr_unclustered <- list(est = parameterEstimates(plain)$est, se = parameterEstimates(plain)$se)
+out <- c(list(lavaan = as.character(packageVersion("lavaan")),
+              demo_model = demo_model, residency_model = res_model), cases)
+write_json(out, "tests/goldens/lavaan_cluster.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
