@@ -220,6 +220,14 @@ def efa_command(
     show_default=True,
     help="Show the N largest modification indices.",
 )
+@click.option(
+    "--cluster",
+    "cluster",
+    metavar="COL",
+    default=None,
+    help="Respondents are nested in the clusters of this column (e.g. program): cluster-robust standard "
+    "errors and scaled test, as lavaan's cluster= (ML and MLR).",
+)
 @click.option("--emit-lavaan", is_flag=True, help="Print the equivalent lavaan syntax and stop.")
 @plot_option("Write the path diagram (standardized loadings, factor correlations, residual variances) "
              "as .png, .svg or .pdf.")  # fmt: skip
@@ -236,6 +244,7 @@ def cfa_command(
     wave: str | None,
     std_lv: bool,
     modindices: int,
+    cluster: str | None,
     emit_lavaan: bool,
     plot_path: str | None,
     fmt: str,
@@ -250,7 +259,9 @@ def cfa_command(
     p-close, SRMR, AIC, BIC, log-likelihood; estimates with SE, z and p; the
     standardized solution; factor correlations; CFA-based omega; and, on
     request, modification indices. Non-convergence, Heywood cases and
-    under-identification are explained in plain words.
+    under-identification are explained in plain words. With --cluster
+    (residents nested in programs) the standard errors and the scaled test
+    are cluster-robust, as lavaan's cluster= argument.
 
     \b
     Examples:
@@ -259,6 +270,7 @@ def cfa_command(
       sdt-survey cfa bpn-residency wave1.csv --model bifactor --emit-lavaan
       sdt-survey cfa bpn-residency wave1.csv --syntax my-model.lav --modindices 10
       sdt-survey cfa bpn-residency wave1.csv --plot paths.svg
+      sdt-survey cfa bpn-residency wave1.csv --estimator MLR --cluster program
     """
     from ...factor.sem import CFAModel, instrument_cfa
     from ...factor.sem import emit_lavaan as to_lavaan
@@ -289,6 +301,7 @@ def cfa_command(
         missing=missing,
         std_lv=std_lv,
         wave=wave_value(wave),
+        cluster=cluster,
         **reading,
     )
     if modindices and ESTIMATORS[estimator.upper()].data != "continuous":
