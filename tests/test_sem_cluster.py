@@ -23,7 +23,7 @@ from click.testing import CliRunner
 
 from sdt_survey.cli import cli
 from sdt_survey.errors import CFAError, CFAWarning
-from sdt_survey.factor import cfa
+from sdt_survey.factor import cfa, measurement_invariance
 from sdt_survey.factor.sem.cluster import score_crossprod
 
 HERE = Path(__file__).parent
@@ -243,3 +243,67 @@ def test_cli_cluster(tmp_path):
     wlsmv = runner.invoke(cli, [*base[:-1], "WLSMV", "--cluster", "program"])
     assert wlsmv.exit_code != 0 and "available for ML, MLR" in wlsmv.output
     assert "--cluster COL" in runner.invoke(cli, ["cfa", "--help"]).output
+
+
+INVARIANCE = {
+    "demo_ml": (demo, DEMO, {"estimator": "ML", "cluster": "cluster"}, "g"),
+    "demo_mlr": (demo, DEMO, {"estimator": "MLR", "cluster": "cluster"}, "g"),
+    "residency_pgy_mlr": (
+        residency,
+        RES,
+        {"estimator": "MLR", "cluster": "program", "missing": "fiml"},
+        "pgy",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(INVARIANCE))
+def test_invariance_with_clusters_equals_lavaan(name):
+    """Every step cluster-robust; Satorra-Bentler (2001) differences as lavaan's lavTestLRT (ML too).
+
+    The difference of two scaling factors magnifies lavaan's early stop (~1e-6 in each) to ~2e-5 in
+    a p-value; lavaan's log-likelihood is higher at our estimates of every step, and its LRT there
+    is compared with ours.
+    """
+    make, model, options, group = INVARIANCE[name]
+    golden = GOLDEN["invariance"][name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CFAWarning)
+        chain = measurement_invariance(make(), GOLDEN[model], group, **options)
+    for step, fit in chain.steps.items():
+        expected = golden["steps"][step]
+        for theirs in (
+            "chisq",
+            "df",
+            "chisq.scaled",
+            "chisq.scaling.factor",
+            "cfi.robust",
+            "rmsea.robust",
+            "srmr",
+        ):
+            ours = getattr(fit.fit, FIT[theirs])
+            assert ours == pytest.approx(expected[theirs], rel=1e-5, abs=1e-9), (step, theirs)
+        assert golden["steps_at_ours"][step]["logl"] >= golden["steps"][step]["logl"]
+    for comparison in chain.comparisons:
+        assert comparison.chisq_diff == pytest.approx(
+            golden["lrt"][comparison.to_step]["chisq_diff"], rel=1e-5
+        )
+        expected = golden["lrt_at_ours"][comparison.to_step]
+        assert comparison.df_diff == expected["df_diff"]
+        assert comparison.chisq_diff == pytest.approx(expected["chisq_diff"], rel=1e-5)
+        assert comparison.pvalue == pytest.approx(expected["pvalue"], rel=1e-5)
+    assert "robust" in chain.summary().lower()
+
+
+def test_cli_invariance_cluster(tmp_path):
+    from sdt_survey.simulate import simulate
+
+    simulate("bpn-residency", seed=2, n_programs=24).write_folder(tmp_path)
+    args = ["invariance", "bpn-residency", str(tmp_path / "responses_w1.csv"), "--id-column", "resident"]
+    args += ["--group-column", "pgy", "--estimator", "MLR", "--cluster", "program", "--format", "json"]
+    out = CliRunner().invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.output[out.output.index("{") :])
+    assert (
+        payload["comparisons"] and "--cluster COL" in CliRunner().invoke(cli, ["invariance", "--help"]).output
+    )

@@ -81,3 +81,44 @@ cases$residency_mlr_unclustered <- list(est = parameterEstimates(plain)$est, se 
 out <- c(list(lavaan = as.character(packageVersion("lavaan")),
               demo_model = demo_model, residency_model = res_model), cases)
 write_json(out, "tests/goldens/lavaan_cluster.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
+
+# Measurement invariance with clusters: each step with cluster= (lavaan's group.equal), and
+# lavTestLRT between consecutive steps (Satorra-Bentler 2001, for ML and MLR alike with cluster=).
+steps <- list(configural = "", metric = "loadings", scalar = c("loadings", "intercepts"),
+              strict = c("loadings", "intercepts", "residuals"))
+# Each step is also evaluated at our estimates (as the single fits above), and so is the LRT.
+chain <- function(name, model, data, cluster, group, ...) {
+  fits <- lapply(steps, function(eq) suppressWarnings(
+    cfa(model, data = data, cluster = cluster, group = group, group.equal = eq, ...)))
+  at_ours <- lapply(names(steps), function(s) {
+    pt <- parTable(fits[[s]])
+    est <- ours$invariance[[name]][[s]]
+    n <- length(est)  # the equality constraints (op "==") follow the parameters
+    stopifnot(nrow(pt) >= n, all(pt$op[-seq_len(n)] == "=="))
+    pt$start[seq_len(n)] <- est
+    pt$est[seq_len(n)] <- est
+    suppressWarnings(cfa(pt, data = data, cluster = cluster, group = group, ..., optim.method = "none"))
+  })
+  names(at_ours) <- names(steps)
+  fit_keys <- c("chisq", "df", "chisq.scaled", "chisq.scaling.factor", "cfi.robust", "rmsea.robust", "srmr")
+  lrt_of <- function(f) {
+    lrt <- list()
+    for (k in 2:length(f)) {
+      t <- suppressWarnings(lavTestLRT(f[[k - 1]], f[[k]]))
+      lrt[[names(f)[k]]] <- list(chisq_diff = t[["Chisq diff"]][2], df_diff = t[["Df diff"]][2],
+                                 pvalue = t[["Pr(>Chisq)"]][2])
+    }
+    lrt
+  }
+  list(steps = lapply(fits, function(f) as.list(fitMeasures(f, c(fit_keys, "logl")))),
+       steps_at_ours = lapply(at_ours, function(f) as.list(fitMeasures(f, c(fit_keys, "logl")))),
+       lrt = lrt_of(fits), lrt_at_ours = lrt_of(at_ours))
+}
+invariance <- list(
+  demo_ml = chain("demo_ml", demo_model, demo, "cluster", "g", estimator = "ML"),
+  demo_mlr = chain("demo_mlr", demo_model, demo, "cluster", "g", estimator = "MLR"),
+  # programs cross PGY: a program's residents of one PGY form a cluster within that group
+  residency_pgy_mlr = chain("residency_pgy_mlr", res_model, res, "program", "pgy", estimator = "MLR", missing = "ml")
+)
+out$invariance <- invariance
+write_json(out, "tests/goldens/lavaan_cluster.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)

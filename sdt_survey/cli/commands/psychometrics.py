@@ -12,6 +12,7 @@ from ...factor.sem.estimators import ESTIMATORS, continuous_estimators
 from ...instrument import load_instrument
 from ..group import cli
 from ..options import (
+    CLUSTER_OPTION,
     FORMAT_OUTPUT,
     OUT_FILE,
     PAIRWISE_OPTION,
@@ -220,14 +221,7 @@ def efa_command(
     show_default=True,
     help="Show the N largest modification indices.",
 )
-@click.option(
-    "--cluster",
-    "cluster",
-    metavar="COL",
-    default=None,
-    help="Respondents are nested in the clusters of this column (e.g. program): cluster-robust standard "
-    "errors and scaled test, as lavaan's cluster= (ML and MLR).",
-)
+@CLUSTER_OPTION
 @click.option("--emit-lavaan", is_flag=True, help="Print the equivalent lavaan syntax and stop.")
 @plot_option("Write the path diagram (standardized loadings, factor correlations, residual variances) "
              "as .png, .svg or .pdf.")  # fmt: skip
@@ -330,6 +324,7 @@ def cfa_command(
     metavar="PARAMETER",
     help="Free a parameter across groups for partial invariance, e.g. --free 'rs2=~' --free 'rs2~1'.",
 )
+@CLUSTER_OPTION
 @QUIET_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
@@ -343,6 +338,7 @@ def invariance_command(
     missing: str,
     wave: str | None,
     free: tuple[str, ...],
+    cluster: str | None,
     fmt: str,
     out_path: str | None,
     force: bool,
@@ -361,6 +357,7 @@ def invariance_command(
       sdt-survey invariance bpn-residency wave1.csv --group-column pgy
       sdt-survey invariance bpn-residency waves.csv --group-column wave --id-column resident
       sdt-survey invariance bpn-residency wave1.csv --group-column cohort --free "rs2=~" --format json
+      sdt-survey invariance bpn-residency wave1.csv --group-column pgy --estimator MLR --cluster program
     """
     from ...factor.sem import instrument_invariance
 
@@ -382,6 +379,7 @@ def invariance_command(
         missing=missing,
         free=free,
         wave=wave_value(wave),
+        cluster=cluster,
         **reading,
     )
     write_or_echo(render(result, fmt), out_path, "invariance", force)

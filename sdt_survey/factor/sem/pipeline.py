@@ -139,6 +139,7 @@ def instrument_invariance(
     free: Sequence[str] = (),
     wave: Any = None,
     group_order: str | Sequence[Any] = "sorted",
+    cluster: str | None = None,
     **reading: Any,
 ) -> Any:
     """Measurement invariance of an instrument across the groups of a column, from a response file.
@@ -149,6 +150,7 @@ def instrument_invariance(
     declared levels, else natural order, so PGY 2 comes before PGY 10); the
     first is the reference group, named in the result. ``"appearance"`` is
     lavaan's order (see :func:`~sdt_survey.factor.sem.measurement_invariance`).
+    ``cluster`` (a column, e.g. ``"program"``) makes every step cluster-robust.
     """
     from .invariance import measurement_invariance
     from .spec import CFAModel
@@ -173,6 +175,7 @@ def instrument_invariance(
         missing=missing,
         free=list(free),
         group_order=group_order,
+        cluster=cluster,
     )
     return _noted(result, data.notes)
 
