@@ -365,6 +365,14 @@ TIME_COLUMN_HELP = (
 )
 
 FORMAT_OUTPUT = format_option()
+CLUSTER_OPTION = click.option(
+    "--cluster",
+    "cluster",
+    metavar="COL",
+    default=None,
+    help="Respondents are nested in the clusters of this column (e.g. program): cluster-robust standard "
+    "errors and scaled test, as lavaan's cluster= (ML and MLR).",
+)
 PAIRWISE_OPTION = click.option(
     "--missing",
     type=click.Choice(["pairwise", "listwise"]),

@@ -12,6 +12,7 @@ from ...factor.sem.estimators import ESTIMATORS, continuous_estimators
 from ...instrument import load_instrument
 from ..group import cli
 from ..options import (
+    CLUSTER_OPTION,
     FORMAT_OUTPUT,
     OUT_FILE,
     PAIRWISE_OPTION,
@@ -297,6 +298,7 @@ def efa_command(
     show_default=True,
     help="Show the N largest modification indices.",
 )
+@CLUSTER_OPTION
 @click.option("--emit-lavaan", is_flag=True, help="Print the equivalent lavaan syntax and stop.")
 @plot_option("Write the path diagram (standardized loadings, factor correlations, residual variances) "
              "as .png, .svg or .pdf.")  # fmt: skip
@@ -315,6 +317,7 @@ def cfa_command(
     n_obs: int | None,
     std_lv: bool,
     modindices: int,
+    cluster: str | None,
     emit_lavaan: bool,
     plot_path: str | None,
     fmt: str,
@@ -329,7 +332,9 @@ def cfa_command(
     p-close, SRMR, AIC, BIC, log-likelihood; estimates with SE, z and p; the
     standardized solution; factor correlations; CFA-based omega; and, on
     request, modification indices. Non-convergence, Heywood cases and
-    under-identification are explained in plain words.
+    under-identification are explained in plain words. With --cluster
+    (residents nested in programs) the standard errors and the scaled test
+    are cluster-robust, as lavaan's cluster= argument.
 
     \b
     Examples:
@@ -338,6 +343,7 @@ def cfa_command(
       sdt-survey cfa bpn-residency wave1.csv --model bifactor --emit-lavaan
       sdt-survey cfa bpn-residency wave1.csv --syntax my-model.lav --modindices 10
       sdt-survey cfa bpn-residency wave1.csv --plot paths.svg
+      sdt-survey cfa bpn-residency wave1.csv --estimator MLR --cluster program
       sdt-survey cfa bpn-residency --matrix keyed-cov.csv --n-obs 408
       sdt-survey cfa --syntax hs.lav --matrix hs-cov.csv --n-obs 301
 
@@ -347,6 +353,8 @@ def cfa_command(
     """
 
     if matrix_path is not None:
+        if cluster is not None:
+            raise click.UsageError("--cluster needs RESPONSES: a --matrix holds no respondents to cluster")
         result = _cfa_matrix(
             args, model_kind, syntax_path, estimator, missing, wave, matrix_path, n_obs, std_lv,
             emit_lavaan, plot_path, out_path, force,
@@ -359,7 +367,7 @@ def cfa_command(
         if not args:
             raise click.UsageError("give one or more instruments, then the RESPONSES file (or --matrix FILE)")
         result = _cfa_responses(
-            args, reading, model_kind, syntax_path, estimator, missing, wave, std_lv,
+            args, reading, model_kind, syntax_path, estimator, missing, wave, std_lv, cluster,
             emit_lavaan, plot_path, out_path, force,
         )  # fmt: skip
         if result is None:
@@ -413,7 +421,7 @@ def _cfa_matrix(
 
 
 def _cfa_responses(
-    args, reading, model_kind, syntax_path, estimator, missing, wave, std_lv, emit_lavaan,
+    args, reading, model_kind, syntax_path, estimator, missing, wave, std_lv, cluster, emit_lavaan,
     plot_path, out_path, force,
 ):  # fmt: skip
     """`cfa` of response files (None: the lavaan syntax was printed only)."""
@@ -446,6 +454,7 @@ def _cfa_responses(
         missing=missing,
         std_lv=std_lv,
         wave=wave_value(wave),
+        cluster=cluster,
         **reading,
     )
 
@@ -464,6 +473,7 @@ def _cfa_responses(
     metavar="PARAMETER",
     help="Free a parameter across groups for partial invariance, e.g. --free 'rs2=~' --free 'rs2~1'.",
 )
+@CLUSTER_OPTION
 @QUIET_OPTION
 @FORMAT_OUTPUT
 @OUT_FILE
@@ -477,6 +487,7 @@ def invariance_command(
     missing: str,
     wave: str | None,
     free: tuple[str, ...],
+    cluster: str | None,
     fmt: str,
     out_path: str | None,
     force: bool,
@@ -495,6 +506,7 @@ def invariance_command(
       sdt-survey invariance bpn-residency wave1.csv --group-column pgy
       sdt-survey invariance bpn-residency waves.csv --group-column wave --id-column resident
       sdt-survey invariance bpn-residency wave1.csv --group-column cohort --free "rs2=~" --format json
+      sdt-survey invariance bpn-residency wave1.csv --group-column pgy --estimator MLR --cluster program
     """
     from ...factor.sem import instrument_invariance
 
@@ -516,6 +528,7 @@ def invariance_command(
         missing=missing,
         free=free,
         wave=wave_value(wave),
+        cluster=cluster,
         **reading,
     )
     write_or_echo(render(result, fmt), out_path, "invariance", force)

@@ -59,6 +59,8 @@ sdt_survey.errors.CFAError: estimator must be one of ML, MLR, not 'WLS'
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from ...errors import CFAError
@@ -130,20 +132,49 @@ ESTIMATORS: dict[str, Estimator] = {
     "WLSMV": WLSMV,
 }
 
+# lavaan's single-level ``cluster =`` (:mod:`.cluster`): the same estimates, with ``se =
+# "robust.cluster"`` (the sandwich whose meat sums scores within clusters; the engine does that when
+# the data carry clusters) and the Yuan-Bentler (Mplus) test, for ML and MLR alike. With ML lavaan
+# takes the test's h0 information as the "h1" observed information.
+_MLR_CLUSTER = replace(MLR, standard_errors="robust.cluster", se_label="Robust.cluster")
+
+#: The estimators with ``cluster=``, by the name the user gives.
+CLUSTERED: dict[str, Estimator] = {
+    "ML": replace(_MLR_CLUSTER, name="ML", robust_test=partial(yuan_bentler_mplus, h0_information="h1")),
+    "MLR": _MLR_CLUSTER,
+}
+
 
 def continuous_estimators() -> tuple[str, ...]:
     """The estimators of the continuous engine (:func:`~sdt_survey.factor.sem.cfa`), in table order."""
     return tuple(name for name, record in ESTIMATORS.items() if record.data == "continuous")
 
 
-def estimator_record(name: Any, data: str = "continuous") -> Estimator:
-    """The record of estimator ``name`` (any case) for ``data``, or a :class:`CFAError` naming the choices."""
+def estimator_record(name: Any, data: str = "continuous", *, cluster: bool = False) -> Estimator:
+    """The record of estimator ``name`` (any case) for ``data``, or a :class:`CFAError` naming the choices.
+
+    ``cluster=True``: the record for clustered data (:data:`CLUSTERED`, lavaan's ``cluster =``).
+    """
     key = str(name).upper()
     record = ESTIMATORS.get(key)
     if record is None or record.data != data:
         choices = [n for n, r in ESTIMATORS.items() if r.data == data]
         raise CFAError(f"estimator must be one of {', '.join(choices)}, not {key!r}")
+    if cluster:
+        if key not in CLUSTERED:
+            raise CFAError(
+                f"cluster= (cluster-robust standard errors) is available for {', '.join(CLUSTERED)}, "
+                f"not {key}"
+            )
+        return CLUSTERED[key]
     return record
 
 
-__all__ = ["ESTIMATORS", "ROBUST_FIT_KEYS", "Estimator", "continuous_estimators", "estimator_record"]
+__all__ = [
+    "CLUSTERED",
+    "ESTIMATORS",
+    "ROBUST_FIT_KEYS",
+    "Estimator",
+    "continuous_estimators",
+    "estimator_record",
+]

@@ -15,7 +15,7 @@ from ..._progress import activity
 from ...errors import CFAError, CFAWarning
 from ...stats.threads import single_blas_thread
 from .baseline import baseline_model
-from .estimators import ESTIMATORS, estimator_record
+from .estimators import estimator_record
 from .exogenous import (
     covariates_loglik,
     drop_missing_covariates,
@@ -50,8 +50,10 @@ def fit_prepared(
     groups = prep.groups
     n_groups = len(groups)
     fiml = prep.missing == "fiml"
-    # lavaan adds a mean structure with FIML, with several groups, or when the model mentions a mean.
-    meanstructure = fiml or n_groups > 1 or any(s.op == "~1" for s in model.statements)
+    clustered = prep.cluster_column is not None
+    # lavaan adds a mean structure with FIML, with several groups, with clusters, or when the model
+    # mentions a mean.
+    meanstructure = fiml or clustered or n_groups > 1 or any(s.op == "~1" for s in model.statements)
     if prep.meanstructure is not None:  # a covariance matrix given without means has no mean structure
         meanstructure = prep.meanstructure
     spec = build_spec(
@@ -82,12 +84,13 @@ def fit_prepared(
     npar = q - len(x_params)  # the covariates' moments are not free parameters (fixed.x)
 
     # -- standard errors --------------------------------------------------------------
-    record = ESTIMATORS[estimator]
+    record = estimator_record(estimator, cluster=clustered)
     covariance = record.covariance(engine, x, opt, fiml)
     vcov, reason = fix_covariance(covariance.vcov, x_params), covariance.reason
     if reason:
         problems.append(reason)
     problems.extend(improper_solution_problems(spec, engine, x, labels))
+    problems.extend(few_clusters_problem(prep))
 
     # -- test statistics and fit measures ----------------------------------------------
     states = engine.states(x)
@@ -191,6 +194,8 @@ def fit_prepared(
         n_dropped=prep.n_dropped,
         groups={g.label: g.n for g in groups},
         group_column=prep.group_column,
+        cluster=prep.cluster_column,
+        n_clusters=prep.n_clusters,
         group_equal=tuple(group_equal),
         group_partial=tuple(group_partial),
         converged=opt.converged,
@@ -204,6 +209,23 @@ def fit_prepared(
         _x=x,
         _vcov=vcov,
     )
+
+
+#: Fewer clusters than this make cluster-robust standard errors unreliable (a warning says so).
+FEW_CLUSTERS = 20
+
+
+def few_clusters_problem(prep: PreparedData) -> list[str]:
+    """A warning when cluster-robust standard errors rest on few clusters (empty otherwise)."""
+    counts = [g.n_clusters for g in prep.groups]
+    if prep.cluster_column is None or min(counts) >= FEW_CLUSTERS:
+        return []
+    return [
+        f"only {min(counts)} clusters of {prep.cluster_column!r}"
+        + (" in a group" if len(counts) > 1 else "")
+        + f": cluster-robust standard errors and the scaled test are unreliable with fewer than about "
+        f"{FEW_CLUSTERS} clusters (they tend to be too small)"
+    ]
 
 
 def cfa(
@@ -220,6 +242,7 @@ def cfa(
     n_obs: Any = None,
     sample_mean: Any = None,
     names: Sequence[str] | None = None,
+    cluster: str | None = None,
 ) -> CFAResult:
     """Fit a confirmatory factor model by maximum likelihood, as lavaan's ``cfa()``.
 
@@ -266,6 +289,13 @@ def cfa(
         The items' means (``sample.mean``): adds the mean structure.
     names : sequence of str, optional
         The variables of a numpy ``sample_cov``, in its order.
+    cluster : str, optional
+        Column of the cluster each respondent belongs to (e.g. ``"program"``):
+        cluster-robust standard errors and the Yuan-Bentler scaled test, as
+        lavaan's ``cfa(..., cluster = "program")`` with a single-level model
+        (``se = "robust.cluster"``, for ML and MLR alike; a mean structure is
+        added). The estimates do not change. Rows without a cluster are left
+        out (with a note); each group needs at least two clusters.
 
     Returns
     -------
@@ -300,6 +330,11 @@ def cfa(
     if model is None:
         raise CFAError("cfa needs a model (lavaan syntax, an instrument or a CFAModel)")
     if sample_cov is not None or n_obs is not None or sample_mean is not None:
+        if cluster is not None:
+            raise CFAError(
+                "cluster= needs the raw data: cluster-robust standard errors sum each respondent's "
+                "scores within clusters, which a covariance matrix does not hold"
+            )
         return _cfa_matrices(model, sample_cov, n_obs, sample_mean, names, data=data, estimator=estimator,
                              missing=missing, std_lv=std_lv, group=group, group_equal=group_equal,
                              group_partial=group_partial)  # fmt: skip
@@ -318,7 +353,7 @@ def cfa(
         drop_missing_covariates(data, model.covariates) if isinstance(data, pd.DataFrame) else (data, [])
     )
     with single_blas_thread():
-        prep = prepare_data(data, model.indicators, group, missing)
+        prep = prepare_data(data, model.indicators, group, missing, cluster=cluster)
         prep.notes[:0] = x_notes
         return fit_prepared(
             model,

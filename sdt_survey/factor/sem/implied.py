@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cluster import score_crossprod
 from .samplestats import GroupData, moments_gradient, moments_hessian_terms, moments_m2ll
 from .spec import ALPHA, BETA, LAMBDA, NU, PSI, THETA, Spec
 from .standardized import std_plan
@@ -313,6 +314,14 @@ class Engine(ModelMatrices):
             hess += self._numeric_curvature(x, grads)
         return (hess + hess.T) / 2
 
+    def h1_observed_information(self, x: np.ndarray) -> np.ndarray:
+        """The observed information without the model's curvature (``observed.information = "h1"``)."""
+        info = np.zeros((self.q, self.q))
+        for g in range(len(self.groups)):
+            st = self.state(g, x)
+            info += self._to_params(g, self.hessian_elements(g, st, self.elements[g], expected=False))
+        return (info + info.T) / 2
+
     def _numeric_curvature(self, x: np.ndarray, grads) -> np.ndarray:
         """Curvature of Sigma(theta), mu(theta) weighted by the data gradient, by central differences.
 
@@ -341,6 +350,8 @@ class Engine(ModelMatrices):
 
         Scores are taken at the model-implied moments (lavaan's "structured" h1),
         with the sample means for the mean when there is no mean structure.
+        With clustered data, the scores are summed within clusters first
+        (:func:`~sdt_survey.factor.sem.cluster.score_crossprod`).
         """
         total = np.zeros((self.q, self.q))
         per_group = []
@@ -350,7 +361,7 @@ class Engine(ModelMatrices):
                 group, st.sigma, st.mu, *element_vectors(st, self.elements[g], self.meanstructure)
             )
             sc = scores @ self.incidence[g]
-            b0 = sc.T @ sc / group.n
+            b0 = score_crossprod(sc, group.cluster) / group.n  # summed within clusters with cluster=
             per_group.append(b0)
             total += self.weights[g] * b0
         return total, per_group

@@ -203,7 +203,7 @@ class InvarianceResult(Result):
             "",
         ]
         fit = self.fit_table()
-        record = ESTIMATORS[self.estimator]
+        record = next(iter(self.steps.values())).record if self.steps else ESTIMATORS[self.estimator]
         robust = record.robust
         scaled = ["chisq_scaled"] if robust else []
         cols = [
@@ -378,7 +378,7 @@ def _conclusion(
         else:
             break
     partial = f" (partial: {', '.join(free)} free across groups)" if free else ""
-    record = ESTIMATORS[estimator]
+    record = next(iter(results.values())).record if results else ESTIMATORS[estimator]  # cluster-aware
     cfi_name = "robust CFI" if record.robust else "CFI"
     parts = []
     conf = results.get("configural")
@@ -474,6 +474,7 @@ def measurement_invariance(
     std_lv: bool = False,
     criterion: str = "chen2007",
     group_order: str | Sequence[Any] = "appearance",
+    cluster: str | None = None,
 ) -> InvarianceResult:
     """Test configural, metric, scalar and strict invariance of a factor model across groups.
 
@@ -504,6 +505,12 @@ def measurement_invariance(
         categorical column in their declared order, else natural order
         (``PGY 2`` before ``PGY 10``), which cohort tables and the report use;
         or the group values in the order wanted.
+    cluster : str, optional
+        Cluster column (e.g. ``"program"``): every step is fitted with
+        cluster-robust standard errors and test (see
+        :func:`~sdt_survey.factor.sem.cfa`), so chi-square differences are
+        Satorra-Bentler (2001) scaled, as lavaan's ``lavTestLRT`` of fits with
+        ``cluster =`` (for ML too).
 
     Returns
     -------
@@ -545,7 +552,12 @@ def measurement_invariance(
     model = as_model(model)
     with single_blas_thread():
         prep = prepare_data(
-            data, model.indicators, group, missing, group_labels=_group_labels(data, group, group_order)
+            data,
+            model.indicators,
+            group,
+            missing,
+            group_labels=_group_labels(data, group, group_order),
+            cluster=cluster,
         )
         if len(prep.groups) < 2:
             raise CFAError(f"column {group!r} has only one group; invariance needs two or more")

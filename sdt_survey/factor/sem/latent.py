@@ -38,9 +38,6 @@ from .spec import CFAModel, as_model
 #: The model a reviewer asks for first: relatedness on continuity, residents clustered in programs.
 DEFAULT_LATENT_FORMULA = "relatedness_satisfaction ~ coc + pgy + (1|program)"
 
-#: Fewer clusters than this and cluster-robust standard errors are known to run small.
-FEW_CLUSTERS = 30
-
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 
 EFFECT_COLUMNS = ["predictor", "est", "se", "z", "pvalue", "ci_lower", "ci_upper", "std_all"]
@@ -265,21 +262,13 @@ def latent_model(
         )
     fit = cfa(data, spec, estimator=estimator, missing=missing, cluster=cluster)
     warnings: list[str] = []
-    n_clusters = None
-    if cluster:
-        n_clusters = int(data.loc[data[cluster].notna(), cluster].nunique())
-        if n_clusters < FEW_CLUSTERS:
-            warnings.append(
-                f"only {n_clusters} clusters in {cluster!r}: cluster-robust standard errors tend to be too "
-                f"small with fewer than about {FEW_CLUSTERS}; read p-values near 0.05 with caution"
-            )
-        npar = int(fit.fit.npar)
-        if n_clusters <= npar:
-            warnings.append(
-                f"the model has {npar} free parameters and {n_clusters} clusters: the cluster-robust "
-                "covariance of the estimates cannot be of full rank, so some standard errors rest on "
-                "too little information (lavaan warns that the vcov is not positive definite)"
-            )
+    n_clusters = getattr(fit, "n_clusters", None) if cluster else None
+    if cluster and n_clusters is not None and n_clusters <= fit.fit.npar:
+        warnings.append(
+            f"the model has {fit.fit.npar} free parameters and {n_clusters} clusters: the cluster-robust "
+            "covariance of the estimates cannot be of full rank, so some standard errors rest on "
+            "too little information (lavaan warns that the vcov is not positive definite)"
+        )
     return LatentModelResult(
         outcome=outcome,
         items=spec.indicators_of(outcome),

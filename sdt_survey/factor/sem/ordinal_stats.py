@@ -128,7 +128,10 @@ def _polychoric_ml(tab: np.ndarray, t1: np.ndarray, t2: np.ndarray, start: float
         prob, d1, d2 = prob[ok], d1[ok], d2[ok]
         grad = float(np.sum(n_ok * d1 / prob))
         hess = float(np.sum(n_ok * (d2 / prob - (d1 / prob) ** 2)))
-        step = -grad / hess if hess < 0 else grad / float(np.sum(n_ok * (d1 / prob) ** 2))
+        info = float(np.sum(n_ok * (d1 / prob) ** 2))
+        if hess >= 0 and info <= 0:
+            break  # flat: at the boundary (+-0.9999) of a table with empty cells the derivatives vanish
+        step = -grad / hess if hess < 0 else grad / info
         t = 1.0
         while True:
             new = float(np.clip(rho + t * step, -0.9999, 0.9999))

@@ -17,7 +17,7 @@ from ...errors import SdtSurveyError
 from ...instrument import Instrument
 from ...responses import WAVE_COLUMNS
 from ...scoring import ScoredResponses, score
-from .estimators import ESTIMATORS
+from .estimators import ESTIMATORS, estimator_record
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,7 @@ def instrument_cfa(
     missing: str = "auto",
     std_lv: bool = False,
     wave: Any = None,
+    cluster: str | None = None,
     **reading: Any,
 ) -> Any:
     """Fit an instrument's factor model to a response file (see :func:`sdt_survey.factor.sem.cfa`).
@@ -97,6 +98,9 @@ def instrument_cfa(
         ``ordered = TRUE``).
     wave
         Which wave to fit when the data hold several (default: the first).
+    cluster
+        A column of the response file (e.g. ``"program"``): cluster-robust
+        standard errors and test (see :func:`~sdt_survey.factor.sem.cfa`); ML and MLR only.
     """
     from .fitting import cfa
     from .spec import CFAModel
@@ -110,13 +114,21 @@ def instrument_cfa(
     if ESTIMATORS.get(str(estimator).upper(), ESTIMATORS["ML"]).data == "ordinal":
         from .wlsmv import cfa_ordinal
 
+        if cluster is not None:
+            estimator_record(estimator, "ordinal", cluster=True)  # the error: cluster= is for ML and MLR
         if std_lv:
             raise SdtSurveyError("WLSMV identifies factors by marker loadings here; set std_lv=False")
         if missing == "fiml":
             raise SdtSurveyError("WLSMV uses complete cases (listwise); FIML is for ML and MLR")
         result = cfa_ordinal(data.frame[list(spec.indicators)], spec, estimator=estimator)
         return _noted(result, (*data.notes, "ordinal items: polychoric correlations, WLSMV, complete cases"))
-    return _noted(cfa(data.frame, spec, estimator=estimator, missing=missing, std_lv=std_lv), data.notes)
+    if cluster is not None and cluster not in data.frame.columns:
+        raise SdtSurveyError(
+            f"no cluster column {cluster!r} in the responses; columns: "
+            f"{', '.join(map(str, data.frame.columns[:15]))}"
+        )
+    fit = cfa(data.frame, spec, estimator=estimator, missing=missing, std_lv=std_lv, cluster=cluster)
+    return _noted(fit, data.notes)
 
 
 def instrument_invariance(
@@ -130,6 +142,7 @@ def instrument_invariance(
     free: Sequence[str] = (),
     wave: Any = None,
     group_order: str | Sequence[Any] = "sorted",
+    cluster: str | None = None,
     **reading: Any,
 ) -> Any:
     """Measurement invariance of an instrument across the groups of a column, from a response file.
@@ -140,6 +153,7 @@ def instrument_invariance(
     declared levels, else natural order, so PGY 2 comes before PGY 10); the
     first is the reference group, named in the result. ``"appearance"`` is
     lavaan's order (see :func:`~sdt_survey.factor.sem.measurement_invariance`).
+    ``cluster`` (a column, e.g. ``"program"``) makes every step cluster-robust.
     """
     from .invariance import measurement_invariance
     from .spec import CFAModel
@@ -164,6 +178,7 @@ def instrument_invariance(
         missing=missing,
         free=list(free),
         group_order=group_order,
+        cluster=cluster,
     )
     return _noted(result, data.notes)
 

@@ -12,7 +12,8 @@ import pandas as pd
 from ...errors import CFAError
 from ...results import Result, jsonable
 from ...stats.threads import single_blas_thread
-from .estimators import ROBUST_FIT_KEYS
+from .estimator import Estimator
+from .estimators import ROBUST_FIT_KEYS, estimator_record
 from .implied import Engine
 from .modindices import modification_index_table
 from .solution import parameter_table
@@ -155,6 +156,11 @@ class CFAResult(Result):
         Plain-words problems (non-convergence, Heywood cases, ...).
     notes : list of str
         What was done to the data (rows left out, ...).
+    cluster : str or None
+        The cluster column (``cfa(..., cluster=)``): standard errors and the
+        scaled test are cluster-robust.
+    n_clusters : int
+        Clusters used (summed over groups; 0 without ``cluster``).
     """
 
     model: CFAModel
@@ -173,6 +179,8 @@ class CFAResult(Result):
     omega: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    cluster: str | None = None
+    n_clusters: int = 0
     _spec: Spec | None = field(default=None, repr=False, compare=False)
     _engine: Engine | None = field(default=None, repr=False, compare=False)
     _x: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -208,6 +216,11 @@ class CFAResult(Result):
         return self.parameters.copy()
 
     @property
+    def record(self) -> Estimator:
+        """The estimator's record as fitted (the clustered one with ``cluster``)."""
+        return estimator_record(self.estimator, cluster=self.cluster is not None)
+
+    @property
     def n_groups(self) -> int:
         return len(self.groups)
 
@@ -216,7 +229,8 @@ class CFAResult(Result):
 
         ``{"estimator", "missing", "n_used", "fit": {...}, "parameters": [{"lhs",
         "op", "rhs", "est", "se", "z", "pvalue", "std_all"}, ...], "omega": {...},
-        "warnings": [...], "notes": [...]}``.
+        "warnings": [...], "notes": [...]}``, with ``"cluster"`` and
+        ``"n_clusters"`` after ``"n_used"`` for a clustered fit.
         With several groups each parameter also has ``"group"`` and ``omega`` is
         keyed by group label. ``fit`` holds the headline measures
         (:meth:`FitMeasures.headline`); ``fit_measures`` every measure lavaan's
@@ -226,11 +240,13 @@ class CFAResult(Result):
         if self.n_groups > 1:
             keys.insert(3, "group")
         params = [{k: row[k] for k in keys} for row in self.parameters[keys].to_dict("records")]
+        clusters = {"cluster": self.cluster, "n_clusters": self.n_clusters} if self.cluster else {}
         return jsonable(
             {
                 "estimator": self.estimator,
                 "missing": self.missing,
                 "n_used": self.n_used,
+                **clusters,
                 "fit": self.fit.headline(),
                 "fit_measures": self.fit_measures,
                 "parameters": params,

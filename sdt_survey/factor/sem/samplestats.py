@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ class _Block:
     scatter: np.ndarray  # (n_patterns, k, k) within-pattern covariances (divisor n)
     rows: list[np.ndarray]  # the answers of each pattern (for casewise scores)
     full: bool  # every item answered
+    index: list[np.ndarray] = field(default_factory=list)  # each pattern's rows, as positions in the group
 
     @property
     def k(self) -> int:
@@ -49,6 +50,12 @@ class GroupData:
     available_mean: np.ndarray
     available_var: np.ndarray
     em_iterations: int = 0
+    cluster: np.ndarray | None = None  # each respondent's cluster (codes 0..G-1), in casewise-score order
+
+    @property
+    def n_clusters(self) -> int:
+        """The clusters of the group (0 without ``cluster=``)."""
+        return 0 if self.cluster is None else int(self.cluster.max()) + 1
 
 
 def _block_moments(block: _Block, sigma: np.ndarray, mu: np.ndarray, with_gradient: bool):
@@ -150,11 +157,11 @@ def _patterns(x: np.ndarray) -> list[_Block]:
     inverse = inverse.ravel()
     order = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[order], np.arange(len(patterns) + 1))
-    by_k: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    by_k: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
     for k_pat, pattern in enumerate(patterns):
         obs = np.flatnonzero(pattern)
-        rows = x[order[bounds[k_pat] : bounds[k_pat + 1]]][:, obs]
-        by_k.setdefault(len(obs), []).append((obs, rows))
+        positions = order[bounds[k_pat] : bounds[k_pat + 1]]
+        by_k.setdefault(len(obs), []).append((obs, x[positions][:, obs], positions))
     blocks = []
     p = x.shape[1]
     for k in sorted(by_k, reverse=True):
@@ -163,10 +170,11 @@ def _patterns(x: np.ndarray) -> list[_Block]:
         n = np.array([len(e[1]) for e in entries], dtype=float)
         means = np.array([e[1].mean(axis=0) for e in entries]).reshape(len(entries), k)
         scatter = np.empty((len(entries), k, k))
-        for i, (_, rows) in enumerate(entries):
+        for i, (_, rows, _) in enumerate(entries):
             centred = rows - means[i]
             scatter[i] = centred.T @ centred / len(rows)
-        blocks.append(_Block(obs, n, means, scatter, [e[1] for e in entries], full=(k == p)))
+        rows, positions = [e[1] for e in entries], [e[2] for e in entries]
+        blocks.append(_Block(obs, n, means, scatter, rows, k == p, positions))
     return blocks
 
 
@@ -236,7 +244,7 @@ def _em_saturated(x: np.ndarray, blocks: list[_Block], max_iter: int = 500, tol:
     return mu, sigma, iteration
 
 
-def _group_data(x: np.ndarray, label: str, fiml: bool) -> GroupData:
+def _group_data(x: np.ndarray, label: str, fiml: bool, cluster: np.ndarray | None = None) -> GroupData:
     n, p = x.shape
     available_mean = np.nanmean(x, axis=0)
     available_var = np.nanmean((x - available_mean) ** 2, axis=0)
@@ -244,12 +252,20 @@ def _group_data(x: np.ndarray, label: str, fiml: bool) -> GroupData:
     if not fiml:
         mean = x.mean(axis=0)
         centred = x - mean
-        return moments_group(label, n, mean, centred.T @ centred / n, x)
+        return _with_cluster(moments_group(label, n, mean, centred.T @ centred / n, x), cluster)
     blocks = _patterns(x)
     mean, cov, iterations = _em_saturated(x, blocks)
     group = GroupData(label, n, p, blocks, mean, cov, 0.0, False, n_log2pi, available_mean, available_var)
     group.m2ll_h1 = _checked_h1(group, cov, mean)
     group.em_iterations = iterations
+    return _with_cluster(group, cluster)
+
+
+def _with_cluster(group: GroupData, cluster: np.ndarray | None) -> GroupData:
+    """Attach each respondent's cluster (any ids, one per row of the group) in casewise-score order."""
+    if cluster is not None:
+        order = np.concatenate([i for block in group.blocks for i in block.index])
+        group.cluster = np.unique(cluster, return_inverse=True)[1].ravel()[order]
     return group
 
 
@@ -259,7 +275,8 @@ def moments_group(
     """One complete-data group from its means and covariances (divisor ``n``); ``x``, the rows, if known."""
     p = len(mean)
     rows = [x] if x is not None else []
-    block = _Block(np.arange(p)[None, :], np.array([float(n)]), mean[None, :], cov[None], rows, full=True)
+    index = [np.arange(n)] if x is not None else []
+    block = _Block(np.arange(p)[None, :], np.array([float(n)]), mean[None, :], cov[None], rows, True, index)
     group = GroupData(label, n, p, [block], mean, cov, 0.0, True, n * p * _LOG2PI, mean, np.diag(cov).copy())
     group.m2ll_h1 = _checked_h1(group, cov, mean)
     return group
@@ -284,10 +301,28 @@ class PreparedData:
     ov: list[str]
     #: Whether the model has a mean structure when the data decide it (a matrix without means: False).
     meanstructure: bool | None = None
+    cluster_column: str | None = None
+
+    @property
+    def n_clusters(self) -> int:
+        """The clusters over all groups (0 without ``cluster=``); a cluster split by groups counts in each."""
+        return sum(g.n_clusters for g in self.groups)
+
+
+def _column_check(data: pd.DataFrame, column: str, what: str) -> None:
+    if column not in data.columns:
+        close = difflib.get_close_matches(str(column), [str(c) for c in data.columns], n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise CFAError(f"the data have no {what} column {column!r}{hint}")
 
 
 def prepare_data(
-    data: pd.DataFrame, ov: Sequence[str], group: str | None, missing: str, group_labels=None
+    data: pd.DataFrame,
+    ov: Sequence[str],
+    group: str | None,
+    missing: str,
+    group_labels=None,
+    cluster: str | None = None,
 ) -> PreparedData:
     if not isinstance(data, pd.DataFrame):
         raise CFAError(f"data must be a pandas DataFrame with one column per item, not {type(data).__name__}")
@@ -309,11 +344,16 @@ def prepare_data(
         raise CFAError(f"non-numeric answers in column(s) {', '.join(bad)}; recode them as numbers first")
     x_all = values.to_numpy(dtype=float)
     notes: list[str] = []
+    has_cluster = np.ones(len(data), dtype=bool)
+    if cluster is not None:
+        _column_check(data, cluster, "cluster")
+        has_cluster = data[cluster].notna().to_numpy()
+        if not has_cluster.all():
+            notes.append(
+                f"{int((~has_cluster).sum())} row(s) without a value of {cluster!r} (cluster) left out"
+            )
     if group is not None:
-        if group not in data.columns:
-            close = difflib.get_close_matches(str(group), [str(c) for c in data.columns], n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise CFAError(f"the data have no group column {group!r}{hint}")
+        _column_check(data, group, "group")
         gcol = data[group]
         has_group = gcol.notna().to_numpy()
         if not has_group.all():
@@ -326,6 +366,8 @@ def prepare_data(
     else:
         labels = ["all"]
         group_rows = [np.arange(len(data))]
+    group_rows = [rows[has_cluster[rows]] for rows in group_rows]
+    cluster_ids = data[cluster].to_numpy() if cluster is not None else None
     any_missing = np.isnan(x_all[np.concatenate(group_rows)]).any() if group_rows else False
     mode = ("fiml" if any_missing else "listwise") if missing == "auto" else missing
     groups: list[GroupData] = []
@@ -338,6 +380,15 @@ def prepare_data(
         where = f" in group {label!r}" if group is not None else ""
         if len(x) < 2:
             raise CFAError(f"only {len(x)} usable row(s){where}; a CFA needs many more respondents")
+        ids = None
+        if cluster_ids is not None:
+            ids = pd.factorize(cluster_ids[rows][keep])[0]
+            if ids.max(initial=-1) < 1:
+                raise CFAError(
+                    f"cluster-robust standard errors need at least two clusters, but {cluster!r} has "
+                    f"{ids.max(initial=-1) + 1} among the usable rows{where}; drop cluster= (or use a "
+                    "column with more clusters)"
+                )
         fiml = mode == "fiml" and np.isnan(x).any()
         for j, name in enumerate(ov):
             answered = x[:, j][~np.isnan(x[:, j])]
@@ -348,13 +399,13 @@ def prepare_data(
                     f"item {name!r} has the same answer from everyone{where} (variance 0); a CFA cannot "
                     "use it: drop it from the model"
                 )
-        gd = _group_data(x, label, fiml)
+        gd = _group_data(x, label, fiml, ids)
         _check_positive_definite(gd.cov, ov, where, em=fiml)
         groups.append(gd)
     if n_dropped:
         what = "with a missing answer (listwise deletion)" if mode == "listwise" else "with no answers at all"
         notes.append(f"{n_dropped} row(s) {what} left out")
-    return PreparedData(groups, mode, n_dropped, notes, group, list(ov))
+    return PreparedData(groups, mode, n_dropped, notes, group, list(ov), cluster)
 
 
 def _check_positive_definite(cov: np.ndarray, ov: Sequence[str], where: str, em: bool) -> None:

@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .estimators import ESTIMATORS
-
 if TYPE_CHECKING:  # only for annotations: .results imports this module
     from .results import CFAResult
 
@@ -47,6 +45,8 @@ def summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits:
             out.append(line(str(label), n, indent=4))
     else:
         out.append(line("Number of observations", res.n_used))
+    if res.cluster is not None:
+        out.append(line(f"Number of clusters [{res.cluster}]", res.n_clusters))
     out.append(line("Missing data", {"fiml": "FIML (missing = ml)", "listwise": "listwise"}[res.missing]))
     if res.n_dropped:
         out.append(line("Rows left out", res.n_dropped))
@@ -63,7 +63,7 @@ def summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits:
         out.append(both("Degrees of freedom", fit.df, fit.df))
         out.append(both("P-value (Chi-square)", fit.pvalue, fit.pvalue_scaled))
         out.append(both("Scaling correction factor", None, fit.scaling_factor))
-        out.append(f"    {ESTIMATORS[res.estimator].test_label}")
+        out.append(f"    {res.record.test_label}")
     else:
         out.append(line("Test statistic", fit.chisq))
         out.append(line("Degrees of freedom", fit.df))
@@ -117,7 +117,7 @@ def summary_text(res: CFAResult, *, standardized: bool, modindices: int, digits:
     out += ["", "Standardized Root Mean Square Residual:", ""]
     out.append(line("SRMR", fit.srmr))
     out += ["", "Parameter Estimates:", ""]
-    record = ESTIMATORS[res.estimator]
+    record = res.record
     out.append(line("Standard errors", record.se_label))
     out.append(line("Information", record.information_label(res.missing)))
     out.append(line("Information saturated (h1) model", "Structured"))

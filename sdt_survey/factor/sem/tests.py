@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import linalg, stats
 
+from .cluster import score_crossprod
 from .exogenous import fixed_x_params
 from .fit import fit_cfi, fit_rmsea, fit_rmsea_ci, fit_tli
 from .fit_indices import RobustInputs, ScaledTest
@@ -58,7 +59,7 @@ def _saturated_information(group: GroupData) -> tuple[np.ndarray, np.ndarray]:
     cy = c @ y @ dv.T
     a1 = 0.5 * (2.0 * dv @ x4 @ dv.T + cy + cy.T + c @ z @ c.T) / group.n
     scores = casewise_scores(group, group.cov, group.mean, a, b, s, c)
-    b1 = scores.T @ scores / group.n
+    b1 = score_crossprod(scores, group.cluster) / group.n  # summed within clusters with cluster=
     return a1, b1
 
 
@@ -70,7 +71,7 @@ def _trace_h1(group: GroupData, meanstructure: bool) -> float:
     at the EM estimates, pattern by pattern.
     """
     p = group.p
-    if group.complete:
+    if group.complete and group.cluster is None:
         x = group.blocks[0].rows[0]
         centred = x - group.mean
         dist = np.einsum("ij,ij->i", centred @ np.linalg.inv(group.cov), centred)
@@ -187,19 +188,26 @@ def yuan_bentler_mplus(
     n_total,
     problems,
     fiml,
+    h0_information: str = "hessian",
 ) -> dict[str, Any]:
     """Yuan-Bentler-Mplus scaled test and lavaan's robust CFI/TLI/RMSEA (FIML-corrected under FIML).
 
     ``cov`` holds the observed and first-order information at the estimates
     (:func:`~sdt_survey.factor.sem.vcov.sandwich_vcov`); the result is the
     robust entries of :class:`~sdt_survey.factor.sem.results.FitMeasures`.
+    ``h0_information="h1"``: the trace's information is the observed one
+    without the model's curvature (lavaan's ``observed.information = "h1"``,
+    which lavaan uses for ``estimator = "ML"`` with ``cluster =``).
     """
     observed, first_order = cov.observed, cov.first_order
     out: dict[str, Any] = {}
     trace_h1 = sum(_trace_h1(g, meanstructure) for g in groups)
+    information = "h1_observed_information" if h0_information == "h1" else "observed_information"
     try:
+        if h0_information == "h1":
+            observed = engine.h1_observed_information(x)
         trace_h0 = float(np.trace(np.linalg.solve(observed, first_order)))
-        base_observed = base_engine.observed_information(base_x)
+        base_observed = getattr(base_engine, information)(base_x)
         base_first, _ = base_engine.first_order_information(base_x)
         base_trace_h0 = float(np.trace(np.linalg.solve(base_observed, base_first)))
     except np.linalg.LinAlgError:

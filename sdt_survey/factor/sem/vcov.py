@@ -27,6 +27,13 @@ def _invert_information(info: np.ndarray, n_total: int, spec: Spec) -> tuple[np.
     if q == 0:
         return np.zeros((0, 0)), None
     info = (info + info.T) / 2
+    if not np.isfinite(info).all():
+        reason = (
+            "the information matrix has undefined entries, so standard errors are not available: the "
+            "data are degenerate for this model (e.g. items correlating (nearly) +-1, or an answer "
+            "category no one chose beside another item)"
+        )
+        return np.full((q, q), np.nan), reason
     try:
         factor = linalg.cho_factor(info)
         pivots = np.diag(factor[0]) ** 2
