@@ -9,15 +9,12 @@ fit_block <- function(fit) {
   pe <- parameterEstimates(fit)
   ss <- standardizedSolution(fit)
   fm <- fitMeasures(fit)
-  keep <- c("npar", "chisq", "df", "pvalue", "chisq.scaled", "df.scaled", "pvalue.scaled",
-            "chisq.scaling.factor", "cfi", "tli", "cfi.scaled", "tli.scaled", "cfi.robust",
-            "tli.robust", "rmsea", "rmsea.scaled", "rmsea.robust", "srmr", "logl", "aic", "bic")
   list(
     ntotal = lavInspect(fit, "ntotal"),
     converged = lavInspect(fit, "converged"),
     se = lavInspect(fit, "options")$se,
     test = lavInspect(fit, "options")$test,
-    fit = as.list(fm[intersect(keep, names(fm))]),
+    fit = as.list(fm),  # every measure fitMeasures() reports
     parameters = data.frame(lhs = pe$lhs, op = pe$op, rhs = pe$rhs, est = pe$est, se = pe$se,
                             z = pe$z, pvalue = pe$pvalue, std_all = ss$est.std,
                             std_all_se = ss$se)
@@ -42,6 +39,8 @@ tw <- Demo.twolevel[, c("y1", "y2", "y3", "x1", "x2", "x3", "cluster")]
 write.csv(tw, "tests/data/latent_twolevel.csv", row.names = FALSE)
 m2 <- "fw =~ y1 + y2 + y3\nfw ~ x1 + x2 + x3"
 out$twolevel <- fit_block(sem(m2, tw, cluster = "cluster", estimator = "MLR"))
+out$twolevel_fiml <- fit_block(sem(m2, tw, cluster = "cluster", estimator = "MLR", missing = "ml"))
+out$twolevel_fiml$model <- m2
 out$twolevel$model <- m2
 
 write_json(out, "tests/goldens/lavaan_latent.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)

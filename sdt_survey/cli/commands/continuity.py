@@ -215,10 +215,11 @@ def continuity_command(
 )
 @click.option(
     "--missing",
-    type=click.Choice(["fiml", "listwise"]),
-    default="fiml",
+    type=click.Choice(["auto", "fiml", "listwise"]),
+    default="auto",
     show_default=True,
-    help="With --latent: fiml (every answered item counts; lavaan missing='ml') or listwise.",
+    help="With --latent: auto (FIML when items are missing, else complete data), fiml (every answered "
+    "item counts; lavaan missing='ml') or listwise.",
 )
 @plot_option("Write the dose-response curve (needs --spline) as .png or .svg.")
 @FORMAT_OUTPUT

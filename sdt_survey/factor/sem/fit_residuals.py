@@ -92,7 +92,12 @@ def ordinal_residual_measures(
     return out
 
 
-def continuous_gfi(groups: Sequence[GroupData], states: Sequence[ModelState], meanstructure: bool) -> float:
+def continuous_gfi(
+    groups: Sequence[GroupData],
+    states: Sequence[ModelState],
+    meanstructure: bool,
+    x_index: Sequence[int] = (),
+) -> float:
     """lavaan's GFI with the normal-theory weight at the implied moments (lavaan's structured h1 information).
 
     For a symmetric residual ``A`` and mean residual ``a`` the weight's quadratic
@@ -100,15 +105,24 @@ def continuous_gfi(groups: Sequence[GroupData], states: Sequence[ModelState], me
     under FIML it is averaged over the missing-data patterns, each on its
     answered items; the sample statistics are then the available-case means
     and the pairwise covariances times ``(n - 1) / n``, as lavaan's.
+    With covariates (fixed.x, positions ``x_index``) lavaan's weight has no
+    rows for their covariances and means, so those entries count in neither sum.
     """
     values = []
+    x_index = np.asarray(x_index, dtype=int)
     for group, st in zip(groups, states, strict=True):
         s_cov, s_mean = _wls_obs(group)
+        keep_cov, keep_mean = np.ones((group.p, group.p)), np.ones(group.p)
+        keep_cov[np.ix_(x_index, x_index)] = 0.0
+        keep_mean[x_index] = 0.0
         t1 = t2 = 0.0
         for block in group.blocks:
             obs = block.obs if not block.full else np.arange(group.p)[None, :]
             kinv = np.linalg.inv(st.sigma[obs[:, :, None], obs[:, None, :]])
-            for part, mean in ((s_cov - st.sigma, s_mean - st.mu), (s_cov, s_mean)):
+            for observed_part, (part, mean) in enumerate(
+                ((s_cov - st.sigma, s_mean - st.mu), (s_cov, s_mean))
+            ):
+                part, mean = part * keep_cov, mean * keep_mean
                 a = part[obs[:, :, None], obs[:, None, :]]
                 ka = kinv @ a
                 q = 0.5 * np.einsum("pij,pji->p", ka, ka)
@@ -116,7 +130,7 @@ def continuous_gfi(groups: Sequence[GroupData], states: Sequence[ModelState], me
                     mo = mean[obs]
                     q = q + np.einsum("pi,pij,pj->p", mo, kinv, mo)
                 total = float(np.dot(block.n, q))
-                if part is s_cov:
+                if observed_part:
                     t2 += total
                 else:
                     t1 += total

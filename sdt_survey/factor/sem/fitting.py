@@ -163,7 +163,7 @@ def fit_prepared(
     logl = {"logl": loglik, "unrestricted_logl": unrestricted, **logl, "ntotal": int(n_total)}
     logl |= {k: measures.pop(k) for k in ("scaling_factor_h1", "scaling_factor_h0") if k in measures}
     inputs = FitInputs(
-        npar=int(q),
+        npar=int(npar),
         ntotal=int(n_total),
         n=n_total,
         groups=n_groups,
@@ -173,7 +173,7 @@ def fit_prepared(
         baseline_df=int(baseline_df),
         fmin=chisq / (2 * n_total),
         residuals=continuous_residual_measures(groups, states, meanstructure),
-        gfi=continuous_gfi(groups, states, meanstructure),
+        gfi=continuous_gfi(groups, states, meanstructure, x_index),
         nel=n_groups * (p * (p + 1) // 2 + (p if meanstructure else 0)),
         scaled=scaled,
         robust=robust,

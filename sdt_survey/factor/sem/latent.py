@@ -201,7 +201,7 @@ def latent_model(
     *,
     cluster: str | None = None,
     estimator: str = "MLR",
-    missing: str = "fiml",
+    missing: str = "auto",
     outcome: str | None = None,
 ) -> LatentModelResult:
     """Fit a latent regression (a factor on observed predictors), cluster-robust, as lavaan's ``sem()``.
@@ -220,9 +220,10 @@ def latent_model(
     estimator : {"MLR", "ML"}
         ``"MLR"`` (the default) as the issue's reference model; with ``cluster``
         both give lavaan's ``robust.cluster`` standard errors.
-    missing : {"fiml", "listwise", "auto"}
-        ``"fiml"`` (lavaan's ``missing = "ml"``) uses every answered item;
-        respondents missing a predictor are left out (lavaan's ``fixed.x``).
+    missing : {"auto", "fiml", "listwise"}
+        ``"auto"``: FIML (lavaan's ``missing = "ml"``: every answered item
+        counts) when an item is missing, else complete data, as :func:`cfa`.
+        Respondents missing a predictor are left out either way (lavaan's ``fixed.x``).
     outcome : str, optional
         The regressed factor (default: the first factor with a regression).
 
@@ -305,8 +306,15 @@ def read_latent_formula(formula: str) -> LatentFormula:
     >>> read_latent_formula("relatedness_satisfaction ~ coc + pgy + (1|program)")
     LatentFormula(outcome='relatedness_satisfaction', predictors=('coc', 'pgy'), cluster='program', notes=())
     """
-    parsed = parse_formula(formula)
-    terms = [t.strip() for t in parsed.fixed.split("+") if t.strip() not in ("", "1")]
+    if "|" in formula:
+        parsed = parse_formula(formula)
+        response, fixed, random = parsed.response, parsed.fixed, parsed.random
+    else:  # no random term: no clustering (the mixed-model parser insists on one)
+        response, _, fixed = (part.strip() for part in formula.partition("~"))
+        random = ()
+        if not response or not fixed:
+            raise CFAError(f"{formula!r} is not 'outcome ~ predictors (+ (1|cluster))'")
+    terms = [t.strip() for t in fixed.split("+") if t.strip() not in ("", "1")]
     odd = [t for t in terms if not _NAME.match(t)]
     if odd:
         raise CFAError(
@@ -314,25 +322,25 @@ def read_latent_formula(formula: str) -> LatentFormula:
             "is not a plain column name (add it to the data as a column first)"
         )
     if not terms:
-        raise CFAError(f"{formula!r} has no predictor: write e.g. '{parsed.response} ~ coc + (1|program)'")
+        raise CFAError(f"{formula!r} has no predictor: write e.g. '{response} ~ coc + (1|program)'")
     notes: list[str] = []
     cluster = None
-    if parsed.random:
-        slopes = [t for t in parsed.random if t.expr.strip() not in ("1",)]
+    if random:
+        slopes = [t for t in random if t.expr.strip() not in ("1",)]
         if slopes:
             raise CFAError(
                 f"random slopes ({slopes[0].expr} | {'/'.join(slopes[0].group)}) have no counterpart in the "
                 "latent model: it corrects the standard errors for clustering; use a random intercept "
                 "such as (1|program)"
             )
-        cluster = parsed.random[0].group[0]
-        others = sorted({g for t in parsed.random for g in t.group} - {cluster})
+        cluster = random[0].group[0]
+        others = sorted({g for t in random for g in t.group} - {cluster})
         if others:
             notes.append(
                 f"standard errors are robust to clustering in {cluster!r}; {', '.join(map(repr, others))} "
                 f"(nested in or crossed with it) is not modelled separately"
             )
-    return LatentFormula(parsed.response, tuple(terms), cluster, tuple(notes))
+    return LatentFormula(response, tuple(terms), cluster, tuple(notes))
 
 
 def latent_continuity_model(
@@ -345,7 +353,7 @@ def latent_continuity_model(
     wave_column: str | None = None,
     wave: Any = None,
     estimator: str = "MLR",
-    missing: str = "fiml",
+    missing: str = "auto",
 ) -> LatentModelResult:
     """The latent model of a subscale against continuity, from scored responses and an exposure table.
 

@@ -405,7 +405,7 @@ def prepare_data(
     if n_dropped:
         what = "with a missing answer (listwise deletion)" if mode == "listwise" else "with no answers at all"
         notes.append(f"{n_dropped} row(s) {what} left out")
-    return PreparedData(groups, mode, n_dropped, notes, group, list(ov), cluster)
+    return PreparedData(groups, mode, n_dropped, notes, group, list(ov), cluster_column=cluster)
 
 
 def _check_positive_definite(cov: np.ndarray, ov: Sequence[str], where: str, em: bool) -> None:

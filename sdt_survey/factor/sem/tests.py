@@ -81,6 +81,40 @@ def _trace_h1(group: GroupData, meanstructure: bool) -> float:
     return float(np.trace(np.linalg.solve(a1, b1)))
 
 
+def _logl_scaling_factors(engine, groups, meanstructure, observed, first_order, trace_h1, trace_h0, df):
+    """lavaan's ``scaling.factor.h1``/``h0``: each trace per element it is taken over (NaN when df = 0).
+
+    With covariates (fixed.x) lavaan leaves their moments out of both: of the
+    saturated model's information (the rows of covariances among covariates
+    and of their means) and of the model's free parameters. The scaled test
+    needs only the difference of the traces, which the covariates' part
+    leaves unchanged; these two factors need each trace on its own.
+    """
+    nan = {"scaling_factor_h1": math.nan, "scaling_factor_h0": math.nan}
+    if df <= 0:
+        return nan
+    x_params = fixed_x_params(engine.spec)
+    if len(x_params) == 0:
+        p = groups[0].p
+        ndat = len(groups) * (p * (p + 1) // 2 + (p if meanstructure else 0))
+        npar = observed.shape[0]
+        h0 = trace_h0 / npar if npar else math.nan
+        return {"scaling_factor_h1": trace_h1 / ndat, "scaling_factor_h0": h0}
+    x_index = [engine.spec.ov.index(name) for name in engine.spec.fixed_x]
+    el = _saturated_elements(groups[0].p)
+    is_mean = el.mat == NU
+    of_x = np.where(is_mean, np.isin(el.i, x_index), np.isin(el.i, x_index) & np.isin(el.j, x_index))
+    keep = ~of_x & (meanstructure | ~is_mean)
+    trace, ndat = 0.0, 0
+    for group in groups:
+        a1, b1 = _saturated_information(group)
+        trace += float(np.trace(np.linalg.solve(a1[np.ix_(keep, keep)], b1[np.ix_(keep, keep)])))
+        ndat += int(keep.sum())
+    free = np.setdiff1d(np.arange(observed.shape[0]), x_params)
+    trace0 = float(np.trace(np.linalg.solve(observed[np.ix_(free, free)], first_order[np.ix_(free, free)])))
+    return {"scaling_factor_h1": trace / ndat, "scaling_factor_h0": trace0 / len(free)}
+
+
 def _saturated_jacobian(engine: Engine, g: int, x: np.ndarray) -> np.ndarray:
     """d(lower-triangle Sigma, mu) / d theta for group g (lavaan's Delta)."""
     st = engine.state(g, x)
@@ -226,9 +260,7 @@ def yuan_bentler_mplus(
     out["pvalue_scaled"] = float(stats.chi2.sf(chisq_scaled, df)) if df > 0 else math.nan
     out["baseline_scaling_factor"] = c_null
     out["baseline_chisq_scaled"] = baseline_chisq / c_null
-    ndat = n_groups * (groups[0].p * (groups[0].p + 1) // 2 + (groups[0].p if meanstructure else 0))
-    out["scaling_factor_h1"] = trace_h1 / ndat
-    out["scaling_factor_h0"] = trace_h0 / observed.shape[0] if observed.shape[0] else math.nan
+    out |= _logl_scaling_factors(engine, groups, meanstructure, observed, first_order, trace_h1, trace_h0, df)
     out["scaled_test"] = ScaledTest(
         chisq=chisq_scaled,
         df=df,
