@@ -1,0 +1,85 @@
+# Goldens for sdt_survey/factor/sem/ordinal_invariance.py: ordinal measurement invariance by WLSMV,
+# identified as Wu & Estabrook (2016) by semTools::measEq.syntax and fitted by lavaan.
+#
+# Run from the repository root (R 4.2.2, lavaan 0.6-14, semTools 0.5-6, jsonlite):
+#   Rscript tests/goldens/semtools_ordinal_invariance.R tests/data/reference tests/goldens/semtools_ordinal_invariance.json
+#
+# Data sets (complete cases on the model items, as lavaan's listwise default for WLSMV):
+# * bfi: psych's bfi (tests/data/reference/public/bfi.csv), the five Agreeableness items A1-A5
+#   (A1 reverse keyed as 7 - x; six categories) by gender (1 = male, 2 = female).
+# * sdt-sim: responses_w1.csv, relatedness satisfaction rs1-rs4 (rs4 reversed as 6 - x; five
+#   categories) and relatedness frustration rf1-rf4, two factors, by PGY split into "pgy1" and
+#   "senior" (PGY 2-3), groups in order of first appearance.
+# The chain: configural -> thresholds -> thresholds + loadings -> + intercepts (delta and theta),
+# and -> + residuals (theta only: semTools refuses residuals under delta). Each step's syntax is
+# measEq.syntax(ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016"), fitted by
+# cfa(as.character(syntax), data, ordered = items, group = , estimator = "WLSMV").
+# lavTestLRT(fit_before, fit_after) gives each scaled difference test (satorra.2000, scaled.shifted).
+suppressMessages({library(lavaan); library(semTools); library(jsonlite)})
+args <- commandArgs(TRUE)
+ref <- if (length(args) >= 1) args[1] else "tests/data/reference"
+out_file <- if (length(args) >= 2) args[2] else "tests/goldens/semtools_ordinal_invariance.json"
+
+bfi <- read.csv(file.path(ref, "public", "bfi.csv"), row.names = 1)
+bfi$A1 <- 7 - bfi$A1
+bfi_items <- paste0("A", 1:5)
+bfi <- bfi[complete.cases(bfi[, c(bfi_items, "gender")]), c(bfi_items, "gender")]
+
+sim <- read.csv(file.path(ref, "sdt-sim", "responses_w1.csv"), stringsAsFactors = FALSE)
+sim$rs4 <- 6 - sim$rs4
+sim_items <- c(paste0("rs", 1:4), paste0("rf", 1:4))
+sim$cohort <- ifelse(sim$pgy == 1, "pgy1", "senior")
+sim <- sim[complete.cases(sim[, sim_items]), c(sim_items, "cohort")]
+
+sets <- list(
+  bfi = list(data = bfi, items = bfi_items, group = "gender",
+             model = "agree =~ A1 + A2 + A3 + A4 + A5"),
+  sim = list(data = sim, items = sim_items, group = "cohort",
+             model = "rs =~ rs1 + rs2 + rs3 + rs4\nrf =~ rf1 + rf2 + rf3 + rf4")
+)
+steps <- list(configural = character(0), thresholds = "thresholds",
+              metric = c("thresholds", "loadings"),
+              scalar = c("thresholds", "loadings", "intercepts"),
+              strict = c("thresholds", "loadings", "intercepts", "residuals"))
+measures <- c("chisq", "df", "pvalue", "chisq.scaled", "df.scaled", "pvalue.scaled",
+              "chisq.scaling.factor", "chisq.shift.parameter", "baseline.chisq", "baseline.df",
+              "baseline.chisq.scaled", "cfi", "tli", "rmsea", "cfi.scaled", "tli.scaled",
+              "rmsea.scaled", "srmr", "npar", "ntotal")
+
+summarize <- function(fit) {
+  pe <- parameterEstimates(fit)
+  pe <- pe[pe$op != "==", ]
+  list(fit = as.list(fitMeasures(fit, measures)),
+       parameters = pe[, c("lhs", "op", "rhs", "group", "est", "se")])
+}
+
+out <- list()
+for (set_name in names(sets)) {
+  s <- sets[[set_name]]
+  for (pz in c("delta", "theta")) {
+    fits <- list()
+    for (step in names(steps)) {
+      if (pz == "delta" && step == "strict") next
+      syn <- measEq.syntax(s$model, data = s$data, ordered = s$items, parameterization = pz,
+                           ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016", group = s$group,
+                           group.equal = steps[[step]])
+      fits[[step]] <- cfa(as.character(syn), data = s$data, ordered = s$items, group = s$group,
+                          estimator = "WLSMV", parameterization = pz)
+    }
+    res <- lapply(fits, summarize)
+    lrt <- list()
+    nm <- names(fits)
+    for (i in seq_along(nm)[-1]) {
+      tab <- lavTestLRT(fits[[nm[i - 1]]], fits[[nm[i]]])
+      lrt[[nm[i]]] <- list(chisq_diff = tab[2, "Chisq diff"], df_diff = tab[2, "Df diff"],
+                           pvalue = tab[2, "Pr(>Chisq)"])
+    }
+    out[[paste(set_name, pz, sep = "_")]] <- list(steps = res, lrt = lrt,
+                                                 groups = as.list(lavInspect(fits[[1]], "nobs")),
+                                                 group_labels = lavInspect(fits[[1]], "group.label"))
+  }
+}
+out$meta <- list(lavaan = as.character(packageVersion("lavaan")),
+                 semTools = as.character(packageVersion("semTools")), R = R.version.string,
+                 n_bfi = nrow(bfi), n_sim = nrow(sim))
+writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, matrix = "rowmajor", na = "null"), out_file)
