@@ -107,7 +107,7 @@ class GroupedDWLSObjective(ModelMatrices):
         return self._vector(self._th_rows[g], x)
 
     def state(self, g: int, x: np.ndarray) -> ModelState:
-        """The matrices at ``x``; under delta with ``Sigma*_ii = 1 / Delta_i^2`` (residual variances derived)."""
+        """The matrices at ``x``; under delta ``Sigma*_ii = 1 / Delta_i^2`` (residual variances derived)."""
         st = self.model_state(g, x)
         if self.parameterization == "delta":
             diag = np.diag_indices(self.p)

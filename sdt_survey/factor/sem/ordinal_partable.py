@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...errors import CFAError
-from .spec import ALPHA, LAMBDA, NU, PSI, THETA, CFAModel, Spec, _parse_partial, build_spec
+from .spec import ALPHA, NU, CFAModel, Spec, _parse_partial, build_spec
 
 __all__ = ["ORDINAL_GROUP_EQUAL", "OrdinalParTable", "Row", "wu_estabrook_table"]
 
@@ -76,14 +76,16 @@ class OrdinalParTable:
         spec = build_spec(model, n_groups, std_lv=True, meanstructure=True)
         ov = set(spec.ov)
         table = cls(spec, parameterization, list(n_th))
-        rows: list[Row] = [("model", spec.lhs[k], spec.op[k], spec.rhs[k], int(spec.group[k])) for k in range(spec.n_rows)]
+        rows: list[Row] = [
+            ("model", spec.lhs[k], spec.op[k], spec.rhs[k], int(spec.group[k])) for k in range(spec.n_rows)
+        ]
         fixed = [np.nan if spec.free[k] >= 0 else float(spec.value[k]) for k in range(spec.n_rows)]
         for k in range(spec.n_rows):
             if spec.op[k] == "~~" and spec.lhs[k] == spec.rhs[k] and spec.lhs[k] in ov:
                 if spec.free[k] >= 0 and spec.user[k]:
                     raise CFAError(
-                        f"'{spec.lhs[k]} ~~ {spec.rhs[k]}': the residual variance of an ordinal item is set by "
-                        "the identification (delta: derived; theta: 1 in the first group)"
+                        f"'{spec.lhs[k]} ~~ {spec.rhs[k]}': the residual variance of an ordinal item is "
+                        "set by the identification (delta: derived; theta: 1 in the first group)"
                     )
                 fixed[k] = np.nan if parameterization == "delta" else 1.0
             elif spec.mat[k] == NU or spec.mat[k] == ALPHA:
@@ -133,7 +135,7 @@ class OrdinalParTable:
         self.fixed[self.select(predicate)] = np.nan
 
     def tie(self, predicate: Callable[[Row], bool], key: Callable[[Row], object]) -> None:
-        """Hold equal the accepted rows that share ``key(row)``; a tied row fixed in one place is fixed in all.
+        """Hold equal the accepted rows sharing ``key(row)``; a tied row fixed in one place is fixed in all.
 
         Multi-group: ``key = lambda r: r[:4]`` ties the same parameter across
         groups. Longitudinal: a key mapping ``x_w1`` and ``x_w2`` alike ties
@@ -161,7 +163,9 @@ class OrdinalParTable:
             raise CFAError(f"threshold equality names item(s) not in the model: {', '.join(unknown)}")
         for s in items:
             if len({self.n_th[self.spec.ov.index(i)] for i in s}) > 1:
-                raise CFAError(f"items {', '.join(s)} have different numbers of categories; thresholds cannot be equal")
+                raise CFAError(
+                    f"items {', '.join(s)} have different numbers of categories; thresholds cannot be equal"
+                )
 
         def key(r: Row) -> object:
             return (alias[r[1]], r[3]) if across_groups else (alias[r[1]], r[3], r[4])
@@ -227,7 +231,10 @@ def wu_estabrook_table(
     """
     unknown = [g for g in group_equal if g not in ORDINAL_GROUP_EQUAL]
     if unknown:
-        raise CFAError(f"unknown group_equal entr{'y' if len(unknown) == 1 else 'ies'} {unknown}; use {ORDINAL_GROUP_EQUAL}")
+        raise CFAError(
+            f"unknown group_equal entr{'y' if len(unknown) == 1 else 'ies'} {unknown}; "
+            f"use {ORDINAL_GROUP_EQUAL}"
+        )
     if "thresholds" in group_equal and min(n_th) < 2:
         raise CFAError(
             "an item has only two categories: Wu & Estabrook's identification needs three or more "
@@ -265,5 +272,4 @@ def wu_estabrook_table(
             table.fix(lambda r: r[0] == "scale", 1.0)
         else:
             table.fix(_is("model", "~~", lv, False), 1.0)
-    _ = (LAMBDA, PSI, THETA)
     return table

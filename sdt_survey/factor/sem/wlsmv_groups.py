@@ -37,7 +37,6 @@ from .optimize import optimize
 from .ordinal_partable import OrdinalParTable
 from .ordinal_stats import OrdinalSampleStats, ordinal_sample_stats, vech_off
 from .solution import standard_errors, wald_tests
-from .spec import CFAModel
 from .start import start_values
 from .tests import scaled_shifted
 from .vcov import Covariance, robust_sem_vcov
@@ -84,12 +83,16 @@ def prepare_ordinal_groups(
     for label in labels:
         rows = values[keep & (keys == label).to_numpy()]
         if len(rows) < 10:
-            raise CFAError(f"group {label!r} has only {len(rows)} complete row(s); an ordinal CFA needs many more")
+            raise CFAError(
+                f"group {label!r} has only {len(rows)} complete row(s); an ordinal CFA needs many more"
+            )
         stats_list.append(ordinal_sample_stats(rows, names))
     for j, item in enumerate(names):
         levels = [tuple(s.levels[j]) for s in stats_list]
         if len(set(levels)) > 1:
-            seen = "; ".join(f"{lab}: {', '.join(f'{v:g}' for v in lev)}" for lab, lev in zip(labels, levels, strict=True))
+            seen = "; ".join(
+                f"{lab}: {', '.join(f'{v:g}' for v in lev)}" for lab, lev in zip(labels, levels, strict=True)
+            )
             raise CFAError(
                 f"item {item!r} does not use the same categories in every group ({seen}); its thresholds "
                 "cannot be compared. Merge rare categories (e.g. 1 and 2) before the analysis"
@@ -116,7 +119,6 @@ def _start(dwls: GroupedDWLSObjective, data: GroupedOrdinalData) -> np.ndarray:
     groups = [SimpleNamespace(cov=s.cor, mean=np.zeros(dwls.p)) for s in data.stats]
     x0 = start_values(spec, groups)
     table, free = dwls.table, dwls.free_all
-    lv = set(spec.lv)
     sums = np.zeros(dwls.q)
     counts = np.zeros(dwls.q)
     for k, (kind, lhs, op, rhs, g) in enumerate(table.rows):
@@ -131,13 +133,14 @@ def _start(dwls: GroupedDWLSObjective, data: GroupedOrdinalData) -> np.ndarray:
             x0[t] = 1.0
         elif op == "~1":
             x0[t] = 0.0
-        _ = lv
     has = counts > 0
     x0[has] = sums[has] / counts[has]
     return x0
 
 
-def _parameter_table(dwls: GroupedDWLSObjective, x: np.ndarray, vcov: np.ndarray, labels: list[Any]) -> pd.DataFrame:
+def _parameter_table(
+    dwls: GroupedDWLSObjective, x: np.ndarray, vcov: np.ndarray, labels: list[Any]
+) -> pd.DataFrame:
     """lavaan's parameterEstimates(): every row of every group, derived residual variances under delta."""
     table, free = dwls.table, dwls.free_all
     se_all = standard_errors(vcov, np.maximum(free, 0))
@@ -197,8 +200,8 @@ def fit_ordinal_groups(table: OrdinalParTable, data: GroupedOrdinalData) -> Grou
     problems: list[str] = []
     if not opt.converged:
         problems.append(
-            f"the estimation did not converge ({opt.message or 'stopped'} after {opt.iterations} iterations); "
-            "the estimates are not trustworthy"
+            f"the estimation did not converge ({opt.message or 'stopped'} after {opt.iterations} "
+            "iterations); the estimates are not trustworthy"
         )
     covariance = robust_sem_vcov(dwls, x, opt)
     if covariance.reason:
@@ -220,9 +223,12 @@ def fit_ordinal_groups(table: OrdinalParTable, data: GroupedOrdinalData) -> Grou
         "ntotal": int(n_total),
     }
     if covariance.reason is None:
-        u = np.diag(dwls.weights) - (dwls.weights[:, None] * covariance.jacobian) @ covariance.bread @ (
-            dwls.weights[:, None] * covariance.jacobian
-        ).T
+        u = (
+            np.diag(dwls.weights)
+            - (dwls.weights[:, None] * covariance.jacobian)
+            @ covariance.bread
+            @ (dwls.weights[:, None] * covariance.jacobian).T
+        )
         scaled, scaling, shift = scaled_shifted(u @ dwls.gamma, chisq, df)
         base_scaled, _, _ = scaled_shifted(u_base @ dwls.gamma, base_chisq, base_df)
     else:
@@ -264,6 +270,3 @@ def _srmr(dwls: GroupedDWLSObjective, x: np.ndarray) -> float:
         res = vech_off(dwls.stats[g].cor - dwls.implied_correlations(g, x))
         values.append(math.sqrt(float(np.sum(res**2)) / (p * (p + 1) / 2)))
     return float(np.dot(dwls.fg, values))
-
-
-_ = CFAModel
