@@ -77,6 +77,8 @@ from ...errors import CFAError, CFAWarning
 from .estimators import ESTIMATORS
 from .fitting import cfa
 from .invariance import STEPS, Comparison, InvarianceResult, measurement_invariance
+from .ordinal_invariance import ORDINAL_STEPS, OrdinalInvarianceResult, ordinal_invariance
+from .ordinal_partable import OrdinalParTable, wu_estabrook_table
 from .pipeline import instrument_cfa, instrument_invariance
 from .results import FIT_KEYS, ROBUST_FIT_KEYS, CFAResult, FitMeasures
 from .samplestats import MISSING_MODES
@@ -90,6 +92,7 @@ __all__ = [
     "GROUP_EQUAL",
     "MISSING_MODES",
     "MODEL_KINDS",
+    "ORDINAL_STEPS",
     "ROBUST_FIT_KEYS",
     "STEPS",
     "CFAError",
@@ -101,11 +104,15 @@ __all__ = [
     "InvarianceResult",
     "ModelSyntaxError",
     "OrdinalCFAResult",
+    "OrdinalInvarianceResult",
+    "OrdinalParTable",
     "cfa",
     "cfa_ordinal",
     "emit_lavaan",
     "instrument_cfa",
     "instrument_invariance",
     "measurement_invariance",
+    "ordinal_invariance",
     "parse_model_syntax",
+    "wu_estabrook_table",
 ]
