@@ -235,6 +235,11 @@ def wu_estabrook_table(
             f"unknown group_equal entr{'y' if len(unknown) == 1 else 'ies'} {unknown}; "
             f"use {ORDINAL_GROUP_EQUAL}"
         )
+    if "residuals" in group_equal and parameterization == "delta":
+        raise CFAError(
+            "residual variances cannot be tested for invariance across groups with parameterization='delta' "
+            "(as semTools::measEq.syntax); use parameterization='theta'"
+        )
     if "thresholds" in group_equal and min(n_th) < 2:
         raise CFAError(
             "an item has only two categories: Wu & Estabrook's identification needs three or more "

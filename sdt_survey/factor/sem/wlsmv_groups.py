@@ -59,9 +59,12 @@ class GroupedOrdinalData:
 
 
 def prepare_ordinal_groups(
-    data: pd.DataFrame, items: Sequence[str], group: str, labels: Sequence[Any] | None = None
+    data: pd.DataFrame, items: Sequence[str], group: str | None, labels: Sequence[Any] | None = None
 ) -> GroupedOrdinalData:
     """Per-group thresholds, polychorics and Gamma of the complete cases (lavaan's listwise default).
+
+    ``group=None`` makes one group of everyone (labelled ``"all"``): a model with
+    intercepts, scales and tied thresholds in one group, as longitudinal invariance needs.
 
     Raises
     ------
@@ -70,14 +73,16 @@ def prepare_ordinal_groups(
         item whose categories differ between groups (its thresholds could not be compared).
     """
     names = list(items)
-    absent = [v for v in [*names, group] if v not in data.columns]
+    if group is None:
+        data = data.assign(**{"__group__": "all"})
+    absent = [v for v in [*names, group] if v is not None and v not in data.columns]
     if absent:
         raise CFAError(f"the data have no column for: {', '.join(absent)}")
     values = data[names].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-    keys = data[group]
+    keys = data[group if group is not None else "__group__"]
     keep = ~np.isnan(values).any(axis=1) & keys.notna().to_numpy()
     labels = list(pd.unique(keys[keep])) if labels is None else [g for g in labels if (keys[keep] == g).any()]
-    if len(labels) < 2:
+    if len(labels) < 2 and group is not None:
         raise CFAError(f"column {group!r} has fewer than two groups with complete answers")
     stats_list = []
     for label in labels:
@@ -97,7 +102,7 @@ def prepare_ordinal_groups(
                 f"item {item!r} does not use the same categories in every group ({seen}); its thresholds "
                 "cannot be compared. Merge rare categories (e.g. 1 and 2) before the analysis"
             )
-    return GroupedOrdinalData(group, labels, stats_list, int((~keep).sum()))
+    return GroupedOrdinalData(group or "", labels, stats_list, int((~keep).sum()))
 
 
 @dataclass
