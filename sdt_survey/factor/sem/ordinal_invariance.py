@@ -46,7 +46,12 @@ from .invariance import CRITERIA, Comparison, InvarianceResult, _conclusion, _gr
 from .ordinal_partable import wu_estabrook_table
 from .spec import as_model
 from .wlsmv import OrdinalCFAResult, grouped_result
-from .wlsmv_groups import GroupedOrdinalFit, fit_ordinal_groups, prepare_ordinal_groups
+from .wlsmv_groups import (
+    GroupedOrdinalFit,
+    fit_ordinal_groups,
+    merge_empty_categories,
+    prepare_ordinal_groups,
+)
 
 __all__ = ["ORDINAL_STEPS", "OrdinalInvarianceResult", "ordinal_invariance", "satorra_2000"]
 
@@ -258,6 +263,7 @@ def ordinal_invariance(
     steps: Sequence[str] = tuple(ORDINAL_STEPS),
     criterion: str = "chen2007",
     group_order: str | Sequence[Any] = "appearance",
+    merge_empty: bool = False,
 ) -> OrdinalInvarianceResult:
     """Test invariance of a factor model of ordinal items across groups by WLSMV (Wu & Estabrook, 2016).
 
@@ -280,6 +286,11 @@ def ordinal_invariance(
     criterion : {"chen2007", "cheung-rensvold"}
     group_order : {"appearance", "sorted"} or sequence
         As :func:`~sdt_survey.factor.sem.invariance.measurement_invariance`.
+    merge_empty : bool
+        Merge categories some group never uses into the next lower one first
+        (:func:`~sdt_survey.factor.sem.wlsmv_groups.merge_empty_categories`;
+        a note says which). By default such items are refused, as lavaan
+        cannot compare their thresholds.
 
     Returns
     -------
@@ -328,6 +339,9 @@ def ordinal_invariance(
     free = (free,) if isinstance(free, str) else tuple(free)
     ordered = [s for s in ORDINAL_STEPS if s in steps]
     model = as_model(model)
+    if merge_empty and isinstance(data, pd.DataFrame) and group in data.columns:
+        data, merged = merge_empty_categories(data, model.indicators, group)
+        notes += merged
     with single_blas_thread():
         prepared = prepare_ordinal_groups(
             data, model.indicators, group, _group_labels(data, group, group_order)

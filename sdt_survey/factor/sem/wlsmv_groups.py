@@ -41,7 +41,13 @@ from .start import start_values
 from .tests import scaled_shifted
 from .vcov import Covariance, robust_sem_vcov
 
-__all__ = ["GroupedOrdinalData", "GroupedOrdinalFit", "fit_ordinal_groups", "prepare_ordinal_groups"]
+__all__ = [
+    "GroupedOrdinalData",
+    "GroupedOrdinalFit",
+    "fit_ordinal_groups",
+    "merge_empty_categories",
+    "prepare_ordinal_groups",
+]
 
 
 @dataclass
@@ -103,6 +109,47 @@ def prepare_ordinal_groups(
                 "cannot be compared. Merge rare categories (e.g. 1 and 2) before the analysis"
             )
     return GroupedOrdinalData(group or "", labels, stats_list, int((~keep).sum()))
+
+
+def merge_empty_categories(
+    data: pd.DataFrame, items: Sequence[str], group: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """Merge each item's categories that some group never uses into the next lower category all groups use.
+
+    Thresholds can only be compared across groups that use the same
+    categories; an answer no one in a small group gave (a 1 on a five-point
+    item among 40 residents) is common. Answers in such a category are
+    recoded to the nearest lower category every group uses (the lowest such
+    category when there is none below), judged on the complete cases the
+    fit uses. Returns the recoded copy and a note per item changed.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"q": [1, 2, 3, 2, 3, 3], "g": ["a", "a", "a", "b", "b", "b"]})
+    >>> merged, notes = merge_empty_categories(d, ["q"], "g")
+    >>> merged["q"].tolist(), notes
+    ([2, 2, 3, 2, 3, 3], ['q: category 1 merged into 2 (not used in every group)'])
+    """
+    out = data.copy()
+    notes = []
+    keys = data[group]
+    numeric = data[list(items)].apply(pd.to_numeric, errors="coerce")
+    complete = numeric.notna().all(axis=1) & keys.notna()  # the rows the fit uses
+    for item in items:
+        values = numeric[item]
+        ok = complete
+        present = [set(values[ok & (keys == g)].unique()) for g in pd.unique(keys[ok])]
+        common = sorted(set.intersection(*present)) if present else []
+        used = sorted(set.union(*present)) if present else []
+        if not common or len(common) == len(used):
+            continue
+        lower = np.searchsorted(common, used, side="right") - 1
+        target = {u: common[max(i, 0)] for u, i in zip(used, lower, strict=True)}
+        moved = {u: t for u, t in target.items() if u != t}
+        out[item] = values.map(lambda v, t=target: t.get(v, v))
+        said = ", ".join(f"category {u:g} merged into {t:g}" for u, t in moved.items())
+        notes.append(f"{item}: {said} (not used in every group)")
+    return out, notes
 
 
 @dataclass
