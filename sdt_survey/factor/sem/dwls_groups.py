@@ -219,23 +219,13 @@ class GroupedDWLSObjective(ModelMatrices):
         return info
 
     def observed_information(self, x: np.ndarray) -> np.ndarray:
-        """The Hessian of F: Gauss-Newton minus the residuals' curvature (central differences of ``D``)."""
+        """The Gauss-Newton matrix again: the optimizer's Newton phase takes Gauss-Newton steps.
 
-        def chain(xx: np.ndarray, wr: list[np.ndarray]) -> np.ndarray:
-            out = np.zeros(self.q)
-            for g in range(self.n_groups):
-                out += 2.0 * self._chi_w[g] * self.jacobian_group(g, xx).T @ wr[g]
-            return out
-
-        wr = [w * r for w, r in zip(self.w_groups, self.residuals(x), strict=True)]
-        curvature = np.zeros((self.q, self.q))
-        for t in range(self.q):
-            h = 1e-5 * max(1.0, abs(x[t]))
-            up, down = x.copy(), x.copy()
-            up[t] += h
-            down[t] -= h
-            curvature[:, t] = (chain(up, wr) - chain(down, wr)) / (2 * h)
-        return self.fisher_information(x) - (curvature + curvature.T) / 2
+        The thresholds and correlations are nearly linear in the parameters near
+        the optimum, so Gauss-Newton steps converge to the same estimates at a
+        fraction of the cost of the exact Hessian (curvature by differences of ``D``).
+        """
+        return self.fisher_information(x)
 
     # -- tests ------------------------------------------------------------------------------
     def chisq(self, x: np.ndarray) -> float:

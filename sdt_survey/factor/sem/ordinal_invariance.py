@@ -352,8 +352,8 @@ def ordinal_invariance(
                 model, len(prepared.labels), prepared.n_th, parameterization, ORDINAL_STEPS[step], free
             )
             fits[step] = fit_ordinal_groups(table, prepared)
+        comparisons = [_compare(a, fits[a], b, fits[b], criterion) for a, b in itertools.pairwise(ordered)]
     results = {step: grouped_result(model, prepared, fit) for step, fit in fits.items()}
-    comparisons = [_compare(a, fits[a], b, fits[b], criterion) for a, b in itertools.pairwise(ordered)]
     factors = [f for f in model.factors if f not in model.higher_order_factors]
     conclusion, highest = _ordinal_conclusion(group, factors, results, comparisons, free)
     latent = None
