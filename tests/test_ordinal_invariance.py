@@ -222,3 +222,23 @@ def test_thresholds_tie_within_one_group_for_waves():
     assert b.converged and b.fit["chisq"] >= a.fit["chisq"]
     # wu_estabrook_table is the multi-group use of the same table.
     assert wu_estabrook_table(model, 2, prepared.n_th, "theta", ORDINAL_STEPS["metric"]).spec.n_groups == 2
+
+
+def test_command_line_runs_the_ordinal_chain(tmp_path):
+    from click.testing import CliRunner
+
+    from sdt_survey.cli import cli
+
+    syntax = tmp_path / "rel.lav"
+    syntax.write_text("rs =~ rs1 + rs2 + rs3 + rs4\nrf =~ rf1 + rf2 + rf3 + rf4\n")
+    responses = str(REF / "sdt-sim" / "responses_w1.csv")
+    args = ["invariance", "bpn-residency", responses, "--group-column", "pgy", "--id-column", "resident"]
+    result = CliRunner().invoke(
+        cli, [*args, "--estimator", "WLSMV", "--syntax", str(syntax), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["estimator"] == "WLSMV" and list(out["steps"]) == list(ORDINAL_STEPS)
+    assert [c["to"] for c in out["comparisons"]] == ["thresholds", "metric", "scalar", "strict"]
+    refused = CliRunner().invoke(cli, [*args, "--estimator", "WLSMV", "--missing", "fiml"])
+    assert refused.exit_code != 0 and "complete cases" in refused.output
