@@ -186,6 +186,8 @@ def test_bad_requests_are_refused_in_words():
         )
     with pytest.raises(CFAError, match="unknown group_equal"):
         cfa_ordinal(bfi, model, group=group, group_equal=["slopes"])
+    with pytest.raises(CFAError, match="equal thresholds first"):
+        cfa_ordinal(bfi, model, group=group, group_equal=["loadings", "intercepts"])
     with pytest.raises(CFAError, match="need a group column"):
         cfa_ordinal(bfi, model, group_equal=["loadings"])
     rare = bfi[~((bfi["gender"] == 1) & (bfi["A2"] == 1))]
@@ -242,3 +244,16 @@ def test_command_line_runs_the_ordinal_chain(tmp_path):
     assert [c["to"] for c in out["comparisons"]] == ["thresholds", "metric", "scalar", "strict"]
     refused = CliRunner().invoke(cli, [*args, "--estimator", "WLSMV", "--missing", "fiml"])
     assert refused.exit_code != 0 and "complete cases" in refused.output
+
+
+def test_partial_invariance_releases_an_intercept_and_a_residual_variance():
+    load, model, group = SETS["bfi"]
+    res = ordinal_invariance(load(), model, group, steps=("scalar", "strict"), free=["A2~1", "A2~~A2"])
+    scalar, strict = res.steps["scalar"], res.steps["strict"]
+    golden = GOLDEN["bfi_theta"]["steps"]
+    assert scalar.fit["df"] == golden["scalar"]["fit"]["df"] - 1
+    assert strict.fit["df"] == golden["strict"]["fit"]["df"] - 2
+    par = strict.parameters.set_index(["lhs", "op", "rhs", "group"])
+    assert par.loc[("A2", "~1", "", 2), "se"] > 0 and par.loc[("A1", "~1", "", 2), "se"] == 0
+    assert par.loc[("A2", "~~", "A2", 2), "se"] > 0 and par.loc[("A2", "~~", "A2", 1), "est"] == 1
+    assert res.free == ("A2~1", "A2~~A2")

@@ -395,6 +395,14 @@ def _ordinal_conclusion(
     are used differently across groups and nothing further is compared.
     """
     by_step = {c.to_step: c for c in comparisons}
+    first = next(iter(results), None)
+    if first not in ("configural", "thresholds"):
+        said = ", ".join(f"{c.to_step} {c.status}" for c in comparisons)
+        return (
+            f"Only the {', '.join(results)} steps were fitted ({said or 'no comparison'}); fit the chain "
+            "from the configural step to conclude which comparisons across groups hold.",
+            None,
+        )
     th = by_step.get("thresholds")
     if th is not None and not th.supported:
         what = ", ".join(f.replace("_", " ") for f in factors)

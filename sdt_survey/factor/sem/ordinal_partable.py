@@ -226,8 +226,9 @@ def wu_estabrook_table(
     * ``"intercepts"`` equal (to 0) frees the factor means in groups 2..;
     * ``"residuals"`` equal fixes the scales (delta) or residual variances (theta) to 1 again.
 
-    ``group_partial`` (lavaan's ``group.partial``) keeps named loadings or
-    intercepts free across groups (``"f=~x2"``, ``"x2~1"``).
+    ``group_partial`` (lavaan's ``group.partial``) keeps named loadings,
+    intercepts or (theta) residual variances free across groups (``"f=~x2"``,
+    ``"x2~1"``, ``"x2~~x2"``); thresholds cannot be released.
     """
     unknown = [g for g in group_equal if g not in ORDINAL_GROUP_EQUAL]
     if unknown:
@@ -239,6 +240,11 @@ def wu_estabrook_table(
         raise CFAError(
             "residual variances cannot be tested for invariance across groups with parameterization='delta' "
             "(as semTools::measEq.syntax); use parameterization='theta'"
+        )
+    if "intercepts" in group_equal and "thresholds" not in group_equal:
+        raise CFAError(
+            "equal intercepts need equal thresholds first (Wu & Estabrook, 2016): "
+            "add 'thresholds' to group_equal"
         )
     if "thresholds" in group_equal and min(n_th) < 2:
         raise CFAError(
@@ -272,9 +278,6 @@ def wu_estabrook_table(
         table.fix(lambda r: item_intercept(r) and not released(r), 0.0)
         if "means" not in eq:
             table.free(lambda r: later(r) and r[0] == "model" and r[2] == "~1" and r[1] in lv)
-    if "residuals" in eq:
-        if parameterization == "delta":
-            table.fix(lambda r: r[0] == "scale", 1.0)
-        else:
-            table.fix(_is("model", "~~", lv, False), 1.0)
+    if "residuals" in eq:  # theta only (refused above under delta)
+        table.fix(lambda r: _is("model", "~~", lv, False)(r) and not (later(r) and released(r)), 1.0)
     return table
