@@ -403,6 +403,14 @@ def _ordinal_conclusion(
             "from the configural step to conclude which comparisons across groups hold.",
             None,
         )
+    unjudged = next((c for c in comparisons if c.criteria.get("cfi") is None), None)
+    if unjudged is not None and not any(c.supported for c in comparisons[: comparisons.index(unjudged)]):
+        return (
+            f"Invariance across {group} groups could not be judged: the fit of the {unjudged.from_step} or "
+            f"{unjudged.to_step} model could not be computed (see the warnings). Too few respondents per "
+            "group for this many items, or an answer category almost nobody used, is the usual cause.",
+            None,
+        )
     th = by_step.get("thresholds")
     if th is not None and not th.supported:
         what = ", ".join(f.replace("_", " ") for f in factors)
