@@ -106,6 +106,22 @@ def satorra_2000(fit1: GroupedOrdinalFit, fit0: GroupedOrdinalFit) -> Difference
     ``Gamma = bdiag(f_g Gamma_g)``, ``tr(UG) = sum_g f_g tr(W_g Gamma_g W_g D_g M D_g')``,
     ``U = V D M D' V``; ``a = sqrt(m / tr((U Gamma)^2))``, ``b = m - a tr(UG)`` and
     the statistic is ``a (T0 - T1) + b`` on ``m = df0 - df1`` degrees of freedom.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sdt_survey.factor.sem import CFAModel, wu_estabrook_table
+    >>> from sdt_survey.factor.sem.wlsmv_groups import fit_ordinal_groups, prepare_ordinal_groups
+    >>> rng = np.random.default_rng(3)
+    >>> latent = rng.normal(size=(800, 1)) * 0.8 + rng.normal(size=(800, 4)) * 0.6
+    >>> d = pd.DataFrame(np.digitize(latent, [-1.0, -0.3, 0.4, 1.1]) + 1, columns=["q1", "q2", "q3", "q4"])
+    >>> d["g"] = np.repeat(["a", "b"], 400)
+    >>> model = CFAModel.from_syntax("F =~ q1 + q2 + q3 + q4")
+    >>> data = prepare_ordinal_groups(d, model.indicators, "g")
+    >>> fit = lambda eq: fit_ordinal_groups(wu_estabrook_table(model, 2, data.n_th, "theta", eq), data)
+    >>> test = satorra_2000(fit(("thresholds",)), fit(("thresholds", "loadings")))
+    >>> test.df_diff, round(float(test.chisq_diff), 3)
+    (3, 6.21)
     """
     t1, t0 = fit1.fit["chisq"], fit0.fit["chisq"]
     m = int(fit0.fit["df"] - fit1.fit["df"])

@@ -57,6 +57,19 @@ class OrdinalParTable:
         item), then scales (delta only).
     fixed : numpy.ndarray
         The fixed value of each row, NaN when free.
+
+    Examples
+    --------
+    Longitudinal invariance in one group: the thresholds of each item held
+    equal across the two waves.
+
+    >>> from sdt_survey.factor.sem import CFAModel
+    >>> model = CFAModel.from_syntax("w1 =~ a1 + b1 + c1\\nw2 =~ a2 + b2 + c2")
+    >>> table = OrdinalParTable.build(model, 1, [4] * 6, "theta")
+    >>> before = table.numbered()[1]
+    >>> table.tie_thresholds([["a1", "a2"], ["b1", "b2"], ["c1", "c2"]])
+    >>> before - table.numbered()[1]
+    12
     """
 
     spec: Spec
@@ -229,6 +242,14 @@ def wu_estabrook_table(
     ``group_partial`` (lavaan's ``group.partial``) keeps named loadings,
     intercepts or (theta) residual variances free across groups (``"f=~x2"``,
     ``"x2~1"``, ``"x2~~x2"``); thresholds cannot be released.
+
+    Examples
+    --------
+    >>> from sdt_survey.factor.sem import CFAModel
+    >>> model = CFAModel.from_syntax("F =~ q1 + q2 + q3 + q4")
+    >>> table = wu_estabrook_table(model, 2, [4, 4, 4, 4], "theta", ["thresholds", "loadings"])
+    >>> table.numbered()[1]  # 16 thresholds, 4 loadings; in group 2: 4 intercepts, 4 residuals, 1 variance
+    29
     """
     unknown = [g for g in group_equal if g not in ORDINAL_GROUP_EQUAL]
     if unknown:

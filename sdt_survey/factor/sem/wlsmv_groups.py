@@ -77,6 +77,14 @@ def prepare_ordinal_groups(
     CFAError
         An absent column, fewer than two groups, a group too small, or an
         item whose categories differ between groups (its thresholds could not be compared).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> d = pd.DataFrame(rng.integers(1, 4, size=(60, 2)), columns=["q1", "q2"]).assign(g=["a", "b"] * 30)
+    >>> prepared = prepare_ordinal_groups(d, ["q1", "q2"], "g")
+    >>> prepared.labels, prepared.n_th, [s.n for s in prepared.stats]
+    (['a', 'b'], [2, 2], [30, 30])
     """
     names = list(items)
     if group is None:
@@ -236,7 +244,21 @@ def _parameter_table(
 
 
 def fit_ordinal_groups(table: OrdinalParTable, data: GroupedOrdinalData) -> GroupedOrdinalFit:
-    """Fit an ordinal parameter table to the groups' statistics by WLSMV (see the module's recipe)."""
+    """Fit an ordinal parameter table to the groups' statistics by WLSMV (see the module's recipe).
+
+    Examples
+    --------
+    >>> from sdt_survey.factor.sem import CFAModel, wu_estabrook_table
+    >>> rng = np.random.default_rng(3)
+    >>> latent = rng.normal(size=(400, 1)) * 0.8 + rng.normal(size=(400, 3)) * 0.6
+    >>> d = pd.DataFrame(np.digitize(latent, [-0.5, 0.5]) + 1, columns=["q1", "q2", "q3"])
+    >>> d["g"] = np.repeat(["a", "b"], 200)
+    >>> model = CFAModel.from_syntax("F =~ q1 + q2 + q3")
+    >>> data = prepare_ordinal_groups(d, model.indicators, "g")
+    >>> fitted = fit_ordinal_groups(wu_estabrook_table(model, 2, data.n_th, "delta"), data)
+    >>> fitted.converged, fitted.fit["df"], fitted.fit["npar"]
+    (True, 0, 18)
+    """
     if table.spec.n_groups != len(data.stats):
         raise CFAError("the parameter table and the data have different numbers of groups")
     dwls = GroupedDWLSObjective(table, data.stats)
