@@ -47,7 +47,7 @@ steps <- list(configural = character(0), thresholds = "thresholds",
 measures <- c("chisq", "df", "pvalue", "chisq.scaled", "df.scaled", "pvalue.scaled",
               "chisq.scaling.factor", "baseline.chisq", "baseline.df",
               "baseline.chisq.scaled", "cfi", "tli", "rmsea", "cfi.scaled", "tli.scaled",
-              "rmsea.scaled", "srmr", "npar", "ntotal")
+              "rmsea.scaled", "cfi.robust", "tli.robust", "rmsea.robust", "srmr", "npar", "ntotal")
 
 # lavaan's own fit function at a parameter vector (free parameters in lavaan's order).
 lavaan_fx <- function(fit, x) {

@@ -449,8 +449,8 @@ def grouped_result(
         estimator=estimator,
         notes=[
             f"groups by {prepared.group!r}, identified as Wu & Estabrook (2016) with factors of unit "
-            "variance (semTools::measEq.syntax, ID.cat = 'Wu.Estabrook.2016'); lavaan's catML robust indices "
-            "(*_robust) are not computed for several groups"
+            "variance (semTools::measEq.syntax, ID.cat = 'Wu.Estabrook.2016'); as lavaan, the catML robust "
+            "indices (*_robust) exist only without free intercepts, scales or equal thresholds (else NaN)"
         ],
         groups={label: int(s.n) for label, s in zip(labels, prepared.stats, strict=True)},
     )

@@ -28,14 +28,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import linalg, stats
 
 from ...errors import CFAError
 from .dwls_groups import GroupedDWLSObjective
 from .fit import fit_cfi, fit_rmsea, fit_tli
 from .optimize import optimize
 from .ordinal_partable import OrdinalParTable
-from .ordinal_stats import OrdinalSampleStats, ordinal_sample_stats, vech_off
+from .ordinal_stats import OrdinalSampleStats, ordinal_sample_stats, vech_index, vech_off
 from .solution import standard_errors, wald_tests
 from .start import start_values
 from .tests import scaled_shifted
@@ -318,10 +318,7 @@ def fit_ordinal_groups(table: OrdinalParTable, data: GroupedOrdinalData) -> Grou
             "cfi_scaled": fit_cfi(scaled, df, base_scaled, base_df),
             "tli_scaled": fit_tli(scaled, df, base_scaled, base_df),
             "rmsea_scaled": fit_rmsea(scaled, df, n_fit, n_groups),
-            # lavaan's catML robust indices are not computed for several groups here.
-            "cfi_robust": math.nan,
-            "tli_robust": math.nan,
-            "rmsea_robust": math.nan,
+            **_catml_groups(dwls, x, covariance, int(df)),
         }
     )
     return GroupedOrdinalFit(
@@ -334,6 +331,71 @@ def fit_ordinal_groups(table: OrdinalParTable, data: GroupedOrdinalData) -> Grou
         iterations=opt.iterations,
         warnings=problems,
     )
+
+
+def _catml_applicable(dwls: GroupedDWLSObjective) -> bool:
+    """lavaan computes its catML robust indices only for models without free intercepts, means or scales
+    and with thresholds free in every group (lavaan's configural step); otherwise they are NA."""
+    free = dwls.free_all
+    for k, (kind, _, op, _, _) in enumerate(dwls.table.rows):
+        if free[k] >= 0 and (kind == "scale" or op == "~1"):
+            return False
+    th = free[[k for k, r in enumerate(dwls.table.rows) if r[0] == "th"]]
+    if len(np.unique(th)) < len(th):
+        return False
+    theta_free = [
+        k for k, r in enumerate(dwls.table.rows) if r[0] == "model" and r[2] == "~~" and r[1] == r[3]
+    ]
+    return not any(free[k] >= 0 and dwls.table.rows[k][1] in dwls.spec.ov for k in theta_free)
+
+
+def _catml_groups(dwls: GroupedDWLSObjective, x: np.ndarray, cov: Covariance, df: int) -> dict[str, float]:
+    """lavaan 0.6-14's robust CFI, TLI and RMSEA of several groups (``lav_fit_catml_dwls``).
+
+    The multi-group form of :func:`~sdt_survey.factor.sem.tests.catml_robust_measures`:
+    ``XX3 = sum_g n_g F_ML,g`` of the implied against the polychoric correlations,
+    ``c3 = tr(U' V U Gamma) / df`` with ``U = I - D E^-1 D' W`` on the correlation rows,
+    ``V = bdiag(f_g V_g)``, ``W = bdiag(f_g W_g)``, ``Gamma = bdiag(Gamma_g / f_g)``;
+    the baseline's ``c3`` is ``tr(Gamma) / df_null``.
+    """
+    nan = {"cfi_robust": math.nan, "tli_robust": math.nan, "rmsea_robust": math.nan}
+    if df <= 0 or cov.reason is not None or not _catml_applicable(dwls):
+        return nan
+    rows, cols = vech_index(dwls.p)
+    n_thr, size = dwls.n_thr, dwls.m_stat
+    xx3 = xx3_null = 0.0
+    v_blocks, w_blocks, g_blocks, d_rows = [], [], [], []
+    for g, s in enumerate(dwls.stats):
+        if np.linalg.eigvalsh(s.cor)[0] < np.finfo(float).eps ** 0.5:
+            return nan
+        implied = dwls.implied_correlations(g, x)
+        sign, logdet = np.linalg.slogdet(implied)
+        if sign <= 0:
+            return nan
+        k = np.linalg.inv(implied)
+        logdet_s = np.linalg.slogdet(s.cor)[1]
+        xx3 += s.n * float(logdet + np.sum(s.cor * k) - logdet_s - dwls.p)
+        xx3_null -= s.n * float(logdet_s)
+        f = dwls.fg[g]
+        v_blocks.append(
+            f
+            * (k[np.ix_(cols, rows)] * k[np.ix_(rows, cols)] + k[np.ix_(rows, rows)] * k[np.ix_(cols, cols)])
+        )
+        w_blocks.append(f * dwls.w_groups[g][n_thr:])
+        g_blocks.append(s.gamma[n_thr:, n_thr:] / f)
+        d_rows.append(np.arange(g * size + n_thr, (g + 1) * size))
+    d = cov.jacobian[np.concatenate(d_rows)]
+    w = np.concatenate(w_blocks)
+    u = np.eye(len(w)) - (d @ cov.bread @ d.T) * w[None, :]
+    gamma = linalg.block_diag(*g_blocks)
+    c3 = float(np.sum((u.T @ linalg.block_diag(*v_blocks) @ u) * gamma.T)) / df
+    df_null = len(w)
+    c3_null = float(np.trace(gamma)) / df_null
+    return {
+        "cfi_robust": fit_cfi(xx3, df, xx3_null, df_null, c3, c3_null),
+        "tli_robust": fit_tli(xx3, df, xx3_null, df_null, c3, c3_null),
+        "rmsea_robust": fit_rmsea(xx3, df, dwls.n_total - dwls.n_groups, dwls.n_groups, c3),
+    }
 
 
 def _srmr(dwls: GroupedDWLSObjective, x: np.ndarray) -> float:
