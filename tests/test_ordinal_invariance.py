@@ -260,3 +260,22 @@ def test_partial_invariance_releases_an_intercept_and_a_residual_variance():
     assert par.loc[("A2", "~1", "", 2), "se"] > 0 and par.loc[("A1", "~1", "", 2), "se"] == 0
     assert par.loc[("A2", "~~", "A2", 2), "se"] > 0 and par.loc[("A2", "~~", "A2", 1), "est"] == 1
     assert res.free == ("A2~1", "A2~~A2")
+
+
+def test_the_leader_report_adds_the_ordinal_chain_for_likert_items(tmp_path):
+    from sdt_survey.report import build_report
+    from sdt_survey.simulate import simulate
+
+    sim = simulate("program-belonging", seed=3, n_programs=8, residents_per_program=(60, 60)).responses
+    report = build_report("program-belonging", sim, id_column="resident", by=["pgy"], ledger=False)
+    block = report.to_dict()["sections"]["factor_structure"]["data"]["instruments"][0]
+    ordinal = block["invariance"]["ordinal"]
+    assert ordinal["status"] == "tested" and ordinal["estimator"] == "WLSMV"
+    assert [s["step"] for s in ordinal["steps"]] == list(ORDINAL_STEPS)
+    assert ordinal["steps"][0]["df"] == 42 and "ordered categories" in ordinal["statement"]
+    assert "Ordinal:" in report.write_html(tmp_path / "report.html").read_text(encoding="utf-8")
+    # Continuous answers (not whole numbers) get no ordinal chain.
+    continuous = sim.assign(**{c: sim[c] + 0.5 for c in sim.columns if c.startswith("pb")})
+    from sdt_survey.report.sections.factor import _is_ordinal
+
+    assert not _is_ordinal(continuous[[c for c in sim.columns if c.startswith("pb")]])

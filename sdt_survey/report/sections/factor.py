@@ -358,13 +358,13 @@ def _ordinal_check(
             ),
         )
         return out
-    keys = ("chisq_scaled", "df", "cfi_scaled", "tli_scaled", "rmsea_scaled", "srmr")
+    keys = ("chisq_scaled", "cfi_scaled", "tli_scaled", "rmsea_scaled", "srmr")
     out.update(
         status="tested",
         level=result.highest,
         mean_comparisons_supported=result.highest in ("scalar", "strict"),
         steps=[
-            {"step": name, **{k: finite_or_none(step.fit[k]) for k in keys}}
+            {"step": name, "df": int(step.fit["df"]), **{k: finite_or_none(step.fit[k]) for k in keys}}
             for name, step in result.steps.items()
         ],
         comparisons=[
