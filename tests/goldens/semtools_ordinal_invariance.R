@@ -109,4 +109,4 @@ for (set_name in names(sets)) {
 out$meta <- list(lavaan = as.character(packageVersion("lavaan")),
                  semTools = as.character(packageVersion("semTools")), R = R.version.string,
                  n_bfi = nrow(bfi), n_sim = nrow(sim))
-writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, pretty = TRUE, matrix = "rowmajor", na = "null"), out_file)
+writeLines(toJSON(out, digits = NA, auto_unbox = TRUE, dataframe = "columns", matrix = "rowmajor", na = "null"), out_file)

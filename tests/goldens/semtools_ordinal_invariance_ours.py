@@ -45,7 +45,7 @@ def main() -> None:
                     "group": [index[g] for g in par["group"]],
                     "est": par["est"].tolist(),
                 }
-    Path("tests/goldens/semtools_ordinal_invariance_ours.json").write_text(json.dumps(out, indent=1))
+    Path("tests/goldens/semtools_ordinal_invariance_ours.json").write_text(json.dumps(out))
 
 
 if __name__ == "__main__":
