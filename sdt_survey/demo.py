@@ -247,7 +247,7 @@ def _stage_reliability(ctx: _Context) -> tuple[str, list[Path]]:
 
 
 def _stage_factor(ctx: _Context) -> tuple[str, list[Path]]:
-    """EFA, CFA (ML and ordinal WLSMV) and invariance across PGY of bpn-residency on wave 1."""
+    """EFA, CFA (ML and ordinal WLSMV) and invariance across PGY (continuous and ordinal) on wave 1."""
     from .factor.exploratory import instrument_factor_report
     from .scoring import score
 
@@ -272,15 +272,42 @@ def _stage_factor(ctx: _Context) -> tuple[str, list[Path]]:
     invariance = instrument_invariance(ctx.instruments[0], wave1, "pgy", id_column="resident")
     inv_json = folder / "invariance_pgy.json"
     inv_json.write_text(json.dumps(invariance.to_dict(), indent=2) + "\n", encoding="utf-8")
+    ordinal_said, ordinal_files = _ordinal_invariance(ctx, wave1, folder)
     fit, cfa_fit = report.efa.fit, cfa.to_dict()["fit"]
     return (
         f"KMO {report.kmo.msa:.2f}; parallel analysis suggests {report.parallel.n_factors} factors; "
         f"EFA with {report.efa.n_factors}: TLI {fit['TLI']:.3f}; CFA (FIML): CFI {cfa_fit['cfi']:.3f}, "
         f"RMSEA {cfa_fit['rmsea']:.3f}; ordinal CFA (WLSMV): robust RMSEA "
         f"{ordinal.to_dict()['fit']['rmsea_robust']:.3f}; invariance across PGY: "
-        f"{invariance.to_dict()['conclusion']}",
-        [text, as_json, cfa_text, cfa_json, ordinal_json, inv_json],
+        f"{invariance.to_dict()['conclusion']}; {ordinal_said}",
+        [text, as_json, cfa_text, cfa_json, ordinal_json, inv_json, *ordinal_files],
     )
+
+
+#: The model of the demo's ordinal invariance chain: relatedness, its satisfaction and frustration items.
+ORDINAL_MODEL = (
+    "relatedness_satisfaction =~ rs1 + rs2 + rs3 + rs4\nrelatedness_frustration =~ rf1 + rf2 + rf3 + rf4"
+)
+
+
+def _ordinal_invariance(ctx: _Context, wave1: Any, folder: Path) -> tuple[str, list[Path]]:
+    """Invariance across PGY of relatedness, its five-point answers as ordinal (WLSMV, Wu & Estabrook)."""
+    from .factor.sem.pipeline import instrument_invariance
+
+    result = instrument_invariance(
+        ctx.instruments[0],
+        wave1,
+        "pgy",
+        id_column="resident",
+        model=ORDINAL_MODEL,
+        estimator="WLSMV",
+    )
+    text = folder / "invariance_pgy_wlsmv.txt"
+    text.write_text(result.summary() + "\n", encoding="utf-8")
+    as_json = folder / "invariance_pgy_wlsmv.json"
+    as_json.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    steps = ", ".join(f"{c.to_step} {c.status}" for c in result.comparisons)
+    return f"relatedness answers as ordinal (WLSMV) across PGY: {steps}", [text, as_json]
 
 
 def _stage_continuity(ctx: _Context) -> tuple[str, list[Path]]:

@@ -52,6 +52,7 @@ from .sem import (
     LatentModelResult,
     ModelSyntaxError,
     OrdinalCFAResult,
+    OrdinalInvarianceResult,
     cfa,
     cfa_ordinal,
     emit_lavaan,
@@ -60,6 +61,7 @@ from .sem import (
     latent_continuity_model,
     latent_model,
     measurement_invariance,
+    ordinal_invariance,
     parse_model_syntax,
 )
 
@@ -79,6 +81,7 @@ __all__ = [
     "LatentModelResult",
     "ModelSyntaxError",
     "OrdinalCFAResult",
+    "OrdinalInvarianceResult",
     "ParallelResult",
     "Rotation",
     "bartlett",
@@ -94,6 +97,7 @@ __all__ = [
     "latent_continuity_model",
     "latent_model",
     "measurement_invariance",
+    "ordinal_invariance",
     "parallel_analysis",
     "parse_model_syntax",
     "rotate",

@@ -395,6 +395,24 @@ def _html_factor(data: Mapping[str, Any], header: Mapping[str, Any]) -> str:
             )
         )
         parts.append(f'<p class="explain"><strong>Conclusion:</strong> {_sentence(check["statement"])}</p>')
+        ordinal = check.get("ordinal")
+        if ordinal is not None and ordinal["status"] == "tested":
+            rows = [
+                [f'<td class="text">{_e(s["step"])}</td>', fmt(s["chisq_scaled"], 2), _e(s["df"])]
+                + [fmt(s[k], 3) for k in ("cfi_scaled", "tli_scaled", "rmsea_scaled", "srmr")]
+                for s in ordinal["steps"]
+            ]
+            parts.append(
+                _table(
+                    ["step (ordinal, WLSMV)", "scaled chi-square", "df", "CFI", "TLI", "RMSEA", "SRMR"],
+                    rows,
+                    cls="invariance",
+                )
+            )
+        if ordinal is not None:
+            parts.append(
+                f'<p class="explain"><strong>Ordinal:</strong> {_sentence(ordinal["statement"])}</p>'
+            )
     return "\n".join(parts)
 
 

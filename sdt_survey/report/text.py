@@ -80,6 +80,8 @@ def _section_summary(key: str, data: Mapping[str, Any]) -> list[str]:
                 out.append(f"{inst['id']}: {inst['reason']}")
             if inst.get("invariance"):
                 out.append(f"invariance: {inst['invariance']['statement']}")
+                if inst["invariance"].get("ordinal"):
+                    out.append(f"invariance (ordinal): {inst['invariance']['ordinal']['statement']}")
     elif key == "continuity":
         model = data["model"]
         out.append(f"{model['formula']}" + (f" (spline {model['spline']})" if model["spline"] else ""))

@@ -58,9 +58,22 @@ def latent_model_result(folder: Path):
     return latent_model(data, TWO + "\nA ~ x", cluster="program")
 
 
+def ordinal_invariance_result(folder: Path):
+    """The ordinal (WLSMV) chain on the simulated items: five steps, a note when strict is left out."""
+    from sdt_survey.factor.sem import ordinal_invariance
+
+    data = _program_belonging()
+    items = ["pb1", "pb2", "pb3", "pb4"]
+    model = "belonging =~ " + " + ".join(items)
+    return ordinal_invariance(
+        data, model, "pgy", parameterization="delta", steps=("configural", "thresholds"), merge_empty=True
+    )
+
+
 EXAMPLES = {
     "sdt_survey.factor.sem.latent.LatentModelResult": latent_model_result,
     "sdt_survey.factor.sem.results.CFAResult": cfa_result,
     "sdt_survey.factor.sem.wlsmv.OrdinalCFAResult": ordinal_cfa_result,
     "sdt_survey.factor.sem.invariance.InvarianceResult": invariance_result,
+    "sdt_survey.factor.sem.ordinal_invariance.OrdinalInvarianceResult": ordinal_invariance_result,
 }

@@ -78,6 +78,8 @@ from .estimators import ESTIMATORS
 from .fitting import cfa
 from .invariance import STEPS, Comparison, InvarianceResult, measurement_invariance
 from .latent import DEFAULT_LATENT_FORMULA, LatentModelResult, latent_continuity_model, latent_model
+from .ordinal_invariance import ORDINAL_STEPS, OrdinalInvarianceResult, ordinal_invariance
+from .ordinal_partable import OrdinalParTable, wu_estabrook_table
 from .pipeline import instrument_cfa, instrument_invariance
 from .results import FIT_KEYS, ROBUST_FIT_KEYS, CFAResult, FitMeasures
 from .samplestats import MISSING_MODES
@@ -92,6 +94,7 @@ __all__ = [
     "GROUP_EQUAL",
     "MISSING_MODES",
     "MODEL_KINDS",
+    "ORDINAL_STEPS",
     "ROBUST_FIT_KEYS",
     "STEPS",
     "CFAError",
@@ -104,6 +107,8 @@ __all__ = [
     "LatentModelResult",
     "ModelSyntaxError",
     "OrdinalCFAResult",
+    "OrdinalInvarianceResult",
+    "OrdinalParTable",
     "cfa",
     "cfa_ordinal",
     "emit_lavaan",
@@ -112,5 +117,7 @@ __all__ = [
     "latent_continuity_model",
     "latent_model",
     "measurement_invariance",
+    "ordinal_invariance",
     "parse_model_syntax",
+    "wu_estabrook_table",
 ]

@@ -368,6 +368,8 @@ def _conclusion(
     comparisons: list[Comparison],
     free: Sequence[str],
     estimator: str,
+    cfi_key: str | None = None,
+    cfi_name: str | None = None,
 ) -> tuple[str, str | None]:
     by_step = {c.to_step: c for c in comparisons}
     order = [s for s in STEPS if s in results]
@@ -378,13 +380,16 @@ def _conclusion(
         else:
             break
     partial = f" (partial: {', '.join(free)} free across groups)" if free else ""
-    record = next(iter(results.values())).record if results else ESTIMATORS[estimator]  # cluster-aware
-    cfi_name = "robust CFI" if record.robust else "CFI"
+    first = next(iter(results.values()), None)
+    record = getattr(first, "record", None) or ESTIMATORS[estimator]  # cluster-aware
+    cfi_name = cfi_name or ("robust CFI" if record.robust else "CFI")
     parts = []
     conf = results.get("configural")
     if conf is not None:
-        cfi = getattr(conf.fit, record.cfi_key)
-        rmsea = getattr(conf.fit, record.rmsea_key)
+        if isinstance(conf.fit, dict):  # the ordinal chain: judged by cfi_key (the scaled CFI) and its RMSEA
+            cfi, rmsea = conf.fit[cfi_key], conf.fit[cfi_key.replace("cfi", "rmsea")]
+        else:
+            cfi, rmsea = getattr(conf.fit, record.cfi_key), getattr(conf.fit, record.rmsea_key)
         if cfi < 0.90 or rmsea > 0.10:
             parts.append(
                 f"Caution: the configural model fits poorly ({cfi_name} = {cfi:.3f}, "
@@ -475,6 +480,7 @@ def measurement_invariance(
     criterion: str = "chen2007",
     group_order: str | Sequence[Any] = "appearance",
     cluster: str | None = None,
+    parameterization: str = "theta",
 ) -> InvarianceResult:
     """Test configural, metric, scalar and strict invariance of a factor model across groups.
 
@@ -487,9 +493,13 @@ def measurement_invariance(
     group : str
         The column whose values define the groups; the first group in
         ``group_order`` is the reference for latent means (``reference``).
-    estimator : {"ML", "MLR"}
+    estimator : {"ML", "MLR", "WLSMV"}
         With MLR, chi-square differences are Satorra-Bentler (2001) scaled and
-        the CFI/RMSEA changes use the robust indices.
+        the CFI/RMSEA changes use the robust indices. With WLSMV the items are
+        ordinal: the chain of Wu & Estabrook (2016), with a ``thresholds`` step
+        before ``metric``, scaled-shifted difference tests and the scaled
+        indices (:func:`~sdt_survey.factor.sem.ordinal_invariance.ordinal_invariance`;
+        ``std_lv`` is then always true, ``missing`` listwise).
     missing : {"auto", "listwise", "fiml"}
     free : sequence of str
         Parameters freed in every step (lavaan's ``group.partial``).
@@ -511,6 +521,8 @@ def measurement_invariance(
         :func:`~sdt_survey.factor.sem.cfa`), so chi-square differences are
         Satorra-Bentler (2001) scaled, as lavaan's ``lavTestLRT`` of fits with
         ``cluster =`` (for ML too).
+    parameterization : {"theta", "delta"}
+        WLSMV only: lavaan's ``parameterization`` (strict invariance needs ``"theta"``).
 
     Returns
     -------
@@ -536,6 +548,27 @@ def measurement_invariance(
     >>> measurement_invariance(d, model, "cohort", free=["rs2~1"]).highest
     'strict'
     """
+    if str(estimator).upper() == "WLSMV":
+        # Ordinal items: the Wu & Estabrook (2016) chain by WLSMV (a thresholds step before metric).
+        from .ordinal_invariance import ORDINAL_STEPS, ordinal_invariance
+
+        if missing not in ("auto", "listwise"):
+            raise CFAError("WLSMV uses complete cases (lavaan's listwise default); use missing='listwise'")
+        if cluster is not None:
+            raise CFAError(
+                "cluster-robust errors are for ML and MLR here (lavaan's cluster= with WLSMV is not "
+                "reproduced); drop cluster= or use estimator='MLR'"
+            )
+        return ordinal_invariance(
+            data,
+            model,
+            group,
+            parameterization=parameterization,
+            free=free,
+            steps=tuple(ORDINAL_STEPS) if tuple(steps) == tuple(STEPS) else steps,
+            criterion=criterion,
+            group_order=group_order,
+        )
     estimator = estimator_record(estimator).name
     if criterion not in CRITERIA:
         raise CFAError(f"criterion must be one of {', '.join(CRITERIA)}, not {criterion!r}")

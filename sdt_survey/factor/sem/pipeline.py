@@ -154,6 +154,9 @@ def instrument_invariance(
     first is the reference group, named in the result. ``"appearance"`` is
     lavaan's order (see :func:`~sdt_survey.factor.sem.measurement_invariance`).
     ``cluster`` (a column, e.g. ``"program"``) makes every step cluster-robust.
+    With ``estimator="WLSMV"`` the items are treated as ordinal
+    (:func:`~sdt_survey.factor.sem.ordinal_invariance.ordinal_invariance`, theta
+    parameterization, categories some group never used merged first).
     """
     from .invariance import measurement_invariance
     from .spec import CFAModel
@@ -170,6 +173,17 @@ def instrument_invariance(
         else CFAModel.from_syntax(model)
     )
     frame = data.frame.dropna(subset=[group_column])
+    if str(estimator).upper() == "WLSMV":
+        # Likert answers as ordinal: the Wu & Estabrook chain. An answer category that one group never
+        # used is merged into the next lower one (a note says which), so its thresholds can be compared.
+        from .ordinal_invariance import ordinal_invariance
+
+        if missing not in ("auto", "listwise"):
+            raise SdtSurveyError("WLSMV uses complete cases (lavaan's default); use missing='listwise'")
+        result = ordinal_invariance(
+            frame, spec, group_column, free=list(free), group_order=group_order, merge_empty=True
+        )
+        return _noted(result, data.notes)
     result = measurement_invariance(
         frame,
         spec,

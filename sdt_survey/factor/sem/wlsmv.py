@@ -47,6 +47,7 @@ integer categories each).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -54,7 +55,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import linalg, stats
 
 from ...errors import CFAError
 from ...results import Result, jsonable
@@ -65,12 +66,14 @@ from .fit import fit_cfi, fit_rmsea, fit_tli
 from .fit_indices import FitInputs, lavaan_fit_measures
 from .fit_residuals import ordinal_gfi, ordinal_residual_measures
 from .optimize import optimize
+from .ordinal_partable import wu_estabrook_table
 from .ordinal_stats import ordinal_sample_stats, vech_off
 from .solution import standard_errors, wald_tests
 from .spec import CFAModel, as_model
 from .standardized import delta_method_se, standardized_solution, standardized_tests
 from .start import start_values
 from .summary import CONTINUOUS_SECTIONS, format_value, parameter_lines
+from .wlsmv_groups import GroupedOrdinalData, GroupedOrdinalFit, fit_ordinal_groups, prepare_ordinal_groups
 
 __all__ = ["OrdinalCFAResult", "cfa_ordinal"]
 
@@ -119,6 +122,8 @@ ORDINAL_SECTIONS = (
     CONTINUOUS_SECTIONS[4],  # variances
     ("Scales y*:", lambda r: r["op"] == "~*~"),
 )
+#: Multi-group models add the intercepts of the latent responses and the factor means.
+GROUP_SECTIONS = (*ORDINAL_SECTIONS[:3], CONTINUOUS_SECTIONS[3], *ORDINAL_SECTIONS[3:])
 
 
 @dataclass
@@ -166,6 +171,8 @@ class OrdinalCFAResult(Result):
     estimator: str = "WLSMV"
     missing: str = "listwise"
     notes: list[str] = field(default_factory=list)
+    #: Multi-group models: group label -> respondents used (the ``group`` column of ``parameters``).
+    groups: dict[Any, int] = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         return self.parameters.copy()
@@ -180,15 +187,18 @@ class OrdinalCFAResult(Result):
     def to_dict(self) -> dict[str, Any]:
         """``{"estimator": "WLSMV", "missing", "n_used", "fit", "fit_measures", "parameters", ...}``.
 
-        ``fit`` holds :data:`FIT_KEYS`; ``fit_measures`` every measure lavaan reports (:attr:`fit_measures`).
+        ``fit`` holds :data:`FIT_KEYS`; ``fit_measures`` every measure lavaan reports (:attr:`fit_measures`);
+        with groups, ``groups`` (label -> n) and each parameter's ``group``.
         """
-        keys = ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]
+        keys = ["lhs", "op", "rhs", *(["group"] if self.groups else []), "est", "se", "z", "pvalue"]
+        keys += [k for k in ("std_all",) if k in self.parameters.columns]
         return jsonable(
             {
                 "estimator": self.estimator,
                 "missing": self.missing,
                 "n_used": self.n_used,
                 "parameterization": self.parameterization,
+                **({"groups": {str(k): v for k, v in self.groups.items()}} if self.groups else {}),
                 "fit": {k: self.fit[k] for k in FIT_KEYS},
                 "fit_measures": self.fit_measures,
                 "parameters": self.parameters[keys].to_dict("records"),
@@ -213,6 +223,8 @@ class OrdinalCFAResult(Result):
         out.append(line("Parameterization", self.parameterization))
         out.append(line("Number of model parameters", fit["npar"]))
         out.append(line("Number of observations", self.n_used))
+        for label, n in self.groups.items():
+            out.append(line(f"  group {label}", n))
         if self.n_dropped:
             out.append(line("Rows left out (listwise)", self.n_dropped))
         out += ["", "Model Test User Model:", "", "  " + " " * (w - 2 - 11) + "   Standard      Scaled"]
@@ -240,14 +252,22 @@ class OrdinalCFAResult(Result):
         out += ["", "Parameter Estimates:", ""]
         out.append(line("Standard errors", record.se_label))
         out.append(line("Information", record.information_label(self.missing)))
-        out += parameter_lines(
-            self.parameters.to_dict("records"),
-            ORDINAL_SECTIONS,
-            set(self.model.factors),
-            (("std_all", "Std.all"),),
-            digits,
-            blank=lambda r: not r["se"] > 0,
+        blocks = (
+            [(None, self.parameters)]
+            if not self.groups
+            else list(self.parameters.groupby("group", sort=False))
         )
+        for label, rows in blocks:
+            if label is not None:
+                out += ["", f"Group {label}:"]
+            out += parameter_lines(
+                rows.to_dict("records"),
+                GROUP_SECTIONS if self.groups else ORDINAL_SECTIONS,
+                set(self.model.factors),
+                (("std_all", "Std.all"),) if "std_all" in rows.columns else (),
+                digits,
+                blank=lambda r: not r["se"] > 0,
+            )
         if self.warnings:
             out += ["", "Warnings:"] + [f"  - {t}" for t in self.warnings]
         if self.notes:
@@ -267,8 +287,21 @@ def cfa_ordinal(
     *,
     parameterization: str = "delta",
     estimator: str = "WLSMV",
+    group: str | None = None,
+    group_equal: Sequence[str] = (),
+    group_partial: Sequence[str] = (),
+    group_labels: Sequence[Any] | None = None,
 ) -> OrdinalCFAResult:
     """Fit a CFA to ordinal items by WLSMV, as lavaan's ``cfa(model, data, ordered = TRUE)``.
+
+    With ``group=`` the model is fitted in every group at once, identified as
+    Wu & Estabrook (2016) with factors of unit variance, exactly as lavaan fits
+    ``semTools::measEq.syntax(ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016",
+    group.equal = group_equal)``: thresholds, polychorics and their
+    asymptotic covariance per group; ``group_equal`` holds lavaan's
+    ``"thresholds"``, ``"loadings"``, ``"intercepts"`` and ``"residuals"``
+    (the last only with ``parameterization="theta"``) equal across groups
+    (:func:`~sdt_survey.factor.sem.ordinal_partable.wu_estabrook_table`).
 
     Parameters
     ----------
@@ -282,6 +315,14 @@ def cfa_ordinal(
     estimator : str
         An estimator of :data:`~sdt_survey.factor.sem.estimators.ESTIMATORS` for
         ordinal data (``"WLSMV"``).
+    group : str, optional
+        A column whose values define groups (a multi-group model).
+    group_equal : sequence of str
+        lavaan's ``group.equal`` (with ``group``).
+    group_partial : sequence of str
+        lavaan's ``group.partial``: loadings or intercepts left free (``"f=~x2"``, ``"x2~1"``).
+    group_labels : sequence, optional
+        The groups in order (default: order of first appearance, as lavaan).
 
     Returns
     -------
@@ -303,11 +344,32 @@ def cfa_ordinal(
     (2, 20, 'WLSMV')
     >>> res.parameters.loc[4, ["lhs", "op", "rhs"]].tolist()
     ['q1', '|', 't1']
+    >>> d["cohort"] = np.repeat(["A", "B"], 150)
+    >>> two = cfa_ordinal(d, "F =~ q1 + q2 + q3 + q4", group="cohort", group_equal=["thresholds", "loadings"])
+    >>> two.groups, two.fit["df"], two.fit["npar"]
+    ({'A': 150, 'B': 150}, 15, 29)
     """
     model = as_model(model)
     record = estimator_record(estimator, "ordinal")
     if parameterization not in PARAMETERIZATIONS:
         raise CFAError(f"parameterization must be one of {', '.join(PARAMETERIZATIONS)}")
+    if group is not None:
+        if isinstance(group_equal, str):
+            group_equal = (group_equal,)
+        if isinstance(group_partial, str):
+            group_partial = (group_partial,)
+        prepared = prepare_ordinal_groups(data, model.indicators, group, group_labels)
+        table = wu_estabrook_table(
+            model,
+            len(prepared.labels),
+            prepared.n_th,
+            parameterization,
+            tuple(group_equal),
+            tuple(group_partial),
+        )
+        return grouped_result(model, prepared, fit_ordinal_groups(table, prepared), record.name)
+    if group_equal or group_partial:
+        raise CFAError("group_equal and group_partial need a group column (group=...)")
     if any(s.op == "~1" for s in model.statements):
         raise CFAError("intercepts and means are fixed to 0 in an ordinal CFA; remove the '~1' statements")
     if model.covariates or model.observed_outcomes:
@@ -407,6 +469,45 @@ def cfa_ordinal(
         gamma=ss.gamma,
         warnings=problems,
         estimator=record.name,
+    )
+
+
+def grouped_result(
+    model: CFAModel, prepared: GroupedOrdinalData, fitted: GroupedOrdinalFit, estimator: str = "WLSMV"
+) -> OrdinalCFAResult:
+    """The result of a multi-group ordinal fit (thresholds and polychorics of every group, stacked)."""
+    names = list(model.indicators)
+    labels = prepared.labels
+    th_names = [f"{v}|t{k + 1}" for v, n in zip(names, prepared.n_th, strict=True) for k in range(n)]
+    thresholds = pd.Series(
+        np.concatenate([s.th_vector for s in prepared.stats]),
+        index=pd.MultiIndex.from_product([labels, th_names], names=["group", "threshold"]),
+    )
+    polychoric = pd.concat(
+        [pd.DataFrame(s.cor, index=names, columns=names) for s in prepared.stats],
+        keys=labels,
+        names=["group", None],
+    )
+    return OrdinalCFAResult(
+        model=model,
+        parameterization=fitted.objective.parameterization,
+        n_used=int(fitted.objective.n_total),
+        n_dropped=prepared.n_dropped,
+        converged=fitted.converged,
+        iterations=fitted.iterations,
+        fit={k: fitted.fit[k] for k in FIT_KEYS},
+        parameters=fitted.parameters.drop(columns="free"),
+        thresholds=thresholds,
+        polychoric=polychoric,
+        gamma=linalg.block_diag(*[s.gamma for s in prepared.stats]),
+        warnings=list(fitted.warnings),
+        estimator=estimator,
+        notes=[
+            f"groups by {prepared.group!r}, identified as Wu & Estabrook (2016) with factors of unit "
+            "variance (semTools::measEq.syntax, ID.cat = 'Wu.Estabrook.2016'); as lavaan, the catML robust "
+            "indices (*_robust) exist only without free intercepts, scales or equal thresholds (else NaN)"
+        ],
+        groups={label: int(s.n) for label, s in zip(labels, prepared.stats, strict=True)},
     )
 
 

@@ -286,4 +286,107 @@ def _invariance_check(
         ),
         warnings=[ctx.scrub(w) for w in result.warnings],
     )
+    ordinal = _ordinal_check(ctx, inst, CFAModel, tested, across, large, need, caveat)
+    if ordinal is not None:
+        check["ordinal"] = ordinal
     return check
+
+
+#: Items with at most this many answer options are ordinal: their invariance is also tested by WLSMV.
+ORDINAL_MAX_CATEGORIES = 7
+
+
+def _is_ordinal(items: pd.DataFrame) -> bool:
+    """Whole-number answers with at most :data:`ORDINAL_MAX_CATEGORIES` distinct values per item."""
+    values = items.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or not np.all(finite == np.round(finite)):
+        return False
+    return bool(items.nunique().max() <= ORDINAL_MAX_CATEGORIES)
+
+
+def _ordinal_check(
+    ctx: ReportContext,
+    inst: Instrument,
+    CFAModel: Any,
+    tested: pd.DataFrame,
+    across: str,
+    large: list[str],
+    need: int,
+    caveat: str,
+) -> dict[str, Any] | None:
+    """The ordinal (WLSMV, Wu & Estabrook 2016) chain when the items are Likert answers; None otherwise.
+
+    A five-point item has five ordered categories, not an interval score: the
+    chain compares thresholds, then loadings, intercepts and residual
+    variances by WLSMV, on the respondents who answered every item (groups
+    with fewer than ``need`` of them are left out).
+    """
+    items = [c for c in tested.columns if c != across]
+    if not _is_ordinal(tested[items]):
+        return None
+    try:
+        from ...factor.sem import ordinal_invariance
+    except ImportError:
+        return None
+    complete = tested.dropna(subset=items)
+    sizes = complete[across].value_counts()
+    groups = [g for g in large if sizes.get(g, 0) >= need]
+    out: dict[str, Any] = {"estimator": "WLSMV", "groups_tested": groups}
+    if len(groups) < 2:
+        out.update(
+            status="too_few_respondents",
+            statement=(
+                f"the answers of {inst.id} are ordinal, but too few respondents answered every item to test "
+                f"invariance by WLSMV across {across} (each group needs {need})"
+            ),
+        )
+        return out
+    try:
+        result = ordinal_invariance(
+            complete[complete[across].isin(groups)],
+            CFAModel.from_instrument(inst),
+            across,
+            group_order=groups,
+            merge_empty=True,
+        )
+    except Exception as exc:  # the engine may fail on real data
+        out.update(
+            status="failed",
+            statement=ctx.scrub(
+                f"ordinal invariance of {inst.id} across {across} could not be tested: {exc}"
+            ),
+        )
+        return out
+    keys = ("chisq_scaled", "cfi_scaled", "tli_scaled", "rmsea_scaled", "srmr")
+    out.update(
+        status="tested",
+        level=result.highest,
+        mean_comparisons_supported=result.highest in ("scalar", "strict"),
+        steps=[
+            {"step": name, "df": int(step.fit["df"]), **{k: finite_or_none(step.fit[k]) for k in keys}}
+            for name, step in result.steps.items()
+        ],
+        comparisons=[
+            {
+                "from": c.from_step,
+                "to": c.to_step,
+                "chisq_diff": finite_or_none(c.chisq_diff),
+                "df_diff": int(c.df_diff),
+                "pvalue": finite_or_none(c.pvalue),
+                "delta_cfi": finite_or_none(c.delta_cfi),
+                "delta_rmsea": finite_or_none(c.delta_rmsea),
+                "delta_srmr": finite_or_none(c.delta_srmr),
+                "status": c.status,
+            }
+            for c in result.comparisons
+        ],
+        conclusion=ctx.scrub(result.conclusion),
+        statement=ctx.scrub(
+            f"with the answers as ordered categories (WLSMV; Wu & Estabrook, 2016), {inst.id} across "
+            f"{groups_phrase(across, groups)}{caveat}: {result.conclusion}"
+        ),
+        notes=[ctx.scrub(n) for n in result.notes],
+        warnings=[ctx.scrub(w) for w in result.warnings],
+    )
+    return out
