@@ -52,7 +52,7 @@ Examples
 >>> res.highest, res.fit_table()["df"].tolist()
 ('strict', [15, 18, 21, 25])
 >>> res.latent_means[["factor", "wave", "difference"]].round(1).values.tolist()
-[['relatedness', 2, 0.3]]
+[['relatedness', 2, 0.4]]
 """
 
 from __future__ import annotations
@@ -122,11 +122,9 @@ def wide_responses(
     Examples
     --------
     >>> long = pd.DataFrame({"id": [1, 1, 2], "wave": [1, 2, 1], "q": [3.0, 4.0, 5.0]})
-    >>> wide_responses(long, ["q"], "id", "wave").frame
-        q_w1  q_w2
-    id
-    1    3.0   4.0
-    2    5.0   NaN
+    >>> wide = wide_responses(long, ["q"], "id", "wave")
+    >>> list(wide.frame.columns), wide.frame.loc[2].tolist(), wide.n_all
+    (['q_w1', 'q_w2'], [5.0, nan], 1)
     """
     if not isinstance(data, pd.DataFrame):
         raise CFAError(f"data must be a pandas DataFrame in long format, not {type(data).__name__}")
@@ -153,7 +151,7 @@ def wide_responses(
             f"{len(pairs)} respondent(s) answered more than once in one wave: {shown}{more}; "
             "keep one row per respondent and wave"
         )
-    present = list(pd.unique(frame[wave]))
+    present = pd.unique(frame[wave]).tolist()
     if isinstance(wave_order, str):
         if wave_order != "sorted":
             raise CFAError(f"wave_order must be 'sorted' or a list of waves, not {wave_order!r}")
@@ -470,26 +468,28 @@ def longitudinal_invariance(
     --------
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(8)
-    >>> f = rng.normal(size=(400, 1))
+    >>> f = rng.multivariate_normal([0, 0.2], [[1, 0.6], [0.6, 1]], size=400)
     >>> rows = []
     >>> for k in (1, 2):
-    ...     x = 3 + f * 0.8 + rng.normal(size=(400, 3)) * 0.6
+    ...     x = 3 + f[:, [k - 1]] * 0.8 + rng.normal(size=(400, 4)) * 0.6
     ...     if k == 2:
     ...         x[:, 1] += 0.6  # q2 reads higher at wave 2 at the same level of the factor
-    ...     rows.append(pd.DataFrame(x, columns=["q1", "q2", "q3"]).assign(id=range(400), wave=k))
+    ...     rows.append(pd.DataFrame(x, columns=["q1", "q2", "q3", "q4"]).assign(id=range(400), wave=k))
     >>> long = pd.concat(rows).sample(frac=0.95, random_state=1)  # some miss a wave
-    >>> res = longitudinal_invariance(long, "F =~ q1 + q2 + q3", id="id", wave="wave")
+    >>> model = "F =~ q1 + q2 + q3 + q4"
+    >>> res = longitudinal_invariance(long, model, id="id", wave="wave")
     >>> res.highest, [c.status for c in res.comparisons][:2]
     ('metric', ['supported', 'not supported'])
-    >>> longitudinal_invariance(long, "F =~ q1 + q2 + q3", id="id", wave="wave", free=["q2~1"]).highest
+    >>> longitudinal_invariance(long, model, id="id", wave="wave", free=["q2~1"]).highest
     'strict'
     """
-    estimator = estimator_record(estimator).name
-    if ESTIMATORS[estimator].data != "continuous":
+    record = ESTIMATORS.get(str(estimator).upper())
+    if record is not None and record.data != "continuous":
         raise CFAError(
-            f"longitudinal invariance is fitted by ML or MLR; {estimator} (ordinal thresholds equal "
+            f"longitudinal invariance is fitted by ML or MLR; {record.name} (ordinal thresholds equal "
             "across waves) is not available yet"
         )
+    estimator = estimator_record(estimator).name
     if criterion not in CRITERIA:
         raise CFAError(f"criterion must be one of {', '.join(CRITERIA)}, not {criterion!r}")
     if isinstance(steps, str):
