@@ -33,7 +33,8 @@ checks them against goldens made by R (``tests/goldens/lavaan_*.R``):
   per factor (semTools::compRelSEM).
 * **Multiple groups.** ``group=`` fits the model in each group, with lavaan's
   ``group.equal`` and ``group.partial`` (see also
-  :mod:`sdt_survey.factor.sem.invariance`).
+  :mod:`sdt_survey.factor.sem.invariance`). The same respondents at several
+  waves: :func:`longitudinal_invariance` (:mod:`sdt_survey.factor.sem.longitudinal`).
 
 How it is computed, briefly: the model-implied moments are
 ``Sigma = Lambda (I-B)^-1 Psi (I-B)^-T Lambda' + Theta`` and
@@ -55,7 +56,8 @@ The modules, one concern each (as lavaan splits its source):
 :mod:`~.modindices`, :mod:`~.solution`, :mod:`~.results`, :mod:`~.summary`,
 :mod:`~.fitting` (:func:`cfa`), :mod:`~.ordinal_stats` and :mod:`~.dwls` (the
 ordinal sample statistics and DWLS objective), :mod:`~.wlsmv` (:func:`cfa_ordinal`),
-:mod:`~.invariance` and :mod:`~.pipeline` (from a response file).
+:mod:`~.invariance`, :mod:`~.longitudinal` (invariance across waves of the same
+respondents) and :mod:`~.pipeline` (from a response file).
 
 Examples
 --------
@@ -81,6 +83,8 @@ from .latent import DEFAULT_LATENT_FORMULA, LatentModelResult, latent_continuity
 from .ordinal_invariance import ORDINAL_STEPS, OrdinalInvarianceResult, ordinal_invariance
 from .ordinal_partable import OrdinalParTable, wu_estabrook_table
 from .pipeline import instrument_cfa, instrument_invariance
+from .longitudinal import LongitudinalInvarianceResult, longitudinal_invariance
+from .pipeline import instrument_cfa, instrument_invariance, instrument_longitudinal_invariance
 from .results import FIT_KEYS, ROBUST_FIT_KEYS, CFAResult, FitMeasures
 from .samplestats import MISSING_MODES
 from .spec import GROUP_EQUAL, MODEL_KINDS, CFAModel
@@ -105,6 +109,7 @@ __all__ = [
     "FitMeasures",
     "InvarianceResult",
     "LatentModelResult",
+    "LongitudinalInvarianceResult",
     "ModelSyntaxError",
     "OrdinalCFAResult",
     "OrdinalInvarianceResult",
@@ -116,6 +121,8 @@ __all__ = [
     "instrument_invariance",
     "latent_continuity_model",
     "latent_model",
+    "instrument_longitudinal_invariance",
+    "longitudinal_invariance",
     "measurement_invariance",
     "ordinal_invariance",
     "parse_model_syntax",
