@@ -80,10 +80,9 @@ from .estimators import ESTIMATORS
 from .fitting import cfa
 from .invariance import STEPS, Comparison, InvarianceResult, measurement_invariance
 from .latent import DEFAULT_LATENT_FORMULA, LatentModelResult, latent_continuity_model, latent_model
+from .longitudinal import LongitudinalInvarianceResult, longitudinal_invariance
 from .ordinal_invariance import ORDINAL_STEPS, OrdinalInvarianceResult, ordinal_invariance
 from .ordinal_partable import OrdinalParTable, wu_estabrook_table
-from .pipeline import instrument_cfa, instrument_invariance
-from .longitudinal import LongitudinalInvarianceResult, longitudinal_invariance
 from .pipeline import instrument_cfa, instrument_invariance, instrument_longitudinal_invariance
 from .results import FIT_KEYS, ROBUST_FIT_KEYS, CFAResult, FitMeasures
 from .samplestats import MISSING_MODES
@@ -119,9 +118,9 @@ __all__ = [
     "emit_lavaan",
     "instrument_cfa",
     "instrument_invariance",
+    "instrument_longitudinal_invariance",
     "latent_continuity_model",
     "latent_model",
-    "instrument_longitudinal_invariance",
     "longitudinal_invariance",
     "measurement_invariance",
     "ordinal_invariance",
