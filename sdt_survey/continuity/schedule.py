@@ -18,7 +18,14 @@ from .._terminal import printable
 from ..errors import SdtSurveyError
 from ..responses import MISSING_TOKENS
 from ..responses.formats import read_file
-from .vocabulary import PROBLEM_SEVERITY, REPORT_COLUMNS, ROLE_SYNONYMS
+from .vocabulary import (  # noqa: F401 - the schedule's words, imported here by its users
+    INVALID_POLICIES,
+    PROBLEM_SEVERITY,
+    REPORT_COLUMNS,
+    ROLE_SYNONYMS,
+    SIDES,
+    TIME_COLUMN,
+)
 
 _WINDOW_HELP = (
     'window must be None, "academic-year", "block:N" (N-week blocks; "block:N@YYYY-MM-DD" sets the '
