@@ -16,7 +16,10 @@ doing the same (``--with-r``), which issue 15 asks us to stay faster than.
 Goals (issue 17): ``--help`` and ``COMMAND --help`` at most 3x the baseline;
 ``validate``, ``info`` and ``list`` at most 4x.
 
-    python benchmarks/bench_startup.py [--repeat 11] [--with-r]
+    python benchmarks/bench_startup.py [--repeat 11] [--with-r] [--source CHECKOUT]
+
+``--source`` times the package of another checkout (an earlier commit, for a
+before-and-after table); the instrument and data files stay this one's.
 """
 
 from __future__ import annotations
@@ -65,7 +68,10 @@ CFA_R = [
 def run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall-clock seconds and peak resident memory (MB) of one whole process."""
     started = time.perf_counter()
-    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    # ``python -c`` puts the working folder first on sys.path: run where the timed package is.
+    child = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=env["PYTHONPATH"]
+    )
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -99,8 +105,9 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--with-r", action="store_true", help="Also time the CFA fit in Rscript with lavaan.")
+    parser.add_argument("--source", type=Path, default=ROOT, help="The checkout whose sdt_survey is timed.")
     args = parser.parse_args()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "PYTHONPATH": str(args.source.resolve()), "PYTHONWARNINGS": "ignore"}
     _, base_rss = run(BASELINE, env)
 
     print(f'Whole process, median of {args.repeat} paired runs; baseline `python -c "import click, yaml"`')
