@@ -27,45 +27,50 @@ Examples
 """
 
 from .._deprecation import alias_module
-from ..stats.rotation import Rotation, rotate
-from . import rotation  # noqa: F401 - sdt_survey.factor.rotation stays importable
-from .exploratory import (
-    BartlettResult,
-    EFAResult,
-    FactorAnalysisError,
-    FactorReport,
-    KMOResult,
-    ParallelResult,
-    bartlett,
-    efa,
-    factor_report,
-    instrument_factor_report,
-    kmo,
-    parallel_analysis,
-)
-from .sem import (
-    CFAError,
-    CFAModel,
-    CFAResult,
-    FitMeasures,
-    InvarianceResult,
-    LatentModelResult,
-    LongitudinalInvarianceResult,
-    ModelSyntaxError,
-    OrdinalCFAResult,
-    OrdinalInvarianceResult,
-    cfa,
-    cfa_ordinal,
-    emit_lavaan,
-    instrument_cfa,
-    instrument_invariance,
-    instrument_longitudinal_invariance,
-    latent_continuity_model,
-    latent_model,
-    longitudinal_invariance,
-    measurement_invariance,
-    ordinal_invariance,
-    parse_model_syntax,
+from .._lazy import lazy_exports
+
+# Imported on first use: ``from sdt_survey.factor import cfa`` loads the SEM engine, not EFA.
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Rotation": "..stats.rotation",
+        "rotate": "..stats.rotation",
+        "BartlettResult": ".exploratory",
+        "EFAResult": ".exploratory",
+        "FactorAnalysisError": ".exploratory",
+        "FactorReport": ".exploratory",
+        "KMOResult": ".exploratory",
+        "ParallelResult": ".exploratory",
+        "bartlett": ".exploratory",
+        "efa": ".exploratory",
+        "factor_report": ".exploratory",
+        "instrument_factor_report": ".exploratory",
+        "kmo": ".exploratory",
+        "parallel_analysis": ".exploratory",
+        "CFAError": ".sem",
+        "CFAModel": ".sem",
+        "CFAResult": ".sem",
+        "FitMeasures": ".sem",
+        "InvarianceResult": ".sem",
+        "LatentModelResult": ".sem",
+        "LongitudinalInvarianceResult": ".sem",
+        "ModelSyntaxError": ".sem",
+        "OrdinalCFAResult": ".sem",
+        "OrdinalInvarianceResult": ".sem",
+        "cfa": ".sem",
+        "cfa_ordinal": ".sem",
+        "emit_lavaan": ".sem",
+        "instrument_cfa": ".sem",
+        "instrument_invariance": ".sem",
+        "instrument_longitudinal_invariance": ".sem",
+        "latent_continuity_model": ".sem",
+        "latent_model": ".sem",
+        "longitudinal_invariance": ".sem",
+        "measurement_invariance": ".sem",
+        "ordinal_invariance": ".sem",
+        "parse_model_syntax": ".sem",
+    },
+    submodules=("rotation",),  # sdt_survey.factor.rotation stays importable
 )
 
 alias_module("sdt_survey.factor.efa", "sdt_survey.factor.exploratory")

@@ -66,13 +66,29 @@ Examples
 
 from __future__ import annotations
 
-from ..errors import JoinError, ModelFitError, ModelFormulaError
-from .fit import CURVE_POINTS, fit_model
-from .formula import ParsedFormula, RandomTerm, parse_formula
-from .inference import LikelihoodRatioTest
-from .join import JoinReport, join_exposure, model_relatedness
-from .optimize import OPTIMIZERS, SINGULAR_MESSAGE
-from .results import ModelResult, RandomEffectGroup
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "JoinError": "..errors",
+        "ModelFitError": "..errors",
+        "ModelFormulaError": "..errors",
+        "CURVE_POINTS": ".fit",
+        "fit_model": ".fit",
+        "ParsedFormula": ".formula",
+        "RandomTerm": ".formula",
+        "parse_formula": ".formula",
+        "LikelihoodRatioTest": ".inference",
+        "JoinReport": ".join",
+        "join_exposure": ".join",
+        "model_relatedness": ".join",
+        "OPTIMIZERS": ".optimize",
+        "SINGULAR_MESSAGE": ".optimize",
+        "ModelResult": ".results",
+        "RandomEffectGroup": ".results",
+    },
+)
 
 __all__ = [
     "CURVE_POINTS",

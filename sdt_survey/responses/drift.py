@@ -40,11 +40,9 @@ from ..instrument import Instrument, code_text, parse_stamps
 from ..platforms import platform_of_source
 from ..platforms.xlsform import STAMP_FIELD
 from .cells import shown_value
-from .model import ISSUE_COLUMNS, WAVE_COLUMNS, CleanResponses, Responses
+from .model import DRIFT_POLICIES, ISSUE_COLUMNS, WAVE_COLUMNS, CleanResponses, Responses
 from .read import all_items
 
-#: What ``drift=`` accepts: ``error`` stops on a stamp of another definition or a missing item column.
-DRIFT_POLICIES = ("error", "warn")
 #: Columns in which a platform's data carry the stamp of the definition they were collected with:
 #: the HTML form's ``_instruments`` (its records' ``instruments``) and the XLSForm's calculate.
 STAMP_COLUMNS = ("_instruments", STAMP_FIELD)

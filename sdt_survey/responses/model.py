@@ -9,18 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
 from .._terminal import printable
 from ..instrument import Instrument
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from .quality import DataQualityReport
 
 #: Columns taken as the survey wave when none is named (REDCap raw and labels exports).
 WAVE_COLUMNS = ("wave", "_wave", "redcap_event_name", "Event Name")
 INVALID_POLICIES = ("error", "as-missing")
+#: What ``drift=`` accepts (:mod:`.drift`): ``error`` stops on a stamp of another definition or a
+#: missing item column. Defined here so that the command line reads it without the readers.
+DRIFT_POLICIES = ("error", "warn")
 
 #: Cell texts read as "no answer" in text formats (R writes NA, SAS and SPSS write ".").
 MISSING_TOKENS = frozenset({"", "NA", "N/A", "NaN", "nan", "."})

@@ -5,8 +5,6 @@ from __future__ import annotations
 import click
 
 from ..._options import FiniteFloat, WorkerCount
-from ...scoring import write_table
-from ..group import cli
 from ..options import (
     ENCODING_OPTION,
     FORMAT_OUTPUT,
@@ -24,7 +22,7 @@ from ..options import (
 from ..support import check_files, existing_files, force_option
 
 
-@cli.command(name="continuity")
+@click.command(name="continuity")
 @study_option
 @click.argument("schedule", type=click.Path(dir_okay=False))
 @ENCODING_OPTION
@@ -109,6 +107,7 @@ def continuity_command(
           --setting-column setting --setting clinic --out continuity.parquet
     """
     from ...continuity import ContinuityError, continuity_indices
+    from ...scoring import write_table
 
     check_files(
         {"--out": out_path, "--report": report_path}, {"the schedule SCHEDULE": schedule}, force=force
@@ -140,7 +139,7 @@ def continuity_command(
     emit(result, fmt, written)
 
 
-@cli.command(name="model")
+@click.command(name="model")
 @study_option
 @click.option(
     "--formula",
@@ -354,7 +353,7 @@ def model_command(
         click.echo(f"dose-response plot: {result.plot(plot_path, overwrite=force)}")
 
 
-@cli.command(name="power")
+@click.command(name="power")
 @study_option
 @click.option(
     "--grid",

@@ -7,10 +7,9 @@ from typing import Any
 import click
 
 from ..._terminal import terminal_text
-from ...factor.exploratory.parallel import DEFAULT_SEED
+from ...factor.exploratory.defaults import DEFAULT_SEED
 from ...factor.sem.estimators import ESTIMATORS, continuous_estimators
 from ...instrument import load_instrument
-from ..group import cli
 from ..options import (
     CLUSTER_OPTION,
     FORMAT_OUTPUT,
@@ -33,7 +32,7 @@ from ..options import (
 from ..support import check_files, existing_files
 
 
-@cli.command(name="reliability")
+@click.command(name="reliability")
 @study_option
 @as_reading
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
@@ -131,7 +130,7 @@ def _matrix_input(matrix_path: str, n_obs: int | None, error: type[Exception]):
     return pd.DataFrame(m.values, index=m.names, columns=m.names)
 
 
-@cli.command(name="efa")
+@click.command(name="efa")
 @study_option
 @as_reading
 @click.argument("args", nargs=-1, required=False, metavar="INSTRUMENT... RESPONSES")
@@ -283,7 +282,7 @@ def efa_command(
         click.echo(f"scree plot: {report.plot(plot_path, overwrite=force)}", err=fmt != "table")
 
 
-@cli.command(name="cfa")
+@click.command(name="cfa")
 @study_option
 @as_reading
 @click.argument("args", nargs=-1, required=False, metavar="INSTRUMENT... RESPONSES")
@@ -459,7 +458,7 @@ def _cfa_responses(
     )
 
 
-@cli.command(name="invariance")
+@click.command(name="invariance")
 @study_option
 @as_reading
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")

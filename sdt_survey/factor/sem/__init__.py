@@ -75,20 +75,48 @@ Examples
 '=~'
 """
 
-from ...errors import CFAError, CFAWarning
-from .estimators import ESTIMATORS
-from .fitting import cfa
-from .invariance import STEPS, Comparison, InvarianceResult, measurement_invariance
-from .latent import DEFAULT_LATENT_FORMULA, LatentModelResult, latent_continuity_model, latent_model
-from .longitudinal import LongitudinalInvarianceResult, longitudinal_invariance
-from .ordinal_invariance import ORDINAL_STEPS, OrdinalInvarianceResult, ordinal_invariance
-from .ordinal_partable import OrdinalParTable, wu_estabrook_table
-from .pipeline import instrument_cfa, instrument_invariance, instrument_longitudinal_invariance
-from .results import FIT_KEYS, ROBUST_FIT_KEYS, CFAResult, FitMeasures
-from .samplestats import MISSING_MODES
-from .spec import GROUP_EQUAL, MODEL_KINDS, CFAModel
-from .syntax import ModelSyntaxError, emit_lavaan, parse_model_syntax
-from .wlsmv import OrdinalCFAResult, cfa_ordinal
+from ..._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "CFAError": "...errors",
+        "CFAWarning": "...errors",
+        "ESTIMATORS": ".estimators",
+        "cfa": ".fitting",
+        "STEPS": ".invariance",
+        "Comparison": ".invariance",
+        "InvarianceResult": ".invariance",
+        "measurement_invariance": ".invariance",
+        "DEFAULT_LATENT_FORMULA": ".latent",
+        "LatentModelResult": ".latent",
+        "latent_continuity_model": ".latent",
+        "latent_model": ".latent",
+        "LongitudinalInvarianceResult": ".longitudinal",
+        "longitudinal_invariance": ".longitudinal",
+        "ORDINAL_STEPS": ".ordinal_invariance",
+        "OrdinalInvarianceResult": ".ordinal_invariance",
+        "ordinal_invariance": ".ordinal_invariance",
+        "OrdinalParTable": ".ordinal_partable",
+        "wu_estabrook_table": ".ordinal_partable",
+        "instrument_cfa": ".pipeline",
+        "instrument_invariance": ".pipeline",
+        "instrument_longitudinal_invariance": ".pipeline",
+        "FIT_KEYS": ".results",
+        "ROBUST_FIT_KEYS": ".results",
+        "CFAResult": ".results",
+        "FitMeasures": ".results",
+        "MISSING_MODES": ".samplestats",
+        "GROUP_EQUAL": ".spec",
+        "MODEL_KINDS": ".spec",
+        "CFAModel": ".spec",
+        "ModelSyntaxError": ".syntax",
+        "emit_lavaan": ".syntax",
+        "parse_model_syntax": ".syntax",
+        "OrdinalCFAResult": ".wlsmv",
+        "cfa_ordinal": ".wlsmv",
+    },
+)
 
 __all__ = [
     "DEFAULT_LATENT_FORMULA",

@@ -62,11 +62,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from scipy import stats
 
 from ...errors import CFAError
 from ...results import Result, jsonable
 from ...stats.order import natural_sorted
+from ...stats.probability import chi2_sf
 from ...stats.threads import single_blas_thread
 from .estimators import ESTIMATORS, estimator_record
 from .fitting import fit_prepared
@@ -310,9 +310,7 @@ def _compare(a_name: str, a: CFAResult, b_name: str, b: CFAResult, criterion: st
         d_cfi = fb.cfi - fa.cfi
         d_rmsea = fb.rmsea - fa.rmsea
     d_srmr = fb.srmr - fa.srmr
-    pvalue = (
-        float(stats.chi2.sf(chisq_diff, df_diff)) if df_diff > 0 and math.isfinite(chisq_diff) else math.nan
-    )
+    pvalue = float(chi2_sf(chisq_diff, df_diff)) if df_diff > 0 and math.isfinite(chisq_diff) else math.nan
     status, reason, criteria = _judge(b_name, d_cfi, d_rmsea, d_srmr, pvalue, criterion)
     return Comparison(
         a_name,

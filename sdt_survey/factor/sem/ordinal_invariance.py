@@ -37,10 +37,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
 
 from ...errors import CFAError
 from ...results import jsonable
+from ...stats.probability import chi2_sf
 from ...stats.threads import single_blas_thread
 from .invariance import CRITERIA, Comparison, InvarianceResult, _conclusion, _group_labels, _judge
 from .ordinal_partable import wu_estabrook_table
@@ -156,7 +157,7 @@ def satorra_2000(fit1: GroupedOrdinalFit, fit0: GroupedOrdinalFit) -> Difference
     b = m - a * trace
     stat = (t0 - t1) * a + b
     _ = m0
-    return DifferenceTest(stat, m, float(stats.chi2.sf(stat, m)), a, b)
+    return DifferenceTest(stat, m, float(chi2_sf(stat, m)), a, b)
 
 
 @dataclass
