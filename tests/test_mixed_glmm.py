@@ -38,7 +38,9 @@ def _cbpp() -> pd.DataFrame:
 def _cbpp_binary() -> pd.DataFrame:
     cb = _cbpp()
     rows = cb.loc[cb.index.repeat(cb["size"])].reset_index(drop=True)
-    rows["y"] = np.concatenate([np.r_[np.ones(k), np.zeros(n - k)] for k, n in zip(cb.incidence, cb["size"])])
+    rows["y"] = np.concatenate(
+        [np.r_[np.ones(k), np.zeros(n - k)] for k, n in zip(cb.incidence, cb["size"], strict=True)]
+    )
     return rows
 
 
@@ -165,7 +167,7 @@ def fit_criterion(key) -> _GlmmCriterion:
     make, formula, nagq = CASES[key]
     gold = GOLDEN[key]
     fam = get_family(gold["family"])
-    _, response, frame = _response(formula, make(), fam)
+    _, _, frame = _response(formula, make(), fam)
     group = formula.rsplit("|", 1)[1].strip(" )")
     frame = frame.dropna(subset=[_Y, _N]).reset_index(drop=True)
     import patsy
@@ -225,7 +227,7 @@ def test_summary_and_random_frame(fits):
     text = fit.summary()
     assert "family: poisson (log link)" in text and "Laplace" in text
     with pytest.raises(SdtSurveyError, match="rate ratio"):
-        fit.odds_ratios
+        _ = fit.odds_ratios
     assert fit.to_dict()["family"] == "poisson"
 
 

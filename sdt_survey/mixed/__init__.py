@@ -73,8 +73,8 @@ from __future__ import annotations
 from ..errors import JoinError, ModelFitError, ModelFormulaError
 from .family import FAMILIES
 from .fit import CURVE_POINTS, fit_model
-from .glmm import fit_glmm
 from .formula import ParsedFormula, RandomTerm, parse_formula
+from .glmm import fit_glmm
 from .inference import LikelihoodRatioTest
 from .join import JoinReport, join_exposure, model_relatedness
 from .optimize import OPTIMIZERS, SINGULAR_MESSAGE
