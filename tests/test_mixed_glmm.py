@@ -264,3 +264,31 @@ def test_bad_input_errors():
         fit_model("coc ~ pgy + (1|program)", data, family="poisson")
     with pytest.raises(ModelFormulaError, match="cbind"):
         fit_model("cbind(incidence, size + 1) ~ (1|herd)", _cbpp(), family="binomial")
+
+
+def test_model_command_family_binomial(tmp_path):
+    from click.testing import CliRunner
+
+    from sdt_survey.cli import cli
+
+    data = _residency(14).dropna(subset=["related"])
+    scores = tmp_path / "scores.csv"
+    data[["resident", "program", "pgy", "related"]].to_csv(scores, index=False)
+    exposure = tmp_path / "exposure.csv"
+    data[["resident", "coc"]].to_csv(exposure, index=False)
+    base = ["model", "--scores", str(scores), "--exposure", str(exposure), "--id-column", "resident"]
+    result = CliRunner().invoke(
+        cli, [*base, "--formula", RELATED, "--family", "binomial", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    fit = json.loads(result.output)
+    gold = GOLDEN["residency14"]["converged_pirls"]
+    assert fit["family"] == "binomial"
+    assert fit["fixed"]["coc"]["estimate"] == pytest.approx(gold["fixef"]["coc"], rel=1e-4)
+    assert fit["odds_ratios"]["coc"]["ci_lower"] == pytest.approx(gold["odds_ratios"]["lower"][1], rel=2e-4)
+    text = CliRunner().invoke(cli, [*base, "--formula", RELATED, "--family", "binomial", "--nagq", "10"])
+    assert text.exit_code == 0 and "adaptive Gauss-Hermite quadrature, nAGQ = 10" in text.output
+    bad = CliRunner().invoke(cli, [*base, "--formula", RELATED, "--nagq", "5"])
+    assert bad.exit_code == 2 and "--nagq is for --family" in bad.output
+    warned = CliRunner().invoke(cli, [*base, "--formula", RELATED])
+    assert warned.exit_code == 0 and "family='binomial'" in warned.output
