@@ -34,11 +34,10 @@ class _ReTerm:
     def n_levels(self) -> int:
         return len(self.level_labels)
 
-    @property
-    def tril(self) -> tuple[np.ndarray, np.ndarray]:
-        # lme4's order: the lower triangle column by column.
+    def __post_init__(self):
+        # lme4's order of θ: the lower triangle column by column.
         cols, rows = np.triu_indices(self.p)
-        return rows, cols
+        self.tril = (rows, cols)
 
 
 def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -196,25 +195,27 @@ class _GlmmCriterion:
         }
 
     def _pirls_scalar(self, zl: np.ndarray, beta: np.ndarray) -> dict:
-        """The u-only iterations for one scalar term: U'WU is diagonal, every product a per-level sum."""
+        """The u-only iterations for one scalar term: U'WU is diagonal, every product a per-level sum.
+
+        With a canonical link the score is ``U'(wt (y - mu)) - u`` and the weights ``wt V(mu)``.
+        """
         fam, y, wt, q = self.family, self.y, self.wt, self.q
         lev = self.terms[0].levels
+        zl2 = zl * zl
         base = self.X @ beta
         u = self.u.copy()
         eta = base + zl * u[lev]
-        pdev = self._pdev(eta, u)
+        pdev = fam.kernel(y, eta, wt) + u @ u
         for _ in range(PIRLS_MAXIT):
             mu = fam.linkinv(eta)
-            me = fam.mu_eta(eta)
-            var = fam.variance(mu)
-            h = np.bincount(lev, wt * me**2 / var * zl**2, minlength=q) + 1.0
-            step = (np.bincount(lev, wt * (y - mu) * me / var * zl, minlength=q) - u) / h
+            h = np.bincount(lev, fam.working_weights(mu, wt) * zl2, minlength=q) + 1.0
+            step = (np.bincount(lev, wt * (y - mu) * zl, minlength=q) - u) / h
             s = 1.0
             for _ in range(30):
                 u_new = u + s * step
                 eta_new = base + zl * u_new[lev]
-                pdev_new = self._pdev(eta_new, u_new)
-                if np.isfinite(pdev_new) and pdev_new <= pdev * (1 + 1e-14):
+                pdev_new = fam.kernel(y, eta_new, wt) + u_new @ u_new
+                if np.isfinite(pdev_new) and pdev_new <= pdev + 1e-14 * abs(pdev):
                     break
                 s /= 2
             else:
@@ -226,8 +227,7 @@ class _GlmmCriterion:
             if done:
                 break
         mu = fam.linkinv(eta)
-        me = fam.mu_eta(eta)
-        h = np.bincount(lev, wt * me**2 / fam.variance(mu) * zl**2, minlength=q) + 1.0
+        h = np.bincount(lev, fam.working_weights(mu, wt) * zl2, minlength=q) + 1.0
         self.u = u
         return {
             "u": u,
