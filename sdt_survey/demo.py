@@ -13,6 +13,7 @@ capabilities add a stage.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -351,10 +352,38 @@ def _stage_model(ctx: _Context) -> tuple[str, list[Path]]:
     as_json.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
     plot = result.plot(folder / "dose_response.png")
     truth = ctx.data["simulation"].truth.continuity_effects["relatedness_satisfaction"]
+    glmm_outputs, glmm_summary = _choose_again_glmm(ctx, wave1, folder)
     return (
         f"relatedness satisfaction on COC: LRT p = {result.lrt.pvalue:.2g}; ICC {result.icc:.3f}; "
-        f"marginal R2 {result.r2_marginal:.3f} (simulated truth: {truth} latent SD per SD of COC)",
-        [text, as_json, Path(plot)],
+        f"marginal R2 {result.r2_marginal:.3f} (simulated truth: {truth} latent SD per SD of COC); "
+        + glmm_summary,
+        [text, as_json, Path(plot), *glmm_outputs],
+    )
+
+
+def _choose_again_glmm(ctx: _Context, wave1: pd.DataFrame, folder: Path) -> tuple[list[Path], str]:
+    """A GLMM: "would you choose this program again?" (yes/no) against COC, logistic as lme4::glmer."""
+    from .mixed import model_relatedness
+    from .scoring import read_table
+
+    answers = ctx.data["simulation"].responses.query("wave == 1")[["resident", "choose_again"]]
+    data = wave1.merge(answers, on="resident", how="left")
+    result = model_relatedness(
+        data,
+        read_table(ctx.data["continuity"]),
+        "choose_again ~ coc + (1|program)",
+        id_column="resident",
+        family="binomial",
+    )
+    text = folder / "choose_again_glmm.txt"
+    text.write_text(result.summary() + "\n", encoding="utf-8")
+    as_json = folder / "choose_again_glmm.json"
+    as_json.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+    ratio = result.odds_ratios.loc["coc"]
+    per_tenth = math.exp(0.1 * float(result.fixed.loc["coc", "estimate"]))
+    return [text, as_json], (
+        f"would choose the program again (binomial GLMM): odds ratio per 0.1 of COC {per_tenth:.2f} "
+        f"(per unit {ratio['odds_ratio']:.3g}, 95% CI {ratio['ci_lower']:.3g} to {ratio['ci_upper']:.3g})"
     )
 
 

@@ -292,3 +292,42 @@ def test_model_command_family_binomial(tmp_path):
     assert bad.exit_code == 2 and "--nagq is for --family" in bad.output
     warned = CliRunner().invoke(cli, [*base, "--formula", RELATED])
     assert warned.exit_code == 0 and "family='binomial'" in warned.output
+
+
+# --------------------------------------------------------------------------- the simulated yes/no item
+def _belonging_without_choose_again():
+    import yaml
+
+    from sdt_survey.instrument import BUNDLED_DIR, parse_instrument
+
+    spec = yaml.safe_load((BUNDLED_DIR / "program-belonging.yaml").read_text(encoding="utf-8"))
+    spec["items"] = [item for item in spec["items"] if item["id"] != "choose_again"]
+    spec["sections"] = [s for s in spec["sections"] if "choose_again" not in s["items"]]
+    return parse_instrument(yaml.safe_dump(spec, allow_unicode=True))
+
+
+def test_choose_again_leaves_every_other_simulated_value_unchanged():
+    from sdt_survey.simulate import simulate
+
+    for messy in (False, True):
+        new = simulate(["bpn-residency", "continuity-exposure", "program-belonging"], seed=2026, messy=messy)
+        old = simulate(["bpn-residency", "continuity-exposure", _belonging_without_choose_again()], seed=2026,
+                       messy=messy)  # fmt: skip
+        pd.testing.assert_frame_equal(new.responses.drop(columns="choose_again"), old.responses)
+        pd.testing.assert_frame_equal(new.schedule, old.schedule)
+        assert new.truth.faults == old.truth.faults
+
+
+def test_choose_again_depends_on_belonging_and_continuity():
+    from sdt_survey.simulate import simulate
+
+    sim = simulate(["bpn-residency", "continuity-exposure", "program-belonging"], seed=11, n_programs=20)
+    data = sim.responses.query("wave == 1").merge(sim.truth.continuity[["resident", "coc"]], on="resident")
+    assert set(data["choose_again"].dropna().unique()) == {0.0, 1.0}
+    fit = fit_model("choose_again ~ coc + (1|program)", data, family="binomial", lrt=False)
+    assert fit.odds_ratios.loc["coc", "ci_lower"] > 1  # more continuity, more often "yes"
+    belonging = data[[f"pb{j}" for j in range(1, 8)]].mean(axis=1)
+    assert (
+        data.loc[belonging >= belonging.median(), "choose_again"].mean()
+        > data.loc[belonging < belonging.median(), "choose_again"].mean()
+    )
