@@ -295,24 +295,22 @@ def test_model_command_family_binomial(tmp_path):
 
 
 # --------------------------------------------------------------------------- the simulated yes/no item
-def _belonging_without_choose_again():
-    import yaml
+DEMO = ["bpn-residency", "continuity-exposure", "program-belonging"]
 
-    from sdt_survey.instrument import BUNDLED_DIR, parse_instrument
 
-    spec = yaml.safe_load((BUNDLED_DIR / "program-belonging.yaml").read_text(encoding="utf-8"))
-    spec["items"] = [item for item in spec["items"] if item["id"] != "choose_again"]
-    spec["sections"] = [s for s in spec["sections"] if "choose_again" not in s["items"]]
-    return parse_instrument(yaml.safe_dump(spec, allow_unicode=True))
+def _choice():
+    from sdt_survey.demo import CHOICE_INSTRUMENT
+    from sdt_survey.instrument import parse_instrument
+
+    return parse_instrument(CHOICE_INSTRUMENT)
 
 
 def test_choose_again_leaves_every_other_simulated_value_unchanged():
     from sdt_survey.simulate import simulate
 
     for messy in (False, True):
-        new = simulate(["bpn-residency", "continuity-exposure", "program-belonging"], seed=2026, messy=messy)
-        old = simulate(["bpn-residency", "continuity-exposure", _belonging_without_choose_again()], seed=2026,
-                       messy=messy)  # fmt: skip
+        new = simulate([*DEMO, _choice()], seed=2026, messy=messy)
+        old = simulate(DEMO, seed=2026, messy=messy)
         pd.testing.assert_frame_equal(new.responses.drop(columns="choose_again"), old.responses)
         pd.testing.assert_frame_equal(new.schedule, old.schedule)
         assert new.truth.faults == old.truth.faults
@@ -321,7 +319,7 @@ def test_choose_again_leaves_every_other_simulated_value_unchanged():
 def test_choose_again_depends_on_belonging_and_continuity():
     from sdt_survey.simulate import simulate
 
-    sim = simulate(["bpn-residency", "continuity-exposure", "program-belonging"], seed=11, n_programs=20)
+    sim = simulate([*DEMO, _choice()], seed=11, n_programs=20)
     data = sim.responses.query("wave == 1").merge(sim.truth.continuity[["resident", "coc"]], on="resident")
     assert set(data["choose_again"].dropna().unique()) == {0.0, 1.0}
     fit = fit_model("choose_again ~ coc + (1|program)", data, family="binomial", lrt=False)
