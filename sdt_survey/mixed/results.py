@@ -145,6 +145,16 @@ class ModelResult(Result):
         Plain-words problems (singular fit, non-convergence, rows left out).
     notes : list of str
         What was done on the way (optimizer retries, refinements).
+    family, nagq, theta
+        GLMMs (``fit_model(..., family="binomial" | "poisson")``, see
+        :mod:`sdt_survey.mixed.glmm`): the family, 1 (Laplace) or the number of
+        adaptive Gauss-Hermite nodes, and lme4's θ. For a GLMM ``method`` is
+        ``"Laplace"`` or ``"AGQ<n>"``, ``fixed`` is on the link scale (log odds,
+        log rates) with Wald z tests, ``residual_variance`` is the
+        distribution-specific variance of the Nakagawa et al. (2017) R² (π²/3
+        for binomial logit, lognormal for Poisson), ``icc`` is on the latent
+        scale and ``criterion`` is lme4's ``-2 logLik``; :attr:`odds_ratios`
+        for binomial models.
     """
 
     formula: str
