@@ -10,14 +10,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import SdtSurveyError
+from ..errors import ModelFormulaError, SdtSurveyError
 from .design import _Block, _build_design, _Design
+from .family import outcome_family_hint
 from .formula import parse_formula
+from .glmm import fit_glmm
 from .inference import _curve, _fixed_table, likelihood_ratio_test, standardized_effects
 from .optimize import OPTIMIZERS, _CoreFit, _fit_core, _guarded
-from .prepare import _parse_spline, _prepare
+from .prepare import _exposure_variables, _parse_spline, _prepare
 from .results import ModelResult, RandomEffectGroup
-from .terms import _factor_names, _names_in, _term_codes, _terms_involving
+from .terms import _factor_names, _term_codes, _terms_involving
 
 CURVE_POINTS = 51
 
@@ -83,6 +85,8 @@ def fit_model(
     curve: bool = True,
     optimizers: Sequence[str] = OPTIMIZERS,
     polish: bool = True,
+    family: str = "gaussian",
+    nAGQ: int = 1,
 ) -> ModelResult:
     """Fit a linear mixed model written in lme4 syntax.
 
@@ -122,6 +126,13 @@ def fit_model(
     polish : bool
         Refine statsmodels' estimates on lme4's profiled criterion (default).
         Without it the result is statsmodels' best optimum as found.
+    family : {"gaussian", "binomial", "poisson"}
+        ``"gaussian"``: a linear mixed model (``lmer``). ``"binomial"`` (a 0/1 response or
+        ``cbind(successes, failures)``, logit link) and ``"poisson"`` (counts, log link) fit a
+        generalized linear mixed model as ``lme4::glmer``: see :func:`~sdt_survey.mixed.glmm.fit_glmm`
+        (``reml``, ``null_model``, ``curve``, ``optimizers`` and ``polish`` do not apply).
+    nAGQ : int
+        GLMMs: 1 (Laplace, glmer's default) or up to 25 adaptive Gauss-Hermite nodes.
 
     Returns
     -------
@@ -149,6 +160,22 @@ def fit_model(
     >>> result.warnings[0].startswith(SINGULAR_MESSAGE)
     True
     """
+    if str(family).lower() != "gaussian":
+        return fit_glmm(
+            formula,
+            data,
+            family=family,
+            nAGQ=nAGQ,
+            within_between=within_between,
+            spline=spline,
+            exposure=exposure,
+            person=person,
+            lrt=lrt,
+        )
+    if nAGQ != 1:
+        raise ModelFormulaError(
+            "nAGQ is for generalized linear mixed models: give family='binomial' or 'poisson'"
+        )
     started = time.perf_counter()
     if not isinstance(data, pd.DataFrame):
         raise SdtSurveyError(f"data must be a pandas DataFrame, got {type(data).__name__}")
@@ -161,27 +188,7 @@ def fit_model(
         shown_rhs = shown_rhs.replace(code, label)
     fixed_formula = f"{parsed.response} ~ {shown_rhs} + " + " + ".join(str(t) for t in parsed.random)
 
-    # Exposure variables (for the LRT, standardized effects and the curve).
-    if exposure is None:
-        if within_between is not None:
-            exposure_vars = [within_between]
-        elif spline_spec is not None:
-            exposure_vars = [spline_spec[0]]
-        else:
-            # The exposure is the first continuous variable: one used as a factor (`C(pgy)`) or
-            # holding text has no per-unit effect, standardized effect or dose-response curve.
-            _, terms0 = _term_codes(parsed.fixed, formula)
-            codes0 = [c for t in terms0 for c in t]
-            factors = set().union(*(_factor_names(c) for c in codes0))
-            named = [n for c in codes0 for n in sorted(_names_in(c))]
-            continuous = [
-                n
-                for n in named
-                if n not in factors and n in frame.columns and pd.api.types.is_numeric_dtype(frame[n])
-            ]
-            exposure_vars = (continuous or named)[:1]
-    else:
-        exposure_vars = [exposure] if isinstance(exposure, str) else list(exposure)
+    exposure_vars = _exposure_variables(parsed, frame, exposure, within_between, spline_spec)
     tested = set(exposure_vars)
     if within_between in tested:
         tested |= {f"{within_between}_within", f"{within_between}_between"}
@@ -195,6 +202,9 @@ def fit_model(
     denom = parts["fixed"] + parts["random"] + sigma2
     fixed = _fixed_table(design.x_names, core.beta, core.vcov)
     warns = messages + core.warnings
+    hint = outcome_family_hint(design.y)
+    if hint is not None:
+        warns.append(hint)
     notes = list(core.notes)
 
     # Null model ICC: y ~ 1 + a random intercept per grouping factor, same rows, REML.

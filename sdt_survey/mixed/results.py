@@ -145,6 +145,16 @@ class ModelResult(Result):
         Plain-words problems (singular fit, non-convergence, rows left out).
     notes : list of str
         What was done on the way (optimizer retries, refinements).
+    family, nagq, theta
+        GLMMs (``fit_model(..., family="binomial" | "poisson")``, see
+        :mod:`sdt_survey.mixed.glmm`): the family, 1 (Laplace) or the number of
+        adaptive Gauss-Hermite nodes, and lme4's θ. For a GLMM ``method`` is
+        ``"Laplace"`` or ``"AGQ<n>"``, ``fixed`` is on the link scale (log odds,
+        log rates) with Wald z tests, ``residual_variance`` is the
+        distribution-specific variance of the Nakagawa et al. (2017) R² (π²/3
+        for binomial logit, lognormal for Poisson), ``icc`` is on the latent
+        scale and ``criterion`` is lme4's ``-2 logLik``; :attr:`odds_ratios`
+        for binomial models.
     """
 
     formula: str
@@ -187,6 +197,37 @@ class ModelResult(Result):
     data: pd.DataFrame | None = field(default=None, repr=False)
     statsmodels_result: Any = field(default=None, repr=False)
     seconds: float = 0.0
+    #: "gaussian" (linear mixed model) or a GLMM family ("binomial", "poisson"); see mixed.glmm.
+    family: str = "gaussian"
+    #: GLMMs: 1 for the Laplace approximation, more for adaptive Gauss-Hermite quadrature.
+    nagq: int | None = None
+    #: GLMMs: lme4's relative covariance parameters θ (random-effect SDs for scalar terms).
+    theta: np.ndarray | None = field(default=None, repr=False)
+
+    # ----------------------------------------------------------------- GLMMs
+    @property
+    def odds_ratios(self) -> pd.DataFrame:
+        """Binomial GLMMs: ``exp`` of the fixed effects with their 95% Wald intervals.
+
+        Columns ``odds_ratio``, ``ci_lower``, ``ci_upper`` (``exp`` of lme4's
+        ``confint(fit, method = "Wald")``), ``pvalue``. The intercept row is the odds of
+        the outcome when every predictor is 0, for a program whose random effect is 0.
+        """
+        if self.family != "binomial":
+            raise SdtSurveyError(
+                f"odds ratios are for binomial models (family='binomial'); this model is {self.family}"
+                + ("" if self.family == "gaussian" else ": exp(estimate) is a rate ratio")
+            )
+        f = self.fixed
+        return pd.DataFrame(
+            {
+                "odds_ratio": np.exp(f["estimate"]),
+                "ci_lower": np.exp(f["ci_lower"]),
+                "ci_upper": np.exp(f["ci_upper"]),
+                "pvalue": f["pvalue"],
+            },
+            index=f.index,
+        )
 
     # ----------------------------------------------------------------- tables
     def to_frame(self) -> pd.DataFrame:
@@ -210,7 +251,8 @@ class ModelResult(Result):
                 for i in range(len(terms)):
                     for j in range(i + 1, len(terms)):
                         rows.append((name, terms[i], terms[j], cov[i, j], corr[i, j]))
-        rows.append(("Residual", None, None, self.residual_variance, math.sqrt(self.residual_variance)))
+        if self.family == "gaussian":
+            rows.append(("Residual", None, None, self.residual_variance, math.sqrt(self.residual_variance)))
         return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
 
     def to_dict(self) -> dict[str, Any]:
@@ -260,24 +302,35 @@ class ModelResult(Result):
                     **{c: self.curve[c].tolist() for c in self.curve.columns},
                 },
                 "join": None if self.join is None else self.join.to_dict(),
+                "family": self.family,
+                "nagq": self.nagq,
+                "odds_ratios": None
+                if self.family != "binomial"
+                else {t: {k: _num(v) for k, v in row.items()} for t, row in self.odds_ratios.iterrows()},
             }
         )
 
     # ----------------------------------------------------------------- printing
     def summary(self) -> str:
         """An lme4-like printout."""
+        glmm = self.family != "gaussian"
         lines = [
             f"Linear mixed model fit by {self.method} (statsmodels MixedLM, {self.optimizer}; "
-            "checked on lme4's profiled criterion)",
+            "checked on lme4's profiled criterion)"
+            if not glmm
+            else f"Generalized linear mixed model fit by maximum likelihood "
+            f"({_GLMM_METHOD.get(self.method, self.method)}) as lme4::glmer; family: {self.family} "
+            f"({'logit' if self.family == 'binomial' else 'log'} link)",
             f"Formula: {self.formula}",
         ]
         if self.fixed_formula != self.formula:
             lines.append(f"Fitted as: {self.fixed_formula}")
         lines.append("")
         label = "REML criterion at convergence" if self.method == "REML" else "deviance"
+        label = "-2 logLik" if glmm else label
         lines.append(f"     AIC      BIC   logLik  {label}")
         lines.append(f"{self.aic:>8.1f} {self.bic:>8.1f} {self.loglik:>8.1f}  {self.criterion:.1f}")
-        if self.residuals is not None and len(self.residuals):
+        if self.residuals is not None and len(self.residuals) and not glmm:
             q = np.quantile(self.residuals / math.sqrt(self.residual_variance), [0, 0.25, 0.5, 0.75, 1])
             lines += ["", "Scaled residuals:", "    Min      1Q  Median      3Q     Max"]
             lines.append(" ".join(f"{v:>7.4f}" for v in q))
@@ -295,10 +348,11 @@ class ModelResult(Result):
                 shown = printable(name) if i == 0 else ""
                 sd = math.sqrt(max(var, 0))
                 lines.append(f" {shown:<{width}} {printable(term):<{tw}} {var:>9.5f} {sd:>9.5f}  {cor}")
-        lines.append(
-            f" {'Residual':<{width}} {'':<{tw}} {self.residual_variance:>9.5f} "
-            f"{math.sqrt(self.residual_variance):>9.5f}"
-        )
+        if not glmm:
+            lines.append(
+                f" {'Residual':<{width}} {'':<{tw}} {self.residual_variance:>9.5f} "
+                f"{math.sqrt(self.residual_variance):>9.5f}"
+            )
         groups = ", ".join(f"{k}, {v}" for k, v in self.n_groups.items())
         lines.append(f"Number of obs: {self.n_obs}, groups:  {groups}")
         lines += ["", "Fixed effects (Wald z, 95% Wald CI):"]
@@ -312,20 +366,33 @@ class ModelResult(Result):
                 f"{printable(term):<{tw}} {row['estimate']:>9.4f} {row['se']:>9.4f} {row['z']:>8.3f} "
                 f"{_pformat(row['pvalue']):>9} {row['ci_lower']:>8.4f} {row['ci_upper']:>8.4f}"
             )
+        if self.family == "binomial":
+            lines += ["", "Odds ratios (exp of the estimates, 95% Wald CI):"]
+            for term, row in self.odds_ratios.iterrows():
+                lines.append(
+                    f"{printable(term):<{tw}} {row['odds_ratio']:>9.4f} "
+                    f"({row['ci_lower']:.4f} to {row['ci_upper']:.4f})"
+                )
         lines.append("")
-        icc = f"ICC (adjusted): {self.icc:.3f}"
+        icc = f"ICC (adjusted{', latent scale' if glmm else ''}): {self.icc:.3f}"
         if len(self.icc_by_group) > 1:
             icc += " (" + ", ".join(f"{k} {v:.3f}" for k, v in self.icc_by_group.items()) + ")"
         if self.icc_null is not None:
             icc += f"; null-model ICC: {self.icc_null:.3f}"
         lines.append(icc)
+        r2_how = (
+            "Nakagawa & Schielzeth; Johnson 2014 for random slopes"
+            if not glmm
+            else "Nakagawa, Johnson & Schielzeth 2017, "
+            + ("theoretical, pi^2/3" if self.family == "binomial" else "lognormal")
+        )
         lines.append(
-            f"R2 marginal: {self.r2_marginal:.3f}, conditional: {self.r2_conditional:.3f} "
-            "(Nakagawa & Schielzeth; Johnson 2014 for random slopes)"
+            f"R2 marginal: {self.r2_marginal:.3f}, conditional: {self.r2_conditional:.3f} ({r2_how})"
         )
         if self.lrt is not None:
             lines.append(
-                f"Likelihood-ratio test of {', '.join(self.exposure)} (ML refits, dropping "
+                f"Likelihood-ratio test of {', '.join(self.exposure)} "
+                f"({'refits' if glmm else 'ML refits'}, dropping "
                 f"{', '.join(self.lrt.dropped)}): chisq({self.lrt.df}) = {self.lrt.chisq:.3f}, "
                 f"p = {_pformat(self.lrt.pvalue)}"
             )
@@ -385,6 +452,11 @@ class ModelResult(Result):
         if fig is None:
             return ax.figure
         return finish_figure(fig, path, overwrite=overwrite)
+
+
+_GLMM_METHOD = {"Laplace": "Laplace approximation"} | {
+    f"AGQ{k}": f"adaptive Gauss-Hermite quadrature, nAGQ = {k}" for k in range(2, 26)
+}
 
 
 def _pformat(p: float) -> str:

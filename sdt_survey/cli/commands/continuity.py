@@ -220,6 +220,22 @@ def continuity_command(
     help="With --latent: auto (FIML when items are missing, else complete data), fiml (every answered "
     "item counts; lavaan missing='ml') or listwise.",
 )
+@click.option(
+    "--family",
+    type=click.Choice(["gaussian", "binomial", "poisson"], case_sensitive=False),
+    default="gaussian",
+    show_default=True,
+    help="gaussian: linear mixed model. binomial: a 0/1 outcome (or cbind(successes, failures)), "
+    "logistic mixed model as lme4::glmer, with odds ratios. poisson: a count outcome (log link).",
+)
+@click.option(
+    "--nagq",
+    type=click.IntRange(1, 25),
+    default=1,
+    show_default=True,
+    help="With --family binomial/poisson: 1 = Laplace approximation (glmer's default); more = adaptive "
+    "Gauss-Hermite quadrature nodes (one random intercept only, e.g. (1|program)).",
+)
 @plot_option("Write the dose-response curve (needs --spline) as .png or .svg.")
 @FORMAT_OUTPUT
 @OUT_FILE
@@ -239,6 +255,8 @@ def model_command(
     latent: bool,
     estimator: str,
     missing: str,
+    family: str,
+    nagq: int,
     plot_path: str | None,
     fmt: str,
     out_path: str | None,
@@ -273,6 +291,13 @@ def model_command(
           --formula "relatedness_satisfaction ~ coc + (1|program/resident)"
       sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
           --formula "relatedness_satisfaction ~ coc + (1|program)" --spline coc:df=3 --plot curve.png
+      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
+          --formula "choose_again ~ coc + (1|program)" --family binomial
+
+    With --family binomial (a 0/1 outcome such as "would choose this program
+    again") or poisson (counts) the model is a generalized linear mixed model
+    fitted as lme4::glmer (Laplace, or --nagq N Gauss-Hermite nodes); binomial
+    models also report odds ratios with 95% Wald intervals.
     """
     from ...mixed import model_relatedness
     from ...scoring import read_table, score
@@ -299,6 +324,14 @@ def model_command(
         scores = read_table(scores_path)
     if plot_path and not spline:
         raise click.UsageError("--plot draws the dose-response curve: give --spline VAR:df=N too")
+    family = family.lower()
+    if family != "gaussian" and (ml or plot_path or latent):
+        raise click.UsageError(
+            f"--family {family} fits a GLMM by maximum likelihood, with no dose-response curve: "
+            "drop --ml, --plot and --latent"
+        )
+    if nagq != 1 and family == "gaussian":
+        raise click.UsageError("--nagq is for --family binomial or poisson")
     if latent:
         for flag, given in (("--ml", ml), ("--within-between", within_between), ("--spline", spline)):
             if given:
@@ -347,6 +380,7 @@ def model_command(
         reml=not ml,
         within_between=within_between,
         spline=spline,
+        **({} if family == "gaussian" else {"family": family, "nAGQ": nagq}),
     )
     write_or_echo(render(result, fmt), out_path, "model", force)
     if plot_path:
