@@ -55,7 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "invariance": (
         "psychometrics:invariance_command",
-        "Measurement invariance across groups: can their means be compared?",
+        "Measurement invariance across groups or waves: can their means be compared?",
     ),
     "keygen": ("deploy:keygen", "Make a pseudonymization key file for `score --pseudonymize`."),
     "list": ("instruments:list_command", "List the bundled instruments."),
