@@ -80,9 +80,9 @@ from .estimators import ESTIMATORS
 from .fitting import cfa
 from .invariance import STEPS, Comparison, InvarianceResult, measurement_invariance
 from .latent import DEFAULT_LATENT_FORMULA, LatentModelResult, latent_continuity_model, latent_model
-from .longitudinal import LongitudinalInvarianceResult, longitudinal_invariance
+from .longitudinal import LongitudinalInvarianceResult, LongitudinalOrdinalResult, longitudinal_invariance
 from .ordinal_invariance import ORDINAL_STEPS, OrdinalInvarianceResult, ordinal_invariance
-from .ordinal_partable import OrdinalParTable, wu_estabrook_table
+from .ordinal_partable import OrdinalParTable, wu_estabrook_long_table, wu_estabrook_table
 from .pipeline import instrument_cfa, instrument_invariance, instrument_longitudinal_invariance
 from .results import FIT_KEYS, ROBUST_FIT_KEYS, CFAResult, FitMeasures
 from .samplestats import MISSING_MODES
@@ -109,6 +109,7 @@ __all__ = [
     "InvarianceResult",
     "LatentModelResult",
     "LongitudinalInvarianceResult",
+    "LongitudinalOrdinalResult",
     "ModelSyntaxError",
     "OrdinalCFAResult",
     "OrdinalInvarianceResult",
@@ -125,5 +126,6 @@ __all__ = [
     "measurement_invariance",
     "ordinal_invariance",
     "parse_model_syntax",
+    "wu_estabrook_long_table",
     "wu_estabrook_table",
 ]
