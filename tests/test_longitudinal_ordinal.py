@@ -223,3 +223,18 @@ def test_cli_runs_the_ordinal_chain_across_waves(tmp_path):
     assert out["estimator"] == "WLSMV" and list(out["steps"]) == list(ORDINAL_STEPS)
     want = GOLDEN["res_rs"]["steps"]["metric"]["fit"]["chisq.scaled"]
     assert out["steps"]["metric"]["chisq_scaled"] == pytest.approx(want, rel=1e-5)
+
+
+def test_categories_missing_at_a_wave_are_merged_on_request():
+    load, model, id_column = SETS["sim"]
+    data = load()
+    shifted = data.assign(y1=np.where(data["wave"] == 3, data["y1"] + 1, data["y1"]))  # wave 3: 2..5
+    steps = ("configural", "thresholds")
+    res = longitudinal_invariance(
+        shifted, model, id=id_column, wave="wave", estimator="WLSMV", steps=steps, merge_empty=True
+    )
+    assert "y1: category 1 merged into 2, category 5 merged into 4 (not used at every wave)" in res.notes
+    by_hand = shifted.assign(y1=shifted["y1"].clip(2, 4))
+    ref = longitudinal_invariance(by_hand, model, id=id_column, wave="wave", estimator="WLSMV", steps=steps)
+    for step in steps:
+        assert res.steps[step].fit["chisq"] == pytest.approx(ref.steps[step].fit["chisq"], rel=1e-10)

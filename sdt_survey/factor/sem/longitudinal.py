@@ -79,7 +79,7 @@ from .samplestats import prepare_data
 from .spec import CFAModel, _parse_partial, as_model
 from .syntax import Statement
 from .wlsmv import grouped_result
-from .wlsmv_groups import fit_ordinal_groups, prepare_ordinal_groups
+from .wlsmv_groups import fit_ordinal_groups, merge_empty_categories, prepare_ordinal_groups
 
 __all__ = [
     "LongitudinalInvarianceResult",
@@ -436,6 +436,26 @@ def _ordinal_wide_model(model: CFAModel, n_waves: int) -> CFAModel:
     return CFAModel(kept, description=wide.description)
 
 
+def _merge_across_waves(frame: pd.DataFrame, items: Sequence[str], n_waves: int):
+    """Merge each item's categories not used at every wave (by the complete cases) into the next lower one.
+
+    :func:`~sdt_survey.factor.sem.wlsmv_groups.merge_empty_categories` with the waves as the groups,
+    applied to the respondents complete at every wave (those the fit uses).
+    """
+    columns = [[f"{v}{_suffix(k)}" for v in items] for k in range(n_waves)]
+    complete = frame.dropna(subset=[c for wave in columns for c in wave])
+    stacked = pd.concat(
+        [complete[wave].set_axis(list(items), axis=1).assign(__wave__=k) for k, wave in enumerate(columns)],
+        ignore_index=True,
+    )
+    recoded, notes = merge_empty_categories(stacked, items, "__wave__")
+    out = complete.copy()
+    for k, wave in enumerate(columns):
+        out[wave] = recoded.loc[recoded["__wave__"] == k, list(items)].to_numpy()
+    notes = [n.replace("not used in every group", "not used at every wave") for n in notes]
+    return out, notes
+
+
 def _ordinal_chain(
     wide: WideResponses,
     long_model: CFAModel,
@@ -444,6 +464,7 @@ def _ordinal_chain(
     ordered: Sequence[str],
     free: tuple[str, ...],
     criterion: str,
+    merge_empty: bool,
 ) -> LongitudinalOrdinalResult:
     """Longitudinal invariance of ordinal items by WLSMV (theta), respondents complete at every wave."""
     n_waves = len(wide.waves)
@@ -453,8 +474,11 @@ def _ordinal_chain(
         for v in (*long_model.indicators, *long_model.factors)
         for k in range(n_waves)
     }
+    frame, merged = wide.frame, []
+    if merge_empty:
+        frame, merged = _merge_across_waves(frame, long_model.indicators, n_waves)
     with single_blas_thread():
-        prepared = prepare_ordinal_groups(wide.frame, model.indicators, None)
+        prepared = prepare_ordinal_groups(frame, model.indicators, None)
         levels = prepared.stats[0].levels
         for item in long_model.indicators:
             used = [tuple(levels[model.indicators.index(f"{item}{_suffix(k)}")]) for k in range(n_waves)]
@@ -465,7 +489,7 @@ def _ordinal_chain(
                 raise CFAError(
                     f"item {item!r} does not use the same categories at every wave ({seen}) among the "
                     "respondents complete at every wave; its thresholds cannot be held equal. Merge rare "
-                    "categories (e.g. 1 and 2) before the analysis"
+                    "categories (e.g. 1 and 2) before the analysis, or pass merge_empty=True"
                 )
         fits = {
             step: fit_ordinal_groups(
@@ -487,11 +511,13 @@ def _ordinal_chain(
         )
     n_ids = len(wide.frame)
     notes = list(wide.notes)
+    n_used = int(prepared.stats[0].n)
     notes.append(
-        f"{n_ids} respondents ({id!r}) across {n_waves} waves: {prepared.stats[0].n} with complete answers "
-        f"at every wave are fitted (lavaan's listwise default for WLSMV); {prepared.n_dropped} dropped "
-        f"({n_ids - wide.n_all} missed a wave, {wide.n_all - prepared.stats[0].n} skipped an item)"
+        f"{n_ids} respondents ({id!r}) across {n_waves} waves: {n_used} with complete answers at every wave "
+        f"are fitted (lavaan's listwise default for WLSMV); {n_ids - n_used} dropped "
+        f"({n_ids - wide.n_all} missed a wave, {wide.n_all - n_used} skipped an item)"
     )
+    notes += merged
     if min(prepared.n_th) == 2 and "thresholds" in results:
         notes.append(
             "items with three categories: the thresholds step is equivalent to the configural model "
@@ -564,6 +590,7 @@ def longitudinal_invariance(
     steps: Sequence[str] = tuple(STEPS),
     criterion: str = "chen2007",
     wave_order: str | Sequence[Any] = "sorted",
+    merge_empty: bool = False,
 ) -> LongitudinalInvarianceResult:
     """Test configural, metric, scalar and strict invariance of a factor model across waves.
 
@@ -608,6 +635,10 @@ def longitudinal_invariance(
     criterion : {"chen2007", "cheung-rensvold"}
     wave_order : "sorted" or sequence
         ``"sorted"`` (natural order: wave 2 before wave 10) or the waves in the order wanted.
+    merge_empty : bool
+        WLSMV only: merge an item's categories not used at every wave (among
+        the respondents fitted) into the next lower one first, with a note; by
+        default such items are refused, as their thresholds cannot be held equal.
 
     Returns
     -------
@@ -665,7 +696,7 @@ def longitudinal_invariance(
                 f"{estimator} uses the respondents with complete answers at every wave (lavaan's listwise "
                 f"default), not missing={missing!r}; use missing='listwise' (or ML/MLR with FIML)"
             )
-        return _ordinal_chain(wide, long_model, id, wave, ordered, tuple(free), criterion)
+        return _ordinal_chain(wide, long_model, id, wave, ordered, tuple(free), criterion, merge_empty)
     n_waves = len(wide.waves)
     models = {s: wide_model(long_model, n_waves, STEPS[s], tuple(free)) for s in ordered}
     with single_blas_thread():

@@ -216,7 +216,8 @@ class OrdinalInvarianceResult(InvarianceResult):
                 if self.latent_means["comparable"].all()
                 else " (NOT interpretable: scalar invariance fails)"
             )
-            lines += ["", f"Latent mean differences from the scalar model (factor SD 1 in group 1){note}:"]
+            where = f"{self.group} {self.reference}"
+            lines += ["", f"Latent mean differences from the scalar model (factor SD 1 in {where}){note}:"]
             show = self.latent_means.drop(columns="comparable")
             lines.append(show.to_string(index=False, float_format=lambda v: f"{v:.{digits}f}"))
         lines += ["", "Conclusion: " + self.conclusion]
