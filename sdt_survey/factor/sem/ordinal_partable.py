@@ -279,7 +279,7 @@ def wu_estabrook_long_table(
     Examples
     --------
     >>> from sdt_survey.factor.sem import CFAModel
-    >>> model = CFAModel.from_syntax("f_w1 =~ a_w1 + b_w1 + c_w1\nf_w2 =~ a_w2 + b_w2 + c_w2")
+    >>> model = CFAModel.from_syntax("f_w1 =~ a_w1 + b_w1 + c_w1\\nf_w2 =~ a_w2 + b_w2 + c_w2")
     >>> names = {f"{v}_w{k + 1}": (v, k) for v in "fabc" for k in range(2)}
     >>> table = wu_estabrook_long_table(model, [4] * 6, "theta", names, ["thresholds", "loadings"])
     >>> table.numbered()[1]  # 12 thresholds, 3 loadings, 1 factor covariance; wave 2: 3 + 3 + 1
