@@ -253,7 +253,8 @@ def test_wide_responses_pivot():
     [
         ({"id": "who"}, "no id column 'who'"),
         ({"wave": "when"}, "no wave column 'when'"),
-        ({"estimator": "WLSMV"}, "ML or MLR"),
+        ({"estimator": "WLSMV", "missing": "fiml"}, "complete answers at every wave"),
+        ({"estimator": "GLS"}, "estimator must be one of ML, MLR"),
         ({"steps": ["weak"]}, "unknown invariance step"),
         ({"criterion": "hu-bentler"}, "criterion must be"),
         ({"free": ["q9~1"]}, "names 'q9'"),

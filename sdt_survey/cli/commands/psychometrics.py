@@ -517,7 +517,8 @@ def invariance_command(
     Estabrook (2016) as semTools writes it, configural, thresholds, metric,
     scalar, strict, fitted by WLSMV with scaled-shifted difference tests
     (lavaan's lavTestLRT) and the scaled CFI and RMSEA. A category that one
-    group never used is merged into the next lower one, with a note.
+    group (or wave) never used is merged into the next lower one, with a
+    note. Across waves, WLSMV fits the residents complete at every wave.
 
     \b
     Examples:
@@ -527,6 +528,7 @@ def invariance_command(
       sdt-survey invariance bpn-residency wave1.csv --group-column cohort --free "rs2=~" --format json
       sdt-survey invariance bpn-residency wave1.csv --group-column pgy --estimator MLR --cluster program
       sdt-survey invariance bpn-residency wave1.csv --group-column pgy --estimator WLSMV
+      sdt-survey invariance bpn-residency waves.csv --id-column resident --estimator WLSMV
     """
     from ...factor.sem import instrument_invariance, instrument_longitudinal_invariance
 

@@ -72,12 +72,22 @@ from ...stats.threads import single_blas_thread
 from .estimators import ESTIMATORS, estimator_record
 from .fitting import fit_prepared
 from .invariance import CRITERIA, STEPS, InvarianceResult, _compare, _conclusion
-from .results import CFAResult
+from .ordinal_invariance import ORDINAL_STEPS, OrdinalInvarianceResult, _ordinal_conclusion
+from .ordinal_invariance import _compare as _ordinal_compare
+from .ordinal_partable import wu_estabrook_long_table
 from .samplestats import prepare_data
 from .spec import CFAModel, _parse_partial, as_model
 from .syntax import Statement
+from .wlsmv import grouped_result
+from .wlsmv_groups import fit_ordinal_groups, merge_empty_categories, prepare_ordinal_groups
 
-__all__ = ["LongitudinalInvarianceResult", "longitudinal_invariance", "wide_model", "wide_responses"]
+__all__ = [
+    "LongitudinalInvarianceResult",
+    "LongitudinalOrdinalResult",
+    "longitudinal_invariance",
+    "wide_model",
+    "wide_responses",
+]
 
 #: How a wave's copy of an item or factor is named: ``rs1`` at the second wave is ``rs1_w2``.
 SUFFIX = "_w{}"
@@ -374,16 +384,180 @@ class LongitudinalInvarianceResult(InvarianceResult):
         return jsonable(out)
 
 
-def _latent_means(scalar: CFAResult, factors: Sequence[str], waves: Sequence[Any], comparable: bool):
-    """Each factor's mean at waves 2.. minus wave 1, in the scalar model (wave 1: mean 0)."""
-    table = scalar._estimates_table()
+@dataclass
+class LongitudinalOrdinalResult(OrdinalInvarianceResult):
+    """The ordinal (WLSMV) chain across waves: configural, thresholds, metric, scalar, strict.
+
+    As :class:`~sdt_survey.factor.sem.ordinal_invariance.OrdinalInvarianceResult`
+    (steps of :class:`~sdt_survey.factor.sem.wlsmv.OrdinalCFAResult` on the
+    wide model, scaled-shifted difference tests), with ``group`` the wave
+    column and ``groups`` the respondents answering each wave, plus the
+    attributes ``id``, ``waves``, ``n_ids`` and ``n_all_waves`` of
+    :class:`LongitudinalInvarianceResult`. ``n_all_waves`` respondents (the
+    complete cases) are fitted.
+    """
+
+    id: str = ""
+    waves: dict[Any, str] = field(default_factory=dict)
+    n_ids: int = 0
+    n_all_waves: int = 0
+
+    _heading = LongitudinalInvarianceResult._heading
+
+    def to_dict(self) -> dict[str, Any]:
+        """As :meth:`OrdinalInvarianceResult.to_dict`, plus ``id``, ``waves``, ``n_ids``, ``latent_means``."""
+        out = super().to_dict()
+        means = None if self.latent_means is None else self.latent_means.to_dict("records")
+        out.update(
+            {
+                "id": self.id,
+                "waves": {str(w): s for w, s in self.waves.items()},
+                "n_ids": self.n_ids,
+                "n_all_waves": self.n_all_waves,
+                "latent_means": means,
+            }
+        )
+        return jsonable(out)
+
+
+def _ordinal_wide_model(model: CFAModel, n_waves: int) -> CFAModel:
+    """The configural wide model of ordinal items: loadings and residual covariances, nothing fixed.
+
+    The rows the continuous :func:`wide_model` writes, less what the ordinal
+    identification sets (intercepts, variances, means: :func:`wu_estabrook_long_table`).
+    """
+    wide = wide_model(model, n_waves)
+    items = set(wide.indicators)
+    kept = tuple(
+        Statement(s.lhs, s.op, s.rhs)
+        for s in wide.statements
+        if s.op == "=~" or (s.op == "~~" and s.lhs != s.rhs and s.lhs in items and s.rhs in items)
+    )
+    return CFAModel(kept, description=wide.description)
+
+
+def _merge_across_waves(frame: pd.DataFrame, items: Sequence[str], n_waves: int):
+    """Merge each item's categories not used at every wave (by the complete cases) into the next lower one.
+
+    :func:`~sdt_survey.factor.sem.wlsmv_groups.merge_empty_categories` with the waves as the groups,
+    applied to the respondents complete at every wave (those the fit uses).
+    """
+    columns = [[f"{v}{_suffix(k)}" for v in items] for k in range(n_waves)]
+    complete = frame.dropna(subset=[c for wave in columns for c in wave])
+    stacked = pd.concat(
+        [complete[wave].set_axis(list(items), axis=1).assign(__wave__=k) for k, wave in enumerate(columns)],
+        ignore_index=True,
+    )
+    recoded, notes = merge_empty_categories(stacked, items, "__wave__")
+    out = complete.copy()
+    for k, wave in enumerate(columns):
+        out[wave] = recoded.loc[recoded["__wave__"] == k, list(items)].to_numpy()
+    notes = [n.replace("not used in every group", "not used at every wave") for n in notes]
+    return out, notes
+
+
+def _ordinal_chain(
+    wide: WideResponses,
+    long_model: CFAModel,
+    id: str,
+    wave: str,
+    ordered: Sequence[str],
+    free: tuple[str, ...],
+    criterion: str,
+    merge_empty: bool,
+) -> LongitudinalOrdinalResult:
+    """Longitudinal invariance of ordinal items by WLSMV (theta), respondents complete at every wave."""
+    n_waves = len(wide.waves)
+    model = _ordinal_wide_model(long_model, n_waves)
+    names = {
+        f"{v}{_suffix(k)}": (v, k)
+        for v in (*long_model.indicators, *long_model.factors)
+        for k in range(n_waves)
+    }
+    frame, merged = wide.frame, []
+    if merge_empty:
+        frame, merged = _merge_across_waves(frame, long_model.indicators, n_waves)
+    with single_blas_thread():
+        prepared = prepare_ordinal_groups(frame, model.indicators, None)
+        levels = prepared.stats[0].levels
+        for item in long_model.indicators:
+            used = [tuple(levels[model.indicators.index(f"{item}{_suffix(k)}")]) for k in range(n_waves)]
+            if len(set(used)) > 1:
+                seen = "; ".join(
+                    f"{w}: {', '.join(f'{v:g}' for v in u)}" for w, u in zip(wide.waves, used, strict=True)
+                )
+                raise CFAError(
+                    f"item {item!r} does not use the same categories at every wave ({seen}) among the "
+                    "respondents complete at every wave; its thresholds cannot be held equal. Merge rare "
+                    "categories (e.g. 1 and 2) before the analysis, or pass merge_empty=True"
+                )
+        fits = {
+            step: fit_ordinal_groups(
+                wu_estabrook_long_table(model, prepared.n_th, "theta", names, ORDINAL_STEPS[step], free),
+                prepared,
+            )
+            for step in ordered
+        }
+        comparisons = [
+            _ordinal_compare(a, fits[a], b, fits[b], criterion) for a, b in itertools.pairwise(ordered)
+        ]
+    results = {step: grouped_result(model, prepared, fit) for step, fit in fits.items()}
+    factors = list(long_model.factors)
+    conclusion, highest = _ordinal_conclusion(wave, factors, results, comparisons, free, across="waves")
+    latent = None
+    if "scalar" in results:
+        latent = _latent_means(
+            results["scalar"].parameters, factors, wide.waves, highest in ("scalar", "strict")
+        )
+    n_ids = len(wide.frame)
+    notes = list(wide.notes)
+    n_used = int(prepared.stats[0].n)
+    notes.append(
+        f"{n_ids} respondents ({id!r}) across {n_waves} waves: {n_used} with complete answers at every wave "
+        f"are fitted (lavaan's listwise default for WLSMV); {n_ids - n_used} dropped "
+        f"({n_ids - wide.n_all} missed a wave, {wide.n_all - n_used} skipped an item)"
+    )
+    notes += merged
+    if min(prepared.n_th) == 2 and "thresholds" in results:
+        notes.append(
+            "items with three categories: the thresholds step is equivalent to the configural model "
+            "(Wu & Estabrook, 2016), so equal thresholds are assumed, not tested"
+        )
+    notes.append(
+        "the wide model of each step is semTools::measEq.syntax's (ordered, parameterization = 'theta', "
+        "ID.fac = 'std.lv', ID.cat = 'Wu.Estabrook.2016', auto = 'all': the latent responses of the same "
+        "item correlated across waves)"
+    )
+    return LongitudinalOrdinalResult(
+        group=wave,
+        groups=dict(wide.answered),
+        estimator="WLSMV",
+        steps=results,
+        comparisons=comparisons,
+        latent_means=latent,
+        conclusion=conclusion,
+        criterion=criterion,
+        free=free,
+        highest=highest,
+        warnings=[f"{step}: {w}" for step, res in results.items() for w in res.warnings],
+        notes=notes,
+        parameterization="theta",
+        id=id,
+        waves={w: _suffix(k) for k, w in enumerate(wide.waves)},
+        n_ids=n_ids,
+        n_all_waves=wide.n_all,
+    )
+
+
+def _latent_means(table: pd.DataFrame, factors: Sequence[str], waves: Sequence[Any], comparable: bool):
+    """Each factor's mean at waves 2.. minus wave 1, in the scalar model's estimates (wave 1: mean 0)."""
     est = {(r.lhs, r.op, r.rhs): r for r in table.itertuples(index=False)}
     rows = []
     for f in factors:
         variance = est[(f + _suffix(0), "~~", f + _suffix(0))].est
         for k, w in enumerate(waves[1:], start=1):
             r = est[(f + _suffix(k), "~1", "")]
-            if not math.isfinite(r.se) and r.est == 0:
+            if not (math.isfinite(r.se) and r.se > 0) and r.est == 0:
                 continue  # fixed: no intercept of this factor is equal across waves
             rows.append(
                 {
@@ -416,6 +590,7 @@ def longitudinal_invariance(
     steps: Sequence[str] = tuple(STEPS),
     criterion: str = "chen2007",
     wave_order: str | Sequence[Any] = "sorted",
+    merge_empty: bool = False,
 ) -> LongitudinalInvarianceResult:
     """Test configural, metric, scalar and strict invariance of a factor model across waves.
 
@@ -438,25 +613,36 @@ def longitudinal_invariance(
     wave : str
         The wave column; waves in natural order (``wave_order``), the first
         is the reference for latent means.
-    estimator : {"ML", "MLR"}
+    estimator : {"ML", "MLR", "WLSMV"}
         With MLR, chi-square differences are Satorra-Bentler (2001) scaled
-        and the CFI/RMSEA changes use the robust indices.
+        and the CFI/RMSEA changes use the robust indices. With WLSMV the
+        items are ordinal: the chain of Wu & Estabrook (2016) across waves
+        (configural, thresholds, metric, scalar, strict; theta
+        parameterization), as ``measEq.syntax(ordered = ..., ID.cat =
+        "Wu.Estabrook.2016", longFacNames = ...)`` writes it, with
+        scaled-shifted difference tests (lavaan's ``lavTestLRT``); see
+        :class:`LongitudinalOrdinalResult`.
     missing : {"auto", "listwise", "fiml"}
         Respondents who skipped a wave (or an item): ``"fiml"`` keeps them
         (lavaan's ``missing = "ml"``), ``"listwise"`` drops them, ``"auto"``
-        is FIML when anything is missing.
+        is FIML when anything is missing (listwise for WLSMV, lavaan's default).
     free : sequence of str
         Parameters released from the equality across waves in every step
         (``long.partial``): ``"rs2~1"``, ``"rs2=~"``, ``"rs~~rs2"``...
     steps : sequence of str
-        Which of ``configural``, ``metric``, ``scalar``, ``strict`` to fit.
+        Which of ``configural``, ``metric``, ``scalar``, ``strict`` to fit
+        (for WLSMV also ``thresholds``, fitted by default).
     criterion : {"chen2007", "cheung-rensvold"}
     wave_order : "sorted" or sequence
         ``"sorted"`` (natural order: wave 2 before wave 10) or the waves in the order wanted.
+    merge_empty : bool
+        WLSMV only: merge an item's categories not used at every wave (among
+        the respondents fitted) into the next lower one first, with a note; by
+        default such items are refused, as their thresholds cannot be held equal.
 
     Returns
     -------
-    LongitudinalInvarianceResult
+    LongitudinalInvarianceResult or LongitudinalOrdinalResult
 
     Raises
     ------
@@ -484,27 +670,33 @@ def longitudinal_invariance(
     'strict'
     """
     record = ESTIMATORS.get(str(estimator).upper())
-    if record is not None and record.data != "continuous":
-        raise CFAError(
-            f"longitudinal invariance is fitted by ML or MLR; {record.name} (ordinal thresholds equal "
-            "across waves) is not available yet"
-        )
-    estimator = estimator_record(estimator).name
+    ordinal = record is not None and record.data != "continuous"
+    estimator = record.name if ordinal else estimator_record(estimator).name
     if criterion not in CRITERIA:
         raise CFAError(f"criterion must be one of {', '.join(CRITERIA)}, not {criterion!r}")
+    chain = ORDINAL_STEPS if ordinal else STEPS
     if isinstance(steps, str):
         steps = (steps,)
-    unknown = [s for s in steps if s not in STEPS]
+    elif ordinal and tuple(steps) == tuple(STEPS):
+        steps = tuple(ORDINAL_STEPS)  # the default: the whole ordinal chain, thresholds included
+    unknown = [s for s in steps if s not in chain]
     if unknown:
-        raise CFAError(f"unknown invariance step(s) {unknown}; the steps are {', '.join(STEPS)}")
+        raise CFAError(f"unknown invariance step(s) {unknown}; the {estimator} steps are {', '.join(chain)}")
     if not steps:
         raise CFAError("no steps to fit")
     if isinstance(free, str):
         free = (free,)
-    ordered = [s for s in STEPS if s in steps]
+    ordered = [s for s in chain if s in steps]
     long_model = as_model(model)
     _check_long_model(long_model)
     wide = wide_responses(data, long_model.indicators, id, wave, wave_order)
+    if ordinal:
+        if missing not in ("auto", "listwise"):
+            raise CFAError(
+                f"{estimator} uses the respondents with complete answers at every wave (lavaan's listwise "
+                f"default), not missing={missing!r}; use missing='listwise' (or ML/MLR with FIML)"
+            )
+        return _ordinal_chain(wide, long_model, id, wave, ordered, tuple(free), criterion, merge_empty)
     n_waves = len(wide.waves)
     models = {s: wide_model(long_model, n_waves, STEPS[s], tuple(free)) for s in ordered}
     with single_blas_thread():
@@ -517,7 +709,9 @@ def longitudinal_invariance(
     )
     latent = None
     if "scalar" in results:
-        latent = _latent_means(results["scalar"], factors, wide.waves, highest in ("scalar", "strict"))
+        latent = _latent_means(
+            results["scalar"]._estimates_table(), factors, wide.waves, highest in ("scalar", "strict")
+        )
     n_ids = len(wide.frame)
     some = n_ids - wide.n_all
     notes = list(wide.notes)

@@ -244,6 +244,8 @@ def instrument_longitudinal_invariance(
         estimator=estimator,
         missing=missing,
         free=list(free),
+        # WLSMV: a category not used at every wave is merged into the next lower one (noted).
+        merge_empty=str(estimator).upper() == "WLSMV",
     )
     return _noted(result, data.notes)
 
