@@ -51,15 +51,38 @@ def corrected_item_total(keyed: pd.DataFrame, items: Sequence[str]) -> pd.DataFr
     items : sequence of str
         The subscale's items (at least two).
     """
-    frame = keyed[list(items)].apply(pd.to_numeric, errors="coerce").astype(float)
+    frame = keyed[list(items)]
+    if not all(pd.api.types.is_float_dtype(dtype) for dtype in frame.dtypes):
+        frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
+    values = frame.to_numpy(dtype=float)
+    answered = ~np.isnan(values)
+    filled = np.where(answered, values, 0.0)
+    # Whole numbers well below 2**53 sum exactly in any order: the rest is the total less the item.
+    exact = bool(np.abs(filled).max(initial=0) * len(items) < 2**52) and bool(
+        np.all(np.floor(filled) == filled)
+    )
+    if exact:
+        everyone = filled.sum(axis=1)
+        answers = answered.sum(axis=1)
     rows = []
-    for item in items:
-        rest = frame.drop(columns=item).mean(axis=1, skipna=True)
-        both = frame[item].notna() & rest.notna()
-        x, y = frame.loc[both, item].to_numpy(), rest[both].to_numpy()
+    for j, item in enumerate(items):
+        if exact:
+            total = everyone - filled[:, j]
+            count = answers - answered[:, j]
+        else:  # the mean of the other answered items, summed in column order
+            total = np.zeros(len(values))
+            count = np.zeros(len(values))
+            for i in (i for i in range(len(items)) if i != j):
+                total += filled[:, i]
+                count += answered[:, i]
+        both = answered[:, j] & (count > 0)
+        x = values[both, j]
+        y = total[both] / count[both]
         r = float("nan")
-        if len(x) >= 3 and np.std(x) > 0 and np.std(y) > 0:
-            r = float(np.corrcoef(x, y)[0, 1])
+        if len(x) >= 3:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                # A constant x or y has no correlation: its variance is 0, and r is NaN.
+                r = float(np.corrcoef(x, y)[0, 1])
         rows.append({"item": item, "r_drop": r, "n": int(both.sum())})
     return pd.DataFrame(rows, columns=["item", "r_drop", "n"])
 
