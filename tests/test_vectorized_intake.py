@@ -198,12 +198,13 @@ def test_careless_indices_match_a_respondent_by_respondent_reference():
     np.testing.assert_allclose(indices["mahalanobis_d2"], d2, rtol=1e-9)
 
 
-@pytest.mark.parametrize("whole", [True, False])
-def test_corrected_item_total_matches_a_per_item_reference(whole):
+@pytest.mark.parametrize(("whole", "n"), [(True, 400), (False, 400), (True, 20_000)])
+def test_corrected_item_total_matches_a_per_item_reference(whole, n):
+    """Small data item by item; many respondents on a short scale by their distinct answer patterns."""
     rng = np.random.default_rng(9)
-    trait = rng.normal(size=400)
-    values = trait[:, None] + rng.normal(size=(400, 5))
-    values = np.round(values * 2) if whole else values
+    trait = rng.normal(size=n)
+    values = trait[:, None] + rng.normal(size=(n, 5))
+    values = np.clip(np.round(values), -2, 2) if whole else values
     values[rng.random(values.shape) < 0.1] = np.nan
     keyed = pd.DataFrame(values, columns=[f"x{i}" for i in range(5)])
     keyed["x4"] = -keyed["x4"]
