@@ -32,7 +32,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..errors import SdtSurveyError
@@ -241,7 +240,7 @@ def _branching(clean: CleanResponses, instruments: Sequence[Instrument], add) ->
             continue
         answered = issues[(issues["problem"] == "answered_when_hidden") & (issues["item"] == item.id)]
         n_answered = len(answered)
-        hidden = n_answered + int(np.sum(clean.missing_reason[item.id].to_numpy() == "not_shown"))
+        hidden = n_answered + int(clean.reasons.count("not_shown", item.id).sum())
         if n_answered >= 3 and n_answered * 2 >= hidden:
             column = answered["column"].iloc[0]
             add(
