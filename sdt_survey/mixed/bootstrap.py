@@ -1,0 +1,141 @@
+"""The parametric bootstrap of a linear mixed model, as lme4's ``bootMer``.
+
+Each replicate simulates a response from the fitted model (lme4's
+``simulate``: new random effects ``b ~ N(0, σ² ΛΛ')`` and residuals
+``ε ~ N(0, σ²)`` around ``Xβ``), refits it by the fit's method (REML or ML)
+from the fitted θ, and records the standard deviations, correlations and σ
+(lme4's ``.sig01 ... .sigma``) and the fixed effects. Every replicate's
+random numbers are drawn up front from one seeded generator, so the result
+is the same whatever the number of workers; the refits run in parallel with
+joblib.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from ..errors import SdtSurveyError
+from ..stats.threads import single_blas_thread
+from .criterion import _Criterion
+from .design import _Design
+from .optimize import _CoreFit
+from .parameters import _Parameters
+from .refit import _minimize_theta, _with_response
+
+
+def _refit_chunk(task: tuple) -> np.ndarray:
+    """Refit a block of simulated responses (one joblib task); a failed refit is a row of NaN."""
+    crit, params, Y, theta0, reml = task
+    out = np.full((Y.shape[0], params.n + crit.design.p), np.nan)
+    with single_blas_thread():
+        for r, y in enumerate(Y):
+            try:
+                crit_y = _with_response(crit, y)
+                theta, _ = _minimize_theta(crit_y, theta0, reml, ftol=1e-12, gtol=1e-6)
+                solved = crit_y.solve(theta, reml)
+                out[r, : params.n] = params.from_theta(theta, math.sqrt(solved["sigma2"]))
+                out[r, params.n :] = solved["beta"]
+            except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+                continue
+    return out
+
+
+def _simulate(crit: _Criterion, core: _CoreFit, nsim: int, seed: int | None) -> np.ndarray:
+    """``nsim`` responses simulated from the fit (rows), as lme4's ``simulate(use.u = FALSE)``."""
+    design: _Design = crit.design
+    rng = np.random.default_rng(seed)
+    sigma = math.sqrt(core.sigma2)
+    lam = crit.lam(core.theta)  # (groups, q, q)
+    n_groups, q = lam.shape[0], lam.shape[1]
+    U = rng.standard_normal((nsim, n_groups, q))
+    E = rng.standard_normal((nsim, design.n))
+    B = np.einsum("gij,sgj->sgi", lam, U)  # relative random effects per group
+    Z = sparse.lil_matrix((design.n, n_groups * q))
+    for g, (rows, Zg) in enumerate(zip(crit.rows, crit.z_groups, strict=True)):
+        Z[np.ix_(rows, np.arange(g * q, g * q + Zg.shape[1]))] = Zg
+    Zb = sparse.csr_matrix(Z) @ B.reshape(nsim, n_groups * q).T  # (n, nsim)
+    return (design.X @ core.beta)[None, :] + sigma * (Zb.T + E)
+
+
+def bootstrap_replicates(
+    design: _Design,
+    core: _CoreFit,
+    formula: str,
+    frame: pd.DataFrame,
+    *,
+    nsim: int = 500,
+    seed: int | None = None,
+    n_jobs: int = 1,
+) -> pd.DataFrame:
+    """Parametric bootstrap replicates: one row per replicate, one column per parameter (lme4's names).
+
+    Parameters
+    ----------
+    design, core
+        The model's design and its fit on lme4's criterion (``ModelResult.fit_state``).
+    formula : str
+        The model's formula (for lme4's order of the random terms).
+    frame : pandas.DataFrame
+        The model's rows (``ModelResult.data``).
+    nsim : int
+        Number of replicates.
+    seed : int, optional
+        Seed of the generator of every replicate's random numbers.
+    n_jobs : int
+        joblib workers (``-1``: all cores; ``1``: in this process). The result does not depend on it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``.sig01 ... .sigma`` and the fixed effects; a replicate whose refit
+        failed is a row of NaN.
+    """
+    if not isinstance(nsim, int | np.integer) or nsim < 1:
+        raise SdtSurveyError(f"nsim must be a positive whole number, got {nsim!r}")
+    crit = core.criterion
+    params = _Parameters(crit, formula, frame)
+    Y = _simulate(crit, core, int(nsim), seed)
+    chunks = np.array_split(Y, min(len(Y), max(1, 4 * (abs(n_jobs) if n_jobs else 1))))
+    tasks = [(crit, params, chunk, core.theta, core.reml) for chunk in chunks if len(chunk)]
+    if n_jobs == 1 or len(tasks) == 1:
+        parts = [_refit_chunk(t) for t in tasks]
+    else:
+        from joblib import Parallel, delayed
+
+        parts = Parallel(n_jobs=n_jobs)(delayed(_refit_chunk)(t) for t in tasks)
+    columns = params.names + list(design.x_names)
+    return pd.DataFrame(np.vstack(parts), columns=columns)
+
+
+def percentile_interval(values: np.ndarray, level: float) -> tuple[float, float]:
+    """boot's percentile interval (``norm.inter``): order statistics interpolated on the normal scale.
+
+    Examples
+    --------
+    >>> percentile_interval(np.arange(1.0, 40.0), 0.95)
+    (1.0, 39.0)
+    """
+    from scipy import stats
+
+    t = np.sort(np.asarray(values, dtype=float)[np.isfinite(values)])
+    R = len(t)
+    if R == 0:
+        return math.nan, math.nan
+    out = []
+    for alpha in ((1 - level) / 2, (1 + level) / 2):
+        rk = (R + 1) * alpha
+        k = math.trunc(rk)
+        if k == rk and 0 < k <= R:
+            out.append(float(t[k - 1]))
+        elif k <= 0:
+            out.append(float(t[0]))
+        elif k >= R:
+            out.append(float(t[-1]))
+        else:
+            z1, z2, z3 = stats.norm.ppf([alpha, k / (R + 1), (k + 1) / (R + 1)])
+            out.append(float(t[k - 1] + (z1 - z2) / (z3 - z2) * (t[k] - t[k - 1])))
+    return out[0], out[1]
