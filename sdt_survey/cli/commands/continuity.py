@@ -221,6 +221,35 @@ def continuity_command(
     help="With --latent: auto (FIML when items are missing, else complete data), fiml (every answered "
     "item counts; lavaan missing='ml') or listwise.",
 )
+@click.option(
+    "--confint",
+    "confint_method",
+    type=click.Choice(["wald", "profile", "boot"], case_sensitive=False),
+    default=None,
+    help="Confidence intervals for the fixed effects and the variance components (standard deviations, "
+    "correlations, sigma), as lme4's confint(method=): Wald, profile likelihood, or parametric bootstrap "
+    "percentiles.",
+)
+@click.option(
+    "--nsim",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="With --confint boot: bootstrap resamples.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="With --confint boot: seed (the same seed gives the same intervals, on any number of --jobs).",
+)
+@click.option(
+    "--jobs",
+    type=WorkerCount(),
+    default=1,
+    show_default=True,
+    help="With --confint boot: worker processes (joblib's n_jobs; -1 for all cores).",
+)
 @plot_option("Write the dose-response curve (needs --spline) as .png or .svg.")
 @FORMAT_OUTPUT
 @OUT_FILE
@@ -240,6 +269,10 @@ def model_command(
     latent: bool,
     estimator: str,
     missing: str,
+    confint_method: str | None,
+    nsim: int,
+    seed: int | None,
+    jobs: int,
     plot_path: str | None,
     fmt: str,
     out_path: str | None,
@@ -274,6 +307,10 @@ def model_command(
           --formula "relatedness_satisfaction ~ coc + (1|program/resident)"
       sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
           --formula "relatedness_satisfaction ~ coc + (1|program)" --spline coc:df=3 --plot curve.png
+      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
+          --formula "relatedness_satisfaction ~ coc + pgy + (1|program)" --confint profile
+      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
+          --formula "relatedness_satisfaction ~ coc + pgy + (1|program)" --confint boot --nsim 1000 --seed 1
     """
     from ...mixed import model_relatedness
     from ...scoring import read_table, score
@@ -301,7 +338,12 @@ def model_command(
     if plot_path and not spline:
         raise click.UsageError("--plot draws the dose-response curve: give --spline VAR:df=N too")
     if latent:
-        for flag, given in (("--ml", ml), ("--within-between", within_between), ("--spline", spline)):
+        for flag, given in (
+            ("--ml", ml),
+            ("--within-between", within_between),
+            ("--spline", spline),
+            ("--confint", confint_method),
+        ):
             if given:
                 raise click.UsageError(f"{flag} is for the observed-score model; --latent takes neither")
         if responses_path is None:
@@ -349,6 +391,9 @@ def model_command(
         within_between=within_between,
         spline=spline,
     )
+    if confint_method:
+        method = {"wald": "Wald", "profile": "profile", "boot": "boot"}[confint_method.lower()]
+        result.confint(method, nsim=nsim, seed=seed, n_jobs=jobs, attach=True)
     write_or_echo(render(result, fmt), out_path, "model", force)
     if plot_path:
         click.echo(f"dose-response plot: {result.plot(plot_path, overwrite=force)}")
