@@ -65,7 +65,9 @@ def _fit(key: str):
 
 def _golden(key: str, part: str) -> pd.DataFrame:
     g = GOLDEN[key][part]
-    return pd.DataFrame({"lower": g["lower"], "upper": g["upper"]}, index=g["names"], dtype=float)
+    # jsonlite writes lme4's NA (the Wald rows of the variance parameters) as "NA".
+    values = {k: pd.to_numeric(pd.Series(g[k]), errors="coerce").to_numpy() for k in ("lower", "upper")}
+    return pd.DataFrame(values, index=g["names"])
 
 
 @pytest.mark.parametrize("key", list(MODELS))
