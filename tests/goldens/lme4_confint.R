@@ -54,7 +54,7 @@ one <- function(formula, data) {
   bci <- confint(b, type = "perc")
   list(formula = deparse(formula), nobs = nobs(m), reml = REMLcrit(m), ml_deviance = deviance(mML),
        ml_sdcor = unname(bootfun(mML)), estimates = unname(bootfun(m)),
-       reml_tight = REMLcrit(mt), estimates_tight = unname(bootfun(mt)), readable_names = newnames,
+       reml_tight = REMLcrit(mt), estimates_tight = unname(bootfun(mt)), wald_tight = ci_list(confint(mt, method = "Wald")), readable_names = newnames,
        wald = ci_list(wald), profile = ci_list(prof), profile90 = ci_list(prof90), profile_table = table,
        boot = c(ci_list(bci), list(nsim = NSIM, failed = sum(!complete.cases(b$t)),
                 mean = unname(colMeans(b$t, na.rm = TRUE)), sd = unname(apply(b$t, 2, sd, na.rm = TRUE)),
