@@ -132,6 +132,22 @@ def profile_model(
     Returns
     -------
     (list of _ProfileTrace, notes)
+        One trace per parameter (lme4's order), and what happened on the way.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sdt_survey.mixed import fit_model
+    >>> rng = np.random.default_rng(4)
+    >>> g = np.repeat(np.arange(10), 6)
+    >>> y = np.repeat(rng.normal(0, 1, 10), 6) + rng.normal(0, 1, 60)
+    >>> m = fit_model("y ~ 1 + (1|g)", pd.DataFrame({"y": y, "g": g}), lrt=False, null_model=False)
+    >>> traces, notes = profile_model(*m.fit_state, m.formula, m.data)
+    >>> [t.name for t in traces]
+    ['.sig01', '.sigma', '(Intercept)']
+    >>> lo, hi = profile_interval(traces[2], 0.95, notes)
+    >>> bool(lo < m.fixed.loc["(Intercept)", "estimate"] < hi)
+    True
     """
     ml = _ml_fit(design, core)
     crit: _Criterion = ml.criterion
@@ -278,7 +294,14 @@ def _predict(knots: np.ndarray, coef: np.ndarray, z: np.ndarray) -> np.ndarray:
 
 
 def profile_interval(trace: _ProfileTrace, level: float, notes: list[str]) -> tuple[float, float]:
-    """lme4's ``confint.thpr`` for one parameter."""
+    """lme4's ``confint.thpr`` for one parameter: where the profile's ζ crosses the normal quantiles.
+
+    Examples
+    --------
+    >>> t = _ProfileTrace("b", "b", np.linspace(-3, 3, 13), np.linspace(-3, 3, 13), math.nan, math.nan)
+    >>> [round(v, 4) for v in profile_interval(t, 0.95, [])]
+    [-1.96, 1.96]
+    """
     a = (1 - level) / 2
     z = stats.norm.ppf([a, 1 - a])
     spline = _back_spline(trace.par, trace.zeta)

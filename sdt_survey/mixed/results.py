@@ -220,7 +220,7 @@ class ModelResult(Result):
         >>> y = 1 + np.repeat(rng.normal(0, 1, 10), 8) + rng.normal(0, 1, 80)
         >>> m = fit_model("y ~ 1 + (1|g)", pd.DataFrame({"y": y, "g": g}), lrt=False, null_model=False)
         >>> m.confint("Wald").loc["(Intercept)", ["lower", "upper"]].round(2).tolist()
-        [0.33, 1.6]
+        [0.28, 1.31]
         """
         table = model_confint(self, method, level=level, nsim=nsim, seed=seed, n_jobs=n_jobs)
         if attach:
