@@ -35,7 +35,7 @@ def _refit_chunk(task: tuple) -> np.ndarray:
         for r, y in enumerate(Y):
             try:
                 crit_y = _with_response(crit, y)
-                theta, _ = _minimize_theta(crit_y, theta0, reml, ftol=1e-12, gtol=1e-6)
+                theta, _ = _minimize_theta(crit_y, theta0, reml, ftol=1e-10)
                 solved = crit_y.solve(theta, reml)
                 out[r, : params.n] = params.from_theta(theta, math.sqrt(solved["sigma2"]))
                 out[r, params.n :] = solved["beta"]

@@ -28,14 +28,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import interpolate, optimize, stats
+from scipy import interpolate, stats
 
 from ..errors import ConvergenceWarning
 from .criterion import _Criterion
 from .design import _Design
 from .optimize import _CoreFit, _fit_core
 from .parameters import _Parameters
-from .refit import _minimize_theta, _with_response
+from .refit import _bounded_minimum, _minimize_theta, _with_response
 
 #: lme4's ``profile()`` defaults.
 ALPHAMAX = 0.01
@@ -181,16 +181,8 @@ def profile_model(
 
             start = np.clip(previous[1:][others], opt_lower[others], upper[others])
             lo, hi = opt_lower[others], upper[others]
-            res = optimize.minimize(
-                f,
-                start,
-                jac=lambda x: _gradient(f, x, lo, hi),
-                method="L-BFGS-B",
-                bounds=list(zip(lo, np.where(np.isfinite(hi), hi, None), strict=True)),
-                options={"ftol": 1e-13, "gtol": 1e-6, "maxiter": 2000, "maxls": 50},
-            )
-            x = res.x if res.fun <= f(start) else start
-            fval = min(float(res.fun), f(start))
+            x = _bounded_minimum(f, lambda x: _gradient(f, x, lo, hi), start, lo, hi, ftol=1e-13)
+            fval = f(x)
             pars = np.empty(nvp)
             pars[w] = value
             pars[others] = x

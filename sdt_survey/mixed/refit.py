@@ -3,7 +3,7 @@
 The profile of a fixed effect and every bootstrap replicate refit the model
 many times. Each refit only changes the response (or moves one fixed-effect
 column into an offset), so the criterion's cross-products with Z and X are
-kept and only those with y recomputed; θ is then found by L-BFGS-B on lme4's
+kept and only those with y recomputed; θ is then found by SLSQP on lme4's
 profiled criterion from a start (the fitted θ, as lme4's ``refit`` and
 ``profile`` start there).
 """
@@ -11,6 +11,7 @@ profiled criterion from a start (the fitted θ, as lme4's ``refit`` and
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -34,29 +35,70 @@ def _with_response(crit: _Criterion, y: np.ndarray) -> _Criterion:
 
 
 def _minimize_theta(
-    crit: _Criterion, start: np.ndarray, reml: bool, ftol: float = 1e-15, gtol: float = 1e-9
+    crit: _Criterion, start: np.ndarray, reml: bool, ftol: float = 1e-15
 ) -> tuple[np.ndarray, float]:
-    """θ minimizing the (RE)ML criterion from ``start`` (bounded L-BFGS-B); returns (θ, criterion).
+    """θ minimizing the (RE)ML criterion from ``start`` (bounded SLSQP); returns (θ, criterion).
 
     The default tolerances are the profile's (ζ is a square root of a small
     difference of deviances); a bootstrap refit can use looser ones.
     """
     if crit.n_theta == 0:
         return np.zeros(0), crit.deviance(np.zeros(0), reml)
-    bounds = [(lo if np.isfinite(lo) else None, None) for lo in crit.lower]
     x0 = np.maximum(np.asarray(start, dtype=float), crit.lower)
-    res = optimize.minimize(
-        crit.deviance,
+    theta = _bounded_minimum(
+        lambda t: crit.deviance(t, reml),
+        lambda t: crit.gradient(t, reml),
         x0,
-        args=(reml,),
-        jac=crit.gradient,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"ftol": ftol, "gtol": gtol, "maxiter": 2000, "maxls": 50},
+        crit.lower,
+        np.full(len(x0), np.inf),
+        ftol=ftol,
     )
-    theta = np.asarray(res.x, dtype=float)
-    dev = crit.deviance(theta, reml)
-    start_dev = crit.deviance(x0, reml)
-    if not dev <= start_dev:
-        return x0, start_dev
-    return theta, dev
+    return theta, crit.deviance(theta, reml)
+
+
+def _bounded_minimum(
+    f: Callable[[np.ndarray], float],
+    jac: Callable[[np.ndarray], np.ndarray],
+    x0: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    *,
+    ftol: float,
+    restarts: int = 5,
+) -> np.ndarray:
+    """SLSQP from ``x0`` within the bounds, on ``f - f(x0)``, restarted while it still gains.
+
+    Not L-BFGS-B: on profiles where another standard deviation heads for 0,
+    its first line search can stop it on "relative reduction of f <= factr *
+    epsmch" without moving (seen on ``(coc||program)``). The function is
+    shifted to 0 at the start, so that ``ftol`` is absolute, and the search is
+    restarted while a restart still lowers it.
+    """
+    f0 = f(x0)
+    if not np.isfinite(f0):
+        f0 = 0.0
+    bounds = list(
+        zip(
+            np.where(np.isfinite(lower), lower, None),
+            np.where(np.isfinite(upper), upper, None),
+            strict=True,
+        )
+    )
+    x, best = np.asarray(x0, dtype=float), f(x0) - f0
+    for _ in range(restarts):
+        res = optimize.minimize(
+            lambda t: f(t) - f0,
+            x,
+            jac=jac,
+            method="SLSQP",
+            bounds=bounds,
+            options={"ftol": ftol, "maxiter": 1000},
+        )
+        value = f(res.x) - f0
+        if not value < best:
+            break
+        gain = best - value
+        x, best = np.asarray(res.x, dtype=float), value
+        if gain < 1e-12:
+            break
+    return x
