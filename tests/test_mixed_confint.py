@@ -52,6 +52,10 @@ MODELS = {
     "penicillin": ("diameter ~ 1 + (1|plate) + (1|sample)", lambda: pd.read_csv(DATA / "penicillin.csv")),
     "residency14": (RESIDENCY, lambda: _residency(14)),
     "residency8": (RESIDENCY, lambda: _residency(8)),
+    "residency14_slope_uncorrelated": (
+        "relatedness_satisfaction ~ coc + (coc||program)",
+        lambda: _residency(14),
+    ),
 }
 _FITS: dict[str, object] = {}
 

@@ -4,15 +4,16 @@ Each replicate simulates a response from the fitted model (lme4's
 ``simulate``: new random effects ``b ~ N(0, σ² ΛΛ')`` and residuals
 ``ε ~ N(0, σ²)`` around ``Xβ``), refits it by the fit's method (REML or ML)
 from the fitted θ, and records the standard deviations, correlations and σ
-(lme4's ``.sig01 ... .sigma``) and the fixed effects. Every replicate's
-random numbers are drawn up front from one seeded generator, so the result
-is the same whatever the number of workers; the refits run in parallel with
-joblib.
+(lme4's ``.sig01 ... .sigma``) and the fixed effects. Each block of 50
+replicates draws its random numbers from its own generator, seeded from the
+one seed given, so the result is the same whatever the number of workers;
+the blocks run in parallel with joblib.
 """
 
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pandas as pd
@@ -26,30 +27,38 @@ from .optimize import _CoreFit
 from .parameters import _Parameters
 from .refit import _minimize_theta, _with_response
 
+#: Replicates per block: each block has its own seed (spawned from the one given), so the
+#: replicates are the same whatever the number of workers.
+BLOCK = 50
+#: Most replicates one call computes (a larger request is refused, not started).
+MAX_NSIM = 100_000
 
-def _refit_chunk(task: tuple) -> np.ndarray:
-    """Refit a block of simulated responses (one joblib task); a failed refit is a row of NaN."""
-    crit, params, Y, theta0, reml = task
-    out = np.full((Y.shape[0], params.n + crit.design.p), np.nan)
+
+def _refit_block(task: tuple) -> np.ndarray:
+    """Simulate and refit one block of replicates (one joblib task); a failed refit is a row of NaN."""
+    crit, params, theta, beta, sigma2, reml, count, seed = task
     with single_blas_thread():
+        Y = _simulate(crit, theta, beta, sigma2, count, np.random.default_rng(seed))
+        out = np.full((count, params.n + crit.design.p), np.nan)
         for r, y in enumerate(Y):
             try:
                 crit_y = _with_response(crit, y)
-                theta, _ = _minimize_theta(crit_y, theta0, reml, ftol=1e-10)
-                solved = crit_y.solve(theta, reml)
-                out[r, : params.n] = params.from_theta(theta, math.sqrt(solved["sigma2"]))
+                fitted, _ = _minimize_theta(crit_y, theta, reml, ftol=1e-10)
+                solved = crit_y.solve(fitted, reml)
+                out[r, : params.n] = params.from_theta(fitted, math.sqrt(solved["sigma2"]))
                 out[r, params.n :] = solved["beta"]
             except (np.linalg.LinAlgError, ValueError, FloatingPointError):
                 continue
     return out
 
 
-def _simulate(crit: _Criterion, core: _CoreFit, nsim: int, seed: int | None) -> np.ndarray:
+def _simulate(
+    crit: _Criterion, theta: np.ndarray, beta: np.ndarray, sigma2: float, nsim: int, rng: np.random.Generator
+) -> np.ndarray:
     """``nsim`` responses simulated from the fit (rows), as lme4's ``simulate(use.u = FALSE)``."""
     design: _Design = crit.design
-    rng = np.random.default_rng(seed)
-    sigma = math.sqrt(core.sigma2)
-    lam = crit.lam(core.theta)  # (groups, q, q)
+    sigma = math.sqrt(sigma2)
+    lam = crit.lam(theta)  # (groups, q, q)
     n_groups, q = lam.shape[0], lam.shape[1]
     U = rng.standard_normal((nsim, n_groups, q))
     E = rng.standard_normal((nsim, design.n))
@@ -58,7 +67,14 @@ def _simulate(crit: _Criterion, core: _CoreFit, nsim: int, seed: int | None) -> 
     for g, (rows, Zg) in enumerate(zip(crit.rows, crit.z_groups, strict=True)):
         Z[np.ix_(rows, np.arange(g * q, g * q + Zg.shape[1]))] = Zg
     Zb = sparse.csr_matrix(Z) @ B.reshape(nsim, n_groups * q).T  # (n, nsim)
-    return (design.X @ core.beta)[None, :] + sigma * (Zb.T + E)
+    return (design.X @ beta)[None, :] + sigma * (Zb.T + E)
+
+
+def _workers(n_jobs: int, tasks: int) -> int:
+    """joblib's n_jobs as a count (-1: all cores, -2: all but one), never more than the tasks."""
+    if n_jobs < 0:
+        n_jobs = (os.cpu_count() or 1) + 1 + n_jobs
+    return max(1, min(int(n_jobs), tasks))
 
 
 def bootstrap_replicates(
@@ -82,9 +98,10 @@ def bootstrap_replicates(
     frame : pandas.DataFrame
         The model's rows (``ModelResult.data``).
     nsim : int
-        Number of replicates.
+        Number of replicates (at most 100,000).
     seed : int, optional
-        Seed of the generator of every replicate's random numbers.
+        Seed of the replicates' random numbers (blocks of 50 replicates, each
+        with a seed spawned from this one).
     n_jobs : int
         joblib workers (``-1``: all cores; ``1``: in this process). The result does not depend on it.
 
@@ -107,19 +124,25 @@ def bootstrap_replicates(
     >>> reps.shape, list(reps.columns)
     ((5, 3), ['.sig01', '.sigma', '(Intercept)'])
     """
-    if not isinstance(nsim, int | np.integer) or nsim < 1:
-        raise SdtSurveyError(f"nsim must be a positive whole number, got {nsim!r}")
+    if isinstance(nsim, bool) or not isinstance(nsim, int | np.integer) or not 1 <= nsim <= MAX_NSIM:
+        raise SdtSurveyError(f"nsim must be a whole number from 1 to {MAX_NSIM:,}, got {nsim!r}")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs == 0:
+        raise SdtSurveyError(f"n_jobs must be a nonzero whole number (-1: all cores), got {n_jobs!r}")
     crit = core.criterion
     params = _Parameters(crit, formula, frame)
-    Y = _simulate(crit, core, int(nsim), seed)
-    chunks = np.array_split(Y, min(len(Y), max(1, 4 * (abs(n_jobs) if n_jobs else 1))))
-    tasks = [(crit, params, chunk, core.theta, core.reml) for chunk in chunks if len(chunk)]
-    if n_jobs == 1 or len(tasks) == 1:
-        parts = [_refit_chunk(t) for t in tasks]
+    counts = [min(BLOCK, int(nsim) - start) for start in range(0, int(nsim), BLOCK)]
+    seeds = np.random.SeedSequence(seed).spawn(len(counts))
+    tasks = [
+        (crit, params, core.theta, core.beta, core.sigma2, core.reml, count, block_seed)
+        for count, block_seed in zip(counts, seeds, strict=True)
+    ]
+    workers = _workers(int(n_jobs), len(tasks))
+    if workers == 1:
+        parts = [_refit_block(t) for t in tasks]
     else:
         from joblib import Parallel, delayed
 
-        parts = Parallel(n_jobs=n_jobs)(delayed(_refit_chunk)(t) for t in tasks)
+        parts = Parallel(n_jobs=workers)(delayed(_refit_block)(t) for t in tasks)
     columns = params.names + list(design.x_names)
     return pd.DataFrame(np.vstack(parts), columns=columns)
 

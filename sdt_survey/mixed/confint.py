@@ -63,7 +63,7 @@ def model_confint(
     level : float
         Confidence level, between 0 and 1.
     nsim : int
-        Bootstrap replicates (``"boot"``; lme4's default 500).
+        Bootstrap replicates (``"boot"``; lme4's default 500; at most 100,000).
     seed : int, optional
         Seed of the bootstrap: the same seed gives the same intervals, whatever ``n_jobs``.
     n_jobs : int

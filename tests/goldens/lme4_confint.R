@@ -10,7 +10,8 @@
 # * Penicillin: diameter ~ 1 + (1 | plate) + (1 | sample) (crossed; tests/data/penicillin.csv);
 # * the simulated residency data: scores_truth.csv joined to continuity_truth.csv and responses_w1.csv's
 #   program and pgy (tests/data/reference/sdt-sim), relatedness_satisfaction ~ coc + pgy + (1 | program),
-#   with all 14 programs and with programs P01..P08.
+#   with all 14 programs and with programs P01..P08; and relatedness_satisfaction ~ coc + (coc || program)
+#   on the 14 programs (a profile in which the other standard deviation heads for 0).
 # For each: Wald and profile intervals (oldNames: .sig01, ..., .sigma, then the fixed effects), the
 # profile itself (par, zeta per parameter), the ML refit the profile starts from (its deviance), and a
 # parametric bootstrap (bootMer, nsim = 500, seed = 2026, percentile intervals as confint(method = "boot"))
@@ -66,6 +67,7 @@ out <- list(
   sleepstudy_intercept = one(Reaction ~ Days + (1 | Subject), sleep),
   penicillin = one(diameter ~ 1 + (1 | plate) + (1 | sample), pen),
   residency14 = one(relatedness_satisfaction ~ coc + pgy + (1 | program), res),
-  residency8 = one(relatedness_satisfaction ~ coc + pgy + (1 | program), res8))
+  residency8 = one(relatedness_satisfaction ~ coc + pgy + (1 | program), res8),
+  residency14_slope_uncorrelated = one(relatedness_satisfaction ~ coc + (coc || program), res))
 write(toJSON(out, digits = NA, auto_unbox = TRUE, null = "null"), outfile)
 cat("ok\n")

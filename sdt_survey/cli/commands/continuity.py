@@ -232,10 +232,10 @@ def continuity_command(
 )
 @click.option(
     "--nsim",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=100_000),
     default=500,
     show_default=True,
-    help="With --confint boot: bootstrap resamples.",
+    help="With --confint boot: bootstrap resamples (1 to 100,000).",
 )
 @click.option(
     "--seed",
