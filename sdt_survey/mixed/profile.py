@@ -208,7 +208,7 @@ def profile_model(
 
         def fe_zeta(value: float, previous: np.ndarray, j=j, xj=xj, reduced=reduced) -> np.ndarray:
             crit_j = _with_response(reduced, design.y - xj * value)
-            _, dev = _minimize_theta(crit_j, ml.theta, False)
+            _, dev = _minimize_theta(crit_j, ml.theta, False, ftol=1e-12)
             diff = max(0.0, dev - base)
             return np.array([math.copysign(math.sqrt(diff), value - beta[j]), value])
 

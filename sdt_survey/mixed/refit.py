@@ -66,13 +66,14 @@ def _bounded_minimum(
     ftol: float,
     restarts: int = 5,
 ) -> np.ndarray:
-    """SLSQP from ``x0`` within the bounds, on ``f - f(x0)``, restarted while it still gains.
+    """SLSQP from ``x0`` within the bounds, on ``f - f(x0)``; restarted when it stops unsuccessfully.
 
     Not L-BFGS-B: on profiles where another standard deviation heads for 0,
     its first line search can stop it on "relative reduction of f <= factr *
     epsmch" without moving (seen on ``(coc||program)``). The function is
-    shifted to 0 at the start, so that ``ftol`` is absolute, and the search is
-    restarted while a restart still lowers it.
+    shifted to 0 at the start, so that ``ftol`` is absolute; a run that ends
+    without SLSQP's success (iteration limit, failed line search) is
+    restarted from where it stopped while the restart still lowers ``f``.
     """
     f0 = f(x0)
     if not np.isfinite(f0):
@@ -99,6 +100,6 @@ def _bounded_minimum(
             break
         gain = best - value
         x, best = np.asarray(res.x, dtype=float), value
-        if gain < 1e-12:
+        if res.success or gain < 1e-12:
             break
     return x
