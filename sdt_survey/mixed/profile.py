@@ -63,19 +63,23 @@ def _ml_fit(design: _Design, core: _CoreFit) -> _CoreFit:
 
 
 def _gradient(f: Callable, x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    """Central differences with relative steps, one-sided at a bound."""
+    """Forward differences with relative steps (backward at an upper bound).
+
+    The deviance is computed to about 1e-12, so a step of 1e-6 × max(1, |x|)
+    leaves a rounding error of about 1e-6 and a truncation error of the same
+    order: the minimum found is within about 1e-10 of the deviance's.
+    """
+    f0 = f(x)
     g = np.zeros(len(x))
-    f0 = None
     for j in range(len(x)):
         h = 1e-6 * max(1.0, abs(x[j]))
-        up, down = x.copy(), x.copy()
-        up[j] = min(x[j] + h, upper[j])
-        down[j] = max(x[j] - h, lower[j])
-        if up[j] == down[j]:
+        if x[j] + h > upper[j]:
+            h = -h
+        if x[j] + h < lower[j]:
             continue
-        if up[j] == x[j] or down[j] == x[j]:
-            f0 = f(x) if f0 is None else f0
-        g[j] = (f(up) - f(down)) / (up[j] - down[j])
+        step = x.copy()
+        step[j] = x[j] + h
+        g[j] = (f(step) - f0) / h
     return g
 
 
