@@ -334,4 +334,5 @@ def fit_model(
         data=frame,
         statsmodels_result=core.statsmodels_result,
         seconds=time.perf_counter() - started,
+        fit_state=(design, core),
     )

@@ -15,6 +15,7 @@ from .._spreadsheet_safe import write_csv
 from .._terminal import printable
 from ..errors import SdtSurveyError
 from ..results import Result, jsonable
+from .confint import model_confint
 from .inference import LikelihoodRatioTest
 
 if TYPE_CHECKING:  # join.py builds on results.py; the annotation only names the class
@@ -229,6 +230,45 @@ class ModelResult(Result):
             index=f.index,
         )
 
+    # The design and the fit on lme4's criterion, for intervals that refit (profile, bootstrap).
+    fit_state: Any = field(default=None, repr=False, compare=False)
+    #: Confidence intervals attached by :meth:`confint` with ``attach=True`` (shown and exported).
+    intervals: pd.DataFrame | None = field(default=None, repr=False)
+
+    # ----------------------------------------------------------------- intervals
+    def confint(
+        self,
+        method: str = "profile",
+        *,
+        level: float = 0.95,
+        nsim: int = 500,
+        seed: int | None = None,
+        n_jobs: int = 1,
+        attach: bool = False,
+    ) -> pd.DataFrame:
+        """Wald, profile or parametric-bootstrap intervals, as lme4's ``confint(method=...)``.
+
+        See :func:`sdt_survey.mixed.confint.model_confint` (rows ``.sig01 ... .sigma``
+        then the fixed effects; columns ``parameter``, ``estimate``, ``lower``, ``upper``).
+        With ``attach=True`` the table is also kept as ``intervals``: :meth:`summary`
+        prints it and :meth:`to_dict` exports it.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from sdt_survey.mixed import fit_model
+        >>> rng = np.random.default_rng(5)
+        >>> g = np.repeat(np.arange(10), 8)
+        >>> y = 1 + np.repeat(rng.normal(0, 1, 10), 8) + rng.normal(0, 1, 80)
+        >>> m = fit_model("y ~ 1 + (1|g)", pd.DataFrame({"y": y, "g": g}), lrt=False, null_model=False)
+        >>> m.confint("Wald").loc["(Intercept)", ["lower", "upper"]].round(2).tolist()
+        [0.28, 1.31]
+        """
+        table = model_confint(self, method, level=level, nsim=nsim, seed=seed, n_jobs=n_jobs)
+        if attach:
+            self.intervals = table
+        return table
+
     # ----------------------------------------------------------------- tables
     def to_frame(self) -> pd.DataFrame:
         """The fixed-effects table (a copy)."""
@@ -307,6 +347,7 @@ class ModelResult(Result):
                 "odds_ratios": None
                 if self.family != "binomial"
                 else {t: {k: _num(v) for k, v in row.items()} for t, row in self.odds_ratios.iterrows()},
+                "intervals": None if self.intervals is None else _intervals_dict(self.intervals),
             }
         )
 
@@ -403,6 +444,8 @@ class ModelResult(Result):
                     f"(95% CI {row['per_sd_ci_lower']:+.3f} to "
                     f"{row['per_sd_ci_upper']:+.3f}) on the response; standardized {row['standardized']:+.3f}"
                 )
+        if self.intervals is not None:
+            lines += ["", *_intervals_lines(self.intervals)]
         if self.join is not None:
             lines.append(
                 f"Join: {self.join.n_matched} of {self.join.n_scores} score rows matched an exposure row "
@@ -457,6 +500,37 @@ class ModelResult(Result):
 _GLMM_METHOD = {"Laplace": "Laplace approximation"} | {
     f"AGQ{k}": f"adaptive Gauss-Hermite quadrature, nAGQ = {k}" for k in range(2, 26)
 }
+
+
+def _intervals_dict(table: pd.DataFrame) -> dict[str, Any]:
+    keep = ("method", "level", "nsim", "seed", "failed", "notes")
+    return {
+        **{k: table.attrs[k] for k in keep if k in table.attrs},
+        "parameters": {
+            name: {"parameter": row["parameter"], **{k: _num(row[k]) for k in ("estimate", "lower", "upper")}}
+            for name, row in table.iterrows()
+        },
+    }
+
+
+def _intervals_lines(table: pd.DataFrame) -> list[str]:
+    method = table.attrs.get("method", "")
+    level = table.attrs.get("level", 0.95)
+    what = {"Wald": "Wald", "profile": "profile likelihood", "boot": "parametric bootstrap, percentile"}
+    head = f"Confidence intervals ({what.get(method, method)}, {100 * level:g}%"
+    if method == "boot":
+        head += f", {table.attrs.get('nsim')} resamples, seed {table.attrs.get('seed')}"
+    lines = [head + "):"]
+    w = max(12, *(len(printable(p)) for p in table["parameter"]))
+    lines.append(f" {'':<7} {'':<{w}} {'estimate':>10} {'lower':>10} {'upper':>10}")
+    for name, row in table.iterrows():
+        cells = " ".join(
+            "        NA" if not np.isfinite(row[k]) else f"{row[k]:>10.4f}"
+            for k in ("estimate", "lower", "upper")
+        )
+        lines.append(f" {printable(str(name)):<7} {printable(row['parameter']):<{w}} {cells}")
+    lines += [f"note: {n}" for n in table.attrs.get("notes", [])]
+    return lines
 
 
 def _pformat(p: float) -> str:

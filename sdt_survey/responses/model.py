@@ -144,6 +144,7 @@ class MissingReasons:
         """The reasons as a table of text (``None`` where the value is present), one column per item."""
         import numpy as np
         import pandas as pd
+
         table = np.array(self.labels, dtype=object)
         return pd.DataFrame(
             {
@@ -157,6 +158,7 @@ class MissingReasons:
     def count(self, label: str, column: str | None = None) -> np.ndarray:
         """How many cells of each record (of one item's column, if named) have the reason ``label``."""
         import numpy as np
+
         rows = self.codes if column is None else self.codes[[self.columns.index(column)]]
         if label not in self.labels:
             return np.zeros(rows.shape[1], dtype=np.int64)
@@ -166,6 +168,7 @@ class MissingReasons:
     def select(self, keep: np.ndarray) -> MissingReasons:
         """The reasons of the records where ``keep`` is True, renumbered from 0."""
         import pandas as pd
+
         if keep.all():
             return MissingReasons(self.codes, self.labels, self.columns, pd.RangeIndex(len(self.index)))
         return MissingReasons(self.codes[:, keep], self.labels, self.columns, pd.RangeIndex(int(keep.sum())))

@@ -236,6 +236,35 @@ def continuity_command(
     help="With --family binomial/poisson: 1 = Laplace approximation (glmer's default); more = adaptive "
     "Gauss-Hermite quadrature nodes (one random intercept only, e.g. (1|program)).",
 )
+@click.option(
+    "--confint",
+    "confint_method",
+    type=click.Choice(["wald", "profile", "boot"], case_sensitive=False),
+    default=None,
+    help="Confidence intervals for the fixed effects and the variance components (standard deviations, "
+    "correlations, sigma), as lme4's confint(method=): Wald, profile likelihood, or parametric bootstrap "
+    "percentiles.",
+)
+@click.option(
+    "--nsim",
+    type=click.IntRange(min=1, max=100_000),
+    default=500,
+    show_default=True,
+    help="With --confint boot: bootstrap resamples (1 to 100,000).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="With --confint boot: seed (the same seed gives the same intervals, on any number of --jobs).",
+)
+@click.option(
+    "--jobs",
+    type=WorkerCount(),
+    default=1,
+    show_default=True,
+    help="With --confint boot: worker processes (joblib's n_jobs; -1 for all cores).",
+)
 @plot_option("Write the dose-response curve (needs --spline) as .png or .svg.")
 @FORMAT_OUTPUT
 @OUT_FILE
@@ -257,6 +286,10 @@ def model_command(
     missing: str,
     family: str,
     nagq: int,
+    confint_method: str | None,
+    nsim: int,
+    seed: int | None,
+    jobs: int,
     plot_path: str | None,
     fmt: str,
     out_path: str | None,
@@ -291,6 +324,10 @@ def model_command(
           --formula "relatedness_satisfaction ~ coc + (1|program/resident)"
       sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
           --formula "relatedness_satisfaction ~ coc + (1|program)" --spline coc:df=3 --plot curve.png
+      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
+          --formula "relatedness_satisfaction ~ coc + pgy + (1|program)" --confint profile
+      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
+          --formula "relatedness_satisfaction ~ coc + pgy + (1|program)" --confint boot --nsim 1000 --seed 1
       sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
           --formula "choose_again ~ coc + (1|program)" --family binomial
 
@@ -332,8 +369,18 @@ def model_command(
         )
     if nagq != 1 and family == "gaussian":
         raise click.UsageError("--nagq is for --family binomial or poisson")
+    if family != "gaussian" and confint_method:
+        raise click.UsageError(
+            "--confint is for linear mixed models; a GLMM's table already has 95% Wald intervals "
+            "(and odds ratios for --family binomial)"
+        )
     if latent:
-        for flag, given in (("--ml", ml), ("--within-between", within_between), ("--spline", spline)):
+        for flag, given in (
+            ("--ml", ml),
+            ("--within-between", within_between),
+            ("--spline", spline),
+            ("--confint", confint_method),
+        ):
             if given:
                 raise click.UsageError(f"{flag} is for the observed-score model; --latent takes neither")
         if responses_path is None:
@@ -382,6 +429,9 @@ def model_command(
         spline=spline,
         **({} if family == "gaussian" else {"family": family, "nAGQ": nagq}),
     )
+    if confint_method:
+        method = {"wald": "Wald", "profile": "profile", "boot": "boot"}[confint_method.lower()]
+        result.confint(method, nsim=nsim, seed=seed, n_jobs=jobs, attach=True)
     write_or_echo(render(result, fmt), out_path, "model", force)
     if plot_path:
         click.echo(f"dose-response plot: {result.plot(plot_path, overwrite=force)}")
