@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import SdtSurveyError
+from ..errors import ModelFitError, SdtSurveyError
+from .ddf import DDFState, normalize_ddf
 from .design import _Block, _build_design, _Design
 from .formula import parse_formula
 from .inference import _curve, _fixed_table, likelihood_ratio_test, standardized_effects
@@ -83,6 +84,7 @@ def fit_model(
     curve: bool = True,
     optimizers: Sequence[str] = OPTIMIZERS,
     polish: bool = True,
+    ddf: str = "Satterthwaite",
 ) -> ModelResult:
     """Fit a linear mixed model written in lme4 syntax.
 
@@ -122,6 +124,13 @@ def fit_model(
     polish : bool
         Refine statsmodels' estimates on lme4's profiled criterion (default).
         Without it the result is statsmodels' best optimum as found.
+    ddf : {"Satterthwaite", "Kenward-Roger", "none"}
+        Denominator degrees of freedom of the fixed-effect tests (columns
+        ``df``, ``t``, ``p`` of ``fixed`` and :meth:`ModelResult.anova`), as
+        lmerTest's ``summary()``: Satterthwaite by default (REML and ML fits),
+        Kenward-Roger (REML only; pbkrtest's adjusted covariance, see
+        ``ModelResult.vcov_kr``), or ``"none"`` (Wald z: df = ∞). The Wald
+        columns ``z`` and ``pvalue`` are always there.
 
     Returns
     -------
@@ -142,7 +151,9 @@ def fit_model(
     >>> data["y"] = 1 + 0.5 * data["x"] + rng.normal(size=160)
     >>> result = fit_model("y ~ x + (1|g)", data)
     >>> result.method, result.n_obs, list(result.fixed.columns)
-    ('REML', 160, ['estimate', 'se', 'ci_lower', 'ci_upper', 'z', 'pvalue'])
+    ('REML', 160, ['estimate', 'se', 'ci_lower', 'ci_upper', 'z', 'pvalue', 'df', 't', 'p'])
+    >>> result.ddf
+    'Satterthwaite'
     >>> result.singular  # the true program variance is 0
     True
     >>> from sdt_survey.mixed import SINGULAR_MESSAGE
@@ -152,6 +163,9 @@ def fit_model(
     started = time.perf_counter()
     if not isinstance(data, pd.DataFrame):
         raise SdtSurveyError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    ddf_method = normalize_ddf(ddf)
+    if ddf_method == "Kenward-Roger" and not reml:
+        raise ModelFitError("Kenward-Roger's method is only available for REML fits (as lmerTest): use reml=True")
     parsed = parse_formula(formula)
     spline_spec = _parse_spline(spline)
     frame, fixed_rhs, labels, wb_info, messages = _prepare(parsed, data, within_between, spline_spec, person)
@@ -195,6 +209,13 @@ def fit_model(
     denom = parts["fixed"] + parts["random"] + sigma2
     fixed = _fixed_table(design.x_names, core.beta, core.vcov)
     warns = messages + core.warnings
+    ddf_state = DDFState(design, design_info, frame, core, reml)
+    try:
+        fixed = fixed.join(ddf_state.table(ddf_method, design.x_names))
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        raise ModelFitError(f"{formula}: the {ddf_method} degrees of freedom could not be computed: {exc}") from exc
+    if ddf_method == "Satterthwaite":
+        warns += ddf_state.satterthwaite.warnings
     notes = list(core.notes)
 
     # Null model ICC: y ~ 1 + a random intercept per grouping factor, same rows, REML.
@@ -323,5 +344,7 @@ def fit_model(
         conditional_modes=modes_frame,
         data=frame,
         statsmodels_result=core.statsmodels_result,
+        ddf=ddf_method,
+        ddf_state=ddf_state,
         seconds=time.perf_counter() - started,
     )
