@@ -80,7 +80,9 @@ def fit_case(name: str, ddf: str = "Satterthwaite"):
         formula, make, reml = CASES[name]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _FITS[key] = fit_model(formula, make(), reml=reml, ddf=ddf, lrt=False, null_model=False, curve=False)
+            _FITS[key] = fit_model(
+                formula, make(), reml=reml, ddf=ddf, lrt=False, null_model=False, curve=False
+            )
     return _FITS[key]
 
 

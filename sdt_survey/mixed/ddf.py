@@ -77,7 +77,11 @@ def normalize_ddf(ddf: str | None) -> str:
 
 
 def _richardson(
-    func: Callable[[np.ndarray], np.ndarray], x: np.ndarray, hessian: bool, d: float = 1e-4, floor: float = 0.0
+    func: Callable[[np.ndarray], np.ndarray],
+    x: np.ndarray,
+    hessian: bool,
+    d: float = 1e-4,
+    floor: float = 0.0,
 ):
     """numDeriv's Richardson extrapolation (``jacobian`` and ``genD``; r = 4, v = 2).
 
@@ -92,10 +96,7 @@ def _richardson(
     zero_tol = math.sqrt(np.finfo(float).eps / 7e-7)
     x = np.asarray(x, dtype=float)
     n = len(x)
-    if floor > 0:
-        h0 = d * np.maximum(np.abs(x), floor)
-    else:
-        h0 = np.abs(d * x) + eps * (np.abs(x) < zero_tol)
+    h0 = d * np.maximum(np.abs(x), floor) if floor > 0 else np.abs(d * x) + eps * (np.abs(x) < zero_tol)
     f0 = np.atleast_1d(np.asarray(func(x), dtype=float)).ravel()
 
     def extrapolate(a: list[np.ndarray]) -> np.ndarray:
@@ -133,7 +134,9 @@ def _richardson(
                 e[j] += h[j]
                 f1 = np.asarray(func(x + e), dtype=float).ravel()
                 f2 = np.asarray(func(x - e), dtype=float).ravel()
-                da.append((f1 - 2 * f0 + f2 - hdiag[:, i] * h[i] ** 2 - hdiag[:, j] * h[j] ** 2) / (2 * h[i] * h[j]))
+                da.append(
+                    (f1 - 2 * f0 + f2 - hdiag[:, i] * h[i] ** 2 - hdiag[:, j] * h[j] ** 2) / (2 * h[i] * h[j])
+                )
                 h = h / v
             hess[:, i, j] = hess[:, j, i] = extrapolate(da)
     return jac, hess
@@ -363,17 +366,19 @@ def kenward_roger_state(
     T = Sinv @ X
     # H_k = G_k Σ⁻¹ = U_k (V_k' Σ⁻¹);  O_k = H_k X.
     H = [U @ (V.T @ Sinv) for U, V in factors] + [Sinv]
-    O = [Hk @ X for Hk in H]
+    HX = [Hk @ X for Hk in H]
     k = len(H)
-    P = [-(O[r].T @ T) for r in range(k)]
+    P = [-(HX[r].T @ T) for r in range(k)]
     P = [(Pk + Pk.T) / 2 for Pk in P]
-    Q = {(r, s): O[r].T @ Sinv @ O[s] for r in range(k) for s in range(r, k)}
+    Q = {(r, s): HX[r].T @ Sinv @ HX[s] for r in range(k) for s in range(r, k)}
     IE2 = np.zeros((k, k))
     for i in range(k):
         phiP = phi @ P[i]
         for j in range(i, k):
             ktrace = float(np.sum(H[i].T * H[j]))
-            IE2[i, j] = IE2[j, i] = ktrace - 2 * float(np.sum(phi * Q[(i, j)])) + float(np.sum(phiP * (P[j] @ phi)))
+            IE2[i, j] = IE2[j, i] = (
+                ktrace - 2 * float(np.sum(phi * Q[(i, j)])) + float(np.sum(phiP * (P[j] @ phi)))
+            )
     condi = float(np.min(np.abs(np.linalg.eigvalsh(IE2))))
     W = 2 * np.linalg.inv(IE2) if condi > 1e-10 else 2 * np.linalg.pinv(IE2)
     W = (W + W.T) / 2
@@ -422,7 +427,9 @@ def type3_contrasts(design_info, frame: pd.DataFrame, X: np.ndarray) -> dict[str
             info = design_info.factor_infos[f]
             values = f.eval(info.state, frame)
             if info.type == "categorical":
-                codes = np.asarray(patsy.categorical.categorical_to_int(values, info.categories, patsy.NAAction(), origin=f))
+                codes = np.asarray(
+                    patsy.categorical.categorical_to_int(values, info.categories, patsy.NAAction(), origin=f)
+                )
                 m = np.zeros((len(frame), len(info.categories)))
                 m[np.arange(len(frame)), codes] = 1.0
             else:
@@ -466,7 +473,7 @@ def _zapsmall(a: np.ndarray, digits: int = 7) -> np.ndarray:
     mx = float(np.max(np.abs(a))) if a.size else 0.0
     if mx == 0 or not np.isfinite(mx):
         return a
-    return np.round(a, max(0, digits - int(math.ceil(math.log10(mx)))))
+    return np.round(a, max(0, digits - math.ceil(math.log10(mx))))
 
 
 # =========================================================================== tables
@@ -476,7 +483,9 @@ def t_table(names: list[str], beta: np.ndarray, se: np.ndarray, df: np.ndarray) 
     """df, t and two-sided p (t reference; df = ∞ is the normal) per coefficient."""
     with np.errstate(divide="ignore", invalid="ignore"):
         t = beta / se
-    p = np.where(np.isinf(df), 2 * stats.norm.sf(np.abs(t)), 2 * stats.t.sf(np.abs(t), np.where(np.isinf(df), 1, df)))
+    p = np.where(
+        np.isinf(df), 2 * stats.norm.sf(np.abs(t)), 2 * stats.t.sf(np.abs(t), np.where(np.isinf(df), 1, df))
+    )
     return pd.DataFrame({"df": df, "t": t, "p": p}, index=pd.Index(names, name="term"))
 
 
@@ -509,7 +518,9 @@ class DDFState:
     @property
     def kenward_roger(self) -> _KenwardRoger:
         if not self.reml:
-            raise ModelFitError("Kenward-Roger's method is only available for REML fits (as lmerTest): refit with reml=True")
+            raise ModelFitError(
+                "Kenward-Roger's method is only available for REML fits (as lmerTest): refit with reml=True"
+            )
         if self._kr is None:
             self._kr = kenward_roger_state(self.design, self.crit, self.theta, self.sigma2, self.vcov)
         return self._kr

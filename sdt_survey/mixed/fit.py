@@ -165,7 +165,9 @@ def fit_model(
         raise SdtSurveyError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     ddf_method = normalize_ddf(ddf)
     if ddf_method == "Kenward-Roger" and not reml:
-        raise ModelFitError("Kenward-Roger's method is only available for REML fits (as lmerTest): use reml=True")
+        raise ModelFitError(
+            "Kenward-Roger's method is only available for REML fits (as lmerTest): use reml=True"
+        )
     parsed = parse_formula(formula)
     spline_spec = _parse_spline(spline)
     frame, fixed_rhs, labels, wb_info, messages = _prepare(parsed, data, within_between, spline_spec, person)
@@ -213,7 +215,9 @@ def fit_model(
     try:
         fixed = fixed.join(ddf_state.table(ddf_method, design.x_names))
     except (np.linalg.LinAlgError, ValueError) as exc:
-        raise ModelFitError(f"{formula}: the {ddf_method} degrees of freedom could not be computed: {exc}") from exc
+        raise ModelFitError(
+            f"{formula}: the {ddf_method} degrees of freedom could not be computed: {exc}"
+        ) from exc
     if ddf_method == "Satterthwaite":
         warns += ddf_state.satterthwaite.warnings
     notes = list(core.notes)

@@ -361,8 +361,9 @@ class ModelResult(Result):
             )
             for term, row in self.fixed.iterrows():
                 lines.append(
-                    f"{printable(term):<{tw}} {row['estimate']:>9.4f} {row['se']:>9.4f} {row['df']:>8.2f} "
-                    f"{row['t']:>8.3f} {_pformat(row['p']):>9} {row['ci_lower']:>8.4f} {row['ci_upper']:>8.4f}"
+                    f"{printable(term):<{tw}} {row['estimate']:>9.4f} {row['se']:>9.4f} "
+                    f"{row['df']:>8.2f} {row['t']:>8.3f} {_pformat(row['p']):>9} "
+                    f"{row['ci_lower']:>8.4f} {row['ci_upper']:>8.4f}"
                 )
         else:
             lines += ["", "Fixed effects (Wald z, 95% Wald CI):"]

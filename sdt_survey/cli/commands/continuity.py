@@ -188,6 +188,15 @@ def continuity_command(
 @click.option("--wave-column", default=None, help="Wave column, for repeated waves.")
 @click.option("--ml", is_flag=True, help="Maximum likelihood instead of REML.")
 @click.option(
+    "--ddf",
+    type=click.Choice(["Satterthwaite", "Kenward-Roger", "none"], case_sensitive=False),
+    default="Satterthwaite",
+    show_default=True,
+    help="Denominator degrees of freedom of the fixed-effect t and F tests, as lmerTest: Satterthwaite, "
+    "Kenward-Roger (REML only; pbkrtest's adjusted covariance) or none (Wald z, too optimistic with "
+    "few programs).",
+)
+@click.option(
     "--within-between",
     default=None,
     metavar="VAR",
@@ -235,6 +244,7 @@ def model_command(
     exposure_id_column: str | None,
     wave_column: str | None,
     ml: bool,
+    ddf: str,
     within_between: str | None,
     spline: str | None,
     latent: bool,
@@ -251,10 +261,11 @@ def model_command(
     join are counted and listed, never dropped silently), then fits the
     model written in lme4 syntax with statsmodels MixedLM (REML by default),
     including nested `(1|program/resident)` for repeated waves and random
-    slopes `(coc|program)`. Reports fixed effects with Wald z tests and 95%
-    CIs, variance components, ICC (and the null model's), marginal and
-    conditional R-squared, the likelihood-ratio test of the exposure, and
-    its standardized effect; singular fits and convergence problems are
+    slopes `(coc|program)`. Reports fixed effects with t tests on
+    Satterthwaite degrees of freedom (as lmerTest's summary; --ddf
+    Kenward-Roger or none for Wald z), 95% Wald CIs, variance components,
+    ICC (and the null model's), marginal and conditional R-squared, the
+    likelihood-ratio test of the exposure, and its standardized effect; singular fits and convergence problems are
     explained in plain words.
 
     With --latent the same formula gives the measurement-error-free model:
@@ -274,6 +285,8 @@ def model_command(
           --formula "relatedness_satisfaction ~ coc + (1|program/resident)"
       sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
           --formula "relatedness_satisfaction ~ coc + (1|program)" --spline coc:df=3 --plot curve.png
+      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
+          --formula "relatedness_satisfaction ~ coc + pgy + (1|program)" --ddf Kenward-Roger
     """
     from ...mixed import model_relatedness
     from ...scoring import read_table, score
@@ -300,8 +313,17 @@ def model_command(
         scores = read_table(scores_path)
     if plot_path and not spline:
         raise click.UsageError("--plot draws the dose-response curve: give --spline VAR:df=N too")
+    if ml and ddf.lower() == "kenward-roger":
+        raise click.UsageError(
+            "--ddf Kenward-Roger needs a REML fit (as lmerTest): drop --ml or use Satterthwaite"
+        )
     if latent:
-        for flag, given in (("--ml", ml), ("--within-between", within_between), ("--spline", spline)):
+        for flag, given in (
+            ("--ml", ml),
+            ("--within-between", within_between),
+            ("--spline", spline),
+            ("--ddf", ddf.lower() != "satterthwaite"),
+        ):
             if given:
                 raise click.UsageError(f"{flag} is for the observed-score model; --latent takes neither")
         if responses_path is None:
@@ -348,6 +370,7 @@ def model_command(
         reml=not ml,
         within_between=within_between,
         spline=spline,
+        ddf=ddf,
     )
     write_or_echo(render(result, fmt), out_path, "model", force)
     if plot_path:
