@@ -265,8 +265,8 @@ def model_command(
     Satterthwaite degrees of freedom (as lmerTest's summary; --ddf
     Kenward-Roger or none for Wald z), 95% Wald CIs, variance components,
     ICC (and the null model's), marginal and conditional R-squared, the
-    likelihood-ratio test of the exposure, and its standardized effect; singular fits and convergence problems are
-    explained in plain words.
+    likelihood-ratio test of the exposure, and its standardized effect;
+    singular fits and convergence problems are explained in plain words.
 
     With --latent the same formula gives the measurement-error-free model:
     the outcome subscale becomes a latent factor of its items, regressed on
