@@ -204,3 +204,18 @@ def test_unknown_ddf_is_a_clear_error():
         fit_model("Reaction ~ Days + (1|Subject)", _csv("sleepstudy"), ddf="Welch")
     assert normalize_ddf("satterthwaite") == "Satterthwaite"
     assert set(DDF_METHODS) == {"Satterthwaite", "Kenward-Roger", "none"}
+
+
+def test_power_satterthwaite_p_values_are_never_below_wald():
+    from sdt_survey.power import power_analysis
+
+    small = {"residents_per_program": 8}
+    runs = {
+        test: power_analysis({"n_programs": [5]}, n_replicates=3, seed=2, n_jobs=1, test=test, **small)
+        for test in ("wald", "satterthwaite")
+    }
+    wald, satt = (runs[t].replicates.set_index("replicate") for t in ("wald", "satterthwaite"))
+    np.testing.assert_allclose(wald["estimate"], satt["estimate"])
+    assert (satt["pvalue"] >= wald["pvalue"]).all()
+    assert "Satterthwaite" in runs["satterthwaite"].summary()
+    assert runs["satterthwaite"].settings["test"] == "satterthwaite"

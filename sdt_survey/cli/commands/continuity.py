@@ -411,10 +411,11 @@ def model_command(
 )
 @click.option(
     "--test",
-    type=click.Choice(["wald", "lrt"]),
-    default="wald",
+    type=click.Choice(["wald", "satterthwaite", "kenward-roger", "lrt"], case_sensitive=False),
+    default="satterthwaite",
     show_default=True,
-    help="Test of the continuity effect: Wald z or likelihood ratio (slower).",
+    help="Test of the continuity effect: a t test on Satterthwaite or Kenward-Roger df (as lmerTest), "
+    "Wald z (too optimistic with few programs), or likelihood ratio (slower).",
 )
 @click.option(
     "--jobs",
@@ -477,7 +478,7 @@ def power_command(
         n_replicates=replicates,
         seed=seed,
         alpha=alpha,
-        test=test,
+        test=test.lower(),
         n_jobs=jobs,
         dask_scheduler=dask_scheduler,
         **parse_settings(settings),
