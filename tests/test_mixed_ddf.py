@@ -219,3 +219,21 @@ def test_power_satterthwaite_p_values_are_never_below_wald():
     assert (satt["pvalue"] >= wald["pvalue"]).all()
     assert "Satterthwaite" in runs["satterthwaite"].summary()
     assert runs["satterthwaite"].settings["test"] == "satterthwaite"
+
+
+def test_cohort_change_uses_the_same_satterthwaite_test_as_fit_model():
+    from sdt_survey.cohorts.trajectories import random_intercept_slope
+
+    rng = np.random.default_rng(5)
+    person = np.repeat(np.arange(12), 2)[:-3]
+    wave = np.tile([0.0, 1.0], 12)[:-3]
+    y = 3 + 0.3 * wave + rng.normal(0, 0.5, 12)[person] + rng.normal(0, 0.4, len(person))
+    ours = random_intercept_slope(y, wave, person)
+    data = pd.DataFrame({"y": y, "wave": wave, "person": person.astype(str)})
+    fit = fit_model("y ~ wave + (1|person)", data, lrt=False, null_model=False, curve=False)
+    row = fit.fixed.loc["wave"]
+    assert ours["estimate"] == pytest.approx(row["estimate"], rel=1e-6)
+    assert ours["df"] == pytest.approx(row["df"], rel=1e-4)
+    assert ours["p"] == pytest.approx(row["p"], rel=1e-4)
+    wald = random_intercept_slope(y, wave, person, ddf="none")
+    assert np.isinf(wald["df"]) and wald["p"] < ours["p"]

@@ -193,12 +193,12 @@ class _Satterthwaite:
             return 2 * var_con**2 / denom if denom > 0 else math.inf
 
 
-def satterthwaite_state(crit: _Criterion, theta: np.ndarray, sigma: float, reml: bool) -> _Satterthwaite:
-    """Hessian of the deviance and Jacobian of cov(β) in ``(θ, σ)``, as lmerTest."""
-    varpar = np.concatenate([np.asarray(theta, dtype=float), [sigma]])
-    _, hess = _richardson(
-        lambda v: np.array([_deviance_varpar(crit, v, reml)]), varpar, hessian=True, d=HESSIAN_STEP, floor=1.0
-    )
+def _varpar_state(
+    deviance: Callable[[np.ndarray], float], covbeta: Callable[[np.ndarray], np.ndarray], varpar: np.ndarray
+) -> _Satterthwaite:
+    """lmerTest's ``as_lmerModLT`` for any model given its deviance and cov(β) as functions of ``varpar``."""
+    varpar = np.asarray(varpar, dtype=float)
+    _, hess = _richardson(lambda v: np.array([deviance(v)]), varpar, hessian=True, d=HESSIAN_STEP, floor=1.0)
     h = hess[0]
     h = (h + h.T) / 2
     evals, evecs = np.linalg.eigh(h)
@@ -209,11 +209,46 @@ def satterthwaite_state(crit: _Criterion, theta: np.ndarray, sigma: float, reml:
         warnings.append(f"Satterthwaite: the deviance's Hessian has negative eigenvalue(s) {shown}")
     pos = evals > tol
     h_inv = (evecs[:, pos] / evals[pos]) @ evecs[:, pos].T
-    p = crit.design.p
-    jac, _ = _richardson(lambda v: _covbeta_varpar(crit, v, reml).ravel(), varpar, hessian=False)
+    vcov = np.asarray(covbeta(varpar), dtype=float)
+    p = vcov.shape[0]
+    jac, _ = _richardson(lambda v: np.asarray(covbeta(v), dtype=float).ravel(), varpar, hessian=False)
     jac_list = [jac[:, k].reshape(p, p) for k in range(len(varpar))]
-    vcov = sigma**2 * np.linalg.inv(crit.solve(theta, reml)["XtWX"])
     return _Satterthwaite(vcov, 2 * h_inv, jac_list, h, warnings)
+
+
+def satterthwaite_state(crit: _Criterion, theta: np.ndarray, sigma: float, reml: bool) -> _Satterthwaite:
+    """Hessian of the deviance and Jacobian of cov(β) in ``(θ, σ)``, as lmerTest."""
+    varpar = np.concatenate([np.asarray(theta, dtype=float), [sigma]])
+    return _varpar_state(
+        lambda v: _deviance_varpar(crit, v, reml), lambda v: _covbeta_varpar(crit, v, reml), varpar
+    )
+
+
+def satterthwaite_df(
+    deviance: Callable[[np.ndarray], float],
+    covbeta: Callable[[np.ndarray], np.ndarray],
+    varpar: np.ndarray,
+    contrast: np.ndarray,
+) -> float:
+    """Satterthwaite df of ``contrast'β`` for a model given as functions of its variance parameters.
+
+    For fits made outside :func:`~sdt_survey.mixed.fit_model` (the cohort
+    changes' closed-form random-intercept model): ``deviance(varpar)`` is the
+    (RE)ML deviance at ``varpar = (θ..., σ)`` with σ not profiled out, and
+    ``covbeta(varpar)`` is ``σ² (X'V⁻¹X)⁻¹``, as lmerTest's ``devfun_vp`` and
+    ``get_covbeta``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> # the REML deviance of one mean from n = 10 observations (residual sum of squares 9): df = n - 1
+    >>> n = 10
+    >>> dev = lambda v: (n - 1) * np.log(2 * np.pi * v[0] ** 2) + 9.0 / v[0] ** 2 + np.log(n)
+    >>> cov = lambda v: np.array([[v[0] ** 2 / n]])
+    >>> round(satterthwaite_df(dev, cov, np.array([1.0]), np.array([1.0])), 6)
+    9.0
+    """
+    return _varpar_state(deviance, covbeta, varpar).df(np.asarray(contrast, dtype=float))
 
 
 def _fstat_ddf(nu: np.ndarray, tol: float = 1e-8) -> float:
