@@ -157,7 +157,7 @@ def _slope_df(parts, total: int, p: int, gamma: float, sigma2: float) -> float:
     """Satterthwaite df of the slope (lmerTest's), from the closed-form REML parts in (sqrt(gamma), sigma)."""
 
     def deviance(v: np.ndarray) -> float:
-        a00, det, _, rss, logdet_v = parts(v[0] ** 2)
+        _, det, _, rss, logdet_v = parts(v[0] ** 2)
         s2 = v[1] ** 2
         return float(logdet_v[0] + rss[0] / s2 + (total - p) * math.log(2 * math.pi * s2) + math.log(det[0]))
 
