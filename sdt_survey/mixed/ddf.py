@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import linalg, stats
 
 from ..errors import ModelFitError
+from ..stats.threads import single_blas_thread
 from .criterion import _Criterion
 from .design import _Design
 
@@ -547,7 +548,8 @@ class DDFState:
     @property
     def satterthwaite(self) -> _Satterthwaite:
         if self._satt is None:
-            self._satt = satterthwaite_state(self.crit, self.theta, math.sqrt(self.sigma2), self.reml)
+            with single_blas_thread():  # many small problems: BLAS threads only add wake-ups
+                self._satt = satterthwaite_state(self.crit, self.theta, math.sqrt(self.sigma2), self.reml)
         return self._satt
 
     @property
@@ -557,7 +559,8 @@ class DDFState:
                 "Kenward-Roger's method is only available for REML fits (as lmerTest): refit with reml=True"
             )
         if self._kr is None:
-            self._kr = kenward_roger_state(self.design, self.crit, self.theta, self.sigma2, self.vcov)
+            with single_blas_thread():
+                self._kr = kenward_roger_state(self.design, self.crit, self.theta, self.sigma2, self.vcov)
         return self._kr
 
     def coefficient_df(self, method: str) -> tuple[np.ndarray, np.ndarray]:
