@@ -531,7 +531,16 @@ def t_table(names: list[str], beta: np.ndarray, se: np.ndarray, df: np.ndarray) 
 class DDFState:
     """What a fitted model needs for its small-sample tests; Kenward-Roger computed when first asked."""
 
-    def __init__(self, design: _Design, design_info, frame: pd.DataFrame, core, reml: bool):
+    def __init__(
+        self,
+        design: _Design,
+        design_info,
+        frame: pd.DataFrame,
+        core,
+        reml: bool,
+        labels: dict[str, str] | None = None,
+    ):
+        self.labels = dict(labels or {})  # patsy codes shown as the user wrote them (splines)
         self.design = design
         self.design_info = design_info
         self.frame = frame
@@ -577,7 +586,10 @@ class DDFState:
 
     def contrasts(self) -> dict[str, np.ndarray]:
         if self._contrasts is None:
-            self._contrasts = type3_contrasts(self.design_info, self.frame, self.design.X)
+            named = type3_contrasts(self.design_info, self.frame, self.design.X)
+            for code, label in self.labels.items():
+                named = {term.replace(code, label): L for term, L in named.items()}
+            self._contrasts = named
         return self._contrasts
 
     def anova(self, method: str) -> pd.DataFrame:

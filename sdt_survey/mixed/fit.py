@@ -211,7 +211,7 @@ def fit_model(
     denom = parts["fixed"] + parts["random"] + sigma2
     fixed = _fixed_table(design.x_names, core.beta, core.vcov)
     warns = messages + core.warnings
-    ddf_state = DDFState(design, design_info, frame, core, reml)
+    ddf_state = DDFState(design, design_info, frame, core, reml, labels)
     try:
         fixed = fixed.join(ddf_state.table(ddf_method, design.x_names))
     except (np.linalg.LinAlgError, ValueError) as exc:
