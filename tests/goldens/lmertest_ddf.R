@@ -1,7 +1,8 @@
 # Goldens for sdt_survey.mixed.ddf: Satterthwaite and Kenward-Roger tests of fixed effects.
 # R 4.2.2, lme4 1.1-31, lmerTest 3.1-3, pbkrtest 0.5.2, jsonlite.
 #
-# Run from the repository root:
+# Run from the repository root (our estimates first: the "at_ours" blocks evaluate lmerTest there):
+#   python tests/goldens/lmertest_ddf_ours.py
 #   Rscript tests/goldens/lmertest_ddf.R tests/data tests/goldens/lmertest_ddf.json
 #
 # It writes the public data it uses to tests/data/ddf_*.csv (the tests read those, never R):
