@@ -380,9 +380,17 @@ def _stage_model(ctx: _Context) -> tuple[str, list[Path]]:
     as_json.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
     plot = result.plot(folder / "dose_response.png")
     truth = ctx.data["simulation"].truth.continuity_effects["relatedness_satisfaction"]
+    anova = result.anova()  # lmerTest's Type III F tests, Satterthwaite df
+    coc_rows = anova[[("coc" in str(t)) for t in anova.index]]
+    satt = (
+        f"Satterthwaite F({coc_rows['NumDF'].iat[0]}, {coc_rows['DenDF'].iat[0]:.1f}) = "
+        f"{coc_rows['F'].iat[0]:.1f}, p = {coc_rows['p'].iat[0]:.2g}; "
+        if len(coc_rows)
+        else ""
+    )
     glmm_outputs, glmm_summary = _choose_again_glmm(ctx, wave1, folder)
     return (
-        f"relatedness satisfaction on COC: LRT p = {result.lrt.pvalue:.2g}; ICC {result.icc:.3f}; "
+        f"relatedness satisfaction on COC: {satt}LRT p = {result.lrt.pvalue:.2g}; ICC {result.icc:.3f}; "
         f"marginal R2 {result.r2_marginal:.3f} (simulated truth: {truth} latent SD per SD of COC); "
         + glmm_summary,
         [text, as_json, Path(plot), *glmm_outputs],

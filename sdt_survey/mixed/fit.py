@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ModelFormulaError, SdtSurveyError
+from ..errors import ModelFitError, ModelFormulaError, SdtSurveyError
+from .ddf import DDFState, normalize_ddf
 from .design import _Block, _build_design, _Design
 from .family import outcome_family_hint
 from .formula import parse_formula
@@ -87,6 +88,7 @@ def fit_model(
     polish: bool = True,
     family: str = "gaussian",
     nAGQ: int = 1,
+    ddf: str = "Satterthwaite",
 ) -> ModelResult:
     """Fit a linear mixed model written in lme4 syntax.
 
@@ -133,6 +135,14 @@ def fit_model(
         (``reml``, ``null_model``, ``curve``, ``optimizers`` and ``polish`` do not apply).
     nAGQ : int
         GLMMs: 1 (Laplace, glmer's default) or up to 25 adaptive Gauss-Hermite nodes.
+    ddf : {"Satterthwaite", "Kenward-Roger", "none"}
+        Denominator degrees of freedom of the fixed-effect tests (columns
+        ``df``, ``t``, ``p`` of ``fixed`` and :meth:`ModelResult.anova`), as
+        lmerTest's ``summary()``: Satterthwaite by default (REML and ML fits),
+        Kenward-Roger (REML only; pbkrtest's adjusted covariance, see
+        ``ModelResult.vcov_kr``), or ``"none"`` (Wald z: df = ∞). The Wald
+        columns ``z`` and ``pvalue`` are always there. GLMMs are tested by
+        Wald z, as glmer (``ddf`` does not apply).
 
     Returns
     -------
@@ -153,7 +163,9 @@ def fit_model(
     >>> data["y"] = 1 + 0.5 * data["x"] + rng.normal(size=160)
     >>> result = fit_model("y ~ x + (1|g)", data)
     >>> result.method, result.n_obs, list(result.fixed.columns)
-    ('REML', 160, ['estimate', 'se', 'ci_lower', 'ci_upper', 'z', 'pvalue'])
+    ('REML', 160, ['estimate', 'se', 'ci_lower', 'ci_upper', 'z', 'pvalue', 'df', 't', 'p'])
+    >>> result.ddf
+    'Satterthwaite'
     >>> result.singular  # the true program variance is 0
     True
     >>> from sdt_survey.mixed import SINGULAR_MESSAGE
@@ -179,6 +191,11 @@ def fit_model(
     started = time.perf_counter()
     if not isinstance(data, pd.DataFrame):
         raise SdtSurveyError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    ddf_method = normalize_ddf(ddf)
+    if ddf_method == "Kenward-Roger" and not reml:
+        raise ModelFitError(
+            "Kenward-Roger's method is only available for REML fits (as lmerTest): use reml=True"
+        )
     parsed = parse_formula(formula)
     spline_spec = _parse_spline(spline)
     frame, fixed_rhs, labels, wb_info, messages = _prepare(parsed, data, within_between, spline_spec, person)
@@ -205,6 +222,15 @@ def fit_model(
     hint = outcome_family_hint(design.y)
     if hint is not None:
         warns.append(hint)
+    ddf_state = DDFState(design, design_info, frame, core, reml, labels)
+    try:
+        fixed = fixed.join(ddf_state.table(ddf_method, design.x_names))
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        raise ModelFitError(
+            f"{formula}: the {ddf_method} degrees of freedom could not be computed: {exc}"
+        ) from exc
+    if ddf_method == "Satterthwaite":
+        warns += ddf_state.satterthwaite.warnings
     notes = list(core.notes)
 
     # Null model ICC: y ~ 1 + a random intercept per grouping factor, same rows, REML.
@@ -333,6 +359,8 @@ def fit_model(
         conditional_modes=modes_frame,
         data=frame,
         statsmodels_result=core.statsmodels_result,
+        ddf=ddf_method,
+        ddf_state=ddf_state,
         seconds=time.perf_counter() - started,
         fit_state=(design, core),
     )

@@ -108,7 +108,11 @@ class ModelResult(Result):
     fixed : pandas.DataFrame
         One row per fixed-effect column: ``estimate``, ``se``, ``ci_lower``,
         ``ci_upper`` (95% Wald), ``z`` (Wald z = estimate / se) and ``pvalue``
-        (two-sided, normal reference; as statsmodels reports them).
+        (two-sided, normal reference; as statsmodels reports them); then the
+        small-sample test of ``ddf``: ``df``, ``t`` and ``p`` (lmerTest's
+        ``summary()``; with ``ddf="none"`` df = ∞ and p is the Wald p).
+    ddf : {"Satterthwaite", "Kenward-Roger", "none"}
+        The method of ``df``/``t``/``p`` and the default of :meth:`anova`.
     random : dict of RandomEffectGroup
         Variance components by grouping factor.
     residual_variance : float
@@ -198,6 +202,52 @@ class ModelResult(Result):
     data: pd.DataFrame | None = field(default=None, repr=False)
     statsmodels_result: Any = field(default=None, repr=False)
     seconds: float = 0.0
+    ddf: str = "none"
+    ddf_state: Any = field(default=None, repr=False)
+
+    # ----------------------------------------------------------------- small-sample tests
+    def anova(self, ddf: str | None = None) -> pd.DataFrame:
+        """Type III F tests of the fixed terms, as ``lmerTest::anova(model, ddf=...)``.
+
+        Parameters
+        ----------
+        ddf : {"Satterthwaite", "Kenward-Roger", "none"}, optional
+            Default: the fit's method (``ModelResult.ddf``). ``"none"`` gives
+            Wald chi-square tests as F (DenDF = ∞).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per term (index ``term``): ``NumDF``, ``DenDF``, ``F``, ``p``.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from sdt_survey.mixed import fit_model
+        >>> rng = np.random.default_rng(3)
+        >>> g = np.repeat(np.arange(8), 10)
+        >>> d = pd.DataFrame({"g": g, "x": rng.normal(size=80)})
+        >>> d["y"] = d["x"] + rng.normal(size=8)[g] + rng.normal(size=80)
+        >>> list(fit_model("y ~ x + (1|g)", d).anova().columns)
+        ['NumDF', 'DenDF', 'F', 'p']
+        """
+        from .ddf import normalize_ddf
+
+        if self.ddf_state is None:
+            raise SdtSurveyError(
+                "this result has no small-sample state (a GLMM, or not made by fit_model): "
+                "its fixed effects are tested by Wald z"
+            )
+        return self.ddf_state.anova(normalize_ddf(ddf or self.ddf))
+
+    @property
+    def vcov_kr(self) -> pd.DataFrame:
+        """Kenward-Roger adjusted covariance of the fixed effects (``pbkrtest::vcovAdj``; REML fits)."""
+        if self.ddf_state is None:
+            raise SdtSurveyError("this result has no small-sample state (a GLMM, or not made by fit_model)")
+        names = list(self.fixed.index)
+        return pd.DataFrame(self.ddf_state.kenward_roger.phi_adj, index=names, columns=names)
+
     #: "gaussian" (linear mixed model) or a GLMM family ("binomial", "poisson"); see mixed.glmm.
     family: str = "gaussian"
     #: GLMMs: 1 for the Laplace approximation, more for adaptive Gauss-Hermite quadrature.
@@ -298,7 +348,11 @@ class ModelResult(Result):
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready results (the contract keys first), through :func:`sdt_survey.results.jsonable`."""
         fixed = {
-            term: {k: _num(row[k]) for k in ("estimate", "se", "ci_lower", "ci_upper", "z", "pvalue")}
+            term: {
+                k: _num(row[k])
+                for k in ("estimate", "se", "ci_lower", "ci_upper", "z", "pvalue", "df", "t", "p")
+                if k in row
+            }
             for term, row in self.fixed.iterrows()
         }
         return jsonable(
@@ -329,6 +383,7 @@ class ModelResult(Result):
                 "optimizer": self.optimizer,
                 "structure": self.structure,
                 "exposure": self.exposure,
+                "ddf": self.ddf,
                 "lrt": None if self.lrt is None else self.lrt.to_dict(),
                 "standardized": None
                 if self.standardized is None
@@ -396,17 +451,30 @@ class ModelResult(Result):
             )
         groups = ", ".join(f"{k}, {v}" for k, v in self.n_groups.items())
         lines.append(f"Number of obs: {self.n_obs}, groups:  {groups}")
-        lines += ["", "Fixed effects (Wald z, 95% Wald CI):"]
         tw = max(11, *(len(printable(t)) for t in self.fixed.index))
-        lines.append(
-            f"{'':<{tw}} {'Estimate':>9} {'Std.Error':>9} {'z value':>8} {'Pr(>|z|)':>9} "
-            f"{'2.5 %':>8} {'97.5 %':>8}"
-        )
-        for term, row in self.fixed.iterrows():
+        if self.ddf != "none" and "df" in self.fixed:
+            lines += ["", f"Fixed effects (t tests, {self.ddf} df; 95% Wald CI):"]
             lines.append(
-                f"{printable(term):<{tw}} {row['estimate']:>9.4f} {row['se']:>9.4f} {row['z']:>8.3f} "
-                f"{_pformat(row['pvalue']):>9} {row['ci_lower']:>8.4f} {row['ci_upper']:>8.4f}"
+                f"{'':<{tw}} {'Estimate':>9} {'Std.Error':>9} {'df':>8} {'t value':>8} {'Pr(>|t|)':>9} "
+                f"{'2.5 %':>8} {'97.5 %':>8}"
             )
+            for term, row in self.fixed.iterrows():
+                lines.append(
+                    f"{printable(term):<{tw}} {row['estimate']:>9.4f} {row['se']:>9.4f} "
+                    f"{row['df']:>8.2f} {row['t']:>8.3f} {_pformat(row['p']):>9} "
+                    f"{row['ci_lower']:>8.4f} {row['ci_upper']:>8.4f}"
+                )
+        else:
+            lines += ["", "Fixed effects (Wald z, 95% Wald CI):"]
+            lines.append(
+                f"{'':<{tw}} {'Estimate':>9} {'Std.Error':>9} {'z value':>8} {'Pr(>|z|)':>9} "
+                f"{'2.5 %':>8} {'97.5 %':>8}"
+            )
+            for term, row in self.fixed.iterrows():
+                lines.append(
+                    f"{printable(term):<{tw}} {row['estimate']:>9.4f} {row['se']:>9.4f} {row['z']:>8.3f} "
+                    f"{_pformat(row['pvalue']):>9} {row['ci_lower']:>8.4f} {row['ci_upper']:>8.4f}"
+                )
         if self.family == "binomial":
             lines += ["", "Odds ratios (exp of the estimates, 95% Wald CI):"]
             for term, row in self.odds_ratios.iterrows():

@@ -187,6 +187,15 @@ def continuity_command(
 @click.option("--wave-column", default=None, help="Wave column, for repeated waves.")
 @click.option("--ml", is_flag=True, help="Maximum likelihood instead of REML.")
 @click.option(
+    "--ddf",
+    type=click.Choice(["Satterthwaite", "Kenward-Roger", "none"], case_sensitive=False),
+    default="Satterthwaite",
+    show_default=True,
+    help="Denominator degrees of freedom of the fixed-effect t and F tests, as lmerTest: Satterthwaite, "
+    "Kenward-Roger (REML only; pbkrtest's adjusted covariance) or none (Wald z, too optimistic with "
+    "few programs).",
+)
+@click.option(
     "--within-between",
     default=None,
     metavar="VAR",
@@ -279,6 +288,7 @@ def model_command(
     exposure_id_column: str | None,
     wave_column: str | None,
     ml: bool,
+    ddf: str,
     within_between: str | None,
     spline: str | None,
     latent: bool,
@@ -301,11 +311,12 @@ def model_command(
     join are counted and listed, never dropped silently), then fits the
     model written in lme4 syntax with statsmodels MixedLM (REML by default),
     including nested `(1|program/resident)` for repeated waves and random
-    slopes `(coc|program)`. Reports fixed effects with Wald z tests and 95%
-    CIs, variance components, ICC (and the null model's), marginal and
-    conditional R-squared, the likelihood-ratio test of the exposure, and
-    its standardized effect; singular fits and convergence problems are
-    explained in plain words.
+    slopes `(coc|program)`. Reports fixed effects with t tests on
+    Satterthwaite degrees of freedom (as lmerTest's summary; --ddf
+    Kenward-Roger or none for Wald z), 95% Wald CIs, variance components,
+    ICC (and the null model's), marginal and conditional R-squared, the
+    likelihood-ratio test of the exposure, and its standardized effect;
+    singular fits and convergence problems are explained in plain words.
 
     With --latent the same formula gives the measurement-error-free model:
     the outcome subscale becomes a latent factor of its items, regressed on
@@ -328,6 +339,8 @@ def model_command(
           --formula "relatedness_satisfaction ~ coc + pgy + (1|program)" --confint profile
       sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
           --formula "relatedness_satisfaction ~ coc + pgy + (1|program)" --confint boot --nsim 1000 --seed 1
+      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
+          --formula "relatedness_satisfaction ~ coc + pgy + (1|program)" --ddf Kenward-Roger
       sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
           --formula "choose_again ~ coc + (1|program)" --family binomial
 
@@ -374,12 +387,17 @@ def model_command(
             "--confint is for linear mixed models; a GLMM's table already has 95% Wald intervals "
             "(and odds ratios for --family binomial)"
         )
+    if ml and ddf.lower() == "kenward-roger":
+        raise click.UsageError(
+            "--ddf Kenward-Roger needs a REML fit (as lmerTest): drop --ml or use Satterthwaite"
+        )
     if latent:
         for flag, given in (
             ("--ml", ml),
             ("--within-between", within_between),
             ("--spline", spline),
             ("--confint", confint_method),
+            ("--ddf", ddf.lower() != "satterthwaite"),
         ):
             if given:
                 raise click.UsageError(f"{flag} is for the observed-score model; --latent takes neither")
@@ -428,6 +446,7 @@ def model_command(
         within_between=within_between,
         spline=spline,
         **({} if family == "gaussian" else {"family": family, "nAGQ": nagq}),
+        ddf=ddf,
     )
     if confint_method:
         method = {"wald": "Wald", "profile": "profile", "boot": "boot"}[confint_method.lower()]
@@ -471,10 +490,11 @@ def model_command(
 )
 @click.option(
     "--test",
-    type=click.Choice(["wald", "lrt"]),
-    default="wald",
+    type=click.Choice(["wald", "satterthwaite", "kenward-roger", "lrt"], case_sensitive=False),
+    default="satterthwaite",
     show_default=True,
-    help="Test of the continuity effect: Wald z or likelihood ratio (slower).",
+    help="Test of the continuity effect: a t test on Satterthwaite or Kenward-Roger df (as lmerTest), "
+    "Wald z (too optimistic with few programs), or likelihood ratio (slower).",
 )
 @click.option(
     "--jobs",
@@ -537,7 +557,7 @@ def power_command(
         n_replicates=replicates,
         seed=seed,
         alpha=alpha,
-        test=test,
+        test=test.lower(),
         n_jobs=jobs,
         dask_scheduler=dask_scheduler,
         **parse_settings(settings),
