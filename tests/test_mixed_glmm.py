@@ -329,3 +329,49 @@ def test_choose_again_depends_on_belonging_and_continuity():
         data.loc[belonging >= belonging.median(), "choose_again"].mean()
         > data.loc[belonging < belonging.median(), "choose_again"].mean()
     )
+
+
+def test_family_binomial_end_to_end_from_a_study(tmp_path):
+    """A study whose instruments hold the yes/no item: clean once, then `model --study --family binomial`.
+
+    The outcome is an item, not a score: it is modelled as answered (0/1), from the analysis data set.
+    """
+    from click.testing import CliRunner
+
+    from sdt_survey.cli import cli
+    from sdt_survey.demo import CHOICE_INSTRUMENT
+    from sdt_survey.simulate import simulate
+
+    sim = simulate([*DEMO, _choice()], seed=11, n_programs=12)
+    sim.write_folder(tmp_path / "data")
+    (tmp_path / "program-choice.yaml").write_text(CHOICE_INSTRUMENT, encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", str(tmp_path), "--yes"]).exit_code == 0
+    study = tmp_path / "study.yaml"
+    text = study.read_text(encoding="utf-8").replace("file: responses_w", "file: data/responses_w")
+    text = text.replace("instruments:\n", "instruments:\n  - program-choice.yaml\n", 1)
+    study.write_text(text, encoding="utf-8")
+    assert runner.invoke(cli, ["clean", str(study)]).exit_code == 0
+    sim.truth.continuity[["resident", "coc"]].to_csv(tmp_path / "coc.csv", index=False)
+    out = tmp_path / "glmm.json"
+    result = runner.invoke(
+        cli,
+        ["model", "--study", str(study), "--exposure", str(tmp_path / "coc.csv"), "--family", "binomial",
+         "--formula", "choose_again ~ coc + (1|program)", "--format", "json", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["family"] == "binomial" and data["odds_ratios"]["coc"]["odds_ratio"] > 1
+    # the same from Python, with the analysis data set
+    import sdt_survey
+
+    scored = sdt_survey.Study.load(study).data
+    wave1 = scored.select(rows=(scored.scores["wave"] == 1).to_numpy())
+    fit = sdt_survey.mixed.model_relatedness(
+        wave1,
+        sim.truth.continuity,
+        "choose_again ~ coc + (1|program)",
+        id_column="resident",
+        family="binomial",
+    )
+    assert fit.n_obs == int(wave1.items["choose_again"].notna().sum())

@@ -269,6 +269,23 @@ def join_exposure(
     return out, report
 
 
+def _with_outcome_item(scores: Any, formula: str) -> Any:
+    """The scores table of an analysis data set, with the outcome added when it is an item, not a score.
+
+    A yes/no item ("would you choose this program again?") is modelled as it
+    was answered (its codes, e.g. 0/1 for a binomial GLMM); anything else is
+    returned as given.
+    """
+    table, items = getattr(scores, "scores", None), getattr(scores, "items", None)
+    if not isinstance(table, pd.DataFrame) or not isinstance(items, pd.DataFrame):
+        return scores
+    response = formula.split("~", 1)[0].strip()
+    if response in table.columns or response not in items.columns:
+        return scores
+    values = pd.to_numeric(pd.Series(items[response].to_numpy()), errors="coerce").to_numpy()
+    return table.assign(**{response: values})
+
+
 def model_relatedness(
     scores: pd.DataFrame | Any,
     exposure: pd.DataFrame,
@@ -330,6 +347,7 @@ def model_relatedness(
         raise SdtSurveyError("on_unmatched must be 'warn' or 'error'")
     if id_column is None:
         id_column = getattr(scores, "id_column", None)
+    scores = _with_outcome_item(scores, formula)
     joined, report = join_exposure(
         scores, exposure, id_column=id_column, exposure_id_column=exposure_id_column, wave_column=wave_column
     )
