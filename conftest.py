@@ -29,3 +29,12 @@ def _module_ledger(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _test_ledger(tmp_path_factory):
     yield from _own_ledger(tmp_path_factory, "ledger")
+
+
+@pytest.fixture(autouse=True)
+def _doctest_names(doctest_namespace):
+    """numpy and pandas for doctests: modules import them inside functions (start-up, issue 17)."""
+    import numpy as np
+    import pandas as pd
+
+    doctest_namespace.update(np=np, pd=pd)

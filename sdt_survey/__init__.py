@@ -3,30 +3,47 @@
 The package turns one YAML instrument definition into deployable surveys,
 validated and scored responses, psychometric checks and multilevel models of
 relatedness (belonging) against continuity of contact with faculty.
+
+Public names are imported on first use (:mod:`sdt_survey._lazy`), so
+``import sdt_survey`` and the command line start without numerical libraries.
 """
 
-from . import export, expressions, factor, reliability, simulate  # noqa: F401  (old paths, kept as attributes: sdt_survey.export.redcap)
+from ._lazy import lazy_exports
 from ._version import __version__
-from .errors import InstrumentError, Problem, SdtSurveyError
-from .files import OutputError
-from .instrument import (
-    Instrument,
-    bundled_instruments,
-    check_instrument,
-    load_instrument,
-    parse_instrument,
-)
-from .platforms import ExportResult, build_survey, export_survey
-from .responses import (
-    DataQualityReport,
-    Responses,
-    ResponseValidationError,
-    read_responses,
-    validate_responses,
-)
-from .scoring import ScoredResponses, keygen, score
-from .study import Study
 
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "InstrumentError": ".errors",
+        "Problem": ".errors",
+        "SdtSurveyError": ".errors",
+        "OutputError": ".files",
+        "Instrument": ".instrument",
+        "bundled_instruments": ".instrument",
+        "check_instrument": ".instrument",
+        "load_instrument": ".instrument",
+        "parse_instrument": ".instrument",
+        "ExportResult": ".platforms",
+        "build_survey": ".platforms",
+        "export_survey": ".platforms",
+        "DataQualityReport": ".responses",
+        "Responses": ".responses",
+        "ResponseValidationError": ".responses",
+        "read_responses": ".responses",
+        "validate_responses": ".responses",
+        "ScoredResponses": ".scoring",
+        "keygen": ".scoring",
+        "score": ".scoring",
+        "Study": ".study",
+    },
+    submodules=(
+        "export",
+        "expressions",
+        "factor",
+        "reliability",
+        "simulate",
+    ),
+)
 __all__ = [
     "DataQualityReport",
     "ExportResult",

@@ -9,26 +9,30 @@ name for either.
 from __future__ import annotations
 
 import sys
-import types
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 
 def make_module_callable(
-    module_name: str, function: Callable[..., Any], *, deprecated: str | None = None
+    module_name: str, function: Callable[..., Any] | str, *, deprecated: str | None = None
 ) -> None:
     """Calling the module ``module_name`` calls ``function`` with the same arguments.
 
-    With ``deprecated`` (the message), each call first warns with a :class:`DeprecationWarning`
-    that points at the caller.
+    ``function`` may be the name of one of the module's attributes, looked up
+    at the call (a package whose names are imported on first use,
+    :mod:`sdt_survey._lazy`). With ``deprecated`` (the message), each call
+    first warns with a :class:`DeprecationWarning` that points at the caller.
     """
+    module = sys.modules[module_name]
 
-    class CallableModule(types.ModuleType):
+    class CallableModule(type(module)):  # keeps a lazy package's class (sdt_survey._lazy)
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             if deprecated is not None:
                 warnings.warn(deprecated, DeprecationWarning, stacklevel=2)
-            return function(*args, **kwargs)
+            target = getattr(self, function) if isinstance(function, str) else function
+            return target(*args, **kwargs)
 
-    CallableModule.__call__.__doc__ = function.__doc__
-    sys.modules[module_name].__class__ = CallableModule
+    if not isinstance(function, str):
+        CallableModule.__call__.__doc__ = function.__doc__
+    module.__class__ = CallableModule

@@ -11,10 +11,9 @@ first, so the message names the parameter the user typed.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
-
-import numpy as np
 
 from .errors import SdtSurveyError
 
@@ -27,7 +26,7 @@ def _find(value: Any, where: str) -> tuple[str, Any] | None:
     """The path and the value of the first non-finite entry of ``value``, or None."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (float, np.floating, int, np.integer)):
+    if isinstance(value, numbers.Real):  # numpy's numbers too, without importing numpy
         return None if math.isfinite(float(value)) else (where, value)
     if isinstance(value, str):
         return (where, value) if value.strip().lower() in _NON_FINITE_WORDS else None

@@ -31,9 +31,10 @@ use a character reference for the leading character instead
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The first characters that make a spreadsheet read a cell as a formula (OWASP).
 FORMULA_STARTS = "=+-@\t\r"
@@ -89,6 +90,8 @@ def restore_text(text: str) -> str:
 
 def _text_values(values: pd.Series) -> pd.Series | None:
     """The values as a ``.str``-capable series, or None when the column holds no text."""
+    import pandas as pd
+
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object)
     if not (pd.api.types.is_object_dtype(values.dtype) or pd.api.types.is_string_dtype(values.dtype)):
@@ -116,6 +119,8 @@ def neutralize_series(values: pd.Series) -> pd.Series:
 
 def restore_series(values: pd.Series) -> pd.Series:
     """:func:`restore_text` on every text value of a column."""
+    import pandas as pd
+
     text = _text_values(values)
     if text is None:
         return values
@@ -186,6 +191,8 @@ def _map_frame(frame: pd.DataFrame, on_column, on_name) -> pd.DataFrame:
 
 
 def _map_names(columns: pd.Index, change) -> pd.Index:
+    import pandas as pd
+
     if isinstance(columns, pd.MultiIndex):
         return columns
     return pd.Index([change(name) if isinstance(name, str) else name for name in columns])

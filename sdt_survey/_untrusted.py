@@ -31,9 +31,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from .errors import SdtSurveyError
 
@@ -279,6 +280,9 @@ def flatten_json_cells(frame: pd.DataFrame, display: str, lines: Sequence[int] |
     objects, is refused naming the key and the record: its line in a JSON-lines
     file (``lines``), else its 1-based place in the list.
     """
+    import numpy as np
+    import pandas as pd
+
     out = frame
     for position, column in enumerate(frame.columns):
         values = frame.iloc[:, position]

@@ -13,6 +13,7 @@ capabilities add a stage.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,34 @@ DEFAULT_OUT = Path("sdt-survey-demo")
 #: The survey the demo deploys, simulates and analyses.
 DEMO_INSTRUMENTS = ("bpn-residency", "continuity-exposure", "program-belonging")
 DEMO_SEED = 2026
+#: The demo's own one-item instrument: a yes/no outcome for its binomial GLMM. It is simulated with the
+#: demo's instruments (from belonging and continuity, on a random stream of its own, so no other value
+#: changes) and kept out of the bundled instruments, whose items are all Likert items of a subscale.
+CHOICE_INSTRUMENT = """\
+schema_version: 1
+id: program-choice
+version: "1.0.0"
+title: Choosing the Program Again
+description: >-
+  One yes/no question: would the resident pick the same residency program
+  again. No score uses it; it is the outcome of the demo's binomial GLMM.
+  Item wording was written for this project.
+languages: [en]
+license: CC-BY-4.0
+items:
+  - id: choose_again
+    text: Knowing what you know now, would you pick this same residency program again?
+    type: single
+    choices:
+      - value: 1
+        label: "Yes"
+      - value: 0
+        label: "No"
+sections:
+  - id: again
+    title: Looking back
+    items: [choose_again]
+"""
 
 
 @dataclass
@@ -351,10 +380,53 @@ def _stage_model(ctx: _Context) -> tuple[str, list[Path]]:
     as_json.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
     plot = result.plot(folder / "dose_response.png")
     truth = ctx.data["simulation"].truth.continuity_effects["relatedness_satisfaction"]
+    anova = result.anova()  # lmerTest's Type III F tests, Satterthwaite df
+    coc_rows = anova[[("coc" in str(t)) for t in anova.index]]
+    satt = (
+        f"Satterthwaite F({coc_rows['NumDF'].iat[0]}, {coc_rows['DenDF'].iat[0]:.1f}) = "
+        f"{coc_rows['F'].iat[0]:.1f}, p = {coc_rows['p'].iat[0]:.2g}; "
+        if len(coc_rows)
+        else ""
+    )
+    glmm_outputs, glmm_summary = _choose_again_glmm(ctx, wave1, folder)
     return (
-        f"relatedness satisfaction on COC: LRT p = {result.lrt.pvalue:.2g}; ICC {result.icc:.3f}; "
-        f"marginal R2 {result.r2_marginal:.3f} (simulated truth: {truth} latent SD per SD of COC)",
-        [text, as_json, Path(plot)],
+        f"relatedness satisfaction on COC: {satt}LRT p = {result.lrt.pvalue:.2g}; ICC {result.icc:.3f}; "
+        f"marginal R2 {result.r2_marginal:.3f} (simulated truth: {truth} latent SD per SD of COC); "
+        + glmm_summary,
+        [text, as_json, Path(plot), *glmm_outputs],
+    )
+
+
+def _choose_again_glmm(ctx: _Context, wave1: pd.DataFrame, folder: Path) -> tuple[list[Path], str]:
+    """A GLMM: "would you choose this program again?" (yes/no) against COC, logistic as lme4::glmer."""
+    from .instrument import parse_instrument
+    from .mixed import model_relatedness
+    from .scoring import read_table
+    from .simulate import simulate
+
+    # The same simulation with the one-item instrument added: every other value is as before.
+    choice = parse_instrument(CHOICE_INSTRUMENT)
+    sim = simulate([*ctx.instruments, choice], seed=DEMO_SEED)
+    answers = sim.responses.query("wave == 1")[["resident", "choose_again"]]
+    data = wave1.merge(answers, on="resident", how="left")
+    definition = folder / "program-choice.yaml"
+    definition.write_text(CHOICE_INSTRUMENT, encoding="utf-8")
+    result = model_relatedness(
+        data,
+        read_table(ctx.data["continuity"]),
+        "choose_again ~ coc + (1|program)",
+        id_column="resident",
+        family="binomial",
+    )
+    text = folder / "choose_again_glmm.txt"
+    text.write_text(result.summary() + "\n", encoding="utf-8")
+    as_json = folder / "choose_again_glmm.json"
+    as_json.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+    ratio = result.odds_ratios.loc["coc"]
+    per_tenth = math.exp(0.1 * float(result.fixed.loc["coc", "estimate"]))
+    return [definition, text, as_json], (
+        f"would choose the program again (binomial GLMM): odds ratio per 0.1 of COC {per_tenth:.2f} "
+        f"(per unit {ratio['odds_ratio']:.3g}, 95% CI {ratio['ci_lower']:.3g} to {ratio['ci_upper']:.3g})"
     )
 
 

@@ -9,9 +9,10 @@ continuity-of-care index (COC) is computed from the schedule; the multilevel
 model ``relatedness_satisfaction ~ coc + pgy + (1|program)`` (with
 ``(1|program/resident)`` for several waves) is fitted with
 :func:`sdt_survey.mixed.fit_model`, and the replicate records whether the
-continuity effect (Wald z on ``coc``, or the likelihood-ratio test) and the
-cohort difference (Wald z on ``pgy``: in one academic year the entering
-cohort is ``year - pgy + 1``) are significant.
+continuity effect (Wald z on ``coc``, a t test on Satterthwaite or
+Kenward-Roger df, or the likelihood-ratio test) and the cohort difference
+(the same test on ``pgy``: in one academic year the entering cohort is
+``year - pgy + 1``) are significant.
 
 Grid parameters (any other :class:`~sdt_survey.simulate.SimulationDesign`
 field is passed through):
@@ -78,6 +79,13 @@ POWER_DEFAULTS: dict[str, Any] = {
 OUTCOME = "relatedness_satisfaction"
 #: Optimizers of the power fits (fewer than fit_model's default; the criterion is always checked).
 POWER_OPTIMIZERS = ("bfgs", "lbfgs", "nm")
+#: The tests of the continuity effect, and the ddf method of fit_model each one uses.
+POWER_TESTS: dict[str, str] = {
+    "wald": "none",
+    "satterthwaite": "Satterthwaite",
+    "kenward-roger": "Kenward-Roger",
+    "lrt": "none",
+}
 
 
 # --------------------------------------------------------------------------- designs
@@ -267,9 +275,11 @@ def _replicate(
             curve=False,
             exposure="coc",
             optimizers=POWER_OPTIMIZERS,
+            ddf=POWER_TESTS[test],
         )
         fixed = result.fixed
-        p_coc = result.lrt.pvalue if test == "lrt" else float(fixed.loc["coc", "pvalue"])
+        # "p" is the chosen small-sample test's (the Wald p with ddf "none").
+        p_coc = result.lrt.pvalue if test == "lrt" else float(fixed.loc["coc", "p"])
         out.update(
             n_obs=result.n_obs,
             estimate=float(fixed.loc["coc", "estimate"]),
@@ -277,8 +287,8 @@ def _replicate(
             pvalue=float(p_coc),
             significant=bool(p_coc < alpha),
             cohort_estimate=float(fixed.loc["pgy", "estimate"]),
-            cohort_pvalue=float(fixed.loc["pgy", "pvalue"]),
-            cohort_significant=bool(fixed.loc["pgy", "pvalue"] < alpha),
+            cohort_pvalue=float(fixed.loc["pgy", "p"]),
+            cohort_significant=bool(fixed.loc["pgy", "p"] < alpha),
             icc_estimate=float(result.icc_by_group.get("program", np.nan)),
             singular=bool(result.singular),
             converged=bool(result.converged),
@@ -359,9 +369,16 @@ class PowerResult(Result):
     def summary(self) -> str:
         """The settings in one line, then the power table."""
         s = self.settings
+        named = {
+            "wald": ("Wald z", "Wald z"),
+            "lrt": ("likelihood-ratio test", "Wald z"),
+            "satterthwaite": ("t test on Satterthwaite df", "the same test"),
+            "kenward-roger": ("t test on Kenward-Roger df", "the same test"),
+        }
+        coc_test, cohort_test = named.get(s["test"], (s["test"], s["test"]))
         lines = [
             f"Monte-Carlo power ({s['n_replicates']} replicates per cell, alpha {s['alpha']}, "
-            f"{'Wald z' if s['test'] == 'wald' else 'likelihood-ratio test'} of coc; cohort: Wald z of pgy), "
+            f"{coc_test} of coc; cohort: {cohort_test} of pgy), "
             f"seed {s['seed']}, {s['backend']}, {self.seconds:.1f} s"
         ]
         keys = list(self.grid)
@@ -449,7 +466,7 @@ def power_analysis(
     alpha: float = 0.05,
     n_jobs: int = -1,
     dask_scheduler: str | Any | None = None,
-    test: str = "wald",
+    test: str = "satterthwaite",
     instrument: Any = "bpn-residency",
     outcome_only: bool = True,
     chunk_size: int | None = None,
@@ -473,9 +490,12 @@ def power_analysis(
     dask_scheduler : str or distributed.Client, optional
         Address of an existing Dask scheduler (``"tcp://host:8786"``) or a
         Client: run the replicates on that cluster instead.
-    test : {"wald", "lrt"}
-        Test of the continuity effect: Wald z of ``coc`` (default) or the
-        likelihood-ratio test (two ML refits; slower).
+    test : {"wald", "satterthwaite", "kenward-roger", "lrt"}
+        Test of the continuity effect (and of the cohort difference): a t
+        test on Satterthwaite (default, as lmerTest's ``summary()``) or
+        Kenward-Roger degrees of freedom, Wald z of ``coc`` (with few
+        programs it rejects too often, so its power is overstated), or the
+        likelihood-ratio test (two ML refits; slower; the cohort then by Wald z).
     instrument : str or Instrument
         Instrument simulated (default ``bpn-residency``).
     outcome_only : bool
@@ -491,8 +511,8 @@ def power_analysis(
     PowerResult
     """
     started = time.perf_counter()
-    if test not in ("wald", "lrt"):
-        raise PowerError(f"test must be 'wald' or 'lrt', got {test!r}")
+    if test not in POWER_TESTS:
+        raise PowerError(f"test must be one of {', '.join(map(repr, POWER_TESTS))}, got {test!r}")
     if not (isinstance(n_replicates, (int, np.integer)) and n_replicates >= 1):
         raise PowerError(f"n_replicates must be a positive integer, got {n_replicates!r}")
     if not 0 < alpha < 1:

@@ -40,12 +40,13 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from ._spreadsheet_safe import write_csv
 from .files import OutputError, write_text
@@ -64,25 +65,28 @@ def jsonable(value: Any) -> Any:
     ...           "n": np.int64(12), ("a", 1): [np.bool_(True), pd.NA]})
     {'alpha': 0.81, 'se': None, 'ratio': None, 'n': 12, 'a|1': [True, None]}
     """
-    if isinstance(value, pd.DataFrame):
+    # A pandas or numpy value exists only once its library is loaded: never import one to check.
+    pd = sys.modules.get("pandas")
+    np = sys.modules.get("numpy")
+    if pd is not None and isinstance(value, pd.DataFrame):
         return [jsonable(row) for row in value.to_dict("records")]
-    if isinstance(value, pd.Series):
+    if pd is not None and isinstance(value, pd.Series):
         return {_key(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, Mapping):
         return {_key(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
+    if isinstance(value, (list, tuple)) or (np is not None and isinstance(value, np.ndarray)):
         return [jsonable(v) for v in value]
-    if value is None or value is pd.NA or value is pd.NaT:
+    if value is None or (pd is not None and (value is pd.NA or value is pd.NaT)):
         return None
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, bool) or (np is not None and isinstance(value, np.bool_)):
         return bool(value)
-    if isinstance(value, (int, np.integer)):
+    if isinstance(value, int) or (np is not None and isinstance(value, np.integer)):
         return int(value)
-    if isinstance(value, (float, np.floating)):
+    if isinstance(value, float) or (np is not None and isinstance(value, np.floating)):
         return float(value) if math.isfinite(value) else None
     if isinstance(value, str):
         return value
-    if isinstance(value, (_dt.date, _dt.datetime, pd.Timestamp)):
+    if isinstance(value, (_dt.date, _dt.datetime)) or (pd is not None and isinstance(value, pd.Timestamp)):
         return value.isoformat()
     return str(value)
 

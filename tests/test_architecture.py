@@ -43,6 +43,7 @@ LAYERS: dict[str, float] = {
     "_spreadsheet_safe": 1,
     "_terminal": 1,
     "_untrusted": 1,
+    "_lazy": 1,
     "stats": 1,
     # 2: instrument definitions
     "instrument": 2,

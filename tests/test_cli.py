@@ -616,8 +616,11 @@ def test_cfa_command_with_wlsmv_reproduces_lavaan_ordered(run):
         "pgy",
         "--estimator",
         "WLSMV",
+        "--missing",
+        "fiml",
     )
-    assert refused.exit_code == 2
+    # Ordinal invariance runs since issue 15 (tests/test_ordinal_invariance.py); WLSMV with FIML does not.
+    assert refused.exit_code == 2 and "complete cases" in refused.output
 
 
 def test_bad_analysis_settings_are_user_errors_not_tracebacks(run, tmp_path):

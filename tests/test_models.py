@@ -364,7 +364,7 @@ def test_singular_fit_is_reported_in_plain_words_never_a_traceback():
         assert "estimated at zero" in result.warnings[-1]
     assert result.converged
     text = result.summary()
-    assert "Random effects:" in text and "Fixed effects (Wald z" in text
+    assert "Random effects:" in text and "Fixed effects (t tests, Satterthwaite df" in text  # issue 16
 
 
 def test_optimizer_failures_fall_back_and_are_noted():
@@ -412,7 +412,8 @@ def test_contract_json_shape_and_frames():
         assert key in d
     assert d["method"] == "REML" and d["n_obs"] == 300 and d["n_groups"] == {"program": 12}
     assert set(d["fixed"]) == {"(Intercept)", "coc", "C(pgy)[T.2]", "C(pgy)[T.3]"}
-    assert set(d["fixed"]["coc"]) == {"estimate", "se", "ci_lower", "ci_upper", "z", "pvalue"}
+    wald = {"estimate", "se", "ci_lower", "ci_upper", "z", "pvalue"}
+    assert set(d["fixed"]["coc"]) == wald | {"df", "t", "p"}  # issue 16: the Satterthwaite t test
     assert {"variance", "sd"} <= set(d["random"]["program"])
     assert d["random"]["program"]["sd"] == pytest.approx(math.sqrt(d["random"]["program"]["variance"]))
     json.dumps(d, allow_nan=False)

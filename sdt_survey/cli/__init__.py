@@ -2,13 +2,13 @@
 
 ``group.py`` holds the group, ``options.py`` the options and parsing every
 command shares, ``support.py`` the checks of output paths before any work, and
-``commands/`` one module per group of commands.
+``commands/`` one module per group of commands, each imported only when one of
+its commands runs or shows its help.
 """
 
 from __future__ import annotations
 
-from . import commands  # noqa: F401 - registers every command on the group
-from .group import cli
+from .group import cli  # commands are imported on use (group.COMMANDS)
 from .support import unwind_on_sigterm
 
 

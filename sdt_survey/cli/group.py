@@ -1,8 +1,19 @@
-"""The ``sdt-survey`` group: user errors become a message and exit status 1."""
+"""The ``sdt-survey`` group: user errors become a message and exit status 1; commands load on use.
+
+:data:`COMMANDS` names every command, the function that implements it and its
+one-line help. A command's module (and the libraries it needs) is imported only
+when that command runs or shows its help, so ``sdt-survey --help``, ``list``,
+``info`` and ``validate`` start without pandas or scipy (issue 17).
+``tests/test_startup.py`` checks that the one-line help here is the command's own.
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, MutableMapping
+
 import click
+from click.utils import make_default_short_help
 
 from .._terminal import terminal_text
 from .._version import __version__
@@ -13,8 +24,124 @@ from .messages import cli_message
 VERBOSE_KEY = "sdt_survey.verbose"
 
 
+#: Command name -> ("module:function" in ``sdt_survey.cli.commands``, the one-line help ``--help`` lists).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "cfa": ("psychometrics:cfa_command", "Confirmatory factor analysis of an instrument, exact to lavaan."),
+    "clean": (
+        "study:clean_command",
+        "Read, validate and score every wave of a study once: the analysis data set and its manifest.",
+    ),
+    "cohorts": (
+        "leaders:cohorts_command",
+        "Belonging and every other score by cohort, group and wave, safe to show leaders.",
+    ),
+    "continuity": (
+        "continuity:continuity_command",
+        "Continuity of learner-faculty contact from a schedule (one row per session).",
+    ),
+    "demo": ("simulation:demo", "Run every stage of the pipeline on an embedded default, no data needed."),
+    "efa": (
+        "psychometrics:efa_command",
+        "Exploratory factor analysis of an instrument's items, exact to R's psych.",
+    ),
+    "export": ("deploy:export_command", "Generate a deployable survey from one or more instruments."),
+    "info": (
+        "instruments:info",
+        "Show an instrument: items, subscales, reverse keys, branching and languages.",
+    ),
+    "init": (
+        "study:init_command",
+        "Write a commented study.yaml in FOLDER (default: here) to edit, then clean.",
+    ),
+    "invariance": (
+        "psychometrics:invariance_command",
+        "Measurement invariance across groups or waves: can their means be compared?",
+    ),
+    "keygen": ("deploy:keygen", "Make a pseudonymization key file for `score --pseudonymize`."),
+    "list": ("instruments:list_command", "List the bundled instruments."),
+    "model": (
+        "continuity:model_command",
+        "Multilevel model of relatedness (belonging) against continuity exposure.",
+    ),
+    "power": (
+        "continuity:power_command",
+        "Monte-Carlo power to detect the continuity effect (and cohort differences).",
+    ),
+    "reliability": (
+        "psychometrics:reliability_command",
+        "Reliability and item analysis of every subscale, exact to R's psych.",
+    ),
+    "report": (
+        "leaders:report_command",
+        "One self-contained HTML report for leaders and statisticians (and its JSON).",
+    ),
+    "score": ("scoring:score_command", "Validate every cell of a response file and score it."),
+    "simulate": ("simulation:simulate_command", "Simulate residency survey data with a known truth."),
+    "validate": ("instruments:validate", "Check instrument definitions and report every problem at once."),
+}
+
+
+class LazyCommands(MutableMapping):
+    """The group's commands, by name: each imported from :data:`COMMANDS` on first look-up.
+
+    Listing the names (``sorted(cli.commands)``) imports nothing; ``cli.commands["cfa"]``
+    imports the module of ``cfa`` only.
+    """
+
+    def __init__(self, table: dict[str, tuple[str, str]]) -> None:
+        self._table = table
+        self._loaded: dict[str, click.Command] = {}
+
+    def loaded(self, name: str) -> bool:
+        return name in self._loaded
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._loaded:
+            if name not in self._table:
+                raise KeyError(name)
+            module, _, function = self._table[name][0].partition(":")
+            self._loaded[name] = getattr(
+                importlib.import_module(f"{__package__}.commands.{module}"), function
+            )
+        return self._loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._loaded and name not in self._table:
+            raise KeyError(name)
+        self._loaded.pop(name, None)
+        self._table = {k: v for k, v in self._table.items() if k != name}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._table, *self._loaded]))
+
+    def __len__(self) -> int:
+        return len(set(self._table) | set(self._loaded))
+
+
 class _Group(click.Group):
-    """Turns user errors into a message and exit status 1, never a traceback."""
+    """Turns user errors into a message and exit status 1, never a traceback; lists commands unloaded."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click's, with the one-line help of :data:`COMMANDS` for a command not yet imported."""
+        commands = self.commands
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if isinstance(commands, LazyCommands) and not commands.loaded(name) and name in COMMANDS:
+                rows.append((name, make_default_short_help(COMMANDS[name][1], limit)))
+            else:
+                command = self.get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -33,7 +160,9 @@ def _message(exc: SdtSurveyError, ctx: click.Context) -> str:
     return str(exc)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_Group, commands=LazyCommands(COMMANDS), context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="sdt-survey")
 def cli() -> None:
     """Measure residents' basic psychological needs and relate them to continuity.

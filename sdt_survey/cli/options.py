@@ -13,7 +13,7 @@ import click
 from .._finite import non_finite_part
 from .._spreadsheet_safe import write_csv
 from .._terminal import terminal_text
-from ..continuity.schedule import TIME_COLUMN
+from ..continuity.vocabulary import TIME_COLUMN
 from ..errors import SdtSurveyError
 from ..factor.sem.estimators import ESTIMATORS
 from ..instrument import bundled_instruments
@@ -228,7 +228,7 @@ READING_KEYS = ("id_column", "wave_column", "source", "mapping", "invalid", "dup
 def as_reading(function):
     """Hand a command its reading options as one mapping, ``reading``, as the analyses take them.
 
-    Put it directly under ``@cli.command``; the command passes ``**reading`` on.
+    Put it directly under ``@click.command``; the command passes ``**reading`` on.
     """
 
     @functools.wraps(function)  # keeps click's parameters, which live on the function
@@ -513,7 +513,7 @@ def study_settings(study, data) -> dict[str, object]:
 def study_option(function):
     """``--study STUDY.yaml``: instruments, files and settings from a study; given options override.
 
-    Put it directly under ``@cli.command`` (above every other option). The
+    Put it directly under ``@click.command`` (above every other option). The
     command's required arguments and options become optional, required only
     without ``--study``. With it, the study's analysis data set (cleaned first
     when missing or stale, saying so) takes the place of the response files,

@@ -50,13 +50,27 @@ Examples
 ({'program': 'all', 'pgy': 'all'}, 1, 'autonomy_satisfaction', 48)
 """
 
-from .data import ALL, MIN_CELL_FLOOR, MISSING_GROUP
-from .disclosure import protect
-from .figures import CHANGE_FIGURES, FIGURES, TREND_FIGURES, scale_midpoints
-from .invariance import INVARIANCE_FLOOR, INVARIANCE_PER_ITEM, invariance_minimum
-from .result import CohortReport
-from .summary import cohort_summary
-from .trajectories import random_intercept_slope
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "ALL": ".data",
+        "MIN_CELL_FLOOR": ".data",
+        "MISSING_GROUP": ".data",
+        "protect": ".disclosure",
+        "CHANGE_FIGURES": ".figures",
+        "FIGURES": ".figures",
+        "TREND_FIGURES": ".figures",
+        "scale_midpoints": ".figures",
+        "INVARIANCE_FLOOR": ".invariance",
+        "INVARIANCE_PER_ITEM": ".invariance",
+        "invariance_minimum": ".invariance",
+        "CohortReport": ".result",
+        "cohort_summary": ".summary",
+        "random_intercept_slope": ".trajectories",
+    },
+)
 
 __all__ = [
     "ALL",

@@ -185,7 +185,8 @@ def cohort_summary(
         notes.append(
             "changes and trends follow each respondent in the groups they were in at their first wave; "
             f"change method: {', '.join(methods)} (paired_t: every respondent answered both waves; "
-            "mixed_model: ids partly link, random intercept per respondent; ols: no id links)"
+            "mixed_model: ids partly link, random intercept per respondent, t test on Satterthwaite df as "
+            "lmerTest; ols: no id links)"
         )
     else:
         notes.append("one wave only: no changes or trends")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from ..mixed.ddf import satterthwaite_df
 from .data import _baseline
 from .figures import CHANGE_FIGURES, TREND_FIGURES
 
@@ -40,7 +41,7 @@ def _mixed_or_none(y: np.ndarray, x: np.ndarray, ids: np.ndarray, confidence: fl
 
 
 def random_intercept_slope(
-    y: np.ndarray, x: np.ndarray, groups: np.ndarray, confidence: float = 0.95
+    y: np.ndarray, x: np.ndarray, groups: np.ndarray, confidence: float = 0.95, ddf: str = "Satterthwaite"
 ) -> dict[str, float]:
     """Slope of ``y`` on ``x`` in a linear mixed model with a random intercept per group (REML).
 
@@ -51,13 +52,17 @@ def random_intercept_slope(
     ``bincount`` over groups, so a fit takes about a millisecond rather than
     statsmodels' loop over respondents. The estimate equals statsmodels'; the
     standard error is lme4's ``sigma^2 (X' V^-1 X)^-1``, and the interval and
-    p-value are Wald (normal).
+    p-value are a t test on Satterthwaite degrees of freedom (lmerTest's
+    ``summary()``: :func:`sdt_survey.mixed.ddf.satterthwaite_df` on this
+    model's REML deviance in ``(sqrt(gamma), sigma)``), or Wald (normal) with
+    ``ddf="none"``.
 
     Returns
     -------
     dict
-        ``estimate``, ``se``, ``ci_lower``, ``ci_upper``, ``p``, ``gamma``
-        (variance ratio), ``sigma2`` (residual variance), ``converged``.
+        ``estimate``, ``se``, ``ci_lower``, ``ci_upper``, ``p``, ``df``
+        (``inf`` for Wald), ``gamma`` (variance ratio), ``sigma2`` (residual
+        variance), ``converged``.
 
     Examples
     --------
@@ -78,6 +83,7 @@ def random_intercept_slope(
         "ci_lower": np.nan,
         "ci_upper": np.nan,
         "p": np.nan,
+        "df": np.nan,
         "gamma": np.nan,
         "sigma2": np.nan,
         "converged": False,
@@ -128,18 +134,42 @@ def random_intercept_slope(
     a00, det, slope, rss, _ = parts(gamma)
     sigma2 = float(rss[0]) / (total - p)
     se = math.sqrt(sigma2 * float(a00[0] / det[0])) if det[0] > 0 and sigma2 >= 0 else float("nan")
-    z = stats.norm.ppf((1 + confidence) / 2)
     estimate = float(slope[0])
+    df = math.inf
+    if ddf != "none" and np.isfinite(se) and se > 0:
+        df = _slope_df(parts, total, p, gamma, sigma2)
+    crit = stats.norm.ppf((1 + confidence) / 2) if math.isinf(df) else stats.t.ppf((1 + confidence) / 2, df)
+    tail = stats.norm.sf if math.isinf(df) else (lambda v: stats.t.sf(v, df))
     return {
         "estimate": estimate,
         "se": se,
-        "ci_lower": estimate - z * se,
-        "ci_upper": estimate + z * se,
-        "p": float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else np.nan,
+        "ci_lower": estimate - crit * se,
+        "ci_upper": estimate + crit * se,
+        "p": float(2 * tail(abs(estimate / se))) if se > 0 else np.nan,
+        "df": df,
         "gamma": gamma,
         "sigma2": sigma2,
         "converged": bool(np.isfinite(se)),
     }
+
+
+def _slope_df(parts, total: int, p: int, gamma: float, sigma2: float) -> float:
+    """Satterthwaite df of the slope (lmerTest's), from the closed-form REML parts in (sqrt(gamma), sigma)."""
+
+    def deviance(v: np.ndarray) -> float:
+        _, det, _, rss, logdet_v = parts(v[0] ** 2)
+        s2 = v[1] ** 2
+        return float(logdet_v[0] + rss[0] / s2 + (total - p) * math.log(2 * math.pi * s2) + math.log(det[0]))
+
+    def covbeta(v: np.ndarray) -> np.ndarray:
+        a00, det, *_ = parts(v[0] ** 2)
+        return np.array([[v[1] ** 2 * float(a00[0] / det[0])]])
+
+    try:
+        df = satterthwaite_df(deviance, covbeta, np.array([math.sqrt(gamma), math.sqrt(sigma2)]), np.ones(1))
+    except (np.linalg.LinAlgError, ValueError, ZeroDivisionError):
+        return math.inf
+    return df if np.isfinite(df) and df > 0 else math.inf
 
 
 def _ols_slopes(frame: pd.DataFrame, key: pd.Series, x: str, y: str, confidence: float) -> pd.DataFrame:

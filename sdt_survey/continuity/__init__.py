@@ -62,11 +62,23 @@ Examples
 
 from __future__ import annotations
 
-from .compute import continuity_indices
-from .exposure import EXPOSURE_ITEMS, self_reported_exposure
-from .indices import INDEX_COLUMNS, indices_from_codes
-from .result import ContinuityResult
-from .schedule import PROBLEM_SEVERITY, ROLE_SYNONYMS, TIME_COLUMN, ContinuityError
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "continuity_indices": ".compute",
+        "EXPOSURE_ITEMS": ".exposure",
+        "self_reported_exposure": ".exposure",
+        "INDEX_COLUMNS": ".indices",
+        "indices_from_codes": ".indices",
+        "ContinuityResult": ".result",
+        "PROBLEM_SEVERITY": ".schedule",
+        "ROLE_SYNONYMS": ".schedule",
+        "TIME_COLUMN": ".schedule",
+        "ContinuityError": ".schedule",
+    },
+)
 
 __all__ = [
     "EXPOSURE_ITEMS",

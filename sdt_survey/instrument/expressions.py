@@ -31,12 +31,15 @@ Examples
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 from ..errors import ExpressionError
 
@@ -394,6 +397,8 @@ def evaluate(expr: Expression, frame: pd.DataFrame, multiple: Collection[str] = 
     >>> evaluate(parse_expression("src == 2"), pd.DataFrame({"src": ["1 2", "1", None]}), {"src"}).tolist()
     [True, False, False]
     """
+    import numpy as np
+
     if isinstance(expr, BoolOp):
         results = [evaluate(operand, frame, multiple) for operand in expr.operands]
         combine = np.logical_and if expr.op == "and" else np.logical_or
@@ -430,6 +435,8 @@ def evaluate(expr: Expression, frame: pd.DataFrame, multiple: Collection[str] = 
 
 def _selected(column: pd.Series, codes: list[Scalar]) -> np.ndarray:
     """Whether any of ``codes`` is among the space-separated selections of each cell."""
+    import numpy as np
+
     padded = " " + column.astype("string").fillna("").str.strip() + " "
     hit = np.zeros(len(column), dtype=bool)
     for code in codes:
@@ -438,7 +445,8 @@ def _selected(column: pd.Series, codes: list[Scalar]) -> np.ndarray:
     return hit
 
 
-_ORDERING = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+#: Elementwise on numpy arrays (np.less and so on), with no numpy import when the module loads.
+_ORDERING = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
 @dataclass
@@ -450,6 +458,9 @@ class _Column:
 
     @classmethod
     def of(cls, frame: pd.DataFrame, operand: Operand) -> _Column:
+        import numpy as np
+        import pandas as pd
+
         if isinstance(operand, Literal):
             series = pd.Series([operand.value] * len(frame), index=frame.index, dtype=object)
         else:
@@ -460,6 +471,8 @@ class _Column:
         return cls(number, np.where(answered, text.fillna("").to_numpy(dtype=object), None))
 
     def equals(self, other: _Column) -> np.ndarray:
+        import numpy as np
+
         numeric = ~np.isnan(self.number) & ~np.isnan(other.number)
         same_number = numeric & (self.number == other.number)
         both_text = (self.text != None) & (other.text != None) & ~numeric  # noqa: E711

@@ -11,9 +11,10 @@ import math
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from ..errors import SdtSurveyError
 from . import expressions, fingerprint
@@ -382,6 +383,8 @@ class Instrument:
         >>> frame.loc[frame["reverse"], "item"].tolist()
         ['as4', 'rs4', 'cs4']
         """
+        import pandas as pd
+
         subscale_of: dict[str, list[str]] = {}
         for sub in self.subscales.values():
             for item_id in sub.items:

@@ -45,6 +45,10 @@ Modules, in the order a fit runs through them:
 - :mod:`~sdt_survey.mixed.inference`: Wald table, likelihood-ratio test, dose-response curve;
 - :mod:`~sdt_survey.mixed.results`: :class:`ModelResult`;
 - :mod:`~sdt_survey.mixed.fit`: :func:`fit_model`, which runs them all;
+- :mod:`~sdt_survey.mixed.family`: binomial and Poisson families (``family=`` of :func:`fit_model`);
+- :mod:`~sdt_survey.mixed.glmm_criterion`: glmer's criterion (penalized IRLS, Laplace, adaptive
+  Gauss-Hermite quadrature);
+- :mod:`~sdt_survey.mixed.glmm`: :func:`fit_glmm`, generalized linear mixed models as ``lme4::glmer``;
 - :mod:`~sdt_survey.mixed.join`: scores joined to exposure, and :func:`model_relatedness`.
 
 Examples
@@ -66,16 +70,35 @@ Examples
 
 from __future__ import annotations
 
-from ..errors import JoinError, ModelFitError, ModelFormulaError
-from .fit import CURVE_POINTS, fit_model
-from .formula import ParsedFormula, RandomTerm, parse_formula
-from .inference import LikelihoodRatioTest
-from .join import JoinReport, join_exposure, model_relatedness
-from .optimize import OPTIMIZERS, SINGULAR_MESSAGE
-from .results import ModelResult, RandomEffectGroup
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "JoinError": "..errors",
+        "ModelFitError": "..errors",
+        "ModelFormulaError": "..errors",
+        "FAMILIES": ".family",
+        "CURVE_POINTS": ".fit",
+        "fit_model": ".fit",
+        "ParsedFormula": ".formula",
+        "RandomTerm": ".formula",
+        "parse_formula": ".formula",
+        "fit_glmm": ".glmm",
+        "LikelihoodRatioTest": ".inference",
+        "JoinReport": ".join",
+        "join_exposure": ".join",
+        "model_relatedness": ".join",
+        "OPTIMIZERS": ".optimize",
+        "SINGULAR_MESSAGE": ".optimize",
+        "ModelResult": ".results",
+        "RandomEffectGroup": ".results",
+    },
+)
 
 __all__ = [
     "CURVE_POINTS",
+    "FAMILIES",
     "OPTIMIZERS",
     "SINGULAR_MESSAGE",
     "JoinError",
@@ -87,6 +110,7 @@ __all__ = [
     "ParsedFormula",
     "RandomEffectGroup",
     "RandomTerm",
+    "fit_glmm",
     "fit_model",
     "join_exposure",
     "model_relatedness",

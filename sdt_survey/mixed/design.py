@@ -101,11 +101,11 @@ def _nests(outer: np.ndarray, inner: np.ndarray) -> bool:
     return len(pairs) == len(np.unique(inner))
 
 
-def _build_design(
+def _fixed_matrix(
     parsed: ParsedFormula, frame: pd.DataFrame, fixed_rhs: str, labels: Mapping[str, str] | None = None
-) -> tuple[_Design, Any]:
+) -> tuple[np.ndarray, list[str], Any]:
+    """The fixed-effects matrix, its column names and patsy's design info (full rank checked)."""
     formula = parsed.formula
-    y = frame[parsed.response].to_numpy(dtype=float)
     Xdf = _dmatrix(fixed_rhs, frame, formula)
     x_names = ["(Intercept)" if c == "Intercept" else str(c) for c in Xdf.columns]
     for code, label in (labels or {}).items():
@@ -119,6 +119,15 @@ def _build_design(
             f"{formula}: the fixed-effects design is rank deficient ({rank} of {X.shape[1]} columns are "
             f"independent: {', '.join(x_names)}); a variable may be constant or collinear with others"
         )
+    return X, x_names, Xdf.design_info
+
+
+def _build_design(
+    parsed: ParsedFormula, frame: pd.DataFrame, fixed_rhs: str, labels: Mapping[str, str] | None = None
+) -> tuple[_Design, Any]:
+    formula = parsed.formula
+    y = frame[parsed.response].to_numpy(dtype=float)
+    X, x_names, design_info = _fixed_matrix(parsed, frame, fixed_rhs, labels)
 
     # One block per random term (columns of its expression), per grouping factor.
     blocks: list[_Block] = []
@@ -197,4 +206,4 @@ def _build_design(
         group_codes, group_labels = group_cache[top]
     else:
         group_codes, group_labels = np.zeros(len(y), dtype=np.int64), np.array(["all"], dtype=object)
-    return _Design(y, X, x_names, top, group_codes, group_labels, final), Xdf.design_info
+    return _Design(y, X, x_names, top, group_codes, group_labels, final), design_info

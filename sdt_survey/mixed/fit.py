@@ -10,14 +10,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import SdtSurveyError
+from ..errors import ModelFitError, ModelFormulaError, SdtSurveyError
+from .ddf import DDFState, normalize_ddf
 from .design import _Block, _build_design, _Design
+from .family import outcome_family_hint
 from .formula import parse_formula
+from .glmm import fit_glmm
 from .inference import _curve, _fixed_table, likelihood_ratio_test, standardized_effects
 from .optimize import OPTIMIZERS, _CoreFit, _fit_core, _guarded
-from .prepare import _parse_spline, _prepare
+from .prepare import _exposure_variables, _parse_spline, _prepare
 from .results import ModelResult, RandomEffectGroup
-from .terms import _factor_names, _names_in, _term_codes, _terms_involving
+from .terms import _factor_names, _term_codes, _terms_involving
 
 CURVE_POINTS = 51
 
@@ -83,6 +86,9 @@ def fit_model(
     curve: bool = True,
     optimizers: Sequence[str] = OPTIMIZERS,
     polish: bool = True,
+    family: str = "gaussian",
+    nAGQ: int = 1,
+    ddf: str = "Satterthwaite",
 ) -> ModelResult:
     """Fit a linear mixed model written in lme4 syntax.
 
@@ -122,6 +128,21 @@ def fit_model(
     polish : bool
         Refine statsmodels' estimates on lme4's profiled criterion (default).
         Without it the result is statsmodels' best optimum as found.
+    family : {"gaussian", "binomial", "poisson"}
+        ``"gaussian"``: a linear mixed model (``lmer``). ``"binomial"`` (a 0/1 response or
+        ``cbind(successes, failures)``, logit link) and ``"poisson"`` (counts, log link) fit a
+        generalized linear mixed model as ``lme4::glmer``: see :func:`~sdt_survey.mixed.glmm.fit_glmm`
+        (``reml``, ``null_model``, ``curve``, ``optimizers`` and ``polish`` do not apply).
+    nAGQ : int
+        GLMMs: 1 (Laplace, glmer's default) or up to 25 adaptive Gauss-Hermite nodes.
+    ddf : {"Satterthwaite", "Kenward-Roger", "none"}
+        Denominator degrees of freedom of the fixed-effect tests (columns
+        ``df``, ``t``, ``p`` of ``fixed`` and :meth:`ModelResult.anova`), as
+        lmerTest's ``summary()``: Satterthwaite by default (REML and ML fits),
+        Kenward-Roger (REML only; pbkrtest's adjusted covariance, see
+        ``ModelResult.vcov_kr``), or ``"none"`` (Wald z: df = ∞). The Wald
+        columns ``z`` and ``pvalue`` are always there. GLMMs are tested by
+        Wald z, as glmer (``ddf`` does not apply).
 
     Returns
     -------
@@ -142,16 +163,39 @@ def fit_model(
     >>> data["y"] = 1 + 0.5 * data["x"] + rng.normal(size=160)
     >>> result = fit_model("y ~ x + (1|g)", data)
     >>> result.method, result.n_obs, list(result.fixed.columns)
-    ('REML', 160, ['estimate', 'se', 'ci_lower', 'ci_upper', 'z', 'pvalue'])
+    ('REML', 160, ['estimate', 'se', 'ci_lower', 'ci_upper', 'z', 'pvalue', 'df', 't', 'p'])
+    >>> result.ddf
+    'Satterthwaite'
     >>> result.singular  # the true program variance is 0
     True
     >>> from sdt_survey.mixed import SINGULAR_MESSAGE
     >>> result.warnings[0].startswith(SINGULAR_MESSAGE)
     True
     """
+    if str(family).lower() != "gaussian":
+        return fit_glmm(
+            formula,
+            data,
+            family=family,
+            nAGQ=nAGQ,
+            within_between=within_between,
+            spline=spline,
+            exposure=exposure,
+            person=person,
+            lrt=lrt,
+        )
+    if nAGQ != 1:
+        raise ModelFormulaError(
+            "nAGQ is for generalized linear mixed models: give family='binomial' or 'poisson'"
+        )
     started = time.perf_counter()
     if not isinstance(data, pd.DataFrame):
         raise SdtSurveyError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    ddf_method = normalize_ddf(ddf)
+    if ddf_method == "Kenward-Roger" and not reml:
+        raise ModelFitError(
+            "Kenward-Roger's method is only available for REML fits (as lmerTest): use reml=True"
+        )
     parsed = parse_formula(formula)
     spline_spec = _parse_spline(spline)
     frame, fixed_rhs, labels, wb_info, messages = _prepare(parsed, data, within_between, spline_spec, person)
@@ -161,27 +205,7 @@ def fit_model(
         shown_rhs = shown_rhs.replace(code, label)
     fixed_formula = f"{parsed.response} ~ {shown_rhs} + " + " + ".join(str(t) for t in parsed.random)
 
-    # Exposure variables (for the LRT, standardized effects and the curve).
-    if exposure is None:
-        if within_between is not None:
-            exposure_vars = [within_between]
-        elif spline_spec is not None:
-            exposure_vars = [spline_spec[0]]
-        else:
-            # The exposure is the first continuous variable: one used as a factor (`C(pgy)`) or
-            # holding text has no per-unit effect, standardized effect or dose-response curve.
-            _, terms0 = _term_codes(parsed.fixed, formula)
-            codes0 = [c for t in terms0 for c in t]
-            factors = set().union(*(_factor_names(c) for c in codes0))
-            named = [n for c in codes0 for n in sorted(_names_in(c))]
-            continuous = [
-                n
-                for n in named
-                if n not in factors and n in frame.columns and pd.api.types.is_numeric_dtype(frame[n])
-            ]
-            exposure_vars = (continuous or named)[:1]
-    else:
-        exposure_vars = [exposure] if isinstance(exposure, str) else list(exposure)
+    exposure_vars = _exposure_variables(parsed, frame, exposure, within_between, spline_spec)
     tested = set(exposure_vars)
     if within_between in tested:
         tested |= {f"{within_between}_within", f"{within_between}_between"}
@@ -195,6 +219,18 @@ def fit_model(
     denom = parts["fixed"] + parts["random"] + sigma2
     fixed = _fixed_table(design.x_names, core.beta, core.vcov)
     warns = messages + core.warnings
+    hint = outcome_family_hint(design.y)
+    if hint is not None:
+        warns.append(hint)
+    ddf_state = DDFState(design, design_info, frame, core, reml, labels)
+    try:
+        fixed = fixed.join(ddf_state.table(ddf_method, design.x_names))
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        raise ModelFitError(
+            f"{formula}: the {ddf_method} degrees of freedom could not be computed: {exc}"
+        ) from exc
+    if ddf_method == "Satterthwaite":
+        warns += ddf_state.satterthwaite.warnings
     notes = list(core.notes)
 
     # Null model ICC: y ~ 1 + a random intercept per grouping factor, same rows, REML.
@@ -323,5 +359,8 @@ def fit_model(
         conditional_modes=modes_frame,
         data=frame,
         statsmodels_result=core.statsmodels_result,
+        ddf=ddf_method,
+        ddf_state=ddf_state,
         seconds=time.perf_counter() - started,
+        fit_state=(design, core),
     )

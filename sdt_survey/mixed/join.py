@@ -337,7 +337,8 @@ def model_relatedness(
     if on_unmatched == "error" and (report.scores_only or report.exposure_only):
         raise JoinError("the scores and exposure tables do not match one to one:\n" + "\n".join(messages))
     if exposure_variables is None and within_between is None and spline is None:
-        parsed = parse_formula(formula)
+        # (the response may be a GLMM's cbind(successes, failures): only the right-hand side matters here)
+        parsed = parse_formula("response ~ " + formula.split("~", 1)[-1])
         _, terms = _term_codes(parsed.fixed, formula)
         used = [n for t in terms for c in t for n in sorted(_names_in(c))]
         table = exposure if isinstance(exposure, pd.DataFrame) else getattr(exposure, "indices", exposure)

@@ -23,7 +23,7 @@ SINGULAR_TOLERANCE = 1e-4
 #: Largest absolute gradient of the criterion at the estimates still counted as converged.
 GRADIENT_TOLERANCE = 2e-3
 #: Largest gradient accepted from statsmodels without refining on the profiled criterion.
-POLISH_TOLERANCE = 1e-4
+POLISH_TOLERANCE = 1e-6
 #: Points of the dose-response grid.
 
 # =========================================================================== fitting

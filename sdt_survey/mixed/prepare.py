@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..errors import ModelFitError, ModelFormulaError
 from .formula import _IDENT, ParsedFormula
-from .terms import _check_code, _names_in, _rhs_from_codes, _term_codes
+from .terms import _check_code, _factor_names, _names_in, _rhs_from_codes, _term_codes
 
 # =========================================================================== fit_model
 
@@ -42,8 +42,12 @@ def _prepare(
     within_between: str | None,
     spline: tuple[str, int] | None,
     person: str | Sequence[str] | None,
+    extra: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, str, dict[str, str], dict[str, Any] | None, list[str]]:
-    """Complete cases, within/between columns, the fixed formula fitted and short column labels."""
+    """Complete cases, within/between columns, the fixed formula fitted and short column labels.
+
+    ``extra`` columns (a GLMM's numbers of trials) are carried along and count for complete cases.
+    """
     formula = parsed.formula
     messages: list[str] = []
     columns = list(data.columns)
@@ -89,6 +93,7 @@ def _prepare(
     needed = (
         {parsed.response} | fixed_names | random_names | {g for t in parsed.random for g in t.group}
     ) - wb_names
+    needed |= set(extra)
     if within_between is not None:
         needed |= {within_between, *person_cols}
     needed_list = [c for c in data.columns if c in needed]
@@ -173,3 +178,33 @@ def _prepare(
         else:
             terms = [[code if c == var else c for c in term] for term in terms]
     return frame, _rhs_from_codes(intercept, terms), labels, wb_info, messages
+
+
+def _exposure_variables(
+    parsed: ParsedFormula,
+    frame: pd.DataFrame,
+    exposure: str | Sequence[str] | None,
+    within_between: str | None,
+    spline: tuple[str, int] | None,
+) -> list[str]:
+    """The exposure: given, else the within/between or spline variable, else the first continuous variable.
+
+    A variable used as a factor (``C(pgy)``) or holding text has no per-unit effect, standardized
+    effect or dose-response curve, so it is the exposure only when nothing else is named.
+    """
+    if exposure is not None:
+        return [exposure] if isinstance(exposure, str) else list(exposure)
+    if within_between is not None:
+        return [within_between]
+    if spline is not None:
+        return [spline[0]]
+    _, terms0 = _term_codes(parsed.fixed, parsed.formula)
+    codes0 = [c for t in terms0 for c in t]
+    factors = set().union(*(_factor_names(c) for c in codes0))
+    named = [n for c in codes0 for n in sorted(_names_in(c))]
+    continuous = [
+        n
+        for n in named
+        if n not in factors and n in frame.columns and pd.api.types.is_numeric_dtype(frame[n])
+    ]
+    return (continuous or named)[:1]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from ..results import Result
 
@@ -46,6 +47,8 @@ class ExportResult(Result):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per file written: the target, the survey and the path."""
+        import pandas as pd
+
         return pd.DataFrame(
             {"target": self.target, "survey": self.survey, "path": [str(p) for p in self.paths]},
             columns=["target", "survey", "path"],

@@ -63,21 +63,46 @@ Examples
 from __future__ import annotations
 
 from .._callable import make_module_callable
-from ..errors import ReliabilityError, ReliabilityKeyError
-from ..stats.extraction import fa_minres
-from ..stats.polychoric import R_OPTIMIZE_TOL
-from ._bootstrap import BootDesign as _BootDesign  # noqa: F401 - tests and benchmarks reach it here
-from ._common import MISSING_MODES, Missing
-from ._common import z_psych as _z_psych  # noqa: F401 - tests reach it here
-from .coefficient import Coefficient, ReportOptions
-from .cronbach import DROP_COLUMNS, ITEM_COLUMNS, AlphaResult, alpha, feldt_ci
-from .group import GroupReliabilityResult, group_reliability
-from .guttman import SplitHalfResult, split_half
-from .mcdonald import OmegaResult, omega, omega_total
-from .ordinal import PolychoricResult, ordinal_alpha, ordinal_omega, polychoric
-from .report import ReliabilityReport, SurveyReliability, instrument_reliability, reliability_table
-from .retest import TestRetestResult, test_retest
-from .table import COEFFICIENTS
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "ReliabilityError": "..errors",
+        "ReliabilityKeyError": "..errors",
+        "fa_minres": "..stats.extraction",
+        "R_OPTIMIZE_TOL": "..stats.polychoric",
+        "_BootDesign": "._bootstrap:BootDesign",
+        "MISSING_MODES": "._common",
+        "Missing": "._common",
+        "_z_psych": "._common:z_psych",
+        "Coefficient": ".coefficient",
+        "ReportOptions": ".coefficient",
+        "DROP_COLUMNS": ".cronbach",
+        "ITEM_COLUMNS": ".cronbach",
+        "AlphaResult": ".cronbach",
+        "alpha": ".cronbach",
+        "feldt_ci": ".cronbach",
+        "GroupReliabilityResult": ".group",
+        "group_reliability": ".group",
+        "SplitHalfResult": ".guttman",
+        "split_half": ".guttman",
+        "OmegaResult": ".mcdonald",
+        "omega": ".mcdonald",
+        "omega_total": ".mcdonald",
+        "PolychoricResult": ".ordinal",
+        "ordinal_alpha": ".ordinal",
+        "ordinal_omega": ".ordinal",
+        "polychoric": ".ordinal",
+        "ReliabilityReport": ".report",
+        "SurveyReliability": ".report",
+        "instrument_reliability": ".report",
+        "reliability_table": ".report",
+        "TestRetestResult": ".retest",
+        "test_retest": ".retest",
+        "COEFFICIENTS": ".table",
+    },
+)
 
 __all__ = [
     "COEFFICIENTS",
@@ -115,7 +140,7 @@ __all__ = [
 
 make_module_callable(
     __name__,
-    instrument_reliability,
+    "instrument_reliability",
     deprecated="calling the module sdt_survey.reliability(...) is deprecated; "
     "call sdt_survey.reliability.instrument_reliability(...)",
 )

@@ -52,8 +52,15 @@ Examples
  ('continuity', 'not_available'), ('cohorts', 'ok'), ('data_quality', 'ok')]
 """
 
-from .build import build_report
-from .context import SECTION_TITLES
-from .result import Report
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "build_report": ".build",
+        "SECTION_TITLES": ".context",
+        "Report": ".result",
+    },
+)
 
 __all__ = ["SECTION_TITLES", "Report", "build_report"]

@@ -479,18 +479,31 @@ def _html_continuity(data: Mapping[str, Any], header: Mapping[str, Any]) -> str:
             f"<p>Does continuity matter at all? Likelihood-ratio test of every continuity term: chi-square "
             f"({_e(lrt['df'])} df) = {fmt(lrt['chisq'])}, p {_e(fmt_p(lrt['pvalue']))}.</p>"
         )
+    small_sample = model.get("ddf", "none") != "none" and all(f.get("df") is not None for f in model["fixed"])
     rows = [
         [
             f'<td class="text">{_e(f["term"])}</td>',
             fmt(f["estimate"], 3),
             fmt(f["se"], 3),
             f"[{fmt(f['ci_lower'], 3)}, {fmt(f['ci_upper'], 3)}]",
-            fmt(f["z"], 2),
-            _e(fmt_p(f["pvalue"])),
+            *(
+                (fmt(f["df"], 1), fmt(f["t"], 2), _e(fmt_p(f["p"])))
+                if small_sample
+                else (fmt(f["z"], 2), _e(fmt_p(f["pvalue"])))
+            ),
         ]
         for f in model["fixed"]
     ]
-    parts.append(_table(["fixed effect", "estimate", "SE", "95% CI", "z", "p"], rows, cls="fixed"))
+    if small_sample:
+        parts.append(
+            f"<p>Fixed effects are tested with t tests on {_e(model['ddf'])} degrees of freedom (as R's "
+            "lmerTest): with few programs, Wald z tests give p-values that are too small.</p>"
+        )
+        header = ["fixed effect", "estimate", "SE", "95% CI", "df", "t", "p"]
+    else:
+        parts.append("<p>Fixed effects are tested with Wald z tests (no small-sample correction).</p>")
+        header = ["fixed effect", "estimate", "SE", "95% CI", "z", "p"]
+    parts.append(_table(header, rows, cls="fixed"))
     icc_null = f" (before continuity: {fmt(model['icc_null'], 3)})" if model["icc_null"] is not None else ""
     parts.append(
         _table(

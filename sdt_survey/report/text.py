@@ -90,6 +90,12 @@ def _section_summary(key: str, data: Mapping[str, Any]) -> list[str]:
             out.append(
                 f"test of continuity: chi-square({lrt['df']}) = {fmt(lrt['chisq'])}, p {fmt_p(lrt['pvalue'])}"
             )
+        ddf = model.get("ddf", "none")
+        out.append(
+            f"fixed effects tested by t tests on {ddf} degrees of freedom (lmerTest)"
+            if ddf != "none"
+            else "fixed effects tested by Wald z (no small-sample correction)"
+        )
         out.append(
             f"n = {model['n_obs']}, ICC {fmt(model['icc'], 3)}, "
             f"R2 marginal {fmt(model['r2_marginal'], 3)}, conditional {fmt(model['r2_conditional'], 3)}"

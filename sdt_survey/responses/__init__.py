@@ -25,27 +25,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._untrusted import text_encoding
-from ..platforms import ALIAS_TARGET_OF_SOURCE, SOURCES
-from ..platforms.html import FORM_FORMAT
-from ..platforms.redcap import redcap_checkbox_code
-from .drift import DRIFT_POLICIES, check_drift
-from .formats import read_file
-from .model import (
-    INVALID_POLICIES,
-    ISSUE_COLUMNS,
-    MISSING_TOKENS,
-    PROBLEM_SEVERITY,
-    WAVE_COLUMNS,
-    CleanResponses,
-    Responses,
-)
-from .quality import DataQualityReport, DriftError, ResponseValidationError
-from .read import ITEM_PREFIX, read_responses, responses_from_frame
-from .validate import validate_responses
+from .._lazy import lazy_exports
 
-#: The old private name of :func:`read_file`, kept for code that imported it.
-_read_file = read_file
+_lazy_getattr, __dir__ = lazy_exports(
+    __name__,
+    {
+        "text_encoding": ".._untrusted",
+        "ALIAS_TARGET_OF_SOURCE": "..platforms",
+        "SOURCES": "..platforms",
+        "FORM_FORMAT": "..platforms.html",
+        "redcap_checkbox_code": "..platforms.redcap",
+        "DRIFT_POLICIES": ".model",
+        "check_drift": ".drift",
+        "read_file": ".formats",
+        # The old private name of read_file, kept for code that imported it.
+        "_read_file": ".formats:read_file",
+        "INVALID_POLICIES": ".model",
+        "ISSUE_COLUMNS": ".model",
+        "MISSING_TOKENS": ".model",
+        "PROBLEM_SEVERITY": ".model",
+        "WAVE_COLUMNS": ".model",
+        "CleanResponses": ".model",
+        "Responses": ".model",
+        "DataQualityReport": ".quality",
+        "DriftError": ".quality",
+        "ResponseValidationError": ".quality",
+        "ITEM_PREFIX": ".read",
+        "read_responses": ".read",
+        "responses_from_frame": ".read",
+        "validate_responses": ".validate",
+    },
+)
 
 _MOVED_TO_IDENTIFIERS = ("IDENTIFIER_NAMES", "identifier_columns")
 
@@ -56,7 +66,7 @@ def __getattr__(name: str) -> Any:
         from .._deprecation import moved
 
         return moved(__name__, "sdt_survey.scoring.identifiers")[0](name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _lazy_getattr(name)
 
 
 __all__ = [

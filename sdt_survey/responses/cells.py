@@ -21,10 +21,17 @@ from .model import MISSING_TOKENS
 
 @dataclass
 class Cells:
-    """The outcome of checking one item column: codes plus the bad cells."""
+    """The outcome of checking one item column.
 
-    values: pd.Series
-    missing_reason: pd.Series
+    ``values`` holds the clean values: a float array for numeric items, a
+    Series of objects for the others. ``reasons`` gives the rows holding a
+    declared missing code and why; ``problems`` the rows of each problem kind,
+    with one message per row. Both list only the cells they concern, so a clean
+    column costs nothing beyond its values.
+    """
+
+    values: np.ndarray | pd.Series
+    reasons: list[tuple[np.ndarray, str]] = field(default_factory=list)
     problems: list[tuple[np.ndarray, str, list[str]]] = field(default_factory=list)
 
 
@@ -86,12 +93,23 @@ def shown_value(text: str) -> str:
     return f"{text[:24]}...{text[-8:]} ({len(text):,} characters)"
 
 
-def check_each_value(column: pd.Series, judge: Callable[[str, Any], Verdict], numeric: bool) -> Cells:
+def check_each_value(
+    column: pd.Series,
+    judge: Callable[[str, Any], Verdict],
+    numeric: bool,
+    plain: PlainNumbers | None = None,
+) -> Cells:
     """Judge each distinct value of a column once, then spread the verdicts to every cell.
 
     A survey column holds few distinct values, so this is fast however many
     respondents there are; ``judge`` gets the value's text and the raw value.
+    ``plain`` names the numbers ``judge`` would accept as they are: a numeric
+    column holding only those is taken whole, without judging its values one by one.
     """
+    if plain is not None:
+        values = plain.take(column)
+        if values is not None:
+            return Cells(values)
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     resolved = np.full(len(uniques), np.nan if numeric else None, dtype=float if numeric else object)
     reasons = np.full(len(uniques), None, dtype=object)
@@ -107,28 +125,74 @@ def check_each_value(column: pd.Series, judge: Callable[[str, Any], Verdict], nu
         if verdict.value is not None:
             resolved[u] = verdict.value
         kinds[u], messages[u], reasons[u] = verdict.problem, verdict.message, verdict.reason
-    return collect(len(column), codes, resolved, reasons, kinds, messages, column.index, numeric)
+    return collect(codes, resolved, reasons, kinds, messages, column.index, numeric)
 
 
-def collect(n, codes, resolved, reasons, kinds, messages, index, numeric) -> Cells:
-    safe = np.where(codes < 0, 0, codes)
-    has = codes >= 0
-    if len(resolved):
-        values = np.where(has, resolved[safe], np.nan if numeric else None)
-        reason = np.where(has, reasons[safe], None)
-        kind = np.where(has, kinds[safe], None)
-        message = np.where(has, messages[safe], None)
-    else:
-        values = np.full(n, np.nan if numeric else None, dtype=float if numeric else object)
-        reason = kind = message = np.full(n, None, dtype=object)
-    cells = Cells(
-        pd.Series(values.astype(float) if numeric else values, index=index),
-        pd.Series(reason, index=index, dtype=object),
-    )
-    for problem in {k for k in kinds if k is not None}:
-        where = np.flatnonzero(kind == problem)
-        cells.problems.append((where, problem, list(message[where])))
+def collect(
+    codes: np.ndarray,
+    resolved: np.ndarray,
+    reasons: np.ndarray,
+    kinds: np.ndarray,
+    messages: np.ndarray,
+    index: pd.Index,
+    numeric: bool,
+) -> Cells:
+    """Spread the verdicts on each distinct value (``resolved``, ``reasons``, ``kinds``, ``messages``).
+
+    ``codes`` gives each cell's distinct value, -1 for an empty cell (pandas.factorize).
+    """
+    # One slot more for the empty cells: code -1 takes the last one.
+    table = np.concatenate([resolved, np.array([np.nan if numeric else None], dtype=resolved.dtype)])
+    values = table[codes]
+    cells = Cells(values if numeric else pd.Series(values, index=index))
+    for attribute, per_value in (("reasons", reasons), ("problems", kinds)):
+        for label in dict.fromkeys(k for k in per_value if k is not None):
+            where = np.flatnonzero(np.isin(codes, np.flatnonzero(per_value == label)))
+            if attribute == "reasons":
+                cells.reasons.append((where, label))
+            else:
+                cells.problems.append((where, label, messages[codes[where]].tolist()))
     return cells
+
+
+@dataclass(frozen=True)
+class PlainNumbers:
+    """The numbers a check takes as they are: within ``low`` to ``high``, and whole if ``whole``.
+
+    ``signed_zero``: a zero keeps the sign of the first zero in the column (as
+    a value judged once per distinct value does); otherwise it is +0 (a code).
+    """
+
+    low: float
+    high: float
+    whole: bool
+    signed_zero: bool = False
+
+    def take(self, column: pd.Series) -> np.ndarray | None:
+        """The column's values as floats when every one is such a number or empty; else None."""
+        dtype = column.dtype
+        if pd.api.types.is_bool_dtype(dtype) or not (
+            pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)
+        ):
+            return None
+        numbers = column.to_numpy(dtype=float, na_value=np.nan)
+        if not len(numbers):
+            return None
+        low, high = np.fmin.reduce(numbers), np.fmax.reduce(numbers)
+        if np.isnan(low):  # every cell empty
+            return np.full(len(numbers), np.nan)
+        if not (np.isfinite(low) and np.isfinite(high) and low >= self.low and high <= self.high):
+            return None
+        if self.whole and np.fmax.reduce(numbers - np.floor(numbers)) != 0:
+            return None
+        if not self.signed_zero:
+            return numbers + 0.0  # a copy, with -0 read as the code 0
+        values = numbers.copy()
+        if low <= 0 <= high:
+            zeros = values == 0
+            if zeros.any():
+                values[zeros] = values[np.argmax(zeros)]
+        return values
 
 
 def describe_codes(codes: Sequence[Any]) -> str:

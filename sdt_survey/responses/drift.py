@@ -32,7 +32,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..errors import SdtSurveyError
@@ -40,11 +39,9 @@ from ..instrument import Instrument, code_text, parse_stamps
 from ..platforms import platform_of_source
 from ..platforms.xlsform import STAMP_FIELD
 from .cells import shown_value
-from .model import ISSUE_COLUMNS, WAVE_COLUMNS, CleanResponses, Responses
+from .model import DRIFT_POLICIES, ISSUE_COLUMNS, WAVE_COLUMNS, CleanResponses, Responses
 from .read import all_items
 
-#: What ``drift=`` accepts: ``error`` stops on a stamp of another definition or a missing item column.
-DRIFT_POLICIES = ("error", "warn")
 #: Columns in which a platform's data carry the stamp of the definition they were collected with:
 #: the HTML form's ``_instruments`` (its records' ``instruments``) and the XLSForm's calculate.
 STAMP_COLUMNS = ("_instruments", STAMP_FIELD)
@@ -243,7 +240,7 @@ def _branching(clean: CleanResponses, instruments: Sequence[Instrument], add) ->
             continue
         answered = issues[(issues["problem"] == "answered_when_hidden") & (issues["item"] == item.id)]
         n_answered = len(answered)
-        hidden = n_answered + int(np.sum(clean.missing_reason[item.id].to_numpy() == "not_shown"))
+        hidden = n_answered + int(clean.reasons.count("not_shown", item.id).sum())
         if n_answered >= 3 and n_answered * 2 >= hidden:
             column = answered["column"].iloc[0]
             add(

@@ -14,6 +14,7 @@ from ..instrument import Item
 from ..platforms.table import normalise_text
 from .cells import (
     Cells,
+    PlainNumbers,
     Verdict,
     as_number,
     check_each_value,
@@ -63,7 +64,21 @@ def check_coded(
         suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
         return Verdict(None, unknown, f"{text!r} is not a code or label of {what}{suggestion}")
 
-    return check_each_value(column, judge, numeric_codes)
+    return check_each_value(column, judge, numeric_codes, _plain_codes(valid_codes, missing_by_key))
+
+
+def _plain_codes(valid_codes: list[Any], missing_by_key: Mapping[str, str]) -> PlainNumbers | None:
+    """Whole-number codes from low to high with no gap and no missing code among them: taken as they are."""
+    if not valid_codes or not all(type(v) is int for v in valid_codes):
+        return None
+    low, high = min(valid_codes), max(valid_codes)
+    if set(valid_codes) != set(range(low, high + 1)):
+        return None
+    for key in missing_by_key:
+        number = as_number(key)
+        if number is not None and low <= number <= high:
+            return None
+    return PlainNumbers(float(low), float(high), whole=True)
 
 
 def check_numeric(item: Item, column: pd.Series) -> Cells:
@@ -78,7 +93,9 @@ def check_numeric(item: Item, column: pd.Series) -> Cells:
             return Verdict(None, "out_of_range", f"{text} is outside {bounds}")
         return Verdict(number)
 
-    return check_each_value(column, judge, True)
+    low = -np.inf if item.min is None else float(item.min)
+    high = np.inf if item.max is None else float(item.max)
+    return check_each_value(column, judge, True, PlainNumbers(low, high, item.type == "integer", True))
 
 
 def check_multiple(
@@ -127,17 +144,23 @@ def check_multiple(
 def check_date(column: pd.Series) -> Cells:
     def judge(text: str, raw: Any) -> Verdict:
         parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        if pd.isna(parsed):
-            return Verdict(None, "invalid_date", f"{text!r} is not a date (use YYYY-MM-DD)")
-        return Verdict(parsed.date().isoformat())
+        try:
+            # A year before 1 ("-99") parses, but is no calendar date.
+            return Verdict(parsed.date().isoformat()) if not pd.isna(parsed) else _not_a_date(text)
+        except (ValueError, OverflowError, NotImplementedError):
+            return _not_a_date(text)
 
     return check_each_value(column, judge, False)
+
+
+def _not_a_date(text: str) -> Verdict:
+    return Verdict(None, "invalid_date", f"{text!r} is not a date (use YYYY-MM-DD)")
 
 
 def check_text(column: pd.Series) -> Cells:
     text = column.astype("string").str.strip()
     values = text.where(~text.isin(MISSING_TOKENS).fillna(True), None).astype(object)
-    return Cells(values, pd.Series(None, index=column.index, dtype=object))
+    return Cells(values)
 
 
 def check_item(

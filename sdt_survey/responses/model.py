@@ -7,20 +7,24 @@ data-quality report (:mod:`sdt_survey.responses.quality`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
-import pandas as pd
 
 from .._terminal import printable
 from ..instrument import Instrument
 
 if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
     from .quality import DataQualityReport
 
 #: Columns taken as the survey wave when none is named (REDCap raw and labels exports).
 WAVE_COLUMNS = ("wave", "_wave", "redcap_event_name", "Event Name")
 INVALID_POLICIES = ("error", "as-missing")
+#: What ``drift=`` accepts (:mod:`.drift`): ``error`` stops on a stamp of another definition or a
+#: missing item column. Defined here so that the command line reads it without the readers.
+DRIFT_POLICIES = ("error", "warn")
 
 #: Cell texts read as "no answer" in text formats (R writes NA, SAS and SPSS write ".").
 MISSING_TOKENS = frozenset({"", "NA", "N/A", "NaN", "nan", "."})
@@ -114,6 +118,62 @@ class Responses:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class MissingReasons:
+    """Why each missing item value is missing, one byte a cell, until the table is asked for.
+
+    Attributes
+    ----------
+    codes : numpy.ndarray
+        ``(items, records)`` of small integers: the position of each cell's
+        reason in ``labels`` (0, ``None``: the cell has a value).
+    labels : tuple
+        The reasons, ``labels[0]`` being ``None``.
+    columns : list of str
+        The item ids, in the order of ``codes``.
+    index : pandas.Index
+        The records.
+    """
+
+    codes: np.ndarray
+    labels: tuple[str | None, ...]
+    columns: list[str]
+    index: pd.Index
+
+    def frame(self) -> pd.DataFrame:
+        """The reasons as a table of text (``None`` where the value is present), one column per item."""
+        import numpy as np
+        import pandas as pd
+
+        table = np.array(self.labels, dtype=object)
+        return pd.DataFrame(
+            {
+                c: pd.Series(table[self.codes[j]], index=self.index, dtype=object)
+                for j, c in enumerate(self.columns)
+            },
+            index=self.index,
+            columns=self.columns,
+        )
+
+    def count(self, label: str, column: str | None = None) -> np.ndarray:
+        """How many cells of each record (of one item's column, if named) have the reason ``label``."""
+        import numpy as np
+
+        rows = self.codes if column is None else self.codes[[self.columns.index(column)]]
+        if label not in self.labels:
+            return np.zeros(rows.shape[1], dtype=np.int64)
+        code = self.labels.index(label)
+        return (rows == code).sum(axis=0)
+
+    def select(self, keep: np.ndarray) -> MissingReasons:
+        """The reasons of the records where ``keep`` is True, renumbered from 0."""
+        import pandas as pd
+
+        if keep.all():
+            return MissingReasons(self.codes, self.labels, self.columns, pd.RangeIndex(len(self.index)))
+        return MissingReasons(self.codes[:, keep], self.labels, self.columns, pd.RangeIndex(int(keep.sum())))
+
+
 @dataclass
 class CleanResponses:
     """Validated responses: codes for every item, and the report of what was done.
@@ -128,8 +188,14 @@ class CleanResponses:
     respondent: pd.Series | None
     report: DataQualityReport
     instruments: tuple[Instrument, ...]
-    missing_reason: pd.DataFrame
+    reasons: MissingReasons
     invalid_count: pd.Series
     missing_count: pd.Series
     duplicate: pd.Series
     source: str = "plain"
+
+    @cached_property
+    def missing_reason(self) -> pd.DataFrame:
+        """Why each missing value is missing (``absent``, ``invalid``, ``not_shown``, ``unanswered`` or a
+        declared missing code's reason), ``None`` where the value is present: one column per item."""
+        return self.reasons.frame()

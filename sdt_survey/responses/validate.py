@@ -25,6 +25,7 @@ from .model import (
     PROBLEM_SEVERITY,
     WAVE_COLUMNS,
     CleanResponses,
+    MissingReasons,
     Responses,
 )
 from .quality import DataQualityReport
@@ -145,10 +146,17 @@ def validate_responses(
             )
         )
 
-    values: dict[str, pd.Series] = {}
-    reasons: dict[str, pd.Series] = {}
-    invalid_mask = np.zeros((n, len(items)), dtype=bool)
-    for j, item in enumerate(items):
+    ids = list(dict.fromkeys(item.id for item in items))
+    position = {item_id: p for p, item_id in enumerate(ids)}
+    values: dict[str, np.ndarray | pd.Series] = {}
+    # Why each missing value is missing: a small code per cell (see MissingReasons), 0 = not missing.
+    labels: list[str | None] = [None, *_REASONS]
+    reason = np.zeros((len(ids), n), dtype=np.uint8)
+    invalid_count = np.zeros(n, dtype=np.int64)
+    invalid_rows: dict[str, list[np.ndarray]] = {}
+    for item in items:
+        p = position[item.id]
+        reason[p] = 0
         columns = responses.item_columns.get(item.id)
         if not columns:
             action = "scored as missing" if invalid == "as-missing" else "blocked: no scores written"
@@ -163,8 +171,8 @@ def validate_responses(
                 action,
                 item=item.id,
             )
-            values[item.id] = pd.Series(np.nan if item.is_scored else None, index=frame.index)
-            reasons[item.id] = pd.Series("absent", index=frame.index, dtype=object)
+            values[item.id] = np.full(n, np.nan) if item.is_scored else pd.Series(None, index=frame.index)
+            reason[p] = labels.index("absent")
             continue
         if item.type == "multiple" and len(columns) > 1:
             raw_cells = frame[columns]
@@ -181,10 +189,14 @@ def validate_responses(
                 responses.value_labels.get(item.id),
                 responses.user_missing.get(item.id, set()),
             )
+        for where, why in cells.reasons:
+            if why not in labels:
+                labels.append(why)
+            reason[p, where] = labels.index(why)
         for where, problem, messages in cells.problems:
             severity = PROBLEM_SEVERITY[problem]
             if severity == "error":
-                invalid_mask[where, j] = True
+                invalid_rows.setdefault(item.id, []).append(where)
                 action = action_invalid
             elif problem == "missing_code":
                 action = "set to missing"
@@ -200,60 +212,59 @@ def validate_responses(
                 action,
             )
         values[item.id] = cells.values
-        reasons[item.id] = cells.missing_reason.where(
-            cells.missing_reason.notna() | cells.values.notna(), None
-        )
         # Invalid cells are recorded as such in the missing-reason table too.
-        invalid_rows = np.flatnonzero(invalid_mask[:, j])
-        if len(invalid_rows):
-            reasons[item.id].iloc[invalid_rows] = "invalid"
-
-    clean = pd.DataFrame(values, index=frame.index)
-    missing_reason = pd.DataFrame(reasons, index=frame.index)
+        for where in invalid_rows.get(item.id, []):
+            reason[p, where] = labels.index("invalid")
+            invalid_count[where] += 1
+    if len(labels) > np.iinfo(reason.dtype).max:
+        raise SdtSurveyError(f"more than {np.iinfo(reason.dtype).max} kinds of missing code")
+    clean = _values_frame(values, frame.index)
+    missing = _missing_cells(clean)
     # Branching: an item hidden by show_if is not required, and should not be answered.
     multiple_items = {item.id for item in items if item.type == "multiple"}
     for item in items:
+        p = position[item.id]
         shown = np.ones(n, dtype=bool)
         if item.show_if is not None:
             shown = expressions.evaluate(item.show_if, clean, multiple_items)
-            answered_hidden = np.flatnonzero(~shown & clean[item.id].notna().to_numpy())
+            answered_hidden = np.flatnonzero(~shown & ~missing[p])
             add(
                 answered_hidden,
                 _column_of(responses, item.id),
                 item.id,
                 as_written(clean[item.id].iloc[answered_hidden]),
                 "answered_when_hidden",
-                [f"answered although hidden by show_if ({item.show_if.to_text()})"] * len(answered_hidden),
+                f"answered although hidden by show_if ({item.show_if.to_text()})",
                 "kept",
             )
-            hidden_missing = ~shown & clean[item.id].isna().to_numpy()
-            missing_reason.loc[hidden_missing, item.id] = "not_shown"
+            reason[p, ~shown & missing[p]] = labels.index("not_shown")
         if item.required and item.id in responses.item_columns:
-            unanswered = shown & clean[item.id].isna().to_numpy() & missing_reason[item.id].isna().to_numpy()
+            unanswered = shown & missing[p] & (reason[p] == 0)
             where = np.flatnonzero(unanswered)
             add(
                 where,
                 _column_of(responses, item.id),
                 item.id,
-                np.full(len(where), ""),
+                "",
                 "missing_required",
-                ["required item not answered"] * len(where),
+                "required item not answered",
                 "left missing",
             )
-            missing_reason.loc[unanswered, item.id] = "unanswered"
-    missing_reason = missing_reason.where(missing_reason.notna() | clean.notna(), "unanswered").where(
-        clean.isna(), None
-    )
+            reason[p, unanswered] = labels.index("unanswered")
+    # A missing value with no other reason is unanswered; a present value has none.
+    reason[missing & (reason == 0)] = labels.index("unanswered")
+    reason[~missing] = 0
+    n_missing = missing.sum(axis=0)
 
-    answered = clean.notna().any(axis=1).to_numpy()
+    answered = n_missing < len(ids)
     empty = np.flatnonzero(~answered)
     add(
         empty,
         None,
         None,
-        np.full(len(empty), ""),
+        "",
         "empty_row",
-        ["no item answered"] * len(empty),
+        "no item answered",
         "kept; every score missing",
     )
 
@@ -274,9 +285,9 @@ def validate_responses(
             no_id,
             id_column,
             None,
-            np.full(len(no_id), ""),
+            "",
             "missing_id",
-            ["the respondent id is empty"] * len(no_id),
+            "the respondent id is empty",
             action_invalid.replace("set to missing", "kept"),
         )
         # REDCap repeating instruments legitimately repeat a record within an event.
@@ -338,9 +349,10 @@ def validate_responses(
         ISSUE_COLUMNS
     ]
     if not issues.empty:
-        order = issues["row"].fillna(0).astype(float)
-        issues = issues.assign(_o=order).sort_values("_o", kind="stable").drop(columns="_o")
-        issues = issues.reset_index(drop=True)
+        # By row (file-level lines first), stably: the lines of a row keep the order they were found in.
+        order = np.argsort(issues["row"].fillna(0).astype(float).to_numpy(), kind="stable")
+        if (order[1:] < order[:-1]).any():
+            issues = issues.take(order).reset_index(drop=True)
     if (duplicates != "error" or invalid == "as-missing") and not issues.empty:
         # A repeated id that is kept or resolved by policy is a decision, not a blocker.
         issues.loc[issues["problem"] == "duplicate_id", "severity"] = "warning"
@@ -353,27 +365,63 @@ def validate_responses(
         detection=responses.detection,
     )
     if invalid == "as-missing":
-        clean = clean.mask(pd.DataFrame(invalid_mask, index=frame.index, columns=[i.id for i in items]))
-    invalid_count = pd.Series(invalid_mask.sum(axis=1), index=frame.index)
-    item_ids = [i.id for i in items]
-    missing_count = clean[item_ids].isna().sum(axis=1) - (missing_reason == "not_shown").sum(axis=1)
+        for item_id, where in invalid_rows.items():
+            # Invalid cells hold no value already; text columns take pandas' missing value as before.
+            if clean[item_id].dtype == object or pd.api.types.is_string_dtype(clean[item_id]):
+                cells = np.zeros(n, dtype=bool)
+                cells[np.concatenate(where)] = True
+                clean[item_id] = clean[item_id].mask(pd.Series(cells, index=frame.index))
+    reasons = MissingReasons(reason, tuple(labels), ids, frame.index)
+    invalid_count = pd.Series(invalid_count, index=frame.index)
+    missing_count = pd.Series(n_missing - reasons.count("not_shown"), index=frame.index)
     passthrough = _numeric_where_unambiguous(
         frame[[c for c in responses.passthrough if c not in _checkbox_columns(responses)]],
         keep_text=[id_column] if id_column else [],
     )
+    everyone = bool(keep.all())
+
+    def kept(table):
+        return (table if everyone else table.loc[keep]).reset_index(drop=True)
+
     return CleanResponses(
-        values=clean.loc[keep].reset_index(drop=True),
-        passthrough=passthrough.loc[keep].reset_index(drop=True),
+        values=kept(clean),
+        passthrough=kept(passthrough),
         rows=responses.rows[keep],
         respondent=respondent.loc[keep].reset_index(drop=True) if respondent is not None else None,
         report=report,
         instruments=loaded,
-        missing_reason=missing_reason.loc[keep].reset_index(drop=True),
-        invalid_count=invalid_count.loc[keep].reset_index(drop=True),
-        missing_count=missing_count.loc[keep].reset_index(drop=True),
-        duplicate=duplicate.loc[keep].reset_index(drop=True),
+        reasons=reasons.select(keep),
+        invalid_count=kept(invalid_count),
+        missing_count=kept(missing_count),
+        duplicate=kept(duplicate),
         source=responses.source,
     )
+
+
+#: Reasons a value is missing that validation itself gives (a declared missing code gives its own).
+_REASONS = ("absent", "invalid", "not_shown", "unanswered")
+
+
+def _values_frame(values: dict[str, np.ndarray | pd.Series], index: pd.Index) -> pd.DataFrame:
+    """One column per item: the numeric items in one block of floats (no copy per column), then the rest."""
+    numeric = [item_id for item_id, v in values.items() if isinstance(v, np.ndarray)]
+    block = np.empty((len(numeric), len(index)))
+    for p, item_id in enumerate(numeric):
+        block[p] = values[item_id]
+    frame = pd.DataFrame(block.T, index=index, columns=numeric, copy=False)
+    for p, (item_id, v) in enumerate(values.items()):
+        if not isinstance(v, np.ndarray):
+            frame.insert(p, item_id, v)
+    return frame
+
+
+def _missing_cells(clean: pd.DataFrame) -> np.ndarray:
+    """``(items, records)``: whether each item value is missing."""
+    missing = np.empty((clean.shape[1], len(clean)), dtype=bool)
+    for p, column in enumerate(clean.columns):
+        series = clean[column]
+        missing[p] = np.isnan(series.to_numpy()) if series.dtype == float else series.isna().to_numpy()
+    return missing
 
 
 def _numeric_where_unambiguous(frame: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.DataFrame:

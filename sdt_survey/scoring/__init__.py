@@ -14,12 +14,29 @@ records every decision; its result, :class:`ScoredResponses`
 =================  ==========================================================
 """
 
-from .careless import CARELESS_THRESHOLDS, DURATION_COLUMNS, careless_flags, careless_indices
-from .dataset import ScoredResponses
-from .intake import score
-from .pseudonyms import keygen, pseudonymize, pseudonymize_report, read_key
-from .scores import reverse_key, score_ids, subscale_scores
-from .tables import read_norms, read_table, write_table
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "CARELESS_THRESHOLDS": ".careless",
+        "DURATION_COLUMNS": ".careless",
+        "careless_flags": ".careless",
+        "careless_indices": ".careless",
+        "ScoredResponses": ".dataset",
+        "score": ".intake",
+        "keygen": ".pseudonyms",
+        "pseudonymize": ".pseudonyms",
+        "pseudonymize_report": ".pseudonyms",
+        "read_key": ".pseudonyms",
+        "reverse_key": ".scores",
+        "score_ids": ".scores",
+        "subscale_scores": ".scores",
+        "read_norms": ".tables",
+        "read_table": ".tables",
+        "write_table": ".tables",
+    },
+)
 
 __all__ = [
     "CARELESS_THRESHOLDS",

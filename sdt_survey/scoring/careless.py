@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -91,20 +90,23 @@ def careless_indices(
     n, k = x.shape
     if k == 0:
         return out
+    valid = ~np.isnan(x)
+    # Longest run: a loop over items, vectorized over respondents, in place (a missing answer ends a run).
     run = np.zeros(n)
     longest = np.zeros(n)
-    previous = np.full(n, np.nan)
-    for j in range(k):  # a loop over items, vectorized over respondents
-        current = x[:, j]
-        same = (current == previous) & ~np.isnan(current)
-        run = np.where(np.isnan(current), 0, np.where(same, run + 1, 1))
-        longest = np.maximum(longest, run)
-        previous = current
+    for j in range(k):
+        if j:
+            np.multiply(run, x[:, j] == x[:, j - 1], out=run)  # NaN equals nothing: the run restarts
+        run += 1
+        run *= valid[:, j]
+        np.maximum(longest, run, out=longest)
     out["longstring"] = longest
-    answered = (~np.isnan(x)).sum(axis=1)
+    answered = valid.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nansum(x, axis=1) / answered
-        ss = np.nansum((x - mean[:, None]) ** 2, axis=1)
+        mean = np.where(valid, x, 0.0).sum(axis=1) / answered
+        deviation = x - mean[:, None]
+        np.square(deviation, out=deviation)
+        ss = np.where(valid, deviation, 0.0).sum(axis=1)
         out["irv"] = np.where(answered >= 2, np.sqrt(ss / (answered - 1)), np.nan)
     out["evenodd"] = _even_odd(keyed, instruments)
     out["mahalanobis_d2"], out["mahalanobis_p"] = _mahalanobis(keyed[likert].to_numpy(dtype=float))
@@ -117,34 +119,43 @@ def careless_indices(
 
 
 def _even_odd(keyed: pd.DataFrame, instruments: Sequence[Instrument]) -> np.ndarray:
-    odd_means, even_means = [], []
-    for inst in instruments:
-        for sub in inst.subscales.values():
-            if len(sub.items) < 2:
-                continue
-            odd = keyed[list(sub.items[0::2])].to_numpy(dtype=float)
-            even = keyed[list(sub.items[1::2])].to_numpy(dtype=float)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                odd_means.append(np.nansum(odd, axis=1) / (~np.isnan(odd)).sum(axis=1))
-                even_means.append(np.nansum(even, axis=1) / (~np.isnan(even)).sum(axis=1))
+    halves = [
+        (list(sub.items[0::2]), list(sub.items[1::2]))
+        for inst in instruments
+        for sub in inst.subscales.values()
+        if len(sub.items) >= 2
+    ]
     n = len(keyed)
-    if len(odd_means) < 3:
+    if len(halves) < 3:
         return np.full(n, np.nan)
-    a = np.column_stack(odd_means)
-    b = np.column_stack(even_means)
-    both = ~np.isnan(a) & ~np.isnan(b)
-    count = both.sum(axis=1)
-    a = np.where(both, a, np.nan)
-    b = np.where(both, b, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
-        # A respondent with no complete odd/even pair has an empty mean: NaN, as intended.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        da = a - np.nanmean(a, axis=1, keepdims=True) if count.any() else a
-        db = b - np.nanmean(b, axis=1, keepdims=True) if count.any() else b
-        r = np.nansum(da * db, axis=1) / np.sqrt(np.nansum(da**2, axis=1) * np.nansum(db**2, axis=1))
+    values = keyed.to_numpy(dtype=float)
+    column = {c: j for j, c in enumerate(keyed.columns)}
+    a = np.empty((n, len(halves)))
+    b = np.empty((n, len(halves)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for p, (odd, even) in enumerate(halves):
+            a[:, p] = _row_mean(values, [column[i] for i in odd])
+            b[:, p] = _row_mean(values, [column[i] for i in even])
+        both = ~np.isnan(a) & ~np.isnan(b)
+        count = both.sum(axis=1)
+        # Over the subscales where both halves have a mean: centre, then correlate.
+        da = np.where(both, a - (np.where(both, a, 0.0).sum(axis=1) / count)[:, None], 0.0)
+        db = np.where(both, b - (np.where(both, b, 0.0).sum(axis=1) / count)[:, None], 0.0)
+        r = (da * db).sum(axis=1) / np.sqrt((da**2).sum(axis=1) * (db**2).sum(axis=1))
         # Spearman-Brown on |r| with the sign restored keeps negative values within [-1, 0].
         corrected = np.sign(r) * 2 * np.abs(r) / (1 + np.abs(r))
     return np.where(count >= 3, corrected, np.nan)
+
+
+def _row_mean(values: np.ndarray, columns: Sequence[int]) -> np.ndarray:
+    """The mean of each row's answered values among ``columns`` (NaN when none is answered)."""
+    total = np.zeros(len(values))
+    count = np.zeros(len(values))
+    for j in columns:
+        answered = ~np.isnan(values[:, j])
+        total += np.where(answered, values[:, j], 0.0)
+        count += answered
+    return total / count
 
 
 def _mahalanobis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -158,7 +169,7 @@ def _mahalanobis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     centred = data - data.mean(axis=0)
     covariance = centred.T @ centred / (len(data) - 1)
     inverse = np.linalg.pinv(covariance)
-    d2[complete] = np.einsum("ij,jk,ik->i", centred, inverse, centred)
+    d2[complete] = np.einsum("ij,ij->i", centred @ inverse, centred)
     p[complete] = stats.chi2.sf(d2[complete], df=k)
     return d2, p
 

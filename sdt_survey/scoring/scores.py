@@ -39,12 +39,14 @@ def reverse_key(values: pd.DataFrame, instruments: Sequence[Instrument]) -> pd.D
     [5.0, 1.0]
     """
     scored = [item for inst in instruments for item in inst.items if item.is_scored]
-    keyed = values[[item.id for item in scored]].astype(float).copy()
-    for item in scored:
+    ids = [item.id for item in scored]
+    # One block of floats, items contiguous (as pandas holds them), keyed in place.
+    keyed = np.array(values[ids].to_numpy(dtype=float).T, order="C", copy=True)
+    for j, item in enumerate(scored):
         if item.reverse:
             low, high = item.value_range
-            keyed[item.id] = low + high - keyed[item.id]
-    return keyed
+            np.subtract(low + high, keyed[j], out=keyed[j])
+    return pd.DataFrame(keyed.T, index=values.index, columns=ids, copy=False)
 
 
 def subscale_scores(keyed: pd.DataFrame, instruments: Sequence[Instrument]) -> pd.DataFrame:

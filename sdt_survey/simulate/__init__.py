@@ -51,9 +51,19 @@ Examples
 from __future__ import annotations
 
 from .._callable import make_module_callable
-from .design import DEFAULT_FACTOR_CORRELATIONS, FAULTS, SimulationDesign
-from .generate import simulate
-from .result import SimulationResult, SimulationTruth
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "DEFAULT_FACTOR_CORRELATIONS": ".design",
+        "FAULTS": ".design",
+        "SimulationDesign": ".design",
+        "simulate": ".generate",
+        "SimulationResult": ".result",
+        "SimulationTruth": ".result",
+    },
+)
 
 __all__ = [
     "DEFAULT_FACTOR_CORRELATIONS",
@@ -67,7 +77,7 @@ __all__ = [
 
 make_module_callable(
     __name__,
-    simulate,
+    "simulate",
     deprecated="calling the module sdt_survey.simulate(...) is deprecated; call the function "
     "sdt_survey.simulate.simulate(...) (from sdt_survey.simulate import simulate)",
 )

@@ -22,7 +22,7 @@ from .model import _as_instruments, _build_model, _ItemSpec, _residual_covarianc
 from .result import SimulationResult
 from .schedule import _draw_people, _draw_schedule
 from .truth import _make_truth
-from .unscored import _GENERATORS, _Context, _generic_item
+from .unscored import _GENERATORS, OWN_STREAM, _Context, _generic_item
 
 
 def simulate(
@@ -91,8 +91,9 @@ def simulate(
         "residents)",
     )
     model = _build_model(insts, design)
-    streams = np.random.SeedSequence(int(seed)).spawn(8)
-    rng_people, rng_sched, rng_latent, rng_items, rng_extra, rng_attr, rng_missing, rng_messy = (
+    # spawn(9)'s first 8 children are spawn(8)'s: the 9th stream (items in OWN_STREAM) moves nothing else.
+    streams = np.random.SeedSequence(int(seed)).spawn(9)
+    rng_people, rng_sched, rng_latent, rng_items, rng_extra, rng_attr, rng_missing, rng_messy, rng_own = (
         np.random.default_rng(s) for s in streams
     )
 
@@ -176,7 +177,20 @@ def simulate(
         window_assigned[w] = np.bincount(
             schedule.resident[inside], weights=with_preceptor[inside], minlength=n
         )
-    ctx = _Context(design, people, schedule, row_res, row_wave, window_total, window_assigned, rng_extra)
+    ctx = _Context(
+        design,
+        people,
+        schedule,
+        row_res,
+        row_wave,
+        window_total,
+        window_assigned,
+        rng_extra,
+        rng_own=rng_own,
+        eta=eta if n_factors else None,
+        factors=model.factors,
+        coc_z=coc_z,
+    )
     for spec in model.specs:
         if spec.values is None:
             generator = _GENERATORS.get(spec.item.id, _generic_item)
@@ -184,6 +198,7 @@ def simulate(
 
     # Item nonresponse: MCAR plus MAR by an observed variable.
     item_ids = [s.item.id for s in model.specs]
+    shared = [item_id for item_id in item_ids if item_id not in OWN_STREAM]
     meta = {
         "pgy": people.pgy[row_res],
         "program": people.program_ids[people.program[row_res]],
@@ -195,14 +210,18 @@ def simulate(
     level_rates = np.array([float(design.mar_rates.get(_plain(v), 0.0)) for v in levels])
     mar = level_rates[level_of_row.ravel()]
     p_missing = 1 - (1 - design.mcar_rate) * (1 - mar)
-    missing = rng_missing.random((n_rows, len(item_ids))) < p_missing[:, None]
-    for j, item_id in enumerate(item_ids):
+    missing = dict(
+        zip(shared, (rng_missing.random((n_rows, len(shared))) < p_missing[:, None]).T, strict=True)
+    )
+    for item_id in item_ids:
+        if item_id not in missing:
+            missing[item_id] = rng_own.random(n_rows) < p_missing
         column = columns[item_id]
         if column.dtype == object:
             column = column.copy()
-            column[missing[:, j]] = np.nan
+            column[missing[item_id]] = np.nan
         else:
-            column = np.where(missing[:, j], np.nan, column)
+            column = np.where(missing[item_id], np.nan, column)
         columns[item_id] = column
 
     responses = pd.DataFrame(

@@ -25,6 +25,12 @@ class _Context:
     window_total: np.ndarray  # waves x residents: sessions in the 4 weeks before the wave
     window_assigned: np.ndarray  # of those, with the assigned preceptor
     rng: np.random.Generator
+    # Items in OWN_STREAM draw their values (and their nonresponse) from ``rng_own`` instead, so that
+    # adding one leaves every other simulated column as it was.
+    rng_own: np.random.Generator | None = None
+    eta: np.ndarray | None = None  # waves x residents x factors: the latent factors
+    factors: Sequence[str] = ()
+    coc_z: np.ndarray | None = None  # per resident: standardized Bice-Boxerman COC
 
 
 # --------------------------------------------------------------------------- unscored items
@@ -79,7 +85,32 @@ def _gen_longitudinal_team(item: Item, ctx: _Context) -> np.ndarray:
     return answer[ctx.row_res]
 
 
+#: How "would you choose this program again?" depends on belonging and continuity (log odds).
+CHOOSE_AGAIN_INTERCEPT = 1.0
+CHOOSE_AGAIN_BELONGING = 1.2  # per latent SD of program belonging
+CHOOSE_AGAIN_CONTINUITY = 0.4  # per SD of COC, beyond what it does through belonging
+
+
+def _gen_choose_again(item: Item, ctx: _Context) -> np.ndarray:
+    """Yes more often with more program belonging (the latent factor of that wave) and more continuity."""
+    if not _fits(item, (0, 1)):
+        return _generic_item(item, ctx)
+    rng = ctx.rng_own if ctx.rng_own is not None else ctx.rng
+    logit = np.full(len(ctx.row_res), CHOOSE_AGAIN_INTERCEPT)
+    if ctx.eta is not None and "program_belonging" in ctx.factors:
+        k = list(ctx.factors).index("program_belonging")
+        logit += CHOOSE_AGAIN_BELONGING * ctx.eta[ctx.row_wave, ctx.row_res, k]
+    if ctx.coc_z is not None:
+        logit += CHOOSE_AGAIN_CONTINUITY * ctx.coc_z[ctx.row_res]
+    return (rng.random(len(ctx.row_res)) < 1 / (1 + np.exp(-logit))).astype(float)
+
+
+#: Items drawn from their own random stream (values and nonresponse): added after other simulated
+#: values were pinned by tests and goldens, which they must not move.
+OWN_STREAM = frozenset({"choose_again"})
+
 _GENERATORS: dict[str, Callable[[Item, _Context], np.ndarray]] = {
+    "choose_again": _gen_choose_again,
     "has_usual_preceptor": _gen_has_usual_preceptor,
     "clinic_halfdays_4wk": _gen_clinic_halfdays,
     "halfdays_with_preceptor": _gen_halfdays_with_preceptor,

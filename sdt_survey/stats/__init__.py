@@ -1,5 +1,6 @@
 """Numerical kernels shared by the analyses (layer 1: numpy, scipy and sdt_survey.errors only).
 
 moments (pairwise moments, cov2cor, SMC, cor.smooth), bivariate_normal, polychoric, extraction
-(minres, ML, principal axes), rotation, threads (BLAS thread control).
+(minres, ML, principal axes), rotation, threads (BLAS thread control), probability (normal and
+chi-square probabilities as scipy.stats computes them, without importing it).
 """

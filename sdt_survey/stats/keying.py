@@ -51,17 +51,76 @@ def corrected_item_total(keyed: pd.DataFrame, items: Sequence[str]) -> pd.DataFr
     items : sequence of str
         The subscale's items (at least two).
     """
-    frame = keyed[list(items)].apply(pd.to_numeric, errors="coerce").astype(float)
+    frame = keyed[list(items)]
+    if not all(pd.api.types.is_float_dtype(dtype) for dtype in frame.dtypes):
+        frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
+    values = frame.to_numpy(dtype=float)
+    patterns = _answer_patterns(values)
+    if patterns is not None:
+        # Few distinct answer patterns (codes on a short scale): each pattern once, weighted by its count.
+        values, weights = patterns
+    else:
+        weights = np.ones(len(values))
+    answered = ~np.isnan(values)
+    filled = np.where(answered, values, 0.0)
     rows = []
-    for item in items:
-        rest = frame.drop(columns=item).mean(axis=1, skipna=True)
-        both = frame[item].notna() & rest.notna()
-        x, y = frame.loc[both, item].to_numpy(), rest[both].to_numpy()
+    for j, item in enumerate(items):
+        others = [i for i in range(len(items)) if i != j]
+        # The mean of the other answered items, summed in column order.
+        total = np.zeros(len(values))
+        count = np.zeros(len(values))
+        for i in others:
+            total += filled[:, i]
+            count += answered[:, i]
+        both = answered[:, j] & (count > 0)
+        x, y, w = values[both, j], total[both] / count[both], weights[both]
+        n = int(w.sum())
         r = float("nan")
-        if len(x) >= 3 and np.std(x) > 0 and np.std(y) > 0:
-            r = float(np.corrcoef(x, y)[0, 1])
-        rows.append({"item": item, "r_drop": r, "n": int(both.sum())})
+        if n >= 3:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                # A constant x or y has no correlation: its variance is 0, and r is NaN.
+                r = float(np.corrcoef(x, y)[0, 1]) if patterns is None else _weighted_r(x, y, w)
+        rows.append({"item": item, "r_drop": r, "n": n})
     return pd.DataFrame(rows, columns=["item", "r_drop", "n"])
+
+
+#: The most distinct answer patterns a subscale is tallied by (beyond, each respondent is used as is).
+_MAX_PATTERNS = 1 << 16
+
+
+def _answer_patterns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct rows of ``values`` and their counts, when the values are whole numbers on a short scale.
+
+    Each row becomes one integer (a digit per item: 0 for missing, else the
+    value less the lowest plus 1), tallied with ``numpy.bincount``: a few passes
+    over the data however many respondents there are.
+    """
+    n, m = values.shape
+    if n < 4 * _MAX_PATTERNS // 64 or m == 0:
+        return None
+    low, high = np.fmin.reduce(values, axis=None), np.fmax.reduce(values, axis=None)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return None
+    base = int(high - low) + 2
+    if base**m > _MAX_PATTERNS or np.fmax.reduce(values - np.floor(values), axis=None) != 0:
+        return None
+    code = np.zeros(n, dtype=np.int64)
+    for j in range(m):
+        digit = values[:, j] - (low - 1)  # 1 for the lowest value, NaN for missing
+        code *= base
+        code += np.nan_to_num(digit, nan=0.0).astype(np.int64)
+    counts = np.bincount(code, minlength=base**m)
+    present = np.flatnonzero(counts)
+    digits = (present[:, None] // base ** np.arange(m - 1, -1, -1)) % base
+    distinct = np.where(digits == 0, np.nan, digits + (low - 1)).astype(float)
+    return distinct, counts[present].astype(float)
+
+
+def _weighted_r(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """Pearson's r of ``x`` and ``y`` with each pair counted ``w`` times (centred first, as corrcoef)."""
+    dx = x - (w @ x) / w.sum()
+    dy = y - (w @ y) / w.sum()
+    return float(np.clip((w * dx) @ dy / np.sqrt(((w * dx) @ dx) * ((w * dy) @ dy)), -1, 1))
 
 
 def keying_audit(

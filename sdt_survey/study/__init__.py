@@ -7,9 +7,22 @@ the analysis data set (Parquet) with a manifest, and gives that data set to
 every analysis (:attr:`Study.data`). See ``docs/studies.md``.
 """
 
-from .schema import TEMPLATE, Cleaning, Schedule, StudySpec, Wave, parse_study
-from .study import Study, StudyCleanResult
-from .template import write_study_file
+from .._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "TEMPLATE": ".schema",
+        "Cleaning": ".schema",
+        "Schedule": ".schema",
+        "StudySpec": ".schema",
+        "Wave": ".schema",
+        "parse_study": ".schema",
+        "Study": ".study",
+        "StudyCleanResult": ".study",
+        "write_study_file": ".template",
+    },
+)
 
 __all__ = [
     "TEMPLATE",

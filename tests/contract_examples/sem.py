@@ -70,10 +70,45 @@ def ordinal_invariance_result(folder: Path):
     )
 
 
+def longitudinal_invariance_result(folder: Path):
+    """Invariance across two waves of the same residents; some answered only the first (FIML, noted)."""
+    from sdt_survey.factor.sem import longitudinal_invariance
+
+    rng = np.random.default_rng(9)
+    f = rng.multivariate_normal([0, 0.2], [[1, 0.5], [0.5, 1]], size=200)
+    waves = [
+        pd.DataFrame(
+            3 + f[:, [k]] * 0.8 + rng.normal(size=(200, 3)) * 0.6, columns=["a1", "a2", "a3"]
+        ).assign(resident=np.arange(200), wave=k + 1)
+        for k in range(2)
+    ]
+    long = pd.concat([waves[0], waves[1].iloc[20:]], ignore_index=True)
+    return longitudinal_invariance(long, "A =~ a1 + a2 + a3", id="resident", wave="wave", estimator="MLR")
+
+
+def longitudinal_ordinal_result(folder: Path):
+    """Ordinal items at two waves of the same residents by WLSMV; some missed wave 2 (dropped, noted)."""
+    from sdt_survey.factor.sem import longitudinal_invariance
+
+    rng = np.random.default_rng(9)
+    f = rng.multivariate_normal([0, 0.2], [[1, 0.5], [0.5, 1]], size=300)
+    waves = [
+        pd.DataFrame(
+            np.digitize(f[:, [k]] * 0.8 + rng.normal(size=(300, 3)) * 0.6, [-1.0, -0.3, 0.4, 1.1]) + 1,
+            columns=["a1", "a2", "a3"],
+        ).assign(resident=np.arange(300), wave=k + 1)
+        for k in range(2)
+    ]
+    long = pd.concat([waves[0], waves[1].iloc[20:]], ignore_index=True)
+    return longitudinal_invariance(long, "A =~ a1 + a2 + a3", id="resident", wave="wave", estimator="WLSMV")
+
+
 EXAMPLES = {
     "sdt_survey.factor.sem.latent.LatentModelResult": latent_model_result,
     "sdt_survey.factor.sem.results.CFAResult": cfa_result,
     "sdt_survey.factor.sem.wlsmv.OrdinalCFAResult": ordinal_cfa_result,
     "sdt_survey.factor.sem.invariance.InvarianceResult": invariance_result,
     "sdt_survey.factor.sem.ordinal_invariance.OrdinalInvarianceResult": ordinal_invariance_result,
+    "sdt_survey.factor.sem.longitudinal.LongitudinalInvarianceResult": longitudinal_invariance_result,
+    "sdt_survey.factor.sem.longitudinal.LongitudinalOrdinalResult": longitudinal_ordinal_result,
 }

@@ -1,3 +1,1 @@
-"""One module per group of commands; importing them registers the commands on the group."""
-
-from . import continuity, deploy, instruments, leaders, psychometrics, scoring, simulation, study  # noqa: F401
+"""One module per group of commands; ``sdt_survey.cli.group.COMMANDS`` imports each on use."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 import click
 
 from ..._options import FiniteFloat, WorkerCount
-from ...scoring import write_table
-from ..group import cli
 from ..options import (
     ENCODING_OPTION,
     FORMAT_OUTPUT,
@@ -24,7 +22,7 @@ from ..options import (
 from ..support import check_files, existing_files, force_option
 
 
-@cli.command(name="continuity")
+@click.command(name="continuity")
 @study_option
 @click.argument("schedule", type=click.Path(dir_okay=False))
 @ENCODING_OPTION
@@ -109,6 +107,7 @@ def continuity_command(
           --setting-column setting --setting clinic --out continuity.parquet
     """
     from ...continuity import ContinuityError, continuity_indices
+    from ...scoring import write_table
 
     check_files(
         {"--out": out_path, "--report": report_path}, {"the schedule SCHEDULE": schedule}, force=force
@@ -140,7 +139,7 @@ def continuity_command(
     emit(result, fmt, written)
 
 
-@cli.command(name="model")
+@click.command(name="model")
 @study_option
 @click.option(
     "--formula",
@@ -188,6 +187,15 @@ def continuity_command(
 @click.option("--wave-column", default=None, help="Wave column, for repeated waves.")
 @click.option("--ml", is_flag=True, help="Maximum likelihood instead of REML.")
 @click.option(
+    "--ddf",
+    type=click.Choice(["Satterthwaite", "Kenward-Roger", "none"], case_sensitive=False),
+    default="Satterthwaite",
+    show_default=True,
+    help="Denominator degrees of freedom of the fixed-effect t and F tests, as lmerTest: Satterthwaite, "
+    "Kenward-Roger (REML only; pbkrtest's adjusted covariance) or none (Wald z, too optimistic with "
+    "few programs).",
+)
+@click.option(
     "--within-between",
     default=None,
     metavar="VAR",
@@ -221,6 +229,51 @@ def continuity_command(
     help="With --latent: auto (FIML when items are missing, else complete data), fiml (every answered "
     "item counts; lavaan missing='ml') or listwise.",
 )
+@click.option(
+    "--family",
+    type=click.Choice(["gaussian", "binomial", "poisson"], case_sensitive=False),
+    default="gaussian",
+    show_default=True,
+    help="gaussian: linear mixed model. binomial: a 0/1 outcome (or cbind(successes, failures)), "
+    "logistic mixed model as lme4::glmer, with odds ratios. poisson: a count outcome (log link).",
+)
+@click.option(
+    "--nagq",
+    type=click.IntRange(1, 25),
+    default=1,
+    show_default=True,
+    help="With --family binomial/poisson: 1 = Laplace approximation (glmer's default); more = adaptive "
+    "Gauss-Hermite quadrature nodes (one random intercept only, e.g. (1|program)).",
+)
+@click.option(
+    "--confint",
+    "confint_method",
+    type=click.Choice(["wald", "profile", "boot"], case_sensitive=False),
+    default=None,
+    help="Confidence intervals for the fixed effects and the variance components (standard deviations, "
+    "correlations, sigma), as lme4's confint(method=): Wald, profile likelihood, or parametric bootstrap "
+    "percentiles.",
+)
+@click.option(
+    "--nsim",
+    type=click.IntRange(min=1, max=100_000),
+    default=500,
+    show_default=True,
+    help="With --confint boot: bootstrap resamples (1 to 100,000).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="With --confint boot: seed (the same seed gives the same intervals, on any number of --jobs).",
+)
+@click.option(
+    "--jobs",
+    type=WorkerCount(),
+    default=1,
+    show_default=True,
+    help="With --confint boot: worker processes (joblib's n_jobs; -1 for all cores).",
+)
 @plot_option("Write the dose-response curve (needs --spline) as .png or .svg.")
 @FORMAT_OUTPUT
 @OUT_FILE
@@ -235,11 +288,18 @@ def model_command(
     exposure_id_column: str | None,
     wave_column: str | None,
     ml: bool,
+    ddf: str,
     within_between: str | None,
     spline: str | None,
     latent: bool,
     estimator: str,
     missing: str,
+    family: str,
+    nagq: int,
+    confint_method: str | None,
+    nsim: int,
+    seed: int | None,
+    jobs: int,
     plot_path: str | None,
     fmt: str,
     out_path: str | None,
@@ -251,11 +311,12 @@ def model_command(
     join are counted and listed, never dropped silently), then fits the
     model written in lme4 syntax with statsmodels MixedLM (REML by default),
     including nested `(1|program/resident)` for repeated waves and random
-    slopes `(coc|program)`. Reports fixed effects with Wald z tests and 95%
-    CIs, variance components, ICC (and the null model's), marginal and
-    conditional R-squared, the likelihood-ratio test of the exposure, and
-    its standardized effect; singular fits and convergence problems are
-    explained in plain words.
+    slopes `(coc|program)`. Reports fixed effects with t tests on
+    Satterthwaite degrees of freedom (as lmerTest's summary; --ddf
+    Kenward-Roger or none for Wald z), 95% Wald CIs, variance components,
+    ICC (and the null model's), marginal and conditional R-squared, the
+    likelihood-ratio test of the exposure, and its standardized effect;
+    singular fits and convergence problems are explained in plain words.
 
     With --latent the same formula gives the measurement-error-free model:
     the outcome subscale becomes a latent factor of its items, regressed on
@@ -274,6 +335,19 @@ def model_command(
           --formula "relatedness_satisfaction ~ coc + (1|program/resident)"
       sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
           --formula "relatedness_satisfaction ~ coc + (1|program)" --spline coc:df=3 --plot curve.png
+      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
+          --formula "relatedness_satisfaction ~ coc + pgy + (1|program)" --confint profile
+      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
+          --formula "relatedness_satisfaction ~ coc + pgy + (1|program)" --confint boot --nsim 1000 --seed 1
+      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
+          --formula "relatedness_satisfaction ~ coc + pgy + (1|program)" --ddf Kenward-Roger
+      sdt-survey model --scores scores.csv --exposure continuity.csv --id-column resident \\
+          --formula "choose_again ~ coc + (1|program)" --family binomial
+
+    With --family binomial (a 0/1 outcome such as "would choose this program
+    again") or poisson (counts) the model is a generalized linear mixed model
+    fitted as lme4::glmer (Laplace, or --nagq N Gauss-Hermite nodes); binomial
+    models also report odds ratios with 95% Wald intervals.
     """
     from ...mixed import model_relatedness
     from ...scoring import read_table, score
@@ -300,8 +374,31 @@ def model_command(
         scores = read_table(scores_path)
     if plot_path and not spline:
         raise click.UsageError("--plot draws the dose-response curve: give --spline VAR:df=N too")
+    family = family.lower()
+    if family != "gaussian" and (ml or plot_path or latent):
+        raise click.UsageError(
+            f"--family {family} fits a GLMM by maximum likelihood, with no dose-response curve: "
+            "drop --ml, --plot and --latent"
+        )
+    if nagq != 1 and family == "gaussian":
+        raise click.UsageError("--nagq is for --family binomial or poisson")
+    if family != "gaussian" and confint_method:
+        raise click.UsageError(
+            "--confint is for linear mixed models; a GLMM's table already has 95% Wald intervals "
+            "(and odds ratios for --family binomial)"
+        )
+    if ml and ddf.lower() == "kenward-roger":
+        raise click.UsageError(
+            "--ddf Kenward-Roger needs a REML fit (as lmerTest): drop --ml or use Satterthwaite"
+        )
     if latent:
-        for flag, given in (("--ml", ml), ("--within-between", within_between), ("--spline", spline)):
+        for flag, given in (
+            ("--ml", ml),
+            ("--within-between", within_between),
+            ("--spline", spline),
+            ("--confint", confint_method),
+            ("--ddf", ddf.lower() != "satterthwaite"),
+        ):
             if given:
                 raise click.UsageError(f"{flag} is for the observed-score model; --latent takes neither")
         if responses_path is None:
@@ -348,13 +445,18 @@ def model_command(
         reml=not ml,
         within_between=within_between,
         spline=spline,
+        **({} if family == "gaussian" else {"family": family, "nAGQ": nagq}),
+        ddf=ddf,
     )
+    if confint_method:
+        method = {"wald": "Wald", "profile": "profile", "boot": "boot"}[confint_method.lower()]
+        result.confint(method, nsim=nsim, seed=seed, n_jobs=jobs, attach=True)
     write_or_echo(render(result, fmt), out_path, "model", force)
     if plot_path:
         click.echo(f"dose-response plot: {result.plot(plot_path, overwrite=force)}")
 
 
-@cli.command(name="power")
+@click.command(name="power")
 @study_option
 @click.option(
     "--grid",
@@ -388,10 +490,11 @@ def model_command(
 )
 @click.option(
     "--test",
-    type=click.Choice(["wald", "lrt"]),
-    default="wald",
+    type=click.Choice(["wald", "satterthwaite", "kenward-roger", "lrt"], case_sensitive=False),
+    default="satterthwaite",
     show_default=True,
-    help="Test of the continuity effect: Wald z or likelihood ratio (slower).",
+    help="Test of the continuity effect: a t test on Satterthwaite or Kenward-Roger df (as lmerTest), "
+    "Wald z (too optimistic with few programs), or likelihood ratio (slower).",
 )
 @click.option(
     "--jobs",
@@ -454,7 +557,7 @@ def power_command(
         n_replicates=replicates,
         seed=seed,
         alpha=alpha,
-        test=test,
+        test=test.lower(),
         n_jobs=jobs,
         dask_scheduler=dask_scheduler,
         **parse_settings(settings),

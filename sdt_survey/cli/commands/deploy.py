@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
+
+if TYPE_CHECKING:
+    pass
 
 from ..._spreadsheet_safe import write_csv
 from ...platforms import PLATFORMS, TARGETS, platform_of_target
-from ..group import cli
 from ..options import FORMAT_OUTPUT, emit
 from ..support import check_files, existing_files, force_option
 
 
-@cli.command()
+@click.command()
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option(
     "--force",
@@ -58,10 +60,12 @@ def keygen(path: str, force: bool, fmt: str) -> None:
     elif fmt == "json":
         click.echo(json.dumps({"key": str(written), "mode": "600"}, indent=2))
     else:
+        import pandas as pd
+
         click.echo(write_csv(pd.DataFrame({"key": [str(written)], "mode": ["600"]}), index=False), nl=False)
 
 
-@cli.command(name="export")
+@click.command(name="export")
 @click.argument("instruments", nargs=-1, required=True, metavar="INSTRUMENT...")
 @click.option(
     "--to",

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
+
+if TYPE_CHECKING:
+    pass
 
 from ..._spreadsheet_safe import write_csv
 from ..._terminal import terminal_text
 from ...errors import SdtSurveyError
 from ...instrument import bundled_instruments, check_instrument, load_instrument, plural
-from ..group import cli
 from ..options import (
     format_option,
 )
 
 
-@cli.command("list")
+@click.command("list")
 @format_option("table for people; json or csv (one row per instrument) for scripts.")
 def list_command(fmt: str) -> None:
     """List the bundled instruments.
@@ -45,6 +47,8 @@ def list_command(fmt: str) -> None:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if fmt == "csv":
+        import pandas as pd
+
         table = pd.DataFrame(rows).assign(languages=lambda t: t["languages"].map(" ".join))
         click.echo(write_csv(table, index=False), nl=False)
         return
@@ -57,7 +61,7 @@ def list_command(fmt: str) -> None:
         )
 
 
-@cli.command()
+@click.command()
 @click.argument("instrument")
 @click.option("--lang", default=None, help="Language of the texts shown (default: the instrument's first).")
 @format_option(
@@ -92,7 +96,7 @@ def info(instrument: str, lang: str | None, fmt: str) -> None:
         click.echo(write_csv(inst.to_frame(lang), index=False), nl=False)
 
 
-@cli.command()
+@click.command()
 @click.argument("files", nargs=-1, required=True)
 @format_option(
     "table: one line per problem (FILE:LINE:COLUMN: field: message); json: a list per file; "
@@ -153,6 +157,8 @@ def validate(files: tuple[str, ...], fmt: str, strict: bool) -> None:
     if fmt == "json":
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     elif fmt == "csv":
+        import pandas as pd
+
         rows = [
             {"file": entry["file"], "valid": entry["valid"], **problem}
             for entry in report

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from ...instrument import bundled_instruments
-from ..group import cli
 from ..options import (
     DUPLICATES_OPTION,
     ENCODING_OPTION,
@@ -31,7 +30,7 @@ from ..options import (
 from ..support import check_files, existing_files, force_option
 
 
-@cli.command(name="cohorts")
+@click.command(name="cohorts")
 @study_option
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES...")
 @click.option("--id-column", required=True, help="Respondent id column (never shown in the output).")
@@ -133,7 +132,7 @@ def cohorts_command(
     write_or_echo(render(report, fmt), out_path, "cohorts", force)
 
 
-@cli.command(name="report")
+@click.command(name="report")
 @study_option
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT...")
 @click.option(

@@ -7,10 +7,9 @@ from typing import Any
 import click
 
 from ..._terminal import terminal_text
-from ...factor.exploratory.parallel import DEFAULT_SEED
+from ...factor.exploratory.defaults import DEFAULT_SEED
 from ...factor.sem.estimators import ESTIMATORS, continuous_estimators
 from ...instrument import load_instrument
-from ..group import cli
 from ..options import (
     CLUSTER_OPTION,
     FORMAT_OUTPUT,
@@ -33,7 +32,7 @@ from ..options import (
 from ..support import check_files, existing_files
 
 
-@cli.command(name="reliability")
+@click.command(name="reliability")
 @study_option
 @as_reading
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
@@ -131,7 +130,7 @@ def _matrix_input(matrix_path: str, n_obs: int | None, error: type[Exception]):
     return pd.DataFrame(m.values, index=m.names, columns=m.names)
 
 
-@cli.command(name="efa")
+@click.command(name="efa")
 @study_option
 @as_reading
 @click.argument("args", nargs=-1, required=False, metavar="INSTRUMENT... RESPONSES")
@@ -283,7 +282,7 @@ def efa_command(
         click.echo(f"scree plot: {report.plot(plot_path, overwrite=force)}", err=fmt != "table")
 
 
-@cli.command(name="cfa")
+@click.command(name="cfa")
 @study_option
 @as_reading
 @click.argument("args", nargs=-1, required=False, metavar="INSTRUMENT... RESPONSES")
@@ -459,11 +458,16 @@ def _cfa_responses(
     )
 
 
-@cli.command(name="invariance")
+@click.command(name="invariance")
 @study_option
 @as_reading
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
-@click.option("--group-column", required=True, help="The groups to compare (e.g. pgy, cohort, wave).")
+@click.option(
+    "--group-column",
+    default=None,
+    help="The groups to compare (e.g. pgy, cohort). Without it, the waves of the same respondents are "
+    "compared (longitudinal invariance: --id-column links them, --wave-column orders them).",
+)
 @reading_options
 @cfa_options
 @click.option(
@@ -479,7 +483,7 @@ def _cfa_responses(
 @OUT_FILE
 def invariance_command(
     args: tuple[str, ...],
-    group_column: str,
+    group_column: str | None,
     reading: dict[str, Any],
     model_kind: str,
     syntax_path: str | None,
@@ -492,31 +496,41 @@ def invariance_command(
     out_path: str | None,
     force: bool,
 ) -> None:
-    """Measurement invariance across groups: can their means be compared?
+    """Measurement invariance across groups or waves: can their means be compared?
 
-    Multi-group CFA with lavaan's group.equal semantics: configural, metric
-    (loadings), scalar (+ intercepts) and strict (+ residual variances); each
-    step's fit; likelihood-ratio tests between steps (scaled for MLR); changes
-    in CFI, RMSEA and SRMR judged against Chen (2007) and Cheung & Rensvold
-    (2002); latent mean differences once scalar invariance holds; and a
-    plain-words conclusion. Takes every option of `sdt-survey cfa`.
+    With --group-column: multi-group CFA with lavaan's group.equal semantics.
+    Without it: longitudinal invariance across the waves of the same
+    respondents (a file holding several waves, one row per respondent and
+    wave): one factor per wave, the same item's residuals correlated across
+    waves, as semTools::measEq.syntax(longFacNames = ...) writes it.
+
+    Either way: configural, metric (loadings), scalar (+ intercepts) and
+    strict (+ residual variances); each step's fit; likelihood-ratio tests
+    between steps (scaled for MLR); changes in CFI, RMSEA and SRMR, each
+    passed or failed against Chen (2007) or Cheung & Rensvold (2002); latent
+    mean differences once scalar invariance holds; and a plain-words
+    conclusion. Takes every option of `sdt-survey cfa`; --free releases a
+    parameter across the groups or waves (partial invariance).
 
     With --estimator WLSMV the answers are ordinal (a five-point Likert item
     has five ordered categories, not a continuous score): the chain of Wu &
     Estabrook (2016) as semTools writes it, configural, thresholds, metric,
     scalar, strict, fitted by WLSMV with scaled-shifted difference tests
     (lavaan's lavTestLRT) and the scaled CFI and RMSEA. A category that one
-    group never used is merged into the next lower one, with a note.
+    group (or wave) never used is merged into the next lower one, with a
+    note. Across waves, WLSMV fits the residents complete at every wave.
 
     \b
     Examples:
       sdt-survey invariance bpn-residency wave1.csv --group-column pgy
-      sdt-survey invariance bpn-residency waves.csv --group-column wave --id-column resident
+      sdt-survey invariance bpn-residency waves.csv --id-column resident --wave-column wave
+      sdt-survey invariance bpn-residency waves.csv --id-column resident --missing listwise --estimator MLR
       sdt-survey invariance bpn-residency wave1.csv --group-column cohort --free "rs2=~" --format json
       sdt-survey invariance bpn-residency wave1.csv --group-column pgy --estimator MLR --cluster program
       sdt-survey invariance bpn-residency wave1.csv --group-column pgy --estimator WLSMV
+      sdt-survey invariance bpn-residency waves.csv --id-column resident --estimator WLSMV
     """
-    from ...factor.sem import instrument_invariance
+    from ...factor.sem import instrument_invariance, instrument_longitudinal_invariance
 
     if estimator.upper() == "WLSMV" and missing.lower() == "fiml":
         raise click.UsageError("--estimator WLSMV uses complete cases; drop --missing fiml")
@@ -524,6 +538,20 @@ def invariance_command(
     check_analysis_files(
         out_path, instruments, responses_path, reading["mapping"], force=force, syntax_path=syntax_path
     )
+    if group_column is None:
+        if wave is not None:
+            raise click.UsageError("--wave chooses one wave; longitudinal invariance uses every wave")
+        result = instrument_longitudinal_invariance(
+            instruments,
+            responses_path,
+            model=model_argument(model_kind, syntax_path),
+            estimator=estimator.upper(),
+            missing=missing,
+            free=free,
+            **reading,
+        )
+        write_or_echo(render(result, fmt), out_path, "invariance", force)
+        return
     result = instrument_invariance(
         instruments,
         responses_path,

@@ -5,8 +5,6 @@ from __future__ import annotations
 import click
 
 from ..._terminal import terminal_text
-from ...responses import ResponseValidationError
-from ..group import cli
 from ..messages import cli_message
 from ..options import (
     FORMAT_OUTPUT,
@@ -20,7 +18,7 @@ from ..options import (
 from ..support import check_files, existing_files, force_option
 
 
-@cli.command(name="score")
+@click.command(name="score")
 @click.argument("args", nargs=-1, required=True, metavar="INSTRUMENT... RESPONSES")
 @click.option(
     "--out",
@@ -159,6 +157,7 @@ def score_command(
       sdt-survey score bpn-residency wave1.csv --invalid as-missing --flag-careless \\
           --pseudonymize program.key --id-column resident --out scores.parquet
     """
+    from ...responses import ResponseValidationError
     from ...scoring import score
 
     instruments, responses_path = split_instruments_and_file(args)

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from ..._options import FiniteFloat
-from ..group import cli
 from ..options import (
     FORMAT_OUTPUT,
     emit,
@@ -17,7 +16,7 @@ from ..options import (
 from ..support import check_files, existing_files, force_option
 
 
-@cli.command(name="simulate")
+@click.command(name="simulate")
 @click.argument("instruments", nargs=-1, required=True, metavar="INSTRUMENT...")
 @click.option(
     "--seed",
@@ -136,7 +135,7 @@ def simulate_command(
         click.echo(f"  wrote {path}", err=fmt != "table")
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--out",
     "out_dir",

@@ -8,13 +8,11 @@ from pathlib import Path
 
 import click
 
-from ...study.template import DEFAULTS, write_study_file
-from ..group import cli
 from ..options import FORMAT_OUTPUT, emit
 from ..support import check_files
 
 
-@cli.command(name="init")
+@click.command(name="init")
 @click.argument("folder", type=click.Path(file_okay=False), default=".")
 @click.option("--yes", "-y", is_flag=True, help="Ask nothing: write the defaults (for scripts).")
 @click.option("--force", is_flag=True, help="Replace an existing study.yaml.")
@@ -33,6 +31,8 @@ def init_command(folder: str, yes: bool, force: bool, fmt: str) -> None:
       sdt-survey init my-study
       sdt-survey init my-study --yes
     """
+    from ...study.template import DEFAULTS, write_study_file
+
     path = Path(folder) / "study.yaml"
     check_files({"the study file": path}, {}, force=force)
     answers = dict(DEFAULTS)
@@ -66,7 +66,7 @@ def init_command(folder: str, yes: bool, force: bool, fmt: str) -> None:
         click.echo(json.dumps({"study": str(path)}) if fmt == "json" else f"study\n{path}")
 
 
-@cli.command(name="clean")
+@click.command(name="clean")
 @click.argument("study_path", metavar="STUDY.yaml", type=click.Path(dir_okay=False))
 @click.option("--force", is_flag=True, help="Clean again even when no input changed.")
 @FORMAT_OUTPUT

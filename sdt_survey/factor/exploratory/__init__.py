@@ -55,14 +55,35 @@ Examples
 
 from __future__ import annotations
 
-from ...errors import FactorAnalysisError
-from ...stats.extraction import FMS, PSI_BOUNDS
-from ...stats.rotation import ROTATIONS
-from ._input import MISSING_MODES, Missing
-from .adequacy import MSA_LABELS, BartlettResult, KMOResult, bartlett, kmo
-from .model import PREFIX, VARIANCE_ROWS, EFAResult, Fm, Rotate, efa
-from .parallel import ParallelResult, parallel_analysis
-from .report import FactorReport, factor_report, instrument_factor_report
+from ..._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "FactorAnalysisError": "...errors",
+        "FMS": "...stats.extraction",
+        "PSI_BOUNDS": "...stats.extraction",
+        "ROTATIONS": "...stats.rotation",
+        "MISSING_MODES": "._input",
+        "Missing": "._input",
+        "MSA_LABELS": ".adequacy",
+        "BartlettResult": ".adequacy",
+        "KMOResult": ".adequacy",
+        "bartlett": ".adequacy",
+        "kmo": ".adequacy",
+        "PREFIX": ".model",
+        "VARIANCE_ROWS": ".model",
+        "EFAResult": ".model",
+        "Fm": ".model",
+        "Rotate": ".model",
+        "efa": ".model",
+        "ParallelResult": ".parallel",
+        "parallel_analysis": ".parallel",
+        "FactorReport": ".report",
+        "factor_report": ".report",
+        "instrument_factor_report": ".report",
+    },
+)
 
 __all__ = [
     "FMS",

@@ -17,10 +17,8 @@ from ...stats.moments import pairwise_moments
 from ...stats.threads import single_blas_thread
 from ._input import ItemData, Missing, prepare
 from ._text import source_text
+from .defaults import DEFAULT_SEED
 from .model import Fm
-
-#: The seed of parallel analysis when none is given: the same data give the same suggestion every run.
-DEFAULT_SEED = 1234
 
 
 @dataclass(frozen=True, eq=False)

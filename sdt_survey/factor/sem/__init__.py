@@ -33,7 +33,8 @@ checks them against goldens made by R (``tests/goldens/lavaan_*.R``):
   per factor (semTools::compRelSEM).
 * **Multiple groups.** ``group=`` fits the model in each group, with lavaan's
   ``group.equal`` and ``group.partial`` (see also
-  :mod:`sdt_survey.factor.sem.invariance`).
+  :mod:`sdt_survey.factor.sem.invariance`). The same respondents at several
+  waves: :func:`longitudinal_invariance` (:mod:`sdt_survey.factor.sem.longitudinal`).
 
 How it is computed, briefly: the model-implied moments are
 ``Sigma = Lambda (I-B)^-1 Psi (I-B)^-T Lambda' + Theta`` and
@@ -55,7 +56,8 @@ The modules, one concern each (as lavaan splits its source):
 :mod:`~.modindices`, :mod:`~.solution`, :mod:`~.results`, :mod:`~.summary`,
 :mod:`~.fitting` (:func:`cfa`), :mod:`~.ordinal_stats` and :mod:`~.dwls` (the
 ordinal sample statistics and DWLS objective), :mod:`~.wlsmv` (:func:`cfa_ordinal`),
-:mod:`~.invariance` and :mod:`~.pipeline` (from a response file).
+:mod:`~.invariance`, :mod:`~.longitudinal` (invariance across waves of the same
+respondents) and :mod:`~.pipeline` (from a response file).
 
 Examples
 --------
@@ -73,19 +75,50 @@ Examples
 '=~'
 """
 
-from ...errors import CFAError, CFAWarning
-from .estimators import ESTIMATORS
-from .fitting import cfa
-from .invariance import STEPS, Comparison, InvarianceResult, measurement_invariance
-from .latent import DEFAULT_LATENT_FORMULA, LatentModelResult, latent_continuity_model, latent_model
-from .ordinal_invariance import ORDINAL_STEPS, OrdinalInvarianceResult, ordinal_invariance
-from .ordinal_partable import OrdinalParTable, wu_estabrook_table
-from .pipeline import instrument_cfa, instrument_invariance
-from .results import FIT_KEYS, ROBUST_FIT_KEYS, CFAResult, FitMeasures
-from .samplestats import MISSING_MODES
-from .spec import GROUP_EQUAL, MODEL_KINDS, CFAModel
-from .syntax import ModelSyntaxError, emit_lavaan, parse_model_syntax
-from .wlsmv import OrdinalCFAResult, cfa_ordinal
+from ..._lazy import lazy_exports
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "CFAError": "...errors",
+        "CFAWarning": "...errors",
+        "ESTIMATORS": ".estimators",
+        "cfa": ".fitting",
+        "STEPS": ".invariance",
+        "Comparison": ".invariance",
+        "InvarianceResult": ".invariance",
+        "measurement_invariance": ".invariance",
+        "DEFAULT_LATENT_FORMULA": ".latent",
+        "LatentModelResult": ".latent",
+        "latent_continuity_model": ".latent",
+        "latent_model": ".latent",
+        "LongitudinalInvarianceResult": ".longitudinal",
+        "LongitudinalOrdinalResult": ".longitudinal",
+        "longitudinal_invariance": ".longitudinal",
+        "ORDINAL_STEPS": ".ordinal_invariance",
+        "OrdinalInvarianceResult": ".ordinal_invariance",
+        "ordinal_invariance": ".ordinal_invariance",
+        "OrdinalParTable": ".ordinal_partable",
+        "wu_estabrook_table": ".ordinal_partable",
+        "wu_estabrook_long_table": ".ordinal_partable",
+        "instrument_cfa": ".pipeline",
+        "instrument_invariance": ".pipeline",
+        "instrument_longitudinal_invariance": ".pipeline",
+        "FIT_KEYS": ".results",
+        "ROBUST_FIT_KEYS": ".results",
+        "CFAResult": ".results",
+        "FitMeasures": ".results",
+        "MISSING_MODES": ".samplestats",
+        "GROUP_EQUAL": ".spec",
+        "MODEL_KINDS": ".spec",
+        "CFAModel": ".spec",
+        "ModelSyntaxError": ".syntax",
+        "emit_lavaan": ".syntax",
+        "parse_model_syntax": ".syntax",
+        "OrdinalCFAResult": ".wlsmv",
+        "cfa_ordinal": ".wlsmv",
+    },
+)
 
 __all__ = [
     "DEFAULT_LATENT_FORMULA",
@@ -105,6 +138,8 @@ __all__ = [
     "FitMeasures",
     "InvarianceResult",
     "LatentModelResult",
+    "LongitudinalInvarianceResult",
+    "LongitudinalOrdinalResult",
     "ModelSyntaxError",
     "OrdinalCFAResult",
     "OrdinalInvarianceResult",
@@ -114,10 +149,13 @@ __all__ = [
     "emit_lavaan",
     "instrument_cfa",
     "instrument_invariance",
+    "instrument_longitudinal_invariance",
     "latent_continuity_model",
     "latent_model",
+    "longitudinal_invariance",
     "measurement_invariance",
     "ordinal_invariance",
     "parse_model_syntax",
+    "wu_estabrook_long_table",
     "wu_estabrook_table",
 ]

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .vcov import Covariance
+if TYPE_CHECKING:
+    from .vcov import Covariance
 
 #: The fit measures a robust (scaled) test adds to :meth:`FitMeasures.to_dict`.
 ROBUST_FIT_KEYS = ("chisq_scaled", "cfi_robust", "tli_robust", "rmsea_robust")

@@ -59,14 +59,36 @@ sdt_survey.errors.CFAError: estimator must be one of ML, MLR, not 'WLS'
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import replace
-from functools import partial
 from typing import Any
 
 from ...errors import CFAError
 from .estimator import ROBUST_FIT_KEYS, Estimator
-from .tests import scaled_shifted_test, yuan_bentler_mplus
-from .vcov import information_vcov, robust_sem_vcov, sandwich_vcov
+
+
+def _on_call(module: str, name: str, **bound: Any) -> Callable[..., Any]:
+    """``module.name`` (with ``bound`` keywords, as a partial), imported at its first call.
+
+    The table loads without the numerical modules, so the command line lists the
+    estimators (``--estimator``) without loading the SEM engine.
+    """
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        function = getattr(importlib.import_module(module, __package__), name)
+        return function(*args, **{**bound, **kwargs})
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f":func:`~sdt_survey.factor.sem{module}.{name}`" + (f" with {bound}" if bound else "")
+    return call
+
+
+information_vcov = _on_call(".vcov", "information_vcov")
+sandwich_vcov = _on_call(".vcov", "sandwich_vcov")
+robust_sem_vcov = _on_call(".vcov", "robust_sem_vcov")
+yuan_bentler_mplus = _on_call(".tests", "yuan_bentler_mplus")
+scaled_shifted_test = _on_call(".tests", "scaled_shifted_test")
 
 ML = Estimator(
     name="ML",
@@ -140,7 +162,9 @@ _MLR_CLUSTER = replace(MLR, standard_errors="robust.cluster", se_label="Robust.c
 
 #: The estimators with ``cluster=``, by the name the user gives.
 CLUSTERED: dict[str, Estimator] = {
-    "ML": replace(_MLR_CLUSTER, name="ML", robust_test=partial(yuan_bentler_mplus, h0_information="h1")),
+    "ML": replace(
+        _MLR_CLUSTER, name="ML", robust_test=_on_call(".tests", "yuan_bentler_mplus", h0_information="h1")
+    ),
     "MLR": _MLR_CLUSTER,
 }
 

@@ -14,8 +14,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from scipy import special, stats
+from scipy import special
 
+from ...stats.probability import chi2_sf
 from .fit import _pchisq, fit_cfi, fit_rmsea, fit_rmsea_ci, fit_tli
 
 #: lavaan's defaults for the RMSEA interval and its tests of close and not-close fit.
@@ -183,7 +184,7 @@ class FitInputs:
 
 
 def _pvalue(x2: float, df: float) -> float:
-    return float(stats.chi2.sf(x2, df)) if df > 0 and math.isfinite(x2) else _NAN
+    return float(chi2_sf(x2, df)) if df > 0 and math.isfinite(x2) else _NAN
 
 
 def lavaan_fit_measures(f: FitInputs) -> dict[str, float]:

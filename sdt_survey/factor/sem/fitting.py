@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..._progress import activity
 from ...errors import CFAError, CFAWarning
+from ...stats.probability import chi2_sf
 from ...stats.threads import single_blas_thread
 from .baseline import baseline_model
 from .estimators import estimator_record
@@ -99,7 +99,7 @@ def fit_prepared(
     chisq_groups = np.maximum(m2ll - h1, 0.0)
     chisq = float(chisq_groups.sum())
     df = n_groups * (p * (p + 1) // 2 + (p if meanstructure else 0)) - q
-    pvalue = float(stats.chi2.sf(chisq, df)) if df > 0 else math.nan
+    pvalue = float(chi2_sf(chisq, df)) if df > 0 else math.nan
     x_index = [spec.ov.index(name) for name in spec.fixed_x]
     base_engine, base_x = baseline_model(groups, spec.ov, meanstructure, x_index)
     base_m2ll = base_engine.m2ll(base_x)
@@ -132,7 +132,7 @@ def fit_prepared(
         "ntotal": int(n_total),
         "baseline_chisq": baseline_chisq,
         "baseline_df": int(baseline_df),
-        "baseline_pvalue": float(stats.chi2.sf(baseline_chisq, baseline_df)) if baseline_df > 0 else math.nan,
+        "baseline_pvalue": float(chi2_sf(baseline_chisq, baseline_df)) if baseline_df > 0 else math.nan,
         "chisq_groups": tuple(float(v) for v in chisq_groups),
         "srmr_groups": tuple(srmr_groups),
     }

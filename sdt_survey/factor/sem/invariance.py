@@ -62,11 +62,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from scipy import stats
 
 from ...errors import CFAError
 from ...results import Result, jsonable
 from ...stats.order import natural_sorted
+from ...stats.probability import chi2_sf
 from ...stats.threads import single_blas_thread
 from .estimators import ESTIMATORS, estimator_record
 from .fitting import fit_prepared
@@ -195,9 +195,7 @@ class InvarianceResult(Result):
     def summary(self, digits: int = 3) -> str:
         """The fit of each step, the comparisons, latent mean differences and the conclusion."""
         lines = [
-            f"Measurement invariance across {self.group!r}: "
-            + ", ".join(f"{k} (n = {v})" for k, v in self.groups.items())
-            + f"; reference group {self.reference}",
+            *self._heading(),
             f"Estimator {self.estimator}; criterion {self.criterion}"
             + (f"; freed (partial invariance): {', '.join(self.free)}" if self.free else ""),
             "",
@@ -242,6 +240,14 @@ class InvarianceResult(Result):
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _heading(self) -> list[str]:
+        """The first line(s) of the summary: what was compared."""
+        return [
+            f"Measurement invariance across {self.group!r}: "
+            + ", ".join(f"{k} (n = {v})" for k, v in self.groups.items())
+            + f"; reference group {self.reference}"
+        ]
 
 
 #: How close to the delta-CFI cutoff a change counts as borderline (within .002 of -.010).
@@ -304,9 +310,7 @@ def _compare(a_name: str, a: CFAResult, b_name: str, b: CFAResult, criterion: st
         d_cfi = fb.cfi - fa.cfi
         d_rmsea = fb.rmsea - fa.rmsea
     d_srmr = fb.srmr - fa.srmr
-    pvalue = (
-        float(stats.chi2.sf(chisq_diff, df_diff)) if df_diff > 0 and math.isfinite(chisq_diff) else math.nan
-    )
+    pvalue = float(chi2_sf(chisq_diff, df_diff)) if df_diff > 0 and math.isfinite(chisq_diff) else math.nan
     status, reason, criteria = _judge(b_name, d_cfi, d_rmsea, d_srmr, pvalue, criterion)
     return Comparison(
         a_name,
@@ -370,7 +374,11 @@ def _conclusion(
     estimator: str,
     cfi_key: str | None = None,
     cfi_name: str | None = None,
+    across: str | None = None,
 ) -> tuple[str, str | None]:
+    """The conclusion in words; ``across`` names what is compared (default "<group> groups")."""
+    groups = across or f"{group} groups"
+    unit = groups.split()[-1]
     by_step = {c.to_step: c for c in comparisons}
     order = [s for s in STEPS if s in results]
     highest = order[0] if order else None
@@ -379,7 +387,7 @@ def _conclusion(
             highest = step
         else:
             break
-    partial = f" (partial: {', '.join(free)} free across groups)" if free else ""
+    partial = f" (partial: {', '.join(free)} free across {unit})" if free else ""
     first = next(iter(results.values()), None)
     record = getattr(first, "record", None) or ESTIMATORS[estimator]  # cluster-aware
     cfi_name = cfi_name or ("robust CFI" if record.robust else "CFI")
@@ -418,7 +426,7 @@ def _conclusion(
         parts.append(text + ".")
     elif highest == "metric":
         text = (
-            f"{group} groups can be compared on relations among {what} (correlations, regressions) "
+            f"{groups} can be compared on relations among {what} (correlations, regressions) "
             f"but not on their means: metric invariance holds{partial} ({delta(by_step['metric'])})"
         )
         if failed is not None:
@@ -429,18 +437,18 @@ def _conclusion(
         parts.append(text + ".")
     elif highest == "configural" and failed is not None and failed.status == "borderline":
         parts.append(
-            f"Whether the items measure {what} the same way across {group} groups is borderline: metric "
+            f"Whether the items measure {what} the same way across {groups} is borderline: metric "
             f"invariance {fails(failed)} ({failed.reason}). Compare relations and means of the factors "
             "with caution, and look for items with differing loadings (free=['item=~'])."
         )
     elif highest == "configural" and failed is not None:
         parts.append(
-            f"The items do not measure {what} the same way across {group} groups: metric invariance "
+            f"The items do not measure {what} the same way across {groups}: metric invariance "
             f"{fails(failed)} ({failed.reason}). Neither means nor relations of the factors can be compared "
             "directly; look for items with differing loadings (free=['item=~'])."
         )
     else:
-        parts.append(f"Only the configural model was fitted across {group} groups.")
+        parts.append(f"Only the configural model was fitted across {groups}.")
     return " ".join(parts), highest
 
 

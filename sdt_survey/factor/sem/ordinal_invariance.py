@@ -37,10 +37,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
 
 from ...errors import CFAError
 from ...results import jsonable
+from ...stats.probability import chi2_sf
 from ...stats.threads import single_blas_thread
 from .invariance import CRITERIA, Comparison, InvarianceResult, _conclusion, _group_labels, _judge
 from .ordinal_partable import wu_estabrook_table
@@ -156,7 +157,7 @@ def satorra_2000(fit1: GroupedOrdinalFit, fit0: GroupedOrdinalFit) -> Difference
     b = m - a * trace
     stat = (t0 - t1) * a + b
     _ = m0
-    return DifferenceTest(stat, m, float(stats.chi2.sf(stat, m)), a, b)
+    return DifferenceTest(stat, m, float(chi2_sf(stat, m)), a, b)
 
 
 @dataclass
@@ -191,11 +192,16 @@ class OrdinalInvarianceResult(InvarianceResult):
             }
         )
 
-    def summary(self, digits: int = 3) -> str:
-        lines = [
+    def _heading(self) -> list[str]:
+        return [
             f"Ordinal measurement invariance across {self.group!r}: "
             + ", ".join(f"{k} (n = {v})" for k, v in self.groups.items())
-            + f"; reference group {self.reference}",
+            + f"; reference group {self.reference}"
+        ]
+
+    def summary(self, digits: int = 3) -> str:
+        lines = [
+            *self._heading(),
             f"Estimator WLSMV ({self.parameterization} parameterization, identified as Wu & Estabrook "
             f"2016); criterion {self.criterion}"
             + (f"; freed (partial invariance): {', '.join(self.free)}" if self.free else ""),
@@ -211,7 +217,8 @@ class OrdinalInvarianceResult(InvarianceResult):
                 if self.latent_means["comparable"].all()
                 else " (NOT interpretable: scalar invariance fails)"
             )
-            lines += ["", f"Latent mean differences from the scalar model (factor SD 1 in group 1){note}:"]
+            where = f"{self.group} {self.reference}"
+            lines += ["", f"Latent mean differences from the scalar model (factor SD 1 in {where}){note}:"]
             show = self.latent_means.drop(columns="comparable")
             lines.append(show.to_string(index=False, float_format=lambda v: f"{v:.{digits}f}"))
         lines += ["", "Conclusion: " + self.conclusion]
@@ -403,28 +410,33 @@ def _ordinal_conclusion(
     results: dict[str, OrdinalCFAResult],
     comparisons: list[Comparison],
     free: Sequence[str],
+    across: str | None = None,
 ) -> tuple[str, str | None]:
     """The continuous chain's conclusion, with the thresholds step judged first.
+
+    ``across`` names what is compared (default "<group> groups"; "waves" for longitudinal invariance).
 
     When equal thresholds hold, the rest reads as the continuous chain (metric
     compared with the thresholds model); when they do not, the items' categories
     are used differently across groups and nothing further is compared.
     """
+    groups = across or f"{group} groups"
     by_step = {c.to_step: c for c in comparisons}
     first = next(iter(results), None)
     if first not in ("configural", "thresholds"):
         said = ", ".join(f"{c.to_step} {c.status}" for c in comparisons)
         return (
             f"Only the {', '.join(results)} steps were fitted ({said or 'no comparison'}); fit the chain "
-            "from the configural step to conclude which comparisons across groups hold.",
+            f"from the configural step to conclude which comparisons across {groups.split()[-1]} hold.",
             None,
         )
     unjudged = next((c for c in comparisons if c.criteria.get("cfi") is None), None)
     if unjudged is not None and not any(c.supported for c in comparisons[: comparisons.index(unjudged)]):
         return (
-            f"Invariance across {group} groups could not be judged: the fit of the {unjudged.from_step} or "
+            f"Invariance across {groups} could not be judged: the fit of the {unjudged.from_step} or "
             f"{unjudged.to_step} model could not be computed (see the warnings). Too few respondents per "
-            "group for this many items, or an answer category almost nobody used, is the usual cause.",
+            f"{groups.split()[-1][:-1]} for this many items, or an answer category almost nobody used, "
+            "is the usual cause.",
             None,
         )
     th = by_step.get("thresholds")
@@ -432,12 +444,20 @@ def _ordinal_conclusion(
         what = ", ".join(f.replace("_", " ") for f in factors)
         word = "is only borderline" if th.status == "borderline" else "does not hold"
         return (
-            f"The answer categories of the items of {what} are not used the same way across {group} groups: "
+            f"The answer categories of the items of {what} are not used the same way across {groups}: "
             f"threshold invariance {word} ({th.reason}). Neither means nor relations of the factors can be "
             "compared directly.",
             "configural",
         )
     rest = {k: v for k, v in results.items() if k != "thresholds"}
     return _conclusion(
-        group, factors, rest, comparisons, free, "WLSMV", cfi_key="cfi_scaled", cfi_name="scaled CFI"
+        group,
+        factors,
+        rest,
+        comparisons,
+        free,
+        "WLSMV",
+        cfi_key="cfi_scaled",
+        cfi_name="scaled CFI",
+        across=across,
     )

@@ -24,7 +24,7 @@ tied: :meth:`~OrdinalParTable.tie_thresholds`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,7 +32,7 @@ import numpy as np
 from ...errors import CFAError
 from .spec import ALPHA, NU, CFAModel, Spec, _parse_partial, build_spec
 
-__all__ = ["ORDINAL_GROUP_EQUAL", "OrdinalParTable", "Row", "wu_estabrook_table"]
+__all__ = ["ORDINAL_GROUP_EQUAL", "OrdinalParTable", "Row", "wu_estabrook_long_table", "wu_estabrook_table"]
 
 #: lavaan ``group.equal`` keywords of the ordinal invariance chain.
 ORDINAL_GROUP_EQUAL = ("thresholds", "loadings", "intercepts", "residuals", "means", "lv.variances")
@@ -251,54 +251,111 @@ def wu_estabrook_table(
     >>> table.numbered()[1]  # 16 thresholds, 4 loadings; in group 2: 4 intercepts, 4 residuals, 1 variance
     29
     """
-    unknown = [g for g in group_equal if g not in ORDINAL_GROUP_EQUAL]
+    _check_equal(group_equal, parameterization, n_th, "groups")
+    table = OrdinalParTable.build(model, n_groups, n_th, parameterization)
+    spec = table.spec
+    partial = [_parse_partial(p, spec.ov, spec.lv) for p in group_partial]
+    _identify(table, set(group_equal), partial, later=lambda r: r[4] > 0, base=lambda name: name)
+    return table
+
+
+def wu_estabrook_long_table(
+    model: CFAModel,
+    n_th: Sequence[int],
+    parameterization: str,
+    names: Mapping[str, tuple[str, int]],
+    long_equal: Sequence[str] = (),
+    long_partial: Sequence[str] = (),
+) -> OrdinalParTable:
+    """A step of the longitudinal ordinal chain in one group, as ``measEq.syntax(longFacNames = ...)``.
+
+    The same identification as :func:`wu_estabrook_table`, with the waves in
+    place of the groups: ``names`` maps each wide item and factor
+    (``rs1_w2``, ``rs_w2``) to its name at every wave and its wave (``("rs1", 1)``,
+    wave 1 the reference); parameters of the same item or factor at every wave
+    are held equal, and the parameters freed once they are equal are those of
+    waves 2... ``long_partial`` names parameters in the long names (``"rs2~1"``).
+
+    Examples
+    --------
+    >>> from sdt_survey.factor.sem import CFAModel
+    >>> model = CFAModel.from_syntax("f_w1 =~ a_w1 + b_w1 + c_w1\\nf_w2 =~ a_w2 + b_w2 + c_w2")
+    >>> names = {f"{v}_w{k + 1}": (v, k) for v in "fabc" for k in range(2)}
+    >>> table = wu_estabrook_long_table(model, [4] * 6, "theta", names, ["thresholds", "loadings"])
+    >>> table.numbered()[1]  # 12 thresholds, 3 loadings, 1 factor covariance; wave 2: 3 + 3 + 1
+    23
+    """
+    _check_equal(long_equal, parameterization, n_th, "waves")
+    table = OrdinalParTable.build(model, 1, n_th, parameterization)
+    spec = table.spec
+    long_ov = list(dict.fromkeys(names[v][0] for v in spec.ov))
+    long_lv = list(dict.fromkeys(names[f][0] for f in spec.lv))
+    partial = [_parse_partial(p, long_ov, long_lv) for p in long_partial]
+
+    def base(name: str) -> str:
+        return names[name][0] if name in names else name
+
+    _identify(table, set(long_equal), partial, later=lambda r: names.get(r[1], ("", 0))[1] > 0, base=base)
+    return table
+
+
+def _check_equal(equal: Sequence[str], parameterization: str, n_th: Sequence[int], across: str) -> None:
+    unknown = [g for g in equal if g not in ORDINAL_GROUP_EQUAL]
     if unknown:
         raise CFAError(
-            f"unknown group_equal entr{'y' if len(unknown) == 1 else 'ies'} {unknown}; "
-            f"use {ORDINAL_GROUP_EQUAL}"
+            f"unknown {'group' if across == 'groups' else 'long'}_equal "
+            f"entr{'y' if len(unknown) == 1 else 'ies'} {unknown}; use {ORDINAL_GROUP_EQUAL}"
         )
-    if "residuals" in group_equal and parameterization == "delta":
+    if "residuals" in equal and parameterization == "delta":
         raise CFAError(
-            "residual variances cannot be tested for invariance across groups with parameterization='delta' "
-            "(as semTools::measEq.syntax); use parameterization='theta'"
+            f"residual variances cannot be tested for invariance across {across} with "
+            "parameterization='delta' (as semTools::measEq.syntax); use parameterization='theta'"
         )
-    if "intercepts" in group_equal and "thresholds" not in group_equal:
+    if "intercepts" in equal and "thresholds" not in equal:
         raise CFAError(
-            "equal intercepts need equal thresholds first (Wu & Estabrook, 2016): "
-            "add 'thresholds' to group_equal"
+            "equal intercepts need equal thresholds first (Wu & Estabrook, 2016): add 'thresholds'"
         )
-    if "thresholds" in group_equal and min(n_th) < 2:
+    if "thresholds" in equal and min(n_th) < 2:
         raise CFAError(
             "an item has only two categories: Wu & Estabrook's identification needs three or more "
             "categories per item to free intercepts and scales once thresholds are equal"
         )
-    table = OrdinalParTable.build(model, n_groups, n_th, parameterization)
-    spec = table.spec
-    lv = set(spec.lv)
-    partial = [_parse_partial(p, spec.ov, spec.lv) for p in group_partial]
+
+
+def _identify(
+    table: OrdinalParTable,
+    eq: set[str],
+    partial: Sequence[Callable[[str, str, str], bool]],
+    later: Callable[[Row], bool],
+    base: Callable[[str], str],
+) -> None:
+    """Wu & Estabrook's constraints: ``later`` picks the rows of groups (or waves) 2..; rows with the
+    same ``base`` names are the same parameter."""
+    parameterization = table.parameterization
+    lv = set(table.spec.lv)
 
     def released(r: Row) -> bool:
-        return any(p(r[1], r[2], r[3]) for p in partial)
+        return any(p(base(r[1]), r[2], base(r[3])) for p in partial)
 
-    later = lambda r: r[4] > 0  # noqa: E731  (groups 2..)
-    eq = set(group_equal)
+    def same(r: Row) -> tuple[str, str, str]:
+        return base(r[1]), r[2], base(r[3])
+
     if "thresholds" in eq:
-        table.tie(_is("th", "|"), key=lambda r: r[1:4])
+        table.tie(_is("th", "|"), key=same)
         table.free(lambda r: later(r) and r[0] == "model" and r[2] == "~1" and r[1] not in lv)
         if parameterization == "delta":
             table.free(lambda r: later(r) and r[0] == "scale")
         else:
             table.free(lambda r: later(r) and _is("model", "~~", lv, False)(r))
     if "loadings" in eq:
-        table.tie(lambda r: r[0] == "model" and r[2] == "=~" and not released(r), key=lambda r: r[1:4])
+        table.tie(lambda r: r[0] == "model" and r[2] == "=~" and not released(r), key=same)
         if "lv.variances" not in eq:
             table.free(lambda r: later(r) and _is("model", "~~", lv, True)(r))
     if "intercepts" in eq:
         item_intercept = lambda r: r[0] == "model" and r[2] == "~1" and r[1] not in lv  # noqa: E731
-        # Equal to the first group's, which is fixed at 0: fixed at 0 unless released.
+        # Equal to the first group's (wave's), which is fixed at 0: fixed at 0 unless released.
         table.fix(lambda r: item_intercept(r) and not released(r), 0.0)
         if "means" not in eq:
             table.free(lambda r: later(r) and r[0] == "model" and r[2] == "~1" and r[1] in lv)
     if "residuals" in eq:  # theta only (refused above under delta)
         table.fix(lambda r: _is("model", "~~", lv, False)(r) and not (later(r) and released(r)), 1.0)
-    return table

@@ -12,10 +12,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from ...errors import CFAError
 from ...stats.bivariate_normal import bvn_cdf_grid
+from ...stats.probability import norm_pdf
 
 
 @dataclass
@@ -81,13 +82,13 @@ def _pair_tables(t1: np.ndarray, t2: np.ndarray, rho: float):
     d_t1 = np.zeros((len(t1), *prob.shape))
     for k, tk in enumerate(t1):
         cdf = special.ndtr((b - rho * tk) / s)
-        col = stats.norm.pdf(tk) * (cdf[1:] - cdf[:-1])
+        col = norm_pdf(tk) * (cdf[1:] - cdf[:-1])
         d_t1[k, k, :] += col
         d_t1[k, k + 1, :] -= col
     d_t2 = np.zeros((len(t2), *prob.shape))
     for k, tk in enumerate(t2):
         cdf = special.ndtr((a - rho * tk) / s)
-        row = stats.norm.pdf(tk) * (cdf[1:] - cdf[:-1])
+        row = norm_pdf(tk) * (cdf[1:] - cdf[:-1])
         d_t2[k, :, k] += row
         d_t2[k, :, k + 1] -= row
     return prob, d_rho, d_t1, d_t2
@@ -172,8 +173,8 @@ def ordinal_sample_stats(x: np.ndarray, names: list[str]) -> OrdinalSampleStats:
         has_up = c < nth[j]
         has_lo = c > 0
         rows = np.arange(n)
-        sc_th[rows[has_up], th_start[j] + c[has_up]] = stats.norm.pdf(upper[has_up]) / prob[has_up]
-        sc_th[rows[has_lo], th_start[j] + c[has_lo] - 1] = -stats.norm.pdf(lower[has_lo]) / prob[has_lo]
+        sc_th[rows[has_up], th_start[j] + c[has_up]] = norm_pdf(upper[has_up]) / prob[has_up]
+        sc_th[rows[has_lo], th_start[j] + c[has_lo] - 1] = -norm_pdf(lower[has_lo]) / prob[has_lo]
 
     vr, vc = vech_index(p)
     pstar = len(vr)

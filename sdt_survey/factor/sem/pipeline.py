@@ -27,6 +27,8 @@ class KeyedData:
     frame: pd.DataFrame
     instrument: Instrument
     notes: tuple[str, ...] = ()
+    id_column: str | None = None
+    wave_column: str | None = None
 
 
 def keyed_data(
@@ -68,7 +70,7 @@ def keyed_data(
             notes.append(f"wave {chosen!r} of {len(waves)} in {wave_column!r}")
     if len(scored.instruments) > 1:
         notes.append(f"the factor model is {instrument.id}'s; other instruments were scored but not modelled")
-    return KeyedData(frame, instrument, tuple(notes))
+    return KeyedData(frame, instrument, tuple(notes), scored.id_column, wave_column)
 
 
 def instrument_cfa(
@@ -193,6 +195,57 @@ def instrument_invariance(
         free=list(free),
         group_order=group_order,
         cluster=cluster,
+    )
+    return _noted(result, data.notes)
+
+
+def instrument_longitudinal_invariance(
+    instruments: Any,
+    responses: Any,
+    *,
+    model: str = "correlated",
+    estimator: str = "ML",
+    missing: str = "auto",
+    free: Sequence[str] = (),
+    **reading: Any,
+) -> Any:
+    """Invariance of an instrument across the waves of the same respondents, from a response file.
+
+    The responses hold several waves in long format (one row per respondent
+    and wave: a study's combined waves); the id column (``id_column=``, or
+    the one the export carries) links a respondent's answers across waves and
+    the wave column (``wave_column=``, default ``wave``) orders them. See
+    :func:`~sdt_survey.factor.sem.longitudinal_invariance`.
+    """
+    from .longitudinal import longitudinal_invariance
+    from .spec import CFAModel
+
+    data = keyed_data(instruments, responses, all_waves=True, **reading)
+    if data.id_column is None or data.id_column not in data.frame.columns:
+        raise SdtSurveyError(
+            "longitudinal invariance links each respondent's answers across waves: name the id column "
+            "(id_column=..., --id-column)"
+        )
+    if data.wave_column is None:
+        raise SdtSurveyError(
+            "longitudinal invariance needs a wave column (wave_column=..., --wave-column); "
+            f"columns: {', '.join(map(str, data.frame.columns[:15]))}"
+        )
+    spec = (
+        CFAModel.from_instrument(data.instrument, kind=model)
+        if model in ("correlated", "bifactor", "second-order")
+        else CFAModel.from_syntax(model)
+    )
+    result = longitudinal_invariance(
+        data.frame,
+        spec,
+        id=data.id_column,
+        wave=data.wave_column,
+        estimator=estimator,
+        missing=missing,
+        free=list(free),
+        # WLSMV: a category not used at every wave is merged into the next lower one (noted).
+        merge_empty=str(estimator).upper() == "WLSMV",
     )
     return _noted(result, data.notes)
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ...stats.probability import norm_ppf, norm_sf
 from .effects import defined_estimates, defined_standardized
 from .implied import Engine
 from .spec import Spec
@@ -67,7 +67,7 @@ def wald_tests(est: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """``z = est / se`` and its two-sided p-value; NaN where there is no standard error (fixed values)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(se > 0, est / se, np.nan)
-    return z, 2 * stats.norm.sf(np.abs(z))
+    return z, 2 * norm_sf(np.abs(z))
 
 
 def parameter_table(
@@ -82,7 +82,7 @@ def parameter_table(
     est = estimates(spec, x)
     se = standard_errors(vcov, spec.free)
     z, pvalue = wald_tests(est, se)
-    crit = stats.norm.ppf(0.975)
+    crit = norm_ppf(0.975)
     table = {
         "lhs": spec.lhs,
         "op": spec.op,

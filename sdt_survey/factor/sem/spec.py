@@ -568,12 +568,14 @@ def check_identification(spec: Spec, std_lv: bool) -> None:
             f"{n_moments} variances, covariances{' and means' if spec.meanstructure else ''}; "
             "fix or equate parameters, or add items"
         )
+    loading_rows = {
+        f: [k for k in range(spec.n_rows) if spec.op[k] == "=~" and spec.lhs[k] == f] for f in spec.factors
+    }
+    scaled: dict[tuple[str, int], bool] = {}
     for f in spec.factors:
-        loading_rows = [k for k in range(spec.n_rows) if spec.op[k] == "=~" and spec.lhs[k] == f]
-        scaled = []
         for g in range(spec.n_groups):
             fixed_loading = any(
-                spec.group[k] == g and spec.free[k] < 0 and spec.value[k] != 0 for k in loading_rows
+                spec.group[k] == g and spec.free[k] < 0 and spec.value[k] != 0 for k in loading_rows[f]
             )
             fixed_variance = any(
                 spec.group[k] == g
@@ -583,17 +585,21 @@ def check_identification(spec: Spec, std_lv: bool) -> None:
                 and spec.free[k] < 0
                 for k in range(spec.n_rows)
             )
-            scaled.append(fixed_loading or fixed_variance)
-        for g in range(spec.n_groups):
-            if scaled[g]:
-                continue
-            # Loadings held equal to those of a group where the factor has a scale give it one here.
-            tied = {spec.free[k] for k in loading_rows if spec.group[k] == g and spec.free[k] >= 0}
-            if any(
-                spec.free[k] in tied for k in loading_rows if spec.group[k] != g and scaled[spec.group[k]]
-            ):
-                continue
-            raise CFAError(
-                f"factor {f!r} has no scale: its loadings and its variance are all free. Fix one "
-                f"loading (1*item), fix its variance ({f} ~~ 1*{f}), or use std_lv=True"
-            )
+            scaled[(f, g)] = fixed_loading or fixed_variance
+    for (f, g), has_scale in scaled.items():
+        if has_scale:
+            continue
+        # Loadings held equal to those of a factor with a scale give it one here: the same factor
+        # in another group, or another factor (a later wave of a longitudinal model).
+        tied = {spec.free[k] for k in loading_rows[f] if spec.group[k] == g and spec.free[k] >= 0}
+        if any(
+            spec.free[k] in tied
+            for h in spec.factors
+            for k in loading_rows[h]
+            if (h, spec.group[k]) != (f, g) and scaled[(h, int(spec.group[k]))]
+        ):
+            continue
+        raise CFAError(
+            f"factor {f!r} has no scale: its loadings and its variance are all free. Fix one "
+            f"loading (1*item), fix its variance ({f} ~~ 1*{f}), or use std_lv=True"
+        )

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
 
+from ...stats.probability import norm_ppf, norm_sf
 from .spec import Spec
 
 if TYPE_CHECKING:  # only for annotations: .implied imports this module
@@ -174,10 +174,10 @@ def standardized_tests(std: np.ndarray, se: np.ndarray) -> dict[str, np.ndarray]
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(se > 0, std / se, np.nan)
-    crit = stats.norm.ppf(0.975)
+    crit = norm_ppf(0.975)
     return {
         "std_all_z": z,
-        "std_all_pvalue": 2 * stats.norm.sf(np.abs(z)),
+        "std_all_pvalue": 2 * norm_sf(np.abs(z)),
         "std_all_ci_lower": std - crit * se,
         "std_all_ci_upper": std + crit * se,
     }

@@ -11,8 +11,9 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import linalg
 
+from ...stats.probability import chi2_sf
 from .cluster import score_crossprod
 from .exogenous import fixed_x_params
 from .fit import fit_cfi, fit_rmsea, fit_rmsea_ci, fit_tli
@@ -257,7 +258,7 @@ def yuan_bentler_mplus(
     chisq_scaled = chisq / c if df > 0 else chisq
     out["scaling_factor"] = c
     out["chisq_scaled"] = chisq_scaled
-    out["pvalue_scaled"] = float(stats.chi2.sf(chisq_scaled, df)) if df > 0 else math.nan
+    out["pvalue_scaled"] = float(chi2_sf(chisq_scaled, df)) if df > 0 else math.nan
     out["baseline_scaling_factor"] = c_null
     out["baseline_chisq_scaled"] = baseline_chisq / c_null
     out |= _logl_scaling_factors(engine, groups, meanstructure, observed, first_order, trace_h1, trace_h0, df)
@@ -268,9 +269,7 @@ def yuan_bentler_mplus(
         scaling_factor=c,
         baseline_chisq=baseline_chisq / c_null,
         baseline_df=baseline_df,
-        baseline_pvalue=float(stats.chi2.sf(baseline_chisq / c_null, baseline_df))
-        if baseline_df > 0
-        else math.nan,
+        baseline_pvalue=float(chi2_sf(baseline_chisq / c_null, baseline_df)) if baseline_df > 0 else math.nan,
         baseline_scaling_factor=c_null,
         rmsea_chisq=chisq,  # lavaan: the unscaled statistic on df = tr(U Gamma) = c df
         rmsea_df=c * df if df > 0 and c * df != 0 else math.nan,
@@ -378,7 +377,7 @@ def scaled_shifted_test(
     u_base[n_thr:, n_thr:] = np.diag(w[n_thr:])
     baseline_scaled, baseline_scaling, _ = scaled_shifted(u_base @ gamma, baseline_chisq, baseline_df)
     implied_cor = model.implied_correlations(x)
-    pvalue_scaled = float(stats.chi2.sf(chisq_scaled, df)) if df > 0 else math.nan
+    pvalue_scaled = float(chi2_sf(chisq_scaled, df)) if df > 0 else math.nan
     return {
         "scaled_test": ScaledTest(
             chisq=chisq_scaled,
@@ -387,9 +386,7 @@ def scaled_shifted_test(
             scaling_factor=scaling,
             baseline_chisq=baseline_scaled,
             baseline_df=baseline_df,
-            baseline_pvalue=float(stats.chi2.sf(baseline_scaled, baseline_df))
-            if baseline_df > 0
-            else math.nan,
+            baseline_pvalue=float(chi2_sf(baseline_scaled, baseline_df)) if baseline_df > 0 else math.nan,
             baseline_scaling_factor=baseline_scaling,
             rmsea_chisq=chisq_scaled,  # lavaan: the scaled-shifted statistic on the model's df
             rmsea_df=df,

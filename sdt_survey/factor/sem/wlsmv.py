@@ -55,10 +55,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
 
 from ...errors import CFAError
 from ...results import Result, jsonable
+from ...stats.probability import chi2_sf
 from .dwls import PARAMETERIZATIONS, DWLSObjective, ordinal_spec
 from .effects import defined_estimates, defined_standardized
 from .estimators import ESTIMATORS, estimator_record
@@ -419,7 +420,7 @@ def cfa_ordinal(
     fit = {
         "chisq": chisq,
         "df": int(df),
-        "pvalue": float(stats.chi2.sf(chisq, df)) if df > 0 else math.nan,
+        "pvalue": float(chi2_sf(chisq, df)) if df > 0 else math.nan,
         "baseline_chisq": baseline_chisq,
         "baseline_df": int(baseline_df),
         "cfi": fit_cfi(chisq, df, baseline_chisq, baseline_df),

@@ -28,9 +28,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
 
 from ...errors import CFAError
+from ...stats.probability import chi2_sf
 from .dwls_groups import GroupedDWLSObjective
 from .fit import fit_cfi, fit_rmsea, fit_tli
 from .optimize import optimize
@@ -286,7 +287,7 @@ def fit_ordinal_groups(table: OrdinalParTable, data: GroupedOrdinalData) -> Grou
     fit: dict[str, Any] = {
         "chisq": chisq,
         "df": int(df),
-        "pvalue": float(stats.chi2.sf(chisq, df)) if df > 0 else math.nan,
+        "pvalue": float(chi2_sf(chisq, df)) if df > 0 else math.nan,
         "baseline_chisq": base_chisq,
         "baseline_df": int(base_df),
         "cfi": fit_cfi(chisq, df, base_chisq, base_df),
@@ -311,7 +312,7 @@ def fit_ordinal_groups(table: OrdinalParTable, data: GroupedOrdinalData) -> Grou
         {
             "chisq_scaled": scaled,
             "df_scaled": int(df),
-            "pvalue_scaled": float(stats.chi2.sf(scaled, df)) if df > 0 else math.nan,
+            "pvalue_scaled": float(chi2_sf(scaled, df)) if df > 0 else math.nan,
             "chisq_scaling_factor": scaling,
             "chisq_shift_parameter": shift,
             "baseline_chisq_scaled": base_scaled,

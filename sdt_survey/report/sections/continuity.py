@@ -307,9 +307,14 @@ def _model_block(
                 "ci_upper": finite_or_none(row["ci_upper"]),
                 "z": finite_or_none(row["z"]),
                 "pvalue": finite_or_none(row["pvalue"]),
+                "df": finite_or_none(row["df"]) if "df" in row else None,
+                "t": finite_or_none(row["t"]) if "t" in row else None,
+                "p": finite_or_none(row["p"]) if "p" in row else None,
             }
             for term, row in model.fixed.iterrows()
         ],
+        # The small-sample method of df/t/p (lmerTest's default, Satterthwaite; "none" is Wald z).
+        "ddf": getattr(model, "ddf", "none"),
         "icc": finite_or_none(model.icc),
         "icc_null": finite_or_none(model.icc_null) if model.icc_null is not None else None,
         "r2_marginal": finite_or_none(model.r2_marginal),
