@@ -10,6 +10,7 @@ responses) are flattened by that platform.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -32,15 +33,90 @@ from ..platforms.table import ResponseTable
 def _read_delimited(path: Path, display: str, sep: str | None) -> ResponseTable:
     raw = path.read_bytes()
     text, notes = decode_text(raw, display)
-    if not text.strip():
+    if not text or text.isspace():  # not text.strip(): no copy of the whole file
         raise SdtSurveyError(f"{display}: the file is empty")
     if sep is None:
         try:
             sep = csv.Sniffer().sniff(text[:65536].split("\n", 1)[0], delimiters=",;\t").delimiter
         except csv.Error:
             sep = ","
+    neutralized = may_hold_neutralized(text, sep)
+    # The columnar parser reads UTF-8 bytes: the file's own when its text is them, so the
+    # decoded copy of the whole file is let go before parsing.
+    body = raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
+    utf8 = body if text.isascii() and len(body) == len(text) else None
+    frame = _parse_columnar(utf8 if utf8 is not None else text.encode("utf-8"), sep, text)
+    del raw, body, utf8
+    if frame is None:
+        frame = _parse_with_pandas(text, sep, display)
+    del text
+    # A cell that a writer neutralized against spreadsheet formulas ('=x) reads back as written (=x).
+    if neutralized:
+        frame = restore_frame(frame)
+    header = [str(h).strip() for h in frame.iloc[0].tolist()]
+    body_frame = frame.iloc[1:].reset_index(drop=True)
+    del frame
+    # Qualtrics (and Excel) may end every line with a separator: an unnamed, empty last column.
+    while header and not header[-1] and (body_frame.iloc[:, -1].astype(str).str.strip() == "").all():
+        header.pop()
+        body_frame = body_frame.iloc[:, :-1]
+    named = with_header(body_frame, header, display)
+    return ResponseTable(named, notes=notes + named.attrs.pop("notes", []))
+
+
+def _parse_columnar(data: bytes, sep: str, text: str) -> pd.DataFrame | None:
+    """Every cell as text, parsed by pyarrow's CSV reader column by column; the header is row 0.
+
+    The result is the frame :func:`_parse_with_pandas` gives (the same cells and
+    dtype) in a fraction of the memory: no Python object per cell, no decoded
+    copy of the file. ``None`` for a file whose rows do not all have the
+    header's number of fields (a blank line, a ragged row): the pandas parser
+    reads those, and names the line of a row that is too long.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
     try:
-        frame = pd.read_csv(
+        end = text.find("\n", 1 << 16)  # the header, and more: a quoted name may hold a line break
+        header = next(csv.reader(io.StringIO(text[: end if end >= 0 else len(text)]), delimiter=sep))
+    except (csv.Error, StopIteration):
+        return None
+    names = [f"f{i}" for i in range(len(header))]
+    try:
+        table = pa_csv.read_csv(
+            pa.BufferReader(data),  # the bytes in place, not copied block by block into Python
+            read_options=pa_csv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=sep,
+                quote_char='"',
+                double_quote=True,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, ValueError):
+        return None
+    if table.num_columns != len(names) or not all(pa.types.is_string(t) for t in table.schema.types):
+        return None
+    dtype = pd.StringDtype("pyarrow", na_value=np.nan)  # what pandas' parser gives for dtype=str
+    columns = {}
+    for position in range(table.num_columns):  # one column at a time: the table shrinks as the frame grows
+        column = table.column(0)
+        table = table.remove_column(0)
+        columns[position] = pd.Series(pd.array(column, dtype=dtype), copy=False)
+        del column
+    return pd.DataFrame(columns, copy=False)
+
+
+def _parse_with_pandas(text: str, sep: str, display: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(
             io.StringIO(text),
             sep=sep,
             header=None,
@@ -59,17 +135,6 @@ def _read_delimited(path: Path, display: str, sep: str | None) -> ResponseTable:
                 "check for an unquoted separator or line break in a cell"
             ) from exc
         raise SdtSurveyError(f"{display}: cannot read as delimited text: {exc}") from exc
-    # A cell that a writer neutralized against spreadsheet formulas ('=x) reads back as written (=x).
-    if may_hold_neutralized(text, sep):
-        frame = restore_frame(frame)
-    header = [str(h).strip() for h in frame.iloc[0].tolist()]
-    body = frame.iloc[1:].reset_index(drop=True)
-    # Qualtrics (and Excel) may end every line with a separator: an unnamed, empty last column.
-    while header and not header[-1] and (body.iloc[:, -1].astype(str).str.strip() == "").all():
-        header.pop()
-        body = body.iloc[:, :-1]
-    named = with_header(body, header, display)
-    return ResponseTable(named, notes=notes + named.attrs.pop("notes", []))
 
 
 def with_header(body: pd.DataFrame, header: list[str], display: str) -> pd.DataFrame:

@@ -295,9 +295,17 @@ def responses_from_frame(
 
 
 def blank_row_mask(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is missing; column by column, so no table of cells the frame's size is built."""
     if frame.empty:
         return np.zeros(len(frame), dtype=bool)
-    return missing_cells(frame).all(axis=1).to_numpy()
+    blank = np.ones(len(frame), dtype=bool)
+    for position in range(frame.shape[1]):
+        candidates = np.flatnonzero(blank)
+        if not len(candidates):
+            break
+        column = frame.iloc[candidates, [position]]
+        blank[candidates] = missing_cells(column).iloc[:, 0].to_numpy(dtype=bool)
+    return blank
 
 
 def missing_cells(frame: pd.DataFrame) -> pd.DataFrame:

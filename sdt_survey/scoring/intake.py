@@ -233,6 +233,7 @@ def score(
     clean = validate_responses(
         read, loaded, id_column=id_column, wave_column=wave_column, invalid=invalid, duplicates=duplicates
     )
+    read = _without_item_text(read, keep={id_column, wave_column})
     if decision:
         report = clean.report.with_lines(status_lines) if len(status_lines) else clean.report
         report = dataclasses.replace(report, decisions={**report.decisions, "qualtrics_status": decision})
@@ -504,6 +505,18 @@ def _score_clean(
         keying=keying,
         warnings=keying_warnings(keying),
     )
+
+
+def _without_item_text(read: Responses, keep: set[str | None]) -> Responses:
+    """The responses without the text of their item columns, judged now: the largest table read lets go.
+
+    What comes after validation (drift, identifiers, the scores table) reads the
+    other columns and the column names; an item column is known by its item id.
+    """
+    judged = [c for c in read.frame.columns if c in read.item_columns and c not in keep]
+    if not judged:
+        return read
+    return dataclasses.replace(read, frame=read.frame.drop(columns=judged))
 
 
 def _platform_id_column(read: Responses) -> tuple[str | None, Responses]:
