@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -12,10 +12,9 @@ import pandas as pd
 from .._terminal import printable
 from ..errors import JoinError, SdtSurveyError
 from ..results import Result, jsonable
-from .fit import fit_model
-from .formula import parse_formula
-from .results import ModelResult
-from .terms import _names_in, _term_codes
+
+if TYPE_CHECKING:  # the fitting stack is imported where a model is fitted: joining alone stays light
+    from .results import ModelResult
 
 
 @dataclass
@@ -343,6 +342,10 @@ def model_relatedness(
     >>> result.join.scores_only, len(result.join.exposure_only), result.n_obs
     (['R998', 'R999'], 2, 118)
     """
+    from .fit import fit_model
+    from .formula import parse_formula
+    from .terms import _names_in, _term_codes
+
     if on_unmatched not in ("warn", "error"):
         raise SdtSurveyError("on_unmatched must be 'warn' or 'error'")
     if id_column is None:

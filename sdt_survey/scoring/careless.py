@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .._finite import require_finite
 from ..errors import SdtSurveyError
 from ..instrument import Instrument
+from ..stats.probability import chi2_sf
 
 #: Default thresholds of the careless-responding flags, and the literature behind them. The defaults are
 #: calibrated by simulation (``benchmarks/careless_calibration.py``, docs/scoring.md) so that at most 5% of
@@ -170,7 +170,7 @@ def _mahalanobis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     covariance = centred.T @ centred / (len(data) - 1)
     inverse = np.linalg.pinv(covariance)
     d2[complete] = np.einsum("ij,ij->i", centred @ inverse, centred)
-    p[complete] = stats.chi2.sf(d2[complete], df=k)
+    p[complete] = chi2_sf(d2[complete], k)
     return d2, p
 
 
