@@ -22,6 +22,7 @@ API_TO_CLI: tuple[tuple[str, str], ...] = (
     (r"\bkeep_identifiers=True\b", "--keep-identifiers"),
     (r"\bidentifiers=\[\.\.\.\]", "--identifier"),
     (r"\bid_column=NAME\b", "--id-column NAME"),
+    (r"\bwave_column=NAME\b", "--wave-column NAME"),
     (r"\bsource=NAME\b", "--source NAME"),
     (r"\bas given with source=", "as given with --source"),
     (r"\bmapping=", "--map"),

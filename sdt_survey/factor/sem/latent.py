@@ -381,7 +381,14 @@ def latent_continuity_model(
 
     Examples
     --------
-    >>> from sdt_survey.simulate import simulate_study  # doctest: +SKIP
+    >>> from sdt_survey import score
+    >>> from sdt_survey.simulate import simulate
+    >>> sim = simulate("bpn-residency", seed=3, n_programs=8)
+    >>> scored = score("bpn-residency", sim.responses, id_column="resident")
+    >>> res = latent_continuity_model(scored, sim.truth.continuity,
+    ...                               "relatedness_satisfaction ~ coc + (1|program)")
+    >>> res.items, res.cluster, res.n_clusters, res.effects["predictor"].tolist()
+    (('rs1', 'rs2', 'rs3', 'rs4'), 'program', 8, ['coc'])
     """
     if not isinstance(scores, ScoredResponses):
         raise CFAError("the latent model needs the items: pass the output of sdt_survey.score(...)")

@@ -224,11 +224,11 @@ def instrument_longitudinal_invariance(
     if data.id_column is None or data.id_column not in data.frame.columns:
         raise SdtSurveyError(
             "longitudinal invariance links each respondent's answers across waves: name the id column "
-            "(id_column=..., --id-column)"
+            "(id_column=NAME)"
         )
     if data.wave_column is None:
         raise SdtSurveyError(
-            "longitudinal invariance needs a wave column (wave_column=..., --wave-column); "
+            "longitudinal invariance needs a wave column (wave_column=NAME); "
             f"columns: {', '.join(map(str, data.frame.columns[:15]))}"
         )
     spec = (
