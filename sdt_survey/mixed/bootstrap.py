@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import sparse
 
 from ..errors import SdtSurveyError
+from ..stats.probability import norm_ppf
 from ..stats.threads import single_blas_thread
 from .criterion import _Criterion
 from .design import _Design
@@ -155,7 +156,6 @@ def percentile_interval(values: np.ndarray, level: float) -> tuple[float, float]
     >>> [round(v, 6) for v in percentile_interval(np.arange(1.0, 40.0), 0.95)]
     [1.0, 39.0]
     """
-    from scipy import stats
 
     t = np.sort(np.asarray(values, dtype=float)[np.isfinite(values)])
     R = len(t)
@@ -172,6 +172,6 @@ def percentile_interval(values: np.ndarray, level: float) -> tuple[float, float]
         elif k >= R:
             out.append(float(t[-1]))
         else:
-            z1, z2, z3 = stats.norm.ppf([alpha, k / (R + 1), (k + 1) / (R + 1)])
+            z1, z2, z3 = norm_ppf([alpha, k / (R + 1), (k + 1) / (R + 1)])
             out.append(float(t[k - 1] + (z1 - z2) / (z3 - z2) * (t[k] - t[k - 1])))
     return out[0], out[1]

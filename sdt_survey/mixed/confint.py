@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import SdtSurveyError
+from ..stats.probability import norm_ppf
 from ..stats.threads import single_blas_thread
 from .bootstrap import bootstrap_replicates, percentile_interval
 from .parameters import _Parameters
@@ -116,7 +116,7 @@ def model_confint(
     attrs: dict[str, Any] = {"method": method, "level": level}
     if method == "Wald":
         a = (1 - level) / 2
-        z = stats.norm.ppf(1 - a)
+        z = norm_ppf(1 - a)
         se = np.sqrt(np.diag(core.vcov))
         lower = np.concatenate([np.full(params.n, np.nan), core.beta - z * se])
         upper = np.concatenate([np.full(params.n, np.nan), core.beta + z * se])

@@ -28,9 +28,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
 
 from ..errors import ModelFitError
+from ..stats.probability import chi2_sf, f_sf, norm_sf, t_sf
 from ..stats.threads import single_blas_thread
 from .criterion import _Criterion
 from .design import _Design
@@ -519,9 +520,7 @@ def t_table(names: list[str], beta: np.ndarray, se: np.ndarray, df: np.ndarray) 
     """df, t and two-sided p (t reference; df = ∞ is the normal) per coefficient."""
     with np.errstate(divide="ignore", invalid="ignore"):
         t = beta / se
-    p = np.where(
-        np.isinf(df), 2 * stats.norm.sf(np.abs(t)), 2 * stats.t.sf(np.abs(t), np.where(np.isinf(df), 1, df))
-    )
+    p = np.where(np.isinf(df), 2 * norm_sf(np.abs(t)), 2 * t_sf(np.abs(t), np.where(np.isinf(df), 1, df)))
     return pd.DataFrame({"df": df, "t": t, "p": p}, index=pd.Index(names, name="term"))
 
 
@@ -606,7 +605,7 @@ class DDFState:
                 Lb = L @ self.beta
                 q = int(np.linalg.matrix_rank(L))
                 F, ddf = float(Lb @ np.linalg.solve(L @ self.vcov @ L.T, Lb)) / q, math.inf
-            p = stats.chi2.sf(F * q, q) if math.isinf(ddf) else stats.f.sf(F, q, ddf)
+            p = chi2_sf(F * q, q) if math.isinf(ddf) else f_sf(F, q, ddf)
             rows[term] = {"NumDF": q, "DenDF": ddf, "F": F, "p": float(p)}
         table = pd.DataFrame.from_dict(rows, orient="index", columns=["NumDF", "DenDF", "F", "p"])
         table.index.name = "term"

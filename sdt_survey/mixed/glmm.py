@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
 from ..errors import ModelFitError, ModelFormulaError, SdtSurveyError
+from ..stats.probability import chi2_sf
 from .design import _codes, _fixed_matrix
 from .family import Family, get_family
 from .formula import _IDENT, _split_top, parse_formula
@@ -369,7 +370,7 @@ def fit_glmm(
             [n for n, d in zip(x_names, drop, strict=True) if d],
             chisq,
             df,
-            float(stats.chi2.sf(chisq, df)),
+            float(chi2_sf(chisq, df)),
             -fit["dev"] / 2,
             -red["dev"] / 2,
         )

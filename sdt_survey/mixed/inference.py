@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ..stats.probability import chi2_sf, norm_ppf, norm_sf
 from .design import _Design
 from .optimize import _CoreFit, _fit_core, _guarded
 from .terms import _names_in, _terms_involving
 
-_Z975 = float(stats.norm.ppf(0.975))
+_Z975 = float(norm_ppf(0.975))
 
 
 @dataclass
@@ -60,7 +60,7 @@ def _fixed_table(names: list[str], beta: np.ndarray, vcov: np.ndarray) -> pd.Dat
             "ci_lower": beta - _Z975 * se,
             "ci_upper": beta + _Z975 * se,
             "z": z,
-            "pvalue": 2 * stats.norm.sf(np.abs(z)),
+            "pvalue": 2 * norm_sf(np.abs(z)),
         },
         index=pd.Index(names, name="term"),
     )
@@ -98,7 +98,7 @@ def likelihood_ratio_test(
         dropped=[n for n, d in zip(design.x_names, drop, strict=True) if d],
         chisq=chisq,
         df=df,
-        pvalue=float(stats.chi2.sf(chisq, df)),
+        pvalue=float(chi2_sf(chisq, df)),
         loglik_full=full_ml.loglik,
         loglik_reduced=reduced.loglik,
     )

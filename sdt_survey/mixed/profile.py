@@ -28,9 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import interpolate, stats
+from scipy import interpolate
 
 from ..errors import ConvergenceWarning
+from ..stats.probability import chi2_ppf, norm_ppf
 from .criterion import _Criterion
 from .design import _Design
 from .optimize import _CoreFit, _fit_core
@@ -161,7 +162,7 @@ def profile_model(
     base = ml.dev
     nvp = params.n
     p = design.p
-    cutoff = math.sqrt(stats.chi2.ppf(1 - ALPHAMAX, nvp + p))
+    cutoff = math.sqrt(chi2_ppf(1 - ALPHAMAX, nvp + p))
     delta = cutoff * DELTA_CUTOFF
     notes: list[str] = []
     lower = np.array(params.lower)
@@ -299,7 +300,7 @@ def profile_interval(trace: _ProfileTrace, level: float, notes: list[str]) -> tu
     [-1.96, 1.96]
     """
     a = (1 - level) / 2
-    z = stats.norm.ppf([a, 1 - a])
+    z = norm_ppf([a, 1 - a])
     spline = _back_spline(trace.par, trace.zeta)
     if spline is not None:
         lo, hi = _predict(spline[0], spline[1], z)

@@ -63,3 +63,40 @@ def norm_pdf(x):
     """
     x = np.asarray(x, dtype=float)
     return (np.exp(-(x**2) / 2.0) / _SQRT_2PI)[()]
+
+
+def chi2_ppf(q, df):
+    """``scipy.stats.chi2.ppf(q, df)`` (``2 * gammaincinv(df / 2, q)``).
+
+    Examples
+    --------
+    >>> round(float(chi2_ppf(0.95, 1)), 6)
+    3.841459
+    """
+    q = np.asarray(q, dtype=float)
+    df = np.asarray(df, dtype=float)
+    return (2.0 * special.gammaincinv(df / 2.0, q))[()]
+
+
+def t_sf(x, df):
+    """``scipy.stats.t.sf(x, df)`` (``stdtr(df, -x)``).
+
+    Examples
+    --------
+    >>> round(float(t_sf(2.0, 10)), 6)
+    0.036694
+    """
+    return special.stdtr(np.asarray(df, dtype=float), -np.asarray(x, dtype=float))[()]
+
+
+def f_sf(x, dfn, dfd):
+    """``scipy.stats.f.sf(x, dfn, dfd)`` (``fdtrc(dfn, dfd, x)``).
+
+    Examples
+    --------
+    >>> round(float(f_sf(4.0, 1, 20)), 6)
+    0.059266
+    """
+    return special.fdtrc(
+        np.asarray(dfn, dtype=float), np.asarray(dfd, dtype=float), np.asarray(x, dtype=float)
+    )[()]
