@@ -15,13 +15,13 @@ for (v in items) hs_mcar[runif(nrow(hs)) < 0.05, v] <- NA
 write.csv(hs_mcar, "tests/data/hs_mcar.csv", row.names = FALSE)
 
 bfi <- if (requireNamespace("psych", quietly = TRUE)) psych::bfi else
-  read.csv("/work/shared/reference/public/bfi.csv")
+  read.csv("tests/data/reference/public/bfi.csv", row.names = 1)
 bfi_ac <- bfi[1:500, c(paste0("A", 1:5), paste0("C", 1:5))]
 for (v in c("A1", "C4", "C5")) bfi_ac[[v]] <- 7 - bfi_ac[[v]]
 bfi_ac <- na.omit(bfi_ac)
 write.csv(bfi_ac, "tests/data/bfi_ac.csv", row.names = FALSE)
 
-res <- read.csv("/work/shared/reference/sdt-sim/responses_w1.csv")
+res <- read.csv("tests/data/reference/sdt-sim/responses_w1.csv")
 ritems <- c(t(outer(c("as", "af", "rs", "rf", "cs", "cf"), 1:4, paste0)))
 res <- res[, ritems]
 for (v in c("as4", "rs4", "cs4")) res[[v]] <- 6 - res[[v]]
