@@ -341,34 +341,9 @@ class _KenwardRoger:
                 A2 += e * self.W[i, j] * float(np.sum(u[i] * u[j].T))
         return A1, A2
 
-    def ftest(self, beta: np.ndarray, L: np.ndarray) -> tuple[int, float, float, float]:
-        """pbkrtest's ``.KR_adjust``: (q, ddf, F scaled, F.scaling) as lmerTest reports them."""
-        L = np.atleast_2d(L)
+    def _ddf(self, L: np.ndarray, q: int) -> tuple[float, float]:
+        """pbkrtest's denominator df of the test of ``L`` (q numerator df), with its ``A2``."""
         A1, A2 = self._A(L)
-        q = int(np.linalg.matrix_rank(L))
-        B = (A1 + 6 * A2) / (2 * q)
-        g = ((q + 1) * A1 - (q + 4) * A2) / ((q + 2) * A2)
-        c1 = g / (3 * q + 2 * (1 - g))
-        c2 = (q - g) / (3 * q + 2 * (1 - g))
-        c3 = (q + 2 - g) / (3 * q + 2 * (1 - g))
-        V0 = 1 + c1 * B
-        V1 = 1 - c2 * B
-        V2 = 1 - c3 * B
-        V0 = 0.0 if abs(V0) < 1e-10 else V0
-        x = 1 - A2 / q
-        ratio = 1.0 if abs(x) < 1e-14 and abs(V1) < 1e-14 else x / V1
-        rho = ratio**2 * V0 / V2 / q
-        df2 = 4 + (q + 2) / (q * rho - 1)
-        scaling = 1.0 if abs(df2 - 2) < 0.01 else df2 * (1 - A2 / q) / (df2 - 2)
-        Lb = L @ beta
-        wald = float(Lb @ np.linalg.solve(L @ self.phi_adj @ L.T, Lb))
-        return q, float(df2), scaling * wald / q, float(scaling)
-
-    def df(self, L: np.ndarray) -> float:
-        """pbkrtest's ``Lb_ddf`` (q = number of rows of L)."""
-        L = np.atleast_2d(L)
-        A1, A2 = self._A(L)
-        q = L.shape[0]
         B = (A1 + 6 * A2) / (2 * q)
         g = ((q + 1) * A1 - (q + 4) * A2) / ((q + 2) * A2)
         c1 = g / (3 * q + 2 * (1 - g))
@@ -380,7 +355,22 @@ class _KenwardRoger:
         x = 1 - A2 / q
         ratio = 1.0 if abs(x) < 1e-14 and abs(V1) < 1e-14 else x / V1
         rho = ratio**2 * V0 / V2 / q
-        return float(4 + (q + 2) / (q * rho - 1))
+        return float(4 + (q + 2) / (q * rho - 1)), A2
+
+    def ftest(self, beta: np.ndarray, L: np.ndarray) -> tuple[int, float, float, float]:
+        """pbkrtest's ``.KR_adjust``: (q, ddf, F scaled, F.scaling) as lmerTest reports them."""
+        L = np.atleast_2d(L)
+        q = int(np.linalg.matrix_rank(L))
+        df2, A2 = self._ddf(L, q)
+        scaling = 1.0 if abs(df2 - 2) < 0.01 else df2 * (1 - A2 / q) / (df2 - 2)
+        Lb = L @ beta
+        wald = float(Lb @ np.linalg.solve(L @ self.phi_adj @ L.T, Lb))
+        return q, df2, scaling * wald / q, float(scaling)
+
+    def df(self, L: np.ndarray) -> float:
+        """pbkrtest's ``Lb_ddf`` (q = number of rows of L)."""
+        L = np.atleast_2d(L)
+        return self._ddf(L, L.shape[0])[0]
 
 
 def kenward_roger_state(

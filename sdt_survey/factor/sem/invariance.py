@@ -222,13 +222,21 @@ class InvarianceResult(Result):
                 "Comparisons" + (" (Satorra-Bentler 2001 scaled difference)" if robust else "") + ":",
             ]
             lines.append(self.to_frame().to_string(index=False, float_format=lambda v: f"{v:.{digits}f}"))
+        return "\n".join(lines + self._closing_lines(digits))
+
+    def _closing_lines(self, digits: int, scale: str = "") -> list[str]:
+        """The summary's end, shared by every chain: latent mean differences, conclusion, warnings, notes.
+
+        ``scale`` says how the latent means are scaled (e.g. " (factor SD 1 in pgy 1)").
+        """
+        lines: list[str] = []
         if self.latent_means is not None and not self.latent_means.empty:
             note = (
                 ""
                 if self.latent_means["comparable"].all()
                 else " (NOT interpretable: scalar invariance fails)"
             )
-            lines += ["", f"Latent mean differences from the scalar model{note}:"]
+            lines += ["", f"Latent mean differences from the scalar model{scale}{note}:"]
             show = self.latent_means.drop(columns="comparable")
             lines.append(show.to_string(index=False, float_format=lambda v: f"{v:.{digits}f}"))
         lines += ["", "Conclusion: " + self.conclusion]
@@ -236,7 +244,7 @@ class InvarianceResult(Result):
             lines += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]
         if self.notes:
             lines += ["", "Notes:"] + [f"  - {n}" for n in self.notes]
-        return "\n".join(lines)
+        return lines
 
     def __str__(self) -> str:
         return self.summary()

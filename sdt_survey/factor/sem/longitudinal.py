@@ -369,18 +369,8 @@ class LongitudinalInvarianceResult(InvarianceResult):
 
         ``syntax`` holds each step's wide model in lavaan syntax.
         """
-        out = super().to_dict()
-        means = None if self.latent_means is None else self.latent_means.to_dict("records")
-        out.update(
-            {
-                "id": self.id,
-                "waves": {str(w): s for w, s in self.waves.items()},
-                "n_ids": self.n_ids,
-                "n_all_waves": self.n_all_waves,
-                "latent_means": means,
-                "syntax": {step: self.syntax(step) for step in self.models},
-            }
-        )
+        out = super().to_dict() | _wave_fields(self)
+        out["syntax"] = {step: self.syntax(step) for step in self.models}
         return jsonable(out)
 
 
@@ -406,18 +396,19 @@ class LongitudinalOrdinalResult(OrdinalInvarianceResult):
 
     def to_dict(self) -> dict[str, Any]:
         """As :meth:`OrdinalInvarianceResult.to_dict`, plus ``id``, ``waves``, ``n_ids``, ``latent_means``."""
-        out = super().to_dict()
-        means = None if self.latent_means is None else self.latent_means.to_dict("records")
-        out.update(
-            {
-                "id": self.id,
-                "waves": {str(w): s for w, s in self.waves.items()},
-                "n_ids": self.n_ids,
-                "n_all_waves": self.n_all_waves,
-                "latent_means": means,
-            }
-        )
-        return jsonable(out)
+        return jsonable(super().to_dict() | _wave_fields(self))
+
+
+def _wave_fields(result: Any) -> dict[str, Any]:
+    """What a chain across waves adds to its dictionary: the ids, the waves and the latent means."""
+    means = None if result.latent_means is None else result.latent_means.to_dict("records")
+    return {
+        "id": result.id,
+        "waves": {str(w): s for w, s in result.waves.items()},
+        "n_ids": result.n_ids,
+        "n_all_waves": result.n_all_waves,
+        "latent_means": means,
+    }
 
 
 def _ordinal_wide_model(model: CFAModel, n_waves: int) -> CFAModel:

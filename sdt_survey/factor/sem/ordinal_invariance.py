@@ -211,22 +211,9 @@ class OrdinalInvarianceResult(InvarianceResult):
         if self.comparisons:
             lines += ["", "Comparisons (scaled-shifted difference test, Satorra 2000; scaled CFI and RMSEA):"]
             lines.append(self.to_frame().to_string(index=False, float_format=lambda v: f"{v:.{digits}f}"))
-        if self.latent_means is not None and not self.latent_means.empty:
-            note = (
-                ""
-                if self.latent_means["comparable"].all()
-                else " (NOT interpretable: scalar invariance fails)"
-            )
-            where = f"{self.group} {self.reference}"
-            lines += ["", f"Latent mean differences from the scalar model (factor SD 1 in {where}){note}:"]
-            show = self.latent_means.drop(columns="comparable")
-            lines.append(show.to_string(index=False, float_format=lambda v: f"{v:.{digits}f}"))
-        lines += ["", "Conclusion: " + self.conclusion]
-        if self.warnings:
-            lines += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]
-        if self.notes:
-            lines += ["", "Notes:"] + [f"  - {n}" for n in self.notes]
-        return "\n".join(lines)
+        return "\n".join(
+            lines + self._closing_lines(digits, f" (factor SD 1 in {self.group} {self.reference})")
+        )
 
 
 def _compare(

@@ -256,20 +256,7 @@ def _invariance_check(
                 "srmr": finite_or_none(fit.srmr),
             }
         )
-    comparisons = [
-        {
-            "from": c.from_step,
-            "to": c.to_step,
-            "chisq_diff": finite_or_none(c.chisq_diff),
-            "df_diff": int(c.df_diff),
-            "pvalue": finite_or_none(c.pvalue),
-            "delta_cfi": finite_or_none(c.delta_cfi),
-            "delta_rmsea": finite_or_none(c.delta_rmsea),
-            "delta_srmr": finite_or_none(c.delta_srmr),
-            "supported": bool(c.supported),
-        }
-        for c in result.comparisons
-    ]
+    comparisons = [_comparison_row(c) | {"supported": bool(c.supported)} for c in result.comparisons]
     check.update(
         status="tested",
         level=level,
@@ -367,20 +354,7 @@ def _ordinal_check(
             {"step": name, "df": int(step.fit["df"]), **{k: finite_or_none(step.fit[k]) for k in keys}}
             for name, step in result.steps.items()
         ],
-        comparisons=[
-            {
-                "from": c.from_step,
-                "to": c.to_step,
-                "chisq_diff": finite_or_none(c.chisq_diff),
-                "df_diff": int(c.df_diff),
-                "pvalue": finite_or_none(c.pvalue),
-                "delta_cfi": finite_or_none(c.delta_cfi),
-                "delta_rmsea": finite_or_none(c.delta_rmsea),
-                "delta_srmr": finite_or_none(c.delta_srmr),
-                "status": c.status,
-            }
-            for c in result.comparisons
-        ],
+        comparisons=[_comparison_row(c) | {"status": c.status} for c in result.comparisons],
         conclusion=ctx.scrub(result.conclusion),
         statement=ctx.scrub(
             f"with the answers as ordered categories (WLSMV; Wu & Estabrook, 2016), {inst.id} across "
@@ -390,3 +364,17 @@ def _ordinal_check(
         warnings=[ctx.scrub(w) for w in result.warnings],
     )
     return out
+
+
+def _comparison_row(c: Any) -> dict[str, Any]:
+    """One step-to-step comparison of an invariance chain, as the report's JSON holds it."""
+    return {
+        "from": c.from_step,
+        "to": c.to_step,
+        "chisq_diff": finite_or_none(c.chisq_diff),
+        "df_diff": int(c.df_diff),
+        "pvalue": finite_or_none(c.pvalue),
+        "delta_cfi": finite_or_none(c.delta_cfi),
+        "delta_rmsea": finite_or_none(c.delta_rmsea),
+        "delta_srmr": finite_or_none(c.delta_srmr),
+    }
