@@ -302,15 +302,35 @@ def _stage_factor(ctx: _Context) -> tuple[str, list[Path]]:
     inv_json = folder / "invariance_pgy.json"
     inv_json.write_text(json.dumps(invariance.to_dict(), indent=2) + "\n", encoding="utf-8")
     ordinal_said, ordinal_files = _ordinal_invariance(ctx, wave1, folder)
+    waves_said, waves_files = _longitudinal_invariance(ctx, folder)
     fit, cfa_fit = report.efa.fit, cfa.to_dict()["fit"]
     return (
         f"KMO {report.kmo.msa:.2f}; parallel analysis suggests {report.parallel.n_factors} factors; "
         f"EFA with {report.efa.n_factors}: TLI {fit['TLI']:.3f}; CFA (FIML): CFI {cfa_fit['cfi']:.3f}, "
         f"RMSEA {cfa_fit['rmsea']:.3f}; ordinal CFA (WLSMV): robust RMSEA "
         f"{ordinal.to_dict()['fit']['rmsea_robust']:.3f}; invariance across PGY: "
-        f"{invariance.to_dict()['conclusion']}; {ordinal_said}",
-        [text, as_json, cfa_text, cfa_json, ordinal_json, inv_json, *ordinal_files],
+        f"{invariance.to_dict()['conclusion']}; {ordinal_said}; {waves_said}",
+        [text, as_json, cfa_text, cfa_json, ordinal_json, inv_json, *ordinal_files, *waves_files],
     )
+
+
+def _longitudinal_invariance(ctx: _Context, folder: Path) -> tuple[str, list[Path]]:
+    """Invariance of relatedness satisfaction across the two waves of the same residents (MLR, FIML)."""
+    from .factor.sem.pipeline import instrument_longitudinal_invariance
+
+    result = instrument_longitudinal_invariance(
+        ctx.instruments[0],
+        ctx.data["scored"],  # both waves, scored once by the score stage
+        model="relatedness_satisfaction =~ rs1 + rs2 + rs3 + rs4",
+        estimator="MLR",
+        id_column="resident",
+    )
+    text = folder / "invariance_waves.txt"
+    text.write_text(result.summary() + "\n", encoding="utf-8")
+    as_json = folder / "invariance_waves.json"
+    as_json.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    steps = ", ".join(f"{c.to_step} {c.status}" for c in result.comparisons)
+    return f"relatedness satisfaction across waves 1 and 2 (MLR, FIML): {steps}", [text, as_json]
 
 
 #: The model of the demo's ordinal invariance chain: relatedness, its satisfaction and frustration items.

@@ -307,3 +307,24 @@ def test_cli_invariance_cluster(tmp_path):
     assert (
         payload["comparisons"] and "--cluster COL" in CliRunner().invoke(cli, ["invariance", "--help"]).output
     )
+
+
+def test_the_command_line_shows_a_warning_as_one_plain_line(tmp_path):
+    """The package's warnings reach the terminal as `warning: ...`, not Python's `file:line: CFAWarning:`."""
+    import warnings
+
+    from click.testing import CliRunner
+
+    from sdt_survey.cli import cli
+
+    responses = HERE / "data" / "reference" / "sdt-sim" / "responses_w1.csv"
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(
+            cli,
+            ["cfa", "bpn-residency", str(responses), "--id-column", "resident", "--cluster", "program",
+             "--out", str(tmp_path / "cfa.json")],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "warning: only 14 clusters of 'program'" in result.output
+    assert "CFAWarning" not in result.output and ".py:" not in result.output

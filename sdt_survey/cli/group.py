@@ -9,7 +9,9 @@ when that command runs or shows its help, so ``sdt-survey --help``, ``list``,
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import warnings
 from collections.abc import Iterator, MutableMapping
 
 import click
@@ -17,7 +19,7 @@ from click.utils import make_default_short_help
 
 from .._terminal import terminal_text
 from .._version import __version__
-from ..errors import SdtSurveyError
+from ..errors import SdtSurveyError, SdtSurveyWarning
 from .messages import cli_message
 
 #: Where ``--verbose`` leaves its choice for the whole command (``click.Context.meta`` is shared).
@@ -145,11 +147,35 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with _plain_warnings():
+                return super().invoke(ctx)
         except SdtSurveyError as exc:
             # Messages quote the user's input; no control character of it reaches the terminal.
             click.secho(f"error: {terminal_text(cli_message(_message(exc, ctx)))}", fg="red", err=True)
             ctx.exit(1)
+
+
+@contextlib.contextmanager
+def _plain_warnings() -> Iterator[None]:
+    """The package's own warnings as one ``warning: ...`` line each, not Python's ``file:line: Class:`` form.
+
+    Results carry their warnings too (in the summary and the JSON); this is the
+    line a user sees on the terminal while the command runs. Other libraries'
+    warnings keep Python's form.
+    """
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, SdtSurveyWarning):
+            click.echo(f"warning: {terminal_text(str(message))}", err=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
 
 
 def _message(exc: SdtSurveyError, ctx: click.Context) -> str:

@@ -23,6 +23,7 @@ API_TO_CLI: tuple[tuple[str, str], ...] = (
     (r"\bidentifiers=\[\.\.\.\]", "--identifier"),
     (r"\bid_column=NAME\b", "--id-column NAME"),
     (r"\bwave_column=NAME\b", "--wave-column NAME"),
+    (r"\buse measurement_invariance\b", "give --group-column"),
     (r"\bsource=NAME\b", "--source NAME"),
     (r"\bas given with source=", "as given with --source"),
     (r"\bmapping=", "--map"),
