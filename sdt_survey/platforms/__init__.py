@@ -81,6 +81,10 @@ class Platform:
         The column that identifies a respondent in its response exports
         (REDCap's ``record_id``, Qualtrics' ``ResponseId``): the intake uses it
         when no id column is named, and says so.
+    importer : str or None
+        ``sdt_survey.platforms.<importer>``: the module that reads the
+        platform's own survey definitions into an instrument (``sdt-survey
+        import``; ``owns_file(path)`` and ``read_instrument(path, display)``).
     """
 
     name: str
@@ -90,6 +94,7 @@ class Platform:
     source: str | None = None
     aliases: bool = True
     id_column: str | None = None
+    importer: str | None = None
 
     def load(self) -> ModuleType | None:
         """The platform's module (imported on first use: PDF and XLSForm writers are heavy)."""
@@ -104,13 +109,13 @@ class Platform:
 #: Every platform, once. The order is the order of the lists derived from it.
 PLATFORMS: tuple[Platform, ...] = (
     Platform("redcap", "REDCap", "redcap", (Target("redcap", "a .csv data dictionary", ".csv"),), "redcap",
-             id_column="record_id"),
+             id_column="record_id", importer="redcap_import"),
     Platform(
         "qualtrics", "Qualtrics", "qualtrics", (Target("qualtrics", "a .txt Advanced Format file", ".txt"),),
-        "qualtrics", id_column="ResponseId",
+        "qualtrics", id_column="ResponseId", importer="qualtrics_import",
     ),
     Platform("xlsform", "ODK/KoboToolbox", "xlsform", (Target("xlsform", "an .xlsx XLSForm", ".xlsx"),),
-             "odk"),
+             "odk", importer="xlsform_import"),
     Platform(
         "reproschema", "ReproSchema", "reproschema", (Target("reproschema", "a folder", "", folder=True),),
         "reproschema",
