@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Exploratory factor analysis of an instrument's items, exact to R's psych.",
     ),
     "export": ("deploy:export_command", "Generate a deployable survey from one or more instruments."),
+    "import": (
+        "importing:import_command",
+        "Import an instrument from a REDCap data dictionary, an XLSForm or a Qualtrics .qsf.",
+    ),
     "info": (
         "instruments:info",
         "Show an instrument: items, subscales, reverse keys, branching and languages.",

@@ -180,7 +180,7 @@ def import_instrument(
     platform : {"redcap", "xlsform", "qualtrics"}, optional
         The file's platform (detected from the file when not given).
     instrument_id : str, optional
-        The new instrument's id (default: from the file's name).
+        The new instrument's id (default: from the name of ``out``, else of ``path``).
     out : path, optional
         Write the instrument definition (YAML) here, atomically.
     report : path, optional
@@ -220,7 +220,7 @@ def import_instrument(
         raise SdtSurveyError(f"unknown platform {platform!r}; one of {', '.join(available)}")
     draft: Draft = available[platform].read_instrument(source, str(path))
     infer_scales(draft)
-    identifier = instrument_id or _instrument_id(source)
+    identifier = instrument_id or _instrument_id(Path(out) if out is not None else source)
     definition = draft.definition(identifier)
     result = ImportResult(definition, str(path), platform, list(draft.report))
     _check(result)
