@@ -213,8 +213,8 @@ class Item:
 
     @property
     def is_scored(self) -> bool:
-        """Whether the item can enter a subscale score."""
-        return self.type in SCORED_TYPES
+        """Whether the item can enter a subscale score (an identifier never does: intake drops it)."""
+        return self.type in SCORED_TYPES and not self.identifier
 
     @property
     def value_range(self) -> tuple[float | None, float | None]:

@@ -98,8 +98,12 @@ class FieldChecks:
             self.check_text((*path, "hint"), item["hint"])
         if "identifier" in item:
             self.check_bool((*path, "identifier"), item["identifier"])
-            if item["identifier"] is True and item.get("reverse") is True:
-                self.error((*path, "identifier"), f"{name} is an identifier, so it is never scored or keyed")
+            if item["identifier"] is True and item_type in ("likert", "slider"):
+                self.error(
+                    (*path, "identifier"),
+                    f"{name} is a {item_type} item, which identifies nobody; mark the items that "
+                    "identify a person (a name, an email, a record number)",
+                )
         if item_type == "slider":
             for bound in ("min", "max"):
                 if bound not in item:
