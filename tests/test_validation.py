@@ -186,7 +186,7 @@ CASES = {
         "type: integer",
         "type: interger",
         "tiny.yaml:26:11: items[3].type: unknown item type 'interger'; did you mean 'integer'? "
-        "(one of likert, integer, number, single, multiple, text, date)",
+        "(one of likert, integer, number, slider, single, multiple, text, date)",
     ),
     "min above max": (
         "max: 10",
@@ -213,7 +213,7 @@ CASES = {
         "items: [q1, q2]\n    method",
         "items: [q1, q2, gate]\n    method",
         "tiny.yaml:39:21: subscales.both.items[2]: item 'gate' is single; only likert, integer, "
-        "number items can be scored",
+        "number, slider items can be scored",
     ),
     "subscale id is an item id": (
         "  both:\n",

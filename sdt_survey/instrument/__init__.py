@@ -35,6 +35,7 @@ from .load import (
 )
 from .model import (
     ITEM_TYPES,
+    NUMERIC_TYPES,
     SCHEMA_VERSION,
     SCORED_TYPES,
     SCORING_METHODS,
@@ -42,6 +43,8 @@ from .model import (
     Composite,
     Instrument,
     Item,
+    NonSubstantive,
+    Note,
     Scale,
     Section,
     Subscale,
@@ -79,6 +82,7 @@ __all__ = [
     "ITEM_TYPES",
     "LANGUAGE_TAG",
     "NAME_ID",
+    "NUMERIC_TYPES",
     "SCHEMA_VERSION",
     "SCORED_TYPES",
     "SCORING_METHODS",
@@ -88,6 +92,8 @@ __all__ = [
     "Composite",
     "Instrument",
     "Item",
+    "NonSubstantive",
+    "Note",
     "Scale",
     "Section",
     "Subscale",

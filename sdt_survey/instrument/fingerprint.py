@@ -1,9 +1,10 @@
 """The content hash of an instrument and the stamp every export carries.
 
 :func:`content_hash` is SHA-256 over a canonical JSON of what the data *mean*:
-each item's id, type, scale values and missing codes, choice codes, range,
-reverse key, required flag and branching, and every subscale and composite
-(items, method, ``min_valid``). Wording, titles, labels, languages,
+each item's id, type, scale values, missing codes and non-substantive
+choices (code and reason), choice codes, range and slider step, identifier
+flag, reverse key, required flag and branching, and every subscale and composite
+(items, method, ``min_valid``). Wording, hints, slider anchors, notes, titles, labels, languages,
 sections, aliases, citation and licence are left out on purpose: a
 translation or a corrected typo in an item's wording gives the same hash, so
 data collected with either form read against either. Anything that changes
@@ -46,10 +47,20 @@ def _structure(instrument: Any) -> dict[str, Any]:
                 "values": list(item.scale.values),
                 "missing_codes": sorted(str(code) for code in item.scale.missing_codes),
             }
+            if item.scale.nonsubstantive:
+                # Codes shown and scored as missing, each with its reason: what the data mean.
+                entry["scale"]["nonsubstantive"] = [
+                    [str(choice.value), choice.reason] for choice in item.scale.nonsubstantive
+                ]
         if item.choices:
             entry["choices"] = [str(choice.value) for choice in item.choices]
         entry["min"] = item.min
         entry["max"] = item.max
+        # Written only when set, so that instruments without them keep their hash.
+        if item.step is not None:
+            entry["step"] = item.step
+        if item.identifier:
+            entry["identifier"] = True
         entry["reverse"] = bool(item.reverse)
         entry["required"] = bool(item.required)
         entry["show_if"] = item.show_if.to_text() if item.show_if is not None else None

@@ -15,7 +15,18 @@ from pathlib import Path
 from ..errors import InstrumentError, Problem, SdtSurveyError
 from . import expressions
 from ._yaml import load_located
-from .model import Choice, Composite, Instrument, Item, Scale, Section, Subscale, Text
+from .model import (
+    Choice,
+    Composite,
+    Instrument,
+    Item,
+    NonSubstantive,
+    Note,
+    Scale,
+    Section,
+    Subscale,
+    Text,
+)
 from .validate import _Validator
 
 #: The instruments shipped with the package.
@@ -243,6 +254,10 @@ class _InstrumentBuilder:
                 values=tuple(raw["values"]),
                 labels=tuple(self.text(label) for label in raw["labels"]),  # type: ignore[misc]
                 missing_codes=dict(raw.get("missing_codes") or {}),
+                nonsubstantive=tuple(
+                    NonSubstantive(c["value"], self.text(c["label"]), c["reason"])  # type: ignore[arg-type]
+                    for c in raw.get("nonsubstantive") or []
+                ),
             )
             for sid, raw in (data.get("scales") or {}).items()
         }
@@ -253,6 +268,10 @@ class _InstrumentBuilder:
                     items=tuple(raw["items"]),
                     title=self.text(raw.get("title")),
                     preamble=self.text(raw.get("preamble")),
+                    notes=tuple(
+                        Note(n["id"], self.text(n["text"]), n.get("before"))  # type: ignore[arg-type]
+                        for n in raw.get("notes") or []
+                    ),
                 )
                 for raw in data["sections"]
             )
@@ -280,6 +299,10 @@ class _InstrumentBuilder:
                     show_if=expressions.parse_expression(show_if) if show_if else None,
                     aliases=dict(raw.get("aliases") or {}),
                     section=section_of[raw["id"]],
+                    hint=self.text(raw.get("hint")),
+                    identifier=bool(raw.get("identifier", False)),
+                    step=raw.get("step", 1) if item_type == "slider" else None,
+                    anchors=tuple(self.text(a) for a in raw.get("anchors") or []),  # type: ignore[misc]
                 )
             )
         subscales = {

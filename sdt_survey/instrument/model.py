@@ -20,8 +20,11 @@ from ..errors import SdtSurveyError
 from . import expressions, fingerprint
 
 SCHEMA_VERSION = 1
-ITEM_TYPES = ("likert", "integer", "number", "single", "multiple", "text", "date")
-SCORED_TYPES = ("likert", "integer", "number")
+ITEM_TYPES = ("likert", "integer", "number", "slider", "single", "multiple", "text", "date")
+#: Item types a subscale may score: a slider scores as the number it records.
+SCORED_TYPES = ("likert", "integer", "number", "slider")
+#: Item types that record a number within ``min`` and ``max`` (a slider also on its ``step`` grid).
+NUMERIC_TYPES = ("integer", "number", "slider")
 SCORING_METHODS = ("mean", "sum")
 
 # Platforms an item may carry an alias for (its column name there). The platform registry
@@ -84,13 +87,49 @@ class Text:
 
 
 @dataclass(frozen=True)
+class NonSubstantive:
+    """A choice shown with a scale that is no position on it ("don't know", "prefer not to say").
+
+    Respondents see it as one more choice; scoring reads it as a missing value
+    with ``reason`` (unlike a scale's ``missing_codes``, which are never shown).
+    """
+
+    value: int | str
+    label: Text
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "label": self.label.to_yaml(), "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Scale:
-    """A named response scale: ordered integer codes with labels."""
+    """A named response scale: ordered integer codes with labels.
+
+    ``nonsubstantive`` lists the choices offered after the scale's values that
+    are scored as missing, each with its reason.
+    """
 
     id: str
     values: tuple[int, ...]
     labels: tuple[Text, ...]
     missing_codes: Mapping[int, str] = field(default_factory=dict)
+    nonsubstantive: tuple[NonSubstantive, ...] = ()
+
+    @property
+    def choice_values(self) -> tuple[int | str, ...]:
+        """Every code a respondent can choose: the values, then the non-substantive choices."""
+        return (*self.values, *(choice.value for choice in self.nonsubstantive))
+
+    @property
+    def choice_labels(self) -> tuple[Text, ...]:
+        """The labels of :attr:`choice_values`, in the same order."""
+        return (*self.labels, *(choice.label for choice in self.nonsubstantive))
+
+    @property
+    def nonsubstantive_reasons(self) -> dict[int | str, str]:
+        """Code -> reason of each non-substantive choice."""
+        return {choice.value: choice.reason for choice in self.nonsubstantive}
 
     @property
     def min(self) -> int:
@@ -120,12 +159,18 @@ class Scale:
         }
         if self.missing_codes:
             out["missing_codes"] = dict(self.missing_codes)
+        if self.nonsubstantive:
+            out["nonsubstantive"] = [choice.to_dict() for choice in self.nonsubstantive]
         return out
 
 
 @dataclass(frozen=True)
 class Choice:
-    """One option of a ``single`` or ``multiple`` item."""
+    """One option of a ``single`` or ``multiple`` item.
+
+    ``value`` is an integer code or an ODK-style name (letters, digits, ``_``,
+    ``-`` and ``.``, e.g. ``dont-know``).
+    """
 
     value: int | str
     label: Text
@@ -137,7 +182,11 @@ class Item:
 
     ``scale`` is the resolved :class:`Scale` of a likert item; ``show_if`` the
     parsed branching expression (``None`` when always shown); ``section`` the id
-    of the section that displays it.
+    of the section that displays it. ``hint`` is help text shown under the
+    question; ``identifier`` marks an item that identifies the respondent (a
+    name, an email): dropped on intake or pseudonymized. A ``slider`` records a
+    number from ``min`` to ``max`` on a grid of ``step``; ``anchors`` label its
+    left, (middle,) right ends.
     """
 
     id: str
@@ -152,11 +201,20 @@ class Item:
     show_if: expressions.Expression | None = None
     aliases: Mapping[str, str] = field(default_factory=dict)
     section: str = ""
+    hint: Text | None = None
+    identifier: bool = False
+    step: float | None = None
+    anchors: tuple[Text, ...] = ()
+
+    @property
+    def is_numeric(self) -> bool:
+        """Whether the item records a number within ``min`` and ``max`` (integer, number, slider)."""
+        return self.type in NUMERIC_TYPES
 
     @property
     def is_scored(self) -> bool:
-        """Whether the item can enter a subscale score."""
-        return self.type in SCORED_TYPES
+        """Whether the item can enter a subscale score (an identifier never does: intake drops it)."""
+        return self.type in SCORED_TYPES and not self.identifier
 
     @property
     def value_range(self) -> tuple[float | None, float | None]:
@@ -172,6 +230,8 @@ class Item:
         out: dict[str, Any] = {"id": self.id}
         if self.text is not None:
             out["text"] = self.text.to_yaml()
+        if self.hint is not None:
+            out["hint"] = self.hint.to_yaml()
         out["type"] = self.type
         if self.scale is not None:
             out["scale"] = self.scale.id
@@ -181,6 +241,12 @@ class Item:
             out["min"] = self.min
         if self.max is not None:
             out["max"] = self.max
+        if self.step is not None:
+            out["step"] = self.step
+        if self.anchors:
+            out["anchors"] = [anchor.to_yaml() for anchor in self.anchors]
+        if self.identifier:
+            out["identifier"] = True
         if self.reverse:
             out["reverse"] = True
         out["required"] = self.required
@@ -192,13 +258,50 @@ class Item:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Descriptive text shown between items: before the item ``before``, or closing its section."""
+
+    id: str
+    text: Text
+    before: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "text": self.text.to_yaml()}
+        if self.before is not None:
+            out["before"] = self.before
+        return out
+
+
+@dataclass(frozen=True)
 class Section:
-    """An ordered group of items shown together, with a title and preamble."""
+    """An ordered group of items shown together, with a title, a preamble and notes between items."""
 
     id: str
     items: tuple[str, ...]
     title: Text | None = None
     preamble: Text | None = None
+    notes: tuple[Note, ...] = ()
+
+    def notes_before(self, item_id: str | None) -> tuple[Note, ...]:
+        """The notes shown just before ``item_id`` (``None``: the notes closing the section).
+
+        Examples
+        --------
+        >>> text = Text({"en": "About your week"}, "en")
+        >>> section = Section("s", ("a", "b"), notes=(Note("n1", text, before="b"), Note("n2", text)))
+        >>> [n.id for n in section.notes_before("b")], [n.id for n in section.notes_before(None)]
+        (['n1'], ['n2'])
+        """
+        return tuple(note for note in self.notes if note.before == item_id)
+
+    def layout(self) -> list[tuple[str, Note | str]]:
+        """The section in display order: ``("note", Note)`` and ``("item", item id)`` entries."""
+        out: list[tuple[str, Note | str]] = []
+        for item_id in self.items:
+            out += [("note", note) for note in self.notes_before(item_id)]
+            out.append(("item", item_id))
+        out += [("note", note) for note in self.notes_before(None)]
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id}
@@ -207,6 +310,8 @@ class Section:
         if self.preamble is not None:
             out["preamble"] = self.preamble.to_yaml()
         out["items"] = list(self.items)
+        if self.notes:
+            out["notes"] = [note.to_dict() for note in self.notes]
         return out
 
 
@@ -325,6 +430,11 @@ class Instrument:
         """Ids of the reverse-keyed items."""
         return [item.id for item in self.items if item.reverse]
 
+    @property
+    def identifier_items(self) -> list[str]:
+        """Ids of the items marked ``identifier: true`` (dropped or pseudonymized on intake)."""
+        return [item.id for item in self.items if item.identifier]
+
     def content_hash(self) -> str:
         """SHA-256 of the definition's structure (items, types, codes, keys, branching, scores).
 
@@ -439,6 +549,11 @@ class Instrument:
             if scale.missing_codes:
                 codes = ", ".join(f"{c} = {why}" for c, why in scale.missing_codes.items())
                 lines.append(f"    missing codes: {codes}")
+            if scale.nonsubstantive:
+                shown = ", ".join(
+                    f"{c.value} = {c.label.get(language)} ({c.reason})" for c in scale.nonsubstantive
+                )
+                lines.append(f"    scored as missing: {shown}")
         lines.append("")
         lines.append("Items (R = reverse-keyed, * = required)")
         by_id = {item.id: item for item in self.items}
@@ -446,17 +561,26 @@ class Instrument:
         for section in self.sections:
             title = f": {section.title.get(language)}" if section.title else ""
             lines.append(f"  [{section.id}{title}]")
-            for item_id in section.items:
-                item = by_id[item_id]
+            for _, entry in section.layout():
+                if isinstance(entry, Note):
+                    lines.append(_wrap(f"note {entry.id}: {entry.text.get(language)}", indent="    "))
+                    continue
+                item = by_id[entry]
                 kind = f"likert {item.scale.id}" if item.scale else item.type
-                if item.type in ("integer", "number") and (item.min is not None or item.max is not None):
+                if item.is_numeric and (item.min is not None or item.max is not None):
                     kind += f" {_num(item.min)}..{_num(item.max)}"
+                if item.step is not None:
+                    kind += f" step {_num(item.step)}"
+                if item.identifier:
+                    kind += " (identifier)"
                 if item.choices:
                     kind += " (" + ", ".join(f"{c.value}={c.label.get(language)}" for c in item.choices) + ")"
                 flags = ("R" if item.reverse else " ") + ("*" if item.required else " ")
                 text = item.text.get(language) if item.text else "(text not bundled)"
                 lines.append(f"  {flags} {item.id:<{width}} {kind}")
                 lines.append(_wrap(text, indent="      "))
+                if item.hint is not None:
+                    lines.append(_wrap(f"hint: {item.hint.get(language)}", indent="      "))
                 if item.show_if is not None:
                     lines.append(f"      shown if: {item.show_if.to_text()}")
         lines.append("")

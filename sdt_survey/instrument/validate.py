@@ -17,11 +17,13 @@ from ..errors import Problem
 from . import expressions
 from ._yaml import LocatedDocument
 from .model import ITEM_TYPES, SCHEMA_VERSION, SCORED_TYPES, SCORING_METHODS, alias_targets, code_text
+from .validate_fields import CHOICE_NAME, FieldChecks, _is_int, _is_number, _type_name, is_choice_value
 
 INSTRUMENT_ID = re.compile(r"^[a-z][a-z0-9-]*$")
 ITEM_ID = re.compile(r"^[a-z][a-z0-9_]{0,25}$")
 NAME_ID = re.compile(r"^[a-z][a-z0-9_]*$")
-CHOICE_CODE = re.compile(r"^[A-Za-z0-9_]+$")
+#: A choice value written as text: an ODK-style name (letters, digits, ``_``, ``-``, ``.``).
+CHOICE_CODE = CHOICE_NAME
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -45,7 +47,7 @@ TOP_KEYS = (
     "subscales",
     "composites",
 )
-SCALE_KEYS = ("values", "labels", "missing_codes")
+SCALE_KEYS = ("values", "labels", "missing_codes", "nonsubstantive")
 ITEM_KEYS = (
     "id",
     "text",
@@ -58,38 +60,15 @@ ITEM_KEYS = (
     "required",
     "show_if",
     "aliases",
+    "hint",
+    "identifier",
+    "step",
+    "anchors",
 )
 CHOICE_KEYS = ("value", "label")
-SECTION_KEYS = ("id", "title", "preamble", "items")
+SECTION_KEYS = ("id", "title", "preamble", "items", "notes")
 SUBSCALE_KEYS = ("label", "items", "method", "min_valid")
 COMPOSITE_KEYS = ("label", "of", "method")
-
-
-def _type_name(value: object) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, int):
-        return f"a number ({value})"
-    if isinstance(value, float):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        shown = value if len(value) <= 30 else value[:27] + "..."
-        return f"a string ({shown!r})"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return f"a {type(value).__name__} ({value})"
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _did_you_mean(word: object, options: Iterable[str]) -> str:
@@ -99,7 +78,7 @@ def _did_you_mean(word: object, options: Iterable[str]) -> str:
     return f"; did you mean {hits[0]!r}?" if hits else ""
 
 
-class _Validator:
+class _Validator(FieldChecks):
     """Checks a located document against the format, collecting every problem.
 
     Each ``check_*`` method tolerates any shape of input; ``build`` runs only
@@ -131,6 +110,14 @@ class _Validator:
         if isinstance(values, list) and values and all(_is_int(v) for v in values):
             return values
         return []
+
+    def nonsubstantive_codes(self, scale_ref: object) -> set[str]:
+        """The codes of a referenced scale's non-substantive choices (as text)."""
+        scale = self.scales.get(scale_ref) if isinstance(scale_ref, str) else None
+        listed = scale.get("nonsubstantive") if isinstance(scale, dict) else None
+        if not isinstance(listed, list):
+            return set()
+        return {code_text(c["value"]) for c in listed if isinstance(c, dict) and "value" in c}
 
     def line_of(self, path: tuple) -> int | None:
         return self.doc.position(path)[0]
@@ -393,6 +380,13 @@ class _Validator:
                 self.check_missing_codes(
                     (*path, "missing_codes"), scale["missing_codes"], values if good_values else []
                 )
+            if "nonsubstantive" in scale:
+                self.check_nonsubstantive(
+                    (*path, "nonsubstantive"),
+                    scale["nonsubstantive"],
+                    values if good_values else [],
+                    scale.get("missing_codes"),
+                )
 
     def check_missing_codes(self, path: tuple, codes: object, values: list) -> None:
         if not isinstance(codes, dict):
@@ -494,22 +488,8 @@ class _Validator:
         elif item_type in ("single", "multiple"):
             self.error(path, f"{name} is a {item_type} item but lists no choices")
 
-        for bound in ("min", "max"):
-            if bound in item:
-                value = item[bound]
-                if item_type not in ("integer", "number"):
-                    if item_type is not None:
-                        self.error(
-                            (*path, bound),
-                            f"'{bound}' applies to integer and number items, not {item_type}",
-                        )
-                elif item_type == "integer" and not _is_int(value):
-                    self.error((*path, bound), f"expected an integer, found {_type_name(value)}")
-                elif not _is_number(value):
-                    self.error((*path, bound), f"expected a number, found {_type_name(value)}")
-        low, high = item.get("min"), item.get("max")
-        if _is_number(low) and _is_number(high) and low > high:
-            self.error((*path, "max"), f"max ({high}) is smaller than min ({low})")
+        self.check_bounds(path, item, item_type)
+        self.check_item_extras(path, item, item_type, name)
 
         if "reverse" in item and self.check_bool((*path, "reverse"), item["reverse"]) and item["reverse"]:
             if item_type not in ("likert", None):
@@ -546,11 +526,11 @@ class _Validator:
                 continue
             if "value" in choice:
                 value = choice["value"]
-                if not (_is_int(value) or (isinstance(value, str) and CHOICE_CODE.match(value))):
+                if not is_choice_value(value):
                     self.error(
                         (*path, i, "value"),
-                        f"a choice value must be an integer or a code of "
-                        f"letters, digits and '_', found {_type_name(value)}",
+                        f"a choice value must be an integer or a name of "
+                        f"letters, digits, '_', '-' and '.', found {_type_name(value)}",
                     )
                 elif str(value) in seen:
                     self.error((*path, i, "value"), f"choice value {value!r} is used twice")
@@ -590,6 +570,7 @@ class _Validator:
             return
         section_of: dict[str, tuple[str, int]] = {}
         section_ids: dict[str, int] = {}
+        note_ids: dict[str, tuple] = {}
         for s_index, section in enumerate(sections):
             path = ("sections", s_index)
             if not self.check_mapping(path, section, SECTION_KEYS, required=("id", "items")):
@@ -609,6 +590,9 @@ class _Validator:
             for key in ("title", "preamble"):
                 if key in section:
                     self.check_text((*path, key), section[key])
+            if "notes" in section:
+                listed_items = section.get("items") if isinstance(section.get("items"), list) else []
+                self.check_notes((*path, "notes"), section["notes"], listed_items, note_ids)
             if "items" not in section:
                 continue
             listed = section["items"]
@@ -689,7 +673,7 @@ class _Validator:
         elif target_type == "likert":
             values = self.scale_values(target.get("scale"))
             if values:
-                codes = {str(v) for v in values}
+                codes = {str(v) for v in values} | self.nonsubstantive_codes(target.get("scale"))
                 for literal in literals:
                     if code_text(literal.value) not in codes:
                         self.error(
@@ -724,6 +708,11 @@ class _Validator:
                                 (*path, "items", i),
                                 f"item {ref!r} is {target_type}; only "
                                 f"{', '.join(SCORED_TYPES)} items can be scored",
+                            )
+                        elif target.get("identifier") is True:
+                            self.error(
+                                (*path, "items", i),
+                                f"item {ref!r} is an identifier, which intake drops; it cannot be scored",
                             )
                 self.check_common_range(path, members)
                 if len(members) == 1:

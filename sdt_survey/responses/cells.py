@@ -46,7 +46,7 @@ def label_lookup(pairs: Sequence[tuple[Any, Any]]) -> dict[str, Any]:
 def item_labels(item: Item, value_labels: Mapping[Any, str] | None) -> dict[str, Any]:
     pairs: list[tuple[Any, Any]] = []
     if item.scale is not None:
-        for value, label in zip(item.scale.values, item.scale.labels, strict=True):
+        for value, label in zip(item.scale.choice_values, item.scale.choice_labels, strict=True):
             pairs += [(value, text) for text in label.translations.values()]
     for choice in item.choices:
         pairs += [(choice.value, text) for text in choice.label.translations.values()]

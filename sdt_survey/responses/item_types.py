@@ -30,10 +30,13 @@ def check_coded(
     item: Item, column: pd.Series, value_labels: Mapping[Any, str] | None, user_missing: set[float]
 ) -> Cells:
     """Likert and single-choice items: every cell must be a valid code or its label."""
+    nonsubstantive: dict[str, tuple[str, str]] = {}
     if item.scale is not None:
         valid_codes: list[Any] = list(item.scale.values)
         missing_codes = dict(item.scale.missing_codes)
         what = f"scale {item.scale.id} ({describe_codes(valid_codes)})"
+        # Shown to respondents, scored as missing with their reason (never an invalid cell).
+        nonsubstantive = {code_key(c.value): (c.reason, c.label.get()) for c in item.scale.nonsubstantive}
     else:
         valid_codes = [c.value for c in item.choices]
         missing_codes = {}
@@ -46,25 +49,36 @@ def check_coded(
     labels = item_labels(item, value_labels)
     unknown = "unknown_label" if item.scale is not None else "unknown_choice"
 
+    def not_substantive(text: str, key: str) -> Verdict:
+        reason, label = nonsubstantive[key]
+        shown = text if normalise_text(text) == normalise_text(label) else f"{text} ({label})"
+        message = f"{shown}: a non-substantive answer, missing as {reason}"
+        return Verdict(None, "nonsubstantive", message, reason)
+
     def judge(text: str, raw: Any) -> Verdict:
         number = as_number(raw)
         key = code_key(number) if number is not None else text
         if key in missing_by_key:
             reason = missing_by_key[key]
             return Verdict(None, "missing_code", f"missing code {text} ({reason})", reason)
+        if key in nonsubstantive:
+            return not_substantive(text, key)
         if key in by_key:
             return Verdict(by_key[key])
         if number is not None:
             return Verdict(None, "out_of_range", f"{text} is not a value of {what}")
         if normalise_text(text) in labels:
             code = labels[normalise_text(text)]
+            if code_key(code) in nonsubstantive:
+                return not_substantive(text, code_key(code))
             value = float(code) if numeric_codes else code
             return Verdict(value, "label_mapped", f"label {text!r} read as code {code_key(value)}")
         hint = difflib.get_close_matches(normalise_text(text), list(labels), n=1, cutoff=0.6)
         suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
         return Verdict(None, unknown, f"{text!r} is not a code or label of {what}{suggestion}")
 
-    return check_each_value(column, judge, numeric_codes, _plain_codes(valid_codes, missing_by_key))
+    plain = _plain_codes(valid_codes, {**missing_by_key, **dict.fromkeys(nonsubstantive, "")})
+    return check_each_value(column, judge, numeric_codes, plain)
 
 
 def _plain_codes(valid_codes: list[Any], missing_by_key: Mapping[str, str]) -> PlainNumbers | None:
@@ -96,6 +110,29 @@ def check_numeric(item: Item, column: pd.Series) -> Cells:
     low = -np.inf if item.min is None else float(item.min)
     high = np.inf if item.max is None else float(item.max)
     return check_each_value(column, judge, True, PlainNumbers(low, high, item.type == "integer", True))
+
+
+def check_slider(item: Item, column: pd.Series) -> Cells:
+    """A slider's answers: numbers from ``min`` to ``max`` on the grid of ``step`` (``min + k * step``)."""
+    low, high, step = float(item.min or 0), float(item.max or 0), float(item.step or 1)
+    bounds = f"{format_bound(item.min)} to {format_bound(item.max)}"
+
+    def judge(text: str, raw: Any) -> Verdict:
+        number = as_number(raw)
+        if number is None or not np.isfinite(number):
+            return Verdict(None, "not_numeric", f"{text!r} is not a number")
+        if number < low or number > high:
+            return Verdict(None, "out_of_range", f"{text} is outside the slider's {bounds}")
+        steps = (number - low) / step
+        if abs(steps - round(steps)) > 1e-9 * max(1.0, abs(steps)):
+            return Verdict(
+                None, "off_step", f"{text} is not on the slider's steps of {format_bound(step)} from {bounds}"
+            )
+        return Verdict(number)
+
+    # Whole-number steps of 1 from a whole minimum: any whole number in range is on the grid.
+    on_grid = step == 1 and low.is_integer()
+    return check_each_value(column, judge, True, PlainNumbers(low, high, True, True) if on_grid else None)
 
 
 def check_multiple(
@@ -188,6 +225,7 @@ def check_text_column(item: Item, column: pd.Series) -> Cells:
 CHECKS: dict[str, Callable[..., Cells]] = {
     "integer": check_numeric,
     "number": check_numeric,
+    "slider": check_slider,
     "multiple": check_multiple,
     "date": check_date_column,
     "text": check_text_column,

@@ -198,7 +198,7 @@ def validate_responses(
             if severity == "error":
                 invalid_rows.setdefault(item.id, []).append(where)
                 action = action_invalid
-            elif problem == "missing_code":
+            elif problem in ("missing_code", "nonsubstantive"):
                 action = "set to missing"
             else:
                 action = "kept"

@@ -52,6 +52,7 @@ from .careless import (
     evenodd_pairs,
 )
 from .dataset import ScoredResponses
+from .identifier_items import set_aside_identifier_items
 from .identifiers import detect_identifier_columns, id_copy_columns
 from .keying import audit_keying, keying_warnings
 from .pseudonyms import pseudonymize, pseudonymize_report, read_key
@@ -246,6 +247,8 @@ def score(
             respondent=pseudonymize(clean.respondent, key),
             report=pseudonymize_report(clean.report, id_column, key),
         )
+    # Items marked identifier: true never reach the scores (their pseudonyms do, when ids are pseudonymized).
+    clean, identifier_items = set_aside_identifier_items(clean, loaded, key)
     if clean.report.has_drift_errors:
         raise DriftError(clean.report)
     if clean.report.has_blocking_errors:
@@ -265,6 +268,7 @@ def score(
         keep_identifiers=keep_identifiers,
         include_items=include_items,
         status_of_row=status_of_row,
+        identifier_items=identifier_items,
     )
 
 
@@ -376,6 +380,7 @@ def _score_clean(
     keep_identifiers,
     include_items,
     status_of_row: Mapping[int, str] | None = None,
+    identifier_items: pd.DataFrame | None = None,
 ) -> ScoredResponses:
     notes: list[str] = []
     keyed = reverse_key(clean.values, instruments)
@@ -435,6 +440,8 @@ def _score_clean(
     if status_of_row:
         out[STATUS_COLUMN] = [status_of_row.get(int(r), "") for r in clean.rows]
     out = out.join(passthrough.reset_index(drop=True))
+    if identifier_items is not None and not identifier_items.empty:
+        out = out.join(identifier_items.reset_index(drop=True))
     out = out.join(scores)
     out["n_missing"] = clean.missing_count.to_numpy()
     out["n_invalid"] = clean.invalid_count.to_numpy()
@@ -487,7 +494,9 @@ def _score_clean(
     if dropped:
         report = _with_identifier_lines(report, reasons)
     if include_items:
-        scored_ids = [i.id for inst in instruments for i in inst.items if i.type != "text"]
+        scored_ids = [
+            i.id for inst in instruments for i in inst.items if i.type != "text" and not i.identifier
+        ]
         out = out.join(clean_values[scored_ids].add_prefix(ITEM_PREFIX))
     keying = audit_keying(keyed, instruments)
     return ScoredResponses(

@@ -25,6 +25,8 @@ PROBLEM_MEANINGS = {
     "missing_id": "a row without an id",
     "absent_item_column": "an item of the instrument with no column in the file",
     "missing_code": "a missing-data code (such as -99), read as no answer",
+    "nonsubstantive": "a non-substantive answer (such as don't know), read as no answer with its reason",
+    "off_step": "a slider answer between the slider's steps",
     "label_mapped": "answer labels converted to their codes",
     "missing_required": "a required item left unanswered",
     "answered_when_hidden": "an answer to an item that branching should have hidden",
