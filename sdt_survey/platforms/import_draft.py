@@ -16,7 +16,7 @@ Examples
 >>> draft.make_id("Q1-Anger", row=2)
 'q1_anger'
 >>> print(draft.report[0])
-form.csv:2: Q1-Anger: named q1_anger (item ids are lowercase letters, digits and '_', starting with a letter); the original name is kept as its redcap alias
+form.csv:2: Q1-Anger: named q1_anger (ids are lowercase letters, digits and '_'); its redcap alias is Q1-Anger
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import PurePath
 from typing import Any
 
 from ..instrument import code_text
-from ..instrument.validate import ITEM_ID, LANGUAGE_TAG
+from ..instrument.validate import LANGUAGE_TAG
 
 #: The longest item id the instrument format accepts (REDCap's recommended limit).
 MAX_ID = 26
@@ -118,13 +118,19 @@ class Draft:
     title: str | None = None
     #: Item id -> a hint from the platform that the item is one of a Likert grid (REDCap matrix group).
     grid: dict[str, str] = field(default_factory=dict)
+    #: Item id -> a name for the scale an inferred run of items shares (an XLSForm choice list's name).
+    scale_names: dict[str, str] = field(default_factory=dict)
+    #: Items the file marks as reverse-keyed (a dictionary sdt-survey exported says so in its annotations).
+    reverse: set[str] = field(default_factory=set)
     _taken: set[str] = field(default_factory=set)
     _taken_other: set[str] = field(default_factory=set)
 
     # ------------------------------------------------------------------ report
     def note(self, row: int | None, name: str, message: str, kind: str = "left out") -> None:
-        """Add a line to the report."""
-        self.report.append(ReportLine(self.file, row, name, message, kind))
+        """Add a line to the report (once: the same finding at the same place is one line)."""
+        line = ReportLine(self.file, row, name, message, kind)
+        if line not in self.report:
+            self.report.append(line)
 
     # --------------------------------------------------------------------- ids
     def make_id(self, name: str, row: int | None, *, kind: str = "item") -> str:
@@ -147,14 +153,11 @@ class Draft:
             if candidate != base:
                 why = f"{base!r} is taken"
             elif len(name) > MAX_ID:
-                why = f"{name!r} is longer than {MAX_ID} characters"
+                why = f"longer than {MAX_ID} characters"
             else:
-                why = "item ids are lowercase letters, digits and '_', starting with a letter"
+                why = "ids are lowercase letters, digits and '_'"
             self.note(
-                row,
-                name,
-                f"named {candidate} ({why}); the original name is kept as its {self.platform} alias",
-                kind="changed",
+                row, name, f"named {candidate} ({why}); its {self.platform} alias is {name}", kind="changed"
             )
         return candidate
 
@@ -191,7 +194,9 @@ class Draft:
     def add_note(self, name: str, text: Mapping[str, str], row: int | None) -> None:
         """Descriptive text shown between items: a note of the current section, before the next item."""
         note_id = self.make_id(name, row, kind="note")
-        self.section["notes"].append({"id": note_id, "text": dict(text), "_before_index": len(self.section["items"])})
+        self.section["notes"].append(
+            {"id": note_id, "text": dict(text), "_before_index": len(self.section["items"])}
+        )
 
     def text(self, value: str | Mapping[str, str]) -> dict[str, str]:
         """A text in every language: a plain string is the default language's."""
@@ -208,13 +213,12 @@ class Draft:
         out: dict[str, Any] = {"schema_version": 1, "id": instrument_id, "version": version}
         if self.title:
             out["title"] = self._text_value(self.text(self.title), "the title", None)
-        out["description"] = self._text_value(
-            self.text(
-                f"Imported from {PurePath(self.file).name} ({self.platform}) by sdt-survey import. "
-                "Add subscales and reverse keys before scoring."
-            ),
-            "the description",
-            None,
+        description = (
+            f"Imported from {PurePath(self.file).name} ({self.platform}) by sdt-survey import. "
+            "Add subscales and reverse keys before scoring."
+        )
+        out["description"] = (
+            description if len(self.languages) == 1 else dict.fromkeys(self.languages, description)
         )
         out["languages"] = list(self.languages)
         if self.scales:
@@ -225,7 +229,10 @@ class Draft:
                     **(
                         {
                             "nonsubstantive": [
-                                {**entry, "label": self._text_value(entry["label"], f"scale {scale_id}", None)}
+                                {
+                                    **entry,
+                                    "label": self._text_value(entry["label"], f"scale {scale_id}", None),
+                                }
                                 for entry in scale["nonsubstantive"]
                             ]
                         }
@@ -236,18 +243,11 @@ class Draft:
                 for scale_id, scale in self.scales.items()
             }
         out["items"] = [self._item_out(item) for item in self.items]
-        sections = []
+        sections: list[dict[str, Any]] = []
+        waiting: list[dict[str, Any]] = []  # notes of a section without items: shown before the next item
         for section in self.sections:
             if not section["items"]:
-                if section["notes"] and sections:
-                    # Notes after the last item of a section close it; a section needs items.
-                    sections[-1].setdefault("notes", []).extend(
-                        {"id": n["id"], "text": self._text_value(n["text"], n["id"], None)}
-                        for n in section["notes"]
-                    )
-                elif section["notes"]:
-                    for note in section["notes"]:
-                        self.note(None, note["id"], "descriptive text before any question: left out")
+                waiting += [{**note, "_before_index": 0} for note in section["notes"]]
                 continue
             entry: dict[str, Any] = {"id": section["id"]}
             for key in ("title", "preamble"):
@@ -255,14 +255,26 @@ class Draft:
                     entry[key] = self._text_value(section[key], f"section {section['id']}", None)
             entry["items"] = list(section["items"])
             notes = []
-            for note in section["notes"]:
-                written: dict[str, Any] = {"id": note["id"], "text": self._text_value(note["text"], note["id"], None)}
+            for note in [*waiting, *section["notes"]]:
+                written: dict[str, Any] = {
+                    "id": note["id"],
+                    "text": self._text_value(note["text"], note["id"], None),
+                }
                 if note["_before_index"] < len(section["items"]):
                     written["before"] = section["items"][note["_before_index"]]
                 notes.append(written)
+            waiting = []
             if notes:
                 entry["notes"] = notes
             sections.append(entry)
+        if waiting and sections:
+            # Notes after the last item close the last section.
+            sections[-1].setdefault("notes", []).extend(
+                {"id": n["id"], "text": self._text_value(n["text"], n["id"], None)} for n in waiting
+            )
+        elif waiting:
+            for note in waiting:
+                self.note(None, note["id"], "descriptive text in a form without questions left out")
         out["sections"] = sections
         return out
 
@@ -274,7 +286,9 @@ class Draft:
             if key in ("text", "hint"):
                 out[key] = self._text_value(value, where, row)
             elif key == "choices":
-                out[key] = [{"value": c["value"], "label": self._text_value(c["label"], where, row)} for c in value]
+                out[key] = [
+                    {"value": c["value"], "label": self._text_value(c["label"], where, row)} for c in value
+                ]
             elif key == "anchors":
                 out[key] = [self._text_value(t, where, row) for t in value]
             else:
@@ -296,7 +310,9 @@ class Draft:
                 complete[lang] = first
                 missing.append(lang)
         if missing and first:
-            self.note(row, where, f"no {', '.join(missing)} text; the {default} text is used there", "changed")
+            self.note(
+                row, where, f"no {', '.join(missing)} text; the {default} text is used there", "changed"
+            )
         return complete
 
 
@@ -385,6 +401,8 @@ def infer_scales(draft: Draft, *, likert: Iterable[str] = ()) -> None:
                 known[key] = scale_id
             scale_id = known[key]
             for item in run:
+                if item["id"] in draft.reverse and draft.scales[scale_id].get("values"):
+                    item["reverse"] = True
                 item["type"] = "likert"
                 item["scale"] = scale_id
                 del item["choices"]
@@ -394,17 +412,23 @@ def infer_scales(draft: Draft, *, likert: Iterable[str] = ()) -> None:
             scale = draft.scales[scale_id]
             codes = ", ".join(str(v) for v in scale["values"])
             extra = (
-                "; " + ", ".join(f"{e['value']} ({e['reason']})" for e in scale["nonsubstantive"])
+                "; "
+                + ", ".join(f"{e['value']} ({e['reason']})" for e in scale["nonsubstantive"])
                 + " kept as non-substantive choices (shown, scored as missing)"
                 if scale.get("nonsubstantive")
                 else ""
             )
+            reversed_ = [draft.names.get(item["id"], item["id"]) for item in run if item.get("reverse")]
+            todo = "add subscales and reverse keys"
+            if reversed_:
+                extra += f"; reverse-keyed as the file marks them: {', '.join(reversed_)}"
+                todo = "add subscales"
             names = [draft.names.get(item["id"], item["id"]) for item in run]
             span = names[0] if len(names) == 1 else f"{names[0]} .. {names[-1]} ({len(names)} items)"
             draft.note(
                 draft.rows.get(run[0]["id"]),
                 span,
-                f"inferred a Likert scale {scale_id!r} (codes {codes}){extra}: add subscales and reverse keys",
+                f"inferred a Likert scale {scale_id!r} (codes {codes}){extra}: {todo}",
                 kind="inferred",
             )
 
@@ -417,13 +441,16 @@ def _new_scale(draft: Draft, run: list[dict[str, Any]]) -> str | None:
         reason = next((why for pattern, why in NONSUBSTANTIVE if pattern.search(label)), None)
         if reason is None:
             break
-        nonsubstantive.insert(0, {"value": choices[-1]["value"], "label": choices[-1]["label"], "reason": reason})
+        nonsubstantive.insert(
+            0, {"value": choices[-1]["value"], "label": choices[-1]["label"], "reason": reason}
+        )
         choices = choices[:-1]
     if len(choices) < 2:
         return None
     first, last = (" ".join(c["label"].values()) for c in (choices[0], choices[-1]))
     words = [slug(re.sub(r"^[\W\d_]+", "", plain_text(label)))[:12] for label in (first, last)]
-    stem = draft.grid.get(run[0]["id"]) or "_".join(w for w in words if w)
+    first_id = run[0]["id"]
+    stem = draft.grid.get(first_id) or draft.scale_names.get(first_id) or "_".join(w for w in words if w)
     scale_id = slug(stem) or "scale"
     if not scale_id[0].isalpha():
         scale_id = f"scale_{scale_id}"

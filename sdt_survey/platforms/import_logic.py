@@ -33,7 +33,7 @@ OPERATORS = {"=": "==", "==": "==", "<>": "!=", "!=": "!=", "<": "<", "<=": "<="
 _MIRRORED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
-class Untranslatable(Exception):  # noqa: N818 - a reason, not an error of the program
+class Untranslatable(Exception):
     """A condition ``show_if`` cannot express; the message says why."""
 
 

@@ -24,8 +24,8 @@ Examples
 >>> result = import_instrument(dictionary)
 >>> [item["type"] for item in result.definition["items"]], list(result.definition["scales"])
 (['likert', 'likert'], ['never_often'])
->>> print(result.report[-1])
-intake.csv:5: bmi: a calculated field ('[weight]/([height]*[height])') left out: calculations are not items; declare scores as subscales
+>>> print(result.report[-1])  # doctest: +ELLIPSIS
+intake.csv:5: bmi: a calculated field ('[weight]/([height]*[height])') left out: ...
 """
 
 from __future__ import annotations
@@ -143,9 +143,7 @@ def importers() -> dict[str, Any]:
     """Platform name -> its importer module, from the registry (``Platform.importer``)."""
     from . import PLATFORMS
 
-    return {
-        p.name: importlib.import_module(f"{__package__}.{p.importer}") for p in PLATFORMS if p.importer
-    }
+    return {p.name: importlib.import_module(f"{__package__}.{p.importer}") for p in PLATFORMS if p.importer}
 
 
 def detect_platform(path: Path) -> str:
@@ -222,7 +220,9 @@ def import_instrument(
     infer_scales(draft)
     identifier = instrument_id or _instrument_id(Path(out) if out is not None else source)
     definition = draft.definition(identifier)
-    result = ImportResult(definition, str(path), platform, list(draft.report))
+    located = sorted((line for line in draft.report if line.row is not None), key=lambda line: line.row)
+    lines = located + [line for line in draft.report if line.row is None]
+    result = ImportResult(definition, str(path), platform, lines)
     _check(result)
     if out is not None:
         result.paths.append(write_text(out, result.yaml_text(), overwrite=overwrite))

@@ -34,6 +34,7 @@ from typing import Any
 
 from .._untrusted import decode_text, load_json
 from ..errors import SdtSurveyError
+from ..instrument import plural
 from .import_draft import Draft, integer_code, language_tag, plain_text
 from .import_logic import Token, Untranslatable, attach, condition
 
@@ -58,7 +59,9 @@ LEFT_OUT = {
 }
 _OPERATORS = {"EqualTo": "=", "NotEqualTo": "!=", "GreaterThan": ">", "GreaterThanOrEqual": ">=",
               "LessThan": "<", "LessThanOrEqual": "<="}  # fmt: skip
-_LOCATOR = re.compile(r"^q://(QID\d+)/(SelectableChoice|SelectableAnswer|ChoiceTextEntryValue)(?:/(\w+))?(?:/(\w+))?$")
+_LOCATOR = re.compile(
+    r"^q://(QID\d+)/(SelectableChoice|SelectableAnswer|ChoiceTextEntryValue)(?:/(\w+))?(?:/(\w+))?$"
+)
 
 
 def owns_file(path: Path) -> bool:
@@ -117,7 +120,10 @@ class _Survey:
                     if inside:
                         draft.note(None, self.blocks[step["ID"]].get("Description", step["ID"]), inside)
                 elif kind == "Branch":
-                    walk(step.get("Flow") or [], "the survey flow's branch around this block left out: always shown")
+                    walk(
+                        step.get("Flow") or [],
+                        "the survey flow's branch around this block left out: always shown",
+                    )
                 elif kind in ("Randomizer", "Group", "BlockRandomizer"):
                     if kind != "Group":
                         draft.note(None, "survey flow", "the randomizer of blocks left out: blocks in order")
@@ -130,9 +136,13 @@ class _Survey:
             order = [b for b, block in self.blocks.items() if block.get("Type") != "Trash"]
         for block_id, block in self.blocks.items():
             if block_id not in order and block.get("Type") != "Trash":
-                draft.note(None, block.get("Description", block_id), "a block not in the survey flow left out")
+                draft.note(
+                    None, block.get("Description", block_id), "a block not in the survey flow left out"
+                )
             if block.get("Type") == "Trash" and block.get("BlockElements"):
-                draft.note(None, "trash", f"{len(block['BlockElements'])} questions in the trash left out")
+                draft.note(
+                    None, "trash", f"{plural(len(block['BlockElements']), 'question')} in the trash left out"
+                )
         return [self.blocks[b] for b in order]
 
     def languages(self) -> list[str]:
@@ -153,7 +163,9 @@ def read_instrument(path: Path, display: str) -> Draft:
     for code in survey.languages():
         tag, known = language_tag(code, {})
         if not known:
-            draft.note(None, "languages", f"language {code!r} has no standard code: written as {tag!r}", "inferred")
+            draft.note(
+                None, "languages", f"language {code!r} has no standard code: written as {tag!r}", "inferred"
+            )
         tags.setdefault(code, tag)
     draft.languages = list(dict.fromkeys(tags.values()))
     draft.title = plain_text(survey.entry.get("SurveyName")) or None
@@ -242,7 +254,11 @@ class _Reader:
         self.draft.add_item(item, None, name)
 
     def choices(self, q: dict, part: str, tag: str) -> tuple[list[dict], dict[str, int | str]]:
-        recodes = q.get("RecodeValues") if part == "Choices" else q.get("AnswerRecodeValues") or q.get("RecodeValues")
+        recodes = (
+            q.get("RecodeValues")
+            if part == "Choices"
+            else q.get("AnswerRecodeValues") or q.get("RecodeValues")
+        )
         recodes = recodes if isinstance(recodes, dict) else {}
         order = q.get("ChoiceOrder" if part == "Choices" else "AnswerOrder")
         out, codes = [], {}
@@ -253,7 +269,9 @@ class _Reader:
             if entry.get("TextEntry") in ("true", True):
                 self.draft.note(None, tag, f"the text box of choice {cid} left out")
         if isinstance(q.get(part), list) and not order:
-            self.draft.note(None, tag, "choices listed without ids: codes 0, 1, ... in their order", "inferred")
+            self.draft.note(
+                None, tag, "choices listed without ids: codes 0, 1, ... in their order", "inferred"
+            )
         return out, codes
 
     def text_entry(self, item: dict, q: dict) -> None:
@@ -286,7 +304,10 @@ class _Reader:
         export_tags = q.get("ChoiceDataExportTags") if isinstance(q.get("ChoiceDataExportTags"), dict) else {}
         for cid, _ in _ordered(q.get("Choices"), q.get("ChoiceOrder")):
             name = str(export_tags.get(cid) or f"{tag}_{cid}")
-            item = {"id": draft.make_id(name, None), "text": self.texts(q, "Choices", cid) or draft.text(name)}
+            item = {
+                "id": draft.make_id(name, None),
+                "text": self.texts(q, "Choices", cid) or draft.text(name),
+            }
             item["type"] = "single"
             item["choices"] = [dict(a) for a in answers]
             self.finish(item, name, required, logic)
@@ -298,9 +319,12 @@ class _Reader:
         low, high = config.get("CSSliderMin", 0), config.get("CSSliderMax", 100)
         decimals = int(config.get("NumDecimals", 0) or 0)
         labels = [self.texts(q, "Labels", lid) for lid, _ in _ordered(q.get("Labels"))]
-        for cid, _ in _ordered(q.get("Choices"), q.get("ChoiceOrder")):
+        statements = _ordered(q.get("Choices"), q.get("ChoiceOrder"))
+        for cid, _ in statements:
             name = f"{tag}_{cid}"
-            item = {"id": self.draft.make_id(name, None), "text": self.texts(q, "Choices", cid) or self.draft.text(tag)}
+            # One slider: the question is its text; several: each statement is one.
+            text = self.texts(q, "QuestionText") if len(statements) == 1 else self.texts(q, "Choices", cid)
+            item = {"id": self.draft.make_id(name, None), "text": text or self.draft.text(tag)}
             item.update(type="slider", min=low, max=high, step=1 if decimals == 0 else 10**-decimals)
             if len(labels) in (2, 3) and all(labels):
                 item["anchors"] = labels
@@ -355,10 +379,18 @@ class _Reader:
             if name is None:
                 raise Untranslatable(f"it refers to {qid}, which is not an imported item before it")
             if operator in ("Empty", "NotEmpty"):
-                return [Token("ref", name), Token("op", "=" if operator == "Empty" else "!="), Token("value", "")]
+                return [
+                    Token("ref", name),
+                    Token("op", "=" if operator == "Empty" else "!="),
+                    Token("value", ""),
+                ]
             if operator not in _OPERATORS:
                 raise Untranslatable(f"the operator {operator!r} has no equivalent")
-            return [Token("ref", name), Token("op", _OPERATORS[operator]), Token("value", c.get("RightOperand", ""))]
+            return [
+                Token("ref", name),
+                Token("op", _OPERATORS[operator]),
+                Token("value", c.get("RightOperand", "")),
+            ]
         row, answer = (first, second) if second is not None else ("", first)
         name, codes = self.located.get((qid, row), (None, {}))
         if name is None:

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from .._untrusted import decode_text
 from ..errors import SdtSurveyError
+from ..instrument import plural
 from .import_draft import Draft, integer_code, plain_text
 from .import_logic import Token, Untranslatable, attach, condition
 
@@ -48,7 +49,10 @@ COLUMNS = {
     "label": ("Field Label", "field_label"),
     "choices": ("Choices, Calculations, OR Slider Labels", "select_choices_or_calculations"),
     "note": ("Field Note", "field_note"),
-    "validation": ("Text Validation Type OR Show Slider Number", "text_validation_type_or_show_slider_number"),
+    "validation": (
+        "Text Validation Type OR Show Slider Number",
+        "text_validation_type_or_show_slider_number",
+    ),
     "min": ("Text Validation Min", "text_validation_min"),
     "max": ("Text Validation Max", "text_validation_max"),
     "identifier": ("Identifier?", "identifier"),
@@ -176,8 +180,8 @@ def _header_cells(header: list[str], file: str) -> dict[str, int]:
     missing = [COLUMNS[key][0] for key in REQUIRED_COLUMNS if key not in index]
     if missing:
         raise SdtSurveyError(
-            f"{file}:1: not a REDCap data dictionary: the header has no {', '.join(repr(m) for m in missing)} "
-            "column (download it in Project Setup > Data Dictionary)"
+            f"{file}:1: not a REDCap data dictionary: the header has no "
+            f"{', '.join(repr(m) for m in missing)} column (download it in Project Setup > Data Dictionary)"
         )
     return index
 
@@ -245,7 +249,7 @@ def read_instrument(path: Path, display: str) -> Draft:
         draft.note(
             layout[0],
             "layout",
-            f"custom alignment or question numbers of {len(layout)} fields left out: layout only",
+            f"custom alignment or question numbers of {plural(len(layout), 'field')} left out: layout only",
         )
     draft.title = forms[0].replace("_", " ").capitalize() if len(forms) == 1 else None
     return draft
@@ -266,8 +270,8 @@ def _read_field(draft: Draft, row: dict[str, str], index: int, name: str) -> Non
         return
     if field_type in ("calc", "sql", "file") or computing:
         why = {
-            "calc": f"a calculated field ({' '.join(row['choices'].split())[:80]!r}) left out: calculations are "
-            "not items; declare scores as subscales",
+            "calc": f"a calculated field ({' '.join(row['choices'].split())[:80]!r}) left out: "
+            "calculations are not items; declare scores as subscales",
             "sql": "a dynamic SQL field left out: it lists another project's records",
             "file": (
                 "a signature field left out: sdt-survey reads answers, not files"
@@ -294,7 +298,10 @@ def _read_field(draft: Draft, row: dict[str, str], index: int, name: str) -> Non
         draft.note(index, name, "matrix ranking (each column chosen once) left out")
     if tags:
         draft.note(index, name, f"action tags {', '.join(tags)} left out: sdt-survey exports plain fields")
-    elif row["annotation"] and not row["annotation"].startswith("sdt-survey:"):
+    elif row["annotation"].startswith("sdt-survey:"):
+        if "reverse-keyed" in row["annotation"]:
+            draft.reverse.add(item["id"])
+    elif row["annotation"]:
         draft.note(index, name, "the field annotation (notes for the project's team) left out")
     if row["branching"]:
         try:
@@ -324,7 +331,10 @@ def _read_type(draft: Draft, item: dict, row: dict[str, str], index: int, name: 
     if field_type in ("yesno", "truefalse"):
         words = ("Yes", "No") if field_type == "yesno" else ("True", "False")
         item["type"] = "single"
-        item["choices"] = [{"value": 1, "label": draft.text(words[0])}, {"value": 0, "label": draft.text(words[1])}]
+        item["choices"] = [
+            {"value": 1, "label": draft.text(words[0])},
+            {"value": 0, "label": draft.text(words[1])},
+        ]
         draft.note(
             index,
             name,
@@ -336,13 +346,19 @@ def _read_type(draft: Draft, item: dict, row: dict[str, str], index: int, name: 
     if field_type == "slider":
         item["type"] = "slider"
         low, high = (_bound(row[k], float) for k in ("min", "max"))
-        item["min"], item["max"], item["step"] = low if low is not None else 0, high if high is not None else 100, 1
+        item["min"], item["max"], item["step"] = (
+            low if low is not None else 0,
+            high if high is not None else 100,
+            1,
+        )
         anchors = [plain_text(part) for part in row["choices"].split("|")] if row["choices"] else []
         anchors = [a for a in anchors if a] if len(anchors) != 3 or not all(anchors) else anchors
         if len(anchors) in (2, 3):
             item["anchors"] = [draft.text(a) for a in anchors]
         elif anchors:
-            draft.note(index, name, f"slider labels {row['choices']!r} left out: give a left and a right label")
+            draft.note(
+                index, name, f"slider labels {row['choices']!r} left out: give a left and a right label"
+            )
         return True
     if field_type == "notes" or (field_type == "text" and not validation):
         item["type"] = "text"

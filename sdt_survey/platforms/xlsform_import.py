@@ -32,8 +32,11 @@ from pathlib import Path
 
 from .._untrusted import decode_text
 from ..errors import SdtSurveyError
+from ..instrument import plural
 from .import_draft import Draft, integer_code, language_tag, plain_text
 from .import_logic import Token, Untranslatable, attach, condition
+from .xlsform import PROVENANCE_FIELD, STAMP_FIELD
+
 Row = tuple[int, dict[str, str]]
 
 #: pyxform's older column names -> the current ones.
@@ -159,7 +162,9 @@ def _sheet_rows(header: list[str], rows: list[tuple[int, list[str]]]) -> list[Ro
     keys = [_column(h) for h in header]
     out = []
     for number, cells in rows:
-        values = {k: cells[i].strip() for i, k in enumerate(keys) if k and i < len(cells) and cells[i].strip()}
+        values = {
+            k: cells[i].strip() for i, k in enumerate(keys) if k and i < len(cells) and cells[i].strip()
+        }
         if values:
             out.append((number, values))
     return out
@@ -226,14 +231,19 @@ def _read_workbook(path: Path, display: str) -> dict[str, list[Row]]:
             name = sheet.title.strip().lower()
             if name not in ("survey", "choices", "settings"):
                 continue
-            rows = [(n, [_cell(v) for v in values]) for n, values in enumerate(sheet.iter_rows(values_only=True), 1)]
+            rows = [
+                (n, [_cell(v) for v in values])
+                for n, values in enumerate(sheet.iter_rows(values_only=True), 1)
+            ]
             rows = [(n, cells) for n, cells in rows if any(cells)]
             if rows:
                 sheets[name] = _sheet_rows(rows[0][1], rows[1:])
     finally:
         book.close()
     if "survey" not in sheets:
-        raise SdtSurveyError(f"{display}: no 'survey' sheet; an XLSForm has survey, choices and settings sheets")
+        raise SdtSurveyError(
+            f"{display}: no 'survey' sheet; an XLSForm has survey, choices and settings sheets"
+        )
     return sheets
 
 
@@ -242,7 +252,7 @@ def _read_workbook(path: Path, display: str) -> dict[str, list[Row]]:
 
 def _languages(sheets: dict[str, list[Row]], draft: Draft) -> dict[str, str]:
     """Column language name (``English (en)``, ``""`` for a plain ``label``) -> tag; sets draft.languages."""
-    from .xlsform import LANGUAGE_NAMES  # the writer's table of language names (it loads pandas)
+    from .xlsform import LANGUAGE_NAMES
 
     names: list[str] = []
     for sheet in ("survey", "choices"):
@@ -260,7 +270,9 @@ def _languages(sheets: dict[str, list[Row]], draft: Draft) -> dict[str, str]:
         source = name or default
         if not source:
             tags[name] = "en"
-            draft.note(None, "languages", "the form's labels name no language: taken as English (en)", "inferred")
+            draft.note(
+                None, "languages", "the form's labels name no language: taken as English (en)", "inferred"
+            )
             continue
         tag, known = language_tag(source, {v: k for k, v in LANGUAGE_NAMES.items()})
         if not known:
@@ -339,8 +351,8 @@ class _Form:
                     self.draft.note(
                         row,
                         repeat_name,
-                        f"a repeat ({self.skipped} questions) left out: answers repeated within one "
-                        "response do not fit one column per item",
+                        f"a repeat ({plural(self.skipped, 'question')}) left out: answers repeated "
+                        "within one response do not fit one column per item",
                     )
                     self.repeat = None
                 else:
@@ -375,7 +387,9 @@ class _Form:
                 section["title"] = title
             self.after_group = False
         else:
-            draft.note(number, name, f"a nested group: its questions join section {draft.section['id']!r}", "changed")
+            draft.note(
+                number, name, f"a nested group: its questions join section {draft.section['id']!r}", "changed"
+            )
         self.groups.append((name, relevance))
 
     def section(self) -> dict:
@@ -386,8 +400,12 @@ class _Form:
 
     def question(self, number: int, cells: dict[str, str], kind: str, name: str) -> None:
         draft = self.draft
-        base, _, rest = kind.partition(" ")
-        base = base.lower()
+        base = kind.partition(" ")[0].lower()
+        if base == "calculate" and name in (PROVENANCE_FIELD, STAMP_FIELD):
+            draft.note(
+                number, name, "sdt-survey's record of the exported instrument left out: an export writes it"
+            )
+            return
         if base in LEFT_OUT or base in METADATA:
             why = LEFT_OUT.get(base, f"the {base} metadata field left out: the platform records it")
             draft.note(number, name or kind, why)
@@ -453,6 +471,7 @@ class _Form:
                 return False
             item["type"] = "single" if select.group(1).lower() == "one" else "multiple"
             item["choices"] = [{"value": c["value"], "label": c["label"]} for c in choices]
+            draft.scale_names[item["id"]] = list_name
             if select.group(3):
                 draft.note(number, name, "'or other' (a free-text other answer) left out")
             if cells.get("constraint"):
@@ -474,14 +493,18 @@ class _Form:
             return True
         if base in ("time", "datetime"):
             item["type"] = "text"
-            draft.note(number, name, f"a {base} question: a text item (sdt-survey has no {base} type)", "changed")
+            draft.note(
+                number, name, f"a {base} question: a text item (sdt-survey has no {base} type)", "changed"
+            )
             return True
         if base == "range":
             params = dict(re.findall(r"(\w+)\s*=\s*(-?\d+(?:\.\d+)?)", cells.get("parameters", "")))
             item["type"] = "slider"
             for key, default in (("start", 1), ("end", 10), ("step", 1)):
                 value = float(params.get(key, default))
-                item[{"start": "min", "end": "max"}.get(key, key)] = int(value) if value.is_integer() else value
+                item[{"start": "min", "end": "max"}.get(key, key)] = (
+                    int(value) if value.is_integer() else value
+                )
             return True
         draft.note(number, name, f"question type {kind!r} left out: an instrument has no such item")
         return False
@@ -501,7 +524,9 @@ class _Form:
             if strict and item["type"] == "integer":
                 value += 1 if op == ">" else -1
             elif strict:
-                self.draft.note(number, name, f"the strict bound {part.strip()!r} is kept as inclusive", "changed")
+                self.draft.note(
+                    number, name, f"the strict bound {part.strip()!r} is kept as inclusive", "changed"
+                )
             found["min" if op.startswith(">") else "max"] = value
         for key, value in found.items():
             item[key] = int(value) if value.is_integer() else value

@@ -30,7 +30,12 @@ from ..support import check_files, force_option
     default=None,
     help="The file's platform (default: recognized from the file).",
 )
-@click.option("--id", "instrument_id", default=None, help="The new instrument's id (default: from the --out file's name).")
+@click.option(
+    "--id",
+    "instrument_id",
+    default=None,
+    help="The new instrument's id (default: from the --out file's name).",
+)
 @force_option()
 @FORMAT_OUTPUT
 def import_command(
@@ -62,9 +67,7 @@ def import_command(
     """
     from ...platforms.importing import import_instrument
 
-    check_files(
-        {"--out": out_path, "--report": report_path}, {"the imported file": path}, force=force
-    )
+    check_files({"--out": out_path, "--report": report_path}, {"the imported file": path}, force=force)
     result = import_instrument(
         path,
         platform=platform,
