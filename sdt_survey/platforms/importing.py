@@ -25,7 +25,7 @@ Examples
 >>> [item["type"] for item in result.definition["items"]], list(result.definition["scales"])
 (['likert', 'likert'], ['never_often'])
 >>> print(result.report[-1])  # doctest: +ELLIPSIS
-intake.csv:5: bmi: a calculated field ('[weight]/([height]*[height])') left out: ...
+.../intake.csv:5: bmi: a calculated field ('[weight]/([height]*[height])') left out: ...
 """
 
 from __future__ import annotations
