@@ -373,12 +373,13 @@ def _js_operand(operand: Name | Literal, answer: str) -> str:
 def _item_data(item: Item) -> dict[str, Any]:
     """What the script needs about an item: its type, answer codes, bounds, whether required."""
     if item.scale is not None:
-        values: list[Any] = list(item.scale.values)
+        values: list[Any] = list(item.scale.choice_values)
     else:
         values = [choice.value for choice in item.choices]
     return {
         "id": item.id,
-        "type": item.type,
+        # A slider is asked as a number from min to max (a range control has no "unanswered").
+        "type": "number" if item.type == "slider" else item.type,
         "required": item.required,
         "values": values,
         "min": item.min,
@@ -403,12 +404,18 @@ def _collect_texts(survey: Survey, language: str) -> dict[str, str]:
             texts[f"section.{name}.title"] = survey.text(section.section.title, language)
         if section.section.preamble is not None:
             texts[f"section.{name}.preamble"] = survey.text(section.section.preamble, language)
+        for note in section.section.notes:
+            texts[f"note.{note.id}"] = survey.text(note.text, language)
     for item in survey.items:
         texts[f"item.{item.id}"] = survey.item_text(item, language)
+        if item.hint is not None:
+            texts[f"hint.{item.id}"] = survey.text(item.hint, language)
+        for index, anchor in enumerate(item.anchors):
+            texts[f"anchor.{item.id}.{index}"] = survey.text(anchor, language)
         for index, choice in enumerate(item.choices):
             texts[f"choice.{item.id}.{index}"] = choice.label.get(language)
         if item.scale is not None:
-            for index, label in enumerate(item.scale.labels):
+            for index, label in enumerate(item.scale.choice_labels):
                 texts[_scale_key(survey, item, index)] = label.get(language)
     return texts
 
@@ -454,6 +461,22 @@ class _Page:
             value = value.replace("{" + name + "}", param)
             data += f' data-{name}="{html.escape(param)}"'
         return f'<{tag}{attrs} data-ui="{html.escape(key)}"{data}>{html.escape(value)}</{tag}>'
+
+    def item_hint(self, item: Item) -> list[str]:
+        """The item's hint, and a slider's anchors, under the question."""
+        lines = []
+        if item.hint is not None:
+            hint = self.survey.text(item.hint, self.language)
+            lines.append(self.text(f"hint.{item.id}", hint, "p", ' class="sdt-hint sdt-item-hint"'))
+        if item.anchors:
+            ends = [code_text(item.min), *([""] if len(item.anchors) == 3 else []), code_text(item.max)]
+            parts = [
+                (f"{html.escape(end)} = " if end else "")
+                + self.text(f"anchor.{item.id}.{k}", self.survey.text(anchor, self.language))
+                for k, (end, anchor) in enumerate(zip(ends, item.anchors, strict=True))
+            ]
+            lines.append('<p class="sdt-hint sdt-anchors">' + " … ".join(parts) + "</p>")
+        return lines
 
     def question(self, item: Item) -> str:
         text = self.text(f"item.{item.id}", self.survey.item_text(item, self.language))
@@ -531,11 +554,18 @@ class _Page:
                     ' class="sdt-preamble"',
                 )
             )
-        for scale, run in _likert_runs(section.items):
-            if scale is not None:
-                lines.extend(self.likert_block(scale, run))
-            else:
-                lines.extend(self.item(run[0]))
+        run: list[Item] = []
+        for entry in [*section.layout(), None]:
+            if isinstance(entry, Item):
+                run.append(entry)
+                continue
+            # A note (or the section's end) closes the run of items before it.
+            for scale, items in _likert_runs(run):
+                lines.extend(self.likert_block(scale, items) if scale is not None else self.item(items[0]))
+            run = []
+            if entry is not None:
+                text = self.survey.text(entry.text, self.language)
+                lines.append(self.text(f"note.{entry.id}", text, "p", ' class="sdt-note"'))
         lines.append("</section>")
         return lines
 
@@ -548,7 +578,7 @@ class _Page:
         first = items[0]
         labels = "".join(
             self.text(_scale_key(self.survey, first, i), label.get(self.language))
-            for i, label in enumerate(scale.labels)
+            for i, label in enumerate(scale.choice_labels)
         )
         lines = [
             f'<div class="sdt-likert-block" data-scale="{html.escape(scale.id)}">',
@@ -564,8 +594,8 @@ class _Page:
         multiple = item.type == "multiple"
         if item.scale is not None:
             options = [
-                (value, _scale_key(self.survey, item, i), item.scale.labels[i].get(self.language))
-                for i, value in enumerate(item.scale.values)
+                (value, _scale_key(self.survey, item, i), item.scale.choice_labels[i].get(self.language))
+                for i, value in enumerate(item.scale.choice_values)
             ]
         else:
             options = [
@@ -581,6 +611,7 @@ class _Page:
             f'<fieldset class="sdt-item {kind}" id="item-{item_id}" data-item="{item_id}"'
             f"{role}{required}{describedby}>",
             f"<legend>{self.question(item)}</legend>",
+            *self.item_hint(item),
         ]
         if multiple:
             lines.append(self.words("hint.multiple", "p", f' class="sdt-hint" id="{item_id}-hint"'))
@@ -606,7 +637,8 @@ class _Page:
         required = ' aria-required="true"' if item.required else ""
         hint = ""
         attributes = ""
-        if item.type in ("integer", "number"):
+        if item.type in ("integer", "number", "slider"):
+            kind = "number" if item.type == "slider" else item.type
             bounds = {}
             suffix = ""
             if item.min is not None:
@@ -615,10 +647,8 @@ class _Page:
                 bounds["max"] = code_text(item.max)
             if bounds:
                 suffix = "_range" if len(bounds) == 2 else f"_{next(iter(bounds))}"
-            hint = self.words(
-                f"hint.{item.type}{suffix}", "p", f' class="sdt-hint" id="{item_id}-hint"', **bounds
-            )
-            step = "1" if item.type == "integer" else "any"
+            hint = self.words(f"hint.{kind}{suffix}", "p", f' class="sdt-hint" id="{item_id}-hint"', **bounds)
+            step = "1" if item.type == "integer" else code_text(item.step) if item.step else "any"
             mode = "numeric" if item.type == "integer" else "decimal"
             attributes = f' type="number" step="{step}" inputmode="{mode}"' + "".join(
                 f' {name}="{html.escape(value)}"' for name, value in bounds.items()
@@ -633,6 +663,7 @@ class _Page:
         return [
             f'<div class="sdt-item sdt-{item.type}" id="item-{item_id}" data-item="{item_id}">',
             f'<label class="sdt-question" for="{item_id}">{self.question(item)}</label>',
+            *self.item_hint(item),
             *([hint] if hint else []),
             control,
             f'<p class="sdt-error" id="{item_id}-error" hidden></p>',

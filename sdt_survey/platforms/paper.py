@@ -38,148 +38,14 @@ from pathlib import Path
 from .._version import __version__
 from ..errors import SdtSurveyError
 from ..files import atomic_output, write_text
-from ..instrument import Instrument, Item, Scale, code_text
+from ..instrument import Instrument, Item, Note, Scale, code_text
 from ..instrument.expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
+from .paper_words import PAPER_STRINGS
 from .result import ExportResult
 from .survey import Survey
 
 TICK_BOX = "☐"
 
-#: The questionnaire's own words. ``{name}`` is filled in when the form is written.
-PAPER_STRINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "respondent": "Respondent code",
-        "date": "Date",
-        "intro": "Please answer each question by ticking a box ☐ or writing in the space provided.",
-        "tick_one": "Tick one box.",
-        "tick_all": "Tick all that apply.",
-        "tick_each": "For each statement, tick one box.",
-        "optional": "(optional)",
-        "write_text": "Write your answer in the box.",
-        "write_date": "Write the date as year-month-day (for example 2026-03-04).",
-        "integer": "Write a whole number.",
-        "integer_min": "Write a whole number, {min} or more.",
-        "integer_max": "Write a whole number, {max} or less.",
-        "integer_range": "Write a whole number from {min} to {max}.",
-        "number": "Write a number.",
-        "number_min": "Write a number, {min} or more.",
-        "number_max": "Write a number, {max} or less.",
-        "number_range": "Write a number from {min} to {max}.",
-        "answer_only_if": "Answer only if {condition}.",
-        "question": "question {number}",
-        "statement": "Statement",
-        "and": " and ",
-        "or": " or ",
-        "list_or": " or ",
-        "quote": "“{}”",
-        "==": "{q} is {v}",
-        "!=": "{q} is not {v}",
-        "<": "{q} is less than {v}",
-        "<=": "{q} is {v} or less",
-        ">": "{q} is more than {v}",
-        ">=": "{q} is {v} or more",
-        "not <": "{q} is not less than {v}",
-        "not <=": "{q} is not {v} or less",
-        "not >": "{q} is not more than {v}",
-        "not >=": "{q} is not {v} or more",
-        "in": "{q} is {v}",
-        "not in": "{q} is neither {v}",
-        "list_nor": " nor ",
-        "includes": "{q} includes {v}",
-        "excludes": "{q} does not include {v}",
-        "footer": "Instruments: {provenance}. Made with sdt-survey {version}.",
-        "stamp": "Definition: {stamp}",
-        "page": "Page {page} of {pages}",
-    },
-    "es": {
-        "respondent": "Código de participante",
-        "date": "Fecha",
-        "intro": "Responda cada pregunta marcando una casilla ☐ o escribiendo en el espacio indicado.",
-        "tick_one": "Marque una casilla.",
-        "tick_all": "Marque todas las que correspondan.",
-        "tick_each": "Para cada afirmación, marque una casilla.",
-        "optional": "(opcional)",
-        "write_text": "Escriba su respuesta en el recuadro.",
-        "write_date": "Escriba la fecha como año-mes-día (por ejemplo 2026-03-04).",
-        "integer": "Escriba un número entero.",
-        "integer_min": "Escriba un número entero igual o mayor que {min}.",
-        "integer_max": "Escriba un número entero igual o menor que {max}.",
-        "integer_range": "Escriba un número entero entre {min} y {max}.",
-        "number": "Escriba un número.",
-        "number_min": "Escriba un número igual o mayor que {min}.",
-        "number_max": "Escriba un número igual o menor que {max}.",
-        "number_range": "Escriba un número entre {min} y {max}.",
-        "answer_only_if": "Responda solo si {condition}.",
-        "question": "la pregunta {number}",
-        "statement": "Afirmación",
-        "and": " y ",
-        "or": " o ",
-        "list_or": " o ",
-        "quote": "«{}»",
-        "==": "{q} es {v}",
-        "!=": "{q} no es {v}",
-        "<": "{q} es menor que {v}",
-        "<=": "{q} es {v} o menos",
-        ">": "{q} es mayor que {v}",
-        ">=": "{q} es {v} o más",
-        "not <": "{q} no es menor que {v}",
-        "not <=": "{q} no es {v} o menos",
-        "not >": "{q} no es mayor que {v}",
-        "not >=": "{q} no es {v} o más",
-        "in": "{q} es {v}",
-        "not in": "{q} no es ni {v}",
-        "list_nor": " ni ",
-        "includes": "{q} incluye {v}",
-        "excludes": "{q} no incluye {v}",
-        "footer": "Instrumentos: {provenance}. Creado con sdt-survey {version}.",
-        "stamp": "Definición: {stamp}",
-        "page": "Página {page} de {pages}",
-    },
-    "fr": {
-        "respondent": "Code du participant",
-        "date": "Date",
-        "intro": "Répondez à chaque question en cochant une case ☐ ou en écrivant dans l'espace prévu.",
-        "tick_one": "Cochez une case.",
-        "tick_all": "Cochez toutes les réponses qui s'appliquent.",
-        "tick_each": "Pour chaque affirmation, cochez une case.",
-        "optional": "(facultatif)",
-        "write_text": "Écrivez votre réponse dans le cadre.",
-        "write_date": "Écrivez la date sous la forme année-mois-jour (par exemple 2026-03-04).",
-        "integer": "Écrivez un nombre entier.",
-        "integer_min": "Écrivez un nombre entier égal ou supérieur à {min}.",
-        "integer_max": "Écrivez un nombre entier égal ou inférieur à {max}.",
-        "integer_range": "Écrivez un nombre entier entre {min} et {max}.",
-        "number": "Écrivez un nombre.",
-        "number_min": "Écrivez un nombre égal ou supérieur à {min}.",
-        "number_max": "Écrivez un nombre égal ou inférieur à {max}.",
-        "number_range": "Écrivez un nombre entre {min} et {max}.",
-        "answer_only_if": "Répondez seulement si {condition}.",
-        "question": "la question {number}",
-        "statement": "Affirmation",
-        "and": " et ",
-        "or": " ou ",
-        "list_or": " ou ",
-        "quote": "« {} »",
-        "==": "{q} est {v}",
-        "!=": "{q} n'est pas {v}",
-        "<": "{q} est inférieure à {v}",
-        "<=": "{q} est {v} ou moins",
-        ">": "{q} est supérieure à {v}",
-        ">=": "{q} est {v} ou plus",
-        "not <": "{q} n'est pas inférieure à {v}",
-        "not <=": "{q} n'est pas {v} ou moins",
-        "not >": "{q} n'est pas supérieure à {v}",
-        "not >=": "{q} n'est pas {v} ou plus",
-        "in": "{q} est {v}",
-        "not in": "{q} n'est ni {v}",
-        "list_nor": " ni ",
-        "includes": "{q} comprend {v}",
-        "excludes": "{q} ne comprend pas {v}",
-        "footer": "Instruments : {provenance}. Créé avec sdt-survey {version}.",
-        "stamp": "Définition : {stamp}",
-        "page": "Page {page} sur {pages}",
-    },
-}
 
 # Negating a comparison in words: "not (x == 1)" reads "x is not 1". Ordering keeps an explicit
 # "not", because "not (x < 3)" also holds when x is unanswered, which "x >= 3" does not.
@@ -199,6 +65,7 @@ class PaperQuestion:
     text: str
     condition: str | None = None
     optional: bool = False
+    hint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -211,10 +78,11 @@ class PaperOption:
 
 @dataclass
 class PaperBlock:
-    """A Likert grid (questions sharing ``scale_options``), or one question of another kind."""
+    """A Likert grid (questions sharing ``scale_options``), one question of another kind, or a note."""
 
     questions: list[PaperQuestion]
     scale_options: list[PaperOption] | None = None
+    note: str | None = None
 
     @property
     def is_grid(self) -> bool:
@@ -292,7 +160,10 @@ def paper_form(survey: Survey) -> tuple[PaperForm, list[str]]:
         if len(survey.instruments) > 1 and section.instrument is not previous:
             printed.instrument_title = survey.text(section.instrument.title, default=section.instrument.id)
         previous = section.instrument
-        for scale, run in _runs(section.items):
+        for scale, run in _runs(section.layout()):
+            if scale is None and isinstance(run[0], Note):
+                printed.blocks.append(PaperBlock([], note=survey.text(run[0].text)))
+                continue
             questions = [
                 PaperQuestion(
                     number=numbers[item.id],
@@ -304,14 +175,16 @@ def paper_form(survey: Survey) -> tuple[PaperForm, list[str]]:
                         else None
                     ),
                     optional=not item.required,
+                    hint=_text_or_none(survey, item.hint),
                 )
                 for item in run
+                if isinstance(item, Item)
             ]
             options = None
             if scale is not None:
                 options = [
                     PaperOption(label.get(language), str(value))
-                    for value, label in zip(scale.values, scale.labels, strict=True)
+                    for value, label in zip(scale.choice_values, scale.choice_labels, strict=True)
                 ]
             printed.blocks.append(PaperBlock(questions, options))
         sections.append(printed)
@@ -352,7 +225,17 @@ def answer_hint(form: PaperForm, item: Item) -> str:
     if item.max is not None:
         bounds["max"] = code_text(item.max)
     suffix = {0: "", 1: f"_{''.join(bounds)}", 2: "_range"}[len(bounds)]
-    return form.say(f"{item.type}{suffix}", **bounds)
+    kind = "number" if item.type == "slider" else item.type
+    hint = form.say(f"{kind}{suffix}", **bounds)
+    if item.anchors:
+        # A slider on paper: a number written in, its ends named.
+        ends = [code_text(item.min), *([""] if len(item.anchors) == 3 else []), code_text(item.max)]
+        named = [
+            f"{end} = {anchor.get(form.language)}" if end else anchor.get(form.language)
+            for end, anchor in zip(ends, item.anchors, strict=True)
+        ]
+        hint += " (" + " … ".join(named) + ")"
+    return hint
 
 
 def options_of(item: Item, language: str) -> list[PaperOption]:
@@ -360,7 +243,7 @@ def options_of(item: Item, language: str) -> list[PaperOption]:
     if item.scale is not None:
         return [
             PaperOption(label.get(language), str(value))
-            for value, label in zip(item.scale.values, item.scale.labels, strict=True)
+            for value, label in zip(item.scale.choice_values, item.scale.choice_labels, strict=True)
         ]
     return [PaperOption(choice.label.get(language), str(choice.value)) for choice in item.choices]
 
@@ -399,6 +282,9 @@ def render_markdown(survey: Survey) -> tuple[str, list[str]]:
         if section.preamble:
             lines += [_md_paragraph(section.preamble), ""]
         for block in section.blocks:
+            if block.note is not None:
+                lines += [_md_paragraph(block.note), ""]
+                continue
             lines += _md_grid(form, block) if block.is_grid else _md_question(form, block.questions[0])
     lines += ["---", ""]
     if form.stamp_line:
@@ -418,6 +304,8 @@ def _md_question(form: PaperForm, question: PaperQuestion) -> list[str]:
     item = question.item
     # A backslash at the end of a line is a CommonMark hard line break.
     lines = [_md_question_head(form, question) + "\\"]
+    if question.hint:
+        lines.append(f"{_md_inline(question.hint)}\\")
     if question.condition:
         lines.append(f"*{_md_inline(question.condition)}*\\")
     lines.append(_md_inline(answer_hint(form, item)))
@@ -447,6 +335,8 @@ def _md_grid(form: PaperForm, block: PaperBlock) -> list[str]:
     lines.append("|" + "---|" + ":---:|" * len(block.scale_options))
     for question in block.questions:
         cell = _md_question_head(form, question)
+        if question.hint:
+            cell += f" ({_md_inline(question.hint)})"
         if question.condition:
             cell += f" *{_md_inline(question.condition)}*"
         boxes = [TICK_BOX] * len(block.scale_options)
@@ -662,7 +552,9 @@ def _make_pdf_class() -> type:
                 if section.preamble:
                     self.paragraph(section.preamble, 10.5, "", 2.5)
                 for block in section.blocks:
-                    if block.is_grid:
+                    if block.note is not None:
+                        self.paragraph(block.note, 10.5, "", 2.5)
+                    elif block.is_grid:
                         self.grid(block)
                     else:
                         self.question(block.questions[0])
@@ -695,6 +587,8 @@ def _make_pdf_class() -> type:
                 options = options_of(item, self.form.language)
             # Keep a question with its answer space: start a new page unless all of it fits.
             needed = 1.5 + self.text_height(self.question_text(question), 10.5, "B") + 0.8
+            if question.hint:
+                needed += self.text_height(question.hint, 9.5) + 0.5
             if question.condition:
                 needed += self.text_height(question.condition, 9.5, "I") + 0.5
             needed += self.text_height(hint, 9) + 1.2
@@ -706,6 +600,8 @@ def _make_pdf_class() -> type:
                 self.add_page()
             self.ln(1.5)
             self.paragraph(self.question_text(question), 10.5, "B", 0.8)
+            if question.hint:
+                self.paragraph(question.hint, 9.5, "", 0.5)
             if question.condition:
                 self.paragraph(question.condition, 9.5, "I", 0.5)
             self.set_text_color(*self.MUTED)
@@ -716,7 +612,7 @@ def _make_pdf_class() -> type:
             if item.type == "text":
                 self.rect(self.l_margin, self.get_y(), self.epw, 22)
                 self.ln(24)
-            elif item.type in ("integer", "number", "date"):
+            elif item.type in ("integer", "number", "slider", "date"):
                 width = 40 if item.type == "date" else 30
                 self.rect(self.l_margin, self.get_y(), width, 8)
                 if item.type == "date":
@@ -802,6 +698,8 @@ def _make_pdf_class() -> type:
 
         def grid_text(self, question: PaperQuestion) -> str:
             text = self.question_text(question)
+            if question.hint:
+                text += f"\n{question.hint}"
             return text + f"\n{question.condition}" if question.condition else text
 
         def cell_height(self, text: str, size: float, width: float, style: str = "") -> float:
@@ -939,11 +837,13 @@ def _coded_labels(item: Item, language: str) -> list[tuple[object, str]]:
 # --------------------------------------------------------------------------- helpers
 
 
-def _runs(items: Sequence[Item]) -> list[tuple[Scale | None, list[Item]]]:
-    """Consecutive likert items on one scale as one run (a grid); any other item on its own."""
-    runs: list[tuple[Scale | None, list[Item]]] = []
+def _runs(items: Sequence[Item | Note]) -> list[tuple[Scale | None, list[Item | Note]]]:
+    """Consecutive likert items on one scale as one run (a grid); any other item, or note, on its own."""
+    runs: list[tuple[Scale | None, list[Item | Note]]] = []
     for item in items:
-        if item.scale is not None and runs and runs[-1][0] is item.scale:
+        if isinstance(item, Note):
+            runs.append((None, [item]))
+        elif item.scale is not None and runs and runs[-1][0] is item.scale:
             runs[-1][1].append(item)
         else:
             runs.append((item.scale, [item]))

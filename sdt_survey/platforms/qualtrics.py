@@ -18,6 +18,13 @@ Qualtrics' *Advanced Format* (first line ``[[AdvancedFormat]]``):
   ``text`` items ``[[Question:TE:Essay]]``;
 * every question has ``[[ID:...]]``: the item id (the matrix's id is its
   section), so that data export tags are item ids;
+* a scale's non-substantive choices (``8``, Don't know) follow its points in
+  the matrix answers; a section's notes are ``[[Question:DB]]`` texts where
+  they stand; a hint follows the question text in small type (a matrix
+  statement's hint, which would change the statement's wording, is listed in
+  the notes file); a slider is a ``TE:SingleLine`` number question (the
+  format has no slider: the notes say how to turn it into one); identifier
+  items are listed in the notes, to be marked in Qualtrics;
 * a ``[[Question:DB]]`` text at the start records the instrument ids and versions.
 
 The format cannot carry display logic, response requirements or content
@@ -151,6 +158,9 @@ def _intro(survey: Survey, section: SurveySection) -> str:
 def _question(survey: Survey, item: Item, warnings: list[str]) -> Question:
     """The question of a non-Likert item, tagged by its id."""
     text = _html(survey.item_text(item), f"item {item.id}")
+    if item.hint is not None:
+        hint = _html(survey.text(item.hint), f"the hint of item {item.id}")
+        text += f'<br><span style="font-size: small;">{hint}</span>'
     if item.type not in ("single", "multiple"):
         return Question("TE:Essay" if item.type == "text" else "TE:SingleLine", item.id, text, items=[item])
     kind = "MC:SingleAnswer:Vertical" if item.type == "single" else "MC:MultipleAnswer:Vertical"
@@ -210,7 +220,16 @@ def build_blocks(survey: Survey) -> tuple[list[Block], list[str]]:
             f"section {section.section.id}",
         )
         matrix: Question | None = None
-        for item in section.items:
+        for item in section.layout():
+            if not isinstance(item, Item):
+                # A note between items: a descriptive text, which also ends a matrix.
+                if intro:
+                    block.questions.append(Question("DB", unique_tag(f"{name}_intro"), intro))
+                    intro = ""
+                matrix = None
+                text = _html(survey.text(item.text), f"note {item.id}")
+                block.questions.append(Question("DB", unique_tag(item.id), text))
+                continue
             statement = _one_line(survey.item_text(item), f"item {item.id}") if item.scale is not None else ""
             if matrix is not None and item.scale == matrix.items[-1].scale:
                 matrix.rows.append((len(matrix.rows) + 1, statement))
@@ -218,14 +237,15 @@ def build_blocks(survey: Survey) -> tuple[list[Block], list[str]]:
                 continue
             if item.scale is not None:
                 anchors = [
-                    _one_line(survey.text(label), f"scale {item.scale.id}") for label in item.scale.labels
+                    _one_line(survey.text(label), f"scale {item.scale.id}")
+                    for label in item.scale.choice_labels
                 ]
                 matrix = Question(
                     "Matrix",
                     unique_tag(name),
-                    intro or instruction or f"{anchors[0]} … {anchors[-1]}",
+                    intro or instruction or f"{anchors[0]} … {anchors[len(item.scale.values) - 1]}",
                     rows=[(1, statement)],
-                    answers=list(zip(item.scale.values, anchors, strict=True)),
+                    answers=list(zip(item.scale.choice_values, anchors, strict=True)),
                     items=[item],
                 )
                 block.questions.append(matrix)
@@ -488,7 +508,15 @@ def _notes(
     lines += ["", "## Content validation", ""]
     validated = False
     for item in survey.items:
-        if item.type in ("integer", "number"):
+        if item.type == "slider":
+            lines.append(
+                f"- {item.id}: a slider from {code_text(item.min)} to {code_text(item.max)} in steps of "
+                f"{code_text(item.step)}; the import gives a text entry: change its type to Slider "
+                "(keep the export tag), or set Validation > Content validation > Number, "
+                f"min {code_text(item.min)}, max {code_text(item.max)}"
+            )
+            validated = True
+        elif item.type in ("integer", "number"):
             bounds = ", ".join(
                 part
                 for part in (
@@ -529,6 +557,7 @@ def _notes(
         ]
     else:
         lines.append("The scales declare no missing codes.")
+    lines += _hint_and_identifier_notes(survey, blocks)
     names = " ".join(inst.id for inst in survey.instruments)
     lines += [
         "",
@@ -551,6 +580,28 @@ def _notes(
         lines.append(f"  {tag}: {item_id}")
     lines.append("```")
     return "\n".join(lines) + "\n"
+
+
+def _hint_and_identifier_notes(survey: Survey, blocks: list[Block]) -> list[str]:
+    """Hints of matrix statements (not in the file) and identifier items (to mark by hand)."""
+    in_matrix = {
+        item.id for block in blocks for q in block.questions if q.kind == "Matrix" for item in q.items
+    }
+    lines: list[str] = []
+    hinted = [item for item in survey.items if item.hint is not None and item.id in in_matrix]
+    if hinted:
+        lines += ["", "## Hints of matrix statements", ""]
+        lines += ["A matrix statement has no room for help text; add these under the matrix if wanted:", ""]
+        lines += [f"- {item.id}: {survey.text(item.hint)}" for item in hinted]
+    identifiers = [item.id for item in survey.items if item.identifier]
+    if identifiers:
+        lines += ["", "## Identifiers", ""]
+        lines += [
+            f"These questions identify a respondent: {', '.join(identifiers)}. Restrict who can see them",
+            "(e.g. classify them as sensitive data, or leave them out of shared exports); sdt-survey drops",
+            "them when it reads the data (or pseudonymizes them with --pseudonymize-key).",
+        ]
+    return lines
 
 
 def matrix_columns(blocks: list[Block]) -> dict[str, str]:

@@ -18,10 +18,19 @@ single                  ``radio``
 multiple                ``checkbox`` (exported as ``item___code`` columns)
 integer / number        ``text`` validated as ``integer`` / ``number``, with
                         the item's min and max
+slider                  ``slider`` with its anchors as ``left | middle |
+                        right`` labels, the number shown, min and max
 date                    ``text`` validated as ``date_ymd``
 text                    ``notes`` (a multi-line box; ``text_field="text"``
                         for one line)
 ======================  =====================================================
+
+A hint is the field note; an identifier item is flagged ``Identifier? = y``
+(REDCap then leaves it out of de-identified exports); a section's notes are
+``descriptive`` fields where they stand; a scale's non-substantive choices
+(``8, Don't know``) follow its values in the radio choices. Choice names with
+``-`` or ``.`` (ODK names such as ``dont-know``) are written with ``_``
+(``dont_know``), the only punctuation REDCap codes take; reading maps them back.
 
 ``show_if`` becomes REDCap branching logic (:func:`branching_logic`). Every
 field's annotation records the instrument and version it came from
@@ -61,7 +70,14 @@ from ..files import atomic_output
 from ..instrument import Instrument, Item, code_text
 from ..instrument.expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
 from .result import ExportResult
-from .survey import Survey, SurveySection, check_option_comparison, html_line, quote_without_escapes
+from .survey import (
+    Survey,
+    SurveySection,
+    check_option_comparison,
+    html_line,
+    quote_without_escapes,
+    slider_anchors,
+)
 from .table import Claim, ResponseTable, match_by_text, normalise_text
 
 #: REDCap's data dictionary columns, in the order REDCap requires.
@@ -140,6 +156,19 @@ RECORD_ID = "record_id"
 _REFERENCE = re.compile(r"\[([^\[\]()]*)(?:\(([^()\[\]]*)\))?\]")
 _STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
 _LOGIC_TOKEN = re.compile(r"\s+|\band\b|\bor\b|<>|!=|<=|>=|=|<|>|\(|\)|-?\d+(?:\.\d+)?|\x00")
+
+
+def redcap_choice_code(value: object) -> str:
+    """A choice code as REDCap takes it: an ODK name's ``-`` and ``.`` written ``_``; numbers as they are.
+
+    Examples
+    --------
+    >>> [redcap_choice_code(code) for code in (-99, "dont-know", "n.a", 2.5)]
+    ['-99', 'dont_know', 'n_a', '2.5']
+    """
+    if isinstance(value, str):
+        return value.replace("-", "_").replace(".", "_")
+    return code_text(value)
 
 
 def form_name(instrument: Instrument) -> str:
@@ -270,9 +299,10 @@ def _comparison(comparison: Comparison, items: Mapping[str, Item]) -> str:
     if item.type == "multiple" and right.value != "":
         check_option_comparison(op, item)
         ticked = "1" if op == "==" else "0"
-        return f"[{left.id}({code_text(right.value)})] = '{ticked}'"
+        return f"[{left.id}({redcap_choice_code(right.value)})] = '{ticked}'"
     if op in ("==", "!="):
-        return f"[{left.id}] {'=' if op == '==' else '<>'} {quote_without_escapes(code_text(right.value))}"
+        code = redcap_choice_code(right.value)
+        return f"[{left.id}] {'=' if op == '==' else '<>'} {quote_without_escapes(code)}"
     # Numbers in ordered comparisons stay unquoted so REDCap compares them as numbers.
     value = right.value
     shown = code_text(value) if isinstance(value, (int, float)) else quote_without_escapes(code_text(value))
@@ -291,7 +321,7 @@ def _choices_text(pairs: Iterable[tuple[object, str]], where: str) -> str:
                 f"{where}: the choice label {label!r} holds '|', which separates REDCap's choices "
                 "('1, Yes | 0, No'); reword the label"
             )
-        choices.append(f"{code_text(code)}, {shown}")
+        choices.append(f"{redcap_choice_code(code)}, {shown}")
     text = " | ".join(choices)
     # A negative first code ('-3, ...') would start the cell like a spreadsheet formula; REDCap
     # trims the space before a code, and a spreadsheet keeps ' -3, ...' as text.
@@ -335,9 +365,9 @@ def _matrix_names(survey: Survey) -> dict[str, str]:
     for section in survey.sections:
         previous: Item | None = None
         group = ""
-        for item in section.items:
-            if item.scale is None:
-                previous = None
+        for item in section.layout():
+            if not isinstance(item, Item) or item.scale is None:
+                previous = None  # a note (a descriptive field) between items ends a matrix
                 continue
             if previous is None or previous.scale != item.scale:
                 stem = re.sub(r"[^a-z0-9_]", "_", f"{survey.section_name(section)}_{item.scale.id}".lower())
@@ -407,7 +437,20 @@ def build_dictionary(
         header = _section_header(survey, section)
         form = form_name(section.instrument)
         source = f"{section.instrument.id} {section.instrument.version}"
-        for position, item in enumerate(section.items):
+        for position, item in enumerate(section.layout()):
+            if not isinstance(item, Item):
+                # A note: descriptive text, a field that holds no data.
+                rows.append(
+                    {
+                        NAME: item.id,
+                        FORM: form,
+                        HEADER: header if position == 0 else "",
+                        TYPE: "descriptive",
+                        LABEL: _label(survey.text(item.text), f"note {item.id}"),
+                        ANNOTATION: _annotation(source),
+                    }
+                )
+                continue
             where = f"item {item.id}"
             row = {
                 NAME: item.id,
@@ -418,13 +461,31 @@ def build_dictionary(
                 ANNOTATION: _annotation(source, item),
                 MATRIX: matrix.get(item.id, ""),
             }
+            if item.hint is not None:
+                row[NOTE] = _label(survey.text(item.hint), f"the hint of {where}")
+            if item.identifier:
+                row[IDENTIFIER] = "y"
             if item.show_if is not None:
                 row[BRANCHING] = branching_logic(item.show_if, items)
             if item.scale is not None:
-                # The natural order of the scale, also for reverse-keyed items: scoring reverses them.
-                labels = [survey.text(label) for label in item.scale.labels]
-                pairs = list(zip(item.scale.values, labels, strict=True))
+                # The natural order of the scale, also for reverse-keyed items: scoring reverses them;
+                # the non-substantive choices (don't know) follow the values.
+                labels = [survey.text(label) for label in item.scale.choice_labels]
+                pairs = list(zip(item.scale.choice_values, labels, strict=True))
                 row.update({TYPE: "radio", CHOICES: _choices_text(pairs, where)})
+            elif item.type == "slider":
+                ends = slider_anchors(item, survey.text)
+                row.update(
+                    {
+                        TYPE: "slider",
+                        CHOICES: " | ".join(_label(end, where) if end else "" for end in ends)
+                        if any(ends)
+                        else "",
+                        VALIDATION: "number",  # "Show Slider Number": the respondent sees the value
+                        VMIN: code_text(item.min),
+                        VMAX: code_text(item.max),
+                    }
+                )
             elif item.type in ("single", "multiple"):
                 pairs = [(choice.value, survey.text(choice.label)) for choice in item.choices]
                 row.update(
@@ -718,6 +779,22 @@ def _missing_code_note(survey: Survey) -> str | None:
     )
 
 
+def _slider_notes(survey: Survey) -> list[str]:
+    """What REDCap's sliders cannot hold: they move by whole numbers."""
+    notes = []
+    for item in survey.items:
+        if item.type != "slider":
+            continue
+        whole = all(float(v).is_integer() for v in (item.min, item.max, item.step))
+        if not whole or item.step != 1:
+            notes.append(
+                f"slider {item.id}: REDCap sliders move by 1 from a whole min to a whole max; its step "
+                f"{code_text(item.step)} is not enforced there, and an answer off the step reads back as "
+                "an invalid cell"
+            )
+    return notes
+
+
 def write(
     survey: Survey,
     out: Path,
@@ -776,6 +853,7 @@ def write(
     missing_note = _missing_code_note(survey)
     if missing_note:
         notes.append(missing_note)
+    notes += _slider_notes(survey)
     names = " ".join(inst.id for inst in survey.instruments)
     notes.append(
         "read the collected data back with: sdt-survey score "

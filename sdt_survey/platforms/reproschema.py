@@ -62,9 +62,9 @@ from .._untrusted import load_json, read_zip_members
 from .._version import __version__
 from ..errors import SdtSurveyError
 from ..files import check_folder_output, folder_output
-from ..instrument import Instrument, Item, Section, Text, expressions, load_instruments
+from ..instrument import Instrument, Item, Note, Section, Text, expressions, load_instruments
 from .result import ExportResult
-from .survey import Survey
+from .survey import Survey, slider_anchors
 from .table import ResponseTable
 
 #: The ReproSchema release the documents follow (``schemaVersion``).
@@ -245,6 +245,49 @@ def _item_text(survey: Survey, item: Item, language: str) -> str:
         ) from exc
 
 
+def _question_text(survey: Survey, item: Item, language: str) -> str:
+    """The wording, and the hint below it in small type (ReproSchema has no hint of its own)."""
+    text = _item_text(survey, item, language)
+    if item.hint is None:
+        return text
+    return f"{text}\n\n<small>{survey.text(item.hint, language)}</small>"
+
+
+def note_document(survey: Survey, inst: Instrument, note: Note) -> dict:
+    """The ``reproschema:Field`` of a note: a ``static`` field, text shown with no answer.
+
+    Examples
+    --------
+    >>> from sdt_survey.instrument import Note, Text
+    >>> import sdt_survey
+    >>> survey = sdt_survey.build_survey("program-belonging")
+    >>> note = Note("welcome", Text({"en": "Welcome."}, "en"))
+    >>> note_document(survey, survey.instruments[0], note)["ui"]
+    {'inputType': 'static'}
+    """
+    return {
+        "@context": CONTEXT_URL,
+        "@type": "reproschema:Field",
+        "@id": note.id,
+        "prefLabel": _same_in_every_language(survey, note.id),
+        "description": _same_in_every_language(survey, f"{inst.id} {inst.version}; note {note.id}"),
+        "schemaVersion": REPROSCHEMA_VERSION,
+        "version": inst.version,
+        "question": _language_map(survey, lambda lang: survey.text(note.text, lang)),
+        "ui": {"inputType": "static"},
+    }
+
+
+def _layout(inst: Instrument) -> list[Item | Note]:
+    """The instrument's items and notes in display order."""
+    by_id = {item.id: item for item in inst.items}
+    return [
+        entry if isinstance(entry, Note) else by_id[entry]
+        for section in inst.sections
+        for _, entry in section.layout()
+    ]
+
+
 def response_options(survey: Survey, item: Item) -> tuple[str, dict[str, Any]]:
     """The ``ui.inputType`` and the ``responseOptions`` of an item.
 
@@ -260,6 +303,32 @@ def response_options(survey: Survey, item: Item) -> tuple[str, dict[str, Any]]:
     >>> input_type, [choice["value"] for choice in options["choices"]], options["choices"][0]["name"]
     ('radio', [1, 2, 3, 4, 5], {'en': 'Strongly disagree'})
     """
+    if item.type == "slider":
+        whole = all(float(v).is_integer() for v in (item.min, item.max, item.step))  # type: ignore[arg-type]
+        slider: dict[str, Any] = {
+            "valueType": "xsd:integer" if whole else "xsd:decimal",
+            "minValue": item.min,
+            "maxValue": item.max,
+            "step": item.step,
+        }
+        if item.anchors:
+            # The anchors label the ends (and the middle) of the slider.
+            def anchor(k: int) -> dict[str, str]:
+                return _language_map(
+                    survey, lambda lang: slider_anchors(item, lambda t: survey.text(t, lang))[k]
+                )
+
+            middle = (item.min + item.max) / 2  # type: ignore[operator]
+            points = (
+                [(item.min, 0), (middle, 1), (item.max, 2)]
+                if len(item.anchors) == 3
+                else [
+                    (item.min, 0),
+                    (item.max, 2),
+                ]
+            )
+            slider["choices"] = [{"name": anchor(k), "value": value} for value, k in points]
+        return "slider", slider
     if item.type in FREE_INPUT:
         input_type, value_type = FREE_INPUT[item.type]
         options: dict[str, Any] = {"valueType": value_type}
@@ -269,16 +338,19 @@ def response_options(survey: Survey, item: Item) -> tuple[str, dict[str, Any]]:
             options["maxValue"] = item.max
         return input_type, options
     if item.scale is not None:
-        codes: list[int | str] = list(item.scale.values)
-        labels: list[Text] = list(item.scale.labels)
+        # The non-substantive choices (don't know) follow the values; the range is the scale's.
+        codes: list[int | str] = list(item.scale.choice_values)
+        labels: list[Text] = list(item.scale.choice_labels)
+        substantive: list[int | str] = list(item.scale.values)
     else:
         codes = [choice.value for choice in item.choices]
         labels = [choice.label for choice in item.choices]
+        substantive = codes
     numeric = all(isinstance(code, int) for code in codes)
     options = {"valueType": "xsd:integer" if numeric else "xsd:string"}
     if numeric:
-        options["minValue"] = min(codes)  # type: ignore[type-var]
-        options["maxValue"] = max(codes)  # type: ignore[type-var]
+        options["minValue"] = min(substantive)  # type: ignore[type-var]
+        options["maxValue"] = max(substantive)  # type: ignore[type-var]
     options["multipleChoice"] = item.type == "multiple"
     options["choices"] = [
         {"name": _language_map(survey, label.get), "value": code}
@@ -291,6 +363,12 @@ def _item_description(inst: Instrument, item: Item) -> str:
     parts = [f"{inst.id} {inst.version}", f"item {item.id}"]
     if item.reverse and item.scale is not None:
         parts.append(f"reverse-keyed: scored {item.scale.min + item.scale.max} - x")
+    if item.identifier:
+        parts.append("identifies the respondent: dropped (or pseudonymized) when scored")
+    if item.scale is not None and item.scale.nonsubstantive:
+        parts.append(
+            "scored as missing: " + ", ".join(f"{c.value} ({c.reason})" for c in item.scale.nonsubstantive)
+        )
     return "; ".join(parts)
 
 
@@ -323,7 +401,7 @@ def item_document(survey: Survey, inst: Instrument, item: Item, preamble: Sectio
     }
     if preamble is not None and _heading(preamble, survey.languages[0]) is not None:
         document["preamble"] = _language_map(survey, lambda lang: _heading(preamble, lang))
-    document["question"] = _language_map(survey, lambda lang: _item_text(survey, item, lang))
+    document["question"] = _language_map(survey, lambda lang: _question_text(survey, item, lang))
     document["ui"] = {"inputType": input_type}
     document["responseOptions"] = options
     return document
@@ -340,7 +418,6 @@ def activity_document(survey: Survey, inst: Instrument) -> dict:
     >>> activity["version"], activity["altLabel"], activity["ui"]["order"][:2]
     ('1.0.0', {'en': 'continuity-exposure 1.0.0'}, ['items/has_usual_preceptor', 'items/clinic_halfdays_4wk'])
     """
-    by_id = {item.id: item for item in inst.items}
     multiple_choice = {item.id for item in inst.items if item.type == "multiple"}
     description = _language_map(
         survey,
@@ -367,8 +444,20 @@ def activity_document(survey: Survey, inst: Instrument) -> dict:
     if len(inst.sections) == 1 and _heading(inst.sections[0], survey.languages[0]) is not None:
         document["preamble"] = _language_map(survey, lambda lang: _heading(inst.sections[0], lang))
     properties = []
-    for item_id in inst.display_order:
-        item = by_id[item_id]
+    order = []
+    for item in _layout(inst):
+        order.append(f"items/{item.id}")
+        if isinstance(item, Note):
+            properties.append(
+                {
+                    "isAbout": f"items/{item.id}",
+                    "variableName": item.id,
+                    "prefLabel": _same_in_every_language(survey, item.id),
+                    "valueRequired": False,
+                    "isVis": True,
+                }
+            )
+            continue
         properties.append(
             {
                 "isAbout": f"items/{item.id}",
@@ -379,7 +468,7 @@ def activity_document(survey: Survey, inst: Instrument) -> dict:
             }
         )
     document["ui"] = {
-        "order": [f"items/{item_id}" for item_id in inst.display_order],
+        "order": order,
         "addProperties": properties,
         "shuffle": False,
     }
@@ -543,6 +632,8 @@ def write(survey: Survey, out: Path, *, name: str | None = None, overwrite: bool
             for position, item_id in enumerate(section.items):
                 heading = section if multi_section and position == 0 else None
                 documents[folder / "items" / item_id] = item_document(survey, inst, by_id[item_id], heading)
+            for note in section.notes:
+                documents[folder / "items" / note.id] = note_document(survey, inst, note)
     protocol_path = Path(name) / f"{name}_schema"
     documents[protocol_path] = protocol_document(survey, name)
 

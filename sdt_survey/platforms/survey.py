@@ -10,13 +10,13 @@ platforms' writers.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape as escape_html
 from pathlib import Path
 
 from ..errors import SdtSurveyError
-from ..instrument import Instrument, Item, Section, Text, load_instruments, read_yaml_mapping
+from ..instrument import Instrument, Item, Note, Section, Text, load_instruments, read_yaml_mapping
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,29 @@ class SurveySection:
     instrument: Instrument
     section: Section
     items: tuple[Item, ...]
+
+    def layout(self) -> list[Item | Note]:
+        """The section's items and notes (descriptive text) in the order respondents see them."""
+        by_id = {item.id: item for item in self.items}
+        return [entry if isinstance(entry, Note) else by_id[entry] for _, entry in self.section.layout()]
+
+
+def slider_anchors(item: Item, text: Callable[[Text | None], str]) -> tuple[str, str, str]:
+    """A slider's (left, middle, right) labels, each through ``text``; ``""`` where it has none.
+
+    Examples
+    --------
+    >>> from sdt_survey.instrument import Item, Text
+    >>> ends = (Text({"en": "Low"}, "en"), Text({"en": "High"}, "en"))
+    >>> slider_anchors(Item("s", "slider", anchors=ends), str)
+    ('Low', '', 'High')
+    """
+    anchors = [text(anchor) for anchor in item.anchors]
+    if len(anchors) == 2:
+        return anchors[0], "", anchors[1]
+    if len(anchors) == 3:
+        return anchors[0], anchors[1], anchors[2]
+    return "", "", ""
 
 
 @dataclass

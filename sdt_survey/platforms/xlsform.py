@@ -21,9 +21,17 @@ single / multiple       ``select_one`` / ``select_multiple`` of a list named
                         by the item id
 integer / number        ``integer`` / ``decimal`` with a ``constraint``
                         (``. >= 0 and . <= 40``) and a ``constraint_message``
+slider                  ``range`` with ``parameters: start=0 end=100 step=5``
+                        (ODK shows a slider); its anchors join the hint
 date                    ``date``
 text                    ``text`` with ``appearance: multiline``
 ======================  =====================================================
+
+A hint is the ``hint`` column; a section's notes are ``note`` rows where they
+stand; a scale's non-substantive choices (``8``, Don't know) follow its
+values in the choice list. Choice names such as ``dont-know`` are ODK names
+as they are. XLSForm has no identifier flag: an ``identifier`` item is a
+plain question (intake drops it from the data).
 
 ``show_if`` becomes ``relevant`` (:func:`relevant`); ``required`` is ``yes``.
 Every language the combined instruments share gets its own columns
@@ -60,7 +68,7 @@ from ..files import atomic_output
 from ..instrument import Item, Scale, Text, code_text
 from ..instrument.expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
 from .result import ExportResult
-from .survey import Survey, check_option_comparison, quote_without_escapes
+from .survey import Survey, check_option_comparison, quote_without_escapes, slider_anchors
 from .table import Claim, ResponseTable
 
 #: English names of common ISO 639-1 languages, for XLSForm's ``Name (code)`` columns.
@@ -204,7 +212,7 @@ def _xpath_comparison(comparison: Comparison, items: Mapping[str, Item]) -> str:
         return selected if op == "==" else f"not({selected})"
     if item.type == "date" and op not in ("==", "!="):
         return f"${{{left.id}}} {xpath_op} date({quote_without_escapes(code_text(value))})"
-    if item.type in ("integer", "number") and isinstance(value, (int, float)):
+    if item.type in ("integer", "number", "slider") and isinstance(value, (int, float)):
         return f"${{{left.id}}} {xpath_op} {code_text(value)}"
     if op in ("==", "!="):
         # A select_one answer is text: compare it with the code as text.
@@ -243,13 +251,14 @@ class _ChoiceLists:
     def for_scale(self, scale: Scale, instrument_id: str) -> str:
         content = (
             "scale",
-            scale.values,
-            tuple(tuple(sorted(label.translations.items())) for label in scale.labels),
+            scale.choice_values,
+            tuple(tuple(sorted(label.translations.items())) for label in scale.choice_labels),
         )
         if content not in self.by_content:
             fallback = f"{instrument_id.replace('-', '_')}_{scale.id}"
+            # The non-substantive choices (don't know) follow the values: shown, scored as missing.
             self.by_content[content] = self._add(
-                scale.id, fallback, zip(scale.values, scale.labels, strict=True)
+                scale.id, fallback, zip(scale.choice_values, scale.choice_labels, strict=True)
             )
         return self.by_content[content]
 
@@ -278,6 +287,22 @@ def _constraint(item: Item, languages: tuple[str, ...]) -> dict[str, str]:
         message = (whole if item.type == "integer" else number).format(range=span)
         row[f"constraint_message::{language_column(lang)}"] = message
     return row
+
+
+def _hints(
+    survey: Survey, item: Item, languages: tuple[str, ...], columns: Mapping[str, str]
+) -> dict[str, str]:
+    """The ``hint::Language`` cells: the item's hint, and a slider's anchors (ODK's range shows no labels)."""
+    out = {}
+    for lang in languages:
+        parts = [survey.text(item.hint, lang)] if item.hint is not None else []
+        if item.type == "slider" and item.anchors:
+            left, middle, right = slider_anchors(item, lambda text, lang=lang: survey.text(text, lang))
+            middle_part = f" ... {middle}" if middle else ""
+            parts.append(f"{code_text(item.min)} = {left}{middle_part} ... {code_text(item.max)} = {right}")
+        if parts:
+            out[f"hint::{columns[lang]}"] = " ".join(parts)
+    return out
 
 
 def build_sheets(survey: Survey) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
@@ -332,8 +357,11 @@ def build_sheets(survey: Survey) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
                 note += "_"
             names_in_use.add(note)
             rows.append({"type": "note", "name": note, **labels(section.section.preamble)})
-        for item in section.items:
-            row: dict[str, str] = {"name": item.id}
+        for item in section.layout():
+            if not isinstance(item, Item):
+                rows.append({"type": "note", "name": item.id, **labels(item.text)})
+                continue
+            row: dict[str, str] = {"name": item.id, **_hints(survey, item, languages, columns)}
             for lang in languages:
                 try:
                     row[f"label::{columns[lang]}"] = survey.item_text(item, lang)
@@ -349,6 +377,11 @@ def build_sheets(survey: Survey) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
             elif item.type in ("single", "multiple"):
                 kind = "select_one" if item.type == "single" else "select_multiple"
                 row["type"] = f"{kind} {lists.for_item(item)}"
+            elif item.type == "slider":
+                row["type"] = "range"
+                row["parameters"] = (
+                    f"start={code_text(item.min)} end={code_text(item.max)} step={code_text(item.step)}"
+                )
             else:
                 row["type"] = QUESTION_TYPE[item.type]
                 if item.type == "text":
@@ -363,8 +396,9 @@ def build_sheets(survey: Survey) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
         rows.append({"type": "end group", "name": group})
     label_columns = [f"label::{columns[lang]}" for lang in languages]
     message_columns = [f"constraint_message::{columns[lang]}" for lang in languages]
-    survey_columns = ["type", "name", *label_columns, "required", "relevant", "constraint", *message_columns]
-    survey_columns += ["appearance", "calculation"]
+    hint_columns = [f"hint::{columns[lang]}" for lang in languages]
+    survey_columns = ["type", "name", *label_columns, *hint_columns, "required", "relevant", "constraint"]
+    survey_columns += [*message_columns, "appearance", "parameters", "calculation"]
     sheet = _frame(rows, survey_columns)
     choices = _frame(lists.rows, ["list_name", "name", *label_columns])
     form_id = survey.id.replace("-", "_").replace("+", "__")

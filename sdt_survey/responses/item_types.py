@@ -45,6 +45,12 @@ def check_coded(
     for code in user_missing:
         missing_codes.setdefault(int(code) if float(code).is_integer() else code, "user_missing")
     by_key = {code_key(v): v for v in valid_codes}
+    # A choice name as platforms that take no '-' or '.' write it (REDCap: dont-know as dont_know).
+    spelled: dict[str, list[Any]] = {}
+    for v in valid_codes:
+        if isinstance(v, str):
+            spelled.setdefault(code_key(v).replace("-", "_").replace(".", "_"), []).append(v)
+    by_key = {**{k: vs[0] for k, vs in spelled.items() if len(vs) == 1}, **by_key}
     missing_by_key = {code_key(k): reason for k, reason in missing_codes.items()}
     labels = item_labels(item, value_labels)
     unknown = "unknown_label" if item.scale is not None else "unknown_choice"
