@@ -58,7 +58,10 @@ def test_redcapapi_dictionary_every_field_type(tmp_path):
                              "inferred": 0}  # fmt: skip
     assert len(instrument.items) == 51 and instrument.id == "redcapapi-test-dictionary"
     by_id = items(result)
-    assert by_id["treatment"]["choices"] == [{"value": 1, "label": "Control"}, {"value": 2, "label": "Treatment"}]
+    assert by_id["treatment"]["choices"] == [
+        {"value": 1, "label": "Control"},
+        {"value": 2, "label": "Treatment"},
+    ]
     assert by_id["checkbox_test"]["type"] == "multiple"
     assert [c["value"] for c in by_id["radio_test"]["choices"]] == ["a", "b", "c"]
     assert by_id["integer_test"]["type"] == "integer" and by_id["number_1dp_comma_test"]["type"] == "number"
@@ -71,7 +74,9 @@ def test_redcapapi_dictionary_every_field_type(tmp_path):
     assert by_id["slider_show_number_test"]["anchors"] == ["0", "50", "100"]
     assert by_id["yesno_test"]["choices"] == [{"value": 1, "label": "Yes"}, {"value": 0, "label": "No"}]
     # Branching: checkbox options, codes as the item stores them, parentheses, and/or.
-    assert {key: by_id[key].get("show_if") for key in by_id if "prereq" in key and by_id[key].get("show_if")} == {
+    assert {
+        key: by_id[key].get("show_if") for key in by_id if "prereq" in key and by_id[key].get("show_if")
+    } == {
         "one_prereq_non_checkbox": "prereq_radio == 1",
         "one_prereq_checkbox": 'prereq_checkbox == "ABC"',
         "two_prereq_and": 'prereq_yesno == 0 and prereq_radio == "ABC"',
@@ -89,12 +94,17 @@ def test_redcapapi_dictionary_every_field_type(tmp_path):
         *[
             f"redcapapi_test_dictionary.csv:{row}: {name}: text validation {kind!r} left out: the item is free text"
             for row, name, kind in [
-                (4, "email_test", "email"), (5, "letters_only_test", "alpha_only"), (6, "phone_test", "phone"),
-                (8, "zipcode_test", "zipcode"), (12, "datetime_dmy_hm_test", "datetime_dmy"),
-                (13, "datetime_mdy_hm_test", "datetime_mdy"), (14, "datetime_ymd_hm_test", "datetime_ymd"),
+                (4, "email_test", "email"),
+                (5, "letters_only_test", "alpha_only"),
+                (6, "phone_test", "phone"),
+                (8, "zipcode_test", "zipcode"),
+                (12, "datetime_dmy_hm_test", "datetime_dmy"),
+                (13, "datetime_mdy_hm_test", "datetime_mdy"),
+                (14, "datetime_ymd_hm_test", "datetime_ymd"),
                 (15, "datetime_dmy_hms_test", "datetime_seconds_dmy"),
                 (16, "datetime_mdy_hms_test", "datetime_seconds_mdy"),
-                (17, "datetime_ymd_hms_test", "datetime_seconds_ymd"), (18, "time_hhmm_test", "time"),
+                (17, "datetime_ymd_hms_test", "datetime_seconds_ymd"),
+                (18, "time_hhmm_test", "time"),
                 (19, "time_mmss_test", "time_mm_ss"),
             ]
         ],  # fmt: skip
@@ -191,12 +201,14 @@ def test_real_redcap_dictionary_round_trip(name, tmp_path):
     out = tmp_path / "again.csv"
     export_survey(instrument, "redcap", out, text_field="text")
     original, again = (_redcap_fields(read_dictionary(p)) for p in (FORMS / name, out))
-    # What is not an item is in the report: the record id, descriptive text, calculations, uploads.
-    not_items = {line.field for line in result.report if " left out" in line.message and line.field not in items(result)}
-    record_id = next(iter(original))
-    expected = {
-        k: v for k, v in original.items() if k != record_id and k not in not_items and v[0] != "descriptive"
+    # What is not an item is in the report: the record id, calculations, uploads. Descriptive text is a note.
+    not_items = {
+        line.field
+        for line in result.report
+        if " left out" in line.message and line.field not in items(result)
     }
+    record_id = next(iter(original))
+    expected = {k: v for k, v in original.items() if k != record_id and k not in not_items}
     written = {k: v for k, v in again.items() if k != "record_id"}
     assert list(written) == list(expected)  # the same names in the same order
     for field, (kind, choices, branching) in written.items():
@@ -213,7 +225,8 @@ def test_real_redcap_dictionary_round_trip(name, tmp_path):
 
 def _targets(instrument) -> dict[str, Target]:
     return {
-        item.id: Target(item.id, item.type, {str(c.value): c.value for c in item.choices}) for item in instrument.items
+        item.id: Target(item.id, item.type, {str(c.value): c.value for c in item.choices})
+        for item in instrument.items
     }
 
 
@@ -240,7 +253,10 @@ def test_pyxform_widgets_every_question_type(tmp_path):
         "'selected(/widgets/branch,', which show_if has no equivalent for): the item is always shown"
     ) in report
     assert "pyxform_widgets.csv:11: my_output: piping (${field}) in the label left as text" in report
-    assert report[-1] == "pyxform_widgets.csv: languages: the form's labels name no language: taken as English (en)"
+    assert (
+        report[-1]
+        == "pyxform_widgets.csv: languages: the form's labels name no language: taken as English (en)"
+    )
     assert len(report) == 28
 
 
@@ -314,8 +330,14 @@ def _xlsform_questions(path: Path) -> dict[str, tuple]:
     out = {}
     for _, cells in sheets["survey"]:
         kind = cells["type"].replace("select one from ", "select_one ").replace("_", " ")
-        if kind.split(" ")[0] in ("select", "selectone", "select one", "select multiple") or kind.startswith("select"):
-            out[cells["name"]] = (kind.rsplit(" ", 1)[0], lists[cells["type"].split()[-1]], cells.get("relevant", ""))
+        if kind.split(" ")[0] in ("select", "selectone", "select one", "select multiple") or kind.startswith(
+            "select"
+        ):
+            out[cells["name"]] = (
+                kind.rsplit(" ", 1)[0],
+                lists[cells["type"].split()[-1]],
+                cells.get("relevant", ""),
+            )
     return out
 
 
@@ -361,7 +383,10 @@ def test_qualtrics_matrix_logic_translations(tmp_path):
     assert [by_id[k]["show_if"] for k in ("clinic_help", "clinic_welcome", "clinic_rushed")] == ["q2 > 0"] * 3
     assert by_id["q6"]["show_if"] == "q5 == 4"
     assert by_id["q12"]["show_if"] == "clinic_help == 1 or clinic_help == 2"
-    assert by_id["q7_1"]["anchors"] == [{"en": "Drained", "es": "Drained"}, {"en": "Energized", "es": "Energized"}]
+    assert by_id["q7_1"]["anchors"] == [
+        {"en": "Drained", "es": "Drained"},
+        {"en": "Energized", "es": "Energized"},
+    ]
     assert "show_if" not in by_id["q11"]
     assert instrument.scales["q4"].values == (1, 2, 3, 4, 5)
     assert instrument.item("clinic_help").text.get("es") == "Sé a quién pedir ayuda."
@@ -401,7 +426,9 @@ def test_qualtrics_round_trip_as_far_as_the_advanced_format_goes(tmp_path):
 # ------------------------------------------------------------------ round trips of ours
 
 
-@pytest.mark.parametrize("name", ["bpn-residency", "continuity-exposure", "program-belonging", "learning-climate"])
+@pytest.mark.parametrize(
+    "name", ["bpn-residency", "continuity-exposure", "program-belonging", "learning-climate"]
+)
 @pytest.mark.parametrize("target,suffix", [("redcap", ".csv"), ("xlsform", ".xlsx")])
 def test_an_exported_instrument_imports_as_itself(name, target, suffix, tmp_path):
     original = load_instrument(name)
@@ -419,7 +446,9 @@ def test_an_exported_instrument_imports_as_itself(name, target, suffix, tmp_path
     assert [(i.scale.values, [t.get() for t in i.scale.labels]) if i.scale else None for i in back.items] == [
         (i.scale.values, [t.get() for t in i.scale.labels]) if i.scale else None for i in original.items
     ]
-    assert [(i.min, i.max, i.required) for i in back.items] == [(i.min, i.max, i.required) for i in original.items]
+    assert [(i.min, i.max, i.required) for i in back.items] == [
+        (i.min, i.max, i.required) for i in original.items
+    ]
     if target == "redcap":  # the annotation of sdt-survey's dictionary names the reverse-keyed items
         assert back.reverse_keyed == original.reverse_keyed
     else:  # the XLSForm keeps the sections, their ids and every language
@@ -452,7 +481,7 @@ TARGETS = {
         ("[pick(dk)] = '0'", 'pick != "dk"'),
         ("[pick(1)] <> '1'", "pick != 1"),
         ("[gate] <> ''", "gate in [1, 0]"),
-        ("[gate] = \"\"", "gate not in [1, 0]"),
+        ('[gate] = ""', "gate not in [1, 0]"),
         ("[note] = 'yes'", 'note == "yes"'),
         ("3 < [n]", "n > 3"),
     ],
@@ -524,7 +553,14 @@ def test_branching_on_a_later_field_is_reported(tmp_path):
 def test_api_and_cli_write_atomically_and_refuse_to_overwrite(tmp_path):
     runner = CliRunner()
     out, report = tmp_path / "survey.yaml", tmp_path / "report.txt"
-    args = ["import", str(FORMS / "redcapr_survey_dictionary.csv"), "--out", str(out), "--report", str(report)]
+    args = [
+        "import",
+        str(FORMS / "redcapr_survey_dictionary.csv"),
+        "--out",
+        str(out),
+        "--report",
+        str(report),
+    ]
     first = runner.invoke(cli, args)
     assert first.exit_code == 0, first.output
     assert "redcapr_survey_dictionary.csv:4: email: text validation 'email' left out" in first.output
@@ -548,8 +584,8 @@ def test_api_and_cli_write_atomically_and_refuse_to_overwrite(tmp_path):
     [
         (b"a,b\n1,2\n", "plain.csv", "not a file sdt-survey can import"),
         (b"", "form.xls", "save it as .xlsx"),
-        (b"{\"SurveyEntry\": {}}", "broken.qsf", "no SurveyElements"),
-        (b"{\"SurveyEntry\": ", "cut.qsf", "cut.qsf"),
+        (b'{"SurveyEntry": {}}', "broken.qsf", "no SurveyElements"),
+        (b'{"SurveyEntry": ', "cut.qsf", "cut.qsf"),
         (b"not a workbook", "form.xlsx", "not a readable .xlsx workbook"),
     ],
 )
@@ -565,5 +601,7 @@ def test_files_that_cannot_be_imported_get_a_clear_error(tmp_path, content, name
 def test_a_redcap_file_named_as_such_missing_columns(tmp_path):
     path = tmp_path / "dict.csv"
     path.write_text('"Variable / Field Name","Form Name"\nrecord_id,f\n', encoding="utf-8")
-    with pytest.raises(SdtSurveyError, match=r"dict\.csv:1: not a REDCap data dictionary: the header has no "):
+    with pytest.raises(
+        SdtSurveyError, match=r"dict\.csv:1: not a REDCap data dictionary: the header has no "
+    ):
         import_instrument(path, platform="redcap")
