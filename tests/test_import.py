@@ -89,10 +89,12 @@ def test_redcapapi_dictionary_every_field_type(tmp_path):
     assert sections["branching_logic_11"].title.get() == "Evaluation Fields"
     assert [n.id for n in sections["files_notes_descriptions"].notes] == ["descriptive_test"]
     assert lines(result) == [
-        "redcapapi_test_dictionary.csv:2: record_id: the record id (REDCap's first field) is not imported as an "
+        "redcapapi_test_dictionary.csv:2: record_id: the record id (REDCap's first field) is not imported as "
+        "an "
         "item: the REDCap export writes its own record_id",
         *[
-            f"redcapapi_test_dictionary.csv:{row}: {name}: text validation {kind!r} left out: the item is free text"
+            f"redcapapi_test_dictionary.csv:{row}: {name}: text validation {kind!r} left out: the item is "
+            f"free text"
             for row, name, kind in [
                 (4, "email_test", "email"),
                 (5, "letters_only_test", "alpha_only"),
@@ -107,34 +109,43 @@ def test_redcapapi_dictionary_every_field_type(tmp_path):
                 (18, "time_hhmm_test", "time"),
                 (19, "time_mmss_test", "time_mm_ss"),
             ]
-        ],  # fmt: skip
-        "redcapapi_test_dictionary.csv:26: layout: custom alignment or question numbers of 4 fields left out: "
+        ],
+        "redcapapi_test_dictionary.csv:26: layout: custom alignment or question numbers of 4 fields left "
+        "out: "
         "layout only",
-        "redcapapi_test_dictionary.csv:32: truefalse_test: a truefalse field: a single item with choices 1 True, "
+        "redcapapi_test_dictionary.csv:32: truefalse_test: a truefalse field: a single item with choices 1 "
+        "True, "
         "0 False (the REDCap export writes it as a radio field)",
         "redcapapi_test_dictionary.csv:33: yesno_test: a yesno field: a single item with choices 1 Yes, 0 No "
         "(the REDCap export writes it as a radio field)",
         "redcapapi_test_dictionary.csv:35: file_upload_test: a file upload field left out: sdt-survey reads "
         "answers, not files",
-        "redcapapi_test_dictionary.csv:37: signature_test: a signature field left out: sdt-survey reads answers, "
+        "redcapapi_test_dictionary.csv:37: signature_test: a signature field left out: sdt-survey reads "
+        "answers, "
         "not files",
-        "redcapapi_test_dictionary.csv:40: calc_addition: a calculated field ('[left_operand] + [right_operand]') "
+        "redcapapi_test_dictionary.csv:40: calc_addition: a calculated field ('[left_operand] + "
+        "[right_operand]') "
         "left out: calculations are not items; declare scores as subscales",
         "redcapapi_test_dictionary.csv:41: calc_squared: a calculated field ('([left_operand])^2') left out: "
         "calculations are not items; declare scores as subscales",
-        "redcapapi_test_dictionary.csv:47: prereq_yesno: a yesno field: a single item with choices 1 Yes, 0 No "
+        "redcapapi_test_dictionary.csv:47: prereq_yesno: a yesno field: a single item with choices 1 Yes, 0 "
+        "No "
         "(the REDCap export writes it as a radio field)",
-        "redcapapi_test_dictionary.csv:53: two_prereq_or: a truefalse field: a single item with choices 1 True, "
+        "redcapapi_test_dictionary.csv:53: two_prereq_or: a truefalse field: a single item with choices 1 "
+        "True, "
         "0 False (the REDCap export writes it as a radio field)",
-        "redcapapi_test_dictionary.csv:53: two_prereq_or: branching logic \"[prereq_yesno] = '1' or [prereq_date] "
+        "redcapapi_test_dictionary.csv:53: two_prereq_or: branching logic \"[prereq_yesno] = '1' or "
+        "[prereq_date] "
         "> '2024-01-01'\" left out (it orders 'prereq_date' (a date) against '2024-01-01'; show_if orders "
         "numbers only): the item is always shown",
         "redcapapi_test_dictionary.csv:56: one_prereq_inequality: a yesno field: a single item with choices "
         "1 Yes, 0 No (the REDCap export writes it as a radio field)",
-        "redcapapi_test_dictionary.csv:58: repeat_datetime: text validation 'datetime_dmy' left out: the item is "
+        "redcapapi_test_dictionary.csv:58: repeat_datetime: text validation 'datetime_dmy' left out: the "
+        "item is "
         "free text",
         "redcapapi_test_dictionary.csv: 10 forms: the forms randomization, text_fields, dates_and_times, "
-        "numbers, slider_fields, multiple_choice, files_notes_descriptions, calculated_fields, branching_logic, "
+        "numbers, slider_fields, multiple_choice, files_notes_descriptions, calculated_fields, "
+        "branching_logic, "
         "repeating_instrument are sections of one instrument; its REDCap export is one form",
     ]
 
@@ -157,20 +168,25 @@ def test_redcapr_survey_dictionary_identifiers_hints_ranges(tmp_path):
     # The section header of a form is its title.
     assert instrument.sections[0].title.get() == "Please fill out the information below."
     assert lines(result) == [
-        "redcapr_survey_dictionary.csv:2: participant_id: the record id (REDCap's first field) is not imported "
+        "redcapr_survey_dictionary.csv:2: participant_id: the record id (REDCap's first field) is not "
+        "imported "
         "as an item: the REDCap export writes its own record_id",
         "redcapr_survey_dictionary.csv:4: email: text validation 'email' left out: the item is free text",
-        "redcapr_survey_dictionary.csv:5: has_diabetes: a truefalse field: a single item with choices 1 True, "
+        "redcapr_survey_dictionary.csv:5: has_diabetes: a truefalse field: a single item with choices 1 "
+        "True, "
         "0 False (the REDCap export writes it as a radio field)",
-        "redcapr_survey_dictionary.csv:10: telephone_1: text validation 'phone' left out: the item is free text",
+        "redcapr_survey_dictionary.csv:10: telephone_1: text validation 'phone' left out: the item is free "
+        "text",
         "redcapr_survey_dictionary.csv:11: layout: custom alignment or question numbers of 1 field left out: "
         "layout only",
         "redcapr_survey_dictionary.csv:18: pmq3: a yesno field: a single item with choices 1 Yes, 0 No (the "
         "REDCap export writes it as a radio field)",
-        "redcapr_survey_dictionary.csv:20: complete_study: a yesno field: a single item with choices 1 Yes, 0 No "
+        "redcapr_survey_dictionary.csv:20: complete_study: a yesno field: a single item with choices 1 Yes, "
+        "0 No "
         "(the REDCap export writes it as a radio field)",
         "redcapr_survey_dictionary.csv: 4 forms: the forms prescreening_survey, participant_info_survey, "
-        "participant_morale_questionnaire, completion_data are sections of one instrument; its REDCap export is "
+        "participant_morale_questionnaire, completion_data are sections of one instrument; its REDCap export "
+        "is "
         "one form",
     ]
 
@@ -234,7 +250,7 @@ def _targets(instrument) -> dict[str, Target]:
 
 
 def test_pyxform_widgets_every_question_type(tmp_path):
-    result, instrument = imported("pyxform_widgets.csv", tmp_path)
+    result, _ = imported("pyxform_widgets.csv", tmp_path)
     assert result.counts == {"items": 14, "sections": 1, "scales": 0, "left_out": 21, "changed": 6,
                              "inferred": 1}  # fmt: skip
     by_id = items(result)
@@ -246,10 +262,14 @@ def test_pyxform_widgets_every_question_type(tmp_path):
     assert by_id["my_string"]["hint"] == "can be short or very long"
     report = lines(result)
     assert "pyxform_widgets.csv:10: my_trigger: an acknowledge (trigger) question left out" in report
-    assert "pyxform_widgets.csv:14: my_image: a photo or drawing question left out: sdt-survey reads answers, not " \
-           "files" in report  # fmt: skip
+    image = (
+        "pyxform_widgets.csv:14: my_image: a photo or drawing question left out: sdt-survey reads answers, "
+    )
+    image += "not files"
+    assert image in report
     assert (
-        "pyxform_widgets.csv:11: my_output: branching logic \"selected(/widgets/branch, 'n')\" left out (it uses "
+        "pyxform_widgets.csv:11: my_output: branching logic \"selected(/widgets/branch, 'n')\" left out (it "
+        "uses "
         "'selected(/widgets/branch,', which show_if has no equivalent for): the item is always shown"
     ) in report
     assert "pyxform_widgets.csv:11: my_output: piping (${field}) in the label left as text" in report
@@ -309,15 +329,21 @@ def test_reconstructed_xlsform_languages_groups_relevance(tmp_path):
     assert sections["climate"].preamble.get("es") == "¿Cuánto está de acuerdo?"
     assert [(n.id, n.before) for n in sections["about"].notes] == [("welcome", "year")]
     assert lines(result) == [
-        "reconstructed_languages_form.csv:12: help .. rushed (3 items): inferred a Likert scale 'agree' (codes 1, "
-        "2, 3, 4, 5); 8 (dont_know) kept as non-substantive choices (shown, scored as missing): add subscales and "
+        "reconstructed_languages_form.csv:12: help .. rushed (3 items): inferred a Likert scale 'agree' "
+        "(codes 1, "
+        "2, 3, 4, 5); 8 (dont_know) kept as non-substantive choices (shown, scored as missing): add "
+        "subscales and "
         "reverse keys",
-        "reconstructed_languages_form.csv:17: help_score: a calculation left out: calculations are not items; "
+        "reconstructed_languages_form.csv:17: help_score: a calculation left out: calculations are not "
+        "items; "
         "declare scores as subscales",
-        "reconstructed_languages_form.csv:18: visits: a repeat (1 question) left out: answers repeated within one "
+        "reconstructed_languages_form.csv:18: visits: a repeat (1 question) left out: answers repeated "
+        "within one "
         "response do not fit one column per item",
-        "reconstructed_languages_form.csv:21: comments: branching logic 'count-selected(${supports}) > 1' left out "
-        "(it uses 'count-selected(${supports})', which show_if has no equivalent for): the item is always shown",
+        "reconstructed_languages_form.csv:21: comments: branching logic 'count-selected(${supports}) > 1' "
+        "left out "
+        "(it uses 'count-selected(${supports})', which show_if has no equivalent for): the item is always "
+        "shown",
         "reconstructed_languages_form.csv: the title: no es text; the en text is used there",
     ]
 
@@ -395,13 +421,16 @@ def test_qualtrics_matrix_logic_translations(tmp_path):
         "reconstructed_matrix_logic.qsf: Q8: a rank order question left out: ranks are not items",
         "reconstructed_matrix_logic.qsf: Q9: a file upload left out: sdt-survey reads answers, not files",
         "reconstructed_matrix_logic.qsf: Q10: a timing question left out: the platform records it",
-        "reconstructed_matrix_logic.qsf: Q11: display logic 'site is north' left out (it tests 'EmbeddedField', "
+        "reconstructed_matrix_logic.qsf: Q11: display logic 'site is north' left out (it tests "
+        "'EmbeddedField', "
         "not an answer): the item is always shown",
         "reconstructed_matrix_logic.qsf: Q5: the text box of choice 4 left out",
         "reconstructed_matrix_logic.qsf: trash: 1 question in the trash left out",
         "reconstructed_matrix_logic.qsf: survey flow: the survey flow's EmbeddedData element left out",
-        "reconstructed_matrix_logic.qsf: clinic_help .. clinic_rushed (3 items): inferred a Likert scale 'q4' "
-        "(codes 1, 2, 3, 4, 5); 8 (dont_know) kept as non-substantive choices (shown, scored as missing): add "
+        "reconstructed_matrix_logic.qsf: clinic_help .. clinic_rushed (3 items): inferred a Likert scale "
+        "'q4' "
+        "(codes 1, 2, 3, 4, 5); 8 (dont_know) kept as non-substantive choices (shown, scored as missing): "
+        "add "
         "subscales and reverse keys",
         "reconstructed_matrix_logic.qsf: Q5: no es text; the en text is used there",
     ]:
@@ -542,7 +571,8 @@ def test_branching_on_a_later_field_is_reported(tmp_path):
     result = import_instrument(dictionary)
     assert "show_if" not in items(result)["first"]
     assert str(result.report[1]).endswith(
-        "later.csv:3: first: branching logic \"[second] = 'x'\" left out (it refers to 'second', which is not an "
+        "later.csv:3: first: branching logic \"[second] = 'x'\" left out (it refers to 'second', which is "
+        "not an "
         "imported item): the item is always shown"
     )
 
