@@ -23,7 +23,25 @@ def data_quality_report(tmp: Path) -> sdt_survey.DataQualityReport:
     return report
 
 
+def import_result(tmp: Path) -> sdt_survey.ImportResult:
+    # A REDCap dictionary with a calculated field: the report says it was left out.
+    tmp.mkdir(parents=True, exist_ok=True)
+    path = tmp / "intake.csv"
+    path.write_text(
+        '"Variable / Field Name","Form Name","Section Header","Field Type","Field Label",'
+        '"Choices, Calculations, OR Slider Labels"\n'
+        "record_id,intake,,text,Record ID,\n"
+        'rested,intake,,radio,I wake up rested,"1, Never | 2, Sometimes | 3, Often"\n'
+        "score,intake,,calc,Score,[rested]*2\n",
+        encoding="utf-8",
+    )
+    result = sdt_survey.import_instrument(path)
+    result.notes.append("add subscales and reverse keys to the imported file")
+    return result
+
+
 EXAMPLES = {
+    "sdt_survey.platforms.importing.ImportResult": import_result,
     "sdt_survey.platforms.result.ExportResult": export_result,
     "sdt_survey.responses.quality.DataQualityReport": data_quality_report,
 }
