@@ -4,7 +4,8 @@ The demo runs every stage the package has on an embedded default, with no data
 of the user's own and no network, and writes each stage's outputs to one
 folder: it validates the bundled instruments, simulates a multi-program
 residency data set with a known truth, exports the survey to every platform,
-reads the simulated responses back and validates and scores them (including a
+imports a REDCap data dictionary as a program would and scores a REDCap export
+of it, reads the simulated responses back and validates and scores them (including a
 deliberately messy export, to show the data-quality report), and checks the
 reliability of every subscale. Each stage is a function here; later
 capabilities add a stage.
@@ -252,6 +253,58 @@ def _stage_export(ctx: _Context) -> tuple[str, list[Path]]:
         result = export_survey(list(ctx.instruments), target, folder / f"survey-{target}{suffix[target]}")
         outputs += result.paths
     return f"the survey ({len(ctx.instruments)} instruments) exported to {', '.join(TARGETS)}", outputs
+
+
+#: The instrument the demo's import stage treats as a program's own REDCap instrument.
+IMPORT_INSTRUMENT = "program-belonging"
+
+
+def _stage_import(ctx: _Context) -> tuple[str, list[Path]]:
+    """Import a REDCap dictionary as a program would, add its subscale, and score a REDCap export of it."""
+    import yaml
+
+    from .platforms import export_survey
+    from .platforms.importing import import_instrument
+    from .scoring import score
+
+    folder = ctx.folder("import")
+    bundled = load_instrument(IMPORT_INSTRUMENT)
+    dictionary = folder / f"{IMPORT_INSTRUMENT}-redcap-dictionary.csv"
+    export_survey(bundled, "redcap", dictionary)
+    imported = import_instrument(
+        dictionary, instrument_id="belonging-imported", report=folder / "import-report.txt"
+    )
+    # What the user does next: add the subscale (the reverse keys came with sdt-survey's own dictionary).
+    definition = dict(imported.definition)
+    definition["subscales"] = {
+        "belonging": {"items": [item["id"] for item in definition["items"]], "min_valid": 0.75}
+    }
+    instrument_path = folder / "belonging-imported.yaml"
+    instrument_path.write_text(
+        yaml.safe_dump(definition, sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
+    instrument = load_instrument(instrument_path)
+    # A REDCap records export of the imported instrument: record_id, its fields, the form's status.
+    wave = ctx.data["simulation"].responses
+    wave = wave[wave["wave"] == 1]
+    records = wave[["resident", *instrument.item_ids]].rename(columns={"resident": "record_id"})
+    records[f"{instrument.id.replace('-', '_')}_complete"] = 2
+    export = folder / "redcap-records.csv"
+    write_csv(records, export, index=False)
+    scored = score(instrument, export, id_column="record_id")
+    scores_path = scored.write(folder / "scores.csv")
+    reference = score(bundled, export, id_column="record_id").scores["program_belonging"].to_numpy()
+    difference = abs(scored.scores["belonging"].to_numpy() - reference)
+    if (difference[~pd.isna(difference)] > 1e-12).any():
+        raise RuntimeError("the imported instrument scores differently from the bundled one")
+    return (
+        f"{IMPORT_INSTRUMENT}'s REDCap dictionary imported ({imported.counts['items']} items, "
+        f"{imported.counts['scales']} scale inferred, reverse keys kept; "
+        f"{len(imported.report)} report lines); "
+        f"with its subscale added, a REDCap export of {len(records)} records scored exactly as the bundled "
+        "instrument scores it",
+        [dictionary, folder / "import-report.txt", instrument_path, export, scores_path],
+    )
 
 
 def _stage_reliability(ctx: _Context) -> tuple[str, list[Path]]:
@@ -561,6 +614,7 @@ STAGES: list[tuple[str, Callable[[_Context], tuple[str, list[Path]]]]] = [
     ("instruments", _stage_instruments),
     ("simulate", _stage_simulate),
     ("export", _stage_export),
+    ("import", _stage_import),
     ("score", _stage_score),
     ("study", _stage_study),
     ("reliability", _stage_reliability),
@@ -609,7 +663,7 @@ def run_demo(
     >>> import tempfile
     >>> result = run_demo(tempfile.mkdtemp())  # doctest: +SKIP
     >>> [stage.name for stage in result.stages]  # doctest: +SKIP
-    ['instruments', 'simulate', 'export', 'score', 'study', 'reliability', 'factor', 'continuity',
+    ['instruments', 'simulate', 'export', 'import', 'score', 'study', 'reliability', 'factor', 'continuity',
      'model', 'power', 'cohorts', 'report']
     """
     result = DemoResult(Path(out_dir))
