@@ -392,6 +392,8 @@ def test_qualtrics_neuroqol_likert_run(tmp_path):
     assert instrument.item_ids[:3] == ["nqemnped12", "nqemnped13", "nqemnped14"]  # the block's order
     assert instrument.scales["never_always"].values == (1, 2, 3, 4, 5)
     assert {item.type for item in instrument.items} == {"likert"}
+    # "Force response" is off: the Likert items are not required (a likert item is required by default).
+    assert not any(item.required for item in instrument.items)
     assert lines(result) == [
         "rios_neuroqol_anger.qsf: nqemnped12 .. nqemnped19 (8 items): inferred a Likert scale 'never_always' "
         "(codes 1, 2, 3, 4, 5): add subscales and reverse keys"

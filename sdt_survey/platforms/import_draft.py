@@ -405,6 +405,8 @@ def infer_scales(draft: Draft, *, likert: Iterable[str] = ()) -> None:
                     item["reverse"] = True
                 item["type"] = "likert"
                 item["scale"] = scale_id
+                # A likert item is required unless it says otherwise: the platform's flag is kept as it was.
+                item.setdefault("required", False)
                 del item["choices"]
                 # Keys in the format's order: the scale right after the type.
                 for key_name in [k for k in item if k not in ("id", "text", "type", "scale")]:

@@ -101,8 +101,8 @@ class ImportResult(Result):
             f"# {len(self.report)} report lines: see `sdt-survey import --report`. Add subscales and\n"
             "# reverse keys (docs/instrument-format.md), then `sdt-survey validate` this file.\n"
         )
-        return header + yaml.safe_dump(
-            self.definition, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
+        return header + yaml.dump(
+            self.definition, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=100
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,6 +137,20 @@ class ImportResult(Result):
         lines += [f"  warning: {w}" for w in self.warnings]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def _dumper():
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        """Mappings as blocks (one key a line, easy to edit); lists of plain values on one line."""
+
+    def represent_list(dumper: yaml.SafeDumper, data: list) -> Any:
+        flat = all(isinstance(v, (str, int, float, bool)) for v in data) and len(data) <= 12
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flat)
+
+    Dumper.add_representer(list, represent_list)
+    return Dumper
 
 
 def importers() -> dict[str, Any]:
