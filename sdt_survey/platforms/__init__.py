@@ -108,14 +108,16 @@ class Platform:
 
 #: Every platform, once. The order is the order of the lists derived from it.
 PLATFORMS: tuple[Platform, ...] = (
-    Platform("redcap", "REDCap", "redcap", (Target("redcap", "a .csv data dictionary", ".csv"),), "redcap",
+    Platform("redcap", "REDCap", "redcap",
+             (Target("redcap", "a .csv data dictionary", ".csv", options=("with_scores",)),), "redcap",
              id_column="record_id", importer="redcap_import"),
     Platform(
         "qualtrics", "Qualtrics", "qualtrics", (Target("qualtrics", "a .txt Advanced Format file", ".txt"),),
         "qualtrics", id_column="ResponseId", importer="qualtrics_import",
     ),
-    Platform("xlsform", "ODK/KoboToolbox", "xlsform", (Target("xlsform", "an .xlsx XLSForm", ".xlsx"),),
-             "odk", importer="xlsform_import"),
+    Platform("xlsform", "ODK/KoboToolbox", "xlsform",
+             (Target("xlsform", "an .xlsx XLSForm", ".xlsx", options=("with_scores",)),), "odk",
+             importer="xlsform_import"),
     Platform(
         "reproschema", "ReproSchema", "reproschema", (Target("reproschema", "a folder", "", folder=True),),
         "reproschema",

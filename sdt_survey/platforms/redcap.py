@@ -70,6 +70,7 @@ from ..files import atomic_output
 from ..instrument import Instrument, Item, code_text
 from ..instrument.expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
 from .result import ExportResult
+from .score_formulas import redcap_formula, score_fields
 from .survey import (
     Survey,
     SurveySection,
@@ -389,7 +390,7 @@ def _annotation(source: str, item: Item | None = None) -> str:
 
 
 def build_dictionary(
-    survey: Survey, *, text_field: str = "notes", record_id: str = RECORD_ID
+    survey: Survey, *, text_field: str = "notes", record_id: str = RECORD_ID, with_scores: bool = False
 ) -> pd.DataFrame:
     """The REDCap data dictionary of a survey, one row per field.
 
@@ -401,6 +402,9 @@ def build_dictionary(
         The field type of ``text`` items: a multi-line box (default) or one line.
     record_id : str
         The name of the record-id field, REDCap's first field.
+    with_scores : bool
+        End each form with a ``calc`` field per subscale and composite
+        (:mod:`sdt_survey.platforms.score_formulas`), so REDCap shows the scores.
 
     Returns
     -------
@@ -474,18 +478,12 @@ def build_dictionary(
                 pairs = list(zip(item.scale.choice_values, labels, strict=True))
                 row.update({TYPE: "radio", CHOICES: _choices_text(pairs, where)})
             elif item.type == "slider":
-                ends = slider_anchors(item, survey.text)
+                ends = [_label(end, where) if end else "" for end in slider_anchors(item, survey.text)]
+                # Validation "number": REDCap's "Show Slider Number", the respondent sees the value.
                 row.update(
-                    {
-                        TYPE: "slider",
-                        CHOICES: " | ".join(_label(end, where) if end else "" for end in ends)
-                        if any(ends)
-                        else "",
-                        VALIDATION: "number",  # "Show Slider Number": the respondent sees the value
-                        VMIN: code_text(item.min),
-                        VMAX: code_text(item.max),
-                    }
+                    {TYPE: "slider", CHOICES: " | ".join(ends) if any(ends) else "", VALIDATION: "number"}
                 )
+                row.update({VMIN: code_text(item.min), VMAX: code_text(item.max)})
             elif item.type in ("single", "multiple"):
                 pairs = [(choice.value, survey.text(choice.label)) for choice in item.choices]
                 row.update(
@@ -503,8 +501,31 @@ def build_dictionary(
             else:
                 row[TYPE] = text_field
             rows.append(row)
+    if with_scores:
+        rows = _with_score_fields(rows, survey)
     blank = dict.fromkeys(COLUMNS, "")
     return pd.DataFrame([{**blank, **row} for row in rows], columns=COLUMNS, dtype=str)
+
+
+def _with_score_fields(rows: list[dict[str, str]], survey: Survey) -> list[dict[str, str]]:
+    """The rows with a ``calc`` field per score at the end of each instrument's form."""
+    out = list(rows)
+    for inst in survey.instruments:
+        form = form_name(inst)
+        last = max(i for i, row in enumerate(out) if row[FORM] == form)
+        calcs = [
+            {
+                NAME: score_id,
+                FORM: form,
+                TYPE: "calc",
+                LABEL: _label(label, f"score {score_id}"),
+                CHOICES: redcap_formula(inst, score_id, redcap_choice_code),
+                ANNOTATION: f"sdt-survey: {inst.id} {inst.version}; score, as sdt-survey scores it",
+            }
+            for score_id, label in score_fields(inst, survey.language)
+        ]
+        out[last + 1 : last + 1] = calcs
+    return out
 
 
 # ------------------------------------------------------------------------- checks
@@ -781,18 +802,12 @@ def _missing_code_note(survey: Survey) -> str | None:
 
 def _slider_notes(survey: Survey) -> list[str]:
     """What REDCap's sliders cannot hold: they move by whole numbers."""
-    notes = []
-    for item in survey.items:
-        if item.type != "slider":
-            continue
-        whole = all(float(v).is_integer() for v in (item.min, item.max, item.step))
-        if not whole or item.step != 1:
-            notes.append(
-                f"slider {item.id}: REDCap sliders move by 1 from a whole min to a whole max; its step "
-                f"{code_text(item.step)} is not enforced there, and an answer off the step reads back as "
-                "an invalid cell"
-            )
-    return notes
+    return [
+        f"slider {item.id}: REDCap sliders move by 1 from a whole min to a whole max; its step "
+        f"{code_text(item.step)} is not enforced there; an answer off the step reads back as an invalid cell"
+        for item in survey.items
+        if item.type == "slider" and (item.step != 1 or not float(item.min).is_integer())  # type: ignore[arg-type]
+    ]
 
 
 def write(
@@ -802,6 +817,7 @@ def write(
     text_field: str = "notes",
     record_id: str = RECORD_ID,
     overwrite: bool = False,
+    with_scores: bool = False,
 ) -> ExportResult:
     """Write the REDCap data dictionary CSV of ``survey`` to ``out``.
 
@@ -817,6 +833,8 @@ def write(
         The name of the record-id field.
     overwrite : bool
         Replace an existing file (otherwise it is an error). The file is written atomically.
+    with_scores : bool
+        Add the subscale and composite scores as ``calc`` fields (``--with-scores``).
 
     Returns
     -------
@@ -838,7 +856,7 @@ def write(
     >>> read_dictionary(out).loc[1, "Choices, Calculations, OR Slider Labels"].split(" | ")[:2]
     ['1, Nada cierto', '2, Ligeramente cierto']
     """
-    frame = build_dictionary(survey, text_field=text_field, record_id=record_id)
+    frame = build_dictionary(survey, text_field=text_field, record_id=record_id, with_scores=with_scores)
     problems = check_dictionary(frame)
     if problems:
         raise SdtSurveyError("the REDCap data dictionary would be refused:\n  " + "\n  ".join(problems))

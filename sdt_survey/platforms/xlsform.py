@@ -68,6 +68,7 @@ from ..files import atomic_output
 from ..instrument import Item, Scale, Text, code_text
 from ..instrument.expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
 from .result import ExportResult
+from .score_formulas import score_fields, xlsform_formula
 from .survey import Survey, check_option_comparison, quote_without_escapes, slider_anchors
 from .table import Claim, ResponseTable
 
@@ -305,7 +306,9 @@ def _hints(
     return out
 
 
-def build_sheets(survey: Survey) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+def build_sheets(
+    survey: Survey, *, with_scores: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
     """The ``survey``, ``choices`` and ``settings`` sheets of a survey, and any warnings.
 
     Examples
@@ -394,6 +397,13 @@ def build_sheets(survey: Survey) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
                 row["relevant"] = relevant(item.show_if, items)
             rows.append(row)
         rows.append({"type": "end group", "name": group})
+    if with_scores:
+        # One calculate per subscale and composite, stored with each submission (--with-scores).
+        rows += [
+            {"type": "calculate", "name": score_id, "calculation": xlsform_formula(inst, score_id)}
+            for inst in survey.instruments
+            for score_id, _ in score_fields(inst)
+        ]
     label_columns = [f"label::{columns[lang]}" for lang in languages]
     message_columns = [f"constraint_message::{columns[lang]}" for lang in languages]
     hint_columns = [f"hint::{columns[lang]}" for lang in languages]
@@ -458,7 +468,7 @@ def _frame(rows: list[dict[str, str]], columns: list[str]) -> pd.DataFrame:
     return frame[used]
 
 
-def write(survey: Survey, out: Path, *, overwrite: bool = False) -> ExportResult:
+def write(survey: Survey, out: Path, *, overwrite: bool = False, with_scores: bool = False) -> ExportResult:
     """Write the XLSForm of ``survey`` to ``out``.
 
     Parameters
@@ -470,6 +480,8 @@ def write(survey: Survey, out: Path, *, overwrite: bool = False) -> ExportResult
         The ``.xlsx`` to write.
     overwrite : bool
         Replace an existing file (otherwise it is an error). The file is written atomically.
+    with_scores : bool
+        Add a ``calculate`` row per subscale and composite (``--with-scores``).
 
     Returns
     -------
@@ -486,7 +498,7 @@ def write(survey: Survey, out: Path, *, overwrite: bool = False) -> ExportResult
     >>> sheet.loc["halfdays_with_preceptor", ["relevant", "constraint"]].tolist()
     ["${has_usual_preceptor} = '1' and ${clinic_halfdays_4wk} > 0", '. >= 0 and . <= 40']
     """
-    sheet, choices, settings, warnings = build_sheets(survey)
+    sheet, choices, settings, warnings = build_sheets(survey, with_scores=with_scores)
     with atomic_output(out, overwrite=overwrite) as temp, pd.ExcelWriter(temp, engine="openpyxl") as writer:
         for name, frame in (("survey", sheet), ("choices", choices), ("settings", settings)):
             frame.to_excel(writer, sheet_name=name, index=False)

@@ -96,6 +96,12 @@ def keygen(path: str, force: bool, fmt: str) -> None:
 )
 @click.option("--post-url", default=None, help="html: POST each response to this URL instead of downloading.")
 @click.option(
+    "--with-scores",
+    is_flag=True,
+    help="redcap, xlsform: add each subscale and composite score as a calculated field (REDCap calc, "
+    "XLSForm calculate), computed as `sdt-survey score` computes it, so the platform shows scores live.",
+)
+@click.option(
     "--page-size",
     type=click.Choice(["letter", "a4"], case_sensitive=False),
     default=None,
@@ -111,6 +117,7 @@ def export_command(
     texts: str | None,
     post_url: str | None,
     page_size: str | None,
+    with_scores: bool,
     force: bool,
     fmt: str,
 ) -> None:
@@ -128,12 +135,17 @@ def export_command(
           --to xlsform --out residency.xlsx
       sdt-survey export bpn-residency --to html --lang es --out form.html
       sdt-survey export bpnsfs-keys --to qualtrics --texts licensed-wording.yaml --out bpnsfs.txt
+      sdt-survey export bpn-residency --to redcap --with-scores --out bpn_dictionary.csv
     """
     from ...platforms import export_survey
 
     platform, record = platform_of_target(target)
-    options: dict[str, str] = {}
-    for option, value in (("post_url", post_url), ("page_size", page_size.lower() if page_size else None)):
+    options: dict[str, str | bool] = {}
+    for option, value in (
+        ("post_url", post_url),
+        ("page_size", page_size.lower() if page_size else None),
+        ("with_scores", with_scores or None),
+    ):
         if value:
             if option not in record.options:
                 takers = [t.name for p in PLATFORMS for t in p.targets if option in t.options]
