@@ -637,3 +637,79 @@ def test_a_redcap_file_named_as_such_missing_columns(tmp_path):
         SdtSurveyError, match=r"dict\.csv:1: not a REDCap data dictionary: the header has no "
     ):
         import_instrument(path, platform="redcap")
+
+
+def test_the_api_metadata_layout_reads_as_the_download(tmp_path):
+    """REDCap's API exports the dictionary with snake_case headers: the same instrument."""
+    from sdt_survey.platforms.redcap_import import COLUMNS
+
+    text = (FORMS / "redcapr_survey_dictionary.csv").read_text(encoding="utf-8")
+    rest = text.split("\n", 1)[1]
+    api = ",".join(names[1] for names in COLUMNS.values())
+    path = tmp_path / "metadata.csv"
+    path.write_text(api + "\n" + rest, encoding="utf-8")
+    assert (
+        import_instrument(path).definition["items"]
+        == imported("redcapr_survey_dictionary.csv").definition["items"]
+    )
+
+
+def test_names_that_are_not_item_ids_keep_the_platform_name_as_alias(tmp_path):
+    dictionary = tmp_path / "long.csv"
+    dictionary.write_text(
+        '"Variable / Field Name","Form Name","Section Header","Field Type","Field Label",'
+        '"Choices, Calculations, OR Slider Labels","Field Note","Text Validation Type OR Show Slider Number",'
+        '"Text Validation Min","Text Validation Max",Identifier?,"Branching Logic (Show field only if...)"\n'
+        "record_id,f,,text,Record,,,,,,,\n"
+        'a_very_long_field_name_that_redcap_accepts_1,f,,radio,First,"1, A | 2, B",,,,,,\n'
+        "a_very_long_field_name_that_redcap_accepts_2,f,,text,Second,,,,,,,"
+        "[a_very_long_field_name_that_redcap_accepts_1] = '2'\n",
+        encoding="utf-8",
+    )
+    result, instrument = (
+        import_instrument(dictionary, out=tmp_path / "long.yaml"),
+        load_instrument(tmp_path / "long.yaml"),
+    )
+    assert instrument.item_ids == ["a_very_long_field_name_tha", "a_very_long_field_name_t_2"]
+    assert (
+        instrument.item("a_very_long_field_name_t_2").show_if.to_text() == "a_very_long_field_name_tha == 2"
+    )
+    assert instrument.item("a_very_long_field_name_tha").aliases == {
+        "redcap": "a_very_long_field_name_that_redcap_accepts_1"
+    }
+    assert [line.kind for line in result.report] == ["changed", "changed", "changed"]
+    # The REDCap export of the instrument reads back under the platform's long names.
+    export = tmp_path / "records.csv"
+    export.write_text(
+        "record_id,a_very_long_field_name_that_redcap_accepts_1,a_very_long_field_name_that_redcap_accepts_2\n"
+        "1,2,yes\n2,1,\n",
+        encoding="utf-8",
+    )
+    scored = sdt_survey.score(instrument, export, id_column="record_id", source="redcap")
+    assert len(scored.scores) == 2
+
+
+def test_report_as_csv_and_json(tmp_path):
+    runner = CliRunner()
+    args = ["import", str(FORMS / "pyxform_group.csv"), "--out", str(tmp_path / "g.yaml")]
+    as_csv = runner.invoke(cli, [*args, "--format", "csv"])
+    assert as_csv.exit_code == 0, as_csv.output
+    assert as_csv.output.splitlines()[0] == "file,row,field,kind,message"
+    assert "phone_number,changed,a phone number question: a text item" in as_csv.output
+    assert sdt_survey.ImportResult.__name__ == "ImportResult"
+
+
+def test_refusal_codes_on_either_side_of_the_scale_are_non_substantive(tmp_path):
+    dictionary = tmp_path / "codes.csv"
+    choices = '"-99, Refused | 1, Never | 2, Sometimes | 3, Often | 8, Don\'t know"'
+    dictionary.write_text(
+        '"Variable / Field Name","Form Name","Section Header","Field Type","Field Label",'
+        '"Choices, Calculations, OR Slider Labels"\n'
+        "record_id,f,,text,Record,\n"
+        f"a,f,,radio,First,{choices}\nb,f,,radio,Second,{choices}\n",
+        encoding="utf-8",
+    )
+    result = import_instrument(dictionary)
+    scale = next(iter(result.definition["scales"].values()))
+    assert scale["values"] == [1, 2, 3]
+    assert [(e["value"], e["reason"]) for e in scale["nonsubstantive"]] == [(-99, "refused"), (8, "dont_know")]

@@ -438,15 +438,17 @@ def infer_scales(draft: Draft, *, likert: Iterable[str] = ()) -> None:
 def _new_scale(draft: Draft, run: list[dict[str, Any]]) -> str | None:
     choices = sorted(run[0]["choices"], key=lambda c: c["value"])
     nonsubstantive = []
-    while len(choices) > 2:
-        label = " ".join(choices[-1]["label"].values())
-        reason = next((why for pattern, why in NONSUBSTANTIVE if pattern.search(label)), None)
-        if reason is None:
-            break
-        nonsubstantive.insert(
-            0, {"value": choices[-1]["value"], "label": choices[-1]["label"], "reason": reason}
-        )
-        choices = choices[:-1]
+    for end in (-1, 0):  # "Don't know" 8 after the points, or "Refused" -99 before them
+        while len(choices) > 2:
+            label = " ".join(choices[end]["label"].values())
+            reason = next((why for pattern, why in NONSUBSTANTIVE if pattern.search(label)), None)
+            if reason is None:
+                break
+            nonsubstantive.append(
+                {"value": choices[end]["value"], "label": choices[end]["label"], "reason": reason}
+            )
+            choices = choices[:-1] if end == -1 else choices[1:]
+    nonsubstantive.sort(key=lambda entry: entry["value"])
     if len(choices) < 2:
         return None
     first, last = (" ".join(c["label"].values()) for c in (choices[0], choices[-1]))
