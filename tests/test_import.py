@@ -251,7 +251,7 @@ def _targets(instrument) -> dict[str, Target]:
 
 def test_pyxform_widgets_every_question_type(tmp_path):
     result, _ = imported("pyxform_widgets.csv", tmp_path)
-    assert result.counts == {"items": 14, "sections": 1, "scales": 0, "left_out": 21, "changed": 6,
+    assert result.counts == {"items": 14, "sections": 1, "scales": 0, "left_out": 21, "changed": 5,
                              "inferred": 1}  # fmt: skip
     by_id = items(result)
     assert (by_id["my_int"]["type"], by_id["my_int"].get("max")) == ("integer", 9)  # ". < 10" on integers
@@ -261,6 +261,11 @@ def test_pyxform_widgets_every_question_type(tmp_path):
     assert by_id["numberasstring"]["aliases"] == {"xlsform": "numberAsString"}
     assert by_id["my_string"]["hint"] == "can be short or very long"
     report = lines(result)
+    assert (
+        "pyxform_widgets.csv:17: 2 names: numberAsString, dateTime in lowercase as item ids; each keeps its "
+        "name "
+        "as its xlsform alias"
+    ) in report
     assert "pyxform_widgets.csv:10: my_trigger: an acknowledge (trigger) question left out" in report
     image = (
         "pyxform_widgets.csv:14: my_image: a photo or drawing question left out: sdt-survey reads answers, "
@@ -277,7 +282,7 @@ def test_pyxform_widgets_every_question_type(tmp_path):
         report[-1]
         == "pyxform_widgets.csv: languages: the form's labels name no language: taken as English (en)"
     )
-    assert len(report) == 28
+    assert len(report) == 27
 
 
 def test_pyxform_group_csv_and_xlsx_agree(tmp_path):
@@ -400,6 +405,43 @@ def test_qualtrics_neuroqol_likert_run(tmp_path):
     ]
 
 
+def test_qualtrics_health_status_an_older_file(tmp_path):
+    """An older .qsf: choices as lists without ids, blocks keyed by number, descriptive text between "
+    "questions."""
+    result, instrument = imported("rios_health_status.qsf", tmp_path)
+    assert result.counts == {
+        "items": 25,
+        "sections": 1,
+        "scales": 0,
+        "left_out": 0,
+        "changed": 1,
+        "inferred": 1,
+    }
+    assert instrument.item_ids[:4] == ["q2", "q3", "q4", "q5"]  # the block's order, not the elements'
+    by_id = items(result)
+    assert [c["value"] for c in by_id["q2"]["choices"]] == [0, 1, 2, 3]  # a list: ids 0, 1, ...
+    assert [c["value"] for c in by_id["q3"]["choices"]] == [1, 2, 3, 4, 5]  # a map: its ids
+    assert [c["value"] for c in by_id["q28"]["choices"]] == [0, 1, 2, 3]  # ChoiceOrder "0".."3"
+    assert by_id["q15"]["type"] == "text" and by_id["q15"]["text"].startswith("(TAKING MEDICATIONS)")
+    assert "required" not in by_id["q28"]  # ForceResponseType without ForceResponse: not forced
+    section = instrument.sections[0]
+    assert section.title.get() == "Default Question Block"
+    assert [(n.id, n.before) for n in section.notes] == [
+        ("q1", "q2"),
+        ("q18", "q19"),
+        ("q21", "q22"),
+        ("q29", None),
+    ]
+    assert lines(result) == [
+        "rios_health_status.qsf: 16 questions: Q2, Q5, Q7, ...: choices listed without ids (an older file): "
+        "codes "
+        "0, 1, ... in their order",
+        "rios_health_status.qsf: 25 names: Q2, Q3, Q4, ... in lowercase as item ids; each keeps its name as "
+        "its "
+        "qualtrics alias",
+    ]
+
+
 def test_qualtrics_matrix_logic_translations(tmp_path):
     result, instrument = imported("reconstructed_matrix_logic.qsf", tmp_path)
     assert instrument.languages == ("en", "es")
@@ -435,9 +477,12 @@ def test_qualtrics_matrix_logic_translations(tmp_path):
         "add "
         "subscales and reverse keys",
         "reconstructed_matrix_logic.qsf: Q5: no es text; the en text is used there",
+        "reconstructed_matrix_logic.qsf: 7 names: Q1, Q2, Q5, ... in lowercase as item ids; each keeps its "
+        "name "
+        "as its qualtrics alias",
     ]:
         assert expected in report
-    assert result.counts["left_out"] == 7 and len(report) == 23
+    assert result.counts["left_out"] == 7 and len(report) == 17
 
 
 def test_qualtrics_round_trip_as_far_as_the_advanced_format_goes(tmp_path):
@@ -712,4 +757,7 @@ def test_refusal_codes_on_either_side_of_the_scale_are_non_substantive(tmp_path)
     result = import_instrument(dictionary)
     scale = next(iter(result.definition["scales"].values()))
     assert scale["values"] == [1, 2, 3]
-    assert [(e["value"], e["reason"]) for e in scale["nonsubstantive"]] == [(-99, "refused"), (8, "dont_know")]
+    assert [(e["value"], e["reason"]) for e in scale["nonsubstantive"]] == [
+        (-99, "refused"),
+        (8, "dont_know"),
+    ]

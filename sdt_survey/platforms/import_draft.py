@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
-from ..instrument import code_text
+from ..instrument import code_text, plural
 from ..instrument.validate import LANGUAGE_TAG
 
 #: The longest item id the instrument format accepts (REDCap's recommended limit).
@@ -122,6 +122,8 @@ class Draft:
     scale_names: dict[str, str] = field(default_factory=dict)
     #: Items the file marks as reverse-keyed (a dictionary sdt-survey exported says so in its annotations).
     reverse: set[str] = field(default_factory=set)
+    #: Names whose only change into an item id was lowercase letters (reported together).
+    lowercased: list[str] = field(default_factory=list)
     _taken: set[str] = field(default_factory=set)
     _taken_other: set[str] = field(default_factory=set)
 
@@ -149,7 +151,9 @@ class Draft:
             suffix = f"_{n}"
             candidate = base[: MAX_ID - len(suffix)].rstrip("_") + suffix
         taken.add(candidate)
-        if kind == "item" and candidate != name:
+        if kind == "item" and candidate != name and candidate == name.lower() == base:
+            self.lowercased.append(name)  # one line for them all (definition)
+        elif kind == "item" and candidate != name:
             if candidate != base:
                 why = f"{base!r} is taken"
             elif len(name) > MAX_ID:
@@ -210,6 +214,15 @@ class Draft:
     # ------------------------------------------------------------------ output
     def definition(self, instrument_id: str, version: str = "1.0.0") -> dict[str, Any]:
         """The instrument definition, ready to write as YAML (texts complete in every language)."""
+        if self.lowercased:
+            shown = ", ".join(self.lowercased[:3]) + (", ..." if len(self.lowercased) > 3 else "")
+            self.note(
+                self.rows.get(self.lowercased[0].lower()),
+                plural(len(self.lowercased), "name"),
+                f"{shown} in lowercase as item ids; each keeps its name as its {self.platform} alias",
+                kind="changed",
+            )
+            self.lowercased = []
         out: dict[str, Any] = {"schema_version": 1, "id": instrument_id, "version": version}
         if self.title:
             out["title"] = self._text_value(self.text(self.title), "the title", None)

@@ -172,6 +172,15 @@ def read_instrument(path: Path, display: str) -> Draft:
     reader = _Reader(draft, survey, tags)
     for block in survey.ordered_blocks(draft):
         reader.block(block)
+    if reader.unnumbered:
+        tags = reader.unnumbered
+        shown = ", ".join(tags[:3]) + (", ..." if len(tags) > 3 else "")
+        draft.note(
+            None,
+            plural(len(tags), "question"),
+            f"{shown}: choices listed without ids (an older file): codes 0, 1, ... in their order",
+            "inferred",
+        )
     return draft
 
 
@@ -185,6 +194,8 @@ class _Reader:
         self.located: dict[tuple[str, str], tuple[str, dict[str, int | str]]] = {}
         #: Whether the current section is a matrix's own: the next other question starts a new one.
         self.fresh = False
+        #: Questions whose choices are a list without ids (older files), reported together.
+        self.unnumbered: list[str] = []
 
     def texts(self, question: dict, part: str, key: str | None = None) -> dict[str, str]:
         """A text in every language: ``part`` is QuestionText, or Choices/Answers/Labels with ``key``."""
@@ -269,9 +280,7 @@ class _Reader:
             if entry.get("TextEntry") in ("true", True):
                 self.draft.note(None, tag, f"the text box of choice {cid} left out")
         if isinstance(q.get(part), list) and not order:
-            self.draft.note(
-                None, tag, "choices listed without ids: codes 0, 1, ... in their order", "inferred"
-            )
+            self.unnumbered.append(tag)
         return out, codes
 
     def text_entry(self, item: dict, q: dict) -> None:
