@@ -761,3 +761,17 @@ def test_refusal_codes_on_either_side_of_the_scale_are_non_substantive(tmp_path)
         (-99, "refused"),
         (8, "dont_know"),
     ]
+
+
+def test_a_control_character_in_a_label_is_removed_and_reported(tmp_path):
+    path = tmp_path / "ctrl.csv"
+    path.write_text(
+        '"Variable / Field Name","Form Name","Section Header","Field Type","Field Label"\n'
+        'record_id,f,,text,Record\nq1,f,,text,"Bell\x07 here"\n',
+        encoding="utf-8",
+    )
+    result = import_instrument(path, out=tmp_path / "ctrl.yaml")
+    assert load_instrument(tmp_path / "ctrl.yaml").item("q1").text.get() == "Bell here"
+    assert str(result.report[-1]).endswith(
+        "ctrl.csv:3: q1: the control character U+0007 (BEL) removed from the text"
+    )

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
+from .._untrusted import CONTROL_CHARACTER, describe_character
 from ..instrument import code_text, plural
 from ..instrument.validate import LANGUAGE_TAG
 
@@ -310,6 +311,12 @@ class Draft:
 
     def _text_value(self, text: Mapping[str, str], where: str, row: int | None) -> str | dict[str, str]:
         """One language: the string; several: a map with every language (the default fills gaps)."""
+        found = {c for value in text.values() for c in CONTROL_CHARACTER.findall(value)}
+        if found:
+            # A control character cannot be written to a form, a spreadsheet or a terminal safely.
+            text = {lang: CONTROL_CHARACTER.sub("", value) for lang, value in text.items()}
+            names = ", ".join(describe_character(c) for c in sorted(found))
+            self.note(row, where, f"the control character {names} removed from the text", "changed")
         default = self.languages[0]
         first = text.get(default) or next(iter(text.values()), "")
         if len(self.languages) == 1:

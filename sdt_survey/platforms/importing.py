@@ -261,5 +261,6 @@ def _check(result: ImportResult) -> None:
         parse_instrument(result.yaml_text(), f"<import of {result.source}>")
     except InstrumentError as exc:
         raise SdtSurveyError(
-            f"{result.source}: the imported instrument does not validate (please report this):\n{exc}"
+            f"{result.source}: the imported instrument does not validate; the file holds something the "
+            f"import does not yet handle (please report it, with the file):\n{exc}"
         ) from exc
