@@ -119,3 +119,21 @@ def test_identifier_items_are_pseudonymized_with_the_key(inst, tmp_path):
     assert "example" not in scored.scores.to_csv()
     line = scored.report.issues[scored.report.issues["problem"] == "identifier_dropped"]
     assert line["action"].tolist() == ["pseudonymized"]
+
+
+def test_a_deidentified_export_without_the_identifier_column_reads(inst):
+    # REDCap's de-identified export leaves out the fields flagged Identifier? = y.
+    frame = _frame().drop(columns=["email"])
+    scored = sdt_survey.score(inst, frame, id_column="id")
+    assert scored.report.errors.empty
+    assert "drift_missing_item" not in set(scored.report.issues["problem"])
+    assert scored.scores["interest"].iloc[0] == 4.0
+
+
+def test_score_columns_a_platform_computed_are_computed_again(inst):
+    # An export with --with-scores carries the platform's own score columns.
+    frame = _frame()
+    frame["interest"] = ["9", "9", "9", "9"]
+    scored = sdt_survey.score(inst, frame, id_column="id")
+    assert scored.scores["interest"].iloc[0] == 4.0
+    assert any("computed again" in note for note in scored.notes)

@@ -161,7 +161,7 @@ def score_fields(instrument: Instrument, language: str | None = None) -> list[tu
     --------
     >>> import sdt_survey
     >>> score_fields(sdt_survey.load_instrument("program-belonging"))
-    [('belonging', 'Belonging to the residency program')]
+    [('program_belonging', 'Program belonging')]
     """
     out = []
     for score_id, entry in (*instrument.subscales.items(), *instrument.composites.items()):

@@ -175,7 +175,8 @@ def _missing_and_added(
     used = {c for cols in responses.item_columns.values() for c in cols}
     used |= {c for split in responses.choice_columns.values() for c in split}
     unmatched = [str(c) for c in responses.frame.columns if c not in used and c not in responses.item_columns]
-    absent = [item.id for item in all_items(instruments) if item.id in responses.absent_items]
+    # An identifier item may well be absent: a de-identified export (REDCap's) leaves it out.
+    absent = [i.id for i in all_items(instruments) if i.id in responses.absent_items and not i.identifier]
     renamed: dict[str, str] = {}
     for item_id in absent:
         candidates = [c for c in unmatched if c not in renamed.values()]

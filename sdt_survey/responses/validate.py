@@ -158,6 +158,11 @@ def validate_responses(
         p = position[item.id]
         reason[p] = 0
         columns = responses.item_columns.get(item.id)
+        if not columns and item.identifier:
+            # A de-identified export (REDCap's) leaves identifier items out: nothing to drop, no error.
+            values[item.id] = pd.Series(None, index=frame.index, dtype=object)
+            reason[p] = labels.index("absent")
+            continue
         if not columns:
             action = "scored as missing" if invalid == "as-missing" else "blocked: no scores written"
             add_file_level(

@@ -53,7 +53,7 @@ def set_aside_identifier_items(
     ... version: "0.1.0"
     ... items:
     ...   - {id: email, text: Your email, type: text, identifier: true}
-    ...   - {id: q1, text: How many?, type: integer}
+    ...   - {id: q1, text: How many visits, type: integer}
     ... ''')
     >>> frame = pd.DataFrame({"email": ["a@b.org"], "q1": [3]})
     >>> clean = validate_responses(responses_from_frame(frame, [inst]), [inst])
