@@ -128,6 +128,9 @@ def test_a_deidentified_export_without_the_identifier_column_reads(inst):
     assert scored.report.errors.empty
     assert "drift_missing_item" not in set(scored.report.issues["problem"])
     assert scored.scores["interest"].iloc[0] == 4.0
+    line = scored.report.issues[scored.report.issues["problem"] == "identifier_dropped"]
+    assert line["action"].tolist() == ["absent"]
+    assert "not in the file" in line["message"].iloc[0]
 
 
 def test_score_columns_a_platform_computed_are_computed_again(inst):

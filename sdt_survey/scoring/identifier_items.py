@@ -12,7 +12,7 @@ never shows an identifier's value.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,12 +36,16 @@ def identifier_item_ids(instruments: Sequence[Instrument]) -> list[str]:
 
 
 def set_aside_identifier_items(
-    clean: CleanResponses, instruments: Sequence[Instrument], key: bytes | None = None
+    clean: CleanResponses,
+    instruments: Sequence[Instrument],
+    key: bytes | None = None,
+    absent: Collection[str] = (),
 ) -> tuple[CleanResponses, pd.DataFrame]:
     """``clean`` without its identifier items, and their pseudonyms (an empty frame without ``key``).
 
     The report keeps its lines about those items with the value left out, and
-    gains one ``identifier_dropped`` line per item saying what was done.
+    gains one ``identifier_dropped`` line per item saying what was done; an item in ``absent`` (not
+    in the file: a de-identified export) is said to be absent, not dropped.
 
     Examples
     --------
@@ -83,8 +87,12 @@ def set_aside_identifier_items(
             "value": None,
             "problem": "identifier_dropped",
             "severity": "info",
-            "message": [f"item {i!r} is marked identifier: true in the instrument; {what}" for i in ids],
-            "action": action,
+            "message": [
+                f"item {i!r} is marked identifier: true in the instrument; "
+                + ("it is not in the file (a de-identified export): nothing to drop" if i in absent else what)
+                for i in ids
+            ],
+            "action": [("absent" if i in absent else action) for i in ids],
         }
     )
     report = dataclasses.replace(clean.report, issues=issues).with_lines(lines)

@@ -248,7 +248,7 @@ def score(
             report=pseudonymize_report(clean.report, id_column, key),
         )
     # Items marked identifier: true never reach the scores (their pseudonyms do, when ids are pseudonymized).
-    clean, identifier_items = set_aside_identifier_items(clean, loaded, key)
+    clean, identifier_items = set_aside_identifier_items(clean, loaded, key, absent=read.absent_items)
     if clean.report.has_drift_errors:
         raise DriftError(clean.report)
     if clean.report.has_blocking_errors:
