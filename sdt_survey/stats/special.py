@@ -473,6 +473,9 @@ def betainc(a: float, b: float, x: float, y: float | None = None, upper: bool = 
     if x > (a + 1.0) / (a + b + 2.0):
         a, b, x, y = b, a, y, x
         upper = not upper
-    log_front = a * math.log(x) + b * math.log(y) - _log_beta(a, b) - math.log(a)
+    # the logarithm of the one near 1 from the small complement, known to full relative precision
+    log_x = math.log(x) if x < 0.5 else math.log1p(-y)
+    log_y = math.log(y) if y < 0.5 else math.log1p(-x)
+    log_front = a * log_x + b * log_y - _log_beta(a, b) - math.log(a)
     value = math.exp(log_front) * _betacf(a, b, x)
     return 1.0 - value if upper else value
