@@ -137,6 +137,6 @@ print("\\nMODULES " + json.dumps(sorted(sys.modules)))
 """
     _, modules = loaded_modules(code=code)
     assert "sdt_survey.factor.sem.fitting" in modules
-    scipy_loaded = sorted(m for m in modules if m.startswith(("scipy.special", "scipy.linalg", "scipy.stats")))
-    assert scipy_loaded == []
+    scipy_parts = ("scipy.special", "scipy.linalg", "scipy.stats")
+    assert sorted(m for m in modules if m.startswith(scipy_parts)) == []
     assert "numpy.f2py" not in modules

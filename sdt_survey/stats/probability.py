@@ -94,7 +94,8 @@ def chi2_cdf(x, df, ncp=0.0):
     ncp = np.asarray(ncp, dtype=float)
     if ncp.ndim == 0 and float(ncp) == 0.0:
         with np.errstate(invalid="ignore"):
-            out = np.where(df > 0, _gammainc(np.where(df > 0, df, 1.0) / 2.0, np.maximum(x, 0.0) / 2.0), np.nan)
+            half_df = np.where(df > 0, df, 1.0) / 2.0
+            out = np.where(df > 0, _gammainc(half_df, np.maximum(x, 0.0) / 2.0), np.nan)
         return out[()]
     return _chndtr(x, df, ncp)
 

@@ -128,9 +128,8 @@ def _stirlerr(a: float) -> float:
     """``lgamma(a) - ((a - 0.5) * log(a) - a + log(sqrt(2 pi)))``, Stirling's remainder, for ``a > 0``."""
     if a >= 10.0:
         r = 1.0 / (a * a)
-        return (
-            1 / 12 - r * (1 / 360 - r * (1 / 1260 - r * (1 / 1680 - r * (1 / 1188 - r * (691 / 360360 - r / 156)))))
-        ) / a  # fmt: skip
+        series = 1 / 1188 - r * (691 / 360360 - r / 156)
+        return (1 / 12 - r * (1 / 360 - r * (1 / 1260 - r * (1 / 1680 - r * series)))) / a
     return math.lgamma(a) - ((a - 0.5) * math.log(a) - a + _LOG_SQRT_2PI)
 
 
@@ -417,7 +416,8 @@ def _log_beta(a: float, b: float) -> float:
         return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
     c = a + b
     if b < 10.0:
-        return math.lgamma(b) - (a - 0.5) * math.log1p(b / a) - b * math.log(c) + b + _stirlerr(a) - _stirlerr(c)
+        ratio = -(a - 0.5) * math.log1p(b / a) - b * math.log(c) + b  # lgamma(a) - lgamma(c), less remainders
+        return math.lgamma(b) + ratio + _stirlerr(a) - _stirlerr(c)
     return (
         _LOG_SQRT_2PI - 0.5 * math.log(c) + (a - 0.5) * math.log(a / c) + (b - 0.5) * math.log(b / c)
         + _stirlerr(a) + _stirlerr(b) - _stirlerr(c)

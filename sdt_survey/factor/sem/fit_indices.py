@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from ...stats.probability import chi2_isf, chi2_sf
 from .fit import _pchisq, fit_cfi, fit_rmsea, fit_rmsea_ci, fit_tli
 
