@@ -40,8 +40,8 @@ def pd_solve(matrix: np.ndarray, rhs: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> pd_solve(np.array([[2.0, 0.0], [0.0, 4.0]]), np.array([2.0, 2.0])).tolist()
-    [1.0, 0.5]
+    >>> np.allclose(pd_solve(np.array([[2.0, 0.0], [0.0, 4.0]]), np.array([2.0, 2.0])), [1.0, 0.5])
+    True
     """
     return cho_solve(cholesky_lower(matrix), rhs)
 
