@@ -140,3 +140,27 @@ print("\\nMODULES " + json.dumps(sorted(sys.modules)))
     scipy_parts = ("scipy.special", "scipy.linalg", "scipy.stats")
     assert sorted(m for m in modules if m.startswith(scipy_parts)) == []
     assert "numpy.f2py" not in modules
+
+
+def test_the_entry_point_exits_without_teardown_but_with_its_status_output_and_exit_handlers():
+    """``sdt-survey`` skips the interpreter's teardown (issue 15), losing nothing on the way out."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('exit handlers ran\\n'))\n"
+        "from sdt_survey.cli import main\nmain()\n"
+    )
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+        )
+
+    listed = run("list", "--format", "json")
+    assert listed.returncode == 0
+    assert "bpn-residency" in [entry["name"] for entry in json.loads(listed.stdout)]  # all of it, parsed
+    assert "exit handlers ran" in listed.stderr
+    bad_option = run("--no-such-option")
+    assert bad_option.returncode == 2 and "No such option" in bad_option.stderr
+    assert "exit handlers ran" in bad_option.stderr
+    missing = run("info", "no-such-instrument")
+    assert missing.returncode == 1 and "no such file" in missing.stderr
