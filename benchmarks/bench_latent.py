@@ -89,6 +89,7 @@ def r_command(responses: Path, exposure: Path, out: Path) -> list[str]:
         "d <- merge(d, ct[, c('resident', 'coc')], by = 'resident')\n"
         "m <- 'relatedness_satisfaction =~ rs1 + rs2 + rs3 + rs4\nrelatedness_satisfaction ~ coc + pgy'\n"
         "t0 <- proc.time()[['elapsed']]\n"
+        "d$relatedness_satisfaction <- NULL  # the observed score; the factor takes its name\n"
         "f <- suppressWarnings(sem(m, d, cluster = 'program', estimator = 'MLR', missing = 'ml'))\n"
         "p <- parameterEstimates(f); s <- standardizedSolution(f); x <- fitMeasures(f)\n"
         "t <- proc.time()[['elapsed']] - t0\n"
