@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from timing import paired_medians  # benchmarks/timing.py, beside this script
+from timing import ensure_bytecode, paired_medians  # benchmarks/timing.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 SIM = ROOT / "tests" / "data" / "reference" / "sdt-sim"
@@ -154,6 +154,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--large", type=int, default=5000, help="residents in the scaled-up case (0: skip)")
     args = parser.parse_args()
+    ensure_bytecode(ROOT)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         cases = {"residency (408, 14 programs)": (SIM / "responses_w1.csv", SIM / "continuity_truth.csv")}

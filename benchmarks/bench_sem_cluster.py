@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from timing import best_of, paired_medians  # benchmarks/timing.py, beside this script
+from timing import best_of, ensure_bytecode, paired_medians  # benchmarks/timing.py, beside this script
 
 import sdt_survey
 from sdt_survey.factor.sem import CFAModel, cfa, emit_lavaan
@@ -124,6 +124,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--with-r", action="store_true", help="also time lavaan through Rscript")
     args = parser.parse_args()
+    ensure_bytecode(ROOT)
     rscript = shutil.which("Rscript") if args.with_r else None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -28,7 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from timing import paired_medians  # benchmarks/timing.py, beside this script
+from timing import ensure_bytecode, paired_medians  # benchmarks/timing.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = json.loads((ROOT / "tests" / "goldens" / "lavaan_sem_extensions.json").read_text(encoding="utf-8"))
@@ -81,6 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
+    ensure_bytecode(ROOT)
     has_r = shutil.which("Rscript") is not None
     print(
         f"{'case':<12}{'sdt_survey (s)':>16}{'lavaan (s)':>12}{'ratio':>8}"

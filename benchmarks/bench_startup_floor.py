@@ -11,6 +11,10 @@ with this checkout's ``sdt_survey`` and, with ``--before DIR``, another copy's (
 REV sdt_survey | tar -x -C DIR``), against Rscript; and the floors: ``python -c pass``, Python
 importing numpy and pandas, Rscript loading lavaan. Prints the median wall-clock seconds and the
 median CPU seconds (user + system) of each; on a shared machine the CPU time is the steadier figure.
+The processes start in a temporary folder, so that ``python -c`` (which puts the current folder first
+on ``sys.path``) imports the copy that ``PYTHONPATH`` names. Compile both copies first
+(``python -m compileall -q sdt_survey``), as pip does on installing: where ``PYTHONDONTWRITEBYTECODE``
+is set, every run would otherwise compile the package from source.
 
     python benchmarks/bench_startup_floor.py [--rounds 9] [--before /tmp/base]
 """
@@ -34,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_latent  # noqa: E402  (beside this script)
 import bench_sem_cluster  # noqa: E402
 import bench_sem_extensions  # noqa: E402
+from timing import ensure_bytecode  # noqa: E402
 
 GOLDEN = json.loads((ROOT / "tests" / "goldens" / "lavaan_sem_extensions.json").read_text(encoding="utf-8"))
 PD = ROOT / "tests" / "data" / "PoliticalDemocracy.csv"
@@ -85,6 +90,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--before", type=Path, default=None, help="another copy's folder holding sdt_survey/")
     args = parser.parse_args()
+    ensure_bytecode(ROOT)
+    if args.before:
+        ensure_bytecode(args.before)
     with tempfile.TemporaryDirectory() as tmp:
         runs = commands(Path(tmp), args.before)
         wall: dict[str, list[float]] = {k: [] for k in runs}
@@ -93,7 +101,7 @@ def main() -> None:
             for name, (command, env) in runs.items():
                 before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 started = time.perf_counter()
-                subprocess.run(command, capture_output=True, check=True, cwd=ROOT, env={**os.environ, **env})
+                subprocess.run(command, capture_output=True, check=True, cwd=tmp, env={**os.environ, **env})
                 wall[name].append(time.perf_counter() - started)
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
