@@ -1,11 +1,17 @@
 """Speed of the latent continuity model, beside lavaan, as a user waits for it.
 
-Whole process: ``sdt-survey model --latent`` (reads and validates the responses, scores them, joins
-the continuity table, fits relatedness satisfaction as a factor of its four items on COC and PGY with
-cluster-robust MLR and FIML, writes the JSON) against a fresh ``Rscript -e`` that loads lavaan, reads
-both CSVs, reverses rs4, merges, fits ``sem(..., cluster = "program", estimator = "MLR",
-missing = "ml")`` and prints ``parameterEstimates()`` and ``fitMeasures()``. Best of ``--repeat``
-runs. "Fit only" times the fit inside each process (after imports and reading).
+Whole process, the same work on both sides: ``sdt-survey model --latent`` (reads the raw responses
+export, validates every answer, reverse-keys, scores the six subscales and two composites, joins the
+continuity table, fits relatedness satisfaction as a factor of its four items on COC and PGY with
+cluster-robust MLR and FIML, writes the JSON) against a fresh ``Rscript`` that loads lavaan and
+jsonlite, reads the same raw export and the continuity table, checks that every answer is a code
+1-5 or missing, reverse-keys as4, rs4 and cs4, scores the six subscale means (at least 3 of 4 items
+answered) and the two composites, merges, fits ``sem(..., cluster = "program", estimator = "MLR",
+missing = "ml")`` and writes ``parameterEstimates()``, ``standardizedSolution()`` and
+``fitMeasures()`` as JSON. (Ours also checks the file against the instrument for drift, flags
+careless answering and audits the keying; R does none of that.) The two run in alternation
+``--repeat`` times; the medians are shown. "Fit only" times the fit inside each process (after
+imports, reading and scoring; best of ``--repeat``).
 
 Data: the simulated residency wave 1 (408 residents in 14 programs, answers missing) of
 ``tests/data/reference/sdt-sim``, and the same design scaled up (``--large N`` residents in 40
@@ -25,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from timing import best_of  # benchmarks/timing.py, beside this script
+from timing import ensure_bytecode, paired_medians  # benchmarks/timing.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 SIM = ROOT / "tests" / "data" / "reference" / "sdt-sim"
@@ -56,16 +62,39 @@ def fit_only_python(responses: Path, exposure: Path) -> list[str]:
     return [sys.executable, "-c", code]
 
 
-def r_command(responses: Path, exposure: Path) -> list[str]:
+SUBSCALES = {
+    "autonomy_satisfaction": "as",
+    "autonomy_frustration": "af",
+    "relatedness_satisfaction": "rs",
+    "relatedness_frustration": "rf",
+    "competence_satisfaction": "cs",
+    "competence_frustration": "cf",
+}
+
+
+def r_command(responses: Path, exposure: Path, out: Path) -> list[str]:
+    """lavaan doing what ``model --latent`` does, from the raw export to a JSON file."""
+    subscales = ", ".join(f"{name} = paste0('{p}', 1:4)" for name, p in SUBSCALES.items())
     code = (
-        "suppressMessages(library(lavaan))\n"
+        "suppressMessages({library(lavaan); library(jsonlite)})\n"
         f"d <- read.csv({str(responses)!r}); ct <- read.csv({str(exposure)!r})\n"
-        "d <- merge(d, ct[, c('resident', 'coc')], by = 'resident'); d$rs4 <- 6 - d$rs4\n"
+        f"subs <- list({subscales})\n"
+        "items <- unlist(subs); x <- as.matrix(d[items])\n"
+        "bad <- which(!is.na(x) & !(x %in% 1:5)); if (length(bad)) stop('invalid answers: ', length(bad))\n"
+        "d[c('as4', 'rs4', 'cs4')] <- 6 - d[c('as4', 'rs4', 'cs4')]\n"
+        "for (s in names(subs)) { m <- as.matrix(d[subs[[s]]])\n"
+        "  d[[s]] <- ifelse(rowSums(!is.na(m)) >= 3, rowMeans(m, na.rm = TRUE), NA) }\n"
+        "d$need_satisfaction <- rowMeans(d[grep('_satisfaction$', names(subs), value = TRUE)])\n"
+        "d$need_frustration <- rowMeans(d[grep('_frustration$', names(subs), value = TRUE)])\n"
+        "d <- merge(d, ct[, c('resident', 'coc')], by = 'resident')\n"
         "m <- 'relatedness_satisfaction =~ rs1 + rs2 + rs3 + rs4\nrelatedness_satisfaction ~ coc + pgy'\n"
         "t0 <- proc.time()[['elapsed']]\n"
+        "d$relatedness_satisfaction <- NULL  # the observed score; the factor takes its name\n"
         "f <- suppressWarnings(sem(m, d, cluster = 'program', estimator = 'MLR', missing = 'ml'))\n"
         "p <- parameterEstimates(f); s <- standardizedSolution(f); x <- fitMeasures(f)\n"
-        "cat(proc.time()[['elapsed']] - t0, '\\n')\n"
+        "t <- proc.time()[['elapsed']] - t0\n"
+        f"write_json(list(parameters = p, standardized = s, fit = as.list(x)), {str(out)!r}, digits = NA)\n"
+        "cat(t, '\\n')\n"
     )
     return ["Rscript", "-e", code]
 
@@ -104,12 +133,17 @@ def run(command: list[str]) -> str:
 
 def time_case(responses: Path, exposure: Path, out: Path, repeat: int) -> str:
     """One row of the table: whole process and fit only, ours and lavaan's."""
-    ours, _ = best_of(repeat, lambda: run(cli_command(responses, exposure, out)))
+    has_r = shutil.which("Rscript") is not None
+    r_out = out.with_name("lavaan.json")
+    ours, theirs, _, _ = paired_medians(
+        repeat,
+        lambda: run(cli_command(responses, exposure, out)),
+        (lambda: run(r_command(responses, exposure, r_out))) if has_r else None,
+    )
     fit_ours = min(float(run(fit_only_python(responses, exposure))) for _ in range(repeat))
-    if not shutil.which("Rscript"):
+    if not has_r:
         return f"{ours:.2f} | (no R) | {fit_ours:.3f} | (no R)"
-    theirs, _ = best_of(repeat, lambda: run(r_command(responses, exposure)))
-    fit_theirs = min(float(run(r_command(responses, exposure)).split()[-1]) for _ in range(repeat))
+    fit_theirs = min(float(run(r_command(responses, exposure, r_out)).split()[-1]) for _ in range(repeat))
     return f"{ours:.2f} | {theirs:.2f} | {fit_ours:.3f} | {fit_theirs:.3f}"
 
 
@@ -117,9 +151,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--large", type=int, default=5000, help="residents in the scaled-up case (0: skip)")
     args = parser.parse_args()
+    ensure_bytecode(ROOT)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         cases = {"residency (408, 14 programs)": (SIM / "responses_w1.csv", SIM / "continuity_truth.csv")}

@@ -12,8 +12,8 @@ Cases (MLR, cluster-robust standard errors and Yuan-Bentler test):
 Two figures each. *Fit*: the fit with fit measures and standard errors, in process (best of
 ``--repeat``; lavaan's ``cfa()`` + ``fitMeasures()`` + ``parameterEstimates()`` timed inside R with
 ``system.time``). *Whole process*: what a user waits for from the shell, a fresh ``python`` (import,
-read the CSV, fit, print the estimates) against a fresh ``Rscript`` doing the same with lavaan
-(best of ``--repeat`` too).
+read the CSV, fit, print the estimates) against a fresh ``Rscript`` doing the same with lavaan, run
+in alternation ``--repeat`` times (medians).
 
     python benchmarks/bench_sem_cluster.py [--n 20000] [--repeat 3] [--with-r]
 """
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from timing import best_of  # benchmarks/timing.py, beside this script
+from timing import best_of, ensure_bytecode, paired_medians  # benchmarks/timing.py, beside this script
 
 import sdt_survey
 from sdt_survey.factor.sem import CFAModel, cfa, emit_lavaan
@@ -124,6 +124,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--with-r", action="store_true", help="also time lavaan through Rscript")
     args = parser.parse_args()
+    ensure_bytecode(ROOT)
     rscript = shutil.which("Rscript") if args.with_r else None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -140,13 +141,16 @@ def main() -> None:
                 )
             script = folder / f"{name}.py"
             script.write_text(python_script(csv, model, cluster, missing), encoding="utf-8")
-            process_s, _ = wall([sys.executable, str(script)], args.repeat)
-            lavaan_fit = lavaan_process = float("nan")
+            lavaan_fit = float("nan")
+            once, timed = folder / f"{name}.R", folder / f"{name}_fits.R"
+            once.write_text(r_script(csv, model, cluster, missing, 1), encoding="utf-8")
+            timed.write_text(r_script(csv, model, cluster, missing, args.repeat), encoding="utf-8")
+            process_s, lavaan_process, _, _ = paired_medians(
+                args.repeat,
+                lambda s=script: wall([sys.executable, str(s)], 1),
+                (lambda o=once: wall([rscript, str(o)], 1)) if rscript else None,
+            )
             if rscript:
-                once, timed = folder / f"{name}.R", folder / f"{name}_fits.R"
-                once.write_text(r_script(csv, model, cluster, missing, 1), encoding="utf-8")
-                timed.write_text(r_script(csv, model, cluster, missing, args.repeat), encoding="utf-8")
-                lavaan_process, _ = wall([rscript, str(once)], args.repeat)
                 lavaan_fit = float(wall([rscript, str(timed)], 1)[1].split()[0])
             print(
                 f"{name:<12}{fit.n_used:>8}{fit.n_clusters:>6}  {fit_s:>9.3f}{lavaan_fit:>9.3f}  "

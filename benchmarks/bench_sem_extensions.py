@@ -3,7 +3,8 @@
 Whole process, as a user waits for it: a fresh ``python -c`` that imports sdt_survey, reads the CSV,
 fits with ``cfa(...)`` and builds the parameter table with the standardized solution and the defined
 parameters, against a fresh ``Rscript -e`` that loads lavaan, reads the CSV, fits with ``sem(...)`` and
-calls ``fitMeasures()`` and ``parameterEstimates(standardized = TRUE)``. Best of ``--repeat`` runs.
+calls ``fitMeasures()`` and ``parameterEstimates(standardized = TRUE)``. The two processes run in
+alternation ``--repeat`` times; the medians are shown.
 The "fit only" columns time the same work inside each process (after the imports and the CSV).
 
 Cases (the data of tests/test_sem_covariates.py):
@@ -27,7 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from timing import best_of  # benchmarks/timing.py, beside this script
+from timing import ensure_bytecode, paired_medians  # benchmarks/timing.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = json.loads((ROOT / "tests" / "goldens" / "lavaan_sem_extensions.json").read_text(encoding="utf-8"))
@@ -78,8 +79,9 @@ def run(command: list[str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
+    ensure_bytecode(ROOT)
     has_r = shutil.which("Rscript") is not None
     print(
         f"{'case':<12}{'sdt_survey (s)':>16}{'lavaan (s)':>12}{'ratio':>8}"
@@ -88,13 +90,12 @@ def main() -> None:
     for name, (golden, path, estimator, missing) in CASES.items():
         model = GOLDEN[golden]["model"]
         ours_cmd = python_command(model, path, estimator, missing)
-        ours, out_ours = best_of(args.repeat, lambda c=ours_cmd: run(c))
-        if has_r:
-            r_cmd = r_command(model, path, estimator, missing)
-            theirs, out_r = best_of(args.repeat, lambda c=r_cmd: run(c))
-            ratio = f"{theirs / ours:.2f}x"
-        else:
-            theirs, out_r, ratio = float("nan"), "nan 0 nan", ""
+        r_cmd = r_command(model, path, estimator, missing)
+        ours, theirs, out_ours, out_r = paired_medians(
+            args.repeat, lambda c=ours_cmd: run(c), (lambda c=r_cmd: run(c)) if has_r else None
+        )
+        ratio = f"{theirs / ours:.2f}x" if has_r else ""
+        out_r = out_r if has_r else "nan 0 nan"
         chisq_ours, _, fit_ours = out_ours.split()
         chisq_r, _, fit_r = out_r.split()
         print(

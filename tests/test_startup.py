@@ -108,3 +108,59 @@ def test_public_names_stay_importable_and_listed():
     from sdt_survey.factor.sem import ordinal_invariance  # a function named like its module
 
     assert callable(ordinal_invariance) and not isinstance(ordinal_invariance, type(sdt_survey))
+
+
+def test_sem_fits_load_no_scipy_special_linalg_or_stats():
+    """ML, MLR, FIML and cluster-robust fits (and their tables) run on numpy alone (issue 15).
+
+    scipy.special (with its array-API machinery and numpy.f2py) and scipy.linalg took longer to
+    import than these models take to fit; ``sdt_survey.stats.special`` computes the same numbers.
+    """
+    golden = "tests/goldens/lavaan_sem_extensions.json"
+    code = f"""
+import json, sys, warnings
+import pandas as pd
+from sdt_survey.factor import cfa
+warnings.simplefilter("ignore")
+g = json.load(open({golden!r}))
+pd_data = pd.read_csv("tests/data/PoliticalDemocracy.csv")
+for est in ("ML", "MLR"):
+    r = cfa(pd_data, g["pd_ml"]["model"], estimator=est)
+    r.parameters, r.fit_measures, r.to_dict()
+r = cfa(pd.read_csv("tests/data/residency_mimic.csv"), g["residency_fiml_mlr"]["model"],
+        estimator="MLR", missing="fiml")
+r.parameters, r.fit_measures, r.to_dict()
+two = pd.read_csv("tests/data/demo_twolevel.csv")
+r = cfa(two, "f =~ y1 + y2 + y3\\ng =~ y4 + y5 + y6", estimator="MLR", cluster="cluster")
+r.parameters, r.fit_measures, r.to_dict()
+print("\\nMODULES " + json.dumps(sorted(sys.modules)))
+"""
+    _, modules = loaded_modules(code=code)
+    assert "sdt_survey.factor.sem.fitting" in modules
+    scipy_parts = ("scipy.special", "scipy.linalg", "scipy.stats")
+    assert sorted(m for m in modules if m.startswith(scipy_parts)) == []
+    assert "numpy.f2py" not in modules
+
+
+def test_the_entry_point_exits_without_teardown_but_with_its_status_output_and_exit_handlers():
+    """``sdt-survey`` skips the interpreter's teardown (issue 15), losing nothing on the way out."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('exit handlers ran\\n'))\n"
+        "from sdt_survey.cli import main\nmain()\n"
+    )
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+        )
+
+    listed = run("list", "--format", "json")
+    assert listed.returncode == 0
+    assert "bpn-residency" in [entry["name"] for entry in json.loads(listed.stdout)]  # all of it, parsed
+    assert "exit handlers ran" in listed.stderr
+    bad_option = run("--no-such-option")
+    assert bad_option.returncode == 2 and "No such option" in bad_option.stderr
+    assert "exit handlers ran" in bad_option.stderr
+    missing = run("info", "no-such-instrument")
+    assert missing.returncode == 1 and "no such file" in missing.stderr

@@ -9,12 +9,15 @@ its commands runs or shows its help.
 from __future__ import annotations
 
 from .group import cli  # commands are imported on use (group.COMMANDS)
-from .support import unwind_on_sigterm
+from .support import exit_now, unwind_on_sigterm
 
 
 def main() -> None:
     unwind_on_sigterm()
-    cli(prog_name="sdt-survey")
+    try:
+        cli(prog_name="sdt-survey")
+    except SystemExit as done:  # click ends every run so, with the command's exit status
+        exit_now(done.code)
 
 
 __all__ = ["cli", "main"]

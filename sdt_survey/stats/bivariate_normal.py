@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special
 
 # Gauss-Legendre nodes and weights on (-1, 1), halves (Genz's BVNU).
 _GL = {
@@ -77,6 +76,8 @@ def bvn_upper(h: np.ndarray, k: np.ndarray, r: float) -> np.ndarray:
 
     Vectorized over ``h`` and ``k`` (finite values); accurate to about 1e-15.
     """
+    from scipy import special  # imported on use: an ML fit never needs it (issue 15)
+
     h = np.asarray(h, dtype=float)
     k = np.asarray(k, dtype=float)
     phid = special.ndtr
@@ -128,6 +129,8 @@ def bvn_upper(h: np.ndarray, k: np.ndarray, r: float) -> np.ndarray:
 
 def bvn_cdf_grid(rc: np.ndarray, cc: np.ndarray, rho: float) -> np.ndarray:
     """Cell probabilities of a bivariate normal cut at row thresholds rc and column thresholds cc."""
+    from scipy import special  # imported on use: an ML fit never needs it (issue 15)
+
     rows = np.r_[-np.inf, rc, np.inf]
     cols = np.r_[-np.inf, cc, np.inf]
     hh, kk = np.meshgrid(rows, cols, indexing="ij")

@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -257,12 +258,18 @@ def check_defined(statements: Sequence[Statement]) -> None:
         known.add(s.lhs)
 
 
+@functools.lru_cache(maxsize=512)
+def _tree(text: str) -> tuple:
+    """The parsed expression, once per text: the delta method evaluates it once per parameter and step."""
+    return parse_expression(text)
+
+
 def defined_values(statements: Sequence[Statement], label_values: Mapping[str, Any]) -> list[Any]:
     """The value of each defined parameter (in order), given the values of the labels."""
     scope = dict(label_values)
     out = []
     for s in statements:
-        value = evaluate(parse_expression(s.rhs), scope)
+        value = evaluate(_tree(s.rhs), scope)
         scope[s.lhs] = value
         out.append(value)
     return out

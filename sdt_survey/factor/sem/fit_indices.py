@@ -14,9 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from scipy import special
-
-from ...stats.probability import chi2_sf
+from ...stats.probability import chi2_isf, chi2_sf
 from .fit import _pchisq, fit_cfi, fit_rmsea, fit_rmsea_ci, fit_tli
 
 #: lavaan's defaults for the RMSEA interval and its tests of close and not-close fit.
@@ -92,7 +90,7 @@ def fit_cn(x2: float, df: float, n: float, alpha: float) -> float:
     """Hoelter's critical N (lavaan's lav_fit_cn)."""
     if df == 0 and x2 < 2.220446049250313e-16:
         return _NAN
-    return float(special.chdtri(df, alpha)) / (x2 / n) + 1 if df > 0 else _NAN
+    return float(chi2_isf(alpha, df)) / (x2 / n) + 1 if df > 0 else _NAN
 
 
 def _incremental(suffix: str, x2, df, x2_null, df_null) -> dict[str, float]:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from scipy import linalg
 
 from ..._progress import step as progress_step
+from .cholesky import pd_solve
 from .spec import BETA, LAMBDA, PSI, THETA, Spec
 
 
@@ -84,13 +84,13 @@ def optimize(engine: Objective, x0: np.ndarray, max_iter: int = 1000) -> Optimum
         info = engine.observed_information(x) if newton else engine.fisher_information(x)
         kind = "observed" if newton else "fisher"
         try:
-            step = -linalg.cho_solve(linalg.cho_factor(info), grad)
-        except (linalg.LinAlgError, ValueError):
+            step = -pd_solve(info, grad)
+        except (np.linalg.LinAlgError, ValueError):
             info = engine.fisher_information(x)
             kind = "fisher"
             try:
-                step = -linalg.cho_solve(linalg.cho_factor(info), grad)
-            except (linalg.LinAlgError, ValueError):
+                step = -pd_solve(info, grad)
+            except (np.linalg.LinAlgError, ValueError):
                 ridge = 1e-8 * max(1.0, float(np.abs(np.diag(info)).max()))
                 step = -np.linalg.lstsq(info + ridge * np.eye(len(x)), grad, rcond=None)[0]
         decrement = -float(grad @ step)

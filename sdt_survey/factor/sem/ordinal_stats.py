@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from ...errors import CFAError
 from ...stats.bivariate_normal import bvn_cdf_grid
@@ -70,6 +69,8 @@ def _phi2(h: np.ndarray, k: np.ndarray, rho: float) -> np.ndarray:
 
 def _pair_tables(t1: np.ndarray, t2: np.ndarray, rho: float):
     """Cell probabilities and their derivatives wrt rho and each threshold of either item."""
+    from scipy import special  # imported on use: an ML fit never needs it (issue 15)
+
     a = np.r_[-np.inf, t1, np.inf]
     b = np.r_[-np.inf, t2, np.inf]
     prob = bvn_cdf_grid(t1, t2, rho)
@@ -148,6 +149,8 @@ def _polychoric_ml(tab: np.ndarray, t1: np.ndarray, t2: np.ndarray, start: float
 
 
 def ordinal_sample_stats(x: np.ndarray, names: list[str]) -> OrdinalSampleStats:
+    from scipy import special  # imported on use: an ML fit never needs it (issue 15)
+
     n, p = x.shape
     codes = np.empty((n, p), dtype=int)
     levels, thresholds = [], []

@@ -11,9 +11,9 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import linalg
 
 from ...stats.probability import chi2_sf
+from .cholesky import block_diag
 from .cluster import score_crossprod
 from .exogenous import fixed_x_params
 from .fit import fit_cfi, fit_rmsea, fit_rmsea_ci, fit_tli
@@ -157,10 +157,10 @@ def fiml_corrected(
         wmi.append(a1_inv)
         wc.append(expected_information_elements(a_s, b_s, s_s, c_s, np.linalg.inv(group.cov))[keep])
         gamma.append(a1_inv @ b1 @ a1_inv)
-    wm_all = linalg.block_diag(*[f * w for f, w in zip(fg, wm, strict=True)])
-    wmi_all = linalg.block_diag(*[w / f for f, w in zip(fg, wmi, strict=True)])
-    wc_all = linalg.block_diag(*[f * w for f, w in zip(fg, wc, strict=True)])
-    gamma_all = linalg.block_diag(*[w / f for f, w in zip(fg, gamma, strict=True)])
+    wm_all = block_diag(*[f * w for f, w in zip(fg, wm, strict=True)])
+    wmi_all = block_diag(*[w / f for f, w in zip(fg, wmi, strict=True)])
+    wc_all = block_diag(*[f * w for f, w in zip(fg, wc, strict=True)])
+    gamma_all = block_diag(*[w / f for f, w in zip(fg, gamma, strict=True)])
     middle = wmi_all @ wc_all @ wmi_all
 
     def complete_chisq(eng: Engine, xx: np.ndarray) -> float:

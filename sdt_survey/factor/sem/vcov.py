@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import linalg
 
+from .cholesky import cho_solve, cholesky_lower
 from .spec import Spec
 
 if TYPE_CHECKING:  # only for annotations
@@ -35,11 +35,11 @@ def _invert_information(info: np.ndarray, n_total: int, spec: Spec) -> tuple[np.
         )
         return np.full((q, q), np.nan), reason
     try:
-        factor = linalg.cho_factor(info)
-        pivots = np.diag(factor[0]) ** 2
+        factor = cholesky_lower(info)
+        pivots = np.diag(factor) ** 2
         if pivots.min() > 1e-10 * np.abs(np.diag(info)).max():
-            return linalg.cho_solve(factor, np.eye(q)) / n_total, None
-    except linalg.LinAlgError:
+            return cho_solve(factor, np.eye(q)) / n_total, None
+    except np.linalg.LinAlgError:
         pass
     eigval, eigvec = np.linalg.eigh(info)
     if eigval[0] > 1e-10 * max(abs(eigval[-1]), 1e-300):
