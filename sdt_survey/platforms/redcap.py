@@ -60,86 +60,31 @@ from ..errors import SdtSurveyError
 from ..files import atomic_output
 from ..instrument import Instrument, Item, code_text
 from ..instrument.expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
+from .redcap_check import (
+    ANNOTATION,
+    BRANCHING,
+    CHOICES,
+    COLUMNS,
+    FORM,
+    HEADER,
+    LABEL,
+    MATRIX,
+    NAME,
+    REQUIRED,
+    TYPE,
+    VALIDATION,
+    VMAX,
+    VMIN,
+    check_dictionary,
+    is_warning,
+)
 from .result import ExportResult
 from .survey import Survey, SurveySection, check_option_comparison, html_line, quote_without_escapes
 from .table import Claim, ResponseTable, match_by_text, normalise_text
 
-#: REDCap's data dictionary columns, in the order REDCap requires.
-COLUMNS = [
-    "Variable / Field Name",
-    "Form Name",
-    "Section Header",
-    "Field Type",
-    "Field Label",
-    "Choices, Calculations, OR Slider Labels",
-    "Field Note",
-    "Text Validation Type OR Show Slider Number",
-    "Text Validation Min",
-    "Text Validation Max",
-    "Identifier?",
-    "Branching Logic (Show field only if...)",
-    "Required Field?",
-    "Custom Alignment",
-    "Question Number (surveys only)",
-    "Matrix Group Name",
-    "Matrix Ranking?",
-    "Field Annotation",
-]
-NAME, FORM, HEADER, TYPE, LABEL, CHOICES, NOTE, VALIDATION, VMIN, VMAX = COLUMNS[:10]
-IDENTIFIER, BRANCHING, REQUIRED, ALIGNMENT, NUMBER, MATRIX, RANKING, ANNOTATION = COLUMNS[10:]
-
-FIELD_TYPES = (
-    "text",
-    "notes",
-    "dropdown",
-    "radio",
-    "checkbox",
-    "yesno",
-    "truefalse",
-    "file",
-    "slider",
-    "calc",
-    "descriptive",
-    "sql",
-)
-CHOICE_TYPES = ("dropdown", "radio", "checkbox")
-#: Validation types REDCap ships with (the subset a survey of this kind can use).
-VALIDATION_TYPES = (
-    "date_dmy",
-    "date_mdy",
-    "date_ymd",
-    "datetime_dmy",
-    "datetime_mdy",
-    "datetime_ymd",
-    "datetime_seconds_dmy",
-    "datetime_seconds_mdy",
-    "datetime_seconds_ymd",
-    "email",
-    "integer",
-    "alpha_only",
-    "number",
-    "number_1dp",
-    "number_2dp",
-    "number_3dp",
-    "number_4dp",
-    "phone",
-    "time",
-    "time_mm_ss",
-    "zipcode",
-)
 #: Validation type of each item type that is a ``text`` field.
 VALIDATION_OF_TYPE = {"integer": "integer", "number": "number", "date": "date_ymd"}
-#: REDCap accepts longer names, but warns above 26 characters; item ids keep to 26 for that reason.
-MAX_FIELD_NAME = 26
-FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-FORM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-CHOICE_CODE = re.compile(r"^-?[A-Za-z0-9_]+(?:\.[0-9]+)?$")
 RECORD_ID = "record_id"
-
-# Field references in branching logic: [field] or [field(code)] for one checkbox option.
-_REFERENCE = re.compile(r"\[([^\[\]()]*)(?:\(([^()\[\]]*)\))?\]")
-_STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
-_LOGIC_TOKEN = re.compile(r"\s+|\band\b|\bor\b|<>|!=|<=|>=|=|<|>|\(|\)|-?\d+(?:\.\d+)?|\x00")
 
 
 def form_name(instrument: Instrument) -> str:
@@ -446,255 +391,6 @@ def build_dictionary(
     return pd.DataFrame([{**blank, **row} for row in rows], columns=COLUMNS, dtype=str)
 
 
-# ------------------------------------------------------------------------- checks
-
-
-def check_dictionary(frame: pd.DataFrame) -> list[str]:
-    """Check a data dictionary against the rules REDCap applies when it is uploaded.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        A data dictionary with REDCap's 18 columns (e.g. from
-        :func:`read_dictionary`), read as text.
-
-    Returns
-    -------
-    list of str
-        One message per problem, naming the row (as in the CSV, the header is
-        row 1) and the field; empty when REDCap would accept the dictionary.
-        Checked: the columns and their order; the first field (a text record
-        id); field names (lowercase letters, digits and ``_``, starting with a
-        letter, at most 26 characters, no REDCap-reserved names), with no
-        duplicates; form names, each form in one contiguous block; field
-        types; choices (``code, label | ...``, unique codes, only on choice
-        fields); text validation and its min/max; the y/blank flags; matrix
-        groups (contiguous, one form, one field type, identical choices);
-        branching logic (balanced, known operators, references to fields
-        defined earlier, ``[field(code)]`` only for an option of a checkbox).
-
-    Examples
-    --------
-    >>> from sdt_survey.platforms import build_survey
-    >>> frame = build_dictionary(build_survey("program-belonging"))
-    >>> check_dictionary(frame)
-    []
-    >>> frame.loc[2, "Variable / Field Name"] = "pb1"
-    >>> check_dictionary(frame)
-    ["row 4: field 'pb1': duplicate field name (first at row 3)"]
-    """
-    columns = [str(c) for c in frame.columns]
-    if columns != COLUMNS:
-        missing = [c for c in COLUMNS if c not in columns]
-        extra = [c for c in columns if c not in COLUMNS]
-        detail = (f"; missing: {', '.join(missing)}" if missing else "") + (
-            f"; unexpected: {', '.join(extra)}" if extra else ""
-        )
-        return [
-            f"the columns must be REDCap's 18 data dictionary columns in order{detail or ' (order differs)'}"
-        ]
-    if frame.empty:
-        return ["the dictionary has no fields"]
-    rows = frame.fillna("").astype(str).map(str.strip).to_dict("records")
-    problems: list[str] = []
-    first_row: dict[str, int] = {}
-    choices_of: dict[str, dict[str, str]] = {}
-    type_of: dict[str, str] = {}
-    forms = [row[FORM] for row in rows]
-    for index, row in enumerate(rows):
-        where = f"row {index + 2}: field {row[NAME]!r}"
-
-        def problem(message: str, where: str = where) -> None:
-            problems.append(f"{where}: {message}")
-
-        name, field_type = row[NAME], row[TYPE]
-        problems.extend(f"{where}: {message}" for message in _name_problems(name, forms))
-        if name in first_row:
-            problem(f"duplicate field name (first at row {first_row[name] + 2})")
-        else:
-            first_row[name] = index
-        if not FORM_NAME.match(row[FORM]):
-            problem(
-                f"form name {row[FORM]!r} must be lowercase letters, digits and '_', starting with a letter"
-            )
-        if field_type not in FIELD_TYPES:
-            problem(f"field type {field_type!r} is not a REDCap field type ({', '.join(FIELD_TYPES)})")
-        if index == 0 and (field_type != "text" or row[BRANCHING] or row[MATRIX]):
-            problem("the first field is the record id: a text field without branching logic or matrix")
-        if not row[LABEL] and field_type != "descriptive":
-            problem("the field label is empty")
-        for column in (IDENTIFIER, REQUIRED):
-            if row[column] not in ("", "y", "n"):
-                problem(f"{column!r} must be 'y' or blank, not {row[column]!r}")
-        if row[ALIGNMENT] not in ("", "LV", "LH", "RV", "RH"):
-            problem(f"custom alignment must be LV, LH, RV or RH, not {row[ALIGNMENT]!r}")
-        if field_type in CHOICE_TYPES:
-            parsed, messages = _parse_choices(row[CHOICES])
-            for message in messages:
-                problem(message)
-            choices_of[name] = parsed
-        elif row[CHOICES] and field_type not in ("calc", "slider", "sql"):
-            problem(f"a {field_type} field takes no choices")
-        type_of.setdefault(name, field_type)
-        for message in _validation_problems(row, field_type):
-            problem(message)
-        if row[BRANCHING]:
-            for message in _branching_problems(row[BRANCHING], first_row, index, type_of, choices_of):
-                problem(f"branching logic: {message}")
-    problems += _form_problems(rows)
-    problems += _matrix_problems(rows)
-    return problems
-
-
-_RESERVED_PREFIX = "redcap_"
-
-
-def _name_problems(name: str, forms: Sequence[str]) -> list[str]:
-    found = []
-    if not FIELD_NAME.match(name):
-        found.append("the name must be lowercase letters, digits and '_', starting with a letter")
-    if len(name) > MAX_FIELD_NAME:
-        found.append(f"the name is {len(name)} characters long; REDCap's limit is {MAX_FIELD_NAME}")
-    if name.startswith(_RESERVED_PREFIX):
-        found.append("names beginning with 'redcap_' are reserved by REDCap")
-    for form in set(forms):
-        if name in (f"{form}_complete", f"{form}_timestamp"):
-            found.append(f"the name is REDCap's own column of form {form!r}")
-    return found
-
-
-def _parse_choices(text: str) -> tuple[dict[str, str], list[str]]:
-    """``1, Yes | 0, No`` -> {code: label}, with the problems found."""
-    if not text:
-        return {}, ["a choice field needs choices ('code, label | code, label')"]
-    parsed: dict[str, str] = {}
-    problems = []
-    for part in text.split("|"):
-        code, comma, label = part.partition(",")
-        code, label = code.strip(), label.strip()
-        if not comma or not code or not label:
-            problems.append(f"choice {part.strip()!r} is not 'code, label'")
-        elif not CHOICE_CODE.match(code):
-            problems.append(f"choice code {code!r} must be letters, digits, '_' (or a number)")
-        elif code in parsed:
-            problems.append(f"choice code {code!r} appears twice")
-        else:
-            parsed[code] = label
-    return parsed, problems
-
-
-def _validation_problems(row: Mapping[str, str], field_type: str) -> list[str]:
-    validation, low, high = row[VALIDATION], row[VMIN], row[VMAX]
-    if not validation:
-        return ["text validation min/max need a validation type"] if (low or high) else []
-    if field_type == "slider":
-        return []
-    if field_type != "text":
-        return [f"text validation applies to text fields, not {field_type}"]
-    if validation not in VALIDATION_TYPES:
-        return [f"unknown text validation type {validation!r}"]
-    found = []
-    bounds: list[float] = []
-    for label, value in (("min", low), ("max", high)):
-        if not value:
-            continue
-        if validation in ("integer", "number") or validation.startswith("number_"):
-            try:
-                number = float(value)
-            except ValueError:
-                found.append(f"validation {label} {value!r} is not a number")
-                continue
-            if validation == "integer" and not number.is_integer():
-                found.append(f"validation {label} {value!r} is not a whole number")
-            bounds.append(number)
-        elif validation == "date_ymd" and not re.match(r"^\d{4}-\d{2}-\d{2}$|^today$", value):
-            found.append(f"validation {label} {value!r} is not a date YYYY-MM-DD")
-    if len(bounds) == 2 and bounds[0] > bounds[1]:
-        found.append(f"validation min {low} is larger than max {high}")
-    return found
-
-
-def _branching_problems(
-    logic: str,
-    first_row: Mapping[str, int],
-    index: int,
-    type_of: Mapping[str, str],
-    choices_of: Mapping[str, Mapping[str, str]],
-) -> list[str]:
-    found = []
-    for match in _REFERENCE.finditer(_STRING.sub("''", logic)):
-        name, code = match.group(1), match.group(2)
-        if name not in first_row or first_row[name] >= index:
-            found.append(f"[{name}] is not a field defined before this one")
-            continue
-        if code is not None:
-            if type_of.get(name) != "checkbox":
-                found.append(f"[{name}({code})] names an option, but {name!r} is not a checkbox")
-            elif code not in choices_of.get(name, {}):
-                found.append(f"{code!r} is not a choice code of checkbox {name!r}")
-        elif type_of.get(name) == "checkbox":
-            found.append(f"checkbox {name!r} must be referenced by option, e.g. [{name}(1)] = '1'")
-    # Whatever remains once strings and field references are set aside must be operators and numbers.
-    skeleton = _REFERENCE.sub("\x00", _STRING.sub("\x00", logic))
-    if skeleton.count("'") or skeleton.count('"'):
-        found.append("a quote is not closed")
-    leftover = _LOGIC_TOKEN.sub(" ", skeleton).split()
-    if leftover:
-        found.append(f"unexpected {' '.join(leftover)!r} (use =, <>, <, <=, >, >=, and, or, parentheses)")
-    depth = 0
-    for char in skeleton:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            break
-    if depth != 0:
-        found.append("parentheses are not balanced")
-    return found
-
-
-def _form_problems(rows: Sequence[Mapping[str, str]]) -> list[str]:
-    problems = []
-    closed: set[str] = set()
-    for index, row in enumerate(rows):
-        form = row[FORM]
-        previous = rows[index - 1][FORM] if index else None
-        if form != previous:
-            if form in closed:
-                problems.append(
-                    f"row {index + 2}: field {row[NAME]!r}: form {form!r} continues after another "
-                    "form; the fields of a form must be contiguous"
-                )
-            if previous is not None:
-                closed.add(previous)
-    return problems
-
-
-def _matrix_problems(rows: Sequence[Mapping[str, str]]) -> list[str]:
-    problems = []
-    seen: dict[str, int] = {}
-    for index, row in enumerate(rows):
-        group = row[MATRIX]
-        if not group:
-            continue
-        where = f"row {index + 2}: field {row[NAME]!r}: matrix {group!r}"
-        if not FIELD_NAME.match(group):
-            problems.append(f"{where}: a matrix group name must be lowercase letters, digits and '_'")
-        if row[TYPE] not in ("radio", "checkbox"):
-            problems.append(f"{where}: matrix fields must be radio or checkbox, not {row[TYPE]!r}")
-        if group not in seen:
-            seen[group] = index
-            continue
-        first = rows[seen[group]]
-        if rows[index - 1][MATRIX] != group:
-            problems.append(f"{where}: the fields of a matrix group must be contiguous")
-        if row[FORM] != first[FORM]:
-            problems.append(f"{where}: a matrix group must stay within one form")
-        if row[TYPE] != first[TYPE]:
-            problems.append(f"{where}: every field of a matrix group must have the same type")
-        if _parse_choices(row[CHOICES])[0] != _parse_choices(first[CHOICES])[0]:
-            problems.append(f"{where}: choices differ from the first field of the group ({first[NAME]!r})")
-    return problems
-
-
 # -------------------------------------------------------------------------- write
 
 
@@ -762,7 +458,7 @@ def write(
     ['1, Nada cierto', '2, Ligeramente cierto']
     """
     frame = build_dictionary(survey, text_field=text_field, record_id=record_id)
-    problems = check_dictionary(frame)
+    problems = [p for p in check_dictionary(frame) if not is_warning(p)]
     if problems:
         raise SdtSurveyError("the REDCap data dictionary would be refused:\n  " + "\n  ".join(problems))
     with atomic_output(out, overwrite=overwrite) as temp:
