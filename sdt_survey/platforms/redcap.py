@@ -590,3 +590,143 @@ def match_columns(
     split = match_checkboxes(items, columns, matched, used)
     match_by_text(items, columns, claim, "its field label")
     return split
+
+
+#: A number REDCap wrote with a comma as its decimal mark (``number_1dp_comma_decimal``: ``36,5``).
+_COMMA_DECIMAL = r"^\s*-?\d+,\d+\s*$"
+
+
+def normalise_cells(frame: pd.DataFrame, numeric_columns: Sequence[str]) -> list[str]:
+    """Comma-decimal numbers (``36,5``) in the columns of number items become ``36.5``, in place.
+
+    REDCap's comma-decimal validation types (``number_comma_decimal``,
+    ``number_1dp_comma_decimal`` ...) export the value as typed; REDCap never
+    writes a thousands separator, so ``d,d`` is a decimal comma. Returns one
+    note per column changed.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"temp": ["36,5", "37.0", None]})
+    >>> notes = normalise_cells(frame, ["temp"])
+    >>> frame["temp"].tolist(), notes[0].split(":")[0]
+    (['36.5', '37.0', None], "column 'temp'")
+    """
+    notes = []
+    for column in numeric_columns:
+        values = frame[column]
+        if values.dtype.kind in "biuf":
+            continue
+        text = values.astype("string")
+        comma = text.str.match(_COMMA_DECIMAL).fillna(False).to_numpy(dtype=bool)
+        if comma.any():
+            example = text[comma].iloc[0].strip()
+            frame.loc[comma, column] = text[comma].str.strip().str.replace(",", ".", regex=False).to_numpy()
+            notes.append(
+                f"column {column!r}: {int(comma.sum())} number(s) written with a decimal comma "
+                f" (REDCap's comma-decimal validation) read as {example.replace(',', '.')}"
+            )
+    return notes
+
+
+def _blank(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Cells that are missing or empty text, column by column."""
+    return pd.DataFrame(
+        {c: (frame[c].isna() | frame[c].astype("string").str.strip().eq("")).fillna(True) for c in columns},
+        index=frame.index,
+    )
+
+
+def rows_of_other_forms(frame: pd.DataFrame, item_columns: Sequence[str]) -> tuple[pd.Series, list[str]]:
+    """Rows that hold other REDCap forms, not the instrument's: set aside, not "empty rows".
+
+    A REDCap export has one row per record and event, plus one per instance of
+    each repeating instrument. A row where none of the instrument's fields is
+    answered and the ``<form>_complete`` of the forms holding them is blank is
+    a row of another form: an event where the form is not collected, or an
+    instance of another repeating instrument. (REDCap writes ``0`` there when
+    the form is designated but not filled in: such a row stays, an empty
+    response.) Without ``_complete`` columns, rows of another repeating
+    instrument with none of the fields answered are set aside.
+
+    Returns the mask of rows set aside and a note saying how many and why.
+    """
+    columns = [str(c) for c in frame.columns]
+    none = pd.Series(False, index=frame.index)
+    present = [c for c in item_columns if c in frame.columns]
+    if not present or not any(c in columns for c in ("redcap_event_name", "redcap_repeat_instrument")):
+        return none, []
+    answered = ~_blank(frame, present).all(axis=1)
+    completes = set()
+    for column in present:  # a form's fields are followed by its <form>_complete column
+        after = columns[columns.index(column) + 1 :]
+        form_complete = next((c for c in after if c.endswith("_complete")), None)
+        if form_complete is not None:
+            completes.add(form_complete)
+    if completes:
+        aside = ~answered & _blank(frame, sorted(completes)).all(axis=1)
+    elif "redcap_repeat_instrument" in columns:
+        aside = ~answered & ~_blank(frame, ["redcap_repeat_instrument"])["redcap_repeat_instrument"]
+    else:
+        return none, []
+    if not aside.any():
+        return none, []
+    parts = []
+    if "redcap_repeat_instrument" in columns:
+        repeat = frame.loc[aside, "redcap_repeat_instrument"].astype("string").str.strip()
+        for name, count in repeat[repeat.fillna("") != ""].value_counts(sort=False).items():
+            parts.append(f"{count} of repeating instrument {name!r}")
+        base = int((repeat.fillna("") == "").sum())
+    else:
+        base = int(aside.sum())
+    if base:
+        parts.append(f"{base} of events without the instrument's form")
+    return aside, [
+        f"{int(aside.sum())} rows hold other REDCap forms and were set aside, not scored ({'; '.join(parts)})"
+    ]
+
+
+def event_order(frame: pd.DataFrame, wave_column: str) -> list[str]:
+    """REDCap's events in the project's order: the order they first appear in the export.
+
+    REDCap writes each record's rows in the project's event order, so the
+    first appearance of each event (over all records) is that order, not the
+    alphabetical one (``screening_arm_1`` before ``baseline_arm_1`` when the
+    project says so).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"redcap_event_name": ["screening_arm_1", "month_6_arm_1", "screening_arm_1",
+    ...                                             "baseline_arm_1", "month_6_arm_1", "month_12_arm_1"]})
+    >>> event_order(frame, "redcap_event_name")
+    ['screening_arm_1', 'baseline_arm_1', 'month_6_arm_1', 'month_12_arm_1']
+    """
+    events = frame[wave_column].astype("string").str.strip()
+    events = events[events.fillna("") != ""]
+    order: list[str] = []
+    # Each event goes after every event that precedes it within some record.
+    ids = frame.iloc[:, 0].astype(str).loc[events.index]
+    after: dict[str, set[str]] = {}
+    for _, group in events.groupby(ids, sort=False):
+        seen: list[str] = []
+        for event in dict.fromkeys(group):
+            after.setdefault(event, set()).update(seen)
+            seen.append(event)
+    remaining = list(dict.fromkeys(events))
+    while remaining:
+        ready = next((e for e in remaining if not (after[e] - set(order))), remaining[0])
+        order.append(ready)
+        remaining.remove(ready)
+    return order
+
+
+def record_id_column(columns: Sequence[str]) -> str | None:
+    """The record id of an export whose project renamed it (``study_id``): the first column.
+
+    Examples
+    --------
+    >>> record_id_column(["study_id", "redcap_event_name", "age"]), record_id_column(["a", "b"])
+    ('study_id', None)
+    """
+    if len(columns) > 1 and columns[1] in ("redcap_event_name", "redcap_repeat_instrument"):
+        return columns[0]
+    return None

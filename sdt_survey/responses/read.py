@@ -238,6 +238,8 @@ def read_responses(
     table.frame = frame
     user_mapping = read_mapping(mapping) if isinstance(mapping, (str, Path)) else dict(mapping or {})
     matched, split, notes = match_columns(table, items, detected_source, user_mapping, display)
+    frame, rows, platform_notes = _platform_rows_and_cells(platform, frame, rows, matched, items)
+    notes = notes + platform_notes
     rename = {cols[0]: item_id for item_id, cols in matched.items() if len(cols) == 1}
     frame = frame.rename(columns=rename)
     item_columns = {item_id: cols for item_id, cols in matched.items()}
@@ -260,6 +262,37 @@ def read_responses(
         notes=table.notes + notes,
         blank_rows=blank_rows,
     )
+
+
+def _platform_rows_and_cells(platform, frame: pd.DataFrame, rows, matched: Mapping[str, list[str]], items):
+    """The platform's own conventions: cells it writes its own way, rows that hold other forms."""
+    notes: list[str] = []
+    if platform is None:
+        return frame, rows, notes
+    normalise = platform.hook("normalise_cells")
+    if normalise is not None:
+        kinds = {item.id: item.type for item in items}
+        numeric = [
+            cols[0]
+            for item_id, cols in matched.items()
+            if len(cols) == 1 and kinds.get(item_id) in NUMERIC_TYPES
+        ]
+        if numeric:
+            frame = frame.copy()
+            notes += normalise(frame, numeric)
+    set_aside = platform.hook("rows_of_other_forms")
+    if set_aside is not None:
+        aside, aside_notes = set_aside(frame, [c for cols in matched.values() for c in cols])
+        if aside.any():
+            keep = ~aside.to_numpy()
+            frame = frame.loc[keep].reset_index(drop=True)
+            rows = np.asarray(rows)[keep]
+            notes += aside_notes
+    return frame, rows, notes
+
+
+#: Item types whose answers are numbers (a platform may write them its own way, e.g. ``36,5``).
+NUMERIC_TYPES = ("number", "integer")
 
 
 def responses_from_frame(
