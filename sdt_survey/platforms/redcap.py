@@ -606,10 +606,10 @@ def normalise_cells(frame: pd.DataFrame, numeric_columns: Sequence[str]) -> list
 
     Examples
     --------
-    >>> frame = pd.DataFrame({"temp": ["36,5", "37.0", None]})
+    >>> frame = pd.DataFrame({"temp": ["36,5", "37.0", ""]})
     >>> notes = normalise_cells(frame, ["temp"])
     >>> frame["temp"].tolist(), notes[0].split(":")[0]
-    (['36.5', '37.0', None], "column 'temp'")
+    (['36.5', '37.0', ''], "column 'temp'")
     """
     notes = []
     for column in numeric_columns:
@@ -695,8 +695,8 @@ def event_order(frame: pd.DataFrame, wave_column: str) -> list[str]:
 
     Examples
     --------
-    >>> frame = pd.DataFrame({"redcap_event_name": ["screening_arm_1", "month_6_arm_1", "screening_arm_1",
-    ...                                             "baseline_arm_1", "month_6_arm_1", "month_12_arm_1"]})
+    >>> frame = pd.DataFrame({"record_id": [1, 1, 2, 2, 2, 2], "redcap_event_name": [
+    ...     "screening_arm_1", "month_6_arm_1", "screening_arm_1", "baseline_arm_1", "month_6_arm_1", "month_12_arm_1"]})
     >>> event_order(frame, "redcap_event_name")
     ['screening_arm_1', 'baseline_arm_1', 'month_6_arm_1', 'month_12_arm_1']
     """
