@@ -695,8 +695,9 @@ def event_order(frame: pd.DataFrame, wave_column: str) -> list[str]:
 
     Examples
     --------
-    >>> frame = pd.DataFrame({"record_id": [1, 1, 2, 2, 2, 2], "redcap_event_name": [
-    ...     "screening_arm_1", "month_6_arm_1", "screening_arm_1", "baseline_arm_1", "month_6_arm_1", "month_12_arm_1"]})
+    >>> events = ["screening", "month_6", "screening", "baseline", "month_6", "month_12"]
+    >>> frame = pd.DataFrame({"record_id": [1, 1, 2, 2, 2, 2],
+    ...                       "redcap_event_name": [f"{e}_arm_1" for e in events]})
     >>> event_order(frame, "redcap_event_name")
     ['screening_arm_1', 'baseline_arm_1', 'month_6_arm_1', 'month_12_arm_1']
     """
