@@ -1,0 +1,136 @@
+"""Real public platform files (tests/data/real; licences in SOURCES.md), read and checked as they are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sdt_survey
+from sdt_survey.platforms.redcap import check_dictionary, event_order, read_dictionary
+
+REAL = Path(__file__).parent / "data" / "real"
+INSTRUMENTS = REAL / "instruments"
+DICTIONARIES = sorted(p.name for p in (REAL / "redcap").glob("*dictionary.csv") if "refused" not in p.name)
+
+
+@pytest.mark.parametrize("name", DICTIONARIES)
+def test_every_real_redcap_dictionary_checks_with_no_errors(name):
+    problems = check_dictionary(read_dictionary(REAL / "redcap" / name))
+    assert problems.errors == [], problems.errors
+
+
+def test_what_redcap_merely_warns_about_is_a_warning():
+    problems = check_dictionary(read_dictionary(REAL / "redcap" / "reconstructed_wellbeing_dictionary.csv"))
+    assert problems.errors == []
+    assert len(problems.warnings) == 3
+    assert "warning: the name is 44 characters long" in problems.warnings[0]
+    assert "warning: [ae_onset_days] is not a field defined before this one" in problems.warnings[2]
+    longitudinal = check_dictionary(read_dictionary(REAL / "redcap" / "redcapr_longitudinal_dictionary.csv"))
+    assert longitudinal.warnings == [
+        "row 29: field 'next_of_kin_contact_address': warning: the name is 27 characters long; "
+        "REDCap accepts up to 100 but warns above 26"
+    ]
+
+
+def test_the_check_still_catches_what_redcap_refuses():
+    problems = check_dictionary(read_dictionary(REAL / "redcap" / "cypress_refused_dictionary.csv"))
+    assert problems.errors == [
+        "row 7: field 'required_2': the field label is empty",
+        "row 7: field 'required_2': a choice field needs choices ('code, label | code, label')",
+        "row 8: field 'name': duplicate field name (first at row 3)",
+        "row 8: field 'name': form 'text_validation' continues after another form; "
+        "the fields of a form must be contiguous",
+    ]
+    frame = read_dictionary(REAL / "redcap" / "reconstructed_wellbeing_dictionary.csv")
+    logic = "Branching Logic (Show field only if...)"
+    for bad, message in [
+        ("[nope] = '1'", "[nope] is not a field of this dictionary"),
+        ("[user-nmae] <> ''", "[user-nmae] is not a field or a REDCap smart variable"),
+        ("frobnicate([wb1]) > 1", "unknown function 'frobnicate'"),
+        ("[wb1] = '1' xor [wb2] = '1'", "unexpected 'xor'"),
+    ]:
+        changed = frame.copy()
+        changed.loc[6, logic] = bad
+        assert any(message in p for p in check_dictionary(changed).errors), (bad, check_dictionary(changed))
+    changed = frame.copy()
+    changed.loc[0, "Variable / Field Name"] = "x" * 101
+    assert any("REDCap's limit is 100" in p for p in check_dictionary(changed).errors)
+
+
+def score(instrument: str, export: str, **options):
+    return sdt_survey.score(str(INSTRUMENTS / f"{instrument}.yaml"), str(REAL / export), **options)
+
+
+def problems(scored) -> dict[str, int]:
+    return scored.report.to_frame().groupby("problem").size().to_dict()
+
+
+def test_redcap_single_option_checkbox_and_comma_decimals():
+    scored = score("consent", "redcap/reconstructed_wellbeing_export.csv", invalid="as-missing")
+    assert scored.scores["temperature_c"].tolist() if "temperature_c" in scored.scores else True
+    notes = " ".join(scored.notes)
+    assert "column 'temperature_c': 4 number(s) written with a decimal comma" in notes
+    comma = score("decimal-comma", "redcap/redcapr_decimal_comma_data.csv", include_items=True)
+    assert comma.items["height_comma"].tolist() == [1.54, 1.84, 1.95, 1.61]
+    assert "not_numeric" not in problems(comma)
+    api = score("redcapapi-fields", "redcap/redcapapi_records.csv", include_items=True)
+    assert api.items["number_1dp_comma_test"].dropna().tolist()[:2] == [36.5, 12.4]
+
+
+def test_repeating_instrument_rows_are_not_empty_rows():
+    scored = score("lab-values", "redcap/redcapr_repeating_data.csv")
+    assert len(scored.scores) == 36
+    assert "empty_row" not in problems(scored)
+    assert scored.summary().splitlines()[0] == (
+        "Scored 36 responses of 3 respondents (3 values of redcap_event_name; repeating instances 1 to 4) "
+        "on lab-values 1.0.0"
+    )
+    assert any(
+        "36 rows hold other REDCap forms" in n and "27 of repeating instrument 'medication'" in n
+        for n in scored.notes
+    )
+
+
+def test_events_without_the_form_are_set_aside_and_a_designated_empty_form_stays():
+    scored = score("wellbeing", "redcap/reconstructed_wellbeing_export.csv")
+    assert len(scored.scores) == 9
+    assert problems(scored)["empty_row"] == 1  # record 2 at month 12: form designated (complete 0), empty
+    assert scored.summary().splitlines()[0].startswith("Scored 9 responses of 3 respondents")
+    longitudinal = score("observed-behavior", "redcap/redcapr_longitudinal_data.csv")
+    assert longitudinal.id_column == "study_id"  # the project's record id, as the file names it
+    assert len(longitudinal.scores) == 6 and "empty_row" not in problems(longitudinal)
+
+
+def test_events_in_the_projects_order_not_alphabetical():
+    import pandas as pd
+
+    frame = pd.read_csv(REAL / "redcap" / "reconstructed_wellbeing_export.csv", dtype=str)
+    assert event_order(frame, "redcap_event_name") == [
+        "screening_arm_1",
+        "baseline_arm_1",
+        "month_6_arm_1",
+        "month_12_arm_1",
+    ]
+    frame = pd.read_csv(REAL / "redcap" / "redcapr_longitudinal_data.csv", dtype=str)
+    events = pd.read_csv(REAL / "redcap" / "redcapr_longitudinal_events.csv", dtype=str)
+    order = event_order(frame, "redcap_event_name")
+    arm1 = [e for e in events["unique_event_name"] if e.endswith("arm_1")]
+    assert [e for e in order if e.endswith("arm_1")] == arm1
+
+
+@pytest.mark.parametrize(
+    ("instrument", "export", "rows", "id_column"),
+    [
+        ("qualtrics-sample", "qualtrics/qualtrics_sample.csv", 1, "ResponseId"),
+        ("qualtrics-sample", "qualtrics/qualtrics_sample_legacy.csv", 1, None),
+        ("odk-types", "odk/central_all_data_types.csv", 1, None),
+        ("odk-choices", "odk/briefcase_choice_lists.csv", 1, None),
+        ("redcapapi-fields", "redcap/redcapapi_records.csv", 8, "record_id"),
+        ("decimal-comma", "redcap/redcapr_decimal_comma_data.csv", 4, "record_id"),
+    ],
+)
+def test_each_real_export_reads_and_scores(instrument, export, rows, id_column):
+    scored = score(instrument, export)
+    assert len(scored.scores) == rows
+    assert scored.id_column == id_column
