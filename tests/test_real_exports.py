@@ -67,7 +67,10 @@ def problems(scored) -> dict[str, int]:
 
 
 def test_redcap_single_option_checkbox_and_comma_decimals():
-    scored = score("consent", "redcap/reconstructed_wellbeing_export.csv", invalid="as-missing")
+    scored = score("consent", "redcap/reconstructed_wellbeing_export.csv", include_items=True)
+    # consent___1 holds 0/1: 1 ticked, 0 unticked (nothing ticked: unanswered, as with any checkbox)
+    assert scored.items["consent"].tolist()[:2] == ["1", "1"] and scored.items["consent"].isna().sum() == 1
+    assert problems(scored).get("unknown_choice") is None and "drift_choices" not in problems(scored)
     notes = " ".join(scored.notes)
     assert "column 'temperature_c': 4 number(s) written with a decimal comma" in notes
     comma = score("decimal-comma", "redcap/redcapr_decimal_comma_data.csv", include_items=True)

@@ -622,7 +622,7 @@ def normalise_cells(frame: pd.DataFrame, numeric_columns: Sequence[str]) -> list
             example = text[comma].iloc[0].strip()
             frame.loc[comma, column] = text[comma].str.strip().str.replace(",", ".", regex=False).to_numpy()
             notes.append(
-                f"column {column!r}: {int(comma.sum())} number(s) written with a decimal comma "
+                f"column {column!r}: {int(comma.sum())} number(s) written with a decimal comma"
                 f" (REDCap's comma-decimal validation) read as {example.replace(',', '.')}"
             )
     return notes
