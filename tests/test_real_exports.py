@@ -136,3 +136,64 @@ def test_each_real_export_reads_and_scores(instrument, export, rows, id_column):
     scored = score(instrument, export)
     assert len(scored.scores) == rows
     assert scored.id_column == id_column
+
+
+def test_waves_in_the_projects_order_and_event_chooses_one():
+    from click.testing import CliRunner
+
+    from sdt_survey.cli import cli
+    from sdt_survey.responses.waves import wave_order
+
+    scored = score("observed-behavior", "redcap/redcapr_longitudinal_data.csv")
+    order = wave_order(scored.scores, "redcap_event_name", id_column="study_id")
+    assert order == ["visit_1_arm_1", "visit_2_arm_1", "first_visit_arm_2", "final_visit_arm_2"]
+    events = REAL / "redcap" / "redcapr_longitudinal_events.csv"
+    frame = scored.scores
+    assert event_order(frame, "redcap_event_name", id_column="study_id", events=events) == order
+    assert event_order(frame, "redcap_event_name", events=["final_visit_arm_2", "visit_1_arm_1"])[:2] == [
+        "final_visit_arm_2",
+        "visit_1_arm_1",
+    ]
+    # The default wave is the project's first (baseline), then month 6, not month 12 (alphabetical).
+    report = sdt_survey.reliability.instrument_reliability(
+        str(INSTRUMENTS / "wellbeing.yaml"), str(REAL / "redcap" / "reconstructed_wellbeing_export.csv")
+    )
+    assert "wave 'baseline_arm_1' of 3 in 'redcap_event_name'" in " ".join(report.notes)
+    args = [
+        "reliability",
+        str(INSTRUMENTS / "wellbeing.yaml"),
+        str(REAL / "redcap" / "reconstructed_wellbeing_export.csv"),
+    ]
+    for option in ("--event", "--wave"):
+        result = CliRunner().invoke(cli, [*args, option, "month_6_arm_1"])
+        assert result.exit_code == 0, result.output
+        assert "wave 'month_6_arm_1' of 3" in result.output
+    result = CliRunner().invoke(cli, [*args, "--event", "month_9_arm_1"])
+    assert result.exit_code == 1
+    assert "no responses in redcap_event_name = 'month_9_arm_1'; waves: baseline_arm_1, month_6_arm_1" in (
+        result.output
+    )
+
+
+def test_numbered_waves_by_number():
+    import pandas as pd
+
+    from sdt_survey.responses.waves import wave_order
+
+    frame = pd.DataFrame({"id": [1, 2, 3], "wave": ["10", "2", "1"]})
+    assert wave_order(frame, "wave") == ["1", "2", "10"]
+
+
+def test_a_column_resembles_an_item_only_when_it_is_a_typo_of_it(tmp_path):
+    import pandas as pd
+
+    longitudinal = score("observed-behavior", "redcap/redcapr_longitudinal_data.csv")
+    report = longitudinal.report.to_frame()
+    like = report[report["problem"] == "item_like_column"]
+    assert not like["column"].str.startswith("vbw").any()  # another form's items: vbw1 is no typo of vob1
+    assert not like["message"].str.contains("resembles").any()
+    frame = pd.read_csv(REAL / "redcap" / "redcapr_longitudinal_data.csv", dtype=str)
+    path = tmp_path / "typo.csv"
+    frame.rename(columns={"vob2": "vbo2"}).to_csv(path, index=False)
+    scored = sdt_survey.score(str(INSTRUMENTS / "observed-behavior.yaml"), str(path), invalid="as-missing")
+    assert "column 'vbo2' resembles item 'vob2'" in " ".join(scored.report.to_frame()["message"])

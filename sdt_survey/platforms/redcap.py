@@ -685,13 +685,22 @@ def rows_of_other_forms(frame: pd.DataFrame, item_columns: Sequence[str]) -> tup
     ]
 
 
-def event_order(frame: pd.DataFrame, wave_column: str) -> list[str]:
-    """REDCap's events in the project's order: the order they first appear in the export.
+def event_order(
+    frame: pd.DataFrame,
+    wave_column: str,
+    *,
+    id_column: str | None = None,
+    events: Sequence[str] | str | Path | None = None,
+) -> list[str]:
+    """REDCap's events in the project's order, never alphabetical.
 
-    REDCap writes each record's rows in the project's event order, so the
-    first appearance of each event (over all records) is that order, not the
-    alphabetical one (``screening_arm_1`` before ``baseline_arm_1`` when the
-    project says so).
+    ``events``, the project's event list (unique event names in order, or the
+    path of REDCap's events export, ``unique_event_name`` column), gives the
+    order when known. Otherwise the export gives it: REDCap writes each
+    record's rows in the project's event order, so an event goes after every
+    event that precedes it within some record (``id_column``, default the
+    first column), ties in order of first appearance. Events of the export
+    missing from ``events`` follow in that order.
 
     Examples
     --------
@@ -700,24 +709,44 @@ def event_order(frame: pd.DataFrame, wave_column: str) -> list[str]:
     ...                       "redcap_event_name": [f"{e}_arm_1" for e in events]})
     >>> event_order(frame, "redcap_event_name")
     ['screening_arm_1', 'baseline_arm_1', 'month_6_arm_1', 'month_12_arm_1']
+    >>> event_order(frame, "redcap_event_name", events=["baseline_arm_1", "screening_arm_1"])
+    ['baseline_arm_1', 'screening_arm_1', 'month_6_arm_1', 'month_12_arm_1']
     """
-    events = frame[wave_column].astype("string").str.strip()
-    events = events[events.fillna("") != ""]
-    order: list[str] = []
-    # Each event goes after every event that precedes it within some record.
-    ids = frame.iloc[:, 0].astype(str).loc[events.index]
+    values = frame[wave_column].astype("string").str.strip()
+    values = values[values.fillna("") != ""]
+    ids = (frame[id_column] if id_column is not None else frame.iloc[:, 0]).astype(str).loc[values.index]
     after: dict[str, set[str]] = {}
-    for _, group in events.groupby(ids, sort=False):
+    for _, group in values.groupby(ids, sort=False):
         seen: list[str] = []
         for event in dict.fromkeys(group):
             after.setdefault(event, set()).update(seen)
             seen.append(event)
-    remaining = list(dict.fromkeys(events))
+    remaining = list(dict.fromkeys(values))
+    order = [e for e in dict.fromkeys(str(e).strip() for e in _project_events(events)) if e in after]
+    remaining = [e for e in remaining if e not in order]
     while remaining:
         ready = next((e for e in remaining if not (after[e] - set(order))), remaining[0])
         order.append(ready)
         remaining.remove(ready)
     return order
+
+
+def _project_events(events: Sequence[str] | str | Path | None) -> list[str]:
+    """The unique event names of the project's event list (a sequence, or REDCap's events export)."""
+    if events is None:
+        return []
+    if isinstance(events, (str, Path)):
+        try:
+            table = pd.read_csv(events, dtype=str, keep_default_na=False)
+        except (OSError, ValueError) as exc:
+            raise SdtSurveyError(f"{events}: cannot read the project's events: {exc}") from exc
+        if "unique_event_name" not in table.columns:
+            raise SdtSurveyError(
+                f"{events}: REDCap's events export has a 'unique_event_name' column; "
+                f"columns: {', '.join(table.columns[:10])}"
+            )
+        return table["unique_event_name"].tolist()
+    return [str(e) for e in events]
 
 
 def record_id_column(columns: Sequence[str]) -> str | None:

@@ -482,6 +482,7 @@ def instrument_reliability(
     SurveyReliability
     """
     from ..responses import WAVE_COLUMNS
+    from ..responses.waves import choose_wave
     from ..scoring import score
     from ..scoring.keying import keying_warnings
 
@@ -493,12 +494,10 @@ def instrument_reliability(
     rows = np.ones(len(table), dtype=bool)
     waves: list[Any] = []
     if wave_column is not None and wave_column in table.columns:
-        waves = sorted(table[wave_column].dropna().unique().tolist(), key=str)
+        # Waves in the study's order (numbers by number, REDCap events as the project orders them).
+        chosen, waves = choose_wave(table, wave_column, wave, id_column=id_column)
         if len(waves) > 1:
-            chosen = waves[0] if wave is None else wave
             rows = (table[wave_column] == chosen).to_numpy()
-            if not rows.any():
-                raise SdtSurveyError(f"no responses in {wave_column} = {chosen!r}; waves: {waves}")
             notes.append(f"wave {chosen!r} of {len(waves)} in {wave_column!r} (choose another with wave=)")
     if group_column is not None and group_column not in table.columns:
         raise SdtSurveyError(f"no group column {group_column!r} in the responses")

@@ -155,13 +155,54 @@ def item_like_columns(
     for column in columns:
         if column in matched_columns:
             continue
-        close = difflib.get_close_matches(column.lower(), ids, n=1, cutoff=0.75)
+        close = [
+            i
+            for i in difflib.get_close_matches(column.lower(), ids, n=3, cutoff=0.6)
+            if is_typo_of(column, i)
+        ]
         stem = re.sub(r"\d+$", "", column.lower())
         if close:
             found[column] = f"resembles item {close[0]!r}"
         elif stem in stems and stem != column.lower():
             found[column] = f"numbered like the {stem}* items"
     return found
+
+
+def is_typo_of(name: str, item_id: str) -> bool:
+    """Whether ``name`` is plausibly a typo of ``item_id``, not another column with a similar name.
+
+    Case and separators (``_``, ``-``, ``.``, spaces) aside, the two differ by
+    one edit (a letter added, dropped, changed, or two swapped; two edits in
+    names of 10 characters or more) and carry the same numbers: ``vbo1`` and
+    ``rs_3`` are typos of ``vob1`` and ``rs3``; ``vbw1`` (another form's item)
+    is not one of ``vob1``, nor ``vob7`` of ``vob6``.
+
+    Examples
+    --------
+    >>> is_typo_of("vbo1", "vob1"), is_typo_of("RS_3", "rs3"), is_typo_of("satisfation_1", "satisfaction_1")
+    (True, True, True)
+    >>> is_typo_of("vbw1", "vob1"), is_typo_of("vob7", "vob6"), is_typo_of("number_2dp", "number_1dp")
+    (False, False, False)
+    """
+    a, b = (re.sub(r"[\s_.-]+", "", text.lower()) for text in (name, item_id))
+    if re.findall(r"\d+", a) != re.findall(r"\d+", b):
+        return False
+    return _edits(a, b) <= (2 if min(len(a), len(b)) >= 10 else 1)
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        row = [i]
+        for j, y in enumerate(b, 1):
+            cost = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                cost = min(cost, previous2[j - 2] + 1)
+            row.append(cost)
+        previous2, previous = previous, row
+    return previous[-1]
 
 
 def read_responses(
