@@ -197,3 +197,42 @@ def test_a_column_resembles_an_item_only_when_it_is_a_typo_of_it(tmp_path):
     frame.rename(columns={"vob2": "vbo2"}).to_csv(path, index=False)
     scored = sdt_survey.score(str(INSTRUMENTS / "observed-behavior.yaml"), str(path), invalid="as-missing")
     assert "column 'vbo2' resembles item 'vob2'" in " ".join(scored.report.to_frame()["message"])
+
+
+CLI_RUNS = [
+    ("score", "qualtrics-sample", "qualtrics/qualtrics_sample.csv"),
+    ("score", "qualtrics-sample", "qualtrics/qualtrics_sample_legacy.csv"),
+    ("score", "odk-types", "odk/central_all_data_types.csv"),
+    ("score", "odk-choices", "odk/briefcase_choice_lists.csv"),
+    ("score", "redcapapi-fields", "redcap/redcapapi_records.csv"),
+    ("score", "decimal-comma", "redcap/redcapr_decimal_comma_data.csv"),
+    ("score", "consent", "redcap/reconstructed_wellbeing_export.csv"),
+    ("reliability", "lab-values", "redcap/redcapr_repeating_data.csv"),
+    ("reliability", "wellbeing", "redcap/reconstructed_wellbeing_export.csv"),
+    ("reliability", "observed-behavior", "redcap/redcapr_longitudinal_data.csv"),
+]
+
+
+@pytest.mark.parametrize(("command", "instrument", "export"), CLI_RUNS)
+def test_the_cli_on_each_real_export_prints_no_python_warning(command, instrument, export, tmp_path):
+    import os
+    import re
+    import subprocess
+    import sys
+
+    args = [str(INSTRUMENTS / f"{instrument}.yaml"), str(REAL / export)]
+    if command == "score":
+        args += ["--out", str(tmp_path / "scores.csv")]
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, "-c", "from sdt_survey.cli import main; main()", command, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root), "PYTHONWARNINGS": "default"},
+        timeout=300,
+    )
+    assert "Traceback" not in run.stderr, run.stderr
+    assert run.returncode in (0, 1), run.stderr
+    output = run.stdout + run.stderr
+    assert "UserWarning" not in output and "RuntimeWarning" not in output, output
+    assert not re.search(r"\.py:\d+", output), output
