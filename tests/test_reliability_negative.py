@@ -39,7 +39,7 @@ def test_alpha_gives_psychs_answer_when_items_pull_against_each_other(name):
     for psych_name, ours in TOTAL.items():
         assert close(getattr(result, ours), golden["total"][psych_name]), (psych_name, getattr(result, ours))
     drop = result.alpha_drop
-    for ours, psych_name in [("raw_alpha", "raw_alpha"), ("std_alpha", "std.alpha"), ("average_r", "average_r")]:
+    for ours, psych_name in [("raw_alpha", "raw_alpha"), ("std_alpha", "std.alpha"), ("average_r",) * 2]:
         pairs = zip(drop[ours], golden["alpha_drop"][psych_name], strict=True)
         assert all(close(a, b) for a, b in pairs), ours
     assert all(close(a, b) for a, b in zip(result.item_stats["r_drop"], golden["r_drop"], strict=True))
