@@ -125,7 +125,7 @@ def test_events_in_the_projects_order_not_alphabetical():
     ("instrument", "export", "rows", "id_column"),
     [
         ("qualtrics-sample", "qualtrics/qualtrics_sample.csv", 1, "ResponseId"),
-        ("qualtrics-sample", "qualtrics/qualtrics_sample_legacy.csv", 1, None),
+        ("qualtrics-sample", "qualtrics/qualtrics_sample_legacy.csv", 1, "ResponseID"),
         ("odk-types", "odk/central_all_data_types.csv", 1, None),
         ("odk-choices", "odk/briefcase_choice_lists.csv", 1, None),
         ("redcapapi-fields", "redcap/redcapapi_records.csv", 8, "record_id"),
@@ -236,3 +236,36 @@ def test_the_cli_on_each_real_export_prints_no_python_warning(command, instrumen
     output = run.stdout + run.stderr
     assert "UserWarning" not in output and "RuntimeWarning" not in output, output
     assert not re.search(r"\.py:\d+", output), output
+
+
+def test_identifiers_named_as_real_exports_name_them():
+    import pandas as pd
+
+    from sdt_survey.scoring.identifiers import detect_identifier_columns, identifier_columns
+
+    names = ["telephone_1", "text_ssn", "ssn", "mrn", "mrn_10d", "IP Address", "email_2"]
+    assert identifier_columns(names) == names
+    items = [
+        "phone_use_1",
+        "ssn_complete",
+        "name_recall3",
+        "rs2",
+        "nametag",
+        "text1",
+        "number_1dp_test",
+        "vob1",
+    ]
+    assert identifier_columns(items) == []
+    frame = pd.DataFrame(
+        {"text_ssn": ["123-45-6789"] * 3, "mrn_10d": ["0123456789"] * 3, "vob1": ["0", "1", "0"]}
+    )
+    found = detect_identifier_columns(frame)
+    assert list(found) == ["text_ssn", "mrn_10d"]
+    assert "suggests an identification number" in found["text_ssn"]
+    # The legacy Qualtrics export: V6 is "IPAddress" in its second header row; V1 the ResponseID.
+    legacy = score("qualtrics-sample", "qualtrics/qualtrics_sample_legacy.csv")
+    assert legacy.id_column == "ResponseID"
+    assert "IPAddress" not in legacy.scores.columns and "V6" not in legacy.scores.columns
+    assert "IPAddress: the name 'IPAddress' suggests a direct identifier" in legacy.summary()
+    redcap = score("observed-behavior", "redcap/redcapr_longitudinal_data.csv")
+    assert "telephone_1" not in redcap.scores.columns

@@ -45,6 +45,7 @@ from __future__ import annotations
 import html
 import json
 import operator
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -659,6 +660,9 @@ _METADATA = _QUALTRICS_META | {
     "userlanguage", "q_recaptchascore", "q_relevantidduplicate", "q_relevantidduplicatescore",
     "q_relevantidfraudscore", "q_relevantidlaststartdate",
 }  # fmt: skip
+#: The legacy export's metadata columns (``V1``..``V10``), named in its second header row.
+_LEGACY_METADATA = {"responseid", "responseset", "name", "externaldatareference", "emailaddress", "ipaddress",
+                    "status", "startdate", "enddate", "finished"}  # fmt: skip
 
 
 def is_metadata_column(name: str) -> bool:
@@ -717,7 +721,31 @@ def prepare(table: ResponseTable) -> int:
     extra = header_rows(table.frame)
     table.extra_headers = [table.frame.iloc[i].tolist() for i in range(extra)]
     table.frame = table.frame.iloc[extra:].reset_index(drop=True)
+    if extra == 1:
+        _name_legacy_metadata(table)
     return extra
+
+
+def _name_legacy_metadata(table: ResponseTable) -> None:
+    """The legacy export's ``V1``..``V10``, named as its second header row names them (``ResponseID``).
+
+    The record id, the IP address and the e-mail address are then known as
+    what they are (the respondent id; identifiers), as in the file's own words.
+    """
+    texts = [str(t).strip() for t in table.extra_headers[0]]
+    columns = [str(c) for c in table.frame.columns]
+    rename = {
+        column: text
+        for column, text in zip(columns, texts, strict=False)
+        if re.fullmatch(r"V\d+", column) and text.lower() in _LEGACY_METADATA and text not in columns
+    }
+    if rename:
+        table.frame = table.frame.rename(columns=rename)
+        shown = ", ".join(f"{a} is {b}" for a, b in list(rename.items())[:4])
+        table.notes.append(
+            f"legacy Qualtrics export: columns {shown}{', ...' if len(rename) > 4 else ''} "
+            "(named by the second header row)"
+        )
 
 
 def match_columns(
