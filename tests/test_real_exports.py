@@ -207,6 +207,7 @@ CLI_RUNS = [
     ("score", "redcapapi-fields", "redcap/redcapapi_records.csv"),
     ("score", "decimal-comma", "redcap/redcapr_decimal_comma_data.csv"),
     ("score", "consent", "redcap/reconstructed_wellbeing_export.csv"),
+    ("score", "insights-2016", "qualtrics/reconstructed_insights_2016.csv"),
     ("reliability", "lab-values", "redcap/redcapr_repeating_data.csv"),
     ("reliability", "wellbeing", "redcap/reconstructed_wellbeing_export.csv"),
     ("reliability", "observed-behavior", "redcap/redcapr_longitudinal_data.csv"),
@@ -266,6 +267,21 @@ def test_identifiers_named_as_real_exports_name_them():
     legacy = score("qualtrics-sample", "qualtrics/qualtrics_sample_legacy.csv")
     assert legacy.id_column == "ResponseID"
     assert "IPAddress" not in legacy.scores.columns and "V6" not in legacy.scores.columns
-    assert "IPAddress: the name 'IPAddress' suggests a direct identifier" in legacy.summary()
+    assert "IPAddress: the name 'IPAddress' suggests an IP address" in legacy.summary()
     redcap = score("observed-behavior", "redcap/redcapr_longitudinal_data.csv")
     assert "telephone_1" not in redcap.scores.columns
+
+
+def test_the_2016_insights_export_with_choices_in_the_import_ids():
+    scored = score("insights-2016", "qualtrics/reconstructed_insights_2016.csv", include_items=True)
+    assert scored.id_column == "ResponseId"
+    assert scored.items["services"].tolist()[:3] == [
+        "1 3",
+        "2",
+        "-1",
+    ]  # Q2_1 ... Q2_-1 ({"ImportId":"QID2_-1"})
+    assert scored.items["services"].isna().tolist()[3]
+    assert scored.scores["experience"].tolist() == [4.0, 5.0, 2.0, 3.0]  # the preview (Status 1) left out
+    assert "IPAddress: the name 'IPAddress' suggests an IP address" in scored.summary()
+    kinds = problems(scored)
+    assert "drift_added_column" not in kinds and "absent_item_column" not in kinds

@@ -659,6 +659,8 @@ _METADATA = _QUALTRICS_META | {
     "recipientfirstname", "recipientemail", "externalreference", "locationlatitude", "locationlongitude",
     "userlanguage", "q_recaptchascore", "q_relevantidduplicate", "q_relevantidduplicatescore",
     "q_relevantidfraudscore", "q_relevantidlaststartdate",
+    # 2016 (Insights) and legacy exports
+    "responseset", "externaldatareference", "emailaddress", "name", "locationaccuracy",
 }  # fmt: skip
 #: The legacy export's metadata columns (``V1``..``V10``), named in its second header row.
 _LEGACY_METADATA = {"responseid", "responseset", "name", "externaldatareference", "emailaddress", "ipaddress",
@@ -790,6 +792,8 @@ def _match_split(
 
     The item names the question by ``aliases: {qualtrics: QIDn}`` or by an
     export tag equal to its id; a column's code is its suffix (the recode value).
+    The 2016 exports put the choice in the ImportId itself (``QID2_1``,
+    ``QID2_-1``: no ``choiceId``).
     """
     texts = table.extra_headers[0] if table.extra_headers else []
     import_ids = table.extra_headers[1] if len(table.extra_headers) > 1 else []
@@ -805,7 +809,14 @@ def _match_split(
         codes: dict[str, str] = {}
         for column, cell, text in zip(columns, import_ids, texts or [""] * len(columns), strict=False):
             parsed = import_id(cell)
-            if not parsed or "choiceId" not in parsed or column in used:
+            question = str(parsed.get("ImportId")) if parsed else ""
+            if parsed and "choiceId" not in parsed:
+                # 2016: the choice is the ImportId's suffix (QID2_1, QID2_-1)
+                found = re.fullmatch(r"(QID\d+)_(-?\w+)", question)
+                if found is None:
+                    continue
+                parsed = {"ImportId": found.group(1), "choiceId": found.group(2)}
+            if not parsed or column in used:
                 continue
             stem, _, suffix = column.rpartition("_")
             if parsed.get("ImportId") in names or stem in names:

@@ -125,6 +125,7 @@ IDENTIFIER_WORDS: Mapping[str, str] = {
         ["address", "direccion", "domicilio", "adresse", "endereco", "indirizzo", "street", "calle"],
         "an address",
     ),
+    **dict.fromkeys(["ipaddress", "ip"], "an IP address"),
     **dict.fromkeys(
         ["mrn", "ssn", "npi", "dni", "passport", "pasaporte"],
         "an identification number",
