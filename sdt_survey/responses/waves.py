@@ -34,8 +34,8 @@ def wave_order(
     >>> frame = pd.DataFrame({"id": [1, 1, 2], "wave": [2, 10, 1]})
     >>> wave_order(frame, "wave")
     [1, 2, 10]
-    >>> frame = pd.DataFrame({"id": [1, 1, 2, 2],
-    ...                       "event": ["screening", "month_6", "screening", "baseline"]})
+    >>> frame = pd.DataFrame({"id": [1, 1, 2, 2, 2],
+    ...                       "event": ["screening", "month_6", "screening", "baseline", "month_6"]})
     >>> wave_order(frame, "event", id_column="id")
     ['screening', 'baseline', 'month_6']
     """
