@@ -164,16 +164,20 @@ def _plain_warnings() -> Iterator[None]:
     """The package's own warnings as one ``warning: ...`` line each, not Python's ``file:line: Class:`` form.
 
     Results carry their warnings too (in the summary and the JSON); this is the
-    line a user sees on the terminal while the command runs. Other libraries'
-    warnings keep Python's form.
+    line a user sees on the terminal while the command runs. Another library's
+    warning that reaches here (pandas, openpyxl, pyarrow, numpy) is one
+    ``warning: ...`` line too, never Python's ``file:line: UserWarning:`` form;
+    those the package knows of are caught where they arise and said as notes.
     """
     shown = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, SdtSurveyWarning):
             click.echo(f"warning: {terminal_text(str(message))}", err=True)
-        else:
+        elif issubclass(category, (DeprecationWarning, PendingDeprecationWarning)):
             shown(message, category, filename, lineno, file, line)
+        else:
+            click.echo(f"warning: {terminal_text(' '.join(str(message).split()))}", err=True)
 
     warnings.showwarning = show
     try:

@@ -394,6 +394,19 @@ def OUT_FILE(function):  # a decorator, named like the other option constants
     return _OUT_OPTION(force_option()(function))
 
 
+#: One wave (a REDCap event) of a file of several: `cfa`, `invariance --group-column`, `reliability`.
+WAVE_OPTION = click.option(
+    "--wave",
+    "--event",
+    "wave",
+    default=None,
+    metavar="WAVE",
+    help="Which wave, or REDCap event (e.g. baseline_arm_1), to analyse when the file has several. "
+    "Default: the first in the study's order (numbered waves by number, REDCap events in the "
+    "project's order, never alphabetically).",
+)
+
+
 def cfa_options(function):
     """Options shared by `cfa` and `invariance`."""
     options = [
@@ -428,9 +441,7 @@ def cfa_options(function):
             show_default=True,
             help="auto: FIML when items are missing (lavaan missing='ml'), else complete data.",
         ),
-        click.option(
-            "--wave", default=None, help="Which wave to use when the file has several (default: first)."
-        ),
+        WAVE_OPTION,
     ]
     for option in reversed(options):
         function = option(function)

@@ -13,9 +13,10 @@ import pandas as pd
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, Item
 from ..responses import WAVE_COLUMNS, Responses
+from ..responses.waves import wave_order
 from ..scoring import ScoredResponses, score, score_ids
 from ..scoring.identifiers import identifier_columns
-from ..stats.order import natural_key as _natural_key
+from ..stats.order import natural_key as _natural_key  # noqa: F401 (cells.py, invariance.py)
 
 #: The smallest ``min_cell`` accepted: below 3, two people could each work out the other's answers.
 MIN_CELL_FLOOR = 3
@@ -170,7 +171,10 @@ def _collect(
     wave_labels = _plain_labels(frame["_wave_label"])
     if wave_labels.isna().any():
         raise SdtSurveyError(f"{int(wave_labels.isna().sum())} responses have no wave value")
-    waves = sorted(pd.unique(wave_labels), key=_natural_key)
+    # Numbered waves by number; named ones (REDCap events) in the project's order, never alphabetical.
+    waves = wave_order(
+        pd.DataFrame({"_id": frame[id_column], "_wave": wave_labels}), "_wave", id_column="_id"
+    )
     position_of = {w: i for i, w in enumerate(waves)}
     ids = frame[id_column]
     if ids.isna().any():

@@ -52,6 +52,7 @@ from __future__ import annotations
 import html
 import json
 import operator
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -709,7 +710,12 @@ _METADATA = _QUALTRICS_META | {
     "recipientfirstname", "recipientemail", "externalreference", "locationlatitude", "locationlongitude",
     "userlanguage", "q_recaptchascore", "q_relevantidduplicate", "q_relevantidduplicatescore",
     "q_relevantidfraudscore", "q_relevantidlaststartdate",
+    # 2016 (Insights) and legacy exports
+    "responseset", "externaldatareference", "emailaddress", "name", "locationaccuracy",
 }  # fmt: skip
+#: The legacy export's metadata columns (``V1``..``V10``), named in its second header row.
+_LEGACY_METADATA = {"responseid", "responseset", "name", "externaldatareference", "emailaddress", "ipaddress",
+                    "status", "startdate", "enddate", "finished"}  # fmt: skip
 
 
 def is_metadata_column(name: str) -> bool:
@@ -768,7 +774,31 @@ def prepare(table: ResponseTable) -> int:
     extra = header_rows(table.frame)
     table.extra_headers = [table.frame.iloc[i].tolist() for i in range(extra)]
     table.frame = table.frame.iloc[extra:].reset_index(drop=True)
+    if extra == 1:
+        _name_legacy_metadata(table)
     return extra
+
+
+def _name_legacy_metadata(table: ResponseTable) -> None:
+    """The legacy export's ``V1``..``V10``, named as its second header row names them (``ResponseID``).
+
+    The record id, the IP address and the e-mail address are then known as
+    what they are (the respondent id; identifiers), as in the file's own words.
+    """
+    texts = [str(t).strip() for t in table.extra_headers[0]]
+    columns = [str(c) for c in table.frame.columns]
+    rename = {
+        column: text
+        for column, text in zip(columns, texts, strict=False)
+        if re.fullmatch(r"V\d+", column) and text.lower() in _LEGACY_METADATA and text not in columns
+    }
+    if rename:
+        table.frame = table.frame.rename(columns=rename)
+        shown = ", ".join(f"{a} is {b}" for a, b in list(rename.items())[:4])
+        table.notes.append(
+            f"legacy Qualtrics export: columns {shown}{', ...' if len(rename) > 4 else ''} "
+            "(named by the second header row)"
+        )
 
 
 def match_columns(
@@ -813,6 +843,8 @@ def _match_split(
 
     The item names the question by ``aliases: {qualtrics: QIDn}`` or by an
     export tag equal to its id; a column's code is its suffix (the recode value).
+    The 2016 exports put the choice in the ImportId itself (``QID2_1``,
+    ``QID2_-1``: no ``choiceId``).
     """
     texts = table.extra_headers[0] if table.extra_headers else []
     import_ids = table.extra_headers[1] if len(table.extra_headers) > 1 else []
@@ -828,7 +860,14 @@ def _match_split(
         codes: dict[str, str] = {}
         for column, cell, text in zip(columns, import_ids, texts or [""] * len(columns), strict=False):
             parsed = import_id(cell)
-            if not parsed or "choiceId" not in parsed or column in used:
+            question = str(parsed.get("ImportId")) if parsed else ""
+            if parsed and "choiceId" not in parsed:
+                # 2016: the choice is the ImportId's suffix (QID2_1, QID2_-1)
+                found = re.fullmatch(r"(QID\d+)_(-?\w+)", question)
+                if found is None:
+                    continue
+                parsed = {"ImportId": found.group(1), "choiceId": found.group(2)}
+            if not parsed or column in used:
                 continue
             stem, _, suffix = column.rpartition("_")
             if parsed.get("ImportId") in names or stem in names:

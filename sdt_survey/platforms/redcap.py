@@ -69,6 +69,26 @@ from ..errors import SdtSurveyError
 from ..files import atomic_output
 from ..instrument import Instrument, Item, code_text
 from ..instrument.expressions import BoolOp, Comparison, Expression, Literal, Membership, Name, Not
+from .redcap_check import (
+    ANNOTATION,
+    BRANCHING,
+    CHOICES,
+    COLUMNS,
+    FORM,
+    HEADER,
+    IDENTIFIER,
+    LABEL,
+    MATRIX,
+    NAME,
+    NOTE,
+    REQUIRED,
+    TYPE,
+    VALIDATION,
+    VMAX,
+    VMIN,
+    check_dictionary,
+    is_warning,
+)
 from .result import ExportResult
 from .score_formulas import redcap_formula, score_fields
 from .survey import (
@@ -81,82 +101,9 @@ from .survey import (
 )
 from .table import Claim, ResponseTable, match_by_text, normalise_text
 
-#: REDCap's data dictionary columns, in the order REDCap requires.
-COLUMNS = [
-    "Variable / Field Name",
-    "Form Name",
-    "Section Header",
-    "Field Type",
-    "Field Label",
-    "Choices, Calculations, OR Slider Labels",
-    "Field Note",
-    "Text Validation Type OR Show Slider Number",
-    "Text Validation Min",
-    "Text Validation Max",
-    "Identifier?",
-    "Branching Logic (Show field only if...)",
-    "Required Field?",
-    "Custom Alignment",
-    "Question Number (surveys only)",
-    "Matrix Group Name",
-    "Matrix Ranking?",
-    "Field Annotation",
-]
-NAME, FORM, HEADER, TYPE, LABEL, CHOICES, NOTE, VALIDATION, VMIN, VMAX = COLUMNS[:10]
-IDENTIFIER, BRANCHING, REQUIRED, ALIGNMENT, NUMBER, MATRIX, RANKING, ANNOTATION = COLUMNS[10:]
-
-FIELD_TYPES = (
-    "text",
-    "notes",
-    "dropdown",
-    "radio",
-    "checkbox",
-    "yesno",
-    "truefalse",
-    "file",
-    "slider",
-    "calc",
-    "descriptive",
-    "sql",
-)
-CHOICE_TYPES = ("dropdown", "radio", "checkbox")
-#: Validation types REDCap ships with (the subset a survey of this kind can use).
-VALIDATION_TYPES = (
-    "date_dmy",
-    "date_mdy",
-    "date_ymd",
-    "datetime_dmy",
-    "datetime_mdy",
-    "datetime_ymd",
-    "datetime_seconds_dmy",
-    "datetime_seconds_mdy",
-    "datetime_seconds_ymd",
-    "email",
-    "integer",
-    "alpha_only",
-    "number",
-    "number_1dp",
-    "number_2dp",
-    "number_3dp",
-    "number_4dp",
-    "phone",
-    "time",
-    "time_mm_ss",
-    "zipcode",
-)
 #: Validation type of each item type that is a ``text`` field.
 VALIDATION_OF_TYPE = {"integer": "integer", "number": "number", "date": "date_ymd"}
-#: REDCap accepts longer names, but warns above 26 characters; item ids keep to 26 for that reason.
-MAX_FIELD_NAME = 26
-FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-FORM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-CHOICE_CODE = re.compile(r"^-?[A-Za-z0-9_]+(?:\.[0-9]+)?$")
 RECORD_ID = "record_id"
-
-# Field references in branching logic: [field] or [field(code)] for one checkbox option.
-_REFERENCE = re.compile(r"\[([^\[\]()]*)(?:\(([^()\[\]]*)\))?\]")
-_STRING = re.compile(r"'[^']*'|\"[^\"]*\"")
-_LOGIC_TOKEN = re.compile(r"\s+|\band\b|\bor\b|<>|!=|<=|>=|=|<|>|\(|\)|-?\d+(?:\.\d+)?|\x00")
 
 
 def redcap_choice_code(value: object) -> str:
@@ -528,255 +475,6 @@ def _with_score_fields(rows: list[dict[str, str]], survey: Survey) -> list[dict[
     return out
 
 
-# ------------------------------------------------------------------------- checks
-
-
-def check_dictionary(frame: pd.DataFrame) -> list[str]:
-    """Check a data dictionary against the rules REDCap applies when it is uploaded.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        A data dictionary with REDCap's 18 columns (e.g. from
-        :func:`read_dictionary`), read as text.
-
-    Returns
-    -------
-    list of str
-        One message per problem, naming the row (as in the CSV, the header is
-        row 1) and the field; empty when REDCap would accept the dictionary.
-        Checked: the columns and their order; the first field (a text record
-        id); field names (lowercase letters, digits and ``_``, starting with a
-        letter, at most 26 characters, no REDCap-reserved names), with no
-        duplicates; form names, each form in one contiguous block; field
-        types; choices (``code, label | ...``, unique codes, only on choice
-        fields); text validation and its min/max; the y/blank flags; matrix
-        groups (contiguous, one form, one field type, identical choices);
-        branching logic (balanced, known operators, references to fields
-        defined earlier, ``[field(code)]`` only for an option of a checkbox).
-
-    Examples
-    --------
-    >>> from sdt_survey.platforms import build_survey
-    >>> frame = build_dictionary(build_survey("program-belonging"))
-    >>> check_dictionary(frame)
-    []
-    >>> frame.loc[2, "Variable / Field Name"] = "pb1"
-    >>> check_dictionary(frame)
-    ["row 4: field 'pb1': duplicate field name (first at row 3)"]
-    """
-    columns = [str(c) for c in frame.columns]
-    if columns != COLUMNS:
-        missing = [c for c in COLUMNS if c not in columns]
-        extra = [c for c in columns if c not in COLUMNS]
-        detail = (f"; missing: {', '.join(missing)}" if missing else "") + (
-            f"; unexpected: {', '.join(extra)}" if extra else ""
-        )
-        return [
-            f"the columns must be REDCap's 18 data dictionary columns in order{detail or ' (order differs)'}"
-        ]
-    if frame.empty:
-        return ["the dictionary has no fields"]
-    rows = frame.fillna("").astype(str).map(str.strip).to_dict("records")
-    problems: list[str] = []
-    first_row: dict[str, int] = {}
-    choices_of: dict[str, dict[str, str]] = {}
-    type_of: dict[str, str] = {}
-    forms = [row[FORM] for row in rows]
-    for index, row in enumerate(rows):
-        where = f"row {index + 2}: field {row[NAME]!r}"
-
-        def problem(message: str, where: str = where) -> None:
-            problems.append(f"{where}: {message}")
-
-        name, field_type = row[NAME], row[TYPE]
-        problems.extend(f"{where}: {message}" for message in _name_problems(name, forms))
-        if name in first_row:
-            problem(f"duplicate field name (first at row {first_row[name] + 2})")
-        else:
-            first_row[name] = index
-        if not FORM_NAME.match(row[FORM]):
-            problem(
-                f"form name {row[FORM]!r} must be lowercase letters, digits and '_', starting with a letter"
-            )
-        if field_type not in FIELD_TYPES:
-            problem(f"field type {field_type!r} is not a REDCap field type ({', '.join(FIELD_TYPES)})")
-        if index == 0 and (field_type != "text" or row[BRANCHING] or row[MATRIX]):
-            problem("the first field is the record id: a text field without branching logic or matrix")
-        if not row[LABEL] and field_type != "descriptive":
-            problem("the field label is empty")
-        for column in (IDENTIFIER, REQUIRED):
-            if row[column] not in ("", "y", "n"):
-                problem(f"{column!r} must be 'y' or blank, not {row[column]!r}")
-        if row[ALIGNMENT] not in ("", "LV", "LH", "RV", "RH"):
-            problem(f"custom alignment must be LV, LH, RV or RH, not {row[ALIGNMENT]!r}")
-        if field_type in CHOICE_TYPES:
-            parsed, messages = _parse_choices(row[CHOICES])
-            for message in messages:
-                problem(message)
-            choices_of[name] = parsed
-        elif row[CHOICES] and field_type not in ("calc", "slider", "sql"):
-            problem(f"a {field_type} field takes no choices")
-        type_of.setdefault(name, field_type)
-        for message in _validation_problems(row, field_type):
-            problem(message)
-        if row[BRANCHING]:
-            for message in _branching_problems(row[BRANCHING], first_row, index, type_of, choices_of):
-                problem(f"branching logic: {message}")
-    problems += _form_problems(rows)
-    problems += _matrix_problems(rows)
-    return problems
-
-
-_RESERVED_PREFIX = "redcap_"
-
-
-def _name_problems(name: str, forms: Sequence[str]) -> list[str]:
-    found = []
-    if not FIELD_NAME.match(name):
-        found.append("the name must be lowercase letters, digits and '_', starting with a letter")
-    if len(name) > MAX_FIELD_NAME:
-        found.append(f"the name is {len(name)} characters long; REDCap's limit is {MAX_FIELD_NAME}")
-    if name.startswith(_RESERVED_PREFIX):
-        found.append("names beginning with 'redcap_' are reserved by REDCap")
-    for form in set(forms):
-        if name in (f"{form}_complete", f"{form}_timestamp"):
-            found.append(f"the name is REDCap's own column of form {form!r}")
-    return found
-
-
-def _parse_choices(text: str) -> tuple[dict[str, str], list[str]]:
-    """``1, Yes | 0, No`` -> {code: label}, with the problems found."""
-    if not text:
-        return {}, ["a choice field needs choices ('code, label | code, label')"]
-    parsed: dict[str, str] = {}
-    problems = []
-    for part in text.split("|"):
-        code, comma, label = part.partition(",")
-        code, label = code.strip(), label.strip()
-        if not comma or not code or not label:
-            problems.append(f"choice {part.strip()!r} is not 'code, label'")
-        elif not CHOICE_CODE.match(code):
-            problems.append(f"choice code {code!r} must be letters, digits, '_' (or a number)")
-        elif code in parsed:
-            problems.append(f"choice code {code!r} appears twice")
-        else:
-            parsed[code] = label
-    return parsed, problems
-
-
-def _validation_problems(row: Mapping[str, str], field_type: str) -> list[str]:
-    validation, low, high = row[VALIDATION], row[VMIN], row[VMAX]
-    if not validation:
-        return ["text validation min/max need a validation type"] if (low or high) else []
-    if field_type == "slider":
-        return []
-    if field_type != "text":
-        return [f"text validation applies to text fields, not {field_type}"]
-    if validation not in VALIDATION_TYPES:
-        return [f"unknown text validation type {validation!r}"]
-    found = []
-    bounds: list[float] = []
-    for label, value in (("min", low), ("max", high)):
-        if not value:
-            continue
-        if validation in ("integer", "number") or validation.startswith("number_"):
-            try:
-                number = float(value)
-            except ValueError:
-                found.append(f"validation {label} {value!r} is not a number")
-                continue
-            if validation == "integer" and not number.is_integer():
-                found.append(f"validation {label} {value!r} is not a whole number")
-            bounds.append(number)
-        elif validation == "date_ymd" and not re.match(r"^\d{4}-\d{2}-\d{2}$|^today$", value):
-            found.append(f"validation {label} {value!r} is not a date YYYY-MM-DD")
-    if len(bounds) == 2 and bounds[0] > bounds[1]:
-        found.append(f"validation min {low} is larger than max {high}")
-    return found
-
-
-def _branching_problems(
-    logic: str,
-    first_row: Mapping[str, int],
-    index: int,
-    type_of: Mapping[str, str],
-    choices_of: Mapping[str, Mapping[str, str]],
-) -> list[str]:
-    found = []
-    for match in _REFERENCE.finditer(_STRING.sub("''", logic)):
-        name, code = match.group(1), match.group(2)
-        if name not in first_row or first_row[name] >= index:
-            found.append(f"[{name}] is not a field defined before this one")
-            continue
-        if code is not None:
-            if type_of.get(name) != "checkbox":
-                found.append(f"[{name}({code})] names an option, but {name!r} is not a checkbox")
-            elif code not in choices_of.get(name, {}):
-                found.append(f"{code!r} is not a choice code of checkbox {name!r}")
-        elif type_of.get(name) == "checkbox":
-            found.append(f"checkbox {name!r} must be referenced by option, e.g. [{name}(1)] = '1'")
-    # Whatever remains once strings and field references are set aside must be operators and numbers.
-    skeleton = _REFERENCE.sub("\x00", _STRING.sub("\x00", logic))
-    if skeleton.count("'") or skeleton.count('"'):
-        found.append("a quote is not closed")
-    leftover = _LOGIC_TOKEN.sub(" ", skeleton).split()
-    if leftover:
-        found.append(f"unexpected {' '.join(leftover)!r} (use =, <>, <, <=, >, >=, and, or, parentheses)")
-    depth = 0
-    for char in skeleton:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
-            break
-    if depth != 0:
-        found.append("parentheses are not balanced")
-    return found
-
-
-def _form_problems(rows: Sequence[Mapping[str, str]]) -> list[str]:
-    problems = []
-    closed: set[str] = set()
-    for index, row in enumerate(rows):
-        form = row[FORM]
-        previous = rows[index - 1][FORM] if index else None
-        if form != previous:
-            if form in closed:
-                problems.append(
-                    f"row {index + 2}: field {row[NAME]!r}: form {form!r} continues after another "
-                    "form; the fields of a form must be contiguous"
-                )
-            if previous is not None:
-                closed.add(previous)
-    return problems
-
-
-def _matrix_problems(rows: Sequence[Mapping[str, str]]) -> list[str]:
-    problems = []
-    seen: dict[str, int] = {}
-    for index, row in enumerate(rows):
-        group = row[MATRIX]
-        if not group:
-            continue
-        where = f"row {index + 2}: field {row[NAME]!r}: matrix {group!r}"
-        if not FIELD_NAME.match(group):
-            problems.append(f"{where}: a matrix group name must be lowercase letters, digits and '_'")
-        if row[TYPE] not in ("radio", "checkbox"):
-            problems.append(f"{where}: matrix fields must be radio or checkbox, not {row[TYPE]!r}")
-        if group not in seen:
-            seen[group] = index
-            continue
-        first = rows[seen[group]]
-        if rows[index - 1][MATRIX] != group:
-            problems.append(f"{where}: the fields of a matrix group must be contiguous")
-        if row[FORM] != first[FORM]:
-            problems.append(f"{where}: a matrix group must stay within one form")
-        if row[TYPE] != first[TYPE]:
-            problems.append(f"{where}: every field of a matrix group must have the same type")
-        if _parse_choices(row[CHOICES])[0] != _parse_choices(first[CHOICES])[0]:
-            problems.append(f"{where}: choices differ from the first field of the group ({first[NAME]!r})")
-    return problems
-
-
 # -------------------------------------------------------------------------- write
 
 
@@ -857,7 +555,7 @@ def write(
     ['1, Nada cierto', '2, Ligeramente cierto']
     """
     frame = build_dictionary(survey, text_field=text_field, record_id=record_id, with_scores=with_scores)
-    problems = check_dictionary(frame)
+    problems = [p for p in check_dictionary(frame) if not is_warning(p)]
     if problems:
         raise SdtSurveyError("the REDCap data dictionary would be refused:\n  " + "\n  ".join(problems))
     with atomic_output(out, overwrite=overwrite) as temp:
@@ -990,3 +688,173 @@ def match_columns(
     split = match_checkboxes(items, columns, matched, used)
     match_by_text(items, columns, claim, "its field label")
     return split
+
+
+#: A number REDCap wrote with a comma as its decimal mark (``number_1dp_comma_decimal``: ``36,5``).
+_COMMA_DECIMAL = r"^\s*-?\d+,\d+\s*$"
+
+
+def normalise_cells(frame: pd.DataFrame, numeric_columns: Sequence[str]) -> list[str]:
+    """Comma-decimal numbers (``36,5``) in the columns of number items become ``36.5``, in place.
+
+    REDCap's comma-decimal validation types (``number_comma_decimal``,
+    ``number_1dp_comma_decimal`` ...) export the value as typed; REDCap never
+    writes a thousands separator, so ``d,d`` is a decimal comma. Returns one
+    note per column changed.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"temp": ["36,5", "37.0", ""]})
+    >>> notes = normalise_cells(frame, ["temp"])
+    >>> frame["temp"].tolist(), notes[0].split(":")[0]
+    (['36.5', '37.0', ''], "column 'temp'")
+    """
+    notes = []
+    for column in numeric_columns:
+        values = frame[column]
+        if values.dtype.kind in "biuf":
+            continue
+        text = values.astype("string")
+        comma = text.str.match(_COMMA_DECIMAL).fillna(False).to_numpy(dtype=bool)
+        if comma.any():
+            example = text[comma].iloc[0].strip()
+            frame.loc[comma, column] = text[comma].str.strip().str.replace(",", ".", regex=False).to_numpy()
+            notes.append(
+                f"column {column!r}: {int(comma.sum())} number(s) written with a decimal comma"
+                f" (REDCap's comma-decimal validation) read as {example.replace(',', '.')}"
+            )
+    return notes
+
+
+def _blank(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """Cells that are missing or empty text, column by column."""
+    return pd.DataFrame(
+        {c: (frame[c].isna() | frame[c].astype("string").str.strip().eq("")).fillna(True) for c in columns},
+        index=frame.index,
+    )
+
+
+def rows_of_other_forms(frame: pd.DataFrame, item_columns: Sequence[str]) -> tuple[pd.Series, list[str]]:
+    """Rows that hold other REDCap forms, not the instrument's: set aside, not "empty rows".
+
+    A REDCap export has one row per record and event, plus one per instance of
+    each repeating instrument. A row where none of the instrument's fields is
+    answered and the ``<form>_complete`` of the forms holding them is blank is
+    a row of another form: an event where the form is not collected, or an
+    instance of another repeating instrument. (REDCap writes ``0`` there when
+    the form is designated but not filled in: such a row stays, an empty
+    response.) Without ``_complete`` columns, rows of another repeating
+    instrument with none of the fields answered are set aside.
+
+    Returns the mask of rows set aside and a note saying how many and why.
+    """
+    columns = [str(c) for c in frame.columns]
+    none = pd.Series(False, index=frame.index)
+    present = [c for c in item_columns if c in frame.columns]
+    if not present or not any(c in columns for c in ("redcap_event_name", "redcap_repeat_instrument")):
+        return none, []
+    answered = ~_blank(frame, present).all(axis=1)
+    completes = set()
+    for column in present:  # a form's fields are followed by its <form>_complete column
+        after = columns[columns.index(column) + 1 :]
+        form_complete = next((c for c in after if c.endswith("_complete")), None)
+        if form_complete is not None:
+            completes.add(form_complete)
+    if completes:
+        aside = ~answered & _blank(frame, sorted(completes)).all(axis=1)
+    elif "redcap_repeat_instrument" in columns:
+        aside = ~answered & ~_blank(frame, ["redcap_repeat_instrument"])["redcap_repeat_instrument"]
+    else:
+        return none, []
+    if not aside.any():
+        return none, []
+    parts = []
+    if "redcap_repeat_instrument" in columns:
+        repeat = frame.loc[aside, "redcap_repeat_instrument"].astype("string").str.strip()
+        for name, count in repeat[repeat.fillna("") != ""].value_counts(sort=False).items():
+            parts.append(f"{count} of repeating instrument {name!r}")
+        base = int((repeat.fillna("") == "").sum())
+    else:
+        base = int(aside.sum())
+    if base:
+        parts.append(f"{base} of events without the instrument's form")
+    return aside, [
+        f"{int(aside.sum())} rows hold other REDCap forms and were set aside, not scored ({'; '.join(parts)})"
+    ]
+
+
+def event_order(
+    frame: pd.DataFrame,
+    wave_column: str,
+    *,
+    id_column: str | None = None,
+    events: Sequence[str] | str | Path | None = None,
+) -> list[str]:
+    """REDCap's events in the project's order, never alphabetical.
+
+    ``events``, the project's event list (unique event names in order, or the
+    path of REDCap's events export, ``unique_event_name`` column), gives the
+    order when known. Otherwise the export gives it: REDCap writes each
+    record's rows in the project's event order, so an event goes after every
+    event that precedes it within some record (``id_column``, default the
+    first column), ties in order of first appearance. Events of the export
+    missing from ``events`` follow in that order.
+
+    Examples
+    --------
+    >>> events = ["screening", "month_6", "screening", "baseline", "month_6", "month_12"]
+    >>> frame = pd.DataFrame({"record_id": [1, 1, 2, 2, 2, 2],
+    ...                       "redcap_event_name": [f"{e}_arm_1" for e in events]})
+    >>> event_order(frame, "redcap_event_name")
+    ['screening_arm_1', 'baseline_arm_1', 'month_6_arm_1', 'month_12_arm_1']
+    >>> event_order(frame, "redcap_event_name", events=["baseline_arm_1", "screening_arm_1"])
+    ['baseline_arm_1', 'screening_arm_1', 'month_6_arm_1', 'month_12_arm_1']
+    """
+    values = frame[wave_column].astype("string").str.strip()
+    values = values[values.fillna("") != ""]
+    ids = (frame[id_column] if id_column is not None else frame.iloc[:, 0]).astype(str).loc[values.index]
+    after: dict[str, set[str]] = {}
+    for _, group in values.groupby(ids, sort=False):
+        seen: list[str] = []
+        for event in dict.fromkeys(group):
+            after.setdefault(event, set()).update(seen)
+            seen.append(event)
+    remaining = list(dict.fromkeys(values))
+    order = [e for e in dict.fromkeys(str(e).strip() for e in _project_events(events)) if e in after]
+    remaining = [e for e in remaining if e not in order]
+    while remaining:
+        ready = next((e for e in remaining if not (after[e] - set(order))), remaining[0])
+        order.append(ready)
+        remaining.remove(ready)
+    return order
+
+
+def _project_events(events: Sequence[str] | str | Path | None) -> list[str]:
+    """The unique event names of the project's event list (a sequence, or REDCap's events export)."""
+    if events is None:
+        return []
+    if isinstance(events, (str, Path)):
+        try:
+            table = pd.read_csv(events, dtype=str, keep_default_na=False)
+        except (OSError, ValueError) as exc:
+            raise SdtSurveyError(f"{events}: cannot read the project's events: {exc}") from exc
+        if "unique_event_name" not in table.columns:
+            raise SdtSurveyError(
+                f"{events}: REDCap's events export has a 'unique_event_name' column; "
+                f"columns: {', '.join(table.columns[:10])}"
+            )
+        return table["unique_event_name"].tolist()
+    return [str(e) for e in events]
+
+
+def record_id_column(columns: Sequence[str]) -> str | None:
+    """The record id of an export whose project renamed it (``study_id``): the first column.
+
+    Examples
+    --------
+    >>> record_id_column(["study_id", "redcap_event_name", "age"]), record_id_column(["a", "b"])
+    ('study_id', None)
+    """
+    if len(columns) > 1 and columns[1] in ("redcap_event_name", "redcap_repeat_instrument"):
+        return columns[0]
+    return None

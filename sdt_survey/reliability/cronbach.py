@@ -37,6 +37,11 @@ from ._common import (
 
 def _alpha_stats(c: np.ndarray, r: np.ndarray) -> dict[str, float]:
     """psych's ``alpha.1``: the coefficients of one covariance/correlation pair."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # items cancelling out: -Inf/NaN, as psych gives
+        return _alpha_coefficients(c, r)
+
+
+def _alpha_coefficients(c: np.ndarray, r: np.ndarray) -> dict[str, float]:
     n = c.shape[0]
     tot = c.sum()
     tr = np.trace(c)
@@ -347,9 +352,11 @@ def alpha_from_matrix(x: np.ndarray, names: list[str], *, missing: str, confiden
     cov, cor_pw, _ = pairwise_moments(xg)
     require_finite(cov, gnames, "covariance")
     r = cov2cor(cov)
+    require_finite(r, gnames, "correlation")
     p = xg.shape[1]
-    if p > 1:
-        _, vecs = np.linalg.eigh(cor_pw if not np.isnan(cor_pw).any() else r)
+    matrix = cor_pw if not np.isnan(cor_pw).any() else r
+    if p > 1 and np.isfinite(matrix).all():  # psych's check uses the first component of R
+        _, vecs = np.linalg.eigh(matrix)
         first = vecs[:, -1] * (1 if vecs[:, -1].sum() >= 0 else -1)
         negative = [gnames[i] for i in np.flatnonzero(first < 0)]
         if negative:
@@ -385,7 +392,8 @@ def alpha_from_matrix(x: np.ndarray, names: list[str], *, missing: str, confiden
     col = cov.sum(axis=0)
     diag = np.diag(cov)
     v_drop = cov.sum() - 2 * col + diag
-    r_drop = (col - diag) / np.sqrt(diag * v_drop)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a constant total or v_drop < 0: NaN, as R
+        r_drop = (col - diag) / np.sqrt(diag * v_drop)
 
     def spread(values: np.ndarray) -> np.ndarray:
         out = np.full(n_items, np.nan)
@@ -449,7 +457,8 @@ def _pairwise_cor_with(total: np.ndarray, x: np.ndarray) -> np.ndarray:
     mx = xv.sum(axis=0) / n
     dt = np.where(m, t - mt, 0.0)
     dx = np.where(m, xv - mx, 0.0)
-    return (dt * dx).sum(axis=0) / np.sqrt((dt * dt).sum(axis=0) * (dx * dx).sum(axis=0))
+    with np.errstate(invalid="ignore", divide="ignore"):  # a constant total: NaN, as R's cor() gives
+        return (dt * dx).sum(axis=0) / np.sqrt((dt * dt).sum(axis=0) * (dx * dx).sum(axis=0))
 
 
 def feldt_ci(alpha_value: float, n_obs: int, n_items: int, confidence: float = 0.95) -> tuple[float, float]:

@@ -345,7 +345,13 @@ def reliability_table(
         goods[sid] = fields.pop("_good")
         mats[sid] = x
         scales[sid] = AlphaResult(seed=seed, **fields)
-        omegas[sid] = omega_total(frame, missing=missing)
+        try:  # over the items alpha keeps (those with variance), as alpha's warning says
+            omegas[sid] = omega_total(frame.loc[:, goods[sid]], missing=missing)
+        except (ReliabilityError, np.linalg.LinAlgError) as exc:
+            omegas[sid] = float("nan")
+            scales[sid] = dataclasses.replace(
+                scales[sid], warnings=(*scales[sid].warnings, f"omega total not computed: {exc}")
+            )
 
     if bootstrap:
         rng = np.random.default_rng(seed)
@@ -398,7 +404,15 @@ def reliability_table(
         for coefficient in COEFFICIENTS:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                coefficients[coefficient.key][sid] = coefficient.compute(frame, options)
+                try:  # over the items alpha keeps; data too thin for it: left out, said once
+                    coefficients[coefficient.key][sid] = coefficient.compute(
+                        frame.loc[:, goods[sid]], options
+                    )
+                except (ReliabilityError, np.linalg.LinAlgError) as exc:
+                    scales[sid] = dataclasses.replace(
+                        scales[sid],
+                        warnings=(*scales[sid].warnings, f"{coefficient.title} not computed: {exc}"),
+                    )
 
     return ReliabilityReport(
         instrument=instrument_id,
@@ -482,6 +496,7 @@ def instrument_reliability(
     SurveyReliability
     """
     from ..responses import WAVE_COLUMNS
+    from ..responses.waves import choose_wave
     from ..scoring import score
     from ..scoring.keying import keying_warnings
 
@@ -493,12 +508,10 @@ def instrument_reliability(
     rows = np.ones(len(table), dtype=bool)
     waves: list[Any] = []
     if wave_column is not None and wave_column in table.columns:
-        waves = sorted(table[wave_column].dropna().unique().tolist(), key=str)
+        # Waves in the study's order (numbers by number, REDCap events as the project orders them).
+        chosen, waves = choose_wave(table, wave_column, wave, id_column=id_column)
         if len(waves) > 1:
-            chosen = waves[0] if wave is None else wave
             rows = (table[wave_column] == chosen).to_numpy()
-            if not rows.any():
-                raise SdtSurveyError(f"no responses in {wave_column} = {chosen!r}; waves: {waves}")
             notes.append(f"wave {chosen!r} of {len(waves)} in {wave_column!r} (choose another with wave=)")
     if group_column is not None and group_column not in table.columns:
         raise SdtSurveyError(f"no group column {group_column!r} in the responses")
@@ -509,11 +522,14 @@ def instrument_reliability(
         columns = list(dict.fromkeys(i for sub in subscales.values() for i in sub))
         items = scored.keyed.loc[rows, columns].reset_index(drop=True)
         groups = table.loc[rows, group_column].reset_index(drop=True) if group_column else None
-        report = reliability_table(
-            items, subscales, missing=missing, bootstrap=bootstrap, seed=seed, groups=groups,
-            instrument_id=f"{inst.id} {inst.version}",
-            reversed_items=[item.id for item in inst.items if item.reverse and item.id in columns],
-        )  # fmt: skip
+        with warnings.catch_warnings():
+            # Each warning is kept in the report (its summary and JSON say it once); not raised again here.
+            warnings.simplefilter("ignore", UserWarning)
+            report = reliability_table(
+                items, subscales, missing=missing, bootstrap=bootstrap, seed=seed, groups=groups,
+                instrument_id=f"{inst.id} {inst.version}",
+                reversed_items=[item.id for item in inst.items if item.reverse and item.id in columns],
+            )  # fmt: skip
         retest = None
         if id_column and len(waves) > 1:
             retest = {}

@@ -155,13 +155,54 @@ def item_like_columns(
     for column in columns:
         if column in matched_columns:
             continue
-        close = difflib.get_close_matches(column.lower(), ids, n=1, cutoff=0.75)
+        close = [
+            i
+            for i in difflib.get_close_matches(column.lower(), ids, n=3, cutoff=0.6)
+            if is_typo_of(column, i)
+        ]
         stem = re.sub(r"\d+$", "", column.lower())
         if close:
             found[column] = f"resembles item {close[0]!r}"
         elif stem in stems and stem != column.lower():
             found[column] = f"numbered like the {stem}* items"
     return found
+
+
+def is_typo_of(name: str, item_id: str) -> bool:
+    """Whether ``name`` is plausibly a typo of ``item_id``, not another column with a similar name.
+
+    Case and separators (``_``, ``-``, ``.``, spaces) aside, the two differ by
+    one edit (a letter added, dropped, changed, or two swapped; two edits in
+    names of 10 characters or more) and carry the same numbers: ``vbo1`` and
+    ``rs_3`` are typos of ``vob1`` and ``rs3``; ``vbw1`` (another form's item)
+    is not one of ``vob1``, nor ``vob7`` of ``vob6``.
+
+    Examples
+    --------
+    >>> is_typo_of("vbo1", "vob1"), is_typo_of("RS_3", "rs3"), is_typo_of("satisfation_1", "satisfaction_1")
+    (True, True, True)
+    >>> is_typo_of("vbw1", "vob1"), is_typo_of("vob7", "vob6"), is_typo_of("number_2dp", "number_1dp")
+    (False, False, False)
+    """
+    a, b = (re.sub(r"[\s_.-]+", "", text.lower()) for text in (name, item_id))
+    if re.findall(r"\d+", a) != re.findall(r"\d+", b):
+        return False
+    return _edits(a, b) <= (2 if min(len(a), len(b)) >= 10 else 1)
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        row = [i]
+        for j, y in enumerate(b, 1):
+            cost = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                cost = min(cost, previous2[j - 2] + 1)
+            row.append(cost)
+        previous2, previous = previous, row
+    return previous[-1]
 
 
 def read_responses(
@@ -238,6 +279,8 @@ def read_responses(
     table.frame = frame
     user_mapping = read_mapping(mapping) if isinstance(mapping, (str, Path)) else dict(mapping or {})
     matched, split, notes = match_columns(table, items, detected_source, user_mapping, display)
+    frame, rows, platform_notes = _platform_rows_and_cells(platform, frame, rows, matched, items)
+    notes = notes + platform_notes
     rename = {cols[0]: item_id for item_id, cols in matched.items() if len(cols) == 1}
     frame = frame.rename(columns=rename)
     item_columns = {item_id: cols for item_id, cols in matched.items()}
@@ -260,6 +303,37 @@ def read_responses(
         notes=table.notes + notes,
         blank_rows=blank_rows,
     )
+
+
+def _platform_rows_and_cells(platform, frame: pd.DataFrame, rows, matched: Mapping[str, list[str]], items):
+    """The platform's own conventions: cells it writes its own way, rows that hold other forms."""
+    notes: list[str] = []
+    if platform is None:
+        return frame, rows, notes
+    normalise = platform.hook("normalise_cells")
+    if normalise is not None:
+        kinds = {item.id: item.type for item in items}
+        numeric = [
+            cols[0]
+            for item_id, cols in matched.items()
+            if len(cols) == 1 and kinds.get(item_id) in NUMERIC_TYPES
+        ]
+        if numeric:
+            frame = frame.copy()
+            notes += normalise(frame, numeric)
+    set_aside = platform.hook("rows_of_other_forms")
+    if set_aside is not None:
+        aside, aside_notes = set_aside(frame, [c for cols in matched.values() for c in cols])
+        if aside.any():
+            keep = ~aside.to_numpy()
+            frame = frame.loc[keep].reset_index(drop=True)
+            rows = np.asarray(rows)[keep]
+            notes += aside_notes
+    return frame, rows, notes
+
+
+#: Item types whose answers are numbers (a platform may write them its own way, e.g. ``36,5``).
+NUMERIC_TYPES = ("number", "integer")
 
 
 def responses_from_frame(

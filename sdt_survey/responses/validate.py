@@ -179,8 +179,12 @@ def validate_responses(
             values[item.id] = np.full(n, np.nan) if item.is_scored else pd.Series(None, index=frame.index)
             reason[p] = labels.index("absent")
             continue
-        if item.type == "multiple" and len(columns) > 1:
-            raw_cells = frame[columns]
+        # Split 0/1 columns (one per choice), even a single one (a REDCap consent tick box ``consent___1``).
+        if item.type == "multiple" and (len(columns) > 1 or item.id in responses.choice_columns):
+            # A single split column was renamed to the item id on reading.
+            raw_cells = frame[[c if c in frame.columns else item.id for c in columns]].set_axis(
+                columns, axis=1
+            )
             raw_values = raw_cells.astype("string").fillna("").agg("|".join, axis=1)
             cells = check_multiple(item, raw_cells, responses.choice_columns.get(item.id))
             column_name = "|".join(columns)

@@ -125,9 +125,26 @@ class ScoredResponses(Result):
             }
         )
 
+    def _counted(self) -> str:
+        """``N respondents``, or ``N responses of K respondents (...)`` when a respondent has several rows."""
+        n = len(self.scores)
+        ids = self.id_column if self.id_column in self.scores else None
+        unique = int(self.scores[ids].nunique()) if ids else n
+        if unique == n:
+            return f"{n} respondents"
+        parts = []
+        wave = next((c for c in (self.wave_column, "redcap_event_name") if c and c in self.scores), None)
+        if wave is not None:
+            parts.append(f"{int(self.scores[wave].nunique())} values of {wave}")
+        if "redcap_repeat_instance" in self.scores:
+            instances = pd.to_numeric(self.scores["redcap_repeat_instance"], errors="coerce")
+            if instances.notna().any():
+                parts.append(f"repeating instances 1 to {int(instances.max())}")
+        return f"{n} responses of {unique} respondents" + (f" ({'; '.join(parts)})" if parts else "")
+
     def summary(self) -> str:
         names = ", ".join(f"{i.id} {i.version}" for i in self.instruments)
-        lines = [f"Scored {len(self.scores)} respondents on {names}"]
+        lines = [f"Scored {self._counted()} on {names}"]
         described = self.describe()
         width = max(len(n) for n in described.index) if len(described) else 10
         lines.append(f"  {'score':<{width}} {'n':>6} {'mean':>7} {'sd':>7} {'min':>6} {'max':>6}")

@@ -125,6 +125,7 @@ IDENTIFIER_WORDS: Mapping[str, str] = {
         ["address", "direccion", "domicilio", "adresse", "endereco", "indirizzo", "street", "calle"],
         "an address",
     ),
+    **dict.fromkeys(["ipaddress", "ip"], "an IP address"),
     **dict.fromkeys(
         ["mrn", "ssn", "npi", "dni", "passport", "pasaporte"],
         "an identification number",
@@ -183,8 +184,24 @@ def header_words(column: object) -> list[str]:
     return [word for word in re.split(r"[^a-z]+", text.lower()) if word]
 
 
-def _squashed(column: object) -> str:
-    return "".join(header_words(column))
+#: Words a platform puts around a field's name (REDCap's ``text_ssn``, ``mrn_10d``, ``telephone_1``):
+#: without them the name is read as it is.
+_AFFIXES = frozenset({"text", "txt", "field", "number", "num", "nbr", "no", "nr", "d", "value", "the"})
+
+
+def _is_identifier_name(column: object) -> bool:
+    """Whether a header names a direct identifier: its words, numbers and platform affixes aside.
+
+    Examples
+    --------
+    >>> [_is_identifier_name(c) for c in ["telephone_1", "text_ssn", "mrn_10d", "SSN", "IP Address"]]
+    [True, True, True, True, True]
+    >>> [_is_identifier_name(c) for c in ["phone_use_1", "ssn_complete", "name_recall3", "rs2", "nametag"]]
+    [False, False, False, False, False]
+    """
+    words = header_words(column)
+    core = [w for w in words if w not in _AFFIXES]
+    return "".join(words) in IDENTIFIER_NAMES or (bool(core) and "".join(core) in IDENTIFIER_NAMES)
 
 
 def identifier_columns(columns: Sequence[str], declared: Sequence[str] = ()) -> list[str]:
@@ -197,17 +214,18 @@ def identifier_columns(columns: Sequence[str], declared: Sequence[str] = ()) -> 
     >>> identifier_columns(["program", "Email", "correo_electrónico"], ["nickname"])
     ['nickname', 'Email', 'correo_electrónico']
     """
-    found = [c for c in columns if _squashed(c) in IDENTIFIER_NAMES]
+    found = [c for c in columns if _is_identifier_name(c)]
     return list(dict.fromkeys([*declared, *found]))
 
 
 def _header_reason(column: object) -> str | None:
     """What the header says the column holds, or None."""
-    squashed = _squashed(column)
-    if squashed in IDENTIFIER_NAMES:
-        kind = next((IDENTIFIER_WORDS[w] for w in header_words(column) if w in IDENTIFIER_WORDS), None)
+    words = header_words(column)
+    words = [w for w in words if w not in _AFFIXES] + [w for w in words if w in _AFFIXES]
+    kind = next((IDENTIFIER_WORDS[w] for w in words if w in IDENTIFIER_WORDS), None)
+    if _is_identifier_name(column):
         return kind or "a direct identifier"
-    return next((IDENTIFIER_WORDS[w] for w in header_words(column) if w in IDENTIFIER_WORDS), None)
+    return kind
 
 
 def _share(mask: pd.Series) -> float:
@@ -338,7 +356,7 @@ def detect_identifier_columns(
         numeric = pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
         header = _header_reason(column)
         content = None if numeric else _content_reason(values, today, respondents)
-        strong_name = _squashed(column) in IDENTIFIER_NAMES
+        strong_name = _is_identifier_name(column)
         reasons = []
         if header and (strong_name or content or not _looks_like_codes(values)):
             reasons.append(f"the name {str(column)!r} suggests {header}")

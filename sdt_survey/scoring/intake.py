@@ -532,7 +532,15 @@ def _platform_id_column(read: Responses) -> tuple[str | None, Responses]:
     """The id column a platform's export makes obvious (REDCap ``record_id``), and a note saying so."""
     platform = platform_of_source(read.source)
     column = platform.id_column if platform is not None else None
-    if column is None or column not in read.frame.columns:
+    if column is None:
+        return None, read
+    named = platform.hook("record_id_column")
+    columns = [str(c) for c in read.frame.columns]
+    # As the file names it: ResponseID in Qualtrics' legacy export, the project's own record id in REDCap's.
+    column = next((c for c in columns if c.lower() == column.lower()), None) or (
+        named(columns) if named is not None else None
+    )
+    if column is None:
         return None, read
     note = (
         f"respondent id column {column!r}: the {platform.title} export's record id, used to find "

@@ -50,6 +50,8 @@ def cov2cor(c: np.ndarray) -> np.ndarray:
 
 def pinv(a: np.ndarray) -> np.ndarray:
     """psych::Pinv: the Moore-Penrose inverse with psych's tolerance."""
+    if not np.isfinite(a).all():  # LAPACK may never return on NaN
+        raise np.linalg.LinAlgError("the matrix holds values that are not numbers (NaN or infinite)")
     u, s, vt = np.linalg.svd(a)
     keep = s > max(math.sqrt(np.finfo(float).eps) * s[0], 0)
     return (vt[keep].T / s[keep]) @ u[:, keep].T

@@ -16,6 +16,7 @@ from ..options import (
     OUT_FILE,
     PAIRWISE_OPTION,
     QUIET_OPTION,
+    WAVE_OPTION,
     as_reading,
     cfa_options,
     check_analysis_files,
@@ -51,6 +52,7 @@ from ..support import check_files, existing_files
     default=None,
     help="Units (program, clinic) whose subscale means' reliability is reported: ICC(1), ICC(2).",
 )
+@WAVE_OPTION
 @QUIET_OPTION
 @OUT_FILE
 def reliability_command(
@@ -61,6 +63,7 @@ def reliability_command(
     bootstrap: int,
     seed: int | None,
     group_column: str | None,
+    wave: str | None,
     out_path: str | None,
     force: bool,
 ) -> None:
@@ -81,6 +84,7 @@ def reliability_command(
       sdt-survey reliability bpn-residency wave1.csv --id-column resident
       sdt-survey reliability bpn-residency wave1.csv --bootstrap 2000 --seed 1 --format json
       sdt-survey reliability bpn-residency wave1.csv --group-column program
+      sdt-survey reliability my-scale.yaml redcap_export.csv --event baseline_arm_1
     """
     from ...reliability import instrument_reliability
 
@@ -94,6 +98,7 @@ def reliability_command(
         bootstrap=bootstrap,
         seed=seed,
         group_column=group_column,
+        wave=wave_value(wave),
     )
     write_or_echo(render(report, fmt), out_path, "reliability", force)
 

@@ -16,6 +16,7 @@ import pandas as pd
 from ...errors import SdtSurveyError
 from ...instrument import Instrument
 from ...responses import WAVE_COLUMNS
+from ...responses.waves import choose_wave, wave_order
 from ...scoring import ScoredResponses, score
 from .estimators import ESTIMATORS, estimator_record
 
@@ -61,12 +62,10 @@ def keyed_data(
     notes: list[str] = list(scored.notes)  # the intake's: e.g. the id column taken from the export
     wave_column = wave_column or next((c for c in WAVE_COLUMNS if c in frame.columns), None)
     if wave_column and not all_waves:
-        waves = sorted(frame[wave_column].dropna().unique().tolist(), key=str)
+        # Waves in the study's order (numbers by number, REDCap events as the project orders them).
+        chosen, waves = choose_wave(frame, wave_column, wave, id_column=scored.id_column)
         if len(waves) > 1 or wave is not None:
-            chosen = waves[0] if wave is None else wave
             frame = frame[frame[wave_column] == chosen].reset_index(drop=True)
-            if frame.empty:
-                raise SdtSurveyError(f"no responses in {wave_column} = {chosen!r}; waves: {waves}")
             notes.append(f"wave {chosen!r} of {len(waves)} in {wave_column!r}")
     if len(scored.instruments) > 1:
         notes.append(f"the factor model is {instrument.id}'s; other instruments were scored but not modelled")
@@ -241,6 +240,7 @@ def instrument_longitudinal_invariance(
         spec,
         id=data.id_column,
         wave=data.wave_column,
+        wave_order=wave_order(data.frame, data.wave_column, id_column=data.id_column),
         estimator=estimator,
         missing=missing,
         free=list(free),
