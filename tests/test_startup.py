@@ -164,3 +164,17 @@ def test_the_entry_point_exits_without_teardown_but_with_its_status_output_and_e
     assert "exit handlers ran" in bad_option.stderr
     missing = run("info", "no-such-instrument")
     assert missing.returncode == 1 and "no such file" in missing.stderr
+
+
+def test_a_program_that_loads_an_instrument_first_knows_every_platform_alias():
+    # The registry registers the alias keys when it loads; a fresh program whose first call is
+    # load_instrument must not see "unknown target 'qualtrics' (one of )".
+    code = (
+        "import json, sys, sdt_survey\n"
+        "inst = sdt_survey.load_instrument('tests/fixtures/clinic-check.yaml')\n"
+        "print(inst.id, sorted({k for i in inst.items for k in i.aliases}))\n"
+        'print("\\nMODULES " + json.dumps(sorted(sys.modules)))'
+    )
+    out, modules = loaded_modules(code=code)
+    assert out.strip() == "clinic-check ['qualtrics']"
+    assert heavy(modules) == []

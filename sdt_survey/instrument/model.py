@@ -7,6 +7,7 @@ only by :mod:`sdt_survey.instrument.load` from a definition that passed
 
 from __future__ import annotations
 
+import importlib
 import math
 import textwrap
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ SCORING_METHODS = ("mean", "sum")
 # (sdt_survey.platforms, a layer above) registers each platform's key when it loads, so the names
 # are written once, in the registry, and this layer never imports the layer above it.
 _alias_targets: list[str] = []
+_REGISTRY = "sdt_survey.platforms"
 
 
 def register_alias_target(name: str) -> None:
@@ -48,6 +50,10 @@ def alias_targets() -> tuple[str, ...]:
     >>> alias_targets()
     ('redcap', 'qualtrics', 'xlsform', 'reproschema', 'html', 'spss')
     """
+    if not _alias_targets:
+        # Nothing has imported the registry yet (a program that loads an instrument first): load it
+        # by name. This layer never imports the layer above statically (docs/architecture.md).
+        importlib.import_module(_REGISTRY)
     return tuple(_alias_targets)
 
 
