@@ -178,12 +178,15 @@ class PlainNumbers:
         numbers = column.to_numpy(dtype=float, na_value=np.nan)
         if not len(numbers):
             return None
-        low, high = np.fmin.reduce(numbers), np.fmax.reduce(numbers)
+        # A block at a time, so each block is checked while it is in the processor's cache.
+        blocks = [numbers[s : s + _BLOCK] for s in range(0, len(numbers), _BLOCK)]
+        low = np.fmin.reduce([np.fmin.reduce(block) for block in blocks])
+        high = np.fmax.reduce([np.fmax.reduce(block) for block in blocks])
         if np.isnan(low):  # every cell empty
             return np.full(len(numbers), np.nan)
         if not (np.isfinite(low) and np.isfinite(high) and low >= self.low and high <= self.high):
             return None
-        if self.whole and np.fmax.reduce(numbers - np.floor(numbers)) != 0:
+        if self.whole and any(np.fmax.reduce(block - np.floor(block)) != 0 for block in blocks):
             return None
         if not self.signed_zero:
             return numbers + 0.0  # a copy, with -0 read as the code 0
@@ -193,6 +196,10 @@ class PlainNumbers:
             if zeros.any():
                 values[zeros] = values[np.argmax(zeros)]
         return values
+
+
+#: Cells checked together by :meth:`PlainNumbers.take`.
+_BLOCK = 1 << 16
 
 
 def describe_codes(codes: Sequence[Any]) -> str:

@@ -90,6 +90,35 @@ def careless_indices(
     n, k = x.shape
     if k == 0:
         return out
+    longest, irv = np.empty(n), np.empty(n)
+    values = keyed.to_numpy(dtype=float)
+    halves = _halves(keyed, instruments)
+    evenodd = np.full(n, np.nan)
+    # Row by row arithmetic, a block of rows at a time: the same numbers, with the block in cache.
+    for start in range(0, n, ROW_BLOCK):
+        rows = slice(start, min(start + ROW_BLOCK, n))
+        longest[rows], irv[rows] = _longstring_irv(x[rows])
+        if halves is not None:
+            evenodd[rows] = _even_odd(values[rows], halves)
+    out["longstring"] = longest
+    out["irv"] = irv
+    out["evenodd"] = evenodd
+    out["mahalanobis_d2"], out["mahalanobis_p"] = _mahalanobis(keyed[likert].to_numpy(dtype=float))
+    if duration is not None:
+        seconds = pd.to_numeric(duration, errors="coerce").to_numpy(dtype=float)
+        items_answered = raw.notna().sum(axis=1).to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["seconds_per_item"] = seconds / np.maximum(items_answered, 1)
+    return out
+
+
+#: Rows computed together by the row-wise indices: small enough for the processor's cache.
+ROW_BLOCK = 1 << 14
+
+
+def _longstring_irv(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The longest run of identical answers and the within-person SD of each row of ``x`` (NaN: missing)."""
+    n, k = x.shape
     valid = ~np.isnan(x)
     # Longest run: a loop over items, vectorized over respondents, in place (a missing answer ends a run).
     run = np.zeros(n)
@@ -100,49 +129,71 @@ def careless_indices(
         run += 1
         run *= valid[:, j]
         np.maximum(longest, run, out=longest)
-    out["longstring"] = longest
     answered = valid.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(valid, x, 0.0).sum(axis=1) / answered
         deviation = x - mean[:, None]
         np.square(deviation, out=deviation)
         ss = np.where(valid, deviation, 0.0).sum(axis=1)
-        out["irv"] = np.where(answered >= 2, np.sqrt(ss / (answered - 1)), np.nan)
-    out["evenodd"] = _even_odd(keyed, instruments)
-    out["mahalanobis_d2"], out["mahalanobis_p"] = _mahalanobis(keyed[likert].to_numpy(dtype=float))
-    if duration is not None:
-        seconds = pd.to_numeric(duration, errors="coerce").to_numpy(dtype=float)
-        items_answered = raw.notna().sum(axis=1).to_numpy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out["seconds_per_item"] = seconds / np.maximum(items_answered, 1)
-    return out
+        irv = np.where(answered >= 2, np.sqrt(ss / (answered - 1)), np.nan)
+    return longest, irv
 
 
-def _even_odd(keyed: pd.DataFrame, instruments: Sequence[Instrument]) -> np.ndarray:
+def _halves(
+    keyed: pd.DataFrame, instruments: Sequence[Instrument]
+) -> list[tuple[list[int], list[int]]] | None:
+    """The columns of the odd and even halves of each subscale of two or more items (None: fewer than 3)."""
+    column = {c: j for j, c in enumerate(keyed.columns)}
     halves = [
-        (list(sub.items[0::2]), list(sub.items[1::2]))
+        ([column[i] for i in sub.items[0::2]], [column[i] for i in sub.items[1::2]])
         for inst in instruments
         for sub in inst.subscales.values()
         if len(sub.items) >= 2
     ]
-    n = len(keyed)
-    if len(halves) < 3:
-        return np.full(n, np.nan)
-    values = keyed.to_numpy(dtype=float)
-    column = {c: j for j, c in enumerate(keyed.columns)}
+    return halves if len(halves) >= 3 else None
+
+
+def _even_odd(values: np.ndarray, halves: Sequence[tuple[list[int], list[int]]]) -> np.ndarray:
+    if len(halves) >= _PAIRWISE:
+        return _even_odd_wide(values, halves)
+    # One row per subscale, one column per respondent: each respondent's sums run down a column, in
+    # subscale order, as contiguous additions of whole rows.
+    n = len(values)
+    a = np.empty((len(halves), n))
+    b = np.empty((len(halves), n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for p, (odd, even) in enumerate(halves):
+            a[p] = _row_mean(values, odd)
+            b[p] = _row_mean(values, even)
+        both = ~np.isnan(a) & ~np.isnan(b)
+        count = both.sum(axis=0)
+        # Over the subscales where both halves have a mean: centre, then correlate.
+        da = np.where(both, a - (np.where(both, a, 0.0).sum(axis=0) / count), 0.0)
+        db = np.where(both, b - (np.where(both, b, 0.0).sum(axis=0) / count), 0.0)
+        r = (da * db).sum(axis=0) / np.sqrt((da**2).sum(axis=0) * (db**2).sum(axis=0))
+        # Spearman-Brown on |r| with the sign restored keeps negative values within [-1, 0].
+        corrected = np.sign(r) * 2 * np.abs(r) / (1 + np.abs(r))
+    return np.where(count >= 3, corrected, np.nan)
+
+
+#: From this many values numpy sums a row pairwise, not in order.
+_PAIRWISE = 8
+
+
+def _even_odd_wide(values: np.ndarray, halves: Sequence[tuple[list[int], list[int]]]) -> np.ndarray:
+    """:func:`_even_odd` with a row per respondent: numpy's pairwise sums of 8 subscales or more."""
+    n = len(values)
     a = np.empty((n, len(halves)))
     b = np.empty((n, len(halves)))
     with np.errstate(invalid="ignore", divide="ignore"):
         for p, (odd, even) in enumerate(halves):
-            a[:, p] = _row_mean(values, [column[i] for i in odd])
-            b[:, p] = _row_mean(values, [column[i] for i in even])
+            a[:, p] = _row_mean(values, odd)
+            b[:, p] = _row_mean(values, even)
         both = ~np.isnan(a) & ~np.isnan(b)
         count = both.sum(axis=1)
-        # Over the subscales where both halves have a mean: centre, then correlate.
         da = np.where(both, a - (np.where(both, a, 0.0).sum(axis=1) / count)[:, None], 0.0)
         db = np.where(both, b - (np.where(both, b, 0.0).sum(axis=1) / count)[:, None], 0.0)
         r = (da * db).sum(axis=1) / np.sqrt((da**2).sum(axis=1) * (db**2).sum(axis=1))
-        # Spearman-Brown on |r| with the sign restored keeps negative values within [-1, 0].
         corrected = np.sign(r) * 2 * np.abs(r) / (1 + np.abs(r))
     return np.where(count >= 3, corrected, np.nan)
 
@@ -167,10 +218,15 @@ def _mahalanobis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return d2, p
     data = x[complete]
     centred = data - data.mean(axis=0)
-    covariance = centred.T @ centred / (len(data) - 1)
+    del data
+    covariance = centred.T @ centred / (len(centred) - 1)
     inverse = np.linalg.pinv(covariance)
-    d2[complete] = np.einsum("ij,ij->i", centred @ inverse, centred)
-    p[complete] = chi2_sf(d2[complete], k)
+    distance = np.empty(len(centred))
+    for start in range(0, len(centred), ROW_BLOCK):
+        block = centred[start : start + ROW_BLOCK]
+        distance[start : start + len(block)] = np.einsum("ij,ij->i", block @ inverse, block)
+    d2[complete] = distance
+    p[complete] = chi2_sf(distance, k)
     return d2, p
 
 
