@@ -17,10 +17,10 @@ import pandas as pd
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, expressions, load_instruments
 from .cells import PLAIN_NUMBER, as_written
+from .issue_lines import IssueLines
 from .item_types import check_item, check_multiple
 from .model import (
     INVALID_POLICIES,
-    ISSUE_COLUMNS,
     MISSING_TOKENS,
     PROBLEM_SEVERITY,
     WAVE_COLUMNS,
@@ -85,65 +85,54 @@ def validate_responses(
         ids = frame[id_column].astype("string").str.strip()
         respondent = ids.astype(object).where(ids.notna() & ~ids.isin(MISSING_TOKENS).fillna(False), None)
     action_invalid = "set to missing" if invalid == "as-missing" else "blocked: no scores written"
-    chunks: list[pd.DataFrame] = []
+    lines = IssueLines()
 
     def add(where: np.ndarray, column: str | None, item: str | None, values, problem: str, messages,
             action: str) -> None:  # fmt: skip
-        if len(where) == 0:
-            return
-        chunks.append(
-            pd.DataFrame(
-                {
-                    "row": responses.rows[where],
-                    "respondent": respondent.iloc[where].to_numpy() if respondent is not None else None,
-                    "column": column,
-                    "item": item,
-                    "value": values,
-                    "problem": problem,
-                    "severity": PROBLEM_SEVERITY[problem],
-                    "message": messages,
-                    "action": action,
-                }
-            )
+        lines.add(
+            len(where),
+            {
+                "row": responses.rows[where],
+                "respondent": respondent.iloc[where].to_numpy() if respondent is not None else None,
+                "column": column,
+                "item": item,
+                "value": values,
+                "problem": problem,
+                "severity": PROBLEM_SEVERITY[problem],
+                "message": messages,
+                "action": action,
+            },
         )
 
     def add_file_level(problem: str, message: str, action: str, column: str | None = None,
                        item: str | None = None) -> None:  # fmt: skip
-        chunks.append(
-            pd.DataFrame(
-                [
-                    {
-                        "row": None,
-                        "respondent": None,
-                        "column": column,
-                        "item": item,
-                        "value": None,
-                        "problem": problem,
-                        "severity": PROBLEM_SEVERITY[problem],
-                        "message": message,
-                        "action": action,
-                    }
-                ]
-            )
+        lines.add_record(
+            {
+                "row": None,
+                "respondent": None,
+                "column": column,
+                "item": item,
+                "value": None,
+                "problem": problem,
+                "severity": PROBLEM_SEVERITY[problem],
+                "message": message,
+                "action": action,
+            }
         )
 
     for row in responses.blank_rows:
-        chunks.append(
-            pd.DataFrame(
-                [
-                    {
-                        "row": row,
-                        "respondent": None,
-                        "column": None,
-                        "item": None,
-                        "value": None,
-                        "problem": "blank_line",
-                        "severity": "info",
-                        "message": "the row is entirely empty",
-                        "action": "skipped",
-                    }
-                ]
-            )
+        lines.add_record(
+            {
+                "row": row,
+                "respondent": None,
+                "column": None,
+                "item": None,
+                "value": None,
+                "problem": "blank_line",
+                "severity": "info",
+                "message": "the row is entirely empty",
+                "action": "skipped",
+            }
         )
 
     ids = list(dict.fromkeys(item.id for item in items))
@@ -345,14 +334,8 @@ def validate_responses(
                     where, id_column, None, respondent.iloc[where].to_numpy(), problems_kind, messages, action
                 )
 
-    issues = (pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=ISSUE_COLUMNS))[
-        ISSUE_COLUMNS
-    ]
-    if not issues.empty:
-        # By row (file-level lines first), stably: the lines of a row keep the order they were found in.
-        order = np.argsort(issues["row"].fillna(0).astype(float).to_numpy(), kind="stable")
-        if (order[1:] < order[:-1]).any():
-            issues = issues.take(order).reset_index(drop=True)
+    # By row (file-level lines first), stably: the lines of a row keep the order they were found in.
+    issues = lines.table()
     if (duplicates != "error" or invalid == "as-missing") and not issues.empty:
         # A repeated id that is kept or resolved by policy is a decision, not a blocker.
         issues.loc[issues["problem"] == "duplicate_id", "severity"] = "warning"
