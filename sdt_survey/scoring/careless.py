@@ -12,6 +12,7 @@ from .._finite import require_finite
 from ..errors import SdtSurveyError
 from ..instrument import Instrument
 from ..stats.probability import chi2_sf
+from ..stats.threads import single_blas_thread
 
 #: Default thresholds of the careless-responding flags, and the literature behind them. The defaults are
 #: calibrated by simulation (``benchmarks/careless_calibration.py``, docs/scoring.md) so that at most 5% of
@@ -86,24 +87,26 @@ def careless_indices(
         if item.type == "likert"
     ]
     out = pd.DataFrame(index=raw.index)
-    x = raw[likert].to_numpy(dtype=float)
-    n, k = x.shape
+    n, k = len(raw), len(likert)
     if k == 0:
         return out
-    longest, irv = np.empty(n), np.empty(n)
-    values = keyed.to_numpy(dtype=float)
+    # Each item's column as it is held (no copy of the item table); rows in blocks the processor's
+    # cache holds, items down the first axis: each respondent's sums run in item order.
+    answers = [raw[item].to_numpy(dtype=float) for item in likert]
+    keyed_columns = {item: keyed[item].to_numpy(dtype=float) for item in keyed.columns}
     halves = _halves(keyed, instruments)
-    evenodd = np.full(n, np.nan)
-    # Row by row arithmetic, a block of rows at a time: the same numbers, with the block in cache.
+    longest, irv, evenodd = np.empty(n), np.empty(n), np.full(n, np.nan)
     for start in range(0, n, ROW_BLOCK):
         rows = slice(start, min(start + ROW_BLOCK, n))
-        longest[rows], irv[rows] = _longstring_irv(x[rows])
+        longest[rows], irv[rows] = _longstring_irv(np.stack([column[rows] for column in answers]))
         if halves is not None:
-            evenodd[rows] = _even_odd(values[rows], halves)
+            evenodd[rows] = _even_odd(
+                {c: v[rows] for c, v in keyed_columns.items()}, halves, rows.stop - start
+            )
     out["longstring"] = longest
     out["irv"] = irv
     out["evenodd"] = evenodd
-    out["mahalanobis_d2"], out["mahalanobis_p"] = _mahalanobis(keyed[likert].to_numpy(dtype=float))
+    out["mahalanobis_d2"], out["mahalanobis_p"] = _mahalanobis([keyed_columns[item] for item in likert])
     if duration is not None:
         seconds = pd.to_numeric(duration, errors="coerce").to_numpy(dtype=float)
         items_answered = raw.notna().sum(axis=1).to_numpy()
@@ -117,35 +120,37 @@ ROW_BLOCK = 1 << 14
 
 
 def _longstring_irv(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The longest run of identical answers and the within-person SD of each row of ``x`` (NaN: missing)."""
-    n, k = x.shape
+    """The longest run of identical answers and the within-person SD of each column of ``x`` (items x rows).
+
+    NaN is a missing answer.
+    """
+    k, n = x.shape
     valid = ~np.isnan(x)
     # Longest run: a loop over items, vectorized over respondents, in place (a missing answer ends a run).
     run = np.zeros(n)
     longest = np.zeros(n)
     for j in range(k):
         if j:
-            np.multiply(run, x[:, j] == x[:, j - 1], out=run)  # NaN equals nothing: the run restarts
+            np.multiply(run, x[j] == x[j - 1], out=run)  # NaN equals nothing: the run restarts
         run += 1
-        run *= valid[:, j]
+        run *= valid[j]
         np.maximum(longest, run, out=longest)
-    answered = valid.sum(axis=1)
+    answered = valid.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(valid, x, 0.0).sum(axis=1) / answered
-        deviation = x - mean[:, None]
+        mean = np.where(valid, x, 0.0).sum(axis=0) / answered
+        deviation = x - mean
         np.square(deviation, out=deviation)
-        ss = np.where(valid, deviation, 0.0).sum(axis=1)
+        ss = np.where(valid, deviation, 0.0).sum(axis=0)
         irv = np.where(answered >= 2, np.sqrt(ss / (answered - 1)), np.nan)
     return longest, irv
 
 
 def _halves(
     keyed: pd.DataFrame, instruments: Sequence[Instrument]
-) -> list[tuple[list[int], list[int]]] | None:
+) -> list[tuple[list[str], list[str]]] | None:
     """The columns of the odd and even halves of each subscale of two or more items (None: fewer than 3)."""
-    column = {c: j for j, c in enumerate(keyed.columns)}
     halves = [
-        ([column[i] for i in sub.items[0::2]], [column[i] for i in sub.items[1::2]])
+        (list(sub.items[0::2]), list(sub.items[1::2]))
         for inst in instruments
         for sub in inst.subscales.values()
         if len(sub.items) >= 2
@@ -153,18 +158,20 @@ def _halves(
     return halves if len(halves) >= 3 else None
 
 
-def _even_odd(values: np.ndarray, halves: Sequence[tuple[list[int], list[int]]]) -> np.ndarray:
+def _even_odd(
+    values: Mapping[str, np.ndarray], halves: Sequence[tuple[list[str], list[str]]], n: int
+) -> np.ndarray:
+    """The even-odd index of ``n`` respondents from their keyed answers (item id -> values)."""
     if len(halves) >= _PAIRWISE:
-        return _even_odd_wide(values, halves)
+        return _even_odd_wide(values, halves, n)
     # One row per subscale, one column per respondent: each respondent's sums run down a column, in
     # subscale order, as contiguous additions of whole rows.
-    n = len(values)
     a = np.empty((len(halves), n))
     b = np.empty((len(halves), n))
     with np.errstate(invalid="ignore", divide="ignore"):
         for p, (odd, even) in enumerate(halves):
-            a[p] = _row_mean(values, odd)
-            b[p] = _row_mean(values, even)
+            a[p] = _row_mean(values, odd, n)
+            b[p] = _row_mean(values, even, n)
         both = ~np.isnan(a) & ~np.isnan(b)
         count = both.sum(axis=0)
         # Over the subscales where both halves have a mean: centre, then correlate.
@@ -180,15 +187,16 @@ def _even_odd(values: np.ndarray, halves: Sequence[tuple[list[int], list[int]]])
 _PAIRWISE = 8
 
 
-def _even_odd_wide(values: np.ndarray, halves: Sequence[tuple[list[int], list[int]]]) -> np.ndarray:
+def _even_odd_wide(
+    values: Mapping[str, np.ndarray], halves: Sequence[tuple[list[str], list[str]]], n: int
+) -> np.ndarray:
     """:func:`_even_odd` with a row per respondent: numpy's pairwise sums of 8 subscales or more."""
-    n = len(values)
     a = np.empty((n, len(halves)))
     b = np.empty((n, len(halves)))
     with np.errstate(invalid="ignore", divide="ignore"):
         for p, (odd, even) in enumerate(halves):
-            a[:, p] = _row_mean(values, odd)
-            b[:, p] = _row_mean(values, even)
+            a[:, p] = _row_mean(values, odd, n)
+            b[:, p] = _row_mean(values, even, n)
         both = ~np.isnan(a) & ~np.isnan(b)
         count = both.sum(axis=1)
         da = np.where(both, a - (np.where(both, a, 0.0).sum(axis=1) / count)[:, None], 0.0)
@@ -198,33 +206,41 @@ def _even_odd_wide(values: np.ndarray, halves: Sequence[tuple[list[int], list[in
     return np.where(count >= 3, corrected, np.nan)
 
 
-def _row_mean(values: np.ndarray, columns: Sequence[int]) -> np.ndarray:
+def _row_mean(values: Mapping[str, np.ndarray], columns: Sequence[str], n: int) -> np.ndarray:
     """The mean of each row's answered values among ``columns`` (NaN when none is answered)."""
-    total = np.zeros(len(values))
-    count = np.zeros(len(values))
+    total = np.zeros(n)
+    count = np.zeros(n)
     for j in columns:
-        answered = ~np.isnan(values[:, j])
-        total += np.where(answered, values[:, j], 0.0)
+        answered = ~np.isnan(values[j])
+        total += np.where(answered, values[j], 0.0)
         count += answered
     return total / count
 
 
-def _mahalanobis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n, k = x.shape
-    complete = ~np.isnan(x).any(axis=1)
+def _mahalanobis(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    n, k = len(columns[0]), len(columns)
+    complete = np.ones(n, dtype=bool)
+    for column in columns:
+        complete &= ~np.isnan(column)
     d2 = np.full(n, np.nan)
     p = np.full(n, np.nan)
     if complete.sum() <= k:
         return d2, p
-    data = x[complete]
+    rows = np.flatnonzero(complete)
+    gathered = np.empty((k, len(rows)))
+    for j, column in enumerate(columns):
+        np.take(column, rows, out=gathered[j])
+    data = np.ascontiguousarray(gathered.T)  # the complete rows, a row per respondent
+    del gathered
     centred = data - data.mean(axis=0)
     del data
-    covariance = centred.T @ centred / (len(centred) - 1)
-    inverse = np.linalg.pinv(covariance)
     distance = np.empty(len(centred))
-    for start in range(0, len(centred), ROW_BLOCK):
-        block = centred[start : start + ROW_BLOCK]
-        distance[start : start + len(block)] = np.einsum("ij,ij->i", block @ inverse, block)
+    with single_blas_thread():  # small products: BLAS threads only wait for each other (same results)
+        covariance = centred.T @ centred / (len(centred) - 1)
+        inverse = np.linalg.pinv(covariance)
+        for start in range(0, len(centred), ROW_BLOCK):
+            block = centred[start : start + ROW_BLOCK]
+            distance[start : start + len(block)] = np.einsum("ij,ij->i", block @ inverse, block)
     d2[complete] = distance
     p[complete] = chi2_sf(distance, k)
     return d2, p
