@@ -138,6 +138,9 @@ def validate_responses(
     ids = list(dict.fromkeys(item.id for item in items))
     position = {item_id: p for p, item_id in enumerate(ids)}
     values: dict[str, np.ndarray | pd.Series] = {}
+    # The numeric items' values go straight into one block of floats (a row per item), so no second
+    # copy of them is ever held.
+    numbers = np.empty((len(ids), n))
     # Why each missing value is missing: a small code per cell (see MissingReasons), 0 = not missing.
     labels: list[str | None] = [None, *_REASONS]
     reason = np.zeros((len(ids), n), dtype=np.uint8)
@@ -160,7 +163,11 @@ def validate_responses(
                 action,
                 item=item.id,
             )
-            values[item.id] = np.full(n, np.nan) if item.is_scored else pd.Series(None, index=frame.index)
+            if item.is_scored:
+                numbers[p] = np.nan
+                values[item.id] = numbers[p]
+            else:
+                values[item.id] = pd.Series(None, index=frame.index)
             reason[p] = labels.index("absent")
             continue
         if item.type == "multiple" and len(columns) > 1:
@@ -200,20 +207,26 @@ def validate_responses(
                 messages,
                 action,
             )
-        values[item.id] = cells.values
+        if isinstance(cells.values, np.ndarray):
+            numbers[p] = cells.values
+            values[item.id] = numbers[p]
+        else:
+            values[item.id] = cells.values
+        del cells
         # Invalid cells are recorded as such in the missing-reason table too.
         for where in invalid_rows.get(item.id, []):
             reason[p, where] = labels.index("invalid")
             invalid_count[where] += 1
     if len(labels) > np.iinfo(reason.dtype).max:
         raise SdtSurveyError(f"more than {np.iinfo(reason.dtype).max} kinds of missing code")
-    clean = _values_frame(values, frame.index)
+    clean = _values_frame(values, frame.index, numbers, ids)
+    del numbers
     missing = _missing_cells(clean)
     # Branching: an item hidden by show_if is not required, and should not be answered.
     multiple_items = {item.id for item in items if item.type == "multiple"}
     for item in items:
         p = position[item.id]
-        shown = np.ones(n, dtype=bool)
+        shown = None  # shown to everyone
         if item.show_if is not None:
             shown = expressions.evaluate(item.show_if, clean, multiple_items)
             answered_hidden = np.flatnonzero(~shown & ~missing[p])
@@ -228,7 +241,9 @@ def validate_responses(
             )
             reason[p, ~shown & missing[p]] = labels.index("not_shown")
         if item.required and item.id in responses.item_columns:
-            unanswered = shown & missing[p] & (reason[p] == 0)
+            unanswered = missing[p] & (reason[p] == 0)
+            if shown is not None:
+                unanswered &= shown
             where = np.flatnonzero(unanswered)
             add(
                 where,
@@ -241,8 +256,9 @@ def validate_responses(
             )
             reason[p, unanswered] = labels.index("unanswered")
     # A missing value with no other reason is unanswered; a present value has none.
-    reason[missing & (reason == 0)] = labels.index("unanswered")
-    reason[~missing] = 0
+    for p in range(len(ids)):  # an item at a time, in the processor's cache
+        reason[p, missing[p] & (reason[p] == 0)] = labels.index("unanswered")
+        reason[p, ~missing[p]] = 0
     n_missing = missing.sum(axis=0)
 
     answered = n_missing < len(ids)
@@ -356,7 +372,9 @@ def validate_responses(
                 clean[item_id] = clean[item_id].mask(pd.Series(cells, index=frame.index))
     reasons = MissingReasons(reason, tuple(labels), ids, frame.index)
     invalid_count = pd.Series(invalid_count, index=frame.index)
-    missing_count = pd.Series(n_missing - reasons.count("not_shown"), index=frame.index)
+    # Only show_if hides an item: without it no value is missing for being hidden.
+    hidden = reasons.count("not_shown") if any(item.show_if is not None for item in items) else 0
+    missing_count = pd.Series(n_missing - hidden, index=frame.index)
     passthrough = _numeric_where_unambiguous(
         frame[[c for c in responses.passthrough if c not in _checkbox_columns(responses)]],
         keep_text=[id_column] if id_column else [],
@@ -385,12 +403,20 @@ def validate_responses(
 _REASONS = ("absent", "invalid", "not_shown", "unanswered")
 
 
-def _values_frame(values: dict[str, np.ndarray | pd.Series], index: pd.Index) -> pd.DataFrame:
-    """One column per item: the numeric items in one block of floats (no copy per column), then the rest."""
+def _values_frame(
+    values: dict[str, np.ndarray | pd.Series], index: pd.Index, numbers: np.ndarray, ids: list[str]
+) -> pd.DataFrame:
+    """One column per item: the numeric items in one block of floats, then the rest.
+
+    ``numbers`` holds a row per item of ``ids``, the numeric items' values; when
+    every item is numeric the block is taken as it is (no copy).
+    """
     numeric = [item_id for item_id, v in values.items() if isinstance(v, np.ndarray)]
-    block = np.empty((len(numeric), len(index)))
-    for p, item_id in enumerate(numeric):
-        block[p] = values[item_id]
+    if numeric == ids:
+        block = numbers
+    else:
+        rows = [ids.index(item_id) for item_id in numeric]
+        block = numbers[rows] if rows else np.empty((0, len(index)))
     frame = pd.DataFrame(block.T, index=index, columns=numeric, copy=False)
     for p, (item_id, v) in enumerate(values.items()):
         if not isinstance(v, np.ndarray):

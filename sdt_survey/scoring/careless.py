@@ -232,8 +232,8 @@ def _mahalanobis(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]
         np.take(column, rows, out=gathered[j])
     data = np.ascontiguousarray(gathered.T)  # the complete rows, a row per respondent
     del gathered
-    centred = data - data.mean(axis=0)
-    del data
+    centred = data
+    centred -= data.mean(axis=0)  # in place: the same differences, without a second copy
     distance = np.empty(len(centred))
     with single_blas_thread():  # small products: BLAS threads only wait for each other (same results)
         covariance = centred.T @ centred / (len(centred) - 1)
