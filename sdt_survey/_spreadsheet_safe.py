@@ -230,7 +230,20 @@ def write_csv(frame: pd.DataFrame, path_or_buf: Any = None, **options: Any) -> s
         raise TypeError("write_csv chooses the line terminator itself")
     safe = neutralize_frame(frame)
     terminator = "\r\n" if _holds_carriage_return(safe) else "\n"
+    plain = set(options) <= {"index", "sep", "encoding"} and options.get("encoding", "utf-8") == "utf-8"
+    if terminator == "\n" and plain and options.get("index") is False and _is_path_or_none(path_or_buf):
+        from ._csv_text import csv_cells
+
+        cells = csv_cells(safe, options.get("sep", ","))
+        if cells is not None:  # the same text pandas writes, built a column at a time
+            return cells.write(path_or_buf)
     return safe.to_csv(path_or_buf, lineterminator=terminator, **options)
+
+
+def _is_path_or_none(target: Any) -> bool:
+    import os
+
+    return target is None or isinstance(target, (str, os.PathLike))
 
 
 def _holds_carriage_return(frame: pd.DataFrame) -> bool:

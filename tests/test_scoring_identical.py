@@ -169,3 +169,79 @@ def test_issue_lines_match_the_reference_in_every_mix(groups):
     pd.testing.assert_frame_equal(fast, plain, check_exact=True)
     for column in fast.columns:
         assert [type(v) for v in fast[column]] == [type(v) for v in plain[column]], column
+
+
+def _hostile_table(seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = 400
+    floats = rng.choice(
+        np.array(
+            [
+                0.0,
+                -0.0,
+                np.nan,
+                np.inf,
+                -np.inf,
+                1e-300,
+                1e16,
+                1e22,
+                0.1 + 0.2,
+                2 / 3,
+                -1.5,
+                3.0,
+                123456789.125,
+            ]
+        ),
+        n,
+    )
+    floats[::7] = rng.normal(size=len(floats[::7])) * 10.0 ** rng.integers(-8, 18, len(floats[::7]))
+    text = rng.choice(
+        np.array(["R1", "", "é ü", "'=1+1", " spaced ", "x y", "-3", "nan", "None"], dtype=object), n
+    )
+    text[::11] = None
+    mixed = np.array([None, 3, "a", True, 0, -7, ""], dtype=object)[rng.integers(0, 7, n)]
+    return pd.DataFrame(
+        {
+            "id": pd.array(text, dtype="str"),
+            "score": floats,
+            "n": rng.integers(-(2**62), 2**62, n),
+            "flag": rng.random(n) < 0.5,
+            "pgy": pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(1, 9, n)), dtype="Int64"),
+            "mixed": pd.Series(mixed, dtype=object),
+            "small": rng.integers(0, 3, n).astype(np.int8),
+            "objtext": pd.Series(text, dtype=object),
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("sep", [",", "\t", ";"])
+def test_csv_text_is_what_pandas_writes(tmp_path, seed, sep):
+    from sdt_survey._csv_text import csv_cells
+    from sdt_survey._spreadsheet_safe import write_csv
+
+    frame = _hostile_table(seed)
+    cells = csv_cells(frame, sep)
+    assert cells is not None
+    assert cells.write() == frame.to_csv(index=False, sep=sep)
+    cells.write(tmp_path / "fast.csv")
+    frame.to_csv(tmp_path / "pandas.csv", index=False, sep=sep, lineterminator="\n")
+    assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+    # The package's writer (neutralizing formulas first) gives what pandas gives on the neutralized table.
+    from sdt_survey._spreadsheet_safe import neutralize_frame
+
+    assert write_csv(frame, index=False, sep=sep) == neutralize_frame(frame).to_csv(index=False, sep=sep)
+
+
+def test_csv_text_leaves_to_pandas_what_it_cannot_write_exactly():
+    from sdt_survey._csv_text import csv_cells
+
+    assert csv_cells(pd.DataFrame({"a": ["x,y", "z"], "b": [1, 2]})) is None  # quoted by the writer
+    assert csv_cells(pd.DataFrame({"a": ['say "hi"', "z"], "b": [1, 2]})) is None
+    assert csv_cells(pd.DataFrame({"a": ["two\nlines", "z"], "b": [1, 2]})) is None
+    assert (
+        csv_cells(pd.DataFrame({"a": [1.5, 2.5], "b": pd.to_datetime(["2024-01-01", "2024-01-02"])})) is None
+    )
+    assert csv_cells(pd.DataFrame({"a": np.array([1.5, 2.5], dtype=np.float32), "b": [1, 2]})) is None
+    assert csv_cells(pd.DataFrame({"a": [1.5], "b": [np.float64(2.5)]}).astype(object)) is None
+    assert csv_cells(pd.DataFrame({"a": [1, 2]})) is None  # one column: an empty cell is quoted
