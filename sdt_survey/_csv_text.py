@@ -34,7 +34,8 @@ class CsvCells:
     separator: str
 
     def lines(self) -> pa.Array:
-        return pc.binary_join_element_wise(*self.columns, self.separator)
+        columns = [c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c for c in self.columns]
+        return pc.binary_join_element_wise(*columns, self.separator)
 
     def write(self, path_or_buf: str | Path | None = None) -> str | None:
         """Write to a path in UTF-8 (None returned), or return the text (``path_or_buf`` None)."""
@@ -81,15 +82,19 @@ def csv_cells(frame: pd.DataFrame, separator: str = ",") -> CsvCells | None:
     try:
         for position in range(frame.shape[1]):
             text = _column_text(frame.iloc[:, position])
-            if text is None or any(  # a cell the writer would quote (or that holds our own separator)
-                pc.any(pc.match_substring(text, special)).as_py()
-                for special in (separator, '"', "\r", "\n", "\x1f")
-            ):
+            if text is None or _quoted(text, separator):
                 return None
             columns.append(text)
     except (pa.ArrowException, UnicodeError):
         return None
     return CsvCells(header.getvalue(), columns, separator)
+
+
+def _quoted(text: pa.Array, separator: str) -> bool:
+    """Whether a cell holds what the CSV writer would quote (or our own separator of lines)."""
+    words = text.dictionary if pa.types.is_dictionary(text.type) else text
+    pattern = "[" + "".join(f"\\x{ord(c):02x}" for c in (separator, '"', "\r", "\n", "\x1f")) + "]"
+    return bool(pc.any(pc.match_substring_regex(words, pattern)).as_py())
 
 
 def _column_text(column: pd.Series) -> pa.Array | None:
@@ -130,6 +135,8 @@ def _object_text(values: np.ndarray) -> pa.Array | None:
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind not in ("string", "integer", "boolean", "empty", "mixed-integer"):
         return None
+    if kind == "string":  # text and missing values (None, NaN): missing is written as nothing
+        return pc.fill_null(pa.array(values, type=pa.string(), from_pandas=True), "")
     out = np.empty(len(values), dtype=object)
     for i, value in enumerate(values.tolist()):
         if value is None or (isinstance(value, float) and value != value):
@@ -142,5 +149,6 @@ def _object_text(values: np.ndarray) -> pa.Array | None:
 
 
 def _from_codes(codes: np.ndarray, words: np.ndarray) -> pa.Array:
+    """Each cell's text from its code into the distinct values' ``words`` (cast to text when joined)."""
     dictionary = pa.array(words.tolist(), type=pa.string())
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary).cast(pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary)

@@ -108,6 +108,8 @@ def neutralize_series(values: pd.Series) -> pd.Series:
     text = _text_values(values)
     if text is None:
         return values
+    if not _any_formula_start(text):  # the usual column: no cell starts like a formula
+        return values
     needs = text.str.match(_NEEDS_APOSTROPHE, na=False) & ~text.str.fullmatch(_NUMBER, na=False)
     needs = needs.astype(bool)
     if not needs.any():
@@ -115,6 +117,18 @@ def neutralize_series(values: pd.Series) -> pd.Series:
     out = text.astype(object).copy()
     out[needs] = "'" + text[needs].astype(str)
     return out
+
+
+def _any_formula_start(text: pd.Series) -> bool:
+    """Whether any cell starts with an apostrophe or a formula character: a quick test in pyarrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):  # not all text: the full test decides
+        return True
+    return bool(pc.any(pc.match_substring_regex(array, "^['=+\\-@\t\r]")).as_py())
 
 
 def restore_series(values: pd.Series) -> pd.Series:
