@@ -24,33 +24,65 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+#: Rows formatted and written together (bounded memory whatever the table's length).
+_CHUNK_ROWS = 1 << 16
+#: pandas' integer dtypes with missing values.
+_NULLABLE_INTEGERS = ("Int8", "Int16", "Int32", "Int64")
+#: Separators for which a number's text never needs quoting.
+_SEPARATORS = (",", "\t", ";", "|")
+
 
 @dataclass
 class CsvCells:
-    """A table's header line and its columns of cell text, ready to write."""
+    """A table's header line and its columns, ready to write: text columns as text, numbers as they are."""
 
     header: str
-    columns: list[pa.Array]
+    columns: list[pa.Array | np.ndarray]
     separator: str
-
-    def lines(self) -> pa.Array:
-        columns = [c.cast(pa.string()) if pa.types.is_dictionary(c.type) else c for c in self.columns]
-        return pc.binary_join_element_wise(*columns, self.separator)
 
     def write(self, path_or_buf: str | Path | None = None) -> str | None:
         """Write to a path in UTF-8 (None returned), or return the text (``path_or_buf`` None)."""
-        body = io.BytesIO()
-        table = pa.table({"line": self.lines()})
         # Each line is written as it is: it holds no quote, separator of its own or line break.
         options = pa_csv.WriteOptions(include_header=False, quoting_style="none", delimiter="\x1f")
-        pa_csv.write_csv(table, body, write_options=options)
-        data = body.getvalue()
-        if path_or_buf is None:
-            return self.header + data.decode("utf-8")
-        with open(path_or_buf, "wb") as handle:
-            handle.write(self.header.encode("utf-8"))
-            handle.write(data)
+        schema = pa.schema([("line", pa.string())])
+        sink = io.BytesIO() if path_or_buf is None else open(path_or_buf, "wb")  # noqa: SIM115
+        try:
+            sink.write(self.header.encode("utf-8"))
+            with pa_csv.CSVWriter(sink, schema, write_options=options) as writer:
+                n = len(self.columns[0])
+                for start in range(0, n, _CHUNK_ROWS):
+                    rows = slice(start, min(start + _CHUNK_ROWS, n))
+                    texts = [_text(column[rows]) for column in self.columns]
+                    line = pc.binary_join_element_wise(*texts, self.separator)
+                    writer.write_table(pa.table([line], schema=schema))
+            if path_or_buf is None:
+                return sink.getvalue().decode("utf-8")
+        finally:
+            if path_or_buf is not None:
+                sink.close()
         return None
+
+
+def _text(cells: pa.Array | np.ndarray) -> pa.Array:
+    """A chunk of a column as text: text as it is; numbers as pandas writes them."""
+    if isinstance(cells, (pa.Array, pa.ChunkedArray)):
+        return cells
+    if cells.dtype.kind == "b":
+        return pa.DictionaryArray.from_arrays(
+            pa.array(cells.astype(np.int8)), pa.array(["False", "True"])
+        ).cast(pa.string())
+    # Each distinct value written once (by bit pattern: -0.0 stays -0.0): most score columns hold few.
+    keys = cells.view(np.int64) if cells.dtype.kind == "f" else cells
+    distinct, codes = np.unique(keys, return_inverse=True)
+    if cells.dtype.kind == "f":
+        distinct = distinct.view(np.float64)
+        # numpy writes a float as Python's repr does (pandas' to_csv: values.astype(str)); NaN as nothing.
+        words = ["" if v != v else repr(v) for v in distinct.tolist()]
+    else:
+        words = [str(v) for v in distinct.tolist()]
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes.astype(np.int32)), pa.array(words, pa.string())
+    ).cast(pa.string())
 
 
 def csv_cells(frame: pd.DataFrame, separator: str = ",") -> CsvCells | None:
@@ -70,8 +102,7 @@ def csv_cells(frame: pd.DataFrame, separator: str = ",") -> CsvCells | None:
     if (
         len(frame) == 0
         or frame.shape[1] < 2
-        or len(separator) != 1
-        or separator in '"\r\n\x1f'
+        or separator not in _SEPARATORS
         or isinstance(frame.columns, pd.MultiIndex)
         or not frame.columns.is_unique
     ):
@@ -82,7 +113,7 @@ def csv_cells(frame: pd.DataFrame, separator: str = ",") -> CsvCells | None:
     try:
         for position in range(frame.shape[1]):
             text = _column_text(frame.iloc[:, position])
-            if text is None or _quoted(text, separator):
+            if text is None or (isinstance(text, pa.Array) and _quoted(text, separator)):
                 return None
             columns.append(text)
     except (pa.ArrowException, UnicodeError):
@@ -92,27 +123,17 @@ def csv_cells(frame: pd.DataFrame, separator: str = ",") -> CsvCells | None:
 
 def _quoted(text: pa.Array, separator: str) -> bool:
     """Whether a cell holds what the CSV writer would quote (or our own separator of lines)."""
-    words = text.dictionary if pa.types.is_dictionary(text.type) else text
     pattern = "[" + "".join(f"\\x{ord(c):02x}" for c in (separator, '"', "\r", "\n", "\x1f")) + "]"
-    return bool(pc.any(pc.match_substring_regex(words, pattern)).as_py())
+    return bool(pc.any(pc.match_substring_regex(text, pattern)).as_py())
 
 
-def _column_text(column: pd.Series) -> pa.Array | None:
+def _column_text(column: pd.Series) -> pa.Array | np.ndarray | None:
+    """A column's text (text columns), its numbers (written a chunk at a time), or None: not handled."""
     dtype = column.dtype
     if isinstance(dtype, np.dtype):
         values = column.to_numpy()
-        if dtype.kind == "f" and dtype.itemsize == 8:
-            # Distinct by bit pattern (so -0.0 stays -0.0); each written once, as pandas writes it.
-            bits, inverse = np.unique(values.view(np.int64), return_inverse=True)
-            distinct = bits.view(np.float64)
-            words = distinct.astype(str).astype(object)
-            words[np.isnan(distinct)] = ""
-            return _from_codes(inverse, words)
-        if dtype.kind in "iu":
-            distinct, inverse = np.unique(values, return_inverse=True)
-            return _from_codes(inverse, np.array([str(v) for v in distinct.tolist()], dtype=object))
-        if dtype.kind == "b":
-            return _from_codes(values.astype(np.int8), np.array(["False", "True"], dtype=object))
+        if (dtype.kind == "f" and dtype.itemsize == 8) or dtype.kind in "iub":
+            return values
         if dtype.kind == "O":
             return _object_text(values)
         return None
@@ -125,8 +146,7 @@ def _column_text(column: pd.Series) -> pa.Array | None:
         "Int32",
         "Int64",
     ):
-        values = column.to_numpy(dtype=object, na_value=None)
-        return _object_text(values)
+        return _object_text(column.to_numpy(dtype=object, na_value=None))
     return None
 
 
@@ -146,9 +166,3 @@ def _object_text(values: np.ndarray) -> pa.Array | None:
         else:
             return None
     return pa.array(out, type=pa.string())
-
-
-def _from_codes(codes: np.ndarray, words: np.ndarray) -> pa.Array:
-    """Each cell's text from its code into the distinct values' ``words`` (cast to text when joined)."""
-    dictionary = pa.array(words.tolist(), type=pa.string())
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary)

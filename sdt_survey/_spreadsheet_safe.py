@@ -265,9 +265,21 @@ def _holds_carriage_return(frame: pd.DataFrame) -> bool:
         return True
     for position in range(frame.shape[1]):
         text = _text_values(frame.iloc[:, position])
-        if text is not None and text.str.contains("\r", regex=False, na=False).astype(bool).any():
+        if text is not None and _any_text(text, "\r"):
             return True
     return False
+
+
+def _any_text(text: pd.Series, part: str) -> bool:
+    """Whether any cell holds ``part``: in pyarrow when every cell is text, else pandas' way."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return bool(text.str.contains(part, regex=False, na=False).astype(bool).any())
+    return bool(pc.any(pc.match_substring(array, part)).as_py())
 
 
 def html_leading_reference(text: str) -> str:
