@@ -37,7 +37,7 @@ class CsvCells:
     """A table's header line and its columns, ready to write: text columns as text, numbers as they are."""
 
     header: str
-    columns: list[pa.Array | np.ndarray]
+    columns: list[pa.Array | np.ndarray | _Integers]
     separator: str
 
     def write(self, path_or_buf: str | Path | None = None) -> str | None:
@@ -63,10 +63,27 @@ class CsvCells:
         return None
 
 
-def _text(cells: pa.Array | np.ndarray) -> pa.Array:
+@dataclass
+class _Integers:
+    """Whole numbers with missing values (``missing``: written as nothing)."""
+
+    values: np.ndarray
+    missing: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, rows: slice) -> _Integers:
+        return _Integers(self.values[rows], self.missing[rows])
+
+
+def _text(cells: pa.Array | np.ndarray | _Integers) -> pa.Array:
     """A chunk of a column as text: text as it is; numbers as pandas writes them."""
     if isinstance(cells, (pa.Array, pa.ChunkedArray)):
         return cells
+    if isinstance(cells, _Integers):
+        text = _text(cells.values)
+        return pc.if_else(pa.array(cells.missing), "", text) if cells.missing.any() else text
     if cells.dtype.kind == "b":
         return pa.DictionaryArray.from_arrays(
             pa.array(cells.astype(np.int8)), pa.array(["False", "True"])
@@ -127,7 +144,7 @@ def _quoted(text: pa.Array, separator: str) -> bool:
     return bool(pc.any(pc.match_substring_regex(text, pattern)).as_py())
 
 
-def _column_text(column: pd.Series) -> pa.Array | np.ndarray | None:
+def _column_text(column: pd.Series) -> pa.Array | np.ndarray | _Integers | None:
     """A column's text (text columns), its numbers (written a chunk at a time), or None: not handled."""
     dtype = column.dtype
     if isinstance(dtype, np.dtype):
@@ -150,13 +167,21 @@ def _column_text(column: pd.Series) -> pa.Array | np.ndarray | None:
     return None
 
 
-def _object_text(values: np.ndarray) -> pa.Array | None:
+def _object_text(values: np.ndarray) -> pa.Array | _Integers | None:
     """Text, integers, booleans and missing values, as Python's CSV writer writes each; None for others."""
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind not in ("string", "integer", "boolean", "empty", "mixed-integer"):
         return None
     if kind == "string":  # text and missing values (None, NaN): missing is written as nothing
         return pc.fill_null(pa.array(values, type=pa.string(), from_pandas=True), "")
+    if kind == "integer" and all(type(v) is int or v is None for v in values.tolist()):
+        missing = np.array([v is None for v in values.tolist()], dtype=bool)
+        try:
+            numbers = np.where(missing, 0, values).astype(np.int64)
+        except OverflowError:
+            numbers = None
+        if numbers is not None:
+            return _Integers(numbers, missing)
     out = np.empty(len(values), dtype=object)
     for i, value in enumerate(values.tolist()):
         if value is None or (isinstance(value, float) and value != value):

@@ -210,6 +210,9 @@ def _hostile_table(seed: int) -> pd.DataFrame:
             "mixed": pd.Series(mixed, dtype=object),
             "small": rng.integers(0, 3, n).astype(np.int8),
             "objtext": pd.Series(text, dtype=object),
+            "rows": pd.Series(
+                [None if i % 13 == 0 else int(v) for i, v in enumerate(rng.integers(0, 9, n))], dtype=object
+            ),
         }
     )
 
