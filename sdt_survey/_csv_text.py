@@ -88,15 +88,14 @@ def _text(cells: pa.Array | np.ndarray | _Integers) -> pa.Array:
         return pa.DictionaryArray.from_arrays(
             pa.array(cells.astype(np.int8)), pa.array(["False", "True"])
         ).cast(pa.string())
+    if cells.dtype.kind in "iu":
+        return pa.array(cells).cast(pa.string())  # decimal digits, as str() writes a whole number
     # Each distinct value written once (by bit pattern: -0.0 stays -0.0): most score columns hold few.
-    keys = cells.view(np.int64) if cells.dtype.kind == "f" else cells
+    keys = cells.view(np.int64)
     distinct, codes = np.unique(keys, return_inverse=True)
-    if cells.dtype.kind == "f":
-        distinct = distinct.view(np.float64)
-        # numpy writes a float as Python's repr does (pandas' to_csv: values.astype(str)); NaN as nothing.
-        words = ["" if v != v else repr(v) for v in distinct.tolist()]
-    else:
-        words = [str(v) for v in distinct.tolist()]
+    distinct = distinct.view(np.float64)
+    # numpy writes a float as Python's repr does (pandas' to_csv: values.astype(str)); NaN as nothing.
+    words = ["" if v != v else repr(v) for v in distinct.tolist()]
     return pa.DictionaryArray.from_arrays(
         pa.array(codes.astype(np.int32)), pa.array(words, pa.string())
     ).cast(pa.string())
@@ -138,6 +137,25 @@ def csv_cells(frame: pd.DataFrame, separator: str = ",") -> CsvCells | None:
     return CsvCells(header.getvalue(), columns, separator)
 
 
+def arrow_text(column: pd.Series) -> pa.Array | None:
+    """A column of text (missing values null) as a pyarrow array, without a copy when pyarrow holds it.
+
+    None when a cell is not text.
+    """
+    try:
+        if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+            array = pa.array(column)
+        else:
+            array = pa.array(column.to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_large_string(array.type):
+        array = array.cast(pa.string())
+    return array if pa.types.is_string(array.type) else None
+
+
 def _quoted(text: pa.Array, separator: str) -> bool:
     """Whether a cell holds what the CSV writer would quote (or our own separator of lines)."""
     pattern = "[" + "".join(f"\\x{ord(c):02x}" for c in (separator, '"', "\r", "\n", "\x1f")) + "]"
@@ -155,8 +173,8 @@ def _column_text(column: pd.Series) -> pa.Array | np.ndarray | _Integers | None:
             return _object_text(values)
         return None
     if pd.api.types.is_string_dtype(dtype):
-        array = pa.array(column.to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True)
-        return pc.fill_null(array, "")
+        array = arrow_text(column)
+        return None if array is None else pc.fill_null(array, "")
     if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.name in (
         "Int8",
         "Int16",

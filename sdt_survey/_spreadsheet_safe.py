@@ -121,12 +121,12 @@ def neutralize_series(values: pd.Series) -> pd.Series:
 
 def _any_formula_start(text: pd.Series) -> bool:
     """Whether any cell starts with an apostrophe or a formula character: a quick test in pyarrow."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        array = pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True)
-    except (pa.ArrowException, TypeError, ValueError):  # not all text: the full test decides
+    from ._csv_text import arrow_text
+
+    array = arrow_text(text)
+    if array is None:  # not all text: the full test decides
         return True
     return bool(pc.any(pc.match_substring_regex(array, "^['=+\\-@\t\r]")).as_py())
 
@@ -272,12 +272,12 @@ def _holds_carriage_return(frame: pd.DataFrame) -> bool:
 
 def _any_text(text: pd.Series, part: str) -> bool:
     """Whether any cell holds ``part``: in pyarrow when every cell is text, else pandas' way."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        array = pa.array(text.to_numpy(dtype=object, na_value=None), type=pa.string(), from_pandas=True)
-    except (pa.ArrowException, TypeError, ValueError):
+    from ._csv_text import arrow_text
+
+    array = arrow_text(text)
+    if array is None:
         return bool(text.str.contains(part, regex=False, na=False).astype(bool).any())
     return bool(pc.any(pc.match_substring(array, part)).as_py())
 
