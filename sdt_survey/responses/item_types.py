@@ -27,9 +27,16 @@ from .model import MISSING_TOKENS
 
 
 def check_coded(
-    item: Item, column: pd.Series, value_labels: Mapping[Any, str] | None, user_missing: set[float]
+    item: Item,
+    column: pd.Series,
+    value_labels: Mapping[Any, str] | None,
+    user_missing: set[float],
+    out: np.ndarray | None = None,
 ) -> Cells:
-    """Likert and single-choice items: every cell must be a valid code or its label."""
+    """Likert and single-choice items: every cell must be a valid code or its label.
+
+    A column of valid codes only is taken whole, into ``out`` when given.
+    """
     if item.scale is not None:
         valid_codes: list[Any] = list(item.scale.values)
         missing_codes = dict(item.scale.missing_codes)
@@ -64,7 +71,7 @@ def check_coded(
         suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
         return Verdict(None, unknown, f"{text!r} is not a code or label of {what}{suggestion}")
 
-    return check_each_value(column, judge, numeric_codes, _plain_codes(valid_codes, missing_by_key))
+    return check_each_value(column, judge, numeric_codes, _plain_codes(valid_codes, missing_by_key), out)
 
 
 def _plain_codes(valid_codes: list[Any], missing_by_key: Mapping[str, str]) -> PlainNumbers | None:
@@ -168,10 +175,11 @@ def check_item(
     column: pd.Series,
     value_labels: Mapping[Any, str] | None = None,
     user_missing: set[float] | frozenset[float] = frozenset(),
+    out: np.ndarray | None = None,
 ) -> Cells:
-    """Check one item's column with the check for its type."""
+    """Check one item's column with the check for its type (likert and single: the values into ``out``)."""
     if item.type in ("likert", "single"):
-        return check_coded(item, column, value_labels, set(user_missing))
+        return check_coded(item, column, value_labels, set(user_missing), out)
     check: Callable[..., Cells] = CHECKS.get(item.type, check_text_column)
     return check(item, column)
 

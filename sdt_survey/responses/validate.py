@@ -170,6 +170,7 @@ def validate_responses(
                 values[item.id] = pd.Series(None, index=frame.index)
             reason[p] = labels.index("absent")
             continue
+        row = numbers[p]  # where a numeric item's values go
         if item.type == "multiple" and len(columns) > 1:
             raw_cells = frame[columns]
             raw_values = raw_cells.astype("string").fillna("").agg("|".join, axis=1)
@@ -184,6 +185,7 @@ def validate_responses(
                 source_column,
                 responses.value_labels.get(item.id),
                 responses.user_missing.get(item.id, set()),
+                out=row,
             )
         for where, why in cells.reasons:
             if why not in labels:
@@ -208,8 +210,9 @@ def validate_responses(
                 action,
             )
         if isinstance(cells.values, np.ndarray):
-            numbers[p] = cells.values
-            values[item.id] = numbers[p]
+            if cells.values is not row:  # not written in place
+                row[:] = cells.values
+            values[item.id] = row
         else:
             values[item.id] = cells.values
         del cells

@@ -117,8 +117,9 @@ def _answer_patterns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None
         code = np.zeros(len(block), dtype=np.int64)
         for j in range(m):
             digit = block[:, j] - (low - 1)  # 1 for the lowest value, NaN for missing
+            digit[np.isnan(digit)] = 0.0  # missing: digit 0 (the values are finite: low and high are)
             code *= base
-            code += np.nan_to_num(digit, nan=0.0).astype(np.int64)
+            code += digit.astype(np.int64)
         counts += np.bincount(code, minlength=base**m)
     present = np.flatnonzero(counts)
     digits = (present[:, None] // base ** np.arange(m - 1, -1, -1)) % base
