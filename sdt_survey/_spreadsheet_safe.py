@@ -212,6 +212,10 @@ def _map_names(columns: pd.Index, change) -> pd.Index:
     return pd.Index([change(name) if isinstance(name, str) else name for name in columns])
 
 
+#: From this many rows :func:`write_csv` builds the text a column at a time (``_csv_text``), not by pandas.
+FAST_CSV_ROWS = 10_000
+
+
 def write_csv(frame: pd.DataFrame, path_or_buf: Any = None, **options: Any) -> str | None:
     """``frame.to_csv(path_or_buf, **options)`` with every cell safe to open in a spreadsheet.
 
@@ -245,7 +249,14 @@ def write_csv(frame: pd.DataFrame, path_or_buf: Any = None, **options: Any) -> s
     safe = neutralize_frame(frame)
     terminator = "\r\n" if _holds_carriage_return(safe) else "\n"
     plain = set(options) <= {"index", "sep", "encoding"} and options.get("encoding", "utf-8") == "utf-8"
-    if terminator == "\n" and plain and options.get("index") is False and _is_path_or_none(path_or_buf):
+    large = len(safe) >= FAST_CSV_ROWS  # a short table costs pandas little
+    if (
+        large
+        and terminator == "\n"
+        and plain
+        and options.get("index") is False
+        and _is_path_or_none(path_or_buf)
+    ):
         from ._csv_text import csv_cells
 
         cells = csv_cells(safe, options.get("sep", ","))

@@ -35,6 +35,11 @@ BPN = sdt_survey.load_instrument("bpn-residency")
 
 
 def _small_blocks(monkeypatch: pytest.MonkeyPatch, rows: int = 7) -> None:
+    """Blocks of a few rows, and the column-wise CSV writer on tables of any length."""
+    from sdt_survey import _csv_text, _spreadsheet_safe
+
+    monkeypatch.setattr(_spreadsheet_safe, "FAST_CSV_ROWS", 0)
+    monkeypatch.setattr(_csv_text, "_CHUNK_ROWS", rows * 11)
     monkeypatch.setattr(careless, "ROW_BLOCK", rows)
     monkeypatch.setattr(scores, "ROW_BLOCK", rows)
     monkeypatch.setattr(keying, "_ROW_BLOCK", rows)
@@ -68,6 +73,7 @@ def _score_file(tmp_path: Path) -> tuple[bytes, bytes]:
 
 @pytest.mark.parametrize("blocks", ["default", "small"])
 def test_score_writes_the_same_bytes_as_before(tmp_path, monkeypatch, blocks):
+    """900 rows: pandas writes them by default; with small blocks the column-wise writer does."""
     if blocks == "small":
         _small_blocks(monkeypatch)
     written_scores, written_report = _score_file(tmp_path)
