@@ -103,8 +103,9 @@ def main() -> None:
     parser.add_argument("--no-r", action="store_true", help="skip R's read.csv + psych::scoreItems")
     args = parser.parse_args()
     with_r = not args.no_r and shutil.which("Rscript") is not None
-    cli = shutil.which("sdt-survey")
-    ours_command = [cli] if cli else [sys.executable, "-c", "from sdt_survey.cli import main; main()"]
+    # The package this script imports (a checkout on PYTHONPATH or the installed one), run as the
+    # console script runs it.
+    ours_command = [sys.executable, "-c", "from sdt_survey.cli import main; main()"]
     rows = []
     for n in args.n:
         with tempfile.TemporaryDirectory() as folder:

@@ -6,7 +6,10 @@ frame)``: every cell checked, the data-quality report, reverse keys, scores,
 the careless-responding indices and the keying audit. With ``--with-r`` it
 times R's ``psych::scoreItems(keys, d, impute = "none")`` on the same data in
 the same run (reverse keys given as ``-item``), inside R (``system.time``) and
-as a whole ``Rscript`` process (``read.csv`` included), and prints the ratio.
+as a whole ``Rscript`` process (``read.csv`` included). The comparison is paired:
+each of ``--repeat`` rounds times ``score(frame)`` and then R back to back, and
+the medians and the median of the per-round ratios are printed (on a shared
+machine the load changes between rounds, not within one).
 
     python benchmarks/bench_scoring.py [--n 1000000] [--repeat 3] [--with-r]
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -61,15 +65,12 @@ def r_script(path: Path, bpn) -> str:
     )
 
 
-def time_r(items: pd.DataFrame, bpn) -> tuple[float, float] | str:
-    """psych::scoreItems on ``items``: seconds inside R, and seconds of the whole Rscript process."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "items.csv"
-        items.to_csv(path, index=False)
-        started = time.perf_counter()
-        command = ["Rscript", "-e", r_script(path, bpn)]
-        out = subprocess.run(command, capture_output=True, text=True, check=False)
-        whole = time.perf_counter() - started
+def time_r(path: Path, bpn) -> tuple[float, float] | str:
+    """psych::scoreItems on the CSV at ``path``: seconds inside R, and of the whole Rscript process."""
+    started = time.perf_counter()
+    command = ["Rscript", "-e", r_script(path, bpn)]
+    out = subprocess.run(command, capture_output=True, text=True, check=False)
+    whole = time.perf_counter() - started
     try:
         return float(out.stdout.split()[-1]), whole
     except (IndexError, ValueError):
@@ -94,26 +95,47 @@ def main() -> None:
         f"peak extra memory {peak:.0f} MB = {peak / matrix_mb:.2f} x the item matrix"
     )
 
-    seconds_full, scored = best_of(args.repeat, lambda: sdt_survey.score(bpn, items))
-    assert len(scored.scores) == args.n and "mahalanobis_p" in scored.scores
     peak_full = peak_extra_mb(lambda: sdt_survey.score(bpn, items))
+    with_r = args.with_r and shutil.which("Rscript") is not None
+    ours: list[float] = []
+    theirs: list[tuple[float, float]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "items.csv"
+        if with_r:
+            items.to_csv(path, index=False)
+        for _ in range(args.repeat):  # paired rounds: ours, then R's, back to back
+            started = time.perf_counter()
+            scored = sdt_survey.score(bpn, items)
+            ours.append(time.perf_counter() - started)
+            assert len(scored.scores) == args.n and "mahalanobis_p" in scored.scores
+            del scored
+            if with_r:
+                timed = time_r(path, bpn)
+                if isinstance(timed, str):
+                    raise SystemExit(f"R psych::scoreItems failed: {timed}")
+                theirs.append(timed)
+            print(
+                f"  round {len(ours)}: score(frame) {ours[-1]:.3f} s"
+                + (f"; psych::scoreItems {theirs[-1][0]:.2f} s inside R" if theirs else ""),
+                flush=True,
+            )
     print(
         "validated path, score(frame): every cell checked, report, scores, careless indices, keying audit: "
-        f"{seconds_full:.3f} s (best of {args.repeat}), "
+        f"{statistics.median(ours):.3f} s (median of {args.repeat}; best {min(ours):.3f} s), "
         f"peak extra memory {peak_full:.0f} MB = {peak_full / matrix_mb:.2f} x the item matrix"
     )
-
-    if args.with_r and shutil.which("Rscript"):
-        timed = time_r(items, bpn)
-        if isinstance(timed, str):
-            print(f"R psych::scoreItems failed: {timed}")
-            return
-        inside, whole = timed
+    if theirs:
+        inside = statistics.median(t for t, _ in theirs)
+        whole = statistics.median(w for _, w in theirs)
+        ratios = [t / o for (t, _), o in zip(theirs, ours, strict=True)]
         print(
-            f"R psych::scoreItems(impute='none'), same data: {inside:.2f} s inside R; "
+            f"R psych::scoreItems(impute='none'), same data: {inside:.2f} s inside R (median); "
             f"whole Rscript process (read.csv + scoreItems) {whole:.2f} s"
         )
-        print(f"ratio: psych::scoreItems / score(frame) = {inside / seconds_full:.1f} x")
+        print(
+            "ratio psych::scoreItems / score(frame): median of the paired rounds "
+            f"{statistics.median(ratios):.1f} x (rounds: {', '.join(f'{r:.1f}' for r in ratios)})"
+        )
 
 
 if __name__ == "__main__":

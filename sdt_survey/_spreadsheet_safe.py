@@ -108,6 +108,8 @@ def neutralize_series(values: pd.Series) -> pd.Series:
     text = _text_values(values)
     if text is None:
         return values
+    if not _any_formula_start(text):  # the usual column: no cell starts like a formula
+        return values
     needs = text.str.match(_NEEDS_APOSTROPHE, na=False) & ~text.str.fullmatch(_NUMBER, na=False)
     needs = needs.astype(bool)
     if not needs.any():
@@ -115,6 +117,18 @@ def neutralize_series(values: pd.Series) -> pd.Series:
     out = text.astype(object).copy()
     out[needs] = "'" + text[needs].astype(str)
     return out
+
+
+def _any_formula_start(text: pd.Series) -> bool:
+    """Whether any cell starts with an apostrophe or a formula character: a quick test in pyarrow."""
+    import pyarrow.compute as pc
+
+    from ._csv_text import arrow_text
+
+    array = arrow_text(text)
+    if array is None:  # not all text: the full test decides
+        return True
+    return bool(pc.any(pc.match_substring_regex(array, "^['=+\\-@\t\r]")).as_py())
 
 
 def restore_series(values: pd.Series) -> pd.Series:
@@ -198,6 +212,10 @@ def _map_names(columns: pd.Index, change) -> pd.Index:
     return pd.Index([change(name) if isinstance(name, str) else name for name in columns])
 
 
+#: From this many rows :func:`write_csv` builds the text a column at a time (``_csv_text``), not by pandas.
+FAST_CSV_ROWS = 10_000
+
+
 def write_csv(frame: pd.DataFrame, path_or_buf: Any = None, **options: Any) -> str | None:
     """``frame.to_csv(path_or_buf, **options)`` with every cell safe to open in a spreadsheet.
 
@@ -230,7 +248,27 @@ def write_csv(frame: pd.DataFrame, path_or_buf: Any = None, **options: Any) -> s
         raise TypeError("write_csv chooses the line terminator itself")
     safe = neutralize_frame(frame)
     terminator = "\r\n" if _holds_carriage_return(safe) else "\n"
+    plain = set(options) <= {"index", "sep", "encoding"} and options.get("encoding", "utf-8") == "utf-8"
+    large = len(safe) >= FAST_CSV_ROWS  # a short table costs pandas little
+    if (
+        large
+        and terminator == "\n"
+        and plain
+        and options.get("index") is False
+        and _is_path_or_none(path_or_buf)
+    ):
+        from ._csv_text import csv_cells
+
+        cells = csv_cells(safe, options.get("sep", ","))
+        if cells is not None:  # the same text pandas writes, built a column at a time
+            return cells.write(path_or_buf)
     return safe.to_csv(path_or_buf, lineterminator=terminator, **options)
+
+
+def _is_path_or_none(target: Any) -> bool:
+    import os
+
+    return target is None or isinstance(target, (str, os.PathLike))
 
 
 def _holds_carriage_return(frame: pd.DataFrame) -> bool:
@@ -238,9 +276,21 @@ def _holds_carriage_return(frame: pd.DataFrame) -> bool:
         return True
     for position in range(frame.shape[1]):
         text = _text_values(frame.iloc[:, position])
-        if text is not None and text.str.contains("\r", regex=False, na=False).astype(bool).any():
+        if text is not None and _any_text(text, "\r"):
             return True
     return False
+
+
+def _any_text(text: pd.Series, part: str) -> bool:
+    """Whether any cell holds ``part``: in pyarrow when every cell is text, else pandas' way."""
+    import pyarrow.compute as pc
+
+    from ._csv_text import arrow_text
+
+    array = arrow_text(text)
+    if array is None:
+        return bool(text.str.contains(part, regex=False, na=False).astype(bool).any())
+    return bool(pc.any(pc.match_substring(array, part)).as_py())
 
 
 def html_leading_reference(text: str) -> str:

@@ -41,6 +41,7 @@ LAYERS: dict[str, float] = {
     "_options": 1,
     "_progress": 1,
     "_spreadsheet_safe": 1,
+    "_csv_text": 1,
     "_terminal": 1,
     "_untrusted": 1,
     "_lazy": 1,

@@ -98,16 +98,18 @@ def check_each_value(
     judge: Callable[[str, Any], Verdict],
     numeric: bool,
     plain: PlainNumbers | None = None,
+    out: np.ndarray | None = None,
 ) -> Cells:
     """Judge each distinct value of a column once, then spread the verdicts to every cell.
 
     A survey column holds few distinct values, so this is fast however many
     respondents there are; ``judge`` gets the value's text and the raw value.
     ``plain`` names the numbers ``judge`` would accept as they are: a numeric
-    column holding only those is taken whole, without judging its values one by one.
+    column holding only those is taken whole, without judging its values one by one
+    (into ``out`` when given).
     """
     if plain is not None:
-        values = plain.take(column)
+        values = plain.take(column, out)
         if values is not None:
             return Cells(values)
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
@@ -168,8 +170,11 @@ class PlainNumbers:
     whole: bool
     signed_zero: bool = False
 
-    def take(self, column: pd.Series) -> np.ndarray | None:
-        """The column's values as floats when every one is such a number or empty; else None."""
+    def take(self, column: pd.Series, out: np.ndarray | None = None) -> np.ndarray | None:
+        """The column's values as floats when every one is such a number or empty; else None.
+
+        ``out``, when given, receives the values (and is returned).
+        """
         dtype = column.dtype
         if pd.api.types.is_bool_dtype(dtype) or not (
             pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)
@@ -178,21 +183,35 @@ class PlainNumbers:
         numbers = column.to_numpy(dtype=float, na_value=np.nan)
         if not len(numbers):
             return None
-        low, high = np.fmin.reduce(numbers), np.fmax.reduce(numbers)
+        # A block at a time, so each block is checked while it is in the processor's cache.
+        blocks = [numbers[s : s + _BLOCK] for s in range(0, len(numbers), _BLOCK)]
+        low = np.fmin.reduce([np.fmin.reduce(block) for block in blocks])
+        high = np.fmax.reduce([np.fmax.reduce(block) for block in blocks])
         if np.isnan(low):  # every cell empty
+            if out is not None:
+                out[:] = np.nan
+                return out
             return np.full(len(numbers), np.nan)
         if not (np.isfinite(low) and np.isfinite(high) and low >= self.low and high <= self.high):
             return None
-        if self.whole and np.fmax.reduce(numbers - np.floor(numbers)) != 0:
+        if self.whole and any(np.fmax.reduce(block - np.floor(block)) != 0 for block in blocks):
             return None
         if not self.signed_zero:
-            return numbers + 0.0  # a copy, with -0 read as the code 0
-        values = numbers.copy()
+            return np.add(numbers, 0.0, out=out)  # a copy, with -0 read as the code 0
+        if out is None:
+            values = numbers.copy()
+        else:
+            out[:] = numbers
+            values = out
         if low <= 0 <= high:
             zeros = values == 0
             if zeros.any():
                 values[zeros] = values[np.argmax(zeros)]
         return values
+
+
+#: Cells checked together by :meth:`PlainNumbers.take`.
+_BLOCK = 1 << 16
 
 
 def describe_codes(codes: Sequence[Any]) -> str:

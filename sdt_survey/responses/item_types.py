@@ -27,9 +27,16 @@ from .model import MISSING_TOKENS
 
 
 def check_coded(
-    item: Item, column: pd.Series, value_labels: Mapping[Any, str] | None, user_missing: set[float]
+    item: Item,
+    column: pd.Series,
+    value_labels: Mapping[Any, str] | None,
+    user_missing: set[float],
+    out: np.ndarray | None = None,
 ) -> Cells:
-    """Likert and single-choice items: every cell must be a valid code or its label."""
+    """Likert and single-choice items: every cell must be a valid code or its label.
+
+    A column of valid codes only is taken whole, into ``out`` when given.
+    """
     nonsubstantive: dict[str, tuple[str, str]] = {}
     if item.scale is not None:
         valid_codes: list[Any] = list(item.scale.values)
@@ -84,7 +91,7 @@ def check_coded(
         return Verdict(None, unknown, f"{text!r} is not a code or label of {what}{suggestion}")
 
     plain = _plain_codes(valid_codes, {**missing_by_key, **dict.fromkeys(nonsubstantive, "")})
-    return check_each_value(column, judge, numeric_codes, plain)
+    return check_each_value(column, judge, numeric_codes, plain, out)
 
 
 def _plain_codes(valid_codes: list[Any], missing_by_key: Mapping[str, str]) -> PlainNumbers | None:
@@ -211,10 +218,11 @@ def check_item(
     column: pd.Series,
     value_labels: Mapping[Any, str] | None = None,
     user_missing: set[float] | frozenset[float] = frozenset(),
+    out: np.ndarray | None = None,
 ) -> Cells:
-    """Check one item's column with the check for its type."""
+    """Check one item's column with the check for its type (likert and single: the values into ``out``)."""
     if item.type in ("likert", "single"):
-        return check_coded(item, column, value_labels, set(user_missing))
+        return check_coded(item, column, value_labels, set(user_missing), out)
     check: Callable[..., Cells] = CHECKS.get(item.type, check_text_column)
     return check(item, column)
 

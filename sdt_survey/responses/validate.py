@@ -17,10 +17,10 @@ import pandas as pd
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, expressions, load_instruments
 from .cells import PLAIN_NUMBER, as_written
+from .issue_lines import IssueLines
 from .item_types import check_item, check_multiple
 from .model import (
     INVALID_POLICIES,
-    ISSUE_COLUMNS,
     MISSING_TOKENS,
     PROBLEM_SEVERITY,
     WAVE_COLUMNS,
@@ -85,70 +85,62 @@ def validate_responses(
         ids = frame[id_column].astype("string").str.strip()
         respondent = ids.astype(object).where(ids.notna() & ~ids.isin(MISSING_TOKENS).fillna(False), None)
     action_invalid = "set to missing" if invalid == "as-missing" else "blocked: no scores written"
-    chunks: list[pd.DataFrame] = []
+    lines = IssueLines()
 
     def add(where: np.ndarray, column: str | None, item: str | None, values, problem: str, messages,
             action: str) -> None:  # fmt: skip
-        if len(where) == 0:
-            return
-        chunks.append(
-            pd.DataFrame(
-                {
-                    "row": responses.rows[where],
-                    "respondent": respondent.iloc[where].to_numpy() if respondent is not None else None,
-                    "column": column,
-                    "item": item,
-                    "value": values,
-                    "problem": problem,
-                    "severity": PROBLEM_SEVERITY[problem],
-                    "message": messages,
-                    "action": action,
-                }
-            )
+        lines.add(
+            len(where),
+            {
+                "row": responses.rows[where],
+                "respondent": respondent.iloc[where].to_numpy() if respondent is not None else None,
+                "column": column,
+                "item": item,
+                "value": values,
+                "problem": problem,
+                "severity": PROBLEM_SEVERITY[problem],
+                "message": messages,
+                "action": action,
+            },
         )
 
     def add_file_level(problem: str, message: str, action: str, column: str | None = None,
                        item: str | None = None) -> None:  # fmt: skip
-        chunks.append(
-            pd.DataFrame(
-                [
-                    {
-                        "row": None,
-                        "respondent": None,
-                        "column": column,
-                        "item": item,
-                        "value": None,
-                        "problem": problem,
-                        "severity": PROBLEM_SEVERITY[problem],
-                        "message": message,
-                        "action": action,
-                    }
-                ]
-            )
+        lines.add_record(
+            {
+                "row": None,
+                "respondent": None,
+                "column": column,
+                "item": item,
+                "value": None,
+                "problem": problem,
+                "severity": PROBLEM_SEVERITY[problem],
+                "message": message,
+                "action": action,
+            }
         )
 
     for row in responses.blank_rows:
-        chunks.append(
-            pd.DataFrame(
-                [
-                    {
-                        "row": row,
-                        "respondent": None,
-                        "column": None,
-                        "item": None,
-                        "value": None,
-                        "problem": "blank_line",
-                        "severity": "info",
-                        "message": "the row is entirely empty",
-                        "action": "skipped",
-                    }
-                ]
-            )
+        lines.add_record(
+            {
+                "row": row,
+                "respondent": None,
+                "column": None,
+                "item": None,
+                "value": None,
+                "problem": "blank_line",
+                "severity": "info",
+                "message": "the row is entirely empty",
+                "action": "skipped",
+            }
         )
 
     ids = list(dict.fromkeys(item.id for item in items))
     position = {item_id: p for p, item_id in enumerate(ids)}
     values: dict[str, np.ndarray | pd.Series] = {}
+    # The numeric items' values go straight into one block of floats (a row per item), so no second
+    # copy of them is ever held.
+    numbers = np.empty((len(ids), n))
     # Why each missing value is missing: a small code per cell (see MissingReasons), 0 = not missing.
     labels: list[str | None] = [None, *_REASONS]
     reason = np.zeros((len(ids), n), dtype=np.uint8)
@@ -176,9 +168,14 @@ def validate_responses(
                 action,
                 item=item.id,
             )
-            values[item.id] = np.full(n, np.nan) if item.is_scored else pd.Series(None, index=frame.index)
+            if item.is_scored:
+                numbers[p] = np.nan
+                values[item.id] = numbers[p]
+            else:
+                values[item.id] = pd.Series(None, index=frame.index)
             reason[p] = labels.index("absent")
             continue
+        row = numbers[p]  # where a numeric item's values go
         # Split 0/1 columns (one per choice), even a single one (a REDCap consent tick box ``consent___1``).
         if item.type == "multiple" and (len(columns) > 1 or item.id in responses.choice_columns):
             # A single split column was renamed to the item id on reading.
@@ -197,6 +194,7 @@ def validate_responses(
                 source_column,
                 responses.value_labels.get(item.id),
                 responses.user_missing.get(item.id, set()),
+                out=row,
             )
         for where, why in cells.reasons:
             if why not in labels:
@@ -220,20 +218,27 @@ def validate_responses(
                 messages,
                 action,
             )
-        values[item.id] = cells.values
+        if isinstance(cells.values, np.ndarray):
+            if cells.values is not row:  # not written in place
+                row[:] = cells.values
+            values[item.id] = row
+        else:
+            values[item.id] = cells.values
+        del cells
         # Invalid cells are recorded as such in the missing-reason table too.
         for where in invalid_rows.get(item.id, []):
             reason[p, where] = labels.index("invalid")
             invalid_count[where] += 1
     if len(labels) > np.iinfo(reason.dtype).max:
         raise SdtSurveyError(f"more than {np.iinfo(reason.dtype).max} kinds of missing code")
-    clean = _values_frame(values, frame.index)
+    clean = _values_frame(values, frame.index, numbers, ids)
+    del numbers
     missing = _missing_cells(clean)
     # Branching: an item hidden by show_if is not required, and should not be answered.
     multiple_items = {item.id for item in items if item.type == "multiple"}
     for item in items:
         p = position[item.id]
-        shown = np.ones(n, dtype=bool)
+        shown = None  # shown to everyone
         if item.show_if is not None:
             shown = expressions.evaluate(item.show_if, clean, multiple_items)
             answered_hidden = np.flatnonzero(~shown & ~missing[p])
@@ -248,7 +253,9 @@ def validate_responses(
             )
             reason[p, ~shown & missing[p]] = labels.index("not_shown")
         if item.required and item.id in responses.item_columns:
-            unanswered = shown & missing[p] & (reason[p] == 0)
+            unanswered = missing[p] & (reason[p] == 0)
+            if shown is not None:
+                unanswered &= shown
             where = np.flatnonzero(unanswered)
             add(
                 where,
@@ -261,8 +268,9 @@ def validate_responses(
             )
             reason[p, unanswered] = labels.index("unanswered")
     # A missing value with no other reason is unanswered; a present value has none.
-    reason[missing & (reason == 0)] = labels.index("unanswered")
-    reason[~missing] = 0
+    for p in range(len(ids)):  # an item at a time, in the processor's cache
+        reason[p, missing[p] & (reason[p] == 0)] = labels.index("unanswered")
+        reason[p, ~missing[p]] = 0
     n_missing = missing.sum(axis=0)
 
     answered = n_missing < len(ids)
@@ -354,14 +362,8 @@ def validate_responses(
                     where, id_column, None, respondent.iloc[where].to_numpy(), problems_kind, messages, action
                 )
 
-    issues = (pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=ISSUE_COLUMNS))[
-        ISSUE_COLUMNS
-    ]
-    if not issues.empty:
-        # By row (file-level lines first), stably: the lines of a row keep the order they were found in.
-        order = np.argsort(issues["row"].fillna(0).astype(float).to_numpy(), kind="stable")
-        if (order[1:] < order[:-1]).any():
-            issues = issues.take(order).reset_index(drop=True)
+    # By row (file-level lines first), stably: the lines of a row keep the order they were found in.
+    issues = lines.table()
     if (duplicates != "error" or invalid == "as-missing") and not issues.empty:
         # A repeated id that is kept or resolved by policy is a decision, not a blocker.
         issues.loc[issues["problem"] == "duplicate_id", "severity"] = "warning"
@@ -382,7 +384,9 @@ def validate_responses(
                 clean[item_id] = clean[item_id].mask(pd.Series(cells, index=frame.index))
     reasons = MissingReasons(reason, tuple(labels), ids, frame.index)
     invalid_count = pd.Series(invalid_count, index=frame.index)
-    missing_count = pd.Series(n_missing - reasons.count("not_shown"), index=frame.index)
+    # Only show_if hides an item: without it no value is missing for being hidden.
+    hidden = reasons.count("not_shown") if any(item.show_if is not None for item in items) else 0
+    missing_count = pd.Series(n_missing - hidden, index=frame.index)
     passthrough = _numeric_where_unambiguous(
         frame[[c for c in responses.passthrough if c not in _checkbox_columns(responses)]],
         keep_text=[id_column] if id_column else [],
@@ -411,12 +415,20 @@ def validate_responses(
 _REASONS = ("absent", "invalid", "not_shown", "unanswered")
 
 
-def _values_frame(values: dict[str, np.ndarray | pd.Series], index: pd.Index) -> pd.DataFrame:
-    """One column per item: the numeric items in one block of floats (no copy per column), then the rest."""
+def _values_frame(
+    values: dict[str, np.ndarray | pd.Series], index: pd.Index, numbers: np.ndarray, ids: list[str]
+) -> pd.DataFrame:
+    """One column per item: the numeric items in one block of floats, then the rest.
+
+    ``numbers`` holds a row per item of ``ids``, the numeric items' values; when
+    every item is numeric the block is taken as it is (no copy).
+    """
     numeric = [item_id for item_id, v in values.items() if isinstance(v, np.ndarray)]
-    block = np.empty((len(numeric), len(index)))
-    for p, item_id in enumerate(numeric):
-        block[p] = values[item_id]
+    if numeric == ids:
+        block = numbers
+    else:
+        rows = [ids.index(item_id) for item_id in numeric]
+        block = numbers[rows] if rows else np.empty((0, len(index)))
     frame = pd.DataFrame(block.T, index=index, columns=numeric, copy=False)
     for p, (item_id, v) in enumerate(values.items()):
         if not isinstance(v, np.ndarray):

@@ -12,6 +12,7 @@ from .._finite import require_finite
 from ..errors import SdtSurveyError
 from ..instrument import Instrument
 from ..stats.probability import chi2_sf
+from ..stats.threads import single_blas_thread
 
 #: Default thresholds of the careless-responding flags, and the literature behind them. The defaults are
 #: calibrated by simulation (``benchmarks/careless_calibration.py``, docs/scoring.md) so that at most 5% of
@@ -86,30 +87,26 @@ def careless_indices(
         if item.type == "likert"
     ]
     out = pd.DataFrame(index=raw.index)
-    x = raw[likert].to_numpy(dtype=float)
-    n, k = x.shape
+    n, k = len(raw), len(likert)
     if k == 0:
         return out
-    valid = ~np.isnan(x)
-    # Longest run: a loop over items, vectorized over respondents, in place (a missing answer ends a run).
-    run = np.zeros(n)
-    longest = np.zeros(n)
-    for j in range(k):
-        if j:
-            np.multiply(run, x[:, j] == x[:, j - 1], out=run)  # NaN equals nothing: the run restarts
-        run += 1
-        run *= valid[:, j]
-        np.maximum(longest, run, out=longest)
+    # Each item's column as it is held (no copy of the item table); rows in blocks the processor's
+    # cache holds, items down the first axis: each respondent's sums run in item order.
+    answers = [raw[item].to_numpy(dtype=float) for item in likert]
+    keyed_columns = {item: keyed[item].to_numpy(dtype=float) for item in keyed.columns}
+    halves = _halves(keyed, instruments)
+    longest, irv, evenodd = np.empty(n), np.empty(n), np.full(n, np.nan)
+    for start in range(0, n, ROW_BLOCK):
+        rows = slice(start, min(start + ROW_BLOCK, n))
+        longest[rows], irv[rows] = _longstring_irv(np.stack([column[rows] for column in answers]))
+        if halves is not None:
+            evenodd[rows] = _even_odd(
+                {c: v[rows] for c, v in keyed_columns.items()}, halves, rows.stop - start
+            )
     out["longstring"] = longest
-    answered = valid.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(valid, x, 0.0).sum(axis=1) / answered
-        deviation = x - mean[:, None]
-        np.square(deviation, out=deviation)
-        ss = np.where(valid, deviation, 0.0).sum(axis=1)
-        out["irv"] = np.where(answered >= 2, np.sqrt(ss / (answered - 1)), np.nan)
-    out["evenodd"] = _even_odd(keyed, instruments)
-    out["mahalanobis_d2"], out["mahalanobis_p"] = _mahalanobis(keyed[likert].to_numpy(dtype=float))
+    out["irv"] = irv
+    out["evenodd"] = evenodd
+    out["mahalanobis_d2"], out["mahalanobis_p"] = _mahalanobis([keyed_columns[item] for item in likert])
     if duration is not None:
         seconds = pd.to_numeric(duration, errors="coerce").to_numpy(dtype=float)
         items_answered = raw.notna().sum(axis=1).to_numpy()
@@ -118,59 +115,134 @@ def careless_indices(
     return out
 
 
-def _even_odd(keyed: pd.DataFrame, instruments: Sequence[Instrument]) -> np.ndarray:
+#: Rows computed together by the row-wise indices: small enough for the processor's cache.
+ROW_BLOCK = 1 << 14
+
+
+def _longstring_irv(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The longest run of identical answers and the within-person SD of each column of ``x`` (items x rows).
+
+    NaN is a missing answer.
+    """
+    k, n = x.shape
+    valid = ~np.isnan(x)
+    # Longest run: a loop over items, vectorized over respondents, in place (a missing answer ends a run).
+    run = np.zeros(n)
+    longest = np.zeros(n)
+    for j in range(k):
+        if j:
+            np.multiply(run, x[j] == x[j - 1], out=run)  # NaN equals nothing: the run restarts
+        run += 1
+        run *= valid[j]
+        np.maximum(longest, run, out=longest)
+    answered = valid.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(valid, x, 0.0).sum(axis=0) / answered
+        deviation = x - mean
+        np.square(deviation, out=deviation)
+        ss = np.where(valid, deviation, 0.0).sum(axis=0)
+        irv = np.where(answered >= 2, np.sqrt(ss / (answered - 1)), np.nan)
+    return longest, irv
+
+
+def _halves(
+    keyed: pd.DataFrame, instruments: Sequence[Instrument]
+) -> list[tuple[list[str], list[str]]] | None:
+    """The columns of the odd and even halves of each subscale of two or more items (None: fewer than 3)."""
     halves = [
         (list(sub.items[0::2]), list(sub.items[1::2]))
         for inst in instruments
         for sub in inst.subscales.values()
         if len(sub.items) >= 2
     ]
-    n = len(keyed)
-    if len(halves) < 3:
-        return np.full(n, np.nan)
-    values = keyed.to_numpy(dtype=float)
-    column = {c: j for j, c in enumerate(keyed.columns)}
-    a = np.empty((n, len(halves)))
-    b = np.empty((n, len(halves)))
+    return halves if len(halves) >= 3 else None
+
+
+def _even_odd(
+    values: Mapping[str, np.ndarray], halves: Sequence[tuple[list[str], list[str]]], n: int
+) -> np.ndarray:
+    """The even-odd index of ``n`` respondents from their keyed answers (item id -> values)."""
+    if len(halves) >= _PAIRWISE:
+        return _even_odd_wide(values, halves, n)
+    # One row per subscale, one column per respondent: each respondent's sums run down a column, in
+    # subscale order, as contiguous additions of whole rows.
+    a = np.empty((len(halves), n))
+    b = np.empty((len(halves), n))
     with np.errstate(invalid="ignore", divide="ignore"):
         for p, (odd, even) in enumerate(halves):
-            a[:, p] = _row_mean(values, [column[i] for i in odd])
-            b[:, p] = _row_mean(values, [column[i] for i in even])
+            a[p] = _row_mean(values, odd, n)
+            b[p] = _row_mean(values, even, n)
         both = ~np.isnan(a) & ~np.isnan(b)
-        count = both.sum(axis=1)
+        count = both.sum(axis=0)
         # Over the subscales where both halves have a mean: centre, then correlate.
-        da = np.where(both, a - (np.where(both, a, 0.0).sum(axis=1) / count)[:, None], 0.0)
-        db = np.where(both, b - (np.where(both, b, 0.0).sum(axis=1) / count)[:, None], 0.0)
-        r = (da * db).sum(axis=1) / np.sqrt((da**2).sum(axis=1) * (db**2).sum(axis=1))
+        da = np.where(both, a - (np.where(both, a, 0.0).sum(axis=0) / count), 0.0)
+        db = np.where(both, b - (np.where(both, b, 0.0).sum(axis=0) / count), 0.0)
+        r = (da * db).sum(axis=0) / np.sqrt((da**2).sum(axis=0) * (db**2).sum(axis=0))
         # Spearman-Brown on |r| with the sign restored keeps negative values within [-1, 0].
         corrected = np.sign(r) * 2 * np.abs(r) / (1 + np.abs(r))
     return np.where(count >= 3, corrected, np.nan)
 
 
-def _row_mean(values: np.ndarray, columns: Sequence[int]) -> np.ndarray:
+#: From this many values numpy sums a row pairwise, not in order.
+_PAIRWISE = 8
+
+
+def _even_odd_wide(
+    values: Mapping[str, np.ndarray], halves: Sequence[tuple[list[str], list[str]]], n: int
+) -> np.ndarray:
+    """:func:`_even_odd` with a row per respondent: numpy's pairwise sums of 8 subscales or more."""
+    a = np.empty((n, len(halves)))
+    b = np.empty((n, len(halves)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for p, (odd, even) in enumerate(halves):
+            a[:, p] = _row_mean(values, odd, n)
+            b[:, p] = _row_mean(values, even, n)
+        both = ~np.isnan(a) & ~np.isnan(b)
+        count = both.sum(axis=1)
+        da = np.where(both, a - (np.where(both, a, 0.0).sum(axis=1) / count)[:, None], 0.0)
+        db = np.where(both, b - (np.where(both, b, 0.0).sum(axis=1) / count)[:, None], 0.0)
+        r = (da * db).sum(axis=1) / np.sqrt((da**2).sum(axis=1) * (db**2).sum(axis=1))
+        corrected = np.sign(r) * 2 * np.abs(r) / (1 + np.abs(r))
+    return np.where(count >= 3, corrected, np.nan)
+
+
+def _row_mean(values: Mapping[str, np.ndarray], columns: Sequence[str], n: int) -> np.ndarray:
     """The mean of each row's answered values among ``columns`` (NaN when none is answered)."""
-    total = np.zeros(len(values))
-    count = np.zeros(len(values))
+    total = np.zeros(n)
+    count = np.zeros(n)
     for j in columns:
-        answered = ~np.isnan(values[:, j])
-        total += np.where(answered, values[:, j], 0.0)
+        answered = ~np.isnan(values[j])
+        total += np.where(answered, values[j], 0.0)
         count += answered
     return total / count
 
 
-def _mahalanobis(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n, k = x.shape
-    complete = ~np.isnan(x).any(axis=1)
+def _mahalanobis(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    n, k = len(columns[0]), len(columns)
+    complete = np.ones(n, dtype=bool)
+    for column in columns:
+        complete &= ~np.isnan(column)
     d2 = np.full(n, np.nan)
     p = np.full(n, np.nan)
     if complete.sum() <= k:
         return d2, p
-    data = x[complete]
-    centred = data - data.mean(axis=0)
-    covariance = centred.T @ centred / (len(data) - 1)
-    inverse = np.linalg.pinv(covariance)
-    d2[complete] = np.einsum("ij,ij->i", centred @ inverse, centred)
-    p[complete] = chi2_sf(d2[complete], k)
+    rows = np.flatnonzero(complete)
+    gathered = np.empty((k, len(rows)))
+    for j, column in enumerate(columns):
+        np.take(column, rows, out=gathered[j])
+    data = np.ascontiguousarray(gathered.T)  # the complete rows, a row per respondent
+    del gathered
+    centred = data
+    centred -= data.mean(axis=0)  # in place: the same differences, without a second copy
+    distance = np.empty(len(centred))
+    with single_blas_thread():  # small products: BLAS threads only wait for each other (same results)
+        covariance = centred.T @ centred / (len(centred) - 1)
+        inverse = np.linalg.pinv(covariance)
+        for start in range(0, len(centred), ROW_BLOCK):
+            block = centred[start : start + ROW_BLOCK]
+            distance[start : start + len(block)] = np.einsum("ij,ij->i", block @ inverse, block)
+    d2[complete] = distance
+    p[complete] = chi2_sf(distance, k)
     return d2, p
 
 

@@ -66,22 +66,56 @@ def subscale_scores(keyed: pd.DataFrame, instruments: Sequence[Instrument]) -> p
     >>> subscale_scores(keyed, [bpn])["relatedness_satisfaction"].tolist()
     [4.0, nan]
     """
+    subscales = [sub for inst in instruments for sub in inst.subscales.values()]
+    n = len(keyed)
     columns: dict[str, np.ndarray] = {}
-    for inst in instruments:
-        for sub in inst.subscales.values():
+    # Each row's sum runs in item order, as numpy sums a row of up to 8 values: short subscales are scored
+    # a block of rows at a time (the block in the processor's cache); a longer one as a whole.
+    short = [sub for sub in subscales if 0 < len(sub.items) < _PAIRWISE]
+    cells = {item: keyed[item].to_numpy(dtype=float) for sub in short for item in sub.items}
+    for sub in short:
+        columns[sub.id] = np.empty(n)
+    for start in range(0, n, ROW_BLOCK):
+        rows = slice(start, min(start + ROW_BLOCK, n))
+        for sub in short:
+            first = cells[sub.items[0]][rows]
+            answered = ~np.isnan(first)
+            total, count = np.where(answered, first, 0.0), answered.astype(np.int64)
+            for item in sub.items[1:]:
+                answered = ~np.isnan(cells[item][rows])
+                total += np.where(answered, cells[item][rows], 0.0)
+                count += answered
+            columns[sub.id][rows] = _subscale_score(sub, total, count)
+    for sub in subscales:
+        if sub.id not in columns:
             block = keyed[list(sub.items)].to_numpy(dtype=float)
             answered = ~np.isnan(block)
-            count = answered.sum(axis=1)
-            total = np.where(answered, block, 0.0).sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = total / count
-            score = np.where(count >= sub.min_items, mean, np.nan)
-            columns[sub.id] = score * len(sub.items) if sub.method == "sum" else score
+            columns[sub.id] = _subscale_score(
+                sub, np.where(answered, block, 0.0).sum(axis=1), answered.sum(axis=1)
+            )
+    scores: dict[str, np.ndarray] = {}
+    for inst in instruments:
+        for sub in inst.subscales.values():
+            scores[sub.id] = columns[sub.id]
         for comp in inst.composites.values():
-            block = np.column_stack([columns[s] for s in comp.of])
+            block = np.column_stack([scores[s] for s in comp.of])
             combined = block.sum(axis=1) if comp.method == "sum" else block.mean(axis=1)
-            columns[comp.id] = combined  # NaN propagates: any missing subscale -> missing composite
-    return pd.DataFrame(columns, index=keyed.index)
+            scores[comp.id] = combined  # NaN propagates: any missing subscale -> missing composite
+    return pd.DataFrame(scores, index=keyed.index)
+
+
+#: Rows scored together by :func:`subscale_scores`.
+ROW_BLOCK = 1 << 14
+#: From this many values numpy sums a row pairwise, not in order.
+_PAIRWISE = 8
+
+
+def _subscale_score(sub, total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """The mean of the answered items given at least ``min_items`` answers (times the items for ``sum``)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+    score = np.where(count >= sub.min_items, mean, np.nan)
+    return score * len(sub.items) if sub.method == "sum" else score
 
 
 def score_ids(instruments: Sequence[Instrument]) -> list[str]:

@@ -98,22 +98,37 @@ def _answer_patterns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None
     n, m = values.shape
     if n < 4 * _MAX_PATTERNS // 64 or m == 0:
         return None
-    low, high = np.fmin.reduce(values, axis=None), np.fmax.reduce(values, axis=None)
+    blocks = range(0, n, _ROW_BLOCK)
+    # A block of rows at a time (the block stays in the processor's cache); the same numbers as whole.
+    low = np.fmin.reduce([np.fmin.reduce(values[s : s + _ROW_BLOCK], axis=None) for s in blocks])
+    high = np.fmax.reduce([np.fmax.reduce(values[s : s + _ROW_BLOCK], axis=None) for s in blocks])
     if not (np.isfinite(low) and np.isfinite(high)):
         return None
     base = int(high - low) + 2
-    if base**m > _MAX_PATTERNS or np.fmax.reduce(values - np.floor(values), axis=None) != 0:
+    if base**m > _MAX_PATTERNS:
         return None
-    code = np.zeros(n, dtype=np.int64)
-    for j in range(m):
-        digit = values[:, j] - (low - 1)  # 1 for the lowest value, NaN for missing
-        code *= base
-        code += np.nan_to_num(digit, nan=0.0).astype(np.int64)
-    counts = np.bincount(code, minlength=base**m)
+    for s in blocks:
+        block = values[s : s + _ROW_BLOCK]
+        if np.fmax.reduce(block - np.floor(block), axis=None) != 0:
+            return None
+    counts = np.zeros(base**m, dtype=np.int64)
+    for s in blocks:
+        block = values[s : s + _ROW_BLOCK]
+        code = np.zeros(len(block), dtype=np.int64)
+        for j in range(m):
+            digit = block[:, j] - (low - 1)  # 1 for the lowest value, NaN for missing
+            digit[np.isnan(digit)] = 0.0  # missing: digit 0 (the values are finite: low and high are)
+            code *= base
+            code += digit.astype(np.int64)
+        counts += np.bincount(code, minlength=base**m)
     present = np.flatnonzero(counts)
     digits = (present[:, None] // base ** np.arange(m - 1, -1, -1)) % base
     distinct = np.where(digits == 0, np.nan, digits + (low - 1)).astype(float)
     return distinct, counts[present].astype(float)
+
+
+#: Rows of a block in :func:`_answer_patterns`.
+_ROW_BLOCK = 1 << 14
 
 
 def _weighted_r(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
