@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 from ..errors import InstrumentError, SdtSurveyError
 from ..files import write_text
+from ..instrument import plural
 from ..results import Result
 from .import_draft import Draft, ReportLine, infer_scales, slug
 
@@ -128,8 +129,9 @@ class ImportResult(Result):
     def summary(self) -> str:
         c = self.counts
         lines = [
-            f"{self.source} ({self.platform}) -> {self.definition.get('id')}: {c['items']} items in "
-            f"{c['sections']} sections, {c['scales']} scales; {c['left_out']} left out, "
+            f"{self.source} ({self.platform}) -> {self.definition.get('id')}: "
+            f"{plural(c['items'], 'item')} in "
+            f"{plural(c['sections'], 'section')}, {plural(c['scales'], 'scale')}; {c['left_out']} left out, "
             f"{c['changed']} changed, {c['inferred']} inferred"
         ]
         lines += [f"  {line}" for line in self.report]
