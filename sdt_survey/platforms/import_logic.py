@@ -21,7 +21,8 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..instrument import code_text
@@ -64,6 +65,29 @@ class Token:
 
 
 Resolver = Callable[[str], "Target | None"]
+
+
+def scan(pattern: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """The matches of ``pattern`` (named groups, one a ``space``) covering ``text``, spaces left out.
+
+    Each platform's tokenizer turns the matches into :class:`Token`; a piece no group matches
+    is :class:`Untranslatable`, named in the message.
+
+    Examples
+    --------
+    >>> words = re.compile(r"(?P<space>\\s+)|(?P<word>[a-z]+)")
+    >>> [m.group() for m in scan(words, "a bc")]
+    ['a', 'bc']
+    """
+    position = 0
+    while position < len(text):
+        match = pattern.match(text, position)
+        if match is None:
+            rest = text[position:].split()[0] if text[position:].split() else text[position:]
+            raise Untranslatable(f"it uses {rest[:30]!r}, which show_if has no equivalent for")
+        position = match.end()
+        if match.lastgroup != "space":
+            yield match
 
 
 def translate(tokens: Sequence[Token], resolve: Resolver) -> Expression:

@@ -38,7 +38,7 @@ from .._untrusted import decode_text
 from ..errors import SdtSurveyError
 from ..instrument import plural
 from .import_draft import Draft, integer_code, plain_text
-from .import_logic import Token, Untranslatable, attach, condition
+from .import_logic import Token, Untranslatable, attach, condition, scan
 
 #: Canonical column -> the header in REDCap's download and in its API metadata export.
 COLUMNS = {
@@ -112,17 +112,9 @@ def logic_tokens(logic: str) -> list[Token]:
     ['option', 'op', 'value', 'and', '(', 'ref', 'op', 'value', 'or', 'ref', 'op', 'value', ')']
     """
     tokens: list[Token] = []
-    position = 0
     previous_ref = False
-    while position < len(logic):
-        match = _LOGIC.match(logic, position)
-        if match is None:
-            rest = logic[position:].split()[0] if logic[position:].split() else logic[position:]
-            raise Untranslatable(f"it uses {rest[:30]!r}, which show_if has no equivalent for")
+    for match in scan(_LOGIC, logic):
         kind, text = match.lastgroup, match.group()
-        position = match.end()
-        if kind == "space":
-            continue
         if kind == "ref":
             if previous_ref:
                 raise Untranslatable("it names a field of another event ([event][field])")

@@ -34,7 +34,7 @@ from .._untrusted import decode_text
 from ..errors import SdtSurveyError
 from ..instrument import plural
 from .import_draft import Draft, integer_code, language_tag, plain_text
-from .import_logic import Token, Untranslatable, attach, condition
+from .import_logic import Token, Untranslatable, attach, condition, scan
 from .xlsform import PROVENANCE_FIELD, STAMP_FIELD
 
 Row = tuple[int, dict[str, str]]
@@ -116,16 +116,8 @@ def relevant_tokens(text: str) -> list[Token]:
     ['selected', 'and', 'not', '(', 'ref', 'op', 'value', ')']
     """
     tokens: list[Token] = []
-    position = 0
-    while position < len(text):
-        match = _RELEVANT.match(text, position)
-        if match is None:
-            rest = text[position:].split()[0] if text[position:].split() else text[position:]
-            raise Untranslatable(f"it uses {rest[:30]!r}, which show_if has no equivalent for")
+    for match in scan(_RELEVANT, text):
         kind, value = match.lastgroup, match.group()
-        position = match.end()
-        if kind == "space":
-            continue
         if kind == "selected":
             tokens.append(Token("selected", (match.group("option_of"), match.group("code")[1:-1])))
         elif kind == "ref":
