@@ -285,3 +285,27 @@ def test_the_2016_insights_export_with_choices_in_the_import_ids():
     assert "IPAddress: the name 'IPAddress' suggests an IP address" in scored.summary()
     kinds = problems(scored)
     assert "drift_added_column" not in kinds and "absent_item_column" not in kinds
+
+
+def test_the_cli_names_its_own_options_in_notes_and_counts_in_the_singular(tmp_path):
+    from click.testing import CliRunner
+
+    from sdt_survey.cli import cli
+
+    run = CliRunner().invoke(
+        cli,
+        [
+            "reliability",
+            str(INSTRUMENTS / "wellbeing.yaml"),
+            str(REAL / "redcap/reconstructed_wellbeing_export.csv"),
+        ],
+    )
+    assert run.exit_code == 0, run.output
+    assert "(choose another with --wave)" in run.output and "wave=" not in run.output
+    legacy = [
+        "score",
+        str(INSTRUMENTS / "qualtrics-sample.yaml"),
+        str(REAL / "qualtrics/qualtrics_sample_legacy.csv"),
+    ]
+    run = CliRunner().invoke(cli, [*legacy, "--out", str(tmp_path / "scores.csv")])
+    assert "Scored 1 respondent on" in run.output, run.output

@@ -39,6 +39,7 @@ API_TO_CLI: tuple[tuple[str, str], ...] = (
     (r"\blanguage=LANG\b", "--lang LANG"),
     (r"\bsheet=NAME\b", "--sheet NAME"),
     (r"\bqualtrics_status=", "--qualtrics-status "),
+    (r"\(choose another with wave=\)", "(choose another with --wave)"),
     (
         r"by report\.to_frame\(\) or written by report\.write\(FILE\)",
         "with --verbose, or in the --report FILE",

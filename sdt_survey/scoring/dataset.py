@@ -20,7 +20,7 @@ import pandas as pd
 
 from .._terminal import printable
 from ..errors import OutputError, SdtSurveyError
-from ..instrument import Instrument
+from ..instrument import Instrument, plural
 from ..responses import DataQualityReport
 from ..results import Result, jsonable
 from .keying import AUDIT_COLUMNS
@@ -131,7 +131,7 @@ class ScoredResponses(Result):
         ids = self.id_column if self.id_column in self.scores else None
         unique = int(self.scores[ids].nunique()) if ids else n
         if unique == n:
-            return f"{n} respondents"
+            return plural(n, "respondent")
         parts = []
         wave = next((c for c in (self.wave_column, "redcap_event_name") if c and c in self.scores), None)
         if wave is not None:
@@ -140,7 +140,8 @@ class ScoredResponses(Result):
             instances = pd.to_numeric(self.scores["redcap_repeat_instance"], errors="coerce")
             if instances.notna().any():
                 parts.append(f"repeating instances 1 to {int(instances.max())}")
-        return f"{n} responses of {unique} respondents" + (f" ({'; '.join(parts)})" if parts else "")
+        counted = f"{plural(n, 'response')} of {plural(unique, 'respondent')}"
+        return counted + (f" ({'; '.join(parts)})" if parts else "")
 
     def summary(self) -> str:
         names = ", ".join(f"{i.id} {i.version}" for i in self.instruments)
