@@ -38,16 +38,18 @@ def _log1pmx(t: np.ndarray) -> np.ndarray:
     if large.any():
         out[large] = _libm(math.log1p, t[large]) - t[large]
     tt = t[small]
-    state = _Converging(np.flatnonzero(small), out, tt, tt.copy(), np.zeros_like(tt))
+    state = _Converging(np.flatnonzero(small), out, -tt, tt.copy(), np.zeros_like(tt))
     for k in range(2, 200):
         if state.finished():
             break
-        tt, term, total = state.values
-        term *= -tt
+        minus_t, term, total = state.values
+        term *= minus_t
         add = term / k
         total += add
-        state.settle(np.abs(add) <= _EPS * np.abs(total), total)
-    state.settle_rest(lambda tt, term, total: total)  # those that ran through every term
+        size = np.abs(total)
+        size *= _EPS
+        state.settle(np.abs(add, out=add) <= size, total)
+    state.settle_rest(lambda minus_t, term, total: total)  # those that ran through every term
     return out
 
 
@@ -67,7 +69,9 @@ class _Converging:
         return self.n_alive == 0
 
     def settle(self, converged: np.ndarray, result: np.ndarray) -> None:
-        done = converged & self.alive
+        if not converged.any():
+            return
+        done = converged if self.n_alive == self.alive.size else converged & self.alive
         n_done = int(np.count_nonzero(done))
         if not n_done:
             return
