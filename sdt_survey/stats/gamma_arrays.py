@@ -120,21 +120,28 @@ def _one_minus_series(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     out = np.full_like(x, 1.0)  # 1 - 0.0 where the prefactor underflows
     where = np.flatnonzero(fac != 0.0)
     aa = a[where]
-    state = _Converging(where, out, aa, x[where], fac[where], aa.copy(), np.ones_like(aa), np.ones_like(aa))
-
-    def result(aa, xx, ff, r, c, total):
-        return 1.0 - total * ff / aa
-
+    # With one shape for all (a chi-square's df), r is the same number for every element: a scalar.
+    shared = _shared(aa)
+    r = shared
+    values = [aa, x[where], fac[where], np.ones_like(aa), np.ones_like(aa)]
+    state = _Converging(where, out, *values, *([] if shared is not None else [aa.copy()]))
     for _ in range(_MAXITER):
         if state.finished():
             break
-        aa, xx, ff, r, c, total = state.values
+        aa, xx, ff, c, total, *own_r = state.values
+        if own_r:
+            r = own_r[0]
         r += 1.0
         c *= xx / r
         total += c
         state.settle(c <= _EPS * total, 1.0 - total * ff / aa)
-    state.settle_rest(result)
+    state.settle_rest(lambda aa, xx, ff, c, total, *_: 1.0 - total * ff / aa)
     return out
+
+
+def _shared(a: np.ndarray) -> float | None:
+    """The one value of ``a`` when all its elements are equal, else None."""
+    return float(a[0]) if a.size and np.all(a == a[0]) else None
 
 
 def _continued_fraction(a: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -143,16 +150,20 @@ def _continued_fraction(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     out = np.zeros_like(x)
     where = np.flatnonzero(fac != 0.0)
     xx = x[where]
-    y = 1.0 - a[where]
+    # c counts the iterations (the same for every element); with one shape for all, so does y.
+    shared = _shared(a[where])
+    y = 1.0 - (shared if shared is not None else a[where])
+    c = 0.0
     z = xx + y + 1.0
     pkm1, qkm1 = xx + 1.0, z * xx
-    state = _Converging(
-        where, out, fac[where], y, z, np.zeros_like(xx), np.ones_like(xx), xx.copy(), pkm1, qkm1, pkm1 / qkm1
-    )
+    values = [fac[where], z, np.ones_like(xx), xx.copy(), pkm1, qkm1, pkm1 / qkm1]
+    state = _Converging(where, out, *values, *([] if shared is not None else [y]))
     for _ in range(_MAXITER):
         if state.finished():
             break
-        ff, y, z, c, pkm2, qkm2, pkm1, qkm1, ans = state.values
+        ff, z, pkm2, qkm2, pkm1, qkm1, ans, *own_y = state.values
+        if own_y:
+            y = own_y[0]
         c += 1.0
         y += 1.0
         z += 2.0
@@ -161,8 +172,12 @@ def _continued_fraction(a: np.ndarray, x: np.ndarray) -> np.ndarray:
         qk = qkm1 * z - qkm2 * yc
         nonzero = qk != 0
         r = pk / qk
-        t = np.where(nonzero, np.abs((ans - r) / r), 1.0)
-        ans = np.where(nonzero, r, ans)
+        if nonzero.all():
+            t = np.abs((ans - r) / r)
+            ans = r
+        else:
+            t = np.where(nonzero, np.abs((ans - r) / r), 1.0)
+            ans = np.where(nonzero, r, ans)
         pkm2, pkm1, qkm2, qkm1 = pkm1, pk, qkm1, qk
         rescale = np.abs(pk) > _BIG
         if rescale.any():
@@ -170,9 +185,9 @@ def _continued_fraction(a: np.ndarray, x: np.ndarray) -> np.ndarray:
             pkm1 = np.where(rescale, pkm1 * _BIGINV, pkm1)
             qkm2 = np.where(rescale, qkm2 * _BIGINV, qkm2)
             qkm1 = np.where(rescale, qkm1 * _BIGINV, qkm1)
-        state.values = [ff, y, z, c, pkm2, qkm2, pkm1, qkm1, ans]
+        state.values = [ff, z, pkm2, qkm2, pkm1, qkm1, ans, *own_y]
         state.settle(t <= _EPS, ans * ff)
-    state.settle_rest(lambda ff, *_, ans: ans * ff)
+    state.settle_rest(lambda ff, z, pkm2, qkm2, pkm1, qkm1, ans, *_: ans * ff)
     return out
 
 
