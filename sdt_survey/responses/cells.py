@@ -183,6 +183,8 @@ class PlainNumbers:
         numbers = column.to_numpy(dtype=float, na_value=np.nan)
         if not len(numbers):
             return None
+        if not self.signed_zero and out is not None and self.whole:
+            return self._take_codes(numbers, out)
         # A block at a time, so each block is checked while it is in the processor's cache.
         blocks = [numbers[s : s + _BLOCK] for s in range(0, len(numbers), _BLOCK)]
         low = np.fmin.reduce([np.fmin.reduce(block) for block in blocks])
@@ -208,6 +210,29 @@ class PlainNumbers:
             if zeros.any():
                 values[zeros] = values[np.argmax(zeros)]
         return values
+
+    def _take_codes(self, numbers: np.ndarray, out: np.ndarray) -> np.ndarray | None:
+        """:meth:`take` of whole numbers into ``out``: each block copied, then checked while in the cache.
+
+        ``out`` holds the copies (-0 read as the code 0) also when the column is refused (None).
+        """
+        low = high = np.nan
+        whole = True  # as :meth:`take`: a block with no whole number (all empty) refuses too
+        scratch = np.empty(min(_BLOCK, len(numbers)))
+        with np.errstate(invalid="ignore"):  # inf - floor(inf): refused below by the range check
+            for s in range(0, len(numbers), _BLOCK):
+                block = np.add(numbers[s : s + _BLOCK], 0.0, out=out[s : s + _BLOCK])
+                part = scratch[: len(block)]
+                low = np.fmin(low, np.fmin.reduce(block))
+                high = np.fmax(high, np.fmax.reduce(block))
+                np.floor(block, out=part)
+                np.subtract(block, part, out=part)
+                whole = whole and np.fmax.reduce(part) == 0
+        if np.isnan(low):  # every cell empty
+            return out
+        if not (np.isfinite(low) and np.isfinite(high) and low >= self.low and high <= self.high):
+            return None
+        return out if whole else None
 
 
 #: Cells checked together by :meth:`PlainNumbers.take`.

@@ -266,11 +266,11 @@ def validate_responses(
                 "required item not answered",
                 "left missing",
             )
-            reason[p, unanswered] = labels.index("unanswered")
+            reason[p, where] = labels.index("unanswered")
     # A missing value with no other reason is unanswered; a present value has none.
     for p in range(len(ids)):  # an item at a time, in the processor's cache
-        reason[p, missing[p] & (reason[p] == 0)] = labels.index("unanswered")
-        reason[p, ~missing[p]] = 0
+        np.copyto(reason[p], labels.index("unanswered"), where=missing[p] & (reason[p] == 0))
+        reason[p] *= missing[p]  # no reason where the value is present
     n_missing = missing.sum(axis=0)
 
     answered = n_missing < len(ids)
