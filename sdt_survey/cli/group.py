@@ -15,7 +15,6 @@ import warnings
 from collections.abc import Iterator, MutableMapping
 
 import click
-from click.utils import make_default_short_help
 
 from .._terminal import terminal_text
 from .._version import __version__
@@ -127,6 +126,36 @@ class LazyCommands(MutableMapping):
         return len(set(self._table) | set(self._loaded))
 
 
+def short_help(text: str, limit: int) -> str:
+    """The first sentence of ``text`` in at most ``limit`` characters, as click shortens a command's help.
+
+    (click's own helper for this is private and deprecated from click 8.5.)
+
+    Examples
+    --------
+    >>> short_help("Score responses. Reads a file.", 45)
+    'Score responses.'
+    >>> short_help("Fit a confirmatory factor model to the responses of every wave", 30)
+    'Fit a confirmatory factor...'
+    """
+    words = text.split("\n\n", 1)[0].split()
+    length = -1
+    for i, word in enumerate(words):
+        length += len(word) + 1
+        if length > limit:
+            break
+        if word.endswith("."):
+            return " ".join(words[: i + 1])
+    else:
+        return " ".join(words)
+    kept: list[str] = []
+    for word in words:
+        if len(" ".join([*kept, word])) + 3 > limit:
+            break
+        kept.append(word)
+    return " ".join(kept) + "..."
+
+
 class _Group(click.Group):
     """Turns user errors into a message and exit status 1, never a traceback; lists commands unloaded."""
 
@@ -140,7 +169,7 @@ class _Group(click.Group):
         rows = []
         for name in names:
             if isinstance(commands, LazyCommands) and not commands.loaded(name) and name in COMMANDS:
-                rows.append((name, make_default_short_help(COMMANDS[name][1], limit)))
+                rows.append((name, short_help(COMMANDS[name][1], limit)))
             else:
                 command = self.get_command(ctx, name)
                 if command is not None and not command.hidden:
