@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -373,6 +373,11 @@ def _latent_means(scalar: CFAResult, comparable: bool) -> pd.DataFrame:
     return out
 
 
+def step_warnings(results: Mapping[str, Any]) -> list[str]:
+    """Every step's warnings, each named by its step (``metric: ...``), in the chain's order."""
+    return [f"{step}: {w}" for step, res in results.items() for w in res.warnings]
+
+
 def _conclusion(
     group: str,
     factors: Sequence[str],
@@ -627,7 +632,6 @@ def measurement_invariance(
     if "scalar" in results:
         comparable = highest in ("scalar", "strict")
         latent = _latent_means(results["scalar"], comparable)
-    problems = [f"{step}: {w}" for step, res in results.items() for w in res.warnings]
     first = next(iter(results.values()))
     return InvarianceResult(
         group=group,
@@ -640,5 +644,5 @@ def measurement_invariance(
         criterion=criterion,
         free=tuple(free),
         highest=highest,
-        warnings=problems,
+        warnings=step_warnings(results),
     )

@@ -71,7 +71,7 @@ from ...stats.order import natural_sorted
 from ...stats.threads import single_blas_thread
 from .estimators import ESTIMATORS, estimator_record
 from .fitting import fit_prepared
-from .invariance import CRITERIA, STEPS, InvarianceResult, _compare, _conclusion
+from .invariance import CRITERIA, STEPS, InvarianceResult, _compare, _conclusion, step_warnings
 from .ordinal_invariance import ORDINAL_STEPS, OrdinalInvarianceResult, _ordinal_conclusion
 from .ordinal_invariance import _compare as _ordinal_compare
 from .ordinal_partable import wu_estabrook_long_table
@@ -530,7 +530,7 @@ def _ordinal_chain(
         criterion=criterion,
         free=free,
         highest=highest,
-        warnings=[f"{step}: {w}" for step, res in results.items() for w in res.warnings],
+        warnings=step_warnings(results),
         notes=notes,
         parameterization="theta",
         id=id,
@@ -735,7 +735,7 @@ def longitudinal_invariance(
         criterion=criterion,
         free=tuple(free),
         highest=highest,
-        warnings=[f"{step}: {w}" for step, res in results.items() for w in res.warnings],
+        warnings=step_warnings(results),
         notes=notes,
         id=id,
         waves={w: _suffix(k) for k, w in enumerate(wide.waves)},

@@ -43,7 +43,15 @@ from ...errors import CFAError
 from ...results import jsonable
 from ...stats.probability import chi2_sf
 from ...stats.threads import single_blas_thread
-from .invariance import CRITERIA, Comparison, InvarianceResult, _conclusion, _group_labels, _judge
+from .invariance import (
+    CRITERIA,
+    Comparison,
+    InvarianceResult,
+    _conclusion,
+    _group_labels,
+    _judge,
+    step_warnings,
+)
 from .ordinal_partable import wu_estabrook_table
 from .spec import as_model
 from .wlsmv import OrdinalCFAResult, grouped_result
@@ -385,7 +393,7 @@ def ordinal_invariance(
         criterion=criterion,
         free=free,
         highest=highest,
-        warnings=[f"{step}: {w}" for step, res in results.items() for w in res.warnings],
+        warnings=step_warnings(results),
         notes=notes,
         parameterization=parameterization,
     )
