@@ -252,7 +252,16 @@ def _stage_export(ctx: _Context) -> tuple[str, list[Path]]:
     for target in TARGETS:
         result = export_survey(list(ctx.instruments), target, folder / f"survey-{target}{suffix[target]}")
         outputs += result.paths
-    return f"the survey ({len(ctx.instruments)} instruments) exported to {', '.join(TARGETS)}", outputs
+    # The scores as REDCap calc fields, so REDCap shows each subscale as it is answered (--with-scores).
+    scored = export_survey(
+        list(ctx.instruments), "redcap", folder / "survey-redcap-with-scores.csv", with_scores=True
+    )
+    outputs += scored.paths
+    return (
+        f"the survey ({len(ctx.instruments)} instruments) exported to {', '.join(TARGETS)}; "
+        "REDCap also with the scores as calc fields",
+        outputs,
+    )
 
 
 #: The instrument the demo's import stage treats as a program's own REDCap instrument.
