@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...stats.differences import central_jacobian
 from .defined import defined_jacobian, defined_values
 from .standardized import estimates, standardized_solution
 
@@ -55,16 +56,12 @@ def defined_standardized(
     if not np.all(np.isfinite(vcov)):
         out["std_all_se"] = np.full(len(spec.defined), np.nan)
         return out
-    jac = np.empty((len(spec.defined), spec.n_free))
-    for t in range(spec.n_free):
-        h = 1e-6 * max(1.0, abs(x[t]))
-        up, down = x.copy(), x.copy()
-        up[t] += h
-        down[t] -= h
-        jac[:, t] = (
-            _values(spec, rows, standardized_solution(spec, engine, up))
-            - _values(spec, rows, standardized_solution(spec, engine, down))
-        ) / (2 * h)
+
+    def stacked(points: np.ndarray) -> np.ndarray:
+        std = standardized_solution(spec, engine, points)
+        return np.array([_values(spec, rows, row) for row in std])
+
+    jac = central_jacobian(stacked, x)
     var = np.einsum("ij,jk,ik->i", jac, vcov, jac)
     with np.errstate(invalid="ignore"):
         out["std_all_se"] = np.sqrt(np.where(var < 0, np.nan, var))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...stats.differences import central_jacobian
 from .cluster import score_crossprod
 from .samplestats import GroupData, moments_gradient, moments_hessian_terms, moments_m2ll
 from .spec import ALPHA, BETA, LAMBDA, NU, PSI, THETA, Spec
@@ -46,38 +47,43 @@ class Elements:
 
 
 def element_vectors(state: ModelState, el: Elements, meanstructure: bool):
-    """For each element, Sigma changes by ``s (a b' + b a')`` and mu by ``c`` per unit of it."""
-    p = state.sigma.shape[0]
+    """For each element, Sigma changes by ``s (a b' + b a')`` and mu by ``c`` per unit of it.
+
+    ``state`` may hold a stack of parameter vectors (leading axes, from
+    :meth:`ModelMatrices.model_state`); ``a``, ``b`` and ``c`` then carry the same axes.
+    """
+    p = state.sigma.shape[-1]
+    lead = state.sigma.shape[:-2]
     ne = len(el)
-    a = np.zeros((ne, p))
-    b = np.zeros((ne, p))
+    a = np.zeros((*lead, ne, p))
+    b = np.zeros((*lead, ne, p))
     s = np.ones(ne)
-    c = np.zeros((ne, p))
+    c = np.zeros((*lead, ne, p))
     eye = np.eye(p)
-    gt, lmt = state.g.T, state.lm.T
+    gt, lmt = np.swapaxes(state.g, -1, -2), np.swapaxes(state.lm, -1, -2)
     for code in np.unique(el.mat):
         sel = el.mat == code
         i, j = el.i[sel], el.j[sel]
         if code == LAMBDA:
-            a[sel] = eye[i]
-            b[sel] = lmt[j]
-            c[sel] = eye[i] * state.lv_mean[j][:, None]
+            a[..., sel, :] = eye[i]
+            b[..., sel, :] = lmt[..., j, :]
+            c[..., sel, :] = eye[i] * state.lv_mean[..., j, None]
         elif code == BETA:
-            a[sel] = gt[i]
-            b[sel] = lmt[j]
-            c[sel] = gt[i] * state.lv_mean[j][:, None]
+            a[..., sel, :] = gt[..., i, :]
+            b[..., sel, :] = lmt[..., j, :]
+            c[..., sel, :] = gt[..., i, :] * state.lv_mean[..., j, None]
         elif code == PSI:
-            a[sel] = gt[i]
-            b[sel] = gt[j]
+            a[..., sel, :] = gt[..., i, :]
+            b[..., sel, :] = gt[..., j, :]
             s[sel] = np.where(i == j, 0.5, 1.0)
         elif code == THETA:
-            a[sel] = eye[i]
-            b[sel] = eye[j]
+            a[..., sel, :] = eye[i]
+            b[..., sel, :] = eye[j]
             s[sel] = np.where(i == j, 0.5, 1.0)
         elif code == NU:
-            c[sel] = eye[i]
+            c[..., sel, :] = eye[i]
         elif code == ALPHA:
-            c[sel] = gt[i]
+            c[..., sel, :] = gt[..., i, :]
     if not meanstructure:
         c[:] = 0.0
     return a, b, s, c
@@ -134,6 +140,7 @@ class ModelMatrices:
         self.has_beta = bool(np.any(spec.mat == BETA))
         self.fixed: list[dict[int, np.ndarray]] = []
         self.elements: list[Elements] = []
+        self.element_codes: list[list[tuple[int, np.ndarray]]] = []  # (matrix, its elements) per group
         self.incidence: list[np.ndarray] = []
         self.unique_params: list[bool] = []
         p, m = self.p, self.m
@@ -158,6 +165,7 @@ class ModelMatrices:
             free_rows = rows[spec.free[rows] >= 0]
             el = Elements(spec.mat[free_rows], spec.row[free_rows], spec.col[free_rows], spec.free[free_rows])
             self.elements.append(el)
+            self.element_codes.append([(code, el.mat == code) for code in np.unique(el.mat)])
             inc = np.zeros((len(el), self.q))
             inc[np.arange(len(el)), el.param] = 1.0
             self.incidence.append(inc)
@@ -165,26 +173,41 @@ class ModelMatrices:
         self.std_plan = std_plan(spec)
 
     def model_state(self, g: int, x: np.ndarray) -> ModelState:
-        """Matrices and implied moments of group ``g`` (``mu`` from the mean structure, else 0)."""
-        mats = {code: arr.copy() for code, arr in self.fixed[g].items()}
+        """Matrices and implied moments of group ``g`` (``mu`` from the mean structure, else 0).
+
+        ``x`` may be a stack of parameter vectors (shape ``(..., q)``): every matrix
+        and moment then carries the same leading axes, so that many nearby points
+        (a numerical derivative's steps) cost one pass of batched linear algebra.
+        """
+        lead = x.shape[:-1]
+        if lead:
+            mats = {
+                code: np.broadcast_to(arr, (*lead, *arr.shape)).copy() for code, arr in self.fixed[g].items()
+            }
+        else:
+            mats = {code: arr.copy() for code, arr in self.fixed[g].items()}
         el = self.elements[g]
-        values = x[el.param]
-        for code, arr in mats.items():
-            sel = el.mat == code
-            if sel.any():
-                arr[el.i[sel], el.j[sel]] = values[sel]
-                if code in (PSI, THETA):
-                    arr[el.j[sel], el.i[sel]] = values[sel]
+        values = x[..., el.param]
+        for code, sel in self.element_codes[g]:
+            arr = mats[code]
+            arr[..., el.i[sel], el.j[sel]] = values[..., sel]
+            if code in (PSI, THETA):
+                arr[..., el.j[sel], el.i[sel]] = values[..., sel]
         lam, beta, psi, theta = mats[LAMBDA], mats[BETA], mats[PSI], mats[THETA]
-        nu, alpha = mats[NU][:, 0], mats[ALPHA][:, 0]
-        inv_ib = np.linalg.inv(np.eye(self.m) - beta) if self.has_beta else np.eye(self.m)
+        nu, alpha = mats[NU][..., 0], mats[ALPHA][..., 0]
+        eye = np.eye(self.m)
+        inv_ib = np.linalg.inv(eye - beta) if self.has_beta else np.broadcast_to(eye, beta.shape).copy()
         gmat = lam @ inv_ib
-        lv_cov = inv_ib @ psi @ inv_ib.T
+        lv_cov = inv_ib @ psi @ np.swapaxes(inv_ib, -1, -2)
         lm = lam @ lv_cov
-        sigma = lm @ lam.T + theta
-        sigma = (sigma + sigma.T) / 2
-        lv_mean = inv_ib @ alpha
-        mu = nu + lam @ lv_mean
+        sigma = lm @ np.swapaxes(lam, -1, -2) + theta
+        sigma = (sigma + np.swapaxes(sigma, -1, -2)) / 2
+        if lead:
+            lv_mean = (inv_ib @ alpha[..., None])[..., 0]
+            mu = nu + (lam @ lv_mean[..., None])[..., 0]
+        else:
+            lv_mean = inv_ib @ alpha
+            mu = nu + lam @ lv_mean
         return ModelState(lam, beta, psi, theta, nu, alpha, inv_ib, gmat, lv_cov, lm, lv_mean, sigma, mu)
 
     def state(self, g: int, x: np.ndarray) -> ModelState:
@@ -232,7 +255,7 @@ class Engine(ModelMatrices):
 
     def _group_gradient(self, g: int, st: ModelState, g_sigma: np.ndarray, g_mu: np.ndarray) -> np.ndarray:
         a, b, s, c = element_vectors(st, self.elements[g], self.meanstructure)
-        ge = 2.0 * s * np.einsum("ep,pq,eq->e", a, g_sigma, b)
+        ge = 2.0 * s * np.einsum("...ep,pq,...eq->...e", a, g_sigma, b)
         if self.meanstructure:
             ge += c @ g_mu
         return ge @ self.incidence[g]
@@ -327,21 +350,16 @@ class Engine(ModelMatrices):
 
         Used for models with factor-on-factor paths; the gradient with the data
         terms held fixed is nearly linear in the parameters, so the differences are accurate.
+        All 2q steps are evaluated as one stack (:meth:`model_state` takes a stack of vectors).
         """
 
-        def chain(xx: np.ndarray) -> np.ndarray:
-            out = np.zeros(self.q)
+        def chain(stack: np.ndarray) -> np.ndarray:
+            out = 0.0
             for g in range(len(self.groups)):
-                out += self._group_gradient(g, self.state(g, xx), *grads[g])
+                out = out + self._group_gradient(g, self.state(g, stack), *grads[g])
             return out * 0.5 / self.n_total
 
-        second = np.zeros((self.q, self.q))
-        for t in range(self.q):
-            h = 1e-5 * max(1.0, abs(x[t]))
-            up, down = x.copy(), x.copy()
-            up[t] += h
-            down[t] -= h
-            second[:, t] = (chain(up) - chain(down)) / (2 * h)
+        second = central_jacobian(chain, x, relative=1e-5)
         return (second + second.T) / 2
 
     # -- casewise scores -------------------------------------------------------------

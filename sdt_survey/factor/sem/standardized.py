@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...stats.differences import central_jacobian
 from ...stats.probability import norm_ppf, norm_sf
 from .spec import Spec
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # only for annotations: .implied imports this module
 
 def estimates(spec: Spec, x: np.ndarray) -> np.ndarray:
     """The value of every row of the parameter table: its free parameter, else its fixed value."""
-    return np.where(spec.free >= 0, x[np.maximum(spec.free, 0)], spec.value)
+    return np.where(spec.free >= 0, x[..., np.maximum(spec.free, 0)], spec.value)
 
 
 @dataclass
@@ -92,16 +93,17 @@ def standardized_solution(
     intercepts and means by the SD. ``est``: the rows' values, when some are
     derived rather than parameters (the residual variances of ordinal items
     under the delta parameterization); by default :func:`estimates`.
+    ``x`` may be a stack of parameter vectors (shape ``(k, q)``); the result is then ``(k, rows)``.
     """
     plan = engine.std_plan
     est = estimates(spec, x) if est is None else est
     states = engine.states(x)
     with np.errstate(invalid="ignore"):
-        lv_var = np.array([np.diag(st.lv_cov) for st in states]).reshape(spec.n_groups, -1)
+        lv_var = np.stack([np.diagonal(st.lv_cov, axis1=-2, axis2=-1) for st in states], axis=-2)
         lv_var = np.where(lv_var < 0, np.nan, lv_var)
-        ov_var = np.array([np.diag(st.sigma) for st in states])
+        ov_var = np.stack([np.diagonal(st.sigma, axis1=-2, axis2=-1) for st in states], axis=-2)
         if kind == "nox":  # std.nox: covariates keep their scale
-            ov_var[:, [spec.ov.index(name) for name in spec.fixed_x]] = 1.0
+            ov_var[..., [spec.ov.index(name) for name in spec.fixed_x]] = 1.0
         elif kind != "all":
             ov_var = np.ones_like(ov_var)
         ov_var = np.where(ov_var < 0, np.nan, ov_var)
@@ -109,9 +111,9 @@ def standardized_solution(
     g = spec.group
 
     def gather(table: np.ndarray, index: np.ndarray) -> np.ndarray:
-        if table.shape[1] == 0:
+        if table.shape[-1] == 0:
             return np.ones(len(index))
-        return np.where(index >= 0, table[g, np.maximum(index, 0)], 1.0)
+        return np.where(index >= 0, table[..., g, np.maximum(index, 0)], 1.0)
 
     factor = gather(eta, plan.mul_lv) / gather(eta, plan.div_lv) / gather(eta, plan.div_lv2)
     factor = factor * gather(ov_sd, plan.mul_ov) / gather(ov_sd, plan.div_ov) / gather(ov_sd, plan.div_ov2)
@@ -124,8 +126,8 @@ def standardized_solution(
             scaled &= np.isin(plan.cov_kind, (-1, 0, 3))
         elif kind == "nox":
             scaled &= plan.cov_kind != 2
-        side_a = resid[np.maximum(plan.cov_a, 0)]
-        side_b = resid[np.maximum(plan.cov_b, 0)]
+        side_a = resid[..., np.maximum(plan.cov_a, 0)]
+        side_b = resid[..., np.maximum(plan.cov_b, 0)]
         if kind == "lv":
             side_a = np.where(plan.cov_kind == 3, 1.0, side_a)
             side_b = np.where(plan.cov_kind == 0, 1.0, side_b)
@@ -133,11 +135,14 @@ def standardized_solution(
         return est * factor / cov
 
 
-def delta_method_se(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, vcov: np.ndarray) -> np.ndarray:
+def delta_method_se(
+    fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, vcov: np.ndarray, stacked: bool = False
+) -> np.ndarray:
     """Delta-method standard errors of ``fn(x)`` (central-difference Jacobian, as lavaan's std.all SEs).
 
     Standard errors below ``eps^(1/4)`` are reported as 0, as lavaan does (fixed
-    values standardized); NaN when ``vcov`` is not finite.
+    values standardized); NaN when ``vcov`` is not finite. ``stacked``: ``fn``
+    takes a stack of parameter vectors at once (:func:`standardized_solution` does).
 
     Examples
     --------
@@ -145,16 +150,9 @@ def delta_method_se(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, vcov:
     >>> delta_method_se(lambda v: 2 * v, np.array([1.0]), np.array([[0.25]])).round(6).tolist()
     [1.0]
     """
-    n_out = len(fn(x))
     if not np.all(np.isfinite(vcov)):
-        return np.full(n_out, np.nan)
-    jac = np.empty((n_out, len(x)))
-    for t in range(len(x)):
-        h = 1e-6 * max(1.0, abs(x[t]))
-        up, down = x.copy(), x.copy()
-        up[t] += h
-        down[t] -= h
-        jac[:, t] = (fn(up) - fn(down)) / (2 * h)
+        return np.full(len(fn(x)), np.nan)
+    jac = central_jacobian(fn if stacked else (lambda points: np.array([fn(p) for p in points])), x)
     var = np.einsum("ij,jk,ik->i", jac, vcov, jac)
     with np.errstate(invalid="ignore"):
         se = np.sqrt(np.where(var < 0, np.nan, var))
@@ -163,7 +161,7 @@ def delta_method_se(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, vcov:
 
 def standardized_se(spec: Spec, engine: Engine, x: np.ndarray, vcov: np.ndarray) -> np.ndarray:
     """Delta-method standard errors of std.all (numerical Jacobian, as lavaan)."""
-    return delta_method_se(lambda xx: standardized_solution(spec, engine, xx), x, vcov)
+    return delta_method_se(lambda xx: standardized_solution(spec, engine, xx), x, vcov, stacked=True)
 
 
 def standardized_tests(std: np.ndarray, se: np.ndarray) -> dict[str, np.ndarray]:
