@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -12,7 +12,7 @@ from .._finite import require_finite
 from ..errors import SdtSurveyError
 from ..instrument import Instrument
 from ..stats.probability import chi2_sf
-from ..stats.threads import single_blas_thread
+from ..stats.threads import in_background, single_blas_thread
 
 #: Default thresholds of the careless-responding flags, and the literature behind them. The defaults are
 #: calibrated by simulation (``benchmarks/careless_calibration.py``, docs/scoring.md) so that at most 5% of
@@ -79,6 +79,21 @@ def careless_indices(
         freedom per item), and ``seconds_per_item`` (the duration over the
         number of items answered, of any type) when a duration is known.
     """
+    return start_careless_indices(raw, keyed, instruments, duration)()
+
+
+def start_careless_indices(
+    raw: pd.DataFrame,
+    keyed: pd.DataFrame,
+    instruments: Sequence[Instrument],
+    duration: pd.Series | None = None,
+) -> Callable[[], pd.DataFrame]:
+    """:func:`careless_indices` begun on other threads: the returned callable waits and returns the table.
+
+    The columns are taken from the tables here, on the calling thread; the
+    row-wise indices and Mahalanobis' distance then run on two threads while
+    the caller goes on (scoring runs beside them). The numbers are the same.
+    """
     likert = [
         item.id
         for inst in instruments
@@ -86,15 +101,39 @@ def careless_indices(
         for item in [inst.item(item_id)]
         if item.type == "likert"
     ]
-    out = pd.DataFrame(index=raw.index)
+    index = raw.index
     n, k = len(raw), len(likert)
     if k == 0:
-        return out
+        return lambda: pd.DataFrame(index=index)
     # Each item's column as it is held (no copy of the item table); rows in blocks the processor's
     # cache holds, items down the first axis: each respondent's sums run in item order.
     answers = [raw[item].to_numpy(dtype=float) for item in likert]
     keyed_columns = {item: keyed[item].to_numpy(dtype=float) for item in keyed.columns}
     halves = _halves(keyed, instruments)
+    answered = None if duration is None else raw.notna().sum(axis=1).to_numpy()
+    mahalanobis = in_background(_mahalanobis, [keyed_columns[item] for item in likert])
+    rowwise = in_background(_rowwise_indices, answers, keyed_columns, halves, n)
+
+    def finish() -> pd.DataFrame:
+        out = pd.DataFrame(index=index)
+        out["longstring"], out["irv"], out["evenodd"] = rowwise()
+        out["mahalanobis_d2"], out["mahalanobis_p"] = mahalanobis()
+        if duration is not None:
+            seconds = pd.to_numeric(duration, errors="coerce").to_numpy(dtype=float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out["seconds_per_item"] = seconds / np.maximum(answered, 1)
+        return out
+
+    return finish
+
+
+def _rowwise_indices(
+    answers: Sequence[np.ndarray],
+    keyed_columns: Mapping[str, np.ndarray],
+    halves: Sequence[tuple[list[str], list[str]]] | None,
+    n: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The longest run, IRV and even-odd index of every respondent, a block of rows at a time."""
     longest, irv, evenodd = np.empty(n), np.empty(n), np.full(n, np.nan)
     for start in range(0, n, ROW_BLOCK):
         rows = slice(start, min(start + ROW_BLOCK, n))
@@ -103,16 +142,7 @@ def careless_indices(
             evenodd[rows] = _even_odd(
                 {c: v[rows] for c, v in keyed_columns.items()}, halves, rows.stop - start
             )
-    out["longstring"] = longest
-    out["irv"] = irv
-    out["evenodd"] = evenodd
-    out["mahalanobis_d2"], out["mahalanobis_p"] = _mahalanobis([keyed_columns[item] for item in likert])
-    if duration is not None:
-        seconds = pd.to_numeric(duration, errors="coerce").to_numpy(dtype=float)
-        items_answered = raw.notna().sum(axis=1).to_numpy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out["seconds_per_item"] = seconds / np.maximum(items_answered, 1)
-    return out
+    return longest, irv, evenodd
 
 
 #: Rows computed together by the row-wise indices: small enough for the processor's cache.

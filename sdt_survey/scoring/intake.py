@@ -44,12 +44,13 @@ from ..responses import (
     validate_responses,
 )
 from ..responses.drift import check_policy
+from ..stats.threads import in_background
 from .careless import (
     DURATION_COLUMNS,
     FALSE_POSITIVE_TARGET,
     careless_flags,
-    careless_indices,
     evenodd_pairs,
+    start_careless_indices,
 )
 from .dataset import ScoredResponses
 from .identifier_items import set_aside_identifier_items
@@ -384,6 +385,17 @@ def _score_clean(
 ) -> ScoredResponses:
     notes: list[str] = []
     keyed = reverse_key(clean.values, instruments)
+    duration_column = next((c for c in DURATION_COLUMNS if c in clean.passthrough.columns), None)
+    # The careless indices run on two other threads (and the keying audit on a third) while the
+    # scores and the checks below are made: numpy's loops let go of the interpreter, so they use both cores.
+    careless = start_careless_indices(
+        clean.values,
+        keyed,
+        instruments,
+        clean.passthrough[duration_column] if duration_column else None,
+    )
+    # The keying audit needs the keyed answers of the respondents kept: at once, unless flags exclude some.
+    keying_now = None if exclude_flagged else in_background(audit_keying, keyed, instruments)
     scores = subscale_scores(keyed, instruments)
     names = score_ids(instruments)
     if zscores is not None:
@@ -422,14 +434,7 @@ def _score_clean(
         )
     dropped = list(reasons)
     passthrough = passthrough.drop(columns=dropped)
-    duration_column = next((c for c in DURATION_COLUMNS if c in clean.passthrough.columns), None)
-    likert_raw = clean.values
-    indices = careless_indices(
-        likert_raw,
-        keyed,
-        instruments,
-        clean.passthrough[duration_column] if duration_column else None,
-    )
+    indices = careless()
     out = pd.DataFrame(index=scores.index)
     if id_column is not None:
         if pseudonymized is not None:
@@ -498,7 +503,7 @@ def _score_clean(
             i.id for inst in instruments for i in inst.items if i.type != "text" and not i.identifier
         ]
         out = out.join(clean_values[scored_ids].add_prefix(ITEM_PREFIX))
-    keying = audit_keying(keyed, instruments)
+    keying = audit_keying(keyed, instruments) if keying_now is None else keying_now()
     return ScoredResponses(
         scores=out,
         items=clean_values,

@@ -16,9 +16,12 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 try:  # optional: the computation is the same without it, only slower on some machines
     from threadpoolctl import ThreadpoolController
@@ -40,4 +43,38 @@ def single_blas_thread() -> Iterator[None]:
         yield
 
 
-__all__ = ["single_blas_thread"]
+def in_background(function: Callable[..., T], *args: Any) -> Callable[[], T]:
+    """Start ``function(*args)`` on another thread; the returned callable waits for it and returns its result.
+
+    numpy releases the interpreter lock in its array loops and BLAS calls, so
+    large array work on two threads uses two cores. The work is the same as
+    on one thread, so every result is the same; an exception raised on the
+    thread is raised again by the waiting call.
+
+    Examples
+    --------
+    >>> wait = in_background(sum, [1, 2, 3])
+    >>> wait()
+    6
+    """
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["result"] = function(*args)
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def wait() -> T:
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["result"]
+
+    return wait
+
+
+__all__ = ["in_background", "single_blas_thread"]
