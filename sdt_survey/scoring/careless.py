@@ -53,6 +53,8 @@ def careless_indices(
     keyed: pd.DataFrame,
     instruments: Sequence[Instrument],
     duration: pd.Series | None = None,
+    *,
+    mahalanobis: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Careless-responding indices per respondent (reported, not applied).
 
@@ -78,6 +80,9 @@ def careless_indices(
         (on the complete keyed likert items; chi-square with one degree of
         freedom per item), and ``seconds_per_item`` (the duration over the
         number of items answered, of any type) when a duration is known.
+    mahalanobis : (d2, p), optional
+        The Mahalanobis columns computed over the whole sample already (the
+        streaming intake scores a block of rows at a time).
     """
     likert = [
         item.id
@@ -106,7 +111,9 @@ def careless_indices(
     out["longstring"] = longest
     out["irv"] = irv
     out["evenodd"] = evenodd
-    out["mahalanobis_d2"], out["mahalanobis_p"] = _mahalanobis([keyed_columns[item] for item in likert])
+    out["mahalanobis_d2"], out["mahalanobis_p"] = (
+        mahalanobis if mahalanobis is not None else _mahalanobis([keyed_columns[item] for item in likert])
+    )
     if duration is not None:
         seconds = pd.to_numeric(duration, errors="coerce").to_numpy(dtype=float)
         items_answered = raw.notna().sum(axis=1).to_numpy()
@@ -232,6 +239,21 @@ def _mahalanobis(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]
         np.take(column, rows, out=gathered[j])
     data = np.ascontiguousarray(gathered.T)  # the complete rows, a row per respondent
     del gathered
+    return mahalanobis_of_complete(data, complete)
+
+
+def mahalanobis_of_complete(data: np.ndarray, complete: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """D-squared and its p of the complete rows ``data`` (a row per respondent, centred here in place).
+
+    ``complete`` marks those rows among all respondents; the others get NaN.
+    The streaming intake builds ``data`` from item codes and calls this, so
+    both paths compute the same numbers from the same matrix.
+    """
+    n, k = len(complete), data.shape[1]
+    d2 = np.full(n, np.nan)
+    p = np.full(n, np.nan)
+    if len(data) <= k:
+        return d2, p
     centred = data
     centred -= data.mean(axis=0)  # in place: the same differences, without a second copy
     distance = np.empty(len(centred))
