@@ -349,7 +349,7 @@ def validate_responses(
     # Only show_if hides an item: without it no value is missing for being hidden.
     hidden = reasons.count("not_shown") if any(item.show_if is not None for item in items) else 0
     missing_count = pd.Series(n_missing - hidden, index=frame.index)
-    passthrough = _numeric_where_unambiguous(
+    passthrough = numeric_where_unambiguous(
         frame[[c for c in responses.passthrough if c not in _checkbox_columns(responses)]],
         keep_text=[id_column] if id_column else [],
     )
@@ -407,7 +407,7 @@ def _missing_cells(clean: pd.DataFrame) -> np.ndarray:
     return missing
 
 
-def _numeric_where_unambiguous(frame: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.DataFrame:
+def numeric_where_unambiguous(frame: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.DataFrame:
     """Text columns whose every value is a plain number (PGY, cohort, wave) become numbers.
 
     Ids and codes with a leading zero ("0123") stay text, so nothing is changed
