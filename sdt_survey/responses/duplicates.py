@@ -62,27 +62,33 @@ def find_duplicates(
     n = len(respondent)
     keep = np.ones(n, dtype=bool)
     all_keys = [respondent.reset_index(drop=True), *(k.reset_index(drop=True) for k in keys)]
-    key_frame = pd.concat(all_keys, axis=1)
-    dup = key_frame.duplicated(keep=False).to_numpy() & respondent.notna().to_numpy()
+    # One whole number per record for its keys (a missing value is a value of its own, as pandas'
+    # duplicated has it): the same repeats as comparing the columns, without a table of them.
+    combined: np.ndarray = np.zeros(n, dtype=np.int64)
+    missing = np.zeros(n, dtype=bool)
+    for key in all_keys:
+        codes, distinct = _text_codes(key)
+        # Numbered again after each key, so the numbers stay below the number of records squared.
+        combined = np.unique(combined * (distinct + 1) + codes, return_inverse=True)[1].reshape(-1)
+        missing |= codes == distinct
+        del codes
+    combined = pd.Series(combined)
+    dup = combined.duplicated(keep=False).to_numpy() & respondent.notna().to_numpy()
     found = Duplicates(dup, keep)
     if not dup.any():
         return found
     where = np.flatnonzero(dup)
-    # The first row of each id's group, grouping only the repeated records (the groups are theirs alone).
-    # pandas gives the minimum as a float when any record has no key (a group it drops): so say the rows.
-    first = (
-        pd.Series(np.asarray(rows)[where])
-        .groupby([np.asarray(k.iloc[where].to_numpy(dtype=object)) for k in all_keys])
-        .transform("min")
-    )
-    if any(bool(k.isna().any()) for k in all_keys) and first.dtype != float:
-        first = first.astype(float)
+    # The first row of each id's group, grouping only the repeated records (the groups are theirs alone);
+    # a group with a missing key has none (pandas leaves it out), and then every first row is a float.
+    first = pd.Series(np.asarray(rows)[where]).groupby(combined.iloc[where].to_numpy()).transform("min")
+    if missing.any():
+        first = first.astype(float).where(~missing[where])
     in_wave = f" in {wave_column} " if wave_column else " "
     messages = [f"respondent id repeated{in_wave}(first at row {value})" for value in first.tolist()]
     if duplicates == "error" and invalid == "error":
         action = "blocked: no scores written"
     elif duplicates in ("keep-first", "keep-last"):
-        drop = key_frame.duplicated(keep="first" if duplicates == "keep-first" else "last").to_numpy() & dup
+        drop = combined.duplicated(keep="first" if duplicates == "keep-first" else "last").to_numpy() & dup
         keep &= ~drop
         action = "kept (the other rows with this id dropped)"
     else:
@@ -106,6 +112,22 @@ def find_duplicates(
     else:
         found.lines.append((where, id_column, values, "duplicate_id", messages, action))
     return found
+
+
+def _text_codes(key: pd.Series) -> tuple[np.ndarray, int]:
+    """A code per value of a text column (equal texts, equal codes; missing: the number of distinct texts).
+
+    By pyarrow's hashing of the text itself: no Python object per value.
+    """
+    import pyarrow as pa
+
+    array = pa.array(key, type=pa.string(), from_pandas=True)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    encoded = array.dictionary_encode()
+    distinct = len(encoded.dictionary)
+    codes = encoded.indices.fill_null(distinct).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, distinct
 
 
 def _pick(messages: list[str], mask: np.ndarray) -> list[str]:

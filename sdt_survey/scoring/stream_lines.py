@@ -32,7 +32,6 @@ SHOWN_ERRORS = 20
 
 def duplicate_lines(
     found: Duplicates | None,
-    respondent: pd.Series | None,
     rows: np.ndarray,
     start: int,
     n: int,
@@ -41,7 +40,7 @@ def duplicate_lines(
     duplicates: str,
 ) -> pd.DataFrame | None:
     """The repeated-id lines of records ``start`` to ``start + n``, as validation writes them (or None)."""
-    if found is None or respondent is None:
+    if found is None:
         return None
     parts = []
     for where, column, values, problem, messages, action in found.lines:
@@ -55,8 +54,8 @@ def duplicate_lines(
         parts.append(
             pd.DataFrame(
                 {
-                    "row": rows[chosen],
-                    "respondent": respondent.iloc[chosen].to_numpy(dtype=object),
+                    "row": rows[chosen].astype(np.int64),
+                    "respondent": values[low:high],  # the repeated id itself
                     "column": column,
                     "item": None,
                     "value": values[low:high],

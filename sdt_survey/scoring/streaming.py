@@ -62,7 +62,7 @@ from .intake import _with_identifier_lines, is_recomputed
 from .keying import audit_keying, keying_warnings
 from .scores import reverse_key, score_ids, subscale_scores
 from .stream_lines import MISSING_CODE, LineSink, duplicate_lines
-from .stream_read import Unstreamable, read_blocks, scan_text
+from .stream_read import Unstreamable, read_blocks, release_memory, scan_text
 
 #: Files from this size (bytes) are scored by :func:`score_streaming`; smaller ones are read whole.
 STREAM_MIN_BYTES = 4 << 20
@@ -325,7 +325,7 @@ class _Run:
                 respondent.append(pa.array(clean.respondent.to_numpy(dtype=object), type=pa.string()))
             rows.append(np.asarray(clean.rows, dtype=np.int64))
             for column in raw:
-                raw[column].append(pa.array(read.frame[column]))
+                raw[column].append(_compact(pa.array(read.frame[column]).cast(pa.string())))
             # The lines drift reads (codes a scale lacks): each distinct one once, in the file's order.
             issues = clean.report.issues
             coded = issues[issues["item"].notna() & issues["value"].notna()]
@@ -335,6 +335,8 @@ class _Run:
         self.codes = {item: np.concatenate(parts) for item, parts in codes.items()}
         del codes
         self.rows = np.concatenate(rows)
+        if len(self.rows) and self.rows.max() < np.iinfo(np.int32).max:
+            self.rows = self.rows.astype(np.int32)  # half the memory; the same numbers in every line
         self.n = len(self.rows)
         strings = pd.StringDtype("pyarrow")
         self.respondent = (
@@ -342,14 +344,7 @@ class _Run:
             if self.id_column is not None
             else None
         )
-        text = pd.StringDtype("pyarrow", na_value=np.nan)
-        self.raw = pd.DataFrame(
-            {
-                c: pd.Series(pd.array(pa.chunked_array(parts), dtype=text), copy=False)
-                for c, parts in raw.items()
-            },
-            copy=False,
-        )
+        self.raw = raw
         seen = pd.concat(codes_seen, ignore_index=True) if codes_seen else pd.DataFrame(columns=ISSUE_COLUMNS)
         self.codes_seen = seen.drop_duplicates(["problem", "column", "item", "value"]).reset_index(drop=True)
 
@@ -367,11 +362,14 @@ class _Run:
     # ------------------------------------------------------------------ whole-sample steps
 
     def _whole_sample(self, identifiers: Sequence[str], keep_identifiers: bool) -> None:
-        wave = self.wave_column or next((c for c in WAVE_COLUMNS if c in self.raw.columns), None)
+        raw = pd.DataFrame({c: _text_column(parts) for c, parts in self.raw.items()}, copy=False)
+        del self.raw
+        wave = self.wave_column or next((c for c in WAVE_COLUMNS if c in raw.columns), None)
         self.found = None
         self.keep = np.ones(self.n, dtype=bool)
+        self.unique = self.n
         if self.id_column is not None:
-            keys = [self.raw[wave].astype("string")] if wave else []
+            keys = [raw[wave].astype("string")] if wave else []
             self.found = find_duplicates(
                 self.respondent,
                 keys,
@@ -381,11 +379,17 @@ class _Run:
                 duplicates=self.duplicates,
                 invalid=self.invalid,
             )
+            del keys
             if self.found.repeated.any() and self.duplicates == "error" and self.invalid == "error":
                 raise Unstreamable("repeated ids stop scoring")
             self.keep = self.found.keep
+            kept_ids = self.respondent if bool(self.keep.all()) else self.respondent[self.keep]
+            self.unique = int(kept_ids.nunique())
+            del kept_ids
+        # The repeated ids' lines hold their ids: the ids are not needed again.
+        del self.respondent
         everyone = bool(self.keep.all())
-        typed = numeric_where_unambiguous(self.raw, keep_text=[self.id_column] if self.id_column else [])
+        typed = numeric_where_unambiguous(raw, keep_text=[self.id_column] if self.id_column else [])
         self.passthrough = typed if everyone else typed.loc[self.keep].reset_index(drop=True)
         del typed
         reasons: dict[str, str] = {}
@@ -395,21 +399,24 @@ class _Run:
                 raise SdtSurveyError(f"identifier column(s) not in the file: {', '.join(missing)}")
             wave_columns = {*WAVE_COLUMNS, self.wave_column} - {None}
             reasons = detect_identifier_columns(
-                self.raw[list(self.passthrough.columns)],
+                raw[list(self.passthrough.columns)],
                 declared=[c for c in identifiers if c != self.id_column],
                 exclude={self.id_column, *wave_columns, *DURATION_COLUMNS},
-                respondents=int(self.raw[self.id_column].nunique()) if self.id_column is not None else None,
+                respondents=int(raw[self.id_column].nunique()) if self.id_column is not None else None,
             )
+        del raw
         self.reasons = reasons
         self.passthrough = self.passthrough.drop(columns=list(reasons))
         if self.id_column is not None:
             self.passthrough = self.passthrough.drop(columns=[self.id_column], errors="ignore")
-        del self.raw
+        release_memory()
         if not everyone:
             self.codes = {item: code[self.keep] for item, code in self.codes.items()}
         self.keying = audit_keying(_KeyedCodes(self.codes, self.scored), self.instruments)
+        release_memory()
         self.mahalanobis = self._mahalanobis()
         del self.codes
+        release_memory()
 
     def _mahalanobis(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The whole-file path's Mahalanobis columns: the same complete keyed rows, the same products."""
@@ -430,7 +437,7 @@ class _Run:
             return np.full(n, np.nan), np.full(n, np.nan)
         data = np.empty((int(complete.sum()), len(likert)))
         for j, item in enumerate(likert):
-            data[:, j] = keyed_values(self.codes[item.id], item)[complete]
+            data[:, j] = keyed_values(self.codes.pop(item.id), item)[complete]  # the codes are not read again
         return mahalanobis_of_complete(data, complete)
 
     # ------------------------------------------------------------------ pass 2
@@ -472,7 +479,6 @@ class _Run:
                         keep = self.keep[position : position + m]
                         extra = duplicate_lines(
                             self.found,
-                            self.respondent,
                             self.rows,
                             position,
                             m,
@@ -596,13 +602,27 @@ class _Run:
     def _counted(self, n: int) -> str:
         if self.id_column is None:
             return counted_text(n, n)
-        ids = self.respondent if bool(self.keep.all()) else self.respondent[self.keep]
-        unique = int(ids.nunique())
+        unique = self.unique
         wave = next(
             (c for c in (self.wave_column, "redcap_event_name") if c and c in self.passthrough.columns), None
         )
         waves = (wave, int(self.passthrough[wave].nunique())) if wave is not None else None
         return counted_text(n, unique, waves)
+
+
+def _compact(column):
+    """A block's text column as pyarrow holds it compactly: codes into its distinct values when they are few."""
+    encoded = column.dictionary_encode()
+    return encoded if len(encoded.dictionary) * 4 < len(column) else column
+
+
+def _text_column(parts) -> pd.Series:
+    """A column's compact blocks as the whole-file reader's ``str`` column."""
+    import pyarrow as pa
+
+    decoded = [p.dictionary_decode() if pa.types.is_dictionary(p.type) else p for p in parts]
+    column = pa.chunked_array(decoded, type=pa.string())
+    return pd.Series(pd.array(column, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), copy=False)
 
 
 def keyed_values(code: np.ndarray, item) -> np.ndarray:
