@@ -268,6 +268,16 @@ def mahalanobis_of_complete(data: np.ndarray, complete: np.ndarray) -> tuple[np.
     return d2, p
 
 
+def careless_note(flagged: int, total: int, skipped: Sequence[str] = ()) -> str:
+    """The note on the careless-responding flags: how many were flagged, and what a flag means."""
+    return (
+        f"careless-responding flags: {flagged} of {total} respondents flagged; "
+        f"the default thresholds flag at most {FALSE_POSITIVE_TARGET:.0%} of attentive respondents in "
+        "simulation, so a flag is a reason to look, not proof (docs/scoring.md)"
+        + "".join(f"; {why}" for why in skipped)
+    )
+
+
 def evenodd_pairs(instruments: Sequence[Instrument]) -> int:
     """The number of subscales split in odd and even halves for the even-odd index (two or more items)."""
     return sum(1 for inst in instruments for sub in inst.subscales.values() if len(sub.items) >= 2)

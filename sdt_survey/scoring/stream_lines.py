@@ -70,7 +70,7 @@ def duplicate_lines(
 
 
 class LineSink:
-    """The report's lines, block by block: written to the report file, counted, and sampled for the summary."""
+    """The report's lines, block by block: written to its file, counted, and sampled for the summary."""
 
     def __init__(self) -> None:
         self.counts: dict[tuple[str, str], int] = {}

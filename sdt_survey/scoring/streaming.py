@@ -50,9 +50,9 @@ from ..responses.model import INVALID_POLICIES, ISSUE_COLUMNS
 from ..responses.validate import numeric_where_unambiguous
 from .careless import (
     DURATION_COLUMNS,
-    FALSE_POSITIVE_TARGET,
     careless_flags,
     careless_indices,
+    careless_note,
     evenodd_pairs,
     mahalanobis_of_complete,
 )
@@ -353,7 +353,7 @@ class _Run:
             raise Unstreamable("an item has no column")
         if read.choice_columns or read.value_labels or read.user_missing:
             raise Unstreamable("split or labelled columns")
-        unusual = {*DURATION_COLUMNS, *STAMP_COLUMNS, "redcap_repeat_instrument", "redcap_repeat_instance"}
+        unusual = {*STAMP_COLUMNS, "redcap_repeat_instrument", "redcap_repeat_instance"}
         names = set(score_ids(self.instruments))
         for column in read.passthrough:
             if column in unusual or column in names or is_recomputed(column):
@@ -364,6 +364,8 @@ class _Run:
     def _whole_sample(self, identifiers: Sequence[str], keep_identifiers: bool) -> None:
         raw = pd.DataFrame({c: _text_column(parts) for c, parts in self.raw.items()}, copy=False)
         del self.raw
+        # The completion time, as the whole-file path reads it (typed, before identifier columns go).
+        self.duration_column = next((c for c in DURATION_COLUMNS if c in raw.columns), None)
         wave = self.wave_column or next((c for c in WAVE_COLUMNS if c in raw.columns), None)
         self.found = None
         self.keep = np.ones(self.n, dtype=bool)
@@ -392,6 +394,7 @@ class _Run:
         typed = numeric_where_unambiguous(raw, keep_text=[self.id_column] if self.id_column else [])
         self.passthrough = typed if everyone else typed.loc[self.keep].reset_index(drop=True)
         del typed
+        self.duration = self.passthrough[self.duration_column] if self.duration_column is not None else None
         reasons: dict[str, str] = {}
         if not keep_identifiers:
             missing = [c for c in identifiers if c not in self.passthrough.columns and c != self.id_column]
@@ -460,6 +463,7 @@ class _Run:
         n_likert = sum(1 for inst in self.instruments for item in inst.items if item.type == "likert")
         scored_ids = [item.id for item in self.scored]
         separator = SEPARATORS[out.suffix.lower()]
+        duration = self.duration
         spills = {name: tempfile.TemporaryFile() for name in names}  # noqa: SIM115 (closed below)
         sink = LineSink()
         flagged = total = 0
@@ -501,7 +505,13 @@ class _Run:
                             if self.mahalanobis is None
                             else (self.mahalanobis[0][window], self.mahalanobis[1][window])
                         )
-                        indices = careless_indices(values, keyed, self.instruments, mahalanobis=distances)
+                        indices = careless_indices(
+                            values,
+                            keyed,
+                            self.instruments,
+                            None if duration is None else duration.iloc[window].reset_index(drop=True),
+                            mahalanobis=distances,
+                        )
                         frame = pd.DataFrame(index=scores.index)
                         if self.id_column is not None:
                             frame[self.id_column] = kept(clean.respondent)
@@ -549,12 +559,7 @@ class _Run:
                 described.append(describe_scores(pd.DataFrame({name: column})))
             notes = list(self.layout.notes)
             if flag_careless:
-                notes.append(
-                    f"careless-responding flags: {flagged} of {total} respondents flagged; "
-                    f"the default thresholds flag at most {FALSE_POSITIVE_TARGET:.0%} of attentive respondents "
-                    "in simulation, so a flag is a reason to look, not proof (docs/scoring.md)"
-                    + "".join(f"; {why}" for why in skipped)
-                )
+                notes.append(careless_note(flagged, total, skipped))
         finally:
             for spill in spills.values():
                 spill.close()
@@ -611,7 +616,7 @@ class _Run:
 
 
 def _compact(column):
-    """A block's text column as pyarrow holds it compactly: codes into its distinct values when they are few."""
+    """A block's text column held compactly: codes into its distinct values when they are few."""
     encoded = column.dictionary_encode()
     return encoded if len(encoded.dictionary) * 4 < len(column) else column
 
@@ -626,7 +631,7 @@ def _text_column(parts) -> pd.Series:
 
 
 def keyed_values(code: np.ndarray, item) -> np.ndarray:
-    """An item's int8 codes as the whole-file path's keyed floats (NaN missing, ``min + max - x`` reversed)."""
+    """An item's int8 codes as the whole-file path's keyed floats (NaN missing; reversed: min + max - x)."""
     values = np.where(code == MISSING_CODE, np.nan, code.astype(float))
     if item.reverse:
         low, high = item.value_range
