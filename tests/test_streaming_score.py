@@ -246,6 +246,10 @@ def test_what_streams_is_decided_in_one_place(tmp_path, monkeypatch):
         "no id": refusal([BPN], big, "s.csv", duplicates="keep-all"),
         "bad policy": refusal([BPN], big, "s.csv", invalid="ignore"),
     }
+    from sdt_survey.responses import text_encoding
+
+    with text_encoding("cp1252"):
+        refused["encoding"] = refusal([BPN], big, "s.csv")
     assert all(refused.values()), refused
     monkeypatch.setattr(streaming, "STREAM_MIN_BYTES", 1 << 40)
     assert "smaller" in refusal([BPN], big, "s.csv")

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .._spreadsheet_safe import write_csv
+from .._untrusted import stated_encoding
 from ..errors import SdtSurveyError
 from ..files import Transaction
 from ..instrument import Instrument, load_instruments
@@ -149,6 +150,8 @@ def stream_refusal(
         return "the report is not written as .csv"
     if path.suffix.lower() not in (".csv", ".tsv", ".tab", ".txt"):
         return "the responses are not a delimited text file"
+    if stated_encoding() is not None:
+        return "an encoding is stated"
     for name, default in defaults.items():
         value = options.get(name, default)
         if not (value == default or (name == "source" and value == "plain")):
