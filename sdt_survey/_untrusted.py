@@ -105,6 +105,11 @@ def _line_of(raw: bytes, offset: int) -> int:
 _STATED_ENCODING: ContextVar[str | None] = ContextVar("sdt_survey_text_encoding", default=None)
 
 
+def stated_encoding() -> str | None:
+    """The encoding stated by :func:`text_encoding` for the files read now (None: chosen automatically)."""
+    return _STATED_ENCODING.get()
+
+
 def check_encoding(encoding: str) -> str:
     """The codec's canonical name, or :class:`SdtSurveyError` for a name Python does not know."""
     try:

@@ -36,10 +36,7 @@ def _read_delimited(path: Path, display: str, sep: str | None) -> ResponseTable:
     if not text or text.isspace():  # not text.strip(): no copy of the whole file
         raise SdtSurveyError(f"{display}: the file is empty")
     if sep is None:
-        try:
-            sep = csv.Sniffer().sniff(text[:65536].split("\n", 1)[0], delimiters=",;\t").delimiter
-        except csv.Error:
-            sep = ","
+        sep = sniff_separator(text[:65536])
     neutralized = may_hold_neutralized(text, sep)
     # The columnar parser reads UTF-8 bytes: the file's own when its text is them, so the
     # decoded copy of the whole file is let go before parsing.
@@ -62,6 +59,14 @@ def _read_delimited(path: Path, display: str, sep: str | None) -> ResponseTable:
         body_frame = body_frame.iloc[:, :-1]
     named = with_header(body_frame, header, display)
     return ResponseTable(named, notes=notes + named.attrs.pop("notes", []))
+
+
+def sniff_separator(start: str) -> str:
+    """The separator of a .csv file (``,``, ``;`` or tab), sniffed from the first line of ``start``."""
+    try:
+        return csv.Sniffer().sniff(start.split("\n", 1)[0], delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
 
 
 def _parse_columnar(data: bytes, sep: str, text: str) -> pd.DataFrame | None:

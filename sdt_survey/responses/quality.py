@@ -35,6 +35,9 @@ class DataQualityReport(Result):
     notes: list[str] = field(default_factory=list)
     #: Decisions taken about whole records, in words, by what they decide (e.g. ``qualtrics_status``).
     decisions: dict[str, str] = field(default_factory=dict)
+    #: The count of every kind of line when :attr:`issues` holds only some of them (the streaming intake
+    #: keeps the lines :meth:`summary` shows and writes the rest as it goes); None: ``issues`` is whole.
+    line_counts: pd.DataFrame | None = None
 
     #: :meth:`~sdt_survey.results.Result.write` by suffix: ``.csv`` the lines, ``.json`` everything
     #: (:meth:`to_dict` as it is), ``.txt`` and ``.md`` the summary (the result contract).
@@ -69,6 +72,8 @@ class DataQualityReport(Result):
 
     def counts(self) -> pd.DataFrame:
         """Number of lines per problem kind."""
+        if self.line_counts is not None:
+            return self.line_counts
         if self.issues.empty:
             return pd.DataFrame(columns=["problem", "severity", "n"])
         grouped = self.issues.groupby(["problem", "severity"], sort=False).size()
@@ -135,9 +140,10 @@ class DataQualityReport(Result):
         lines.append("")
         for issue in shown.itertuples():
             lines.append(_issue_line(issue))
-        if len(shown) < len(self.issues):
+        total = len(self.issues) if self.line_counts is None else int(self.line_counts["n"].sum())
+        if len(shown) < total:
             lines.append(
-                f"  ... {len(self.issues) - len(shown)} more lines, listed "
+                f"  ... {total - len(shown)} more lines, listed "
                 + (more or "by report.to_frame() or written by report.write(FILE)")
             )
         return "\n".join(lines)

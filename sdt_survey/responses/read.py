@@ -253,13 +253,41 @@ def read_responses(
     if source not in SOURCES:
         raise SdtSurveyError(f"unknown source {source!r}; one of {', '.join(SOURCES)}")
     loaded = load_instruments(instruments)
-    items = all_items(loaded)
     file_path = Path(path)
     display = str(path)
     if not file_path.is_file():
         raise SdtSurveyError(f"{display}: {'a folder, not a file' if file_path.is_dir() else 'no such file'}")
     with text_encoding(encoding) if encoding is not None else contextlib.nullcontext():
         table = read_file(file_path, display, sheet, loaded)
+    return responses_from_table(table, loaded, source=source, mapping=mapping, display=display)
+
+
+def responses_from_table(
+    table: ResponseTable,
+    instruments: Sequence[Instrument],
+    *,
+    source: str = "auto",
+    mapping: str | Path | Mapping[str, str] | None = None,
+    display: str = "<table>",
+) -> Responses:
+    """A table as read (:func:`~sdt_survey.responses.formats.read_file`) as :class:`Responses`.
+
+    Detects the platform, drops blank rows, matches columns to items: what
+    :func:`read_responses` does after reading. The streaming intake calls it
+    on each block of rows of a large file.
+
+    Examples
+    --------
+    >>> import pandas as pd, sdt_survey
+    >>> from sdt_survey.platforms.table import ResponseTable
+    >>> bpn = sdt_survey.load_instrument("bpn-residency")
+    >>> table = ResponseTable(pd.DataFrame({"id": ["a", ""], "as1": ["4", ""]}))
+    >>> read = responses_from_table(table, [bpn], display="wave1.csv")
+    >>> read.rows.tolist(), read.blank_rows, read.item_columns["as1"]
+    ([2], [3], ['as1'])
+    """
+    loaded = tuple(instruments)
+    items = all_items(loaded)
     header_rows = table.header_rows
     detected_source, detection = (
         detect_source(table, items) if source == "auto" else (source, "as given with source=")

@@ -17,6 +17,7 @@ import pandas as pd
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, expressions, load_instruments
 from .cells import PLAIN_NUMBER, as_written
+from .duplicates import find_duplicates
 from .issue_lines import IssueLines
 from .item_types import check_item, check_multiple
 from .model import (
@@ -309,58 +310,19 @@ def validate_responses(
         )
         # REDCap repeating instruments legitimately repeat a record within an event.
         repeat = [c for c in ("redcap_repeat_instrument", "redcap_repeat_instance") if c in frame.columns]
-        keys = [respondent] + [
-            frame[c].astype("string") for c in [*([wave_column] if wave_column else []), *repeat]
-        ]
-        key_frame = pd.concat(keys, axis=1)
-        dup = key_frame.duplicated(keep=False).to_numpy() & respondent.notna().to_numpy()
-        duplicate = pd.Series(dup, index=frame.index)
-        if dup.any():
-            first_row = (
-                pd.Series(responses.rows, index=frame.index)
-                .groupby([k.to_numpy() for k in keys])
-                .transform("min")
-            )
-            where = np.flatnonzero(dup)
-            in_wave = f" in {wave_column} " if wave_column else " "
-            messages = [f"respondent id repeated{in_wave}(first at row {first_row.iloc[i]})" for i in where]
-            if duplicates == "error" and invalid == "error":
-                action = "blocked: no scores written"
-            elif duplicates in ("keep-first", "keep-last"):
-                drop = (
-                    key_frame.duplicated(keep="first" if duplicates == "keep-first" else "last").to_numpy()
-                    & dup
-                )
-                keep &= ~drop
-                action = "kept (the other rows with this id dropped)"
-            else:
-                action = "kept; flagged duplicate_id"
-            problems_kind = "duplicate_id"
-            if duplicates in ("keep-first", "keep-last"):
-                kept_where = np.flatnonzero(dup & keep)
-                dropped_where = np.flatnonzero(dup & ~keep)
-                add(
-                    kept_where,
-                    id_column,
-                    None,
-                    respondent.iloc[kept_where].to_numpy(),
-                    problems_kind,
-                    [messages[list(where).index(i)] for i in kept_where],
-                    action,
-                )
-                add(
-                    dropped_where,
-                    id_column,
-                    None,
-                    respondent.iloc[dropped_where].to_numpy(),
-                    "duplicate_dropped",
-                    [messages[list(where).index(i)] for i in dropped_where],
-                    f"dropped ({duplicates})",
-                )
-            else:
-                add(
-                    where, id_column, None, respondent.iloc[where].to_numpy(), problems_kind, messages, action
-                )
+        found = find_duplicates(
+            respondent,
+            [frame[c].astype("string") for c in [*([wave_column] if wave_column else []), *repeat]],
+            responses.rows,
+            id_column=id_column,
+            wave_column=wave_column,
+            duplicates=duplicates,
+            invalid=invalid,
+        )
+        duplicate = pd.Series(found.repeated, index=frame.index)
+        keep &= found.keep
+        for where, column, values, problem, messages, action in found.lines:
+            add(where, column, None, values, problem, messages, action)
 
     # By row (file-level lines first), stably: the lines of a row keep the order they were found in.
     issues = lines.table()
@@ -387,7 +349,7 @@ def validate_responses(
     # Only show_if hides an item: without it no value is missing for being hidden.
     hidden = reasons.count("not_shown") if any(item.show_if is not None for item in items) else 0
     missing_count = pd.Series(n_missing - hidden, index=frame.index)
-    passthrough = _numeric_where_unambiguous(
+    passthrough = numeric_where_unambiguous(
         frame[[c for c in responses.passthrough if c not in _checkbox_columns(responses)]],
         keep_text=[id_column] if id_column else [],
     )
@@ -445,7 +407,7 @@ def _missing_cells(clean: pd.DataFrame) -> np.ndarray:
     return missing
 
 
-def _numeric_where_unambiguous(frame: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.DataFrame:
+def numeric_where_unambiguous(frame: pd.DataFrame, keep_text: Sequence[str] = ()) -> pd.DataFrame:
     """Text columns whose every value is a plain number (PGY, cohort, wave) become numbers.
 
     Ids and codes with a leading zero ("0123") stay text, so nothing is changed

@@ -53,6 +53,8 @@ def careless_indices(
     keyed: pd.DataFrame,
     instruments: Sequence[Instrument],
     duration: pd.Series | None = None,
+    *,
+    mahalanobis: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Careless-responding indices per respondent (reported, not applied).
 
@@ -78,8 +80,11 @@ def careless_indices(
         (on the complete keyed likert items; chi-square with one degree of
         freedom per item), and ``seconds_per_item`` (the duration over the
         number of items answered, of any type) when a duration is known.
+    mahalanobis : (d2, p), optional
+        The Mahalanobis columns computed over the whole sample already (the
+        streaming intake scores a block of rows at a time).
     """
-    return start_careless_indices(raw, keyed, instruments, duration)()
+    return start_careless_indices(raw, keyed, instruments, duration, mahalanobis=mahalanobis)()
 
 
 def start_careless_indices(
@@ -87,6 +92,8 @@ def start_careless_indices(
     keyed: pd.DataFrame,
     instruments: Sequence[Instrument],
     duration: pd.Series | None = None,
+    *,
+    mahalanobis: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Callable[[], pd.DataFrame]:
     """:func:`careless_indices` begun on other threads: the returned callable waits and returns the table.
 
@@ -111,13 +118,19 @@ def start_careless_indices(
     keyed_columns = {item: keyed[item].to_numpy(dtype=float) for item in keyed.columns}
     halves = _halves(keyed, instruments)
     answered = None if duration is None else raw.notna().sum(axis=1).to_numpy()
-    mahalanobis = in_background(_mahalanobis, [keyed_columns[item] for item in likert])
+    if mahalanobis is None:
+        distances = in_background(_mahalanobis, [keyed_columns[item] for item in likert])
+    else:  # computed over the whole sample already (the streaming intake scores a block at a time)
+
+        def distances() -> tuple[np.ndarray, np.ndarray]:
+            return mahalanobis
+
     rowwise = in_background(_rowwise_indices, answers, keyed_columns, halves, n)
 
     def finish() -> pd.DataFrame:
         out = pd.DataFrame(index=index)
         out["longstring"], out["irv"], out["evenodd"] = rowwise()
-        out["mahalanobis_d2"], out["mahalanobis_p"] = mahalanobis()
+        out["mahalanobis_d2"], out["mahalanobis_p"] = distances()
         if duration is not None:
             seconds = pd.to_numeric(duration, errors="coerce").to_numpy(dtype=float)
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -262,6 +275,21 @@ def _mahalanobis(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]
         np.take(column, rows, out=gathered[j])
     data = np.ascontiguousarray(gathered.T)  # the complete rows, a row per respondent
     del gathered
+    return mahalanobis_of_complete(data, complete)
+
+
+def mahalanobis_of_complete(data: np.ndarray, complete: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """D-squared and its p of the complete rows ``data`` (a row per respondent, centred here in place).
+
+    ``complete`` marks those rows among all respondents; the others get NaN.
+    The streaming intake builds ``data`` from item codes and calls this, so
+    both paths compute the same numbers from the same matrix.
+    """
+    n, k = len(complete), data.shape[1]
+    d2 = np.full(n, np.nan)
+    p = np.full(n, np.nan)
+    if len(data) <= k:
+        return d2, p
     centred = data
     centred -= data.mean(axis=0)  # in place: the same differences, without a second copy
     distance = np.empty(len(centred))
@@ -274,6 +302,16 @@ def _mahalanobis(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]
     d2[complete] = distance
     p[complete] = chi2_sf(distance, k)
     return d2, p
+
+
+def careless_note(flagged: int, total: int, skipped: Sequence[str] = ()) -> str:
+    """The note on the careless-responding flags: how many were flagged, and what a flag means."""
+    return (
+        f"careless-responding flags: {flagged} of {total} respondents flagged; "
+        f"the default thresholds flag at most {FALSE_POSITIVE_TARGET:.0%} of attentive respondents in "
+        "simulation, so a flag is a reason to look, not proof (docs/scoring.md)"
+        + "".join(f"; {why}" for why in skipped)
+    )
 
 
 def evenodd_pairs(instruments: Sequence[Instrument]) -> int:

@@ -10,7 +10,7 @@ scores the responses again (``score`` returns it as it is).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -95,16 +95,7 @@ class ScoredResponses(Result):
 
     def describe(self) -> pd.DataFrame:
         """n, mean, SD, min and max of each score."""
-        frame = self.scores[self.score_columns]
-        return pd.DataFrame(
-            {
-                "n": frame.notna().sum(),
-                "mean": frame.mean(),
-                "sd": frame.std(ddof=1),
-                "min": frame.min(),
-                "max": frame.max(),
-            }
-        )
+        return describe_scores(self.scores[self.score_columns])
 
     def to_dict(self) -> dict[str, Any]:
         described = self.describe()
@@ -131,42 +122,26 @@ class ScoredResponses(Result):
         ids = self.id_column if self.id_column in self.scores else None
         unique = int(self.scores[ids].nunique()) if ids else n
         if unique == n:
-            return plural(n, "respondent")
-        parts = []
+            return counted_text(n, unique)
         wave = next((c for c in (self.wave_column, "redcap_event_name") if c and c in self.scores), None)
-        if wave is not None:
-            parts.append(f"{int(self.scores[wave].nunique())} values of {wave}")
+        waves = (wave, int(self.scores[wave].nunique())) if wave is not None else None
+        instances = None
         if "redcap_repeat_instance" in self.scores:
-            instances = pd.to_numeric(self.scores["redcap_repeat_instance"], errors="coerce")
-            if instances.notna().any():
-                parts.append(f"repeating instances 1 to {int(instances.max())}")
-        counted = f"{plural(n, 'response')} of {plural(unique, 'respondent')}"
-        return counted + (f" ({'; '.join(parts)})" if parts else "")
+            numbers = pd.to_numeric(self.scores["redcap_repeat_instance"], errors="coerce")
+            instances = int(numbers.max()) if numbers.notna().any() else None
+        return counted_text(n, unique, waves, instances)
 
     def summary(self) -> str:
-        names = ", ".join(f"{i.id} {i.version}" for i in self.instruments)
-        lines = [f"Scored {self._counted()} on {names}"]
-        described = self.describe()
-        width = max(len(n) for n in described.index) if len(described) else 10
-        lines.append(f"  {'score':<{width}} {'n':>6} {'mean':>7} {'sd':>7} {'min':>6} {'max':>6}")
-        for name, row in described.iterrows():
-            lines.append(
-                f"  {name:<{width}} {int(row['n']):>6} {row['mean']:>7.3f} {row['sd']:>7.3f} "
-                f"{row['min']:>6.2f} {row['max']:>6.2f}"
-            )
-        if "careless" in self.scores:
-            lines.append(f"  flagged as possibly careless: {int(self.scores['careless'].sum())}")
-        if self.dropped_columns:
-            lines.append(
-                f"  identifier columns dropped (see keep_identifiers=True): {len(self.dropped_columns)}"
-            )
-            lines.extend(
-                f"    {printable(column)}: {self.dropped_reasons.get(column, 'a direct identifier')}"
-                for column in self.dropped_columns
-            )
-        lines.extend(f"  warning: {warning}" for warning in self.warnings)
-        lines.extend(f"  note: {note}" for note in self.notes)
-        return "\n".join(lines)
+        return summary_text(
+            self.instruments,
+            self._counted(),
+            self.describe(),
+            int(self.scores["careless"].sum()) if "careless" in self.scores else None,
+            self.dropped_columns,
+            self.dropped_reasons,
+            self.warnings,
+            self.notes,
+        )
 
     def write(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the scores by extension: .csv, .tsv, .parquet, .sav (with labels), .json, .jsonl.
@@ -234,6 +209,68 @@ class ScoredResponses(Result):
                 if entry.label is not None:
                     labels[entry.id] = f"{entry.label} ({inst.id} {inst.version})"
         return labels
+
+
+def describe_scores(frame: pd.DataFrame) -> pd.DataFrame:
+    """n, mean, SD, min and max of each column of ``frame`` (one score a column)."""
+    return pd.DataFrame(
+        {
+            "n": frame.notna().sum(),
+            "mean": frame.mean(),
+            "sd": frame.std(ddof=1),
+            "min": frame.min(),
+            "max": frame.max(),
+        }
+    )
+
+
+def counted_text(
+    n: int, unique: int, waves: tuple[str, int] | None = None, instances: int | None = None
+) -> str:
+    """``N respondents``, or ``N responses of K respondents (...)``: the wave column and its number of
+    values, REDCap's largest repeat instance."""
+    if unique == n:
+        return plural(n, "respondent")
+    parts = []
+    if waves is not None:
+        parts.append(f"{waves[1]} values of {waves[0]}")
+    if instances is not None:
+        parts.append(f"repeating instances 1 to {instances}")
+    counted = f"{plural(n, 'response')} of {plural(unique, 'respondent')}"
+    return counted + (f" ({'; '.join(parts)})" if parts else "")
+
+
+def summary_text(
+    instruments: Sequence[Instrument],
+    counted: str,
+    described: pd.DataFrame,
+    careless: int | None,
+    dropped_columns: Sequence[str],
+    dropped_reasons: Mapping[str, str],
+    warnings: Sequence[str],
+    notes: Sequence[str],
+) -> str:
+    """The summary of a scored file: counts, each score's n, mean, SD and range, flags, dropped columns."""
+    names = ", ".join(f"{i.id} {i.version}" for i in instruments)
+    lines = [f"Scored {counted} on {names}"]
+    width = max(len(n) for n in described.index) if len(described) else 10
+    lines.append(f"  {'score':<{width}} {'n':>6} {'mean':>7} {'sd':>7} {'min':>6} {'max':>6}")
+    for name, row in described.iterrows():
+        lines.append(
+            f"  {name:<{width}} {int(row['n']):>6} {row['mean']:>7.3f} {row['sd']:>7.3f} "
+            f"{row['min']:>6.2f} {row['max']:>6.2f}"
+        )
+    if careless is not None:
+        lines.append(f"  flagged as possibly careless: {careless}")
+    if dropped_columns:
+        lines.append(f"  identifier columns dropped (see keep_identifiers=True): {len(dropped_columns)}")
+        lines.extend(
+            f"    {printable(column)}: {dropped_reasons.get(column, 'a direct identifier')}"
+            for column in dropped_columns
+        )
+    lines.extend(f"  warning: {warning}" for warning in warnings)
+    lines.extend(f"  note: {note}" for note in notes)
+    return "\n".join(lines)
 
 
 def _names_item(warning: str, item_ids: Sequence[str]) -> bool:

@@ -47,8 +47,8 @@ from ..responses.drift import check_policy
 from ..stats.threads import in_background
 from .careless import (
     DURATION_COLUMNS,
-    FALSE_POSITIVE_TARGET,
     careless_flags,
+    careless_note,
     evenodd_pairs,
     start_careless_indices,
 )
@@ -461,12 +461,7 @@ def _score_clean(
             indices, n_likert, careless_thresholds, n_pairs=evenodd_pairs(instruments), skipped=skipped
         )
         out = out.join(flags)
-        notes.append(
-            f"careless-responding flags: {int(flags['careless'].sum())} of {len(flags)} respondents flagged; "
-            f"the default thresholds flag at most {FALSE_POSITIVE_TARGET:.0%} of attentive respondents in "
-            "simulation, so a flag is a reason to look, not proof (docs/scoring.md)"
-            + "".join(f"; {why}" for why in skipped)
-        )
+        notes.append(careless_note(int(flags["careless"].sum()), len(flags), skipped))
         if exclude_flagged:
             excluded = flags["careless"].to_numpy()
             reasons = flags.drop(columns="careless").apply(

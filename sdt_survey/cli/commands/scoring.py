@@ -159,6 +159,7 @@ def score_command(
     """
     from ...responses import ResponseValidationError
     from ...scoring import score
+    from ...scoring.streaming import score_streaming
 
     instruments, responses_path = split_instruments_and_file(args)
     check_files(
@@ -172,29 +173,41 @@ def score_command(
         },
         force=force,
     )
+    options = {
+        "id_column": id_column,
+        "wave_column": wave_column,
+        "source": source,
+        "mapping": mapping,
+        "invalid": invalid,
+        "duplicates": duplicates,
+        "zscores": zscores,
+        "flag_careless": flag_careless,
+        "exclude_flagged": exclude_flagged,
+        "careless_thresholds": parse_thresholds(careless_threshold),
+        "pseudonymize_key": key_file,
+        "allow_shared_key": allow_shared_key,
+        "identifiers": identifiers,
+        "keep_identifiers": keep_identifiers,
+        "include_items": include_items,
+        "sheet": sheet_value(sheet),
+        "qualtrics_status": qualtrics_status,
+        "drift": drift,
+    }
+    # A large plain file is scored a block of rows at a time (the same files and text, in bounded memory).
+    streamed = (
+        score_streaming(instruments, responses_path, out_path, report=report_path, overwrite=force, **options)
+        if fmt == "table" and not verbose()
+        else None
+    )
+    if streamed is not None:
+        click.echo(terminal_text(cli_message(streamed.report.summary(verbose=False))))
+        written = {"scores": streamed.path}
+        if report_path:
+            written["data-quality report"] = streamed.report_path
+        emit(streamed, fmt, written)
+        return
     try:
-        scored = score(
-            instruments,
-            responses_path,
-            id_column=id_column,
-            wave_column=wave_column,
-            source=source,
-            mapping=mapping,
-            invalid=invalid,
-            duplicates=duplicates,
-            zscores=zscores,
-            flag_careless=flag_careless,
-            exclude_flagged=exclude_flagged,
-            careless_thresholds=parse_thresholds(careless_threshold),
-            pseudonymize_key=key_file,
-            allow_shared_key=allow_shared_key,
-            identifiers=identifiers,
-            keep_identifiers=keep_identifiers,
-            include_items=include_items,
-            sheet=sheet_value(sheet),
-            qualtrics_status=qualtrics_status,
-            drift=drift,
-        )
+        scored = score(instruments, responses_path, **options)
     except ResponseValidationError as exc:
         if report_path:
             exc.report.write(report_path, overwrite=force)

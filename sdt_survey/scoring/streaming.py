@@ -1,0 +1,672 @@
+"""Scoring a large response file in bounded memory: the same files and text as :func:`score`, block by block.
+
+:func:`score` reads the whole file, then builds the analysis data set (every
+item as floats, twice: as answered and keyed), which takes about twenty times
+the file's size in memory. :func:`score_streaming` writes the same scores
+file and data-quality report, byte for byte, and returns what the terminal
+shows (the report's summary and the scores' summary), holding the whole file
+only as one small integer code per item answer:
+
+1. **Pass 1** reads the file a block of rows at a time
+   (:mod:`.stream_read`), validates each block with
+   :func:`~sdt_survey.responses.validate_responses` (the same cell checks) and
+   keeps the item codes (int8), the respondent ids, the row numbers and the
+   other columns as compact text.
+2. **The whole-sample steps** run on those: repeated ids
+   (:func:`~sdt_survey.responses.duplicates.find_duplicates`), the typing
+   of the other columns and the identifier detection (on the whole columns),
+   the keying audit, and Mahalanobis' distances (the same matrix of complete
+   keyed rows and the same products as the whole-file path).
+3. **Pass 2** reads and validates each block again, writes its report lines
+   (with the repeated ids' lines in row order), computes its scores and
+   careless indices with the same kernels, and writes its rows of the scores
+   file, both into temporary files renamed into place at the end.
+
+A file or option this does not handle (see :func:`stream_refusal`) returns
+None, and the caller runs :func:`score`: so does any file whose reading or
+result would differ (another encoding, a blank or ragged line, a blocking
+error: the whole-file path raises it with its full report).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._spreadsheet_safe import write_csv
+from .._untrusted import stated_encoding
+from ..errors import SdtSurveyError
+from ..files import Transaction
+from ..instrument import Instrument, load_instruments
+from ..responses import ITEM_PREFIX, WAVE_COLUMNS, DataQualityReport, check_drift, validate_responses
+from ..responses.drift import STAMP_COLUMNS
+from ..responses.duplicates import find_duplicates
+from ..responses.model import INVALID_POLICIES, ISSUE_COLUMNS
+from ..responses.validate import numeric_where_unambiguous
+from .careless import (
+    DURATION_COLUMNS,
+    careless_flags,
+    careless_indices,
+    careless_note,
+    evenodd_pairs,
+    mahalanobis_of_complete,
+)
+from .dataset import counted_text, describe_scores, summary_text
+from .identifiers import detect_identifier_columns
+from .intake import _with_identifier_lines, is_recomputed
+from .keying import audit_keying, keying_warnings
+from .scores import reverse_key, score_ids, subscale_scores
+from .stream_lines import MISSING_CODE, LineSink, duplicate_lines
+from .stream_read import Unstreamable, read_blocks, release_memory, scan_text
+
+#: Files from this size (bytes) are scored by :func:`score_streaming`; smaller ones are read whole.
+STREAM_MIN_BYTES = 4 << 20
+#: Output suffixes written block by block (and their separators).
+SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+#: Duplicate policies of the intake.
+DUPLICATE_POLICIES = ("error", "keep-all", "keep-first", "keep-last")
+
+
+@dataclass
+class StreamedScores:
+    """What :func:`score_streaming` wrote, and what ``sdt-survey score`` shows about it.
+
+    ``report`` holds the lines its summary shows and the count of every kind
+    (the whole report is in the file written); :meth:`summary` is the
+    scores' summary (:meth:`ScoredResponses.summary
+    <sdt_survey.scoring.ScoredResponses.summary>` of the same data).
+    """
+
+    report: DataQualityReport
+    path: Path
+    report_path: Path | None
+    instruments: tuple[Instrument, ...]
+    counted: str
+    described: pd.DataFrame
+    careless: int | None = None
+    dropped_columns: list[str] = field(default_factory=list)
+    dropped_reasons: dict[str, str] = field(default_factory=dict)
+    keying: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return summary_text(
+            self.instruments,
+            self.counted,
+            self.described,
+            self.careless,
+            self.dropped_columns,
+            self.dropped_reasons,
+            self.warnings,
+            self.notes,
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def stream_refusal(
+    instruments: Sequence[Instrument],
+    path: str | Path,
+    out: str | Path,
+    report: str | Path | None = None,
+    **options: Any,
+) -> str | None:
+    """Why :func:`score_streaming` would not stream this run (None: it streams).
+
+    It streams a delimited text file (.csv, .tsv, .txt) of at least
+    :data:`STREAM_MIN_BYTES`, read as a plain file (``source`` auto or plain,
+    no ``mapping``), into a .csv or .tsv scores file and a .csv report, when
+    every item is a likert or single-choice item with whole-number codes (no
+    ``show_if``, no identifier items) and no option needs the whole analysis
+    data set in memory (``zscores``, ``exclude_flagged``, ``pseudonymize_key``).
+
+    Examples
+    --------
+    >>> import sdt_survey
+    >>> bpn = sdt_survey.load_instrument("bpn-residency")
+    >>> stream_refusal([bpn], "wave1.csv", "scores.parquet")
+    'the scores are written as .parquet'
+    """
+    path, out = Path(path), Path(out)
+    defaults = {
+        "source": "auto",
+        "mapping": None,
+        "zscores": None,
+        "exclude_flagged": False,
+        "pseudonymize_key": None,
+        "sheet": None,
+    }
+    if out.suffix.lower() not in SEPARATORS:
+        return f"the scores are written as {out.suffix or 'a file without suffix'}"
+    if report is not None and Path(report).suffix.lower() != ".csv":
+        return "the report is not written as .csv"
+    if path.suffix.lower() not in (".csv", ".tsv", ".tab", ".txt"):
+        return "the responses are not a delimited text file"
+    if stated_encoding() is not None:
+        return "an encoding is stated"
+    for name, default in defaults.items():
+        value = options.get(name, default)
+        if not (value == default or (name == "source" and value == "plain")):
+            return f"{name} is given"
+    if options.get("invalid", "error") not in INVALID_POLICIES:
+        return "an unknown invalid policy"
+    if options.get("duplicates", "error") not in DUPLICATE_POLICIES:
+        return "an unknown duplicates policy"
+    if options.get("drift", "error") not in ("error", "warn"):
+        return "an unknown drift policy"
+    if options.get("id_column") is None and options.get("duplicates", "error") != "error":
+        return "a duplicates policy without an id column"
+    for inst in instruments:
+        for item in inst.items:
+            if not _coded(item):
+                return f"item {item.id!r} is not a likert or single-choice item with whole-number codes"
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return "the responses file cannot be read"
+    if size < STREAM_MIN_BYTES:
+        return f"the file is smaller than {STREAM_MIN_BYTES} bytes"
+    return None
+
+
+def _coded(item) -> bool:
+    if item.identifier or item.show_if is not None or item.type not in ("likert", "single"):
+        return False
+    codes = list(item.scale.values) if item.scale is not None else [c.value for c in item.choices]
+    whole = all(isinstance(c, int) and not isinstance(c, bool) and -127 <= c <= 127 for c in codes)
+    return bool(codes) and whole and item.is_scored
+
+
+def score_streaming(
+    instruments: Instrument | str | Sequence[Instrument | str],
+    path: str | Path,
+    out: str | Path,
+    *,
+    report: str | Path | None = None,
+    overwrite: bool = False,
+    id_column: str | None = None,
+    wave_column: str | None = None,
+    invalid: str = "error",
+    duplicates: str = "error",
+    flag_careless: bool = False,
+    careless_thresholds: Mapping[str, float] | None = None,
+    identifiers: Sequence[str] = (),
+    keep_identifiers: bool = False,
+    include_items: bool = False,
+    drift: str = "error",
+    **options: Any,
+) -> StreamedScores | None:
+    """Score a large response file a block of rows at a time, writing what ``score`` + ``write`` write.
+
+    The scores file (``out``) and the data-quality report (``report``) are
+    byte for byte those of :func:`~sdt_survey.score` followed by
+    :meth:`~sdt_survey.scoring.ScoredResponses.write` and
+    :meth:`DataQualityReport.write`, written atomically (an existing file is
+    replaced only with ``overwrite``). Options are those of :func:`score`.
+
+    Returns
+    -------
+    StreamedScores or None
+        None when the run is not streamed (:func:`stream_refusal` says why,
+        or the file turned out to need the whole-file path): nothing was
+        written, and the caller scores with :func:`score`.
+
+    Examples
+    --------
+    >>> import sdt_survey, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "small.csv").write_text("id,as1\\na,4\\n")
+    >>> score_streaming("bpn-residency", folder / "small.csv", folder / "scores.csv") is None  # too small
+    True
+    """
+    loaded = load_instruments(instruments)
+    settings = {
+        "id_column": id_column,
+        "wave_column": wave_column,
+        "invalid": invalid,
+        "duplicates": duplicates,
+        "drift": drift,
+        **options,
+    }
+    if stream_refusal(loaded, path, out, report, **settings) is not None:
+        return None
+    run = _Run(
+        loaded,
+        Path(path),
+        str(path),
+        id_column=id_column,
+        wave_column=wave_column,
+        invalid=invalid,
+        duplicates=duplicates,
+        source=options.get("source", "auto"),
+    )
+    try:
+        scan_text(run.path)
+        run.gather()
+        return run.write(
+            Path(out),
+            None if report is None else Path(report),
+            overwrite=overwrite,
+            flag_careless=flag_careless,
+            careless_thresholds=careless_thresholds,
+            identifiers=identifiers,
+            keep_identifiers=keep_identifiers,
+            include_items=include_items,
+            drift=drift,
+        )
+    except (Unstreamable, SdtSurveyError):
+        # The whole-file path reads it (and raises what it raises, with its whole report).
+        return None
+
+
+class _Run:
+    """One streamed run: pass 1 (:meth:`gather`), the whole-sample steps and pass 2 (:meth:`write`)."""
+
+    def __init__(
+        self,
+        instruments: tuple[Instrument, ...],
+        path: Path,
+        display: str,
+        *,
+        id_column: str | None,
+        wave_column: str | None,
+        invalid: str,
+        duplicates: str,
+        source: str,
+    ) -> None:
+        self.instruments = instruments
+        self.path, self.display = path, display
+        self.id_column, self.wave_column = id_column, wave_column
+        self.invalid, self.duplicates, self.source = invalid, duplicates, source
+        self.scored = [item for inst in instruments for item in inst.items if item.is_scored]
+
+    def _blocks(self):
+        """Each block's responses and its validation (duplicates are a whole-file check, done apart)."""
+        for _, read, layout in read_blocks(self.path, self.display, self.instruments, self.source):
+            clean = validate_responses(
+                read,
+                self.instruments,
+                id_column=self.id_column,
+                wave_column=self.wave_column,
+                invalid=self.invalid,
+                duplicates="keep-all",
+            )
+            if clean.report.has_blocking_errors:
+                raise Unstreamable("the file has errors that stop scoring")
+            yield read, clean, layout
+
+    # ------------------------------------------------------------------ pass 1
+
+    def gather(self) -> None:
+        codes: dict[str, list[np.ndarray]] = {item.id: [] for item in self.scored}
+        respondent, rows, raw = [], [], {}
+        codes_seen: list[pd.DataFrame] = []
+        import pyarrow as pa
+
+        self.first = None
+        for read, clean, layout in self._blocks():
+            if self.first is None:
+                self._check_layout(read)
+                self.first = replace(read, frame=read.frame.iloc[:0])
+                self.layout = layout
+                raw = {c: [] for c in read.passthrough}
+            for item in self.scored:
+                values = clean.values[item.id].to_numpy(dtype=float)
+                code = np.where(np.isnan(values), MISSING_CODE, values).astype(np.int8)
+                if not np.array_equal(np.where(code == MISSING_CODE, np.nan, code), values, equal_nan=True):
+                    raise Unstreamable(f"item {item.id!r} holds values that are not small whole numbers")
+                codes[item.id].append(code)
+            if self.id_column is not None:
+                respondent.append(pa.array(clean.respondent.to_numpy(dtype=object), type=pa.string()))
+            rows.append(np.asarray(clean.rows, dtype=np.int64))
+            for column in raw:
+                raw[column].append(_compact(pa.array(read.frame[column]).cast(pa.string())))
+            # The lines drift reads (codes a scale lacks): each distinct one once, in the file's order.
+            issues = clean.report.issues
+            coded = issues[issues["item"].notna() & issues["value"].notna()]
+            codes_seen.append(coded.drop_duplicates(["problem", "column", "item", "value"]))
+        if self.first is None:
+            raise Unstreamable("the file holds no records")
+        self.codes = {item: np.concatenate(parts) for item, parts in codes.items()}
+        del codes
+        self.rows = np.concatenate(rows)
+        if len(self.rows) and self.rows.max() < np.iinfo(np.int32).max:
+            self.rows = self.rows.astype(np.int32)  # half the memory; the same numbers in every line
+        self.n = len(self.rows)
+        strings = pd.StringDtype("pyarrow")
+        self.respondent = (
+            pd.Series(pd.array(pa.chunked_array(respondent, type=pa.string()), dtype=strings), copy=False)
+            if self.id_column is not None
+            else None
+        )
+        self.raw = raw
+        seen = pd.concat(codes_seen, ignore_index=True) if codes_seen else pd.DataFrame(columns=ISSUE_COLUMNS)
+        self.codes_seen = seen.drop_duplicates(["problem", "column", "item", "value"]).reset_index(drop=True)
+
+    def _check_layout(self, read) -> None:
+        if read.absent_items:
+            raise Unstreamable("an item has no column")
+        if read.choice_columns or read.value_labels or read.user_missing:
+            raise Unstreamable("split or labelled columns")
+        unusual = {*STAMP_COLUMNS, "redcap_repeat_instrument", "redcap_repeat_instance"}
+        names = set(score_ids(self.instruments))
+        for column in read.passthrough:
+            if column in unusual or column in names or is_recomputed(column):
+                raise Unstreamable(f"column {column!r} needs the whole-file path")
+
+    # ------------------------------------------------------------------ whole-sample steps
+
+    def _whole_sample(self, identifiers: Sequence[str], keep_identifiers: bool) -> None:
+        raw = pd.DataFrame({c: _text_column(parts) for c, parts in self.raw.items()}, copy=False)
+        del self.raw
+        # The completion time, as the whole-file path reads it (typed, before identifier columns go).
+        self.duration_column = next((c for c in DURATION_COLUMNS if c in raw.columns), None)
+        wave = self.wave_column or next((c for c in WAVE_COLUMNS if c in raw.columns), None)
+        self.found = None
+        self.keep = np.ones(self.n, dtype=bool)
+        self.unique = self.n
+        if self.id_column is not None:
+            keys = [raw[wave].astype("string")] if wave else []
+            self.found = find_duplicates(
+                self.respondent,
+                keys,
+                self.rows,
+                id_column=self.id_column,
+                wave_column=wave,
+                duplicates=self.duplicates,
+                invalid=self.invalid,
+            )
+            del keys
+            if self.found.repeated.any() and self.duplicates == "error" and self.invalid == "error":
+                raise Unstreamable("repeated ids stop scoring")
+            self.keep = self.found.keep
+            kept_ids = self.respondent if bool(self.keep.all()) else self.respondent[self.keep]
+            self.unique = int(kept_ids.nunique())
+            del kept_ids
+        # The repeated ids' lines hold their ids: the ids are not needed again.
+        del self.respondent
+        everyone = bool(self.keep.all())
+        typed = numeric_where_unambiguous(raw, keep_text=[self.id_column] if self.id_column else [])
+        self.passthrough = typed if everyone else typed.loc[self.keep].reset_index(drop=True)
+        del typed
+        self.duration = self.passthrough[self.duration_column] if self.duration_column is not None else None
+        reasons: dict[str, str] = {}
+        if not keep_identifiers:
+            missing = [c for c in identifiers if c not in self.passthrough.columns and c != self.id_column]
+            if missing:
+                raise SdtSurveyError(f"identifier column(s) not in the file: {', '.join(missing)}")
+            wave_columns = {*WAVE_COLUMNS, self.wave_column} - {None}
+            reasons = detect_identifier_columns(
+                raw[list(self.passthrough.columns)],
+                declared=[c for c in identifiers if c != self.id_column],
+                exclude={self.id_column, *wave_columns, *DURATION_COLUMNS},
+                respondents=int(raw[self.id_column].nunique()) if self.id_column is not None else None,
+            )
+        del raw
+        self.reasons = reasons
+        self.passthrough = self.passthrough.drop(columns=list(reasons))
+        if self.id_column is not None:
+            self.passthrough = self.passthrough.drop(columns=[self.id_column], errors="ignore")
+        release_memory()
+        if not everyone:
+            self.codes = {item: code[self.keep] for item, code in self.codes.items()}
+        self.keying = audit_keying(_KeyedCodes(self.codes, self.scored), self.instruments)
+        release_memory()
+        self.mahalanobis = self._mahalanobis()
+        del self.codes
+        release_memory()
+
+    def _mahalanobis(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The whole-file path's Mahalanobis columns: the same complete keyed rows, the same products."""
+        by_id = {item.id: item for item in self.scored}
+        likert = [
+            by_id[item_id]
+            for inst in self.instruments
+            for item_id in inst.display_order
+            if inst.item(item_id).type == "likert"
+        ]
+        if not likert:
+            return None
+        n = len(self.codes[likert[0].id])
+        complete = np.ones(n, dtype=bool)
+        for item in likert:
+            complete &= self.codes[item.id] != MISSING_CODE
+        if complete.sum() <= len(likert):
+            return np.full(n, np.nan), np.full(n, np.nan)
+        data = np.empty((int(complete.sum()), len(likert)))
+        for j, item in enumerate(likert):
+            data[:, j] = keyed_values(self.codes.pop(item.id), item)[complete]  # the codes are not read again
+        return mahalanobis_of_complete(data, complete)
+
+    # ------------------------------------------------------------------ pass 2
+
+    def write(
+        self,
+        out: Path,
+        report: Path | None,
+        *,
+        overwrite: bool,
+        flag_careless: bool,
+        careless_thresholds: Mapping[str, float] | None,
+        identifiers: Sequence[str],
+        keep_identifiers: bool,
+        include_items: bool,
+        drift: str,
+    ) -> StreamedScores:
+        self._whole_sample(identifiers, keep_identifiers)
+        names = score_ids(self.instruments)
+        n_likert = sum(1 for inst in self.instruments for item in inst.items if item.type == "likert")
+        scored_ids = [item.id for item in self.scored]
+        separator = SEPARATORS[out.suffix.lower()]
+        duration = self.duration
+        spills = {name: tempfile.TemporaryFile() for name in names}  # noqa: SIM115 (closed below)
+        sink = LineSink()
+        flagged = total = 0
+        skipped: list[str] = []
+        position = kept_position = 0
+        try:
+            with Transaction(overwrite=overwrite) as files:
+                scores_file = open(files.stage(out, label="--out"), "w", encoding="utf-8", newline="")  # noqa: SIM115
+                report_file = (
+                    open(files.stage(report, label="--report"), "w", encoding="utf-8", newline="")  # noqa: SIM115
+                    if report is not None
+                    else None
+                )
+                try:
+                    for _, clean, _ in self._blocks():
+                        m = len(clean.rows)
+                        keep = self.keep[position : position + m]
+                        extra = duplicate_lines(
+                            self.found,
+                            self.rows,
+                            position,
+                            m,
+                            invalid=self.invalid,
+                            duplicates=self.duplicates,
+                        )
+                        sink.add(clean.report.issues, extra, first=position == 0, file=report_file)
+                        everyone = bool(keep.all())
+
+                        def kept(table, keep=keep, everyone=everyone):
+                            return table if everyone else table.loc[keep].reset_index(drop=True)
+
+                        values = kept(clean.values)
+                        k = len(values)
+                        keyed = reverse_key(values, self.instruments)
+                        scores = subscale_scores(keyed, self.instruments)
+                        window = slice(kept_position, kept_position + k)
+                        distances = (
+                            None
+                            if self.mahalanobis is None
+                            else (self.mahalanobis[0][window], self.mahalanobis[1][window])
+                        )
+                        indices = careless_indices(
+                            values,
+                            keyed,
+                            self.instruments,
+                            None if duration is None else duration.iloc[window].reset_index(drop=True),
+                            mahalanobis=distances,
+                        )
+                        frame = pd.DataFrame(index=scores.index)
+                        if self.id_column is not None:
+                            frame[self.id_column] = kept(clean.respondent)
+                        frame["row"] = clean.rows[keep]
+                        frame = frame.join(self.passthrough.iloc[window].reset_index(drop=True))
+                        frame = frame.join(scores)
+                        frame["n_missing"] = kept(clean.missing_count).to_numpy()
+                        frame["n_invalid"] = kept(clean.invalid_count).to_numpy()
+                        if self.found is not None and self.found.repeated.any():
+                            frame["duplicate_id"] = self.found.repeated[position : position + m][keep]
+                        frame = frame.join(indices)
+                        if flag_careless:
+                            skipped = []
+                            flags = careless_flags(
+                                indices,
+                                n_likert,
+                                careless_thresholds,
+                                n_pairs=evenodd_pairs(self.instruments),
+                                skipped=skipped,
+                            )
+                            frame = frame.join(flags)
+                            flagged += int(flags["careless"].sum())
+                            total += len(flags)
+                        if include_items:
+                            frame = frame.join(values[scored_ids].add_prefix(ITEM_PREFIX))
+                        text = write_csv(frame, index=False, sep=separator)
+                        scores_file.write(text if kept_position == 0 else text.split("\n", 1)[1])
+                        for name in names:
+                            scores[name].to_numpy(dtype=float).tofile(spills[name])
+                        position += m
+                        kept_position += k
+                    if position != self.n:
+                        raise Unstreamable("the file changed while it was read")
+                    tail = self._tail_lines(drift)
+                    sink.add(tail, None, first=False, file=report_file, whole=True)
+                    sink.finish(report_file)
+                finally:
+                    scores_file.close()
+                    if report_file is not None:
+                        report_file.close()
+            described = []
+            for name in names:
+                spills[name].seek(0)
+                column = np.fromfile(spills[name], dtype=float)
+                described.append(describe_scores(pd.DataFrame({name: column})))
+            notes = list(self.layout.notes)
+            if flag_careless:
+                notes.append(careless_note(flagged, total, skipped))
+        finally:
+            for spill in spills.values():
+                spill.close()
+        return StreamedScores(
+            report=sink.report(
+                path=self.display,
+                n_records=self.n,
+                invalid=self.invalid,
+                source=self.layout.source,
+                detection=self.layout.detection,
+            ),
+            path=out,
+            report_path=report,
+            instruments=self.instruments,
+            counted=self._counted(kept_position),
+            described=pd.concat(described) if described else describe_scores(pd.DataFrame()),
+            careless=flagged if flag_careless else None,
+            dropped_columns=list(self.reasons),
+            dropped_reasons=dict(self.reasons),
+            keying=self.keying,
+            warnings=keying_warnings(self.keying),
+            notes=notes,
+        )
+
+    def _tail_lines(self, drift: str) -> pd.DataFrame:
+        """The lines after the validation's: drift (before scoring) and the identifier columns dropped."""
+        names = set(score_ids(self.instruments))
+        checked = _Validated(DataQualityReport(issues=self.codes_seen, invalid=self.invalid))
+        lines = check_drift(
+            self.first,
+            checked,
+            self.instruments,
+            drift=drift,
+            id_column=self.id_column,
+            wave_column=self.wave_column,
+            expected=lambda c: c in names or is_recomputed(c),
+        )
+        if (lines["severity"] == "error").any():
+            raise Unstreamable("drift stops scoring")
+        report = DataQualityReport(issues=lines)
+        if self.reasons:
+            report = _with_identifier_lines(report, self.reasons)
+        return report.issues
+
+    def _counted(self, n: int) -> str:
+        if self.id_column is None:
+            return counted_text(n, n)
+        unique = self.unique
+        wave = next(
+            (c for c in (self.wave_column, "redcap_event_name") if c and c in self.passthrough.columns), None
+        )
+        waves = (wave, int(self.passthrough[wave].nunique())) if wave is not None else None
+        return counted_text(n, unique, waves)
+
+
+def _compact(column):
+    """A block's text column held compactly: codes into its distinct values when they are few."""
+    encoded = column.dictionary_encode()
+    return encoded if len(encoded.dictionary) * 4 < len(column) else column
+
+
+def _text_column(parts) -> pd.Series:
+    """A column's compact blocks as the whole-file reader's ``str`` column."""
+    import pyarrow as pa
+
+    decoded = [p.dictionary_decode() if pa.types.is_dictionary(p.type) else p for p in parts]
+    column = pa.chunked_array(decoded, type=pa.string())
+    return pd.Series(pd.array(column, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), copy=False)
+
+
+def keyed_values(code: np.ndarray, item) -> np.ndarray:
+    """An item's int8 codes as the whole-file path's keyed floats (NaN missing; reversed: min + max - x)."""
+    values = np.where(code == MISSING_CODE, np.nan, code.astype(float))
+    if item.reverse:
+        low, high = item.value_range
+        np.subtract(low + high, values, out=values)
+    return values
+
+
+@dataclass
+class _Validated:
+    """What :func:`~sdt_survey.responses.check_drift` reads of a validation: the report's coded lines."""
+
+    report: DataQualityReport
+    reasons: Any = None
+
+
+class _KeyedCodes:
+    """The keyed items as :func:`audit_keying` reads them (``columns``, ``frame[items]``), built on demand.
+
+    A subscale's items become floats (reverse keys applied) only while its
+    audit runs, so the whole keyed table is never held.
+    """
+
+    def __init__(self, codes: Mapping[str, np.ndarray], items) -> None:
+        self._codes = codes
+        self._items = {item.id: item for item in items}
+        self.columns = pd.Index(list(self._items))
+
+    def __getitem__(self, columns: Sequence[str]) -> pd.DataFrame:
+        out = {}
+        for item_id in columns:
+            out[item_id] = keyed_values(self._codes[item_id], self._items[item_id])
+        return pd.DataFrame(out)
+
+
+__all__ = ["STREAM_MIN_BYTES", "StreamedScores", "score_streaming", "stream_refusal"]

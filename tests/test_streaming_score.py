@@ -1,0 +1,270 @@
+"""A large file scored a block of rows at a time writes what the whole-file path writes (issue 17).
+
+``sdt-survey score`` streams a large plain CSV (:mod:`sdt_survey.scoring.streaming`):
+the scores file, the data-quality report and the terminal text must be byte for
+byte those of the whole-file path, for every kind of fault and every option it
+takes; a run it does not take (an option, a file that reads differently, a
+blocking error) must fall back to the whole-file path and give exactly what it
+gives. Here the size threshold is lowered and the blocks made a few dozen rows
+long, so that small files stream and every block boundary is crossed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import sdt_survey
+from sdt_survey.cli import cli
+from sdt_survey.instrument.load import bundled_instruments
+from sdt_survey.scoring import stream_read, streaming
+
+BPN = sdt_survey.load_instrument("bpn-residency")
+ITEMS = list(BPN.item_ids)
+IDENTICAL = Path(__file__).parent / "data" / "intake_identical" / "responses.csv"
+
+
+def _write_faulty(path: Path, n: int = 1500, seed: int = 5, wave: bool = True) -> Path:
+    """Responses with every fault the streamed path meets: codes out of range, text, fractions, empty
+    answers and rows, a blank line, repeated and missing ids, repeats across waves."""
+    rng = np.random.default_rng(seed)
+    lines = [",".join(["resident", "program", "pgy", *ITEMS, *(["wave"] if wave else [])])]
+    for i in range(n):
+        answers = [str(v) if rng.random() > 0.05 else "" for v in rng.integers(1, 6, len(ITEMS))]
+        r = rng.random()
+        if r < 0.02:
+            answers[rng.integers(len(ITEMS))] = "7"
+        elif r < 0.04:
+            answers[rng.integers(len(ITEMS))] = "agree"
+        elif r < 0.05:
+            answers[rng.integers(len(ITEMS))] = "2.5"
+        elif r < 0.06:
+            answers = [""] * len(ITEMS)
+        rid = f"R{i:05d}"
+        if rng.random() < 0.02:
+            rid = f"R{rng.integers(0, n):05d}"
+        elif rng.random() < 0.01:
+            rid = ""
+        if i % 7 == 0:
+            answers = ["3"] * len(ITEMS)  # straight-lining, for the careless flags
+        cells = [rid, f"P{rng.integers(1, 9):02d}", str(rng.integers(1, 6)), *answers]
+        if wave:
+            cells.append(str(1 + (rng.random() < 0.1)))
+        lines.append(",".join(cells))
+        if i == n // 3:
+            lines.append("," * (len(cells) - 1))  # a row of empty cells
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Stream every file, in blocks of a few dozen rows."""
+    monkeypatch.setattr(stream_read, "STREAM_BLOCK_BYTES", 2048)
+    monkeypatch.setattr(stream_read, "STREAM_ROWS", 1)
+    return monkeypatch
+
+
+def _score(tmp_path: Path, monkeypatch, responses: Path, args: list[str], *, stream: bool, name: str):
+    """Exit code, terminal text, scores and report bytes, and whether the run streamed."""
+    monkeypatch.setattr(streaming, "STREAM_MIN_BYTES", 0 if stream else 1 << 60)
+    streamed = []
+    original = streaming.score_streaming
+
+    def recorded(*a, **k):
+        result = original(*a, **k)
+        streamed.append(result is not None)
+        return result
+
+    monkeypatch.setattr(streaming, "score_streaming", recorded)
+    folder = tmp_path / name
+    folder.mkdir()
+    out, report = folder / "scores.csv", folder / "report.csv"
+    result = CliRunner().invoke(
+        cli, ["score", "bpn-residency", str(responses), "--out", str(out), "--report", str(report), *args]
+    )
+    text = result.output.replace(str(folder), "FOLDER")
+    files = [p.read_bytes() if p.exists() else None for p in (out, report)]
+    return result.exit_code, text, *files, any(streamed)
+
+
+def _both(tmp_path, monkeypatch, responses, args):
+    whole = _score(tmp_path, monkeypatch, responses, args, stream=False, name="whole")
+    streamed = _score(tmp_path, monkeypatch, responses, args, stream=True, name="streamed")
+    return whole, streamed
+
+
+OPTIONS = [
+    ["--id-column", "resident", "--invalid", "as-missing", "--duplicates", "keep-all"],
+    ["--id-column", "resident", "--invalid", "as-missing", "--duplicates", "keep-first", "--flag-careless"],
+    ["--id-column", "resident", "--invalid", "as-missing", "--duplicates", "keep-last", "--include-items"],
+    [
+        "--id-column",
+        "resident",
+        "--invalid",
+        "as-missing",
+        "--wave-column",
+        "wave",
+        "--duplicates",
+        "keep-all",
+    ],
+    ["--invalid", "as-missing", "--identifier", "program"],
+    ["--id-column", "resident", "--invalid", "as-missing", "--duplicates", "keep-all", "--keep-identifiers"],
+    [
+        "--id-column",
+        "resident",
+        "--invalid",
+        "as-missing",
+        "--duplicates",
+        "keep-all",
+        "--flag-careless",
+        "--careless-threshold",
+        "evenodd=0.5",
+        "--drift",
+        "warn",
+    ],
+]
+
+
+@pytest.mark.parametrize("args", OPTIONS, ids=lambda a: " ".join(a[2:6]))
+def test_streamed_files_and_text_are_the_whole_file_paths(tmp_path, small_blocks, args):
+    responses = _write_faulty(tmp_path / "responses.csv")
+    whole, streamed = _both(tmp_path, small_blocks, responses, args)
+    assert streamed[4] and not whole[4], "the streamed run must stream, the other not"
+    assert streamed[0] == whole[0] == 0, streamed[1]
+    assert streamed[1] == whole[1]
+    assert streamed[2] == whole[2]
+    assert streamed[3] == whole[3]
+
+
+def test_streamed_run_writes_the_recorded_bytes(tmp_path, small_blocks):
+    """The file with every kind of fault (and a duration column) gives the bytes recorded before issue 17."""
+    args = [
+        "--id-column",
+        "resident",
+        "--invalid",
+        "as-missing",
+        "--duplicates",
+        "keep-all",
+        "--flag-careless",
+    ]
+    code, _, scores, report, streamed = _score(
+        tmp_path, small_blocks, IDENTICAL, args, stream=True, name="streamed"
+    )
+    assert streamed and code == 0
+    assert scores == (IDENTICAL.parent / "expected_scores.csv").read_bytes()
+    assert report == (IDENTICAL.parent / "expected_report.csv").read_bytes()
+
+
+def test_tsv_output_and_a_file_without_faults(tmp_path, small_blocks):
+    rng = np.random.default_rng(2)
+    rows = [",".join(["resident", *ITEMS])]
+    rows += [",".join([f"R{i}", *map(str, rng.integers(1, 6, len(ITEMS)))]) for i in range(400)]
+    responses = tmp_path / "clean.csv"
+    responses.write_text("\n".join(rows) + "\n")
+    for stream, name in ((False, "whole"), (True, "streamed")):
+        small_blocks.setattr(streaming, "STREAM_MIN_BYTES", 0 if stream else 1 << 60)
+        out = tmp_path / f"{name}.tsv"
+        result = CliRunner().invoke(
+            cli, ["score", "bpn-residency", str(responses), "--id-column", "resident", "--out", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "whole.tsv").read_bytes() == (tmp_path / "streamed.tsv").read_bytes()
+
+
+@pytest.mark.parametrize("kind", ["invalid cells", "a repeated id"])
+def test_a_blocking_error_is_the_whole_file_paths_error(tmp_path, small_blocks, kind):
+    if kind == "invalid cells":
+        responses = _write_faulty(tmp_path / "responses.csv")
+    else:
+        rng = np.random.default_rng(4)
+        rows = [",".join(["resident", *ITEMS])]
+        rows += [",".join([f"R{i % 290}", *map(str, rng.integers(1, 6, len(ITEMS)))]) for i in range(300)]
+        responses = tmp_path / "responses.csv"
+        responses.write_text("\n".join(rows) + "\n")
+    whole, streamed = _both(tmp_path, small_blocks, responses, ["--id-column", "resident"])
+    assert whole[0] == streamed[0] == 1
+    assert streamed[1] == whole[1] and "no scores written" in whole[1]
+    assert streamed[2] is None and whole[2] is None  # no scores
+    assert streamed[3] == whole[3] is not None  # the full report, written by the whole-file path
+    assert not streamed[4]
+
+
+def test_an_existing_output_is_not_replaced_without_force(tmp_path, small_blocks):
+    responses = _write_faulty(tmp_path / "responses.csv", n=300)
+    small_blocks.setattr(streaming, "STREAM_MIN_BYTES", 0)
+    out = tmp_path / "scores.csv"
+    out.write_text("keep me\n")
+    args = ["score", "bpn-residency", str(responses), "--invalid", "as-missing", "--out", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code != 0 and out.read_text() == "keep me\n"
+    result = CliRunner().invoke(cli, [*args, "--force"])
+    assert result.exit_code == 0 and out.read_text().startswith("row,resident,program")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["responses.csv", "scores.csv"]  # no temporary left
+
+
+@pytest.mark.parametrize(
+    "edit",
+    ["apostrophe", "ragged", "blank line"],
+)
+def test_a_file_that_reads_differently_in_blocks_falls_back(tmp_path, small_blocks, edit):
+    responses = _write_faulty(tmp_path / "responses.csv", n=400)
+    lines = responses.read_text().splitlines()
+    if edit == "apostrophe":
+        lines[50] = lines[50].replace("P0", "P'0", 1)
+    elif edit == "ragged":
+        lines[60] += ",extra"
+    else:
+        lines.insert(70, "")
+    responses.write_text("\n".join(lines) + "\n")
+    args = ["--id-column", "resident", "--invalid", "as-missing", "--duplicates", "keep-all"]
+    whole, streamed = _both(tmp_path, small_blocks, responses, args)
+    # A blank line is read by both parsers as a row of empty cells (a blank_line in the report): it streams.
+    assert streamed[4] == (edit == "blank line")
+    assert streamed[:4] == whole[:4]
+    assert edit != "blank line" or b"blank_line" in whole[3]
+
+
+def test_what_streams_is_decided_in_one_place(tmp_path, monkeypatch):
+    monkeypatch.setattr(streaming, "STREAM_MIN_BYTES", 100)
+    big = _write_faulty(tmp_path / "responses.csv", n=50)
+    refusal = streaming.stream_refusal
+    assert refusal([BPN], big, "s.csv") is None
+    assert refusal([BPN], big, "s.tsv", "report.csv", id_column="resident", duplicates="keep-all") is None
+    refused = {
+        "parquet out": refusal([BPN], big, "s.parquet"),
+        "json report": refusal([BPN], big, "s.csv", "report.json"),
+        "excel in": refusal([BPN], tmp_path / "r.xlsx", "s.csv"),
+        "zscores": refusal([BPN], big, "s.csv", zscores="sample"),
+        "exclude": refusal([BPN], big, "s.csv", exclude_flagged=True),
+        "pseudonyms": refusal([BPN], big, "s.csv", pseudonymize_key="k.key"),
+        "mapping": refusal([BPN], big, "s.csv", mapping={"x": "as1"}),
+        "platform": refusal([BPN], big, "s.csv", source="redcap"),
+        "no id": refusal([BPN], big, "s.csv", duplicates="keep-all"),
+        "bad policy": refusal([BPN], big, "s.csv", invalid="ignore"),
+    }
+    from sdt_survey.responses import text_encoding
+
+    with text_encoding("cp1252"):
+        refused["encoding"] = refusal([BPN], big, "s.csv")
+    assert all(refused.values()), refused
+    monkeypatch.setattr(streaming, "STREAM_MIN_BYTES", 1 << 40)
+    assert "smaller" in refusal([BPN], big, "s.csv")
+    # An instrument with an item that is not a whole-number code (a slider, free text) is read whole.
+    other = [
+        inst
+        for name in bundled_instruments()
+        for inst in [sdt_survey.load_instrument(name)]
+        if any(item.type not in ("likert", "single") for item in inst.items)
+    ]
+    assert other and "item" in refusal(other[:1], big, "s.csv")
+
+
+def test_the_cli_streams_only_the_table_format(tmp_path, small_blocks):
+    responses = _write_faulty(tmp_path / "responses.csv", n=200)
+    args = ["--invalid", "as-missing", "--format", "json"]
+    whole, streamed = _both(tmp_path, small_blocks, responses, args)
+    assert not streamed[4] and streamed[:4] == whole[:4]
