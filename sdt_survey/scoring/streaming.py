@@ -46,7 +46,6 @@ from ..files import Transaction
 from ..instrument import Instrument, load_instruments
 from ..responses import ITEM_PREFIX, WAVE_COLUMNS, DataQualityReport, check_drift, validate_responses
 from ..responses.drift import STAMP_COLUMNS
-from ..responses.duplicates import find_duplicates
 from ..responses.model import INVALID_POLICIES, ISSUE_COLUMNS
 from ..responses.validate import numeric_where_unambiguous
 from .careless import (
@@ -62,6 +61,7 @@ from .identifiers import detect_identifier_columns
 from .intake import _with_identifier_lines, is_recomputed
 from .keying import audit_keying, keying_warnings
 from .scores import reverse_key, score_ids, subscale_scores
+from .stream_ids import IdHashes, distinct_count, text_hashes
 from .stream_lines import MISSING_CODE, LineSink, duplicate_lines
 from .stream_read import Unstreamable, read_blocks, release_memory, scan_text
 
@@ -308,6 +308,7 @@ class _Run:
     def gather(self) -> None:
         codes: dict[str, list[np.ndarray]] = {item.id: [] for item in self.scored}
         respondent, rows, raw = [], [], {}
+        self.ids, own, raw_own = IdHashes(), [], []
         codes_seen: list[pd.DataFrame] = []
         import pyarrow as pa
 
@@ -318,6 +319,7 @@ class _Run:
                 self.first = replace(read, frame=read.frame.iloc[:0])
                 self.layout = layout
                 raw = {c: [] for c in read.passthrough}
+                self.wave = self.wave_column or next((c for c in WAVE_COLUMNS if c in raw), None)
             for item in self.scored:
                 values = clean.values[item.id].to_numpy(dtype=float)
                 code = np.where(np.isnan(values), MISSING_CODE, values).astype(np.int8)
@@ -326,6 +328,9 @@ class _Run:
                 codes[item.id].append(code)
             if self.id_column is not None:
                 respondent.append(pa.array(clean.respondent.to_numpy(dtype=object), type=pa.string()))
+                own.append(self.ids.add(clean.respondent, [read.frame[self.wave]] if self.wave else []))
+                if self.id_column in raw:
+                    raw_own.append(text_hashes(read.frame[self.id_column]))
             rows.append(np.asarray(clean.rows, dtype=np.int64))
             for column in raw:
                 raw[column].append(_compact(pa.array(read.frame[column]).cast(pa.string())))
@@ -348,6 +353,9 @@ class _Run:
             else None
         )
         self.raw = raw
+        self.own = np.concatenate(own) if own else None
+        self.raw_own = np.concatenate(raw_own) if raw_own else None
+        del own, raw_own
         seen = pd.concat(codes_seen, ignore_index=True) if codes_seen else pd.DataFrame(columns=ISSUE_COLUMNS)
         self.codes_seen = seen.drop_duplicates(["problem", "column", "item", "value"]).reset_index(drop=True)
 
@@ -369,28 +377,10 @@ class _Run:
         del self.raw
         # The completion time, as the whole-file path reads it (typed, before identifier columns go).
         self.duration_column = next((c for c in DURATION_COLUMNS if c in raw.columns), None)
-        wave = self.wave_column or next((c for c in WAVE_COLUMNS if c in raw.columns), None)
         self.found = None
         self.keep = np.ones(self.n, dtype=bool)
         self.unique = self.n
-        if self.id_column is not None:
-            keys = [raw[wave].astype("string")] if wave else []
-            self.found = find_duplicates(
-                self.respondent,
-                keys,
-                self.rows,
-                id_column=self.id_column,
-                wave_column=wave,
-                duplicates=self.duplicates,
-                invalid=self.invalid,
-            )
-            del keys
-            if self.found.repeated.any() and self.duplicates == "error" and self.invalid == "error":
-                raise Unstreamable("repeated ids stop scoring")
-            self.keep = self.found.keep
-            kept_ids = self.respondent if bool(self.keep.all()) else self.respondent[self.keep]
-            self.unique = int(kept_ids.nunique())
-            del kept_ids
+        respondents = self._ids(raw, keep_identifiers) if self.id_column is not None else None
         # The repeated ids' lines hold their ids: the ids are not needed again.
         del self.respondent
         everyone = bool(self.keep.all())
@@ -408,7 +398,7 @@ class _Run:
                 raw[list(self.passthrough.columns)],
                 declared=[c for c in identifiers if c != self.id_column],
                 exclude={self.id_column, *wave_columns, *DURATION_COLUMNS},
-                respondents=int(raw[self.id_column].nunique()) if self.id_column is not None else None,
+                respondents=respondents,
             )
         del raw
         self.reasons = reasons
@@ -423,6 +413,33 @@ class _Run:
         self.mahalanobis = self._mahalanobis()
         del self.codes
         release_memory()
+
+    def _ids(self, raw: pd.DataFrame, keep_identifiers: bool) -> int | None:
+        """Repeated ids (the lines, which records are kept), distinct ids kept, and distinct ids as read."""
+        respondents = None
+        respondent = self.respondent
+        wave = self.wave
+        self.found = self.ids.repeats(
+            lambda at: respondent.iloc[at],
+            lambda at: [raw[wave].iloc[at]] if wave else [],
+            self.rows,
+            id_column=self.id_column,
+            wave_column=wave,
+            duplicates=self.duplicates,
+            invalid=self.invalid,
+        )
+        del self.ids
+        if self.found.repeated.any() and self.duplicates == "error" and self.invalid == "error":
+            raise Unstreamable("repeated ids stop scoring")
+        self.keep = self.found.keep
+        present = respondent.notna().to_numpy()
+        self.unique = distinct_count(self.own, present & self.keep, lambda at: respondent.iloc[at])
+        if self.raw_own is not None and not keep_identifiers:
+            column = raw[self.id_column]
+            present = column.notna().to_numpy()
+            respondents = distinct_count(self.raw_own, present, lambda at: column.iloc[at])
+        del present, self.own, self.raw_own
+        return respondents
 
     def _mahalanobis(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The whole-file path's Mahalanobis columns: the same complete keyed rows, the same products."""
