@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -268,3 +269,34 @@ def test_the_cli_streams_only_the_table_format(tmp_path, small_blocks):
     args = ["--invalid", "as-missing", "--format", "json"]
     whole, streamed = _both(tmp_path, small_blocks, responses, args)
     assert not streamed[4] and streamed[:4] == whole[:4]
+
+
+@pytest.mark.parametrize("buckets", [1, 3])
+def test_ids_whose_hashes_collide_are_told_apart_exactly(tmp_path, small_blocks, buckets):
+    """Repeated and distinct ids come from 64-bit hashes, confirmed on the exact ids: with every id
+    hashed into one (or three) values, the streamed run still writes the whole-file path's bytes."""
+    from sdt_survey.scoring import stream_ids
+
+    real = stream_ids.text_hashes
+
+    def colliding(values):
+        return real(values) % np.uint64(buckets)
+
+    small_blocks.setattr(stream_ids, "text_hashes", colliding)
+    small_blocks.setattr(streaming, "text_hashes", colliding)
+    responses = _write_faulty(tmp_path / "responses.csv", n=600)
+    for args in (OPTIONS[1], OPTIONS[3]):
+        folder = tmp_path / str(len(args))
+        folder.mkdir()
+        whole, streamed = _both(folder, small_blocks, responses, args)
+        assert streamed[4] and streamed[0] == whole[0] == 0
+        assert streamed[1:4] == whole[1:4]
+
+
+def test_distinct_count_corrects_collisions():
+    from sdt_survey.scoring.stream_ids import distinct_count
+
+    column = pd.Series(["a", "b", "a", None, "c", "b", "d"])
+    present = column.notna().to_numpy()
+    for hashes in (np.zeros(7, dtype=np.uint64), np.array([1, 1, 1, 0, 2, 2, 1], dtype=np.uint64)):
+        assert distinct_count(hashes, present, lambda at: column.iloc[at]) == column.nunique() == 4
