@@ -63,7 +63,7 @@ from .keying import audit_keying, keying_warnings
 from .scores import reverse_key, score_ids, subscale_scores
 from .stream_ids import IdHashes, distinct_count, text_hashes
 from .stream_lines import MISSING_CODE, LineSink, duplicate_lines
-from .stream_read import Unstreamable, read_blocks, release_memory, scan_text
+from .stream_read import Unstreamable, lean_memory, read_blocks, release_memory, scan_text
 
 #: Files from this size (bytes) are scored by :func:`score_streaming`; smaller ones are read whole.
 STREAM_MIN_BYTES = 4 << 20
@@ -250,18 +250,19 @@ def score_streaming(
     )
     try:
         scan_text(run.path)
-        run.gather()
-        return run.write(
-            Path(out),
-            None if report is None else Path(report),
-            overwrite=overwrite,
-            flag_careless=flag_careless,
-            careless_thresholds=careless_thresholds,
-            identifiers=identifiers,
-            keep_identifiers=keep_identifiers,
-            include_items=include_items,
-            drift=drift,
-        )
+        with lean_memory():
+            run.gather()
+            return run.write(
+                Path(out),
+                None if report is None else Path(report),
+                overwrite=overwrite,
+                flag_careless=flag_careless,
+                careless_thresholds=careless_thresholds,
+                identifiers=identifiers,
+                keep_identifiers=keep_identifiers,
+                include_items=include_items,
+                drift=drift,
+            )
     except (Unstreamable, SdtSurveyError):
         # The whole-file path reads it (and raises what it raises, with its whole report).
         return None
@@ -308,7 +309,8 @@ class _Run:
     def gather(self) -> None:
         codes: dict[str, list[np.ndarray]] = {item.id: [] for item in self.scored}
         respondent, rows, raw = [], [], {}
-        self.ids, own, raw_own = IdHashes(), [], []
+        self.ids, own = IdHashes(), []
+        as_read: list[tuple[np.ndarray, np.ndarray]] = []  # the ids as read, where they are not the ids
         codes_seen: list[pd.DataFrame] = []
         import pyarrow as pa
 
@@ -318,8 +320,13 @@ class _Run:
                 self._check_layout(read)
                 self.first = replace(read, frame=read.frame.iloc[:0])
                 self.layout = layout
-                raw = {c: [] for c in read.passthrough}
-                self.wave = self.wave_column or next((c for c in WAVE_COLUMNS if c in raw), None)
+                self.wave = self.wave_column or next((c for c in WAVE_COLUMNS if c in read.passthrough), None)
+                # The id column as read is kept only where it is not the ids (see _ids).
+                self.id_as_read = self.id_column in read.passthrough and self.id_column not in (
+                    self.wave,
+                    *DURATION_COLUMNS,
+                )
+                raw = {c: [] for c in read.passthrough if not (self.id_as_read and c == self.id_column)}
             for item in self.scored:
                 values = clean.values[item.id].to_numpy(dtype=float)
                 code = np.where(np.isnan(values), MISSING_CODE, values).astype(np.int8)
@@ -329,8 +336,12 @@ class _Run:
             if self.id_column is not None:
                 respondent.append(pa.array(clean.respondent.to_numpy(dtype=object), type=pa.string()))
                 own.append(self.ids.add(clean.respondent, [read.frame[self.wave]] if self.wave else []))
-                if self.id_column in raw:
-                    raw_own.append(text_hashes(read.frame[self.id_column]))
+                if self.id_as_read:
+                    text = read.frame[self.id_column].to_numpy(dtype=object)
+                    ids = clean.respondent.to_numpy(dtype=object)
+                    other = np.flatnonzero(~(text == ids) & ~(pd.isna(text) & pd.isna(ids)))
+                    if len(other):
+                        as_read.append((other + sum(len(r) for r in rows), text[other]))
             rows.append(np.asarray(clean.rows, dtype=np.int64))
             for column in raw:
                 raw[column].append(_compact(pa.array(read.frame[column]).cast(pa.string())))
@@ -340,8 +351,9 @@ class _Run:
             codes_seen.append(coded.drop_duplicates(["problem", "column", "item", "value"]))
         if self.first is None:
             raise Unstreamable("the file holds no records")
-        self.codes = {item: np.concatenate(parts) for item, parts in codes.items()}
-        del codes
+        self.codes = {}
+        for item in list(codes):
+            self.codes[item] = np.concatenate(codes.pop(item))  # a part's worth more at a time, not all
         self.rows = np.concatenate(rows)
         if len(self.rows) and self.rows.max() < np.iinfo(np.int32).max:
             self.rows = self.rows.astype(np.int32)  # half the memory; the same numbers in every line
@@ -354,8 +366,12 @@ class _Run:
         )
         self.raw = raw
         self.own = np.concatenate(own) if own else None
-        self.raw_own = np.concatenate(raw_own) if raw_own else None
-        del own, raw_own
+        del own
+        self.as_read = (
+            (np.concatenate([a for a, _ in as_read]), np.concatenate([t for _, t in as_read]))
+            if as_read
+            else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object))
+        )
         seen = pd.concat(codes_seen, ignore_index=True) if codes_seen else pd.DataFrame(columns=ISSUE_COLUMNS)
         self.codes_seen = seen.drop_duplicates(["problem", "column", "item", "value"]).reset_index(drop=True)
 
@@ -373,38 +389,41 @@ class _Run:
     # ------------------------------------------------------------------ whole-sample steps
 
     def _whole_sample(self, identifiers: Sequence[str], keep_identifiers: bool) -> None:
+        self.found = None
+        self.keep = np.ones(self.n, dtype=bool)
+        self.unique = self.n
+        # Repeated ids first, from hashes (no other column is decoded yet).
+        respondents = self._ids(keep_identifiers) if self.id_column is not None else None
+        # The repeated ids' lines hold their ids: the ids are not needed again.
+        del self.respondent
         raw = pd.DataFrame({c: _text_column(parts) for c, parts in self.raw.items()}, copy=False)
         del self.raw
         # The completion time, as the whole-file path reads it (typed, before identifier columns go).
         self.duration_column = next((c for c in DURATION_COLUMNS if c in raw.columns), None)
-        self.found = None
-        self.keep = np.ones(self.n, dtype=bool)
-        self.unique = self.n
-        respondents = self._ids(raw, keep_identifiers) if self.id_column is not None else None
-        # The repeated ids' lines hold their ids: the ids are not needed again.
-        del self.respondent
         everyone = bool(self.keep.all())
         typed = numeric_where_unambiguous(raw, keep_text=[self.id_column] if self.id_column else [])
-        self.passthrough = typed if everyone else typed.loc[self.keep].reset_index(drop=True)
-        del typed
-        self.duration = self.passthrough[self.duration_column] if self.duration_column is not None else None
+        # Each column's type in the whole file: pass 2 types each block's columns alike (_other_columns).
+        self.types = dict(typed.dtypes)
         reasons: dict[str, str] = {}
         if not keep_identifiers:
-            missing = [c for c in identifiers if c not in self.passthrough.columns and c != self.id_column]
+            missing = [c for c in identifiers if c not in typed.columns and c != self.id_column]
             if missing:
                 raise SdtSurveyError(f"identifier column(s) not in the file: {', '.join(missing)}")
             wave_columns = {*WAVE_COLUMNS, self.wave_column} - {None}
             reasons = detect_identifier_columns(
-                raw[list(self.passthrough.columns)],
+                raw[list(typed.columns)],
                 declared=[c for c in identifiers if c != self.id_column],
                 exclude={self.id_column, *wave_columns, *DURATION_COLUMNS},
                 respondents=respondents,
             )
         del raw
         self.reasons = reasons
-        self.passthrough = self.passthrough.drop(columns=list(reasons))
-        if self.id_column is not None:
-            self.passthrough = self.passthrough.drop(columns=[self.id_column], errors="ignore")
+        self.columns = [c for c in typed.columns if c not in reasons and c != self.id_column]
+        wave = next((c for c in (self.wave_column, "redcap_event_name") if c and c in self.columns), None)
+        self.waves = None
+        if wave is not None:
+            self.waves = (wave, int((typed[wave] if everyone else typed[wave][self.keep]).nunique()))
+        del typed
         release_memory()
         if not everyone:
             self.codes = {item: code[self.keep] for item, code in self.codes.items()}
@@ -414,17 +433,17 @@ class _Run:
         del self.codes
         release_memory()
 
-    def _ids(self, raw: pd.DataFrame, keep_identifiers: bool) -> int | None:
+    def _ids(self, keep_identifiers: bool) -> int | None:
         """Repeated ids (the lines, which records are kept), distinct ids kept, and distinct ids as read."""
         respondents = None
         respondent = self.respondent
-        wave = self.wave
+        wave = _text_column(self.raw[self.wave]) if self.wave else None
         self.found = self.ids.repeats(
             lambda at: respondent.iloc[at],
-            lambda at: [raw[wave].iloc[at]] if wave else [],
+            lambda at: [wave.iloc[at]] if wave is not None else [],
             self.rows,
             id_column=self.id_column,
-            wave_column=wave,
+            wave_column=self.wave,
             duplicates=self.duplicates,
             invalid=self.invalid,
         )
@@ -434,11 +453,23 @@ class _Run:
         self.keep = self.found.keep
         present = respondent.notna().to_numpy()
         self.unique = distinct_count(self.own, present & self.keep, lambda at: respondent.iloc[at])
-        if self.raw_own is not None and not keep_identifiers:
-            column = raw[self.id_column]
-            present = column.notna().to_numpy()
-            respondents = distinct_count(self.raw_own, present, lambda at: column.iloc[at])
-        del present, self.own, self.raw_own
+        if self.id_as_read and not keep_identifiers:
+            # The ids as read: the ids, but where validation changed them (spaces, "NA").
+            where, text = self.as_read
+            hashes = self.own.copy()
+            hashes[where] = text_hashes(pd.Series(text, dtype=object))
+            present = respondent.notna().to_numpy().copy()
+            present[where] = ~pd.isna(text)
+
+            def as_read(at: np.ndarray) -> pd.Series:
+                values = respondent.iloc[at].to_numpy(dtype=object)
+                inside = np.isin(at, where)
+                values[inside] = text[np.searchsorted(where, at[inside])]
+                return pd.Series(values, dtype=object)
+
+            respondents = distinct_count(hashes, present, as_read)
+            del hashes
+        del present, self.own, self.as_read
         return respondents
 
     def _mahalanobis(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -483,7 +514,6 @@ class _Run:
         n_likert = sum(1 for inst in self.instruments for item in inst.items if item.type == "likert")
         scored_ids = [item.id for item in self.scored]
         separator = SEPARATORS[out.suffix.lower()]
-        duration = self.duration
         spills = {name: tempfile.TemporaryFile() for name in names}  # noqa: SIM115 (closed below)
         sink = LineSink()
         flagged = total = 0
@@ -498,9 +528,10 @@ class _Run:
                     else None
                 )
                 try:
-                    for _, clean, _ in self._blocks():
+                    for read, clean, _ in self._blocks():
                         m = len(clean.rows)
                         keep = self.keep[position : position + m]
+                        other = self._other_columns(read.frame, keep)
                         extra = duplicate_lines(
                             self.found,
                             self.rows,
@@ -529,14 +560,14 @@ class _Run:
                             values,
                             keyed,
                             self.instruments,
-                            None if duration is None else duration.iloc[window].reset_index(drop=True),
+                            None if self.duration_column is None else other[self.duration_column],
                             mahalanobis=distances,
                         )
                         frame = pd.DataFrame(index=scores.index)
                         if self.id_column is not None:
                             frame[self.id_column] = kept(clean.respondent)
                         frame["row"] = clean.rows[keep]
-                        frame = frame.join(self.passthrough.iloc[window].reset_index(drop=True))
+                        frame = frame.join(other[self.columns])
                         frame = frame.join(scores)
                         frame["n_missing"] = kept(clean.missing_count).to_numpy()
                         frame["n_invalid"] = kept(clean.invalid_count).to_numpy()
@@ -627,12 +658,23 @@ class _Run:
     def _counted(self, n: int) -> str:
         if self.id_column is None:
             return counted_text(n, n)
-        unique = self.unique
-        wave = next(
-            (c for c in (self.wave_column, "redcap_event_name") if c and c in self.passthrough.columns), None
-        )
-        waves = (wave, int(self.passthrough[wave].nunique())) if wave is not None else None
-        return counted_text(n, unique, waves)
+        return counted_text(n, self.unique, self.waves)
+
+    def _other_columns(self, frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+        """A block's other columns written (and the completion time), typed as in the whole file."""
+        duration = [self.duration_column] if self.duration_column else []
+        names = list(dict.fromkeys([*self.columns, *duration]))
+        block = frame[names].reset_index(drop=True)
+        numeric = [c for c in names if pd.api.types.is_numeric_dtype(self.types[c])]
+        if numeric:
+            # Every value of these columns is a plain number: the block's are too (or all missing).
+            typed = numeric_where_unambiguous(block[numeric])
+            for column in numeric:
+                values = typed[column]
+                if not pd.api.types.is_numeric_dtype(values):
+                    values = pd.Series(np.nan, index=block.index)
+                block[column] = values.astype(self.types[column])
+        return block if bool(keep.all()) else block.loc[keep].reset_index(drop=True)
 
 
 def _compact(column):
