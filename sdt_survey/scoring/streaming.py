@@ -64,6 +64,7 @@ from .scores import reverse_key, score_ids, subscale_scores
 from .stream_ids import IdHashes, distinct_count, text_hashes
 from .stream_lines import MISSING_CODE, LineSink, duplicate_lines
 from .stream_read import Unstreamable, lean_memory, read_blocks, release_memory, scan_text
+from .stream_spill import Block, BlockSpill
 
 #: Files from this size (bytes) are scored by :func:`score_streaming`; smaller ones are read whole.
 STREAM_MIN_BYTES = 4 << 20
@@ -250,7 +251,7 @@ def score_streaming(
     )
     try:
         scan_text(run.path)
-        with lean_memory():
+        with lean_memory(), run.spill:
             run.gather()
             return run.write(
                 Path(out),
@@ -288,6 +289,7 @@ class _Run:
         self.id_column, self.wave_column = id_column, wave_column
         self.invalid, self.duplicates, self.source = invalid, duplicates, source
         self.scored = [item for inst in instruments for item in inst.items if item.is_scored]
+        self.spill = BlockSpill()
 
     def _blocks(self):
         """Each block's responses and its validation (duplicates are a whole-file check, done apart)."""
@@ -315,6 +317,7 @@ class _Run:
         import pyarrow as pa
 
         self.first = None
+        scored_ids = [item.id for item in self.scored]
         for read, clean, layout in self._blocks():
             if self.first is None:
                 self._check_layout(read)
@@ -343,6 +346,7 @@ class _Run:
                     if len(other):
                         as_read.append((other + sum(len(r) for r in rows), text[other]))
             rows.append(np.asarray(clean.rows, dtype=np.int64))
+            self._spill(read, clean, [codes[item][-1] for item in scored_ids], scored_ids)
             for column in raw:
                 raw[column].append(_compact(pa.array(read.frame[column]).cast(pa.string())))
             # The lines drift reads (codes a scale lacks): each distinct one once, in the file's order.
@@ -374,6 +378,30 @@ class _Run:
         )
         seen = pd.concat(codes_seen, ignore_index=True) if codes_seen else pd.DataFrame(columns=ISSUE_COLUMNS)
         self.codes_seen = seen.drop_duplicates(["problem", "column", "item", "value"]).reset_index(drop=True)
+
+    def _spill(self, read, clean, codes: list[np.ndarray], scored_ids: list[str]) -> None:
+        """What pass 2 reads of a block, to the spill file (its values as the codes just checked)."""
+        m = len(clean.rows)
+        plain = pd.RangeIndex(m)
+        if (
+            list(clean.values.columns) != scored_ids
+            or not all(dtype == np.float64 for dtype in clean.values.dtypes)
+            or not clean.values.index.equals(plain)
+            or (clean.respondent is not None and not clean.respondent.index.equals(plain))
+        ):
+            raise Unstreamable("the validated values are not the items' codes as floats")
+        other = [c for c in read.passthrough if not (self.id_as_read and c == self.id_column)]
+        self.spill.add(
+            Block(
+                issues=clean.report.issues,
+                codes=np.stack(codes, axis=1) if codes else np.zeros((m, 0), dtype=np.int8),
+                respondent=None if clean.respondent is None else clean.respondent.to_numpy(dtype=object),
+                rows=np.asarray(clean.rows),
+                missing_count=clean.missing_count.to_numpy(),
+                invalid_count=clean.invalid_count.to_numpy(),
+                other=read.frame[other].reset_index(drop=True),
+            )
+        )
 
     def _check_layout(self, read) -> None:
         if read.absent_items:
@@ -528,10 +556,10 @@ class _Run:
                     else None
                 )
                 try:
-                    for read, clean, _ in self._blocks():
-                        m = len(clean.rows)
+                    for block in self.spill.blocks():
+                        m = len(block.rows)
                         keep = self.keep[position : position + m]
-                        other = self._other_columns(read.frame, keep)
+                        other = self._other_columns(block.other, keep)
                         extra = duplicate_lines(
                             self.found,
                             self.rows,
@@ -540,13 +568,13 @@ class _Run:
                             invalid=self.invalid,
                             duplicates=self.duplicates,
                         )
-                        sink.add(clean.report.issues, extra, first=position == 0, file=report_file)
+                        sink.add(block.issues, extra, first=position == 0, file=report_file)
                         everyone = bool(keep.all())
 
                         def kept(table, keep=keep, everyone=everyone):
                             return table if everyone else table.loc[keep].reset_index(drop=True)
 
-                        values = kept(clean.values)
+                        values = kept(block.values(scored_ids))
                         k = len(values)
                         keyed = reverse_key(values, self.instruments)
                         scores = subscale_scores(keyed, self.instruments)
@@ -565,12 +593,12 @@ class _Run:
                         )
                         frame = pd.DataFrame(index=scores.index)
                         if self.id_column is not None:
-                            frame[self.id_column] = kept(clean.respondent)
-                        frame["row"] = clean.rows[keep]
+                            frame[self.id_column] = pd.Series(block.respondent[keep], dtype=object)
+                        frame["row"] = block.rows[keep]
                         frame = frame.join(other[self.columns])
                         frame = frame.join(scores)
-                        frame["n_missing"] = kept(clean.missing_count).to_numpy()
-                        frame["n_invalid"] = kept(clean.invalid_count).to_numpy()
+                        frame["n_missing"] = block.missing_count[keep]
+                        frame["n_invalid"] = block.invalid_count[keep]
                         if self.found is not None and self.found.repeated.any():
                             frame["duplicate_id"] = self.found.repeated[position : position + m][keep]
                         frame = frame.join(indices)
@@ -594,8 +622,6 @@ class _Run:
                             scores[name].to_numpy(dtype=float).tofile(spills[name])
                         position += m
                         kept_position += k
-                    if position != self.n:
-                        raise Unstreamable("the file changed while it was read")
                     tail = self._tail_lines(drift)
                     sink.add(tail, None, first=False, file=report_file, whole=True)
                     sink.finish(report_file)
