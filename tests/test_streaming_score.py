@@ -300,3 +300,23 @@ def test_distinct_count_corrects_collisions():
     present = column.notna().to_numpy()
     for hashes in (np.zeros(7, dtype=np.uint64), np.array([1, 1, 1, 0, 2, 2, 1], dtype=np.uint64)):
         assert distinct_count(hashes, present, lambda at: column.iloc[at]) == column.nunique() == 4
+
+
+def test_other_columns_are_typed_as_in_the_whole_file(tmp_path, small_blocks):
+    """A column of numbers is typed over the whole file: a block where it is empty, or all whole numbers
+    while another block holds a fraction, is written as the whole-file path writes it."""
+    rng = np.random.default_rng(3)
+    rows = [",".join(["resident", "pgy", "score0", "cohort", "site", *ITEMS])]
+    for i in range(500):
+        pgy = "" if i < 120 else str(rng.integers(1, 6))
+        score0 = "2.5" if i == 400 else str(rng.integers(0, 9))
+        cohort = "NA" if i < 200 else "2024"
+        site = "007" if i == 450 else str(rng.integers(10, 20))  # a leading zero keeps it text
+        answers = map(str, rng.integers(1, 6, len(ITEMS)))
+        rows.append(",".join([f"R{i}", pgy, score0, cohort, site, *answers]))
+    responses = tmp_path / "typed.csv"
+    responses.write_text("\n".join(rows) + "\n")
+    whole, streamed = _both(tmp_path, small_blocks, responses, ["--id-column", "resident"])
+    assert streamed[4] and streamed[0] == whole[0] == 0, streamed[1]
+    assert streamed[1:4] == whole[1:4]
+    assert b",2.5," in streamed[2] and b",007," in streamed[2]

@@ -34,6 +34,7 @@ class Block:
     missing_count: np.ndarray
     invalid_count: np.ndarray
     other: pd.DataFrame  # the other columns, as read
+    typed: pd.DataFrame  # those validation made numbers of (in this block)
 
     def values(self, items: Sequence[str]) -> pd.DataFrame:
         """The items' validated values (floats, NaN missing), as :func:`validate_responses` gives them."""

@@ -391,6 +391,9 @@ class _Run:
         ):
             raise Unstreamable("the validated values are not the items' codes as floats")
         other = [c for c in read.passthrough if not (self.id_as_read and c == self.id_column)]
+        # The block's columns as validation typed them: pass 2 takes those the whole file types alike.
+        typed = clean.passthrough
+        numeric = [c for c in other if c in typed.columns and pd.api.types.is_numeric_dtype(typed[c])]
         self.spill.add(
             Block(
                 issues=clean.report.issues,
@@ -400,6 +403,7 @@ class _Run:
                 missing_count=clean.missing_count.to_numpy(),
                 invalid_count=clean.invalid_count.to_numpy(),
                 other=read.frame[other].reset_index(drop=True),
+                typed=typed[numeric].reset_index(drop=True),
             )
         )
 
@@ -559,7 +563,7 @@ class _Run:
                     for block in self.spill.blocks():
                         m = len(block.rows)
                         keep = self.keep[position : position + m]
-                        other = self._other_columns(block.other, keep)
+                        other = self._other_columns(block, keep)
                         extra = duplicate_lines(
                             self.found,
                             self.rows,
@@ -686,20 +690,16 @@ class _Run:
             return counted_text(n, n)
         return counted_text(n, self.unique, self.waves)
 
-    def _other_columns(self, frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    def _other_columns(self, frame: Block, keep: np.ndarray) -> pd.DataFrame:
         """A block's other columns written (and the completion time), typed as in the whole file."""
         duration = [self.duration_column] if self.duration_column else []
         names = list(dict.fromkeys([*self.columns, *duration]))
-        block = frame[names].reset_index(drop=True)
-        numeric = [c for c in names if pd.api.types.is_numeric_dtype(self.types[c])]
-        if numeric:
-            # Every value of these columns is a plain number: the block's are too (or all missing).
-            typed = numeric_where_unambiguous(block[numeric])
-            for column in numeric:
-                values = typed[column]
-                if not pd.api.types.is_numeric_dtype(values):
-                    values = pd.Series(np.nan, index=block.index)
-                block[column] = values.astype(self.types[column])
+        block = frame.other[names]
+        for column in [c for c in names if pd.api.types.is_numeric_dtype(self.types[c])]:
+            # Every value of the column is a plain number: the block's are too, or none is there.
+            there = column in frame.typed.columns
+            values = frame.typed[column] if there else pd.Series(np.nan, index=block.index)
+            block[column] = values.astype(self.types[column])
         return block if bool(keep.all()) else block.loc[keep].reset_index(drop=True)
 
 
