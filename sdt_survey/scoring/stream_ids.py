@@ -59,23 +59,28 @@ def distinct_count(hashes: np.ndarray, present: np.ndarray, texts: Callable[[np.
     >>> distinct_count(text_hashes(column), column.notna().to_numpy(), lambda at: column.iloc[at])
     2
     """
-    where = np.flatnonzero(present)
-    order = np.argsort(hashes[where], kind="stable")
-    where = where[order]
-    del order
-    ordered = hashes[where]
+    ordered = hashes[present]
+    ordered.sort()
     new = np.ones(len(ordered), dtype=bool)
     new[1:] = ordered[1:] != ordered[:-1]
     count = int(new.sum())
-    shared = np.flatnonzero(~new)  # a record whose hash is the one before's
-    if not len(shared):
+    if count == len(ordered):
         return count
-    same = _equal(texts(where[shared - 1]), texts(where[shared]))
+    shared = np.unique(ordered[~new])  # the hashes more than one record holds
+    del ordered, new
+    # Those records, by hash: consecutive records of one hash must hold one text.
+    where = np.flatnonzero(present & np.isin(hashes, shared))
+    where = where[np.argsort(hashes[where], kind="stable")]
+    ordered = hashes[where]
+    new = np.ones(len(ordered), dtype=bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    follow = np.flatnonzero(~new)
+    same = _equal(texts(where[follow - 1]), texts(where[follow]))
     if same.all():
         return count
     # Different texts under one hash (a collision): count those groups' texts exactly.
     group = np.cumsum(new) - 1
-    collided = np.isin(group, np.unique(group[shared[~same]]))
+    collided = np.isin(group, np.unique(group[follow[~same]]))
     exact = int(texts(where[collided]).nunique())
     return count - len(np.unique(group[collided])) + exact
 
@@ -121,21 +126,15 @@ class IdHashes:
         exact ids and keys; ``options`` are :func:`find_duplicates`'.
         """
         hashes = np.concatenate(self.keys)
-        missing = np.concatenate(self.missing)
+        present = ~np.concatenate(self.missing)
         self.keys, self.missing = [], []
         n = len(hashes)
-        where = np.flatnonzero(~missing)
-        del missing
-        order = np.argsort(hashes[where], kind="stable")
-        ordered = hashes[where[order]]
-        del hashes
-        twin = np.zeros(len(ordered), dtype=bool)
-        equal = ordered[1:] == ordered[:-1]
-        twin[1:] |= equal
-        twin[:-1] |= equal
-        del ordered, equal
-        candidates = np.sort(where[order[twin]])
-        del order, where, twin
+        ordered = hashes[present]
+        ordered.sort()
+        shared = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])  # the hashes more than one record holds
+        del ordered
+        candidates = np.flatnonzero(present & np.isin(hashes, shared)) if len(shared) else np.zeros(0, int)
+        del hashes, present
         found = find_duplicates(
             respondent(candidates).reset_index(drop=True),
             [k.reset_index(drop=True) for k in keys(candidates)],
