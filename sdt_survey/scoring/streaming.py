@@ -289,6 +289,7 @@ class _Run:
         self.id_column, self.wave_column = id_column, wave_column
         self.invalid, self.duplicates, self.source = invalid, duplicates, source
         self.scored = [item for inst in instruments for item in inst.items if item.is_scored]
+        self.kinds: dict[str, Any] = {}  # the other columns' types in the whole file (_learn_types)
         self.spill = BlockSpill()
 
     def _blocks(self):
@@ -394,6 +395,7 @@ class _Run:
         # The block's columns as validation typed them: pass 2 takes those the whole file types alike.
         typed = clean.passthrough
         numeric = [c for c in other if c in typed.columns and pd.api.types.is_numeric_dtype(typed[c])]
+        self._learn_types(typed, other, numeric)
         self.spill.add(
             Block(
                 issues=clean.report.issues,
@@ -406,6 +408,32 @@ class _Run:
                 typed=typed[numeric].reset_index(drop=True),
             )
         )
+
+    def _learn_types(self, typed: pd.DataFrame, other: list[str], numeric: list[str]) -> None:
+        """Each other column's type in the whole file (as :func:`numeric_where_unambiguous`), by block.
+
+        A column is a number column when no block holds a value that is not a
+        plain number (a block that validation left text holds none only if
+        it has no value at all), and whole numbers when every block's are.
+        """
+        for column in other:
+            kind = self.kinds.get(column)
+            if kind == "text":
+                continue
+            if column == self.id_column:
+                self.kinds[column] = "text"
+            elif column in numeric:
+                dtype = typed[column].dtype  # Int64, or the dtype of numbers with a fraction
+                whole = pd.api.types.is_integer_dtype(dtype) and (kind is None or kind == "Int64")
+                self.kinds[column] = "Int64" if whole else kind if kind not in (None, "Int64") else dtype
+            else:
+                # Text in this block: no value at all (one number then makes it a number), or not numbers.
+                probe = pd.concat(
+                    [typed[column], pd.Series(["1"], dtype=typed[column].dtype)], ignore_index=True
+                )
+                probed = numeric_where_unambiguous(probe.to_frame(column))[column]
+                if not pd.api.types.is_numeric_dtype(probed):
+                    self.kinds[column] = "text"
 
     def _check_layout(self, read) -> None:
         if read.absent_items:
@@ -433,29 +461,30 @@ class _Run:
         # The completion time, as the whole-file path reads it (typed, before identifier columns go).
         self.duration_column = next((c for c in DURATION_COLUMNS if c in raw.columns), None)
         everyone = bool(self.keep.all())
-        typed = numeric_where_unambiguous(raw, keep_text=[self.id_column] if self.id_column else [])
         # Each column's type in the whole file: pass 2 types each block's columns alike (_other_columns).
-        self.types = dict(typed.dtypes)
+        kinds = {c: self.kinds.get(c, "text") for c in raw.columns}
+        self.types = {
+            c: raw[c].dtype if kind == "text" else pd.Int64Dtype() if kind == "Int64" else kind
+            for c, kind in kinds.items()
+        }
         reasons: dict[str, str] = {}
         if not keep_identifiers:
-            missing = [c for c in identifiers if c not in typed.columns and c != self.id_column]
+            missing = [c for c in identifiers if c not in raw.columns and c != self.id_column]
             if missing:
                 raise SdtSurveyError(f"identifier column(s) not in the file: {', '.join(missing)}")
             wave_columns = {*WAVE_COLUMNS, self.wave_column} - {None}
             reasons = detect_identifier_columns(
-                raw[list(typed.columns)],
+                raw,
                 declared=[c for c in identifiers if c != self.id_column],
                 exclude={self.id_column, *wave_columns, *DURATION_COLUMNS},
                 respondents=respondents,
             )
-        del raw
         self.reasons = reasons
-        self.columns = [c for c in typed.columns if c not in reasons and c != self.id_column]
-        wave = next((c for c in (self.wave_column, "redcap_event_name") if c and c in self.columns), None)
-        self.waves = None
-        if wave is not None:
-            self.waves = (wave, int((typed[wave] if everyone else typed[wave][self.keep]).nunique()))
-        del typed
+        self.columns = [c for c in raw.columns if c not in reasons and c != self.id_column]
+        del raw
+        self.wave_counted = next(
+            (c for c in (self.wave_column, "redcap_event_name") if c and c in self.columns), None
+        )
         release_memory()
         if not everyone:
             self.codes = {item: code[self.keep] for item, code in self.codes.items()}
@@ -548,6 +577,7 @@ class _Run:
         separator = SEPARATORS[out.suffix.lower()]
         spills = {name: tempfile.TemporaryFile() for name in names}  # noqa: SIM115 (closed below)
         sink = LineSink()
+        self.waves_seen: list[pd.Series] = []
         flagged = total = 0
         skipped: list[str] = []
         position = kept_position = 0
@@ -564,6 +594,8 @@ class _Run:
                         m = len(block.rows)
                         keep = self.keep[position : position + m]
                         other = self._other_columns(block, keep)
+                        if self.wave_counted is not None:
+                            self.waves_seen.append(other[self.wave_counted].drop_duplicates())
                         extra = duplicate_lines(
                             self.found,
                             self.rows,
@@ -688,7 +720,11 @@ class _Run:
     def _counted(self, n: int) -> str:
         if self.id_column is None:
             return counted_text(n, n)
-        return counted_text(n, self.unique, self.waves)
+        waves = None
+        if self.wave_counted is not None:
+            seen = pd.concat(self.waves_seen, ignore_index=True) if self.waves_seen else pd.Series([])
+            waves = (self.wave_counted, int(seen.nunique()))
+        return counted_text(n, self.unique, waves)
 
     def _other_columns(self, frame: Block, keep: np.ndarray) -> pd.DataFrame:
         """A block's other columns written (and the completion time), typed as in the whole file."""
