@@ -552,7 +552,7 @@ class _Run:
             return np.full(n, np.nan), np.full(n, np.nan)
         data = np.empty((int(complete.sum()), len(likert)))
         for j, item in enumerate(likert):
-            data[:, j] = keyed_values(self.codes.pop(item.id), item)[complete]  # the codes are not read again
+            data[:, j] = keyed_values(self.codes.pop(item.id)[complete], item)  # the codes are not read again
         return mahalanobis_of_complete(data, complete)
 
     # ------------------------------------------------------------------ pass 2
