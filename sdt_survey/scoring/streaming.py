@@ -70,6 +70,8 @@ from .stream_spill import Block, BlockSpill
 STREAM_MIN_BYTES = 4 << 20
 #: Output suffixes written block by block (and their separators).
 SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+#: Rows of Mahalanobis' matrix filled at a time from the item codes.
+MATRIX_ROWS = 1 << 16
 #: Duplicate policies of the intake.
 DUPLICATE_POLICIES = ("error", "keep-all", "keep-first", "keep-last")
 
@@ -550,9 +552,16 @@ class _Run:
             complete &= self.codes[item.id] != MISSING_CODE
         if complete.sum() <= len(likert):
             return np.full(n, np.nan), np.full(n, np.nan)
+        # The complete rows' codes (the others are let go), then the matrix filled a band of rows at a
+        # time, so that its pages are written while the codes shrink: the same values in the same places.
+        codes = [self.codes.pop(item.id)[complete] for item in likert]
         data = np.empty((int(complete.sum()), len(likert)))
-        for j, item in enumerate(likert):
-            data[:, j] = keyed_values(self.codes.pop(item.id)[complete], item)  # the codes are not read again
+        for start in range(0, len(data), MATRIX_ROWS):
+            band = slice(start, start + MATRIX_ROWS)
+            for j, item in enumerate(likert):
+                data[band, j] = keyed_values(codes[j][band], item)
+        del codes
+        release_memory()
         return mahalanobis_of_complete(data, complete)
 
     # ------------------------------------------------------------------ pass 2
