@@ -9,18 +9,20 @@ only as one small integer code per item answer:
 
 1. **Pass 1** reads the file a block of rows at a time
    (:mod:`.stream_read`), validates each block with
-   :func:`~sdt_survey.responses.validate_responses` (the same cell checks) and
-   keeps the item codes (int8), the respondent ids, the row numbers and the
-   other columns as compact text.
-2. **The whole-sample steps** run on those: repeated ids
-   (:func:`~sdt_survey.responses.duplicates.find_duplicates`), the typing
-   of the other columns and the identifier detection (on the whole columns),
-   the keying audit, and Mahalanobis' distances (the same matrix of complete
-   keyed rows and the same products as the whole-file path).
-3. **Pass 2** reads and validates each block again, writes its report lines
-   (with the repeated ids' lines in row order), computes its scores and
-   careless indices with the same kernels, and writes its rows of the scores
-   file, both into temporary files renamed into place at the end.
+   :func:`~sdt_survey.responses.validate_responses` (the same cell checks),
+   keeps the item codes (int8), 64-bit hashes of the ids (:mod:`.stream_ids`),
+   the ids, the row numbers and the other columns as compact text, and writes
+   what pass 2 needs of the block to a temporary file (:mod:`.stream_spill`).
+2. **The whole-sample steps** run on those: repeated ids (from the hashes,
+   confirmed on the exact ids), the identifier detection (on the whole other
+   columns; their types are learnt block by block), the keying audit, and
+   Mahalanobis' distances (the same matrix of complete keyed rows and the
+   same products as the whole-file path, built when nothing else is held).
+3. **Pass 2** reads the blocks back from the temporary file, writes their
+   report lines (with the repeated ids' lines in row order), computes their
+   scores and careless indices with the same kernels, and writes their rows
+   of the scores file, both into temporary files renamed into place at the
+   end.
 
 A file or option this does not handle (see :func:`stream_refusal`) returns
 None, and the caller runs :func:`score`: so does any file whose reading or
