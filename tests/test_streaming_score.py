@@ -320,3 +320,29 @@ def test_other_columns_are_typed_as_in_the_whole_file(tmp_path, small_blocks):
     assert streamed[4] and streamed[0] == whole[0] == 0, streamed[1]
     assert streamed[1:4] == whole[1:4]
     assert b",2.5," in streamed[2] and b",007," in streamed[2]
+
+
+def test_distinct_ids_as_read_are_counted_as_the_whole_file_path_counts_them(tmp_path, small_blocks):
+    """Identifier detection is told how many distinct ids the file holds as read (spaces, "NA" and
+    empty ids included); the streamed run counts them from hashes without keeping the column."""
+    rng = np.random.default_rng(8)
+    rows = [",".join(["resident", "notes", *ITEMS])]
+    ids = []
+    for i in range(400):
+        rid = [f"R{i % 250}", f" R{i % 250}", "NA", "", f"R{i % 250} "][int(rng.integers(0, 5))]
+        ids.append(rid)
+        rows.append(",".join([rid, f"note {i % 7}", *map(str, rng.integers(1, 6, len(ITEMS)))]))
+    responses = tmp_path / "ids.csv"
+    responses.write_text("\n".join(rows) + "\n")
+    seen = []
+    original = streaming.detect_identifier_columns
+
+    def recorded(*a, **k):
+        seen.append(k["respondents"])
+        return original(*a, **k)
+
+    small_blocks.setattr(streaming, "detect_identifier_columns", recorded)
+    args = ["--id-column", "resident", "--invalid", "as-missing", "--duplicates", "keep-all"]
+    whole, streamed = _both(tmp_path, small_blocks, responses, args)
+    assert streamed[4] and streamed[:4] == whole[:4]
+    assert seen == [pd.Series(ids).nunique()]
