@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -268,3 +269,80 @@ def test_the_cli_streams_only_the_table_format(tmp_path, small_blocks):
     args = ["--invalid", "as-missing", "--format", "json"]
     whole, streamed = _both(tmp_path, small_blocks, responses, args)
     assert not streamed[4] and streamed[:4] == whole[:4]
+
+
+@pytest.mark.parametrize("buckets", [1, 3])
+def test_ids_whose_hashes_collide_are_told_apart_exactly(tmp_path, small_blocks, buckets):
+    """Repeated and distinct ids come from 64-bit hashes, confirmed on the exact ids: with every id
+    hashed into one (or three) values, the streamed run still writes the whole-file path's bytes."""
+    from sdt_survey.scoring import stream_ids
+
+    real = stream_ids.text_hashes
+
+    def colliding(values):
+        return real(values) % np.uint64(buckets)
+
+    small_blocks.setattr(stream_ids, "text_hashes", colliding)
+    small_blocks.setattr(streaming, "text_hashes", colliding)
+    responses = _write_faulty(tmp_path / "responses.csv", n=600)
+    for args in (OPTIONS[1], OPTIONS[3]):
+        folder = tmp_path / str(len(args))
+        folder.mkdir()
+        whole, streamed = _both(folder, small_blocks, responses, args)
+        assert streamed[4] and streamed[0] == whole[0] == 0
+        assert streamed[1:4] == whole[1:4]
+
+
+def test_distinct_count_corrects_collisions():
+    from sdt_survey.scoring.stream_ids import distinct_count
+
+    column = pd.Series(["a", "b", "a", None, "c", "b", "d"])
+    present = column.notna().to_numpy()
+    for hashes in (np.zeros(7, dtype=np.uint64), np.array([1, 1, 1, 0, 2, 2, 1], dtype=np.uint64)):
+        assert distinct_count(hashes, present, lambda at: column.iloc[at]) == column.nunique() == 4
+
+
+def test_other_columns_are_typed_as_in_the_whole_file(tmp_path, small_blocks):
+    """A column of numbers is typed over the whole file: a block where it is empty, or all whole numbers
+    while another block holds a fraction, is written as the whole-file path writes it."""
+    rng = np.random.default_rng(3)
+    rows = [",".join(["resident", "pgy", "score0", "cohort", "site", *ITEMS])]
+    for i in range(500):
+        pgy = "" if i < 120 else str(rng.integers(1, 6))
+        score0 = "2.5" if i == 400 else str(rng.integers(0, 9))
+        cohort = "NA" if i < 200 else "2024"
+        site = "007" if i == 450 else str(rng.integers(10, 20))  # a leading zero keeps it text
+        answers = map(str, rng.integers(1, 6, len(ITEMS)))
+        rows.append(",".join([f"R{i}", pgy, score0, cohort, site, *answers]))
+    responses = tmp_path / "typed.csv"
+    responses.write_text("\n".join(rows) + "\n")
+    whole, streamed = _both(tmp_path, small_blocks, responses, ["--id-column", "resident"])
+    assert streamed[4] and streamed[0] == whole[0] == 0, streamed[1]
+    assert streamed[1:4] == whole[1:4]
+    assert b",2.5," in streamed[2] and b",007," in streamed[2]
+
+
+def test_distinct_ids_as_read_are_counted_as_the_whole_file_path_counts_them(tmp_path, small_blocks):
+    """Identifier detection is told how many distinct ids the file holds as read (spaces, "NA" and
+    empty ids included); the streamed run counts them from hashes without keeping the column."""
+    rng = np.random.default_rng(8)
+    rows = [",".join(["resident", "notes", *ITEMS])]
+    ids = []
+    for i in range(400):
+        rid = [f"R{i % 250}", f" R{i % 250}", "NA", "", f"R{i % 250} "][int(rng.integers(0, 5))]
+        ids.append(rid)
+        rows.append(",".join([rid, f"note {i % 7}", *map(str, rng.integers(1, 6, len(ITEMS)))]))
+    responses = tmp_path / "ids.csv"
+    responses.write_text("\n".join(rows) + "\n")
+    seen = []
+    original = streaming.detect_identifier_columns
+
+    def recorded(*a, **k):
+        seen.append(k["respondents"])
+        return original(*a, **k)
+
+    small_blocks.setattr(streaming, "detect_identifier_columns", recorded)
+    args = ["--id-column", "resident", "--invalid", "as-missing", "--duplicates", "keep-all"]
+    whole, streamed = _both(tmp_path, small_blocks, responses, args)
+    assert streamed[4] and streamed[:4] == whole[:4]
+    assert seen == [pd.Series(ids).nunique()]

@@ -36,6 +36,7 @@ def find_duplicates(
     wave_column: str | None,
     duplicates: str,
     invalid: str,
+    any_missing: bool | None = None,
 ) -> Duplicates:
     """Records whose id (with the values of ``keys``: the wave, REDCap's repeat columns) is repeated.
 
@@ -51,6 +52,11 @@ def find_duplicates(
         For the lines' column and message.
     duplicates, invalid : str
         The policies of :func:`~sdt_survey.responses.validate_responses`.
+    any_missing : bool, optional
+        Whether any key of the whole file is missing (the first rows are then
+        written as floats, as pandas groups them); by default, of these records.
+        For a subset of the records holding every repeat (see
+        :mod:`sdt_survey.scoring.stream_ids`).
 
     Examples
     --------
@@ -81,7 +87,7 @@ def find_duplicates(
     # The first row of each id's group, grouping only the repeated records (the groups are theirs alone);
     # a group with a missing key has none (pandas leaves it out), and then every first row is a float.
     first = pd.Series(np.asarray(rows)[where]).groupby(combined.iloc[where].to_numpy()).transform("min")
-    if missing.any():
+    if missing.any() if any_missing is None else any_missing:
         first = first.astype(float).where(~missing[where])
     in_wave = f" in {wave_column} " if wave_column else " "
     messages = [f"respondent id repeated{in_wave}(first at row {value})" for value in first.tolist()]

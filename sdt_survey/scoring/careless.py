@@ -300,7 +300,11 @@ def mahalanobis_of_complete(data: np.ndarray, complete: np.ndarray) -> tuple[np.
             block = centred[start : start + ROW_BLOCK]
             distance[start : start + len(block)] = np.einsum("ij,ij->i", block @ inverse, block)
     d2[complete] = distance
-    p[complete] = chi2_sf(distance, k)
+    # Elementwise, a block at a time: the special function's temporaries stay small (the same bits).
+    tail = np.empty(len(distance))
+    for start in range(0, len(distance), ROW_BLOCK):
+        tail[start : start + ROW_BLOCK] = chi2_sf(distance[start : start + ROW_BLOCK], k)
+    p[complete] = tail
     return d2, p
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -147,23 +148,58 @@ def release_memory() -> None:
     the C allocator keeps the freed pages and the process's resident memory
     grows as if every block were still held.
     """
-    import ctypes
-    import ctypes.util
-
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
-    global _TRIM
-    if _TRIM is None:
-        try:
-            _TRIM = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _TRIM = False
-    if _TRIM:
-        _TRIM(0)
+    trim = _libc("malloc_trim")
+    if trim:
+        trim(0)
 
 
-_TRIM = None
+@contextmanager
+def lean_memory() -> Iterator[None]:
+    """Within: pyarrow allocates with the C allocator, and glibc maps large blocks apart.
+
+    pyarrow's own allocator (mimalloc) and glibc's heap both keep pages a
+    freed block of rows leaves between the arrays that stay; with the system
+    pool, :func:`release_memory` hands all of them back, and with a fixed
+    threshold for mapping blocks apart (glibc raises it as large blocks are
+    freed, which puts the next ones on the heap) a freed array is returned at
+    once. The pool is restored on leaving; the threshold (Linux only) stays.
+    """
+    import pyarrow as pa
+
+    previous = pa.default_memory_pool()
+    options = _libc("mallopt")
+    if options:
+        options(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
+#: glibc's mallopt parameter for the size from which a block is mapped apart, and the size set.
+_M_MMAP_THRESHOLD, _MMAP_THRESHOLD = -3, 1 << 17
+_LIBC: dict[str, object] = {}
+
+
+def _libc(name: str):
+    """A glibc function, or None elsewhere (macOS, Windows, musl without it)."""
+    if name not in _LIBC:
+        import ctypes
+        import ctypes.util
+        import sys
+
+        found = None
+        if sys.platform.startswith("linux"):
+            try:
+                found = getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
+            except (OSError, AttributeError):
+                found = None
+        _LIBC[name] = found
+    return _LIBC[name]
 
 
 def frame_of(columns: Sequence, names: Sequence[str] | None) -> pd.DataFrame:
@@ -224,4 +260,12 @@ def read_blocks(
         release_memory()
 
 
-__all__ = ["STREAM_BLOCK_BYTES", "Layout", "Unstreamable", "read_blocks", "scan_text"]
+__all__ = [
+    "STREAM_BLOCK_BYTES",
+    "Layout",
+    "Unstreamable",
+    "lean_memory",
+    "read_blocks",
+    "release_memory",
+    "scan_text",
+]

@@ -9,18 +9,20 @@ only as one small integer code per item answer:
 
 1. **Pass 1** reads the file a block of rows at a time
    (:mod:`.stream_read`), validates each block with
-   :func:`~sdt_survey.responses.validate_responses` (the same cell checks) and
-   keeps the item codes (int8), the respondent ids, the row numbers and the
-   other columns as compact text.
-2. **The whole-sample steps** run on those: repeated ids
-   (:func:`~sdt_survey.responses.duplicates.find_duplicates`), the typing
-   of the other columns and the identifier detection (on the whole columns),
-   the keying audit, and Mahalanobis' distances (the same matrix of complete
-   keyed rows and the same products as the whole-file path).
-3. **Pass 2** reads and validates each block again, writes its report lines
-   (with the repeated ids' lines in row order), computes its scores and
-   careless indices with the same kernels, and writes its rows of the scores
-   file, both into temporary files renamed into place at the end.
+   :func:`~sdt_survey.responses.validate_responses` (the same cell checks),
+   keeps the item codes (int8), 64-bit hashes of the ids (:mod:`.stream_ids`),
+   the ids, the row numbers and the other columns as compact text, and writes
+   what pass 2 needs of the block to a temporary file (:mod:`.stream_spill`).
+2. **The whole-sample steps** run on those: repeated ids (from the hashes,
+   confirmed on the exact ids), the identifier detection (on the whole other
+   columns; their types are learnt block by block), the keying audit, and
+   Mahalanobis' distances (the same matrix of complete keyed rows and the
+   same products as the whole-file path, built when nothing else is held).
+3. **Pass 2** reads the blocks back from the temporary file, writes their
+   report lines (with the repeated ids' lines in row order), computes their
+   scores and careless indices with the same kernels, and writes their rows
+   of the scores file, both into temporary files renamed into place at the
+   end.
 
 A file or option this does not handle (see :func:`stream_refusal`) returns
 None, and the caller runs :func:`score`: so does any file whose reading or
@@ -46,7 +48,6 @@ from ..files import Transaction
 from ..instrument import Instrument, load_instruments
 from ..responses import ITEM_PREFIX, WAVE_COLUMNS, DataQualityReport, check_drift, validate_responses
 from ..responses.drift import STAMP_COLUMNS
-from ..responses.duplicates import find_duplicates
 from ..responses.model import INVALID_POLICIES, ISSUE_COLUMNS
 from ..responses.validate import numeric_where_unambiguous
 from .careless import (
@@ -62,13 +63,17 @@ from .identifiers import detect_identifier_columns
 from .intake import _with_identifier_lines, is_recomputed
 from .keying import audit_keying, keying_warnings
 from .scores import reverse_key, score_ids, subscale_scores
+from .stream_ids import IdHashes, distinct_count, text_hashes
 from .stream_lines import MISSING_CODE, LineSink, duplicate_lines
-from .stream_read import Unstreamable, read_blocks, release_memory, scan_text
+from .stream_read import Unstreamable, lean_memory, read_blocks, release_memory, scan_text
+from .stream_spill import Block, BlockSpill
 
 #: Files from this size (bytes) are scored by :func:`score_streaming`; smaller ones are read whole.
 STREAM_MIN_BYTES = 4 << 20
 #: Output suffixes written block by block (and their separators).
 SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+#: Rows of Mahalanobis' matrix filled at a time from the item codes.
+MATRIX_ROWS = 1 << 16
 #: Duplicate policies of the intake.
 DUPLICATE_POLICIES = ("error", "keep-all", "keep-first", "keep-last")
 
@@ -250,18 +255,19 @@ def score_streaming(
     )
     try:
         scan_text(run.path)
-        run.gather()
-        return run.write(
-            Path(out),
-            None if report is None else Path(report),
-            overwrite=overwrite,
-            flag_careless=flag_careless,
-            careless_thresholds=careless_thresholds,
-            identifiers=identifiers,
-            keep_identifiers=keep_identifiers,
-            include_items=include_items,
-            drift=drift,
-        )
+        with lean_memory(), run.spill:
+            run.gather()
+            return run.write(
+                Path(out),
+                None if report is None else Path(report),
+                overwrite=overwrite,
+                flag_careless=flag_careless,
+                careless_thresholds=careless_thresholds,
+                identifiers=identifiers,
+                keep_identifiers=keep_identifiers,
+                include_items=include_items,
+                drift=drift,
+            )
     except (Unstreamable, SdtSurveyError):
         # The whole-file path reads it (and raises what it raises, with its whole report).
         return None
@@ -287,6 +293,8 @@ class _Run:
         self.id_column, self.wave_column = id_column, wave_column
         self.invalid, self.duplicates, self.source = invalid, duplicates, source
         self.scored = [item for inst in instruments for item in inst.items if item.is_scored]
+        self.kinds: dict[str, Any] = {}  # the other columns' types in the whole file (_learn_types)
+        self.spill = BlockSpill()
 
     def _blocks(self):
         """Each block's responses and its validation (duplicates are a whole-file check, done apart)."""
@@ -308,16 +316,25 @@ class _Run:
     def gather(self) -> None:
         codes: dict[str, list[np.ndarray]] = {item.id: [] for item in self.scored}
         respondent, rows, raw = [], [], {}
+        self.ids, own = IdHashes(), []
+        as_read: list[tuple[np.ndarray, np.ndarray]] = []  # the ids as read, where they are not the ids
         codes_seen: list[pd.DataFrame] = []
         import pyarrow as pa
 
         self.first = None
+        scored_ids = [item.id for item in self.scored]
         for read, clean, layout in self._blocks():
             if self.first is None:
                 self._check_layout(read)
                 self.first = replace(read, frame=read.frame.iloc[:0])
                 self.layout = layout
-                raw = {c: [] for c in read.passthrough}
+                self.wave = self.wave_column or next((c for c in WAVE_COLUMNS if c in read.passthrough), None)
+                # The id column as read is kept only where it is not the ids (see _ids).
+                self.id_as_read = self.id_column in read.passthrough and self.id_column not in (
+                    self.wave,
+                    *DURATION_COLUMNS,
+                )
+                raw = {c: [] for c in read.passthrough if not (self.id_as_read and c == self.id_column)}
             for item in self.scored:
                 values = clean.values[item.id].to_numpy(dtype=float)
                 code = np.where(np.isnan(values), MISSING_CODE, values).astype(np.int8)
@@ -326,7 +343,15 @@ class _Run:
                 codes[item.id].append(code)
             if self.id_column is not None:
                 respondent.append(pa.array(clean.respondent.to_numpy(dtype=object), type=pa.string()))
+                own.append(self.ids.add(clean.respondent, [read.frame[self.wave]] if self.wave else []))
+                if self.id_as_read:
+                    text = read.frame[self.id_column].to_numpy(dtype=object)
+                    ids = clean.respondent.to_numpy(dtype=object)
+                    other = np.flatnonzero(~(text == ids) & ~(pd.isna(text) & pd.isna(ids)))
+                    if len(other):
+                        as_read.append((other + sum(len(r) for r in rows), text[other]))
             rows.append(np.asarray(clean.rows, dtype=np.int64))
+            self._spill(read, clean, [codes[item][-1] for item in scored_ids], scored_ids)
             for column in raw:
                 raw[column].append(_compact(pa.array(read.frame[column]).cast(pa.string())))
             # The lines drift reads (codes a scale lacks): each distinct one once, in the file's order.
@@ -335,8 +360,9 @@ class _Run:
             codes_seen.append(coded.drop_duplicates(["problem", "column", "item", "value"]))
         if self.first is None:
             raise Unstreamable("the file holds no records")
-        self.codes = {item: np.concatenate(parts) for item, parts in codes.items()}
-        del codes
+        self.codes = {}
+        for item in list(codes):
+            self.codes[item] = np.concatenate(codes.pop(item))  # a part's worth more at a time, not all
         self.rows = np.concatenate(rows)
         if len(self.rows) and self.rows.max() < np.iinfo(np.int32).max:
             self.rows = self.rows.astype(np.int32)  # half the memory; the same numbers in every line
@@ -348,8 +374,70 @@ class _Run:
             else None
         )
         self.raw = raw
+        self.own = np.concatenate(own) if own else None
+        del own
+        self.as_read = (
+            (np.concatenate([a for a, _ in as_read]), np.concatenate([t for _, t in as_read]))
+            if as_read
+            else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object))
+        )
         seen = pd.concat(codes_seen, ignore_index=True) if codes_seen else pd.DataFrame(columns=ISSUE_COLUMNS)
         self.codes_seen = seen.drop_duplicates(["problem", "column", "item", "value"]).reset_index(drop=True)
+
+    def _spill(self, read, clean, codes: list[np.ndarray], scored_ids: list[str]) -> None:
+        """What pass 2 reads of a block, to the spill file (its values as the codes just checked)."""
+        m = len(clean.rows)
+        plain = pd.RangeIndex(m)
+        if (
+            list(clean.values.columns) != scored_ids
+            or not all(dtype == np.float64 for dtype in clean.values.dtypes)
+            or not clean.values.index.equals(plain)
+            or (clean.respondent is not None and not clean.respondent.index.equals(plain))
+        ):
+            raise Unstreamable("the validated values are not the items' codes as floats")
+        other = [c for c in read.passthrough if not (self.id_as_read and c == self.id_column)]
+        # The block's columns as validation typed them: pass 2 takes those the whole file types alike.
+        typed = clean.passthrough
+        numeric = [c for c in other if c in typed.columns and pd.api.types.is_numeric_dtype(typed[c])]
+        self._learn_types(typed, other, numeric)
+        self.spill.add(
+            Block(
+                issues=clean.report.issues,
+                codes=np.stack(codes, axis=1) if codes else np.zeros((m, 0), dtype=np.int8),
+                respondent=None if clean.respondent is None else clean.respondent.to_numpy(dtype=object),
+                rows=np.asarray(clean.rows),
+                missing_count=clean.missing_count.to_numpy(),
+                invalid_count=clean.invalid_count.to_numpy(),
+                other=read.frame[other].reset_index(drop=True),
+                typed=typed[numeric].reset_index(drop=True),
+            )
+        )
+
+    def _learn_types(self, typed: pd.DataFrame, other: list[str], numeric: list[str]) -> None:
+        """Each other column's type in the whole file (as :func:`numeric_where_unambiguous`), by block.
+
+        A column is a number column when no block holds a value that is not a
+        plain number (a block that validation left text holds none only if
+        it has no value at all), and whole numbers when every block's are.
+        """
+        for column in other:
+            kind = self.kinds.get(column)
+            if kind == "text":
+                continue
+            if column == self.id_column:
+                self.kinds[column] = "text"
+            elif column in numeric:
+                dtype = typed[column].dtype  # Int64, or the dtype of numbers with a fraction
+                whole = pd.api.types.is_integer_dtype(dtype) and (kind is None or kind == "Int64")
+                self.kinds[column] = "Int64" if whole else kind if kind not in (None, "Int64") else dtype
+            else:
+                # Text in this block: no value at all (one number then makes it a number), or not numbers.
+                probe = pd.concat(
+                    [typed[column], pd.Series(["1"], dtype=typed[column].dtype)], ignore_index=True
+                )
+                probed = numeric_where_unambiguous(probe.to_frame(column))[column]
+                if not pd.api.types.is_numeric_dtype(probed):
+                    self.kinds[column] = "text"
 
     def _check_layout(self, read) -> None:
         if read.absent_items:
@@ -365,56 +453,42 @@ class _Run:
     # ------------------------------------------------------------------ whole-sample steps
 
     def _whole_sample(self, identifiers: Sequence[str], keep_identifiers: bool) -> None:
+        self.found = None
+        self.keep = np.ones(self.n, dtype=bool)
+        self.unique = self.n
+        # Repeated ids first, from hashes (no other column is decoded yet).
+        respondents = self._ids(keep_identifiers) if self.id_column is not None else None
+        # The repeated ids' lines hold their ids: the ids are not needed again.
+        del self.respondent
         raw = pd.DataFrame({c: _text_column(parts) for c, parts in self.raw.items()}, copy=False)
         del self.raw
         # The completion time, as the whole-file path reads it (typed, before identifier columns go).
         self.duration_column = next((c for c in DURATION_COLUMNS if c in raw.columns), None)
-        wave = self.wave_column or next((c for c in WAVE_COLUMNS if c in raw.columns), None)
-        self.found = None
-        self.keep = np.ones(self.n, dtype=bool)
-        self.unique = self.n
-        if self.id_column is not None:
-            keys = [raw[wave].astype("string")] if wave else []
-            self.found = find_duplicates(
-                self.respondent,
-                keys,
-                self.rows,
-                id_column=self.id_column,
-                wave_column=wave,
-                duplicates=self.duplicates,
-                invalid=self.invalid,
-            )
-            del keys
-            if self.found.repeated.any() and self.duplicates == "error" and self.invalid == "error":
-                raise Unstreamable("repeated ids stop scoring")
-            self.keep = self.found.keep
-            kept_ids = self.respondent if bool(self.keep.all()) else self.respondent[self.keep]
-            self.unique = int(kept_ids.nunique())
-            del kept_ids
-        # The repeated ids' lines hold their ids: the ids are not needed again.
-        del self.respondent
         everyone = bool(self.keep.all())
-        typed = numeric_where_unambiguous(raw, keep_text=[self.id_column] if self.id_column else [])
-        self.passthrough = typed if everyone else typed.loc[self.keep].reset_index(drop=True)
-        del typed
-        self.duration = self.passthrough[self.duration_column] if self.duration_column is not None else None
+        # Each column's type in the whole file: pass 2 types each block's columns alike (_other_columns).
+        kinds = {c: self.kinds.get(c, "text") for c in raw.columns}
+        self.types = {
+            c: raw[c].dtype if kind == "text" else pd.Int64Dtype() if kind == "Int64" else kind
+            for c, kind in kinds.items()
+        }
         reasons: dict[str, str] = {}
         if not keep_identifiers:
-            missing = [c for c in identifiers if c not in self.passthrough.columns and c != self.id_column]
+            missing = [c for c in identifiers if c not in raw.columns and c != self.id_column]
             if missing:
                 raise SdtSurveyError(f"identifier column(s) not in the file: {', '.join(missing)}")
             wave_columns = {*WAVE_COLUMNS, self.wave_column} - {None}
             reasons = detect_identifier_columns(
-                raw[list(self.passthrough.columns)],
+                raw,
                 declared=[c for c in identifiers if c != self.id_column],
                 exclude={self.id_column, *wave_columns, *DURATION_COLUMNS},
-                respondents=int(raw[self.id_column].nunique()) if self.id_column is not None else None,
+                respondents=respondents,
             )
-        del raw
         self.reasons = reasons
-        self.passthrough = self.passthrough.drop(columns=list(reasons))
-        if self.id_column is not None:
-            self.passthrough = self.passthrough.drop(columns=[self.id_column], errors="ignore")
+        self.columns = [c for c in raw.columns if c not in reasons and c != self.id_column]
+        del raw
+        self.wave_counted = next(
+            (c for c in (self.wave_column, "redcap_event_name") if c and c in self.columns), None
+        )
         release_memory()
         if not everyone:
             self.codes = {item: code[self.keep] for item, code in self.codes.items()}
@@ -423,6 +497,45 @@ class _Run:
         self.mahalanobis = self._mahalanobis()
         del self.codes
         release_memory()
+
+    def _ids(self, keep_identifiers: bool) -> int | None:
+        """Repeated ids (the lines, which records are kept), distinct ids kept, and distinct ids as read."""
+        respondents = None
+        respondent = self.respondent
+        wave = _text_column(self.raw[self.wave]) if self.wave else None
+        self.found = self.ids.repeats(
+            lambda at: respondent.iloc[at],
+            lambda at: [wave.iloc[at]] if wave is not None else [],
+            self.rows,
+            id_column=self.id_column,
+            wave_column=self.wave,
+            duplicates=self.duplicates,
+            invalid=self.invalid,
+        )
+        del self.ids
+        if self.found.repeated.any() and self.duplicates == "error" and self.invalid == "error":
+            raise Unstreamable("repeated ids stop scoring")
+        self.keep = self.found.keep
+        present = respondent.notna().to_numpy()
+        self.unique = distinct_count(self.own, present & self.keep, lambda at: respondent.iloc[at])
+        if self.id_as_read and not keep_identifiers:
+            # The ids as read: the ids, but where validation changed them (spaces, "NA").
+            where, text = self.as_read
+            hashes = self.own.copy()
+            hashes[where] = text_hashes(pd.Series(text, dtype=object))
+            present = respondent.notna().to_numpy().copy()
+            present[where] = ~pd.isna(text)
+
+            def as_read(at: np.ndarray) -> pd.Series:
+                values = respondent.iloc[at].to_numpy(dtype=object)
+                inside = np.isin(at, where)
+                values[inside] = text[np.searchsorted(where, at[inside])]
+                return pd.Series(values, dtype=object)
+
+            respondents = distinct_count(hashes, present, as_read)
+            del hashes
+        del present, self.own, self.as_read
+        return respondents
 
     def _mahalanobis(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The whole-file path's Mahalanobis columns: the same complete keyed rows, the same products."""
@@ -441,9 +554,16 @@ class _Run:
             complete &= self.codes[item.id] != MISSING_CODE
         if complete.sum() <= len(likert):
             return np.full(n, np.nan), np.full(n, np.nan)
+        # The complete rows' codes (the others are let go), then the matrix filled a band of rows at a
+        # time, so that its pages are written while the codes shrink: the same values in the same places.
+        codes = [self.codes.pop(item.id)[complete] for item in likert]
         data = np.empty((int(complete.sum()), len(likert)))
-        for j, item in enumerate(likert):
-            data[:, j] = keyed_values(self.codes.pop(item.id), item)[complete]  # the codes are not read again
+        for start in range(0, len(data), MATRIX_ROWS):
+            band = slice(start, start + MATRIX_ROWS)
+            for j, item in enumerate(likert):
+                data[band, j] = keyed_values(codes[j][band], item)
+        del codes
+        release_memory()
         return mahalanobis_of_complete(data, complete)
 
     # ------------------------------------------------------------------ pass 2
@@ -466,9 +586,9 @@ class _Run:
         n_likert = sum(1 for inst in self.instruments for item in inst.items if item.type == "likert")
         scored_ids = [item.id for item in self.scored]
         separator = SEPARATORS[out.suffix.lower()]
-        duration = self.duration
         spills = {name: tempfile.TemporaryFile() for name in names}  # noqa: SIM115 (closed below)
         sink = LineSink()
+        self.waves_seen: list[pd.Series] = []
         flagged = total = 0
         skipped: list[str] = []
         position = kept_position = 0
@@ -481,9 +601,12 @@ class _Run:
                     else None
                 )
                 try:
-                    for _, clean, _ in self._blocks():
-                        m = len(clean.rows)
+                    for block in self.spill.blocks():
+                        m = len(block.rows)
                         keep = self.keep[position : position + m]
+                        other = self._other_columns(block, keep)
+                        if self.wave_counted is not None:
+                            self.waves_seen.append(other[self.wave_counted].drop_duplicates())
                         extra = duplicate_lines(
                             self.found,
                             self.rows,
@@ -492,13 +615,13 @@ class _Run:
                             invalid=self.invalid,
                             duplicates=self.duplicates,
                         )
-                        sink.add(clean.report.issues, extra, first=position == 0, file=report_file)
+                        sink.add(block.issues, extra, first=position == 0, file=report_file)
                         everyone = bool(keep.all())
 
                         def kept(table, keep=keep, everyone=everyone):
                             return table if everyone else table.loc[keep].reset_index(drop=True)
 
-                        values = kept(clean.values)
+                        values = kept(block.values(scored_ids))
                         k = len(values)
                         keyed = reverse_key(values, self.instruments)
                         scores = subscale_scores(keyed, self.instruments)
@@ -512,17 +635,17 @@ class _Run:
                             values,
                             keyed,
                             self.instruments,
-                            None if duration is None else duration.iloc[window].reset_index(drop=True),
+                            None if self.duration_column is None else other[self.duration_column],
                             mahalanobis=distances,
                         )
                         frame = pd.DataFrame(index=scores.index)
                         if self.id_column is not None:
-                            frame[self.id_column] = kept(clean.respondent)
-                        frame["row"] = clean.rows[keep]
-                        frame = frame.join(self.passthrough.iloc[window].reset_index(drop=True))
+                            frame[self.id_column] = pd.Series(block.respondent[keep], dtype=object)
+                        frame["row"] = block.rows[keep]
+                        frame = frame.join(other[self.columns])
                         frame = frame.join(scores)
-                        frame["n_missing"] = kept(clean.missing_count).to_numpy()
-                        frame["n_invalid"] = kept(clean.invalid_count).to_numpy()
+                        frame["n_missing"] = block.missing_count[keep]
+                        frame["n_invalid"] = block.invalid_count[keep]
                         if self.found is not None and self.found.repeated.any():
                             frame["duplicate_id"] = self.found.repeated[position : position + m][keep]
                         frame = frame.join(indices)
@@ -546,8 +669,6 @@ class _Run:
                             scores[name].to_numpy(dtype=float).tofile(spills[name])
                         position += m
                         kept_position += k
-                    if position != self.n:
-                        raise Unstreamable("the file changed while it was read")
                     tail = self._tail_lines(drift)
                     sink.add(tail, None, first=False, file=report_file, whole=True)
                     sink.finish(report_file)
@@ -610,12 +731,23 @@ class _Run:
     def _counted(self, n: int) -> str:
         if self.id_column is None:
             return counted_text(n, n)
-        unique = self.unique
-        wave = next(
-            (c for c in (self.wave_column, "redcap_event_name") if c and c in self.passthrough.columns), None
-        )
-        waves = (wave, int(self.passthrough[wave].nunique())) if wave is not None else None
-        return counted_text(n, unique, waves)
+        waves = None
+        if self.wave_counted is not None:
+            seen = pd.concat(self.waves_seen, ignore_index=True) if self.waves_seen else pd.Series([])
+            waves = (self.wave_counted, int(seen.nunique()))
+        return counted_text(n, self.unique, waves)
+
+    def _other_columns(self, frame: Block, keep: np.ndarray) -> pd.DataFrame:
+        """A block's other columns written (and the completion time), typed as in the whole file."""
+        duration = [self.duration_column] if self.duration_column else []
+        names = list(dict.fromkeys([*self.columns, *duration]))
+        block = frame.other[names]
+        for column in [c for c in names if pd.api.types.is_numeric_dtype(self.types[c])]:
+            # Every value of the column is a plain number: the block's are too, or none is there.
+            there = column in frame.typed.columns
+            values = frame.typed[column] if there else pd.Series(np.nan, index=block.index)
+            block[column] = values.astype(self.types[column])
+        return block if bool(keep.all()) else block.loc[keep].reset_index(drop=True)
 
 
 def _compact(column):
