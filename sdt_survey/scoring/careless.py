@@ -265,31 +265,26 @@ def _mahalanobis(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]
     complete = np.ones(n, dtype=bool)
     for column in columns:
         complete &= ~np.isnan(column)
-    d2 = np.full(n, np.nan)
-    p = np.full(n, np.nan)
     if complete.sum() <= k:
-        return d2, p
+        return np.full(n, np.nan), np.full(n, np.nan)
     rows = np.flatnonzero(complete)
     gathered = np.empty((k, len(rows)))
     for j, column in enumerate(columns):
         np.take(column, rows, out=gathered[j])
     data = np.ascontiguousarray(gathered.T)  # the complete rows, a row per respondent
     del gathered
-    return mahalanobis_of_complete(data, complete)
+    distance = complete_row_distances(data)
+    del data
+    return mahalanobis_columns(distance, complete, k)
 
 
-def mahalanobis_of_complete(data: np.ndarray, complete: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """D-squared and its p of the complete rows ``data`` (a row per respondent, centred here in place).
+def complete_row_distances(data: np.ndarray) -> np.ndarray:
+    """Mahalanobis' D-squared of each complete row of ``data`` (a row per respondent, centred here in place).
 
-    ``complete`` marks those rows among all respondents; the others get NaN.
     The streaming intake builds ``data`` from item codes and calls this, so
-    both paths compute the same numbers from the same matrix.
+    both paths compute the same numbers from the same matrix. Callers let go
+    of ``data`` before :func:`mahalanobis_columns` (the largest array of the step).
     """
-    n, k = len(complete), data.shape[1]
-    d2 = np.full(n, np.nan)
-    p = np.full(n, np.nan)
-    if len(data) <= k:
-        return d2, p
     centred = data
     centred -= data.mean(axis=0)  # in place: the same differences, without a second copy
     distance = np.empty(len(centred))
@@ -299,11 +294,22 @@ def mahalanobis_of_complete(data: np.ndarray, complete: np.ndarray) -> tuple[np.
         for start in range(0, len(centred), ROW_BLOCK):
             block = centred[start : start + ROW_BLOCK]
             distance[start : start + len(block)] = np.einsum("ij,ij->i", block @ inverse, block)
+    return distance
+
+
+def mahalanobis_columns(distance: np.ndarray, complete: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``mahalanobis_d2`` and ``mahalanobis_p`` columns of every respondent (NaN where not ``complete``).
+
+    ``p`` is the chi-square tail with ``k`` degrees of freedom.
+    """
+    n = len(complete)
+    d2 = np.full(n, np.nan)
     d2[complete] = distance
     # Elementwise, a block at a time: the special function's temporaries stay small (the same bits).
     tail = np.empty(len(distance))
     for start in range(0, len(distance), ROW_BLOCK):
         tail[start : start + ROW_BLOCK] = chi2_sf(distance[start : start + ROW_BLOCK], k)
+    p = np.full(n, np.nan)
     p[complete] = tail
     return d2, p
 

@@ -55,8 +55,9 @@ from .careless import (
     careless_flags,
     careless_indices,
     careless_note,
+    complete_row_distances,
     evenodd_pairs,
-    mahalanobis_of_complete,
+    mahalanobis_columns,
 )
 from .dataset import counted_text, describe_scores, summary_text
 from .identifiers import detect_identifier_columns
@@ -564,7 +565,9 @@ class _Run:
                 data[band, j] = keyed_values(codes[j][band], item)
         del codes
         release_memory()
-        return mahalanobis_of_complete(data, complete)
+        distance = complete_row_distances(data)
+        del data  # before the two columns of every respondent are made
+        return mahalanobis_columns(distance, complete, len(likert))
 
     # ------------------------------------------------------------------ pass 2
 
