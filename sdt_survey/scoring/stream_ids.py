@@ -47,6 +47,30 @@ def combined_hashes(parts: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
+def shared_hashes(hashes: np.ndarray, present: np.ndarray) -> tuple[int, np.ndarray]:
+    """The number of distinct hashes among the ``present`` records, and the hashes more than one holds.
+
+    Sorted a sixteenth at a time (by the top four bits), so that no copy of all
+    the hashes is made: 8 MB less at the peak of a million-row run.
+
+    Examples
+    --------
+    >>> count, shared = shared_hashes(np.array([5, 7, 5, 9], dtype=np.uint64), np.array([1, 1, 1, 0], bool))
+    >>> count, shared.tolist()
+    (2, [5])
+    """
+    top = (hashes >> np.uint64(60)).astype(np.uint8)
+    count = 0
+    shared = []
+    for bucket in range(16):
+        ordered = hashes[(top == bucket) & present]
+        ordered.sort()
+        same = ordered[1:] == ordered[:-1]
+        count += len(ordered) - int(same.sum())
+        shared.append(np.unique(ordered[1:][same]))
+    return count, np.concatenate(shared)
+
+
 def distinct_count(hashes: np.ndarray, present: np.ndarray, texts: Callable[[np.ndarray], pd.Series]) -> int:
     """The number of distinct texts among the ``present`` records (pandas' ``nunique``), by their hashes.
 
@@ -59,15 +83,9 @@ def distinct_count(hashes: np.ndarray, present: np.ndarray, texts: Callable[[np.
     >>> distinct_count(text_hashes(column), column.notna().to_numpy(), lambda at: column.iloc[at])
     2
     """
-    ordered = hashes[present]
-    ordered.sort()
-    new = np.ones(len(ordered), dtype=bool)
-    new[1:] = ordered[1:] != ordered[:-1]
-    count = int(new.sum())
-    if count == len(ordered):
+    count, shared = shared_hashes(hashes, present)
+    if not len(shared):
         return count
-    shared = np.unique(ordered[~new])  # the hashes more than one record holds
-    del ordered, new
     # Those records, by hash: consecutive records of one hash must hold one text.
     where = np.flatnonzero(present & np.isin(hashes, shared))
     where = where[np.argsort(hashes[where], kind="stable")]
@@ -125,14 +143,10 @@ class IdHashes:
         ``respondent(positions)`` and ``keys(positions)`` give those records'
         exact ids and keys; ``options`` are :func:`find_duplicates`'.
         """
-        hashes = np.concatenate(self.keys)
-        present = ~np.concatenate(self.missing)
-        self.keys, self.missing = [], []
+        hashes = _drain(self.keys)
+        present = ~_drain(self.missing)
         n = len(hashes)
-        ordered = hashes[present]
-        ordered.sort()
-        shared = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])  # the hashes more than one record holds
-        del ordered
+        _, shared = shared_hashes(hashes, present)
         candidates = np.flatnonzero(present & np.isin(hashes, shared)) if len(shared) else np.zeros(0, int)
         del hashes, present
         found = find_duplicates(
@@ -148,6 +162,27 @@ class IdHashes:
         keep[candidates] = found.keep
         lines = [(candidates[at], *rest) for at, *rest in found.lines]
         return Duplicates(repeated, keep, lines)
+
+
+def _drain(chunks: list[np.ndarray]) -> np.ndarray:
+    """The chunks joined into one array, each let go once copied (the list is left empty).
+
+    At most one chunk is held twice, where ``np.concatenate`` would hold all of them twice.
+
+    Examples
+    --------
+    >>> parts = [np.array([1, 2]), np.array([3])]
+    >>> _drain(parts).tolist(), parts
+    ([1, 2, 3], [])
+    """
+    out = np.empty(sum(len(c) for c in chunks), dtype=chunks[0].dtype if chunks else np.uint64)
+    at = 0
+    chunks.reverse()
+    while chunks:
+        chunk = chunks.pop()
+        out[at : at + len(chunk)] = chunk
+        at += len(chunk)
+    return out
 
 
 __all__ = ["IdHashes", "combined_hashes", "distinct_count", "text_hashes"]

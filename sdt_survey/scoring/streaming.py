@@ -73,8 +73,9 @@ from .stream_spill import Block, BlockSpill
 STREAM_MIN_BYTES = 4 << 20
 #: Output suffixes written block by block (and their separators).
 SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
-#: Rows of Mahalanobis' matrix filled at a time from the item codes.
-MATRIX_ROWS = 1 << 16
+#: Rows of Mahalanobis' matrix filled at a time from the item codes (a band of one item's int8 codes
+#: is 128 KiB: from there glibc maps each allocation on its own, so a freed band leaves at once).
+MATRIX_ROWS = 1 << 17
 #: Duplicate policies of the intake.
 DUPLICATE_POLICIES = ("error", "keep-all", "keep-first", "keep-last")
 
@@ -461,32 +462,38 @@ class _Run:
         respondents = self._ids(keep_identifiers) if self.id_column is not None else None
         # The repeated ids' lines hold their ids: the ids are not needed again.
         del self.respondent
-        raw = pd.DataFrame({c: _text_column(parts) for c, parts in self.raw.items()}, copy=False)
-        del self.raw
+        names = list(self.raw)
         # The completion time, as the whole-file path reads it (typed, before identifier columns go).
-        self.duration_column = next((c for c in DURATION_COLUMNS if c in raw.columns), None)
+        self.duration_column = next((c for c in DURATION_COLUMNS if c in names), None)
         everyone = bool(self.keep.all())
         # Each column's type in the whole file: pass 2 types each block's columns alike (_other_columns).
-        kinds = {c: self.kinds.get(c, "text") for c in raw.columns}
+        kinds = {c: self.kinds.get(c, "text") for c in names}
         self.types = {
-            c: raw[c].dtype if kind == "text" else pd.Int64Dtype() if kind == "Int64" else kind
+            c: TEXT_DTYPE if kind == "text" else pd.Int64Dtype() if kind == "Int64" else kind
             for c, kind in kinds.items()
         }
         reasons: dict[str, str] = {}
         if not keep_identifiers:
-            missing = [c for c in identifiers if c not in raw.columns and c != self.id_column]
+            declared = [c for c in identifiers if c != self.id_column]
+            missing = [c for c in declared if c not in names]
             if missing:
                 raise SdtSurveyError(f"identifier column(s) not in the file: {', '.join(missing)}")
             wave_columns = {*WAVE_COLUMNS, self.wave_column} - {None}
-            reasons = detect_identifier_columns(
-                raw,
-                declared=[c for c in identifiers if c != self.id_column],
-                exclude={self.id_column, *wave_columns, *DURATION_COLUMNS},
-                respondents=respondents,
-            )
+            skip = {self.id_column, *wave_columns, *DURATION_COLUMNS, *declared}
+            # detect_identifier_columns judges each column on its own: one decoded column at a time
+            # gives the same reasons, in the same order (declared columns first).
+            reasons = detect_identifier_columns(pd.DataFrame(), declared=declared, respondents=respondents)
+            for column in names:
+                if column not in skip:
+                    reasons.update(
+                        detect_identifier_columns(
+                            pd.DataFrame({column: _text_column(self.raw[column])}, copy=False),
+                            respondents=respondents,
+                        )
+                    )
+        del self.raw
         self.reasons = reasons
-        self.columns = [c for c in raw.columns if c not in reasons and c != self.id_column]
-        del raw
+        self.columns = [c for c in names if c not in reasons and c != self.id_column]
         self.wave_counted = next(
             (c for c in (self.wave_column, "redcap_event_name") if c and c in self.columns), None
         )
@@ -519,7 +526,10 @@ class _Run:
         self.keep = self.found.keep
         present = respondent.notna().to_numpy()
         self.unique = distinct_count(self.own, present & self.keep, lambda at: respondent.iloc[at])
-        if self.id_as_read and not keep_identifiers:
+        if self.id_as_read and not keep_identifiers and not len(self.as_read[0]) and self.keep.all():
+            # No id changed by validation and every record kept: the ids as read count as the ids.
+            respondents = self.unique
+        elif self.id_as_read and not keep_identifiers:
             # The ids as read: the ids, but where validation changed them (spaces, "NA").
             where, text = self.as_read
             hashes = self.own.copy()
@@ -555,15 +565,24 @@ class _Run:
             complete &= self.codes[item.id] != MISSING_CODE
         if complete.sum() <= len(likert):
             return np.full(n, np.nan), np.full(n, np.nan)
-        # The complete rows' codes (the others are let go), then the matrix filled a band of rows at a
-        # time, so that its pages are written while the codes shrink: the same values in the same places.
-        codes = [self.codes.pop(item.id)[complete] for item in likert]
-        data = np.empty((int(complete.sum()), len(likert)))
-        for start in range(0, len(data), MATRIX_ROWS):
-            band = slice(start, start + MATRIX_ROWS)
+        # The complete rows' codes, cut in bands of rows (the rest let go), then the matrix filled a band
+        # at a time, each band's codes let go as its rows are written: the codes shrink while the matrix
+        # grows. Each band of an item's codes is a mapping of its own (MATRIX_ROWS bytes), handed back
+        # to the system at once. The same values in the same places.
+        n_complete = int(complete.sum())
+        starts = range(0, n_complete, MATRIX_ROWS)
+        bands: list[list[np.ndarray] | None] = [[] for _ in starts]
+        for item in likert:
+            kept = self.codes.pop(item.id)[complete]
+            for b, start in enumerate(starts):
+                bands[b].append(kept[start : start + MATRIX_ROWS].copy())
+            del kept
+        data = np.empty((n_complete, len(likert)))
+        for b, start in enumerate(starts):
             for j, item in enumerate(likert):
-                data[band, j] = keyed_values(codes[j][band], item)
-        del codes
+                data[start : start + MATRIX_ROWS, j] = keyed_values(bands[b][j], item)
+            bands[b] = None
+        del bands
         release_memory()
         distance = complete_row_distances(data)
         del data  # before the two columns of every respondent are made
@@ -755,8 +774,18 @@ class _Run:
 
 def _compact(column):
     """A block's text column held compactly: codes into its distinct values when they are few."""
+    import pyarrow as pa
+
     encoded = column.dictionary_encode()
-    return encoded if len(encoded.dictionary) * 4 < len(column) else column
+    if len(encoded.dictionary) * 4 >= len(column):
+        return column
+    if len(encoded.dictionary) <= 127:  # a byte per row (a program, a PGY, a wave), not four
+        return encoded.cast(pa.dictionary(pa.int8(), encoded.type.value_type))
+    return encoded
+
+
+#: The dtype of a text column as the whole-file reader gives it.
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
 def _text_column(parts) -> pd.Series:
@@ -765,7 +794,7 @@ def _text_column(parts) -> pd.Series:
 
     decoded = [p.dictionary_decode() if pa.types.is_dictionary(p.type) else p for p in parts]
     column = pa.chunked_array(decoded, type=pa.string())
-    return pd.Series(pd.array(column, dtype=pd.StringDtype("pyarrow", na_value=np.nan)), copy=False)
+    return pd.Series(pd.array(column, dtype=TEXT_DTYPE), copy=False)
 
 
 def keyed_values(code: np.ndarray, item) -> np.ndarray:
