@@ -69,6 +69,32 @@ def sniff_separator(start: str) -> str:
         return ","
 
 
+def text_csv_options(names: list[str], separator: str) -> dict:
+    """pyarrow's parse and convert options that read every cell as the text it is (no nulls, no types).
+
+    Shared by the whole-file reader and the streaming intake's block reader, so
+    both see the same cells.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    return {
+        "parse_options": pa_csv.ParseOptions(
+            delimiter=separator,
+            quote_char='"',
+            double_quote=True,
+            newlines_in_values=True,
+            ignore_empty_lines=False,
+        ),
+        "convert_options": pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    }
+
+
 def _parse_columnar(data: bytes, sep: str, text: str) -> pd.DataFrame | None:
     """Every cell as text, parsed by pyarrow's CSV reader column by column; the header is row 0.
 
@@ -91,19 +117,7 @@ def _parse_columnar(data: bytes, sep: str, text: str) -> pd.DataFrame | None:
         table = pa_csv.read_csv(
             pa.BufferReader(data),  # the bytes in place, not copied block by block into Python
             read_options=pa_csv.ReadOptions(column_names=names, block_size=1 << 24),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=sep,
-                quote_char='"',
-                double_quote=True,
-                newlines_in_values=True,
-                ignore_empty_lines=False,
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                null_values=[],
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
+            **text_csv_options(names, sep),
         )
     except (pa.ArrowInvalid, ValueError):
         return None

@@ -25,7 +25,7 @@ import pandas as pd
 from ..instrument import Instrument
 from ..platforms.table import ResponseTable
 from ..responses import Responses
-from ..responses.formats import sniff_separator, with_header
+from ..responses.formats import sniff_separator, text_csv_options, with_header
 from ..responses.read import responses_from_table
 
 #: Bytes of the file parsed at a time (pyarrow reads a few dozen such blocks ahead: keep them small).
@@ -101,19 +101,7 @@ def blocks(path: Path, separator: str, n_fields: int) -> Iterator[list]:
         reader = pa_csv.open_csv(
             str(path),
             read_options=pa_csv.ReadOptions(column_names=names, block_size=STREAM_BLOCK_BYTES),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=separator,
-                quote_char='"',
-                double_quote=True,
-                newlines_in_values=True,
-                ignore_empty_lines=False,
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                null_values=[],
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
+            **text_csv_options(names, separator),
         )
         pending: list = []
         rows = 0
