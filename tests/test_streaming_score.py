@@ -347,3 +347,22 @@ def test_distinct_ids_as_read_are_counted_as_the_whole_file_path_counts_them(tmp
     assert streamed[4] and streamed[:4] == whole[:4]
     # One call for the declared columns, then one per column judged: each told the same count.
     assert len(seen) == 2 and set(seen) == {pd.Series(ids).nunique()}
+
+
+def test_a_temporary_folder_without_room_falls_back_to_the_whole_file_path(tmp_path, small_blocks):
+    """A full (or read-only) temporary folder stops the streamed run before it writes anything: the
+    whole-file path, which needs no temporary file, scores the file with the same bytes; no traceback."""
+    import tempfile
+
+    responses = _write_faulty(tmp_path / "responses.csv")
+    args = ["--id-column", "resident", "--invalid", "as-missing", "--duplicates", "keep-all"]
+    whole = _score(tmp_path, small_blocks, responses, args, stream=False, name="whole")
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    small_blocks.setattr(tempfile, "TemporaryFile", full)
+    fallen = _score(tmp_path, small_blocks, responses, args, stream=True, name="fallen")
+    assert not fallen[4], "the streamed run must give way"
+    assert fallen[:4] == whole[:4]
+    assert "Traceback" not in fallen[1]

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .stream_lines import MISSING_CODE
+from .stream_read import Unstreamable
 
 
 @dataclass
@@ -46,12 +47,20 @@ class BlockSpill:
     """A temporary file of :class:`Block`: written in pass 1 (:meth:`add`), read in pass 2."""
 
     def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        self.file = None  # made on the first block, inside the run (a failure falls back, never a traceback)
 
     def add(self, block: Block) -> None:
-        pickle.dump(block, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            if self.file is None:
+                self.file = tempfile.TemporaryFile()  # noqa: SIM115 (closed by __exit__)
+            pickle.dump(block, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError as exc:  # a full or read-only temporary folder: the whole-file path needs none
+            folder = tempfile.gettempdir()
+            raise Unstreamable(f"no room for the run's temporary file in {folder}: {exc}") from exc
 
     def blocks(self) -> Iterator[Block]:
+        if self.file is None:
+            return
         self.file.flush()
         self.file.seek(0)
         while True:
@@ -64,7 +73,8 @@ class BlockSpill:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.file.close()
+        if self.file is not None:
+            self.file.close()
 
 
 __all__ = ["Block", "BlockSpill"]
