@@ -229,8 +229,9 @@ class Engine(ModelMatrices):
     # -- implied moments -----------------------------------------------------------
     def state(self, g: int, x: np.ndarray) -> ModelState:
         st = self.model_state(g, x)
-        if not self.meanstructure:
-            st.mu = self.groups[g].mean
+        if not self.meanstructure:  # the sample means (at every point of a stack)
+            mean = self.groups[g].mean
+            st.mu = mean if x.ndim == 1 else np.broadcast_to(mean, st.sigma.shape[:-1])
         return st
 
     # -- objective -------------------------------------------------------------------
