@@ -6,7 +6,8 @@ folder: it validates the bundled instruments, simulates a multi-program
 residency data set with a known truth, exports the survey to every platform,
 imports a REDCap data dictionary as a program would and scores a REDCap export
 of it, reads the simulated responses back and validates and scores them (including a
-deliberately messy export, to show the data-quality report), and checks the
+deliberately messy export, to show the data-quality report), scores a large
+export a block of rows at a time (the same bytes as reading it whole), and checks the
 reliability of every subscale. Each stage is a function here; later
 capabilities add a stage.
 """
@@ -215,6 +216,35 @@ def _stage_score(ctx: _Context) -> tuple[str, list[Path]]:
         f"possibly careless); the messy export was refused ({listed}) and then scored with "
         "--invalid as-missing, every decision in its report; pseudonymized scores with a new key",
         [scores_path, report_path, messy_report, rescued_path, key, pseudonymized_path],
+    )
+
+
+def _stage_large_file(ctx: _Context) -> tuple[str, list[Path]]:
+    """Score a large export a block of rows at a time (bounded memory): the same bytes as reading it whole."""
+    from .scoring import score
+    from .scoring.streaming import score_streaming, stream_refusal
+
+    folder = ctx.folder("large-file")
+    responses = ctx.data["simulation"].responses
+    # Forty programs' worth of the simulated wave (each copy's residents renamed): a file of 5-6 MiB.
+    copies = [responses.assign(resident=responses["resident"].astype(str) + f"-{c:02d}") for c in range(40)]
+    large = folder / "responses_large.csv"
+    write_csv(pd.concat(copies, ignore_index=True), large, index=False)
+    bpn = load_instrument("bpn-residency")
+    streamed_path, report_path = folder / "scores_streamed.csv", folder / "quality_streamed.csv"
+    streamed = score_streaming(bpn, large, streamed_path, report=report_path, id_column="resident")
+    if streamed is None:
+        why = stream_refusal([bpn], large, streamed_path, report_path, id_column="resident")
+        raise RuntimeError(f"the large file should have been scored a block at a time: {why}")
+    whole = score(bpn, large, id_column="resident")
+    whole_path = whole.write(folder / "scores_whole.csv")
+    if streamed_path.read_bytes() != whole_path.read_bytes():
+        raise RuntimeError("the streamed scores differ from the whole-file path's")
+    megabytes = large.stat().st_size / 2**20
+    return (
+        f"{len(whole.scores)} rows ({megabytes:.1f} MiB) scored a block of rows at a time, in bounded "
+        "memory; the same bytes as reading the file whole",
+        [large, streamed_path, report_path, whole_path],
     )
 
 
@@ -625,6 +655,7 @@ STAGES: list[tuple[str, Callable[[_Context], tuple[str, list[Path]]]]] = [
     ("export", _stage_export),
     ("import", _stage_import),
     ("score", _stage_score),
+    ("large file", _stage_large_file),
     ("study", _stage_study),
     ("reliability", _stage_reliability),
     ("factor", _stage_factor),

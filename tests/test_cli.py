@@ -140,6 +140,7 @@ def test_demo_writes_its_outputs(run, tmp_path):
         "export",
         "import",
         "score",
+        "large file",
         "study",
         "reliability",
         "factor",
@@ -156,13 +157,16 @@ def test_demo_writes_its_outputs(run, tmp_path):
             assert Path(path).exists(), path
     assert (out / "export" / "survey-redcap.csv").is_file()
     assert (out / "scores" / "quality_messy.csv").is_file()
+    # the large-file stage: streamed and whole-file scores, the same bytes
+    streamed = (out / "large-file" / "scores_streamed.csv").read_bytes()
+    assert streamed == (out / "large-file" / "scores_whole.csv").read_bytes()
     # the import stage: a REDCap dictionary imported, its subscale added, a REDCap export scored with it
     assert "calculated" not in (out / "import" / "import-report.txt").read_text(encoding="utf-8")
     assert (out / "import" / "belonging-imported.yaml").is_file() and (
         out / "import" / "scores.csv"
     ).is_file()
     assert str(out) in result.output
-    assert "[7/14] reliability" in result.output  # progress, stage by stage
+    assert "[8/15] reliability" in result.output  # progress, stage by stage
     # the demo builds a study and cleans it once (issue 14): its manifest and analysis data set
     assert (out / "study" / "study.yaml").is_file()
     manifest = json.loads((out / "study" / "study-output" / "manifest.json").read_text())
