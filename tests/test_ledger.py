@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -306,7 +307,9 @@ def test_the_ledger_holds_no_raw_id_and_is_private(mini, tmp_path):
     path = tmp_path / "team" / "ledger.json"
     _run(mini, nested_clinics(), ["program"], ledger=path)
     text = path.read_text(encoding="utf-8")
-    assert "ZQX" not in text and "private remark" not in text
+    # No raw id (ZQX-0000-ID ...): the pattern, not the bare prefix, which the ledger's random
+    # base64 hashes hold by chance about once in a hundred runs.
+    assert not re.search(r"ZQX-\d{4}-ID", text) and "private remark" not in text
     assert (path.stat().st_mode & 0o077) == 0
     content = json.loads(text)
     assert content["releases"][0]["command"] == "cohorts" and content["releases"][0]["min_cell"] == 5
