@@ -119,7 +119,10 @@ def start_careless_indices(
     halves = _halves(keyed, instruments)
     answered = None if duration is None else raw.notna().sum(axis=1).to_numpy()
     if mahalanobis is None:
-        distances = in_background(_mahalanobis, [keyed_columns[item] for item in likert])
+        # The keyed items as pandas holds them (one block of floats: a view), and where the likert ones are.
+        distances = in_background(
+            _mahalanobis, keyed.to_numpy(dtype=float), keyed.columns.get_indexer(likert)
+        )
     else:  # computed over the whole sample already (the streaming intake scores a block at a time)
 
         def distances() -> tuple[np.ndarray, np.ndarray]:
@@ -148,18 +151,23 @@ def _rowwise_indices(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The longest run, IRV and even-odd index of every respondent, a block of rows at a time."""
     longest, irv, evenodd = np.empty(n), np.empty(n), np.full(n, np.nan)
+    if halves is not None:
+        # The keyed items of the halves, stacked a block at a time; each half a list of rows of the stack.
+        split_items = list(dict.fromkeys(item for pair in halves for half in pair for item in half))
+        split_columns = [keyed_columns[item] for item in split_items]
+        odd, even = (_half_rows(halves, split_items, side) for side in (0, 1))
+        if max(odd.max(), even.max()) == len(split_items):  # a padded half: a row of no answers below
+            split_columns.append(np.full(n, np.nan))
     for start in range(0, n, ROW_BLOCK):
         rows = slice(start, min(start + ROW_BLOCK, n))
         longest[rows], irv[rows] = _longstring_irv(np.stack([column[rows] for column in answers]))
         if halves is not None:
-            evenodd[rows] = _even_odd(
-                {c: v[rows] for c, v in keyed_columns.items()}, halves, rows.stop - start
-            )
+            evenodd[rows] = _even_odd(np.stack([column[rows] for column in split_columns]), odd, even)
     return longest, irv, evenodd
 
 
 #: Rows computed together by the row-wise indices: small enough for the processor's cache.
-ROW_BLOCK = 1 << 14
+ROW_BLOCK = 1 << 13
 
 
 def _longstring_irv(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -167,25 +175,33 @@ def _longstring_irv(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     NaN is a missing answer.
     """
-    k, n = x.shape
+    k = len(x)
     valid = ~np.isnan(x)
-    # Longest run: a loop over items, vectorized over respondents, in place (a missing answer ends a run).
-    run = np.zeros(n)
-    longest = np.zeros(n)
-    for j in range(k):
-        if j:
-            np.multiply(run, x[j] == x[j - 1], out=run)  # NaN equals nothing: the run restarts
+    # Longest run: a loop over items, vectorized over respondents, in small whole numbers in place
+    # (a run restarts where an answer differs from the one before or is missing: NaN equals nothing).
+    counter = np.uint8 if k < 256 else np.int64
+    same = x[1:] == x[:-1]
+    run = valid[0].astype(counter)
+    longest = run.copy()
+    for j in range(1, k):
+        np.multiply(run, same[j - 1], out=run)
         run += 1
-        run *= valid[j]
+        np.multiply(run, valid[j], out=run)
         np.maximum(longest, run, out=longest)
-    answered = valid.sum(axis=0)
+    answered = valid.sum(axis=0, dtype=np.int64)
+    # Each respondent's sums run down a column in item order (missing answers add zero), as
+    # numpy's sum over the first axis adds whole rows in order: the same bits as that sum.
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(valid, x, 0.0).sum(axis=0) / answered
-        deviation = x - mean
-        np.square(deviation, out=deviation)
-        ss = np.where(valid, deviation, 0.0).sum(axis=0)
+        scratch = np.empty_like(x)
+        np.copyto(scratch, x)
+        np.copyto(scratch, 0.0, where=~valid)
+        mean = scratch.sum(axis=0) / answered
+        np.subtract(x, mean, out=scratch)
+        np.square(scratch, out=scratch)
+        np.copyto(scratch, 0.0, where=~valid)
+        ss = scratch.sum(axis=0)
         irv = np.where(answered >= 2, np.sqrt(ss / (answered - 1)), np.nan)
-    return longest, irv
+    return longest.astype(float), irv
 
 
 def _halves(
@@ -201,28 +217,69 @@ def _halves(
     return halves if len(halves) >= 3 else None
 
 
-def _even_odd(
-    values: Mapping[str, np.ndarray], halves: Sequence[tuple[list[str], list[str]]], n: int
-) -> np.ndarray:
-    """The even-odd index of ``n`` respondents from their keyed answers (item id -> values)."""
-    if len(halves) >= _PAIRWISE:
-        return _even_odd_wide(values, halves, n)
-    # One row per subscale, one column per respondent: each respondent's sums run down a column, in
-    # subscale order, as contiguous additions of whole rows.
-    a = np.empty((len(halves), n))
-    b = np.empty((len(halves), n))
+def _half_rows(halves: Sequence[tuple[list[str], list[str]]], items: Sequence[str], side: int) -> np.ndarray:
+    """``(position, subscale)``: the row of the stack of ``items`` holding each half's item at each position.
+
+    Halves shorter than the longest are padded with ``len(items)``: a row of no answers below the items.
+    """
+    row = {item: j for j, item in enumerate(items)}
+    width = max(len(pair[side]) for pair in halves)
+    out = np.full((width, len(halves)), len(items))
+    for p, pair in enumerate(halves):
+        out[: len(pair[side]), p] = [row[item] for item in pair[side]]
+    return out
+
+
+def _even_odd(keyed: np.ndarray, odd: np.ndarray, even: np.ndarray) -> np.ndarray:
+    """The even-odd index of each column of ``keyed`` (items x respondents; NaN is missing).
+
+    ``odd`` and ``even`` give each subscale's half as rows of ``keyed`` (see
+    :func:`_half_rows`); when a half is padded, ``keyed`` ends with a row of NaN.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
-        for p, (odd, even) in enumerate(halves):
-            a[p] = _row_mean(values, odd, n)
-            b[p] = _row_mean(values, even, n)
-        both = ~np.isnan(a) & ~np.isnan(b)
-        count = both.sum(axis=0)
-        # Over the subscales where both halves have a mean: centre, then correlate.
-        da = np.where(both, a - (np.where(both, a, 0.0).sum(axis=0) / count), 0.0)
-        db = np.where(both, b - (np.where(both, b, 0.0).sum(axis=0) / count), 0.0)
-        r = (da * db).sum(axis=0) / np.sqrt((da**2).sum(axis=0) * (db**2).sum(axis=0))
-        # Spearman-Brown on |r| with the sign restored keeps negative values within [-1, 0].
-        corrected = np.sign(r) * 2 * np.abs(r) / (1 + np.abs(r))
+        a, b = _half_mean(keyed, odd), _half_mean(keyed, even)
+        if odd.shape[1] >= _PAIRWISE:
+            # From this many subscales numpy sums each respondent's row pairwise: a row per respondent.
+            return _correlate_halves(np.ascontiguousarray(a.T), np.ascontiguousarray(b.T), axis=1)
+        # One row per subscale, one column per respondent: each respondent's sums run down a column, in
+        # subscale order, as contiguous additions of whole rows.
+        return _correlate_halves(a, b, axis=0)
+
+
+def _half_mean(keyed: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``(subscale, respondent)``: the mean of each half's answered values (NaN when none is answered).
+
+    The answered values are added in item order, from zero, and so is their count.
+    """
+    values = keyed[rows]  # (position, subscale, respondent): a copy
+    missing = np.isnan(values)
+    np.copyto(values, 0.0, where=missing)
+    total = np.zeros(values.shape[1:])
+    count = np.zeros(values.shape[1:])
+    for position in range(len(values)):
+        total += values[position]
+        count += ~missing[position]
+    return np.divide(total, count, out=total)
+
+
+def _correlate_halves(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
+    """The Spearman-Brown corrected correlation of the half means ``a`` and ``b`` of each respondent.
+
+    Over the subscales where both halves have a mean, summed along ``axis``;
+    NaN with fewer than three. ``a`` and ``b`` are overwritten.
+    """
+    unpaired = np.isnan(a)
+    unpaired |= np.isnan(b)
+    count = a.shape[axis] - unpaired.sum(axis=axis)
+    # Over the subscales where both halves have a mean: centre, then correlate.
+    for half in (a, b):
+        np.copyto(half, 0.0, where=unpaired)
+        np.subtract(half, np.expand_dims(half.sum(axis=axis) / count, axis), out=half)
+        np.copyto(half, 0.0, where=unpaired)
+    cross = np.multiply(a, b).sum(axis=axis)
+    r = cross / np.sqrt(np.square(a, out=a).sum(axis=axis) * np.square(b, out=b).sum(axis=axis))
+    # Spearman-Brown on |r| with the sign restored keeps negative values within [-1, 0].
+    corrected = np.sign(r) * 2 * np.abs(r) / (1 + np.abs(r))
     return np.where(count >= 3, corrected, np.nan)
 
 
@@ -230,50 +287,22 @@ def _even_odd(
 _PAIRWISE = 8
 
 
-def _even_odd_wide(
-    values: Mapping[str, np.ndarray], halves: Sequence[tuple[list[str], list[str]]], n: int
-) -> np.ndarray:
-    """:func:`_even_odd` with a row per respondent: numpy's pairwise sums of 8 subscales or more."""
-    a = np.empty((n, len(halves)))
-    b = np.empty((n, len(halves)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for p, (odd, even) in enumerate(halves):
-            a[:, p] = _row_mean(values, odd, n)
-            b[:, p] = _row_mean(values, even, n)
-        both = ~np.isnan(a) & ~np.isnan(b)
-        count = both.sum(axis=1)
-        da = np.where(both, a - (np.where(both, a, 0.0).sum(axis=1) / count)[:, None], 0.0)
-        db = np.where(both, b - (np.where(both, b, 0.0).sum(axis=1) / count)[:, None], 0.0)
-        r = (da * db).sum(axis=1) / np.sqrt((da**2).sum(axis=1) * (db**2).sum(axis=1))
-        corrected = np.sign(r) * 2 * np.abs(r) / (1 + np.abs(r))
-    return np.where(count >= 3, corrected, np.nan)
+def _mahalanobis(values: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mahalanobis' D-squared and its chi-square p of each row of ``values`` complete in ``positions``.
 
-
-def _row_mean(values: Mapping[str, np.ndarray], columns: Sequence[str], n: int) -> np.ndarray:
-    """The mean of each row's answered values among ``columns`` (NaN when none is answered)."""
-    total = np.zeros(n)
-    count = np.zeros(n)
-    for j in columns:
-        answered = ~np.isnan(values[j])
-        total += np.where(answered, values[j], 0.0)
-        count += answered
-    return total / count
-
-
-def _mahalanobis(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    n, k = len(columns[0]), len(columns)
+    NaN for a respondent with any of those columns missing.
+    """
+    n, k = len(values), len(positions)
     complete = np.ones(n, dtype=bool)
-    for column in columns:
-        complete &= ~np.isnan(column)
+    for j in positions:
+        complete &= ~np.isnan(values[:, j])
     if complete.sum() <= k:
         return np.full(n, np.nan), np.full(n, np.nan)
-    rows = np.flatnonzero(complete)
-    gathered = np.empty((k, len(rows)))
-    for j, column in enumerate(columns):
-        np.take(column, rows, out=gathered[j])
-    data = np.ascontiguousarray(gathered.T)  # the complete rows, a row per respondent
-    del gathered
-    distance = complete_row_distances(data)
+    # The complete rows, a row per respondent, in one step (the same matrix as gathered item by item).
+    data = values[complete]
+    if list(positions) != list(range(values.shape[1])):
+        data = data[:, positions]
+    distance = complete_row_distances(np.ascontiguousarray(data))
     del data
     return mahalanobis_columns(distance, complete, k)
 
