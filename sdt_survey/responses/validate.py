@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, expressions, load_instruments
+from ..stats.threads import on_two_threads
 from .cells import PLAIN_NUMBER, as_written
 from .duplicates import find_duplicates
 from .issue_lines import IssueLines
@@ -147,16 +149,25 @@ def validate_responses(
     reason = np.zeros((len(ids), n), dtype=np.uint8)
     invalid_count = np.zeros(n, dtype=np.int64)
     invalid_rows: dict[str, list[np.ndarray]] = {}
+
+    # The columns are checked two at a time (each writes its own row of ``numbers``); what they found
+    # is then recorded item by item, in order.
+    present: dict = {}
+    for item in items:
+        if responses.item_columns.get(item.id):
+            present.setdefault(item.id, item)
+    targets = [(item, numbers[position[item_id]]) for item_id, item in present.items()]
+    found = on_two_threads(lambda target: _check_cells(responses, *target), targets)
+    checked = dict(zip(present, found, strict=True))
     for item in items:
         p = position[item.id]
         reason[p] = 0
-        columns = responses.item_columns.get(item.id)
-        if not columns and item.identifier:
+        if item.id not in checked and item.identifier:
             # A de-identified export (REDCap's) leaves identifier items out: nothing to drop, no error.
             values[item.id] = pd.Series(None, index=frame.index, dtype=object)
             reason[p] = labels.index("absent")
             continue
-        if not columns:
+        if item.id not in checked:
             action = "scored as missing" if invalid == "as-missing" else "blocked: no scores written"
             add_file_level(
                 "absent_item_column",
@@ -176,27 +187,8 @@ def validate_responses(
                 values[item.id] = pd.Series(None, index=frame.index)
             reason[p] = labels.index("absent")
             continue
-        row = numbers[p]  # where a numeric item's values go
-        # Split 0/1 columns (one per choice), even a single one (a REDCap consent tick box ``consent___1``).
-        if item.type == "multiple" and (len(columns) > 1 or item.id in responses.choice_columns):
-            # A single split column was renamed to the item id on reading.
-            raw_cells = frame[[c if c in frame.columns else item.id for c in columns]].set_axis(
-                columns, axis=1
-            )
-            raw_values = raw_cells.astype("string").fillna("").agg("|".join, axis=1)
-            cells = check_multiple(item, raw_cells, responses.choice_columns.get(item.id))
-            column_name = "|".join(columns)
-        else:
-            column_name = columns[0]
-            source_column = frame[item.id] if item.id in frame.columns else frame[column_name]
-            raw_values = source_column
-            cells = check_item(
-                item,
-                source_column,
-                responses.value_labels.get(item.id),
-                responses.user_missing.get(item.id, set()),
-                out=row,
-            )
+        row = numbers[p]
+        column_name, raw_values, cells = checked[item.id]
         for where, why in cells.reasons:
             if why not in labels:
                 labels.append(why)
@@ -225,7 +217,6 @@ def validate_responses(
             values[item.id] = row
         else:
             values[item.id] = cells.values
-        del cells
         # Invalid cells are recorded as such in the missing-reason table too.
         for where in invalid_rows.get(item.id, []):
             reason[p, where] = labels.index("invalid")
@@ -371,6 +362,31 @@ def validate_responses(
         duplicate=kept(duplicate),
         source=responses.source,
     )
+
+
+def _check_cells(responses: Responses, item, out: np.ndarray) -> tuple[str, pd.Series, Any]:
+    """An item's cells checked: the column's name, its values as read, and the checked cells.
+
+    A numeric item's values are written into ``out``.
+    """
+    frame = responses.frame
+    columns = responses.item_columns[item.id]
+    # Split 0/1 columns (one per choice), even a single one (a REDCap consent tick box ``consent___1``).
+    if item.type == "multiple" and (len(columns) > 1 or item.id in responses.choice_columns):
+        # A single split column was renamed to the item id on reading.
+        raw_cells = frame[[c if c in frame.columns else item.id for c in columns]].set_axis(columns, axis=1)
+        raw_values = raw_cells.astype("string").fillna("").agg("|".join, axis=1)
+        cells = check_multiple(item, raw_cells, responses.choice_columns.get(item.id))
+        return "|".join(columns), raw_values, cells
+    source_column = frame[item.id] if item.id in frame.columns else frame[columns[0]]
+    cells = check_item(
+        item,
+        source_column,
+        responses.value_labels.get(item.id),
+        responses.user_missing.get(item.id, set()),
+        out=out,
+    )
+    return columns[0], source_column, cells
 
 
 #: Reasons a value is missing that validation itself gives (a declared missing code gives its own).
