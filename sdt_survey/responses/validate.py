@@ -17,6 +17,7 @@ import pandas as pd
 
 from ..errors import SdtSurveyError
 from ..instrument import Instrument, expressions, load_instruments
+from ..stats.masks import count_true
 from ..stats.threads import on_two_threads
 from .cells import PLAIN_NUMBER, as_written
 from .duplicates import find_duplicates
@@ -263,7 +264,7 @@ def validate_responses(
     for p in range(len(ids)):  # an item at a time, in the processor's cache
         np.copyto(reason[p], labels.index("unanswered"), where=missing[p] & (reason[p] == 0))
         reason[p] *= missing[p]  # no reason where the value is present
-    n_missing = missing.sum(axis=0)
+    n_missing = count_true(missing)
 
     answered = n_missing < len(ids)
     empty = np.flatnonzero(~answered)

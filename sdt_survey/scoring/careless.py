@@ -11,6 +11,7 @@ import pandas as pd
 from .._finite import require_finite
 from ..errors import SdtSurveyError
 from ..instrument import Instrument
+from ..stats.masks import count_true
 from ..stats.probability import chi2_sf
 from ..stats.threads import in_background, single_blas_thread
 
@@ -188,7 +189,7 @@ def _longstring_irv(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         run += 1
         np.multiply(run, valid[j], out=run)
         np.maximum(longest, run, out=longest)
-    answered = valid.sum(axis=0, dtype=np.int64)
+    answered = count_true(valid)
     # Each respondent's sums run down a column in item order (missing answers add zero), as
     # numpy's sum over the first axis adds whole rows in order: the same bits as that sum.
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -270,7 +271,7 @@ def _correlate_halves(a: np.ndarray, b: np.ndarray, axis: int) -> np.ndarray:
     """
     unpaired = np.isnan(a)
     unpaired |= np.isnan(b)
-    count = a.shape[axis] - unpaired.sum(axis=axis)
+    count = a.shape[axis] - count_true(unpaired, axis)
     # Over the subscales where both halves have a mean: centre, then correlate.
     for half in (a, b):
         np.copyto(half, 0.0, where=unpaired)
