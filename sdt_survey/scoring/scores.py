@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..errors import SdtSurveyError
 from ..instrument import Instrument
+from ..stats.masks import fmax_fills
 from .tables import read_norms
 
 
@@ -68,40 +69,58 @@ def subscale_scores(keyed: pd.DataFrame, instruments: Sequence[Instrument]) -> p
     """
     subscales = [sub for inst in instruments for sub in inst.subscales.values()]
     n = len(keyed)
-    columns: dict[str, np.ndarray] = {}
+    names = score_ids(instruments)
+    # One block of floats, a row per score (pandas holds the table as it is, with no copy).
+    block = np.empty((len(names), n))
+    row_of = {name: j for j, name in enumerate(names)}
     # Each row's sum runs in item order, as numpy sums a row of up to 8 values: short subscales are scored
     # a block of rows at a time (the block in the processor's cache); a longer one as a whole.
     short = [sub for sub in subscales if 0 < len(sub.items) < _PAIRWISE]
     cells = {item: keyed[item].to_numpy(dtype=float) for sub in short for item in sub.items}
-    for sub in short:
-        columns[sub.id] = np.empty(n)
     for start in range(0, n, ROW_BLOCK):
         rows = slice(start, min(start + ROW_BLOCK, n))
         for sub in short:
-            first = cells[sub.items[0]][rows]
-            answered = ~np.isnan(first)
-            total, count = np.where(answered, first, 0.0), answered.astype(np.int64)
-            for item in sub.items[1:]:
-                answered = ~np.isnan(cells[item][rows])
-                total += np.where(answered, cells[item][rows], 0.0)
-                count += answered
-            columns[sub.id][rows] = _subscale_score(sub, total, count)
+            total, missing = _answered_total(cells[item][rows] for item in sub.items)
+            block[row_of[sub.id], rows] = _subscale_score(sub, total, len(sub.items) - missing)
     for sub in subscales:
-        if sub.id not in columns:
-            block = keyed[list(sub.items)].to_numpy(dtype=float)
-            answered = ~np.isnan(block)
-            columns[sub.id] = _subscale_score(
-                sub, np.where(answered, block, 0.0).sum(axis=1), answered.sum(axis=1)
+        if not 0 < len(sub.items) < _PAIRWISE:
+            values = keyed[list(sub.items)].to_numpy(dtype=float)
+            answered = ~np.isnan(values)
+            block[row_of[sub.id]] = _subscale_score(
+                sub, np.where(answered, values, 0.0).sum(axis=1), answered.sum(axis=1)
             )
-    scores: dict[str, np.ndarray] = {}
     for inst in instruments:
-        for sub in inst.subscales.values():
-            scores[sub.id] = columns[sub.id]
         for comp in inst.composites.values():
-            block = np.column_stack([scores[s] for s in comp.of])
-            combined = block.sum(axis=1) if comp.method == "sum" else block.mean(axis=1)
-            scores[comp.id] = combined  # NaN propagates: any missing subscale -> missing composite
-    return pd.DataFrame(scores, index=keyed.index)
+            parts = [block[row_of[s]] for s in comp.of]
+            if len(parts) < _PAIRWISE:
+                # Added in order from zero, as numpy adds a short row: the same bits as its sum and mean.
+                combined = np.add(parts[0], 0.0)
+                for part in parts[1:]:
+                    combined += part
+                if comp.method != "sum":
+                    combined /= len(parts)
+            else:
+                stacked = np.column_stack(parts)
+                combined = stacked.sum(axis=1) if comp.method == "sum" else stacked.mean(axis=1)
+            block[row_of[comp.id]] = combined  # NaN propagates: any missing subscale -> missing composite
+    return pd.DataFrame(block.T, index=keyed.index, columns=names, copy=False)
+
+
+def _answered_total(columns) -> tuple[np.ndarray, np.ndarray]:
+    """The sum of each row's answered values (added in column order, from the first) and its missing count.
+
+    A column with no negative value has its missing values made zero by the fast fmax (the same bits).
+    """
+    total, missing = None, None
+    for values in columns:
+        gaps = np.isnan(values)
+        filled = np.fmax(values, 0.0) if fmax_fills(values) else np.where(gaps, 0.0, values)
+        if total is None:
+            total, missing = filled, gaps.astype(np.int64)
+        else:
+            total += filled
+            missing += gaps
+    return total, missing
 
 
 #: Rows scored together by :func:`subscale_scores`.

@@ -1,9 +1,12 @@
-"""Counting the True values of boolean masks (answered cells, missing cells) quickly.
+"""Missing values and boolean masks, the fast way, with the numbers the plain way gives.
 
-numpy sums a boolean array in its default integer, converting every element
-on the way; along an axis of fewer than 256 values the count fits in a byte,
-and adding bytes is several times faster (24 items x 1,000,000 respondents:
-3 ms against 22 ms). The counts are the same whole numbers.
+- :func:`count_true`: numpy sums a boolean array in its default integer,
+  converting every element on the way; along an axis of fewer than 256
+  values the count fits in a byte, and adding bytes is several times faster
+  (24 items x 1,000,000 respondents: 3 ms against 22 ms).
+- :func:`fmax_fills`: missing values become zero before an item's answers
+  are added; ``numpy.fmax(x, 0.0)`` does it three times faster than
+  ``numpy.where``, and to the same bits when no value is negative.
 """
 
 from __future__ import annotations
@@ -25,4 +28,27 @@ def count_true(mask: np.ndarray, axis: int = 0) -> np.ndarray:
     return mask.sum(axis=axis, dtype=np.int64)
 
 
-__all__ = ["count_true"]
+def fmax_fills(column: np.ndarray) -> bool:
+    """Whether ``numpy.fmax(column, 0.0)`` is ``column`` with each NaN as 0.0, to the bit.
+
+    True when no value is negative or a negative zero (NaN aside): then the
+    fast ``fmax`` fills the missing values with zero as ``numpy.where(numpy.isnan(column),
+    0.0, column)`` does (which numpy runs several times slower).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [fmax_fills(np.array(x)) for x in ([1.0, np.nan, 0.0], [1.0, -2.0], [-0.0, 3.0])]
+    [True, False, False]
+    """
+    if not len(column):
+        return True
+    low = np.fmin.reduce(column)
+    if np.isnan(low) or low > 0:
+        return True
+    if low < 0:
+        return False
+    return not np.signbit(column[column == 0]).any()
+
+
+__all__ = ["count_true", "fmax_fills"]
