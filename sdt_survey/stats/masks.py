@@ -28,12 +28,12 @@ def count_true(mask: np.ndarray, axis: int = 0) -> np.ndarray:
     return mask.sum(axis=axis, dtype=np.int64)
 
 
-def fmax_fills(column: np.ndarray) -> bool:
-    """Whether ``numpy.fmax(column, 0.0)`` is ``column`` with each NaN as 0.0, to the bit.
+def fmax_fills(values: np.ndarray) -> bool:
+    """Whether ``numpy.fmax(values, 0.0)`` is ``values`` with each NaN as 0.0, to the bit (any shape).
 
     True when no value is negative or a negative zero (NaN aside): then the
-    fast ``fmax`` fills the missing values with zero as ``numpy.where(numpy.isnan(column),
-    0.0, column)`` does (which numpy runs several times slower).
+    fast ``fmax`` fills the missing values with zero as ``numpy.where(numpy.isnan(values),
+    0.0, values)`` does (which numpy runs several times slower).
 
     Examples
     --------
@@ -41,14 +41,14 @@ def fmax_fills(column: np.ndarray) -> bool:
     >>> [fmax_fills(np.array(x)) for x in ([1.0, np.nan, 0.0], [1.0, -2.0], [-0.0, 3.0])]
     [True, False, False]
     """
-    if not len(column):
+    if not values.size:
         return True
-    low = np.fmin.reduce(column)
+    low = np.fmin.reduce(values, axis=None)
     if np.isnan(low) or low > 0:
         return True
     if low < 0:
         return False
-    return not np.signbit(column[column == 0]).any()
+    return not np.signbit(values[values == 0]).any()
 
 
 __all__ = ["count_true", "fmax_fills"]
