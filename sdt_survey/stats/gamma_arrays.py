@@ -295,7 +295,9 @@ def _fraction_block(a: float | np.ndarray, x: np.ndarray, fac: np.ndarray) -> np
         np.subtract(ans, r, out=t)
         np.divide(t, r, out=t)
         np.abs(t, out=t)
-        if not qk.all():  # where qk == 0 the scalar kernel keeps ans and takes t = 1
+        # Where qk == 0 the scalar kernel keeps ans and takes t = 1; there r is infinite or NaN, and
+        # so is t: one maximum (NaN when any is) looks for them.
+        if np.isnan(t.max()):
             zero = qk == 0
             np.copyto(t, 1.0, where=zero)
             np.copyto(r, ans, where=zero)
@@ -349,15 +351,18 @@ def _regions(a: float | np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _bucket(x: np.ndarray, a: float | np.ndarray, fraction: np.ndarray) -> np.ndarray:
-    """Small integers ordering the elements by region, then shape, then ``x / a``.
+    """Small integers ordering the elements by region (the top bit), then shape, then ``x / a``.
 
     For one shape the iterations each recurrence needs change slowly and monotonically with
     ``x / a``: sorted by these keys, a block's elements converge nearly together.
     """
+    if isinstance(a, float):  # one byte: 64 steps of x / a in [0, 1) (the series), 64 in [1, 2)
+        key = np.minimum(x * (64.0 / a), 127.0).astype(np.uint8)
+        key |= fraction.view(np.uint8) << np.uint8(7)
+        return key
     ratio = x / (x + a)  # x / a mapped into (0, 1)
     key = np.minimum(ratio * 1024.0, 1023.0).astype(np.uint16)
-    if not isinstance(a, float):
-        key += np.clip(np.log2(a) * 2.0 + 16.0, 0.0, 31.0).astype(np.uint16) << np.uint16(10)
+    key += np.clip(np.log2(a) * 2.0 + 16.0, 0.0, 31.0).astype(np.uint16) << np.uint16(10)
     key += fraction.astype(np.uint16) << np.uint16(15)
     return key
 
