@@ -394,3 +394,45 @@ def test_the_first_tested_step_is_never_after_any_element_stops():
     # The bounds are tight enough to save work on the benchmark's ranges.
     assert gamma_arrays._series_first_check(12.0, 12.0, 9.0, 9.5) >= 25
     assert gamma_arrays._log1pmx_first_check(0.3, 0.31) >= 20
+
+
+def _fraction_loop(a: float, x: float) -> float:
+    """special._igamc_continued_fraction's loop, without its prefactor (any a and x)."""
+    y, z, c = 1.0 - a, x + (1.0 - a) + 1.0, 0.0
+    pkm2, qkm2, pkm1, qkm1 = 1.0, x, x + 1.0, (x + (1.0 - a) + 1.0) * x
+    ans = pkm1 / qkm1
+    for _ in range(10_000):
+        c += 1.0
+        y += 1.0
+        z += 2.0
+        yc = y * c
+        pk = pkm1 * z - pkm2 * yc
+        qk = qkm1 * z - qkm2 * yc
+        if qk != 0:
+            r = pk / qk
+            t = abs((ans - r) / r)
+            ans = r
+        else:
+            t = 1.0
+        pkm2, pkm1, qkm2, qkm1 = pkm1, pk, qkm1, qk
+        if abs(pk) > 4.503599627370496e15:
+            pkm2, pkm1, qkm2, qkm1 = (v * 2.22044604925031308085e-16 for v in (pkm2, pkm1, qkm2, qkm1))
+        if t <= 2.220446049250313e-16:
+            break
+    return ans
+
+
+def test_a_zero_denominator_keeps_the_last_convergent():
+    # With a = 3 - k**2 and x = a - 3 - k (k = 1: a = 2, x = -2) the first new denominator is 0:
+    # the scalar loop keeps its convergent and goes on; the arrays must too (outside the domain,
+    # the same recurrence).
+    rng = np.random.default_rng(15)
+    k = np.arange(1.0, 8.0)
+    a = np.concatenate([np.full(300, 2.0), 3.0 - k**2])
+    x = np.concatenate([rng.uniform(2.0, 40.0, 300), 3.0 - k**2 - 3.0 - k])
+    a, x = a[order := rng.permutation(a.size)], x[order]
+    with np.errstate(all="ignore"):
+        got = gamma_arrays._fraction_block(a, x, np.ones_like(x))
+        shared = gamma_arrays._fraction_block(2.0, x[a == 2.0], np.ones(np.count_nonzero(a == 2.0)))
+    assert np.array_equal(got, [_fraction_loop(s, v) for s, v in zip(a, x, strict=True)])
+    assert np.array_equal(shared, got[a == 2.0])

@@ -357,7 +357,7 @@ def _bucket(x: np.ndarray, a: float | np.ndarray, fraction: np.ndarray) -> np.nd
     ``x / a``: sorted by these keys, a block's elements converge nearly together.
     """
     if isinstance(a, float):  # one byte: 64 steps of x / a in [0, 1) (the series), 64 in [1, 2)
-        key = np.minimum(x * (64.0 / a), 127.0).astype(np.uint8)
+        key = (np.minimum(x, 2.0 * a) * (63.5 / a)).astype(np.uint8)
         key |= fraction.view(np.uint8) << np.uint8(7)
         return key
     ratio = x / (x + a)  # x / a mapped into (0, 1)
