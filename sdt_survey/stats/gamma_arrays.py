@@ -304,9 +304,8 @@ def _fraction_block(a: float | np.ndarray, x: np.ndarray, fac: np.ndarray) -> np
         # pkm2, pkm1, qkm2, qkm1 = pkm1, pk, qkm1, qk; ans = r (its old array takes the next ratio)
         full = window.work
         window.work = [full[0], full[3], full[4], full[1], full[2], full[6], full[5], *full[7:]]
-        np.abs(pk, out=tmp)
-        if not tmp.max() <= _BIG:  # (NaN too: then the exact test decides)
-            rescale = tmp > _BIG
+        if not (pk.max() <= _BIG and pk.min() >= -_BIG):  # (NaN too: then the exact test decides)
+            rescale = np.abs(pk) > _BIG
             for v in (pkm1, pk, qkm1, qk):
                 np.multiply(v, _BIGINV, out=v, where=rescale)
         np.less_equal(t, _EPS, out=converged[:w])
@@ -331,13 +330,14 @@ def _block(a: float | np.ndarray, x: np.ndarray, series: bool) -> np.ndarray:
 
 def _regions(a: float | np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where the scalar kernel takes ``1 - P`` by the series, and where the continued fraction."""
-    regular = np.isfinite(x) & (x > 0)
-    regular &= np.isfinite(a) & (a > 0)
-    above = regular & (x > 1.1)
-    lower = x < a
-    series = above & lower
-    fraction = above & ~lower
-    small = regular & ~above
+    above = (x > 1.1) & (x < math.inf)  # (not NaN)
+    small = (x > 0.0) & (x <= 1.1)
+    if not isinstance(a, float) or not (a > 0.0 and a < math.inf):
+        shape_regular = (a > 0.0) & (a < math.inf)
+        above &= shape_regular
+        small &= shape_regular
+    series = above & (x < a)
+    fraction = above ^ series
     if small.any():
         rows = np.flatnonzero(small)
         xs, as_ = x[rows], _pick(a, rows)
@@ -390,9 +390,9 @@ def gammaincc(a, x) -> np.ndarray:
     """
     a, x = np.asarray(a, dtype=float), np.asarray(x, dtype=float)
     shape = np.broadcast_shapes(a.shape, x.shape)
-    a_all = np.broadcast_to(a, shape).ravel()  # for the scalar kernel's special values
+    a_given = a  # for the scalar kernel's special values
     # With one shape for all (a chi-square's df), a is a float: the recurrences use it as one.
-    a = float(a.ravel()[0]) if a.size == 1 else a_all
+    a = float(a.ravel()[0]) if a.size == 1 else np.broadcast_to(a, shape).ravel()
     x = np.broadcast_to(x, shape).ravel()
     out = np.empty(x.size)
     series, fraction = _regions(a, x)
@@ -418,7 +418,7 @@ def gammaincc(a, x) -> np.ndarray:
             out[rows] = result
     if not regular.all():  # special values, and the complementary series of small x
         rest = ~regular
-        out[rest] = _libm_pairs(special.gammaincc, a_all[rest], x[rest])
+        out[rest] = _libm_pairs(special.gammaincc, np.broadcast_to(a_given, shape).ravel()[rest], x[rest])
     return out.reshape(shape)
 
 
