@@ -397,18 +397,18 @@ def gammaincc(a, x) -> np.ndarray:
     out = np.empty(x.size)
     series, fraction = _regions(a, x)
     regular = series | fraction
-    rows = np.flatnonzero(regular)
-    if rows.size:
-        every = rows.size == x.size
+    every = x.size > 0 and bool(regular.all())
+    rows = None if every else np.flatnonzero(regular)
+    if every or rows.size:
         xr, fr = (x, fraction) if every else (x[rows], fraction[rows])
         ar = a if isinstance(a, float) or every else a[rows]
         if not isinstance(ar, float) and np.all(ar == ar[0]):
             ar = float(ar[0])
         order = np.argsort(_bucket(xr, ar, fr), kind="stable")  # a radix sort of small integers
-        n_series = rows.size - int(np.count_nonzero(fr))
-        result = np.empty(rows.size)
+        n_series = xr.size - int(np.count_nonzero(fr))
+        result = np.empty(xr.size)
         with np.errstate(all="ignore"):  # settled elements run on in their window; their values are kept
-            for in_series, start, stop in ((True, 0, n_series), (False, n_series, rows.size)):
+            for in_series, start, stop in ((True, 0, n_series), (False, n_series, xr.size)):
                 for first in range(start, stop, _BLOCK):
                     take = order[first : min(first + _BLOCK, stop)]
                     result[take] = _block(_pick(ar, take), xr[take], in_series)
@@ -416,7 +416,7 @@ def gammaincc(a, x) -> np.ndarray:
             out = result
         else:
             out[rows] = result
-    if not regular.all():  # special values, and the complementary series of small x
+    if not every:  # special values, and the complementary series of small x
         rest = ~regular
         out[rest] = _libm_pairs(special.gammaincc, np.broadcast_to(a_given, shape).ravel()[rest], x[rest])
     return out.reshape(shape)
