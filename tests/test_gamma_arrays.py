@@ -394,6 +394,7 @@ def test_the_first_tested_step_is_never_after_any_element_stops():
     # The bounds are tight enough to save work on the benchmark's ranges.
     assert gamma_arrays._series_first_check(12.0, 12.0, 9.0, 9.5) >= 25
     assert gamma_arrays._log1pmx_first_check(0.3, 0.31) >= 20
+    assert gamma_arrays._log1pmx_first_check(1e-120, 0.3) == 2
 
 
 def _fraction_loop(a: float, x: float) -> float:

@@ -12,7 +12,9 @@ complementary series for small ``x``) fall back to the scalar kernel.
 
 Each recurrence runs on blocks of elements sorted (coarsely) by how many iterations they need, so
 a block's elements converge nearly together: the block's live elements stay one contiguous window
-that shrinks from its ends, iterated in place with few numpy calls per iteration.
+that shrinks from its ends, iterated in place with few numpy calls per iteration. The two series
+test convergence only from the first step at which any element of the block can stop, found by
+running the series on the block's extreme arguments (every operation rounds monotonically).
 """
 
 from __future__ import annotations
@@ -165,8 +167,11 @@ def _log1pmx_first_check(low: float, high: float) -> int:
     so no element's term is below the one computed here for ``low``; and no element's sum exceeds
     the sum of the terms for ``high`` (times the rounding of at most 200 additions, well inside
     the margin). While the smallest term exceeds ``eps`` times the largest sum, no element can
-    converge: the loop need not test them.
+    converge: the loop need not test them. Below ``1e-100`` (terms near the subnormals, where
+    ``eps`` times a sum may round up) every term is tested.
     """
+    if not low >= 1e-100:
+        return 2
     term_low, term_high, sum_high = low, high, 0.0
     for k in range(2, 199):
         term_low *= low
@@ -295,8 +300,8 @@ def _fraction_block(a: float | np.ndarray, x: np.ndarray, fac: np.ndarray) -> np
         np.subtract(ans, r, out=t)
         np.divide(t, r, out=t)
         np.abs(t, out=t)
-        # Where qk == 0 the scalar kernel keeps ans and takes t = 1; there r is infinite or NaN, and
-        # so is t: one maximum (NaN when any is) looks for them.
+        # Where qk == 0 the scalar kernel keeps ans and takes t = 1; there r is infinite or NaN, so
+        # t is NaN: one maximum (NaN when any is) looks for them.
         if np.isnan(t.max()):
             zero = qk == 0
             np.copyto(t, 1.0, where=zero)
