@@ -46,6 +46,7 @@ def _small_blocks(monkeypatch: pytest.MonkeyPatch, rows: int = 7) -> None:
     monkeypatch.setattr(_spreadsheet_safe, "FAST_CSV_ROWS", 0)
     monkeypatch.setattr(_csv_text, "_CHUNK_ROWS", rows * 11)
     monkeypatch.setattr(careless, "ROW_BLOCK", rows)
+    monkeypatch.setattr(careless, "TAIL_BLOCK", rows)
     monkeypatch.setattr(scores, "ROW_BLOCK", rows)
     monkeypatch.setattr(keying, "_ROW_BLOCK", rows)
     monkeypatch.setattr(cells_module, "_BLOCK", rows)

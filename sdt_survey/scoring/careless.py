@@ -169,6 +169,8 @@ def _rowwise_indices(
 
 #: Rows computed together by the row-wise indices: small enough for the processor's cache.
 ROW_BLOCK = 1 << 13
+#: Distances whose chi-square tail is computed together.
+TAIL_BLOCK = 1 << 17
 
 
 def _longstring_irv(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -337,10 +339,11 @@ def mahalanobis_columns(distance: np.ndarray, complete: np.ndarray, k: int) -> t
     n = len(complete)
     d2 = np.full(n, np.nan)
     d2[complete] = distance
-    # Elementwise, a block at a time: the special function's temporaries stay small (the same bits).
+    # Elementwise, a large block at a time: the special function sorts each block so that its elements
+    # converge together, and its temporaries stay a few megabytes (the same bits).
     tail = np.empty(len(distance))
-    for start in range(0, len(distance), ROW_BLOCK):
-        tail[start : start + ROW_BLOCK] = chi2_sf(distance[start : start + ROW_BLOCK], k)
+    for start in range(0, len(distance), TAIL_BLOCK):
+        tail[start : start + TAIL_BLOCK] = chi2_sf(distance[start : start + TAIL_BLOCK], k)
     p = np.full(n, np.nan)
     p[complete] = tail
     return d2, p
