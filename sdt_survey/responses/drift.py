@@ -214,9 +214,9 @@ def _missing_and_added(
 
 
 def _choices(clean: CleanResponses, instruments: Sequence[Instrument], add) -> None:
-    issues = clean.report.issues
     coded = {item.id: item for item in all_items(instruments) if item.scale is not None or item.choices}
-    bad = issues[issues["problem"].isin(_UNKNOWN_CODE) & issues["item"].isin(list(coded))]
+    lines = clean.report.lines_of(_UNKNOWN_CODE)
+    bad = lines[lines["item"].isin(list(coded))]
     for (column, item_id), group in bad.groupby(["column", "item"], sort=False):
         item = coded[item_id]
         values = list(dict.fromkeys(shown_value(code_text(v)) for v in group["value"] if v is not None))
@@ -235,11 +235,13 @@ def _choices(clean: CleanResponses, instruments: Sequence[Instrument], add) -> N
 
 
 def _branching(clean: CleanResponses, instruments: Sequence[Instrument], add) -> None:
-    issues = clean.report.issues
+    hidden_lines = None
     for item in all_items(instruments):
         if item.show_if is None:
             continue
-        answered = issues[(issues["problem"] == "answered_when_hidden") & (issues["item"] == item.id)]
+        if hidden_lines is None:
+            hidden_lines = clean.report.lines_of(["answered_when_hidden"])
+        answered = hidden_lines[hidden_lines["item"] == item.id]
         n_answered = len(answered)
         hidden = n_answered + int(clean.reasons.count("not_shown", item.id).sum())
         if n_answered >= 3 and n_answered * 2 >= hidden:

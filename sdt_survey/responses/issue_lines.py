@@ -11,13 +11,13 @@ any group it cannot build so: a value that is neither text nor missing).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..stats.threads import on_two_threads
+from ..stats.threads import in_background, on_two_threads
 from .model import ISSUE_COLUMNS
 
 #: The text dtype pandas gives a column of strings (``str``: missing values are NaN).
@@ -64,11 +64,85 @@ class IssueLines:
         sorted_columns = on_two_threads(lambda column: _ordered(column, order), list(columns.values()))
         return pd.DataFrame(dict(zip(columns, sorted_columns, strict=True)), columns=ISSUE_COLUMNS)
 
+    def retag(self, problem: str, severity: str) -> None:
+        """Give every line of ``problem`` the ``severity`` (a repeated id kept by policy is a warning)."""
+        for n, fields, _ in self._groups:
+            if isinstance(fields["problem"], str):
+                if fields["problem"] == problem:
+                    fields["severity"] = severity
+            else:  # a problem per line
+                problems = np.asarray(fields["problem"], dtype=object)
+                severities = np.broadcast_to(np.asarray(fields["severity"], dtype=object), (n,))
+                fields["severity"] = np.where(problems == problem, severity, severities).astype(object)
+
+    def kinds(self) -> frozenset[tuple[str, str]]:
+        """Each ``(problem, severity)`` that some line has."""
+        found: set[tuple[str, str]] = set()
+        for n, fields, _ in self._groups:
+            problems = np.broadcast_to(np.asarray(fields["problem"], dtype=object), (n,))
+            severities = np.broadcast_to(np.asarray(fields["severity"], dtype=object), (n,))
+            found.update(zip(problems.tolist(), severities.tolist(), strict=True))
+        return frozenset(found)
+
+    def of(self, problems: Collection[str]) -> IssueLines:
+        """The lines of ``problems`` only (in the same order once put in a table)."""
+        out = IssueLines()
+        for n, fields, record in self._groups:
+            problem = fields["problem"]
+            if isinstance(problem, str):
+                if problem in problems:
+                    out._groups.append((n, fields, record))
+                continue
+            keep = np.isin(np.asarray(problem, dtype=object), list(problems))
+            if keep.any():
+                out._groups.append((int(keep.sum()), _lines_where(fields, keep, n), record))
+        return out
+
+    def table_later(self) -> PendingTable:
+        """:meth:`table`, built on another thread; what it holds is known at once (see PendingTable)."""
+        return PendingTable(self)
+
     def reference_table(self) -> pd.DataFrame:
         """The same table built the plain way (a table per group, concatenated, sorted): for tests."""
         if not self._groups:
             return pd.DataFrame(columns=ISSUE_COLUMNS)[ISSUE_COLUMNS]
         return _by_concat(self._groups)
+
+
+class PendingTable:
+    """The report's table being built on another thread while the caller goes on.
+
+    Scoring goes on beside the 720,000 lines of a million respondents' report;
+    what decides whether it may (the kinds of lines, the lines of a few
+    problems) is answered from the lines themselves, without waiting.
+    :meth:`result` waits for the table.
+    """
+
+    def __init__(self, lines: IssueLines) -> None:
+        self.lines = lines
+        self._wait = in_background(lines.table)
+
+    def result(self) -> pd.DataFrame:
+        """The table (waiting for it)."""
+        return self._wait()
+
+    def kinds(self) -> frozenset[tuple[str, str]]:
+        """Each ``(problem, severity)`` that some line has."""
+        return self.lines.kinds()
+
+    def of(self, problems: Collection[str]) -> pd.DataFrame:
+        """The lines of ``problems`` in report order: those of the table, indexed from 0."""
+        return self.lines.of(problems).table()
+
+
+def _lines_where(fields: dict[str, Any], keep: np.ndarray, n: int) -> dict[str, Any]:
+    """The fields of the lines ``keep`` selects out of ``n``: each value given per line taken for them."""
+    out = {}
+    for name, value in fields.items():
+        if isinstance(value, list):
+            value = np.array(value, dtype=object)
+        out[name] = value[keep] if isinstance(value, np.ndarray) and value.shape == (n,) else value
+    return out
 
 
 def _by_concat(groups: Sequence[tuple[int, dict[str, Any], bool]]) -> pd.DataFrame:

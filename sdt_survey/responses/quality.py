@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -12,6 +13,7 @@ import pandas as pd
 from .._terminal import printable
 from ..errors import SdtSurveyError
 from ..results import Result
+from .issue_lines import PendingTable
 from .model import ISSUE_COLUMNS
 
 
@@ -48,6 +50,23 @@ class DataQualityReport(Result):
         ".md": "summary",
     }
 
+    def built(self) -> DataQualityReport:
+        """This report once its table is built (waiting for it when it is built on another thread)."""
+        _issues(self)
+        return self
+
+    def lines_of(self, problems: Collection[str]) -> pd.DataFrame:
+        """The lines of ``problems`` in report order, indexed from 0 (a pending table is not waited for)."""
+        pending = self.__dict__["issues"]
+        if isinstance(pending, PendingTable):
+            return pending.of(problems)
+        return self.issues[self.issues["problem"].isin(list(problems))].reset_index(drop=True)
+
+    def _kinds(self) -> frozenset[tuple[str, str]] | None:
+        """Each ``(problem, severity)`` of a table still being built (None once it is built)."""
+        pending = self.__dict__["issues"]
+        return pending.kinds() if isinstance(pending, PendingTable) else None
+
     @property
     def errors(self) -> pd.DataFrame:
         return self.issues[self.issues["severity"] == "error"]
@@ -60,6 +79,9 @@ class DataQualityReport(Result):
     @property
     def has_drift_errors(self) -> bool:
         """A stamp of another definition or a missing item column, not accepted with ``drift="warn"``."""
+        kinds = self._kinds()
+        if kinds is not None:
+            return any(problem.startswith("drift_") and severity == "error" for problem, severity in kinds)
         return bool((self.drift["severity"] == "error").any())
 
     @property
@@ -68,7 +90,11 @@ class DataQualityReport(Result):
 
         Drift errors stop it whatever ``invalid`` says; ``drift="warn"`` accepts them.
         """
-        return (self.invalid == "error" and not self.errors.empty) or self.has_drift_errors
+        kinds = self._kinds()
+        has_errors = (
+            any(severity == "error" for _, severity in kinds) if kinds is not None else not self.errors.empty
+        )
+        return (self.invalid == "error" and has_errors) or self.has_drift_errors
 
     def counts(self) -> pd.DataFrame:
         """Number of lines per problem kind."""
@@ -154,6 +180,22 @@ class DataQualityReport(Result):
 
     def _json_text(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+def _issues(report: DataQualityReport) -> pd.DataFrame:
+    value = report.__dict__["issues"]
+    if isinstance(value, PendingTable):  # built on another thread: waited for once, then kept
+        value = report.__dict__["issues"] = value.result()
+    return value
+
+
+def _set_issues(report: DataQualityReport, value: pd.DataFrame | PendingTable) -> None:
+    report.__dict__["issues"] = value
+
+
+# ``issues`` may be given as a PendingTable (validation builds the table while scoring goes on): the
+# first read waits for it. Set after the class is made, so the dataclass keeps ``issues`` as its field.
+DataQualityReport.issues = property(_issues, _set_issues)  # type: ignore[assignment]
 
 
 def _issue_line(issue) -> str:

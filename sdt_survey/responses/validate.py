@@ -317,12 +317,12 @@ def validate_responses(
             add(where, column, None, values, problem, messages, action)
 
     # By row (file-level lines first), stably: the lines of a row keep the order they were found in.
-    issues = lines.table()
-    if (duplicates != "error" or invalid == "as-missing") and not issues.empty:
+    if duplicates != "error" or invalid == "as-missing":
         # A repeated id that is kept or resolved by policy is a decision, not a blocker.
-        issues.loc[issues["problem"] == "duplicate_id", "severity"] = "warning"
+        lines.retag("duplicate_id", "warning")
     report = DataQualityReport(
-        issues=issues,
+        # Put in row order on another thread while scoring goes on; the first read of it waits.
+        issues=lines.table_later(),
         path=responses.path,
         n_records=n,
         invalid=invalid,

@@ -499,6 +499,8 @@ def _score_clean(
         ]
         out = out.join(clean_values[scored_ids].add_prefix(ITEM_PREFIX))
     keying = audit_keying(keyed, instruments) if keying_now is None else keying_now()
+    # The report's table was put in order on another thread beside the scoring: complete when this returns.
+    report = report.built()
     return ScoredResponses(
         scores=out,
         items=clean_values,
