@@ -79,8 +79,12 @@ class IssueLines:
         """Each ``(problem, severity)`` that some line has."""
         found: set[tuple[str, str]] = set()
         for n, fields, _ in self._groups:
-            problems = np.broadcast_to(np.asarray(fields["problem"], dtype=object), (n,))
-            severities = np.broadcast_to(np.asarray(fields["severity"], dtype=object), (n,))
+            problem, severity = fields["problem"], fields["severity"]
+            if isinstance(problem, str) and isinstance(severity, str):  # one kind for the group
+                found.add((problem, severity))
+                continue
+            problems = np.broadcast_to(np.asarray(problem, dtype=object), (n,))
+            severities = np.broadcast_to(np.asarray(severity, dtype=object), (n,))
             found.update(zip(problems.tolist(), severities.tolist(), strict=True))
         return frozenset(found)
 
