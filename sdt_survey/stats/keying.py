@@ -196,6 +196,7 @@ def _code_rows(
     filled, whole = np.empty((m, size)), np.empty((m, size))
     differs, digits = np.empty((m, size), dtype=bool), np.empty((m, size), dtype=np.uint16)
     code = np.empty(n, dtype=np.uint16)
+    weights = (radix ** np.arange(m - 1, -1, -1)).astype(np.uint16)  # radix ** m may be 2**16 itself
     lows, highs = [], []
     for s in range(0, n, _ROW_BLOCK):
         e = min(n, s + _ROW_BLOCK)
@@ -219,10 +220,7 @@ def _code_rows(
         if shift:
             t -= shift
         np.copyto(d if shift else d.view(np.int16), t, casting="unsafe")
-        np.copyto(part, d[0])
-        for j in range(1, m):
-            part *= np.uint16(radix)
-            part += d[j]
+        np.einsum("j,ji->i", weights, d, out=part)  # sums of products, modulo 2**16
     offset = int(below - shift) * sum(radix**k for k in range(m))
     code -= np.uint16(offset % (1 << 16))
     return code, np.fmin.reduce(lows), np.fmax.reduce(highs)
