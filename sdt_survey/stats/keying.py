@@ -140,8 +140,8 @@ def _answer_patterns(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndar
     first = [x[:_ROW_BLOCK] for x in columns]
     low = np.fmin.reduce([np.fmin.reduce(x) for x in first])
     high = np.fmax.reduce([np.fmax.reduce(x) for x in first])
-    if np.isnan(low) or not (np.isfinite(low) and np.isfinite(high)):
-        return None  # the first block missing throughout, or an infinite value
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return None  # the first block missing throughout (NaN), or an infinite value
     if low != np.floor(low) or high != np.floor(high) or high - low + 2 > radix:
         return None  # a value that is not whole, or more than _MAX_PATTERNS patterns whatever follows
     if max(abs(low), abs(high)) >= _EXACT:
@@ -182,9 +182,21 @@ def _code_rows(
 ) -> tuple[np.ndarray, float, float] | bool | None:
     """Each row's pattern code in base ``radix``, with ``below`` the value of digit 0 (missing).
 
-    Returns the codes (uint16) and the lowest and highest value; False when the
-    values are refused (a value not whole, a block missing throughout); None when
-    a value lies outside ``below + 1 .. below + radix - 1``.
+    Parameters
+    ----------
+    columns : sequence of numpy.ndarray
+        The items' float64 columns.
+    below : int
+        The value of digit 0; digit ``k`` is the value ``below + k``.
+    radix : int
+        The base of the codes (``radix ** len(columns) <= 2**16``).
+
+    Returns
+    -------
+    tuple, bool or None
+        The codes (uint16) and the lowest and highest value; False when the
+        values are refused (a value not whole, a block missing throughout); None
+        when a value lies outside ``below + 1 .. below + radix - 1``.
     """
     m, n = len(columns), len(columns[0])
     top = below + radix - 1
