@@ -51,15 +51,22 @@ def corrected_item_total(keyed: pd.DataFrame, items: Sequence[str]) -> pd.DataFr
     items : sequence of str
         The subscale's items (at least two).
     """
-    frame = keyed[list(items)]
-    if not all(pd.api.types.is_float_dtype(dtype) for dtype in frame.dtypes):
-        frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
-    values = frame.to_numpy(dtype=float)
-    patterns = _answer_patterns(values)
+    series = [keyed[item] for item in items]
+    if all(isinstance(column, pd.Series) and pd.api.types.is_float_dtype(column.dtype) for column in series):
+        # Each column as pandas holds it: a float64 column is a view, not a copy of the subscale.
+        columns = [column.to_numpy(dtype=float) for column in series]
+    else:
+        frame = keyed[list(items)]
+        if not all(pd.api.types.is_float_dtype(dtype) for dtype in frame.dtypes):
+            frame = frame.apply(pd.to_numeric, errors="coerce").astype(float)
+        values = frame.to_numpy(dtype=float)
+        columns = [values[:, j] for j in range(values.shape[1])]
+    patterns = _answer_patterns(columns)
     if patterns is not None:
         # Few distinct answer patterns (codes on a short scale): each pattern once, weighted by its count.
         values, weights = patterns
     else:
+        values = np.column_stack(columns) if columns else np.empty((len(keyed), 0))
         weights = np.ones(len(values))
     answered = ~np.isnan(values)
     filled = np.where(answered, values, 0.0)
@@ -86,49 +93,149 @@ def corrected_item_total(keyed: pd.DataFrame, items: Sequence[str]) -> pd.DataFr
 
 #: The most distinct answer patterns a subscale is tallied by (beyond, each respondent is used as is).
 _MAX_PATTERNS = 1 << 16
+#: Item values at or beyond this size are used as is (``low - 1`` would no longer be exact).
+_EXACT = 2.0**53
 
 
-def _answer_patterns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The distinct rows of ``values`` and their counts, when the values are whole numbers on a short scale.
+def _answer_patterns(columns: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The distinct rows of ``columns`` and their counts, when the values are whole numbers on a short scale.
 
-    Each row becomes one integer (a digit per item: 0 for missing, else the
-    value less the lowest plus 1), tallied with ``numpy.bincount``: a few passes
-    over the data however many respondents there are.
+    Parameters
+    ----------
+    columns : sequence of numpy.ndarray
+        One float64 array per item, all of the same length (``list(values.T)`` for a 2-D array).
+
+    Returns
+    -------
+    tuple of numpy.ndarray, or None
+        The distinct rows (NaN for missing), in the order of their codes (a
+        digit per item, the first item the most significant; 0 for missing,
+        else the value less the lowest plus 1), and how many respondents gave
+        each. None when the values are not whole numbers, not finite, have more
+        than :data:`_MAX_PATTERNS` possible patterns (``(high - low + 2) ** m``),
+        when fewer than 4096 rows are given, or when a block of
+        :data:`_ROW_BLOCK` rows is missing throughout; also when a value reaches
+        2**53 in size.
+
+    Notes
+    -----
+    One pass over the data, a block of rows at a time (the block stays in the
+    processor's cache): each block's range is checked, missing values become
+    the digit below the lowest, whole numbers are checked, and the rows are
+    coded in ``radix``, the largest base whose patterns still number at most
+    :data:`_MAX_PATTERNS`. Any base at least ``high - low + 2`` orders the codes
+    as the digits do, so the distinct rows come out as with the smallest. The
+    lowest value is guessed from the first block, with room either side; a
+    later block outside that room is coded again with the true lowest value.
     """
-    n, m = values.shape
+    m = len(columns)
+    n = len(columns[0]) if m else 0
     if n < 4 * _MAX_PATTERNS // 64 or m == 0:
         return None
-    blocks = range(0, n, _ROW_BLOCK)
-    # A block of rows at a time (the block stays in the processor's cache); the same numbers as whole.
-    low = np.fmin.reduce([np.fmin.reduce(values[s : s + _ROW_BLOCK], axis=None) for s in blocks])
-    high = np.fmax.reduce([np.fmax.reduce(values[s : s + _ROW_BLOCK], axis=None) for s in blocks])
+    radix = round(_MAX_PATTERNS ** (1 / m))  # the largest base with radix ** m <= _MAX_PATTERNS
+    radix -= radix**m > _MAX_PATTERNS
+    radix += (radix + 1) ** m <= _MAX_PATTERNS
+    if radix < 2:
+        return None  # 17 items or more: even two values a digit make too many patterns
+    first = [x[:_ROW_BLOCK] for x in columns]
+    low = np.fmin.reduce([np.fmin.reduce(x) for x in first])
+    high = np.fmax.reduce([np.fmax.reduce(x) for x in first])
     if not (np.isfinite(low) and np.isfinite(high)):
+        return None  # the first block missing throughout (NaN), or an infinite value
+    if low != np.floor(low) or high != np.floor(high) or high - low + 2 > radix:
+        return None  # a value that is not whole, or more than _MAX_PATTERNS patterns whatever follows
+    if max(abs(low), abs(high)) >= _EXACT:
         return None
-    base = int(high - low) + 2
-    if base**m > _MAX_PATTERNS:
-        return None
-    for s in blocks:
-        block = values[s : s + _ROW_BLOCK]
-        if np.fmax.reduce(block - np.floor(block), axis=None) != 0:
+    # Room either side of the first block's range for values the other blocks may add.
+    below = int(low) - 1 - (radix - 2 - int(high - low)) // 2
+    coded = _code_rows(columns, below, radix)
+    if coded is None:
+        # A later block left that room: the true range, then the codes again.
+        low = np.fmin.reduce([np.fmin.reduce(x) for x in columns])
+        high = np.fmax.reduce([np.fmax.reduce(x) for x in columns])
+        if not (np.isfinite(low) and np.isfinite(high)) or (int(high - low) + 2) ** m > _MAX_PATTERNS:
             return None
-    counts = np.zeros(base**m, dtype=np.int64)
-    for s in blocks:
-        block = values[s : s + _ROW_BLOCK]
-        code = np.zeros(len(block), dtype=np.int64)
-        for j in range(m):
-            digit = block[:, j] - (low - 1)  # 1 for the lowest value, NaN for missing
-            digit[np.isnan(digit)] = 0.0  # missing: digit 0 (the values are finite: low and high are)
-            code *= base
-            code += digit.astype(np.int64)
-        counts += np.bincount(code, minlength=base**m)
+        if low != np.floor(low) or high != np.floor(high) or max(abs(low), abs(high)) >= _EXACT:
+            return None
+        below = int(low) - 1
+        coded = _code_rows(columns, below, radix)
+        if coded is None:
+            return None
+    if coded is False:
+        return None
+    code, low, high = coded
+    if (int(high - low) + 2) ** m > _MAX_PATTERNS:
+        return None
+    counts = np.bincount(code, minlength=radix**m)
     present = np.flatnonzero(counts)
-    digits = (present[:, None] // base ** np.arange(m - 1, -1, -1)) % base
-    distinct = np.where(digits == 0, np.nan, digits + (low - 1)).astype(float)
+    digits = (present[:, None] // radix ** np.arange(m - 1, -1, -1)) % radix
+    distinct = np.where(digits == 0, np.nan, digits + float(below)).astype(float)
     return distinct, counts[present].astype(float)
 
 
-#: Rows of a block in :func:`_answer_patterns`.
+#: Rows of a block in :func:`_answer_patterns` (and the blocks of which none may be missing throughout).
 _ROW_BLOCK = 1 << 14
+
+
+def _code_rows(
+    columns: Sequence[np.ndarray], below: int, radix: int
+) -> tuple[np.ndarray, float, float] | bool | None:
+    """Each row's pattern code in base ``radix``, with ``below`` the value of digit 0 (missing).
+
+    Parameters
+    ----------
+    columns : sequence of numpy.ndarray
+        The items' float64 columns.
+    below : int
+        The value of digit 0; digit ``k`` is the value ``below + k``.
+    radix : int
+        The base of the codes (``radix ** len(columns) <= 2**16``).
+
+    Returns
+    -------
+    tuple, bool or None
+        The codes (uint16) and the lowest and highest value; False when the
+        values are refused (a value not whole, a block missing throughout); None
+        when a value lies outside ``below + 1 .. below + radix - 1``.
+    """
+    m, n = len(columns), len(columns[0])
+    top = below + radix - 1
+    # Values of 16 bits are cast as they are and the offset taken from the codes at the end (codes
+    # are uint16, so every sum is exact modulo 2**16 and the true codes are below 2**16); wider ones
+    # are first shifted to their digits (exact: whole numbers below 2**53).
+    shift = 0.0 if below >= -(2**15) and top < 2**15 else float(below)
+    size = min(n, _ROW_BLOCK)
+    filled, whole = np.empty((m, size)), np.empty((m, size))
+    differs, digits = np.empty((m, size), dtype=bool), np.empty((m, size), dtype=np.uint16)
+    code = np.empty(n, dtype=np.uint16)
+    weights = (radix ** np.arange(m - 1, -1, -1)).astype(np.uint16)  # radix ** m may be 2**16 itself
+    lows, highs = [], []
+    for s in range(0, n, _ROW_BLOCK):
+        e = min(n, s + _ROW_BLOCK)
+        g, t, d, part = filled[:, : e - s], whole[:, : e - s], digits[:, : e - s], code[s:e]
+        for j, x in enumerate(columns):
+            block = x[s:e]
+            low = np.fmin.reduce(block)  # NaN when the item is missing throughout the block
+            if low <= below:
+                return None
+            lows.append(low)
+            np.fmax(block, below, out=g[j])  # missing: the digit below the lowest value
+        high = np.fmax.reduce(g, axis=None)
+        if high > top:
+            return None
+        if high == below:
+            return False  # every item missing throughout the block
+        highs.append(high)
+        np.trunc(g, out=t)
+        if np.not_equal(g, t, out=differs[:, : e - s]).any():
+            return False  # a value that is not a whole number
+        if shift:
+            t -= shift
+        np.copyto(d if shift else d.view(np.int16), t, casting="unsafe")
+        np.einsum("j,ji->i", weights, d, out=part)  # sums of products, modulo 2**16
+    offset = int(below - shift) * sum(radix**k for k in range(m))
+    code -= np.uint16(offset % (1 << 16))
+    return code, np.fmin.reduce(lows), np.fmax.reduce(highs)
 
 
 def _weighted_r(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
