@@ -159,7 +159,10 @@ def test_rowwise_indices_equal_the_code_they_replaced(monkeypatch, sizes, kind, 
     answers = [frame[c].to_numpy() for c in frame.columns]
     columns = {c: frame[c].to_numpy() for c in frame.columns}
     usable = halves if len(halves) >= 3 else None
-    got = careless._rowwise_indices(answers, columns, usable, len(frame))
+    got = (
+        *careless._runs_and_spread(answers, len(frame)),
+        careless._even_odd_index(columns, usable, len(frame)),
+    )
     expected = _ref_rowwise(answers, columns, usable, len(frame), block)
     for name, g, e in zip(("longstring", "irv", "evenodd"), got, expected, strict=True):
         assert np.array_equal(g, e, equal_nan=True), name

@@ -99,8 +99,9 @@ def start_careless_indices(
     """:func:`careless_indices` begun on other threads: the returned callable waits and returns the table.
 
     The columns are taken from the tables here, on the calling thread; the
-    row-wise indices and Mahalanobis' distance then run on two threads while
-    the caller goes on (scoring runs beside them). The numbers are the same.
+    longest run with the within-person SD, the even-odd index and
+    Mahalanobis' distance then run on three threads while the caller goes on
+    (scoring runs beside them). The numbers are the same.
     """
     likert = [
         item.id
@@ -129,11 +130,13 @@ def start_careless_indices(
         def distances() -> tuple[np.ndarray, np.ndarray]:
             return mahalanobis
 
-    rowwise = in_background(_rowwise_indices, answers, keyed_columns, halves, n)
+    runs = in_background(_runs_and_spread, answers, n)
+    evenodd = in_background(_even_odd_index, keyed_columns, halves, n)
 
     def finish() -> pd.DataFrame:
         out = pd.DataFrame(index=index)
-        out["longstring"], out["irv"], out["evenodd"] = rowwise()
+        out["longstring"], out["irv"] = runs()
+        out["evenodd"] = evenodd()
         out["mahalanobis_d2"], out["mahalanobis_p"] = distances()
         if duration is not None:
             seconds = pd.to_numeric(duration, errors="coerce").to_numpy(dtype=float)
@@ -144,27 +147,40 @@ def start_careless_indices(
     return finish
 
 
-def _rowwise_indices(
-    answers: Sequence[np.ndarray],
-    keyed_columns: Mapping[str, np.ndarray],
-    halves: Sequence[tuple[list[str], list[str]]] | None,
-    n: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The longest run, IRV and even-odd index of every respondent, a block of rows at a time."""
-    longest, irv, evenodd = np.empty(n), np.empty(n), np.full(n, np.nan)
-    if halves is not None:
-        # The keyed items of the halves, stacked a block at a time; each half a list of rows of the stack.
-        split_items = list(dict.fromkeys(item for pair in halves for half in pair for item in half))
-        split_columns = [keyed_columns[item] for item in split_items]
-        odd, even = (_half_rows(halves, split_items, side) for side in (0, 1))
-        if max(odd.max(), even.max()) == len(split_items):  # a padded half: a row of no answers below
-            split_columns.append(np.full(n, np.nan))
+def _runs_and_spread(answers: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The longest run and the within-person SD of every respondent, a block of rows at a time."""
+    longest, irv = np.empty(n), np.empty(n)
     for start in range(0, n, ROW_BLOCK):
         rows = slice(start, min(start + ROW_BLOCK, n))
         longest[rows], irv[rows] = _longstring_irv(np.stack([column[rows] for column in answers]))
-        if halves is not None:
-            evenodd[rows] = _even_odd(np.stack([column[rows] for column in split_columns]), odd, even)
-    return longest, irv, evenodd
+    return longest, irv
+
+
+def _even_odd_index(
+    keyed_columns: Mapping[str, np.ndarray], halves: Sequence[tuple[list[str], list[str]]] | None, n: int
+) -> np.ndarray:
+    """The even-odd index of every respondent (NaN without three subscales to split), a block at a time."""
+    evenodd = np.full(n, np.nan)
+    if halves is None:
+        return evenodd
+    # Each side's columns by (position in the half, subscale); a shorter half is padded with no answers.
+    no_answers = np.full(n, np.nan)
+    sides = []
+    for side in (0, 1):
+        width = max(len(pair[side]) for pair in halves)
+        sides.append(
+            [
+                keyed_columns[pair[side][position]] if position < len(pair[side]) else no_answers
+                for position in range(width)
+                for pair in halves
+            ]
+        )
+    for start in range(0, n, ROW_BLOCK):
+        rows = slice(start, min(start + ROW_BLOCK, n))
+        shape = (-1, len(halves), rows.stop - start)
+        odd, even = (np.stack([column[rows] for column in side]).reshape(shape) for side in sides)
+        evenodd[rows] = _even_odd(odd, even)
+    return evenodd
 
 
 #: Rows computed together by the row-wise indices: small enough for the processor's cache.
@@ -219,27 +235,13 @@ def _halves(
     return halves if len(halves) >= 3 else None
 
 
-def _half_rows(halves: Sequence[tuple[list[str], list[str]]], items: Sequence[str], side: int) -> np.ndarray:
-    """``(position, subscale)``: the row of the stack of ``items`` holding each half's item at each position.
+def _even_odd(odd: np.ndarray, even: np.ndarray) -> np.ndarray:
+    """The even-odd index of each respondent from the keyed answers of the halves (NaN is missing).
 
-    Halves shorter than the longest are padded with ``len(items)``: a row of no answers below the items.
-    """
-    row = {item: j for j, item in enumerate(items)}
-    width = max(len(pair[side]) for pair in halves)
-    out = np.full((width, len(halves)), len(items))
-    for p, pair in enumerate(halves):
-        out[: len(pair[side]), p] = [row[item] for item in pair[side]]
-    return out
-
-
-def _even_odd(keyed: np.ndarray, odd: np.ndarray, even: np.ndarray) -> np.ndarray:
-    """The even-odd index of each column of ``keyed`` (items x respondents; NaN is missing).
-
-    ``odd`` and ``even`` give each subscale's half as rows of ``keyed`` (see
-    :func:`_half_rows`); when a half is padded, ``keyed`` ends with a row of NaN.
+    ``odd`` and ``even`` are ``(position in the half, subscale, respondent)``.
     """
     with np.errstate(invalid="ignore", divide="ignore"):
-        a, b = _half_mean(keyed, odd), _half_mean(keyed, even)
+        a, b = _half_mean(odd), _half_mean(even)
         if odd.shape[1] >= _PAIRWISE:
             # From this many subscales numpy sums each respondent's row pairwise: a row per respondent.
             return _correlate_halves(np.ascontiguousarray(a.T), np.ascontiguousarray(b.T), axis=1)
@@ -248,12 +250,12 @@ def _even_odd(keyed: np.ndarray, odd: np.ndarray, even: np.ndarray) -> np.ndarra
         return _correlate_halves(a, b, axis=0)
 
 
-def _half_mean(keyed: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def _half_mean(values: np.ndarray) -> np.ndarray:
     """``(subscale, respondent)``: the mean of each half's answered values (NaN when none is answered).
 
-    The answered values are added in item order, from zero, and so is their count.
+    ``values`` is ``(position, subscale, respondent)`` and is overwritten. The answered values are
+    added in item order, from zero, and so is their count.
     """
-    values = keyed[rows]  # (position, subscale, respondent): a copy
     missing = np.isnan(values)
     if fmax_fills(values):  # no negative value: fmax makes the missing ones zero, fast (the same bits)
         np.fmax(values, 0.0, out=values)
