@@ -123,8 +123,9 @@ def _answered_total(columns) -> tuple[np.ndarray, np.ndarray]:
     return total, missing
 
 
-#: Rows scored together by :func:`subscale_scores`.
-ROW_BLOCK = 1 << 14
+#: Rows scored together by :func:`subscale_scores` (large enough that the threads scoring beside it, the
+#: careless indices, rarely wait for the interpreter lock).
+ROW_BLOCK = 1 << 15
 #: From this many values numpy sums a row pairwise, not in order.
 _PAIRWISE = 8
 
