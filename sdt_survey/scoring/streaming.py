@@ -815,7 +815,7 @@ class _Validated:
 
 
 class _KeyedCodes:
-    """The keyed items as :func:`audit_keying` reads them (``columns``, ``frame[items]``), built on demand.
+    """The keyed items as :func:`audit_keying` reads them (``columns``, ``frame[item]``), built on demand.
 
     A subscale's items become floats (reverse keys applied) only while its
     audit runs, so the whole keyed table is never held.
@@ -826,7 +826,9 @@ class _KeyedCodes:
         self._items = {item.id: item for item in items}
         self.columns = pd.Index(list(self._items))
 
-    def __getitem__(self, columns: Sequence[str]) -> pd.DataFrame:
+    def __getitem__(self, columns: str | Sequence[str]) -> pd.Series | pd.DataFrame:
+        if isinstance(columns, str):  # one item's column, as ``frame[item]``
+            return pd.Series(keyed_values(self._codes[columns], self._items[columns]), name=columns)
         out = {}
         for item_id in columns:
             out[item_id] = keyed_values(self._codes[item_id], self._items[item_id])
