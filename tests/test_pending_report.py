@@ -18,6 +18,7 @@ import pytest
 import sdt_survey
 from sdt_survey.responses import issue_lines, responses_from_frame, validate_responses
 from sdt_survey.responses.quality import DataQualityReport
+from sdt_survey.stats import threads
 
 BPN = sdt_survey.load_instrument("bpn-residency")
 
@@ -75,7 +76,8 @@ def test_the_lines_of_some_problems_are_those_of_the_table(problems):
         {"invalid": "error", "duplicates": "keep-first"},
     ],
 )
-def test_a_pending_report_answers_as_the_built_one(options):
+def test_a_pending_report_answers_as_the_built_one(monkeypatch, options):
+    monkeypatch.setattr(threads, "THREAD_MIN_SIZE", 0)  # threads at any size
     read = responses_from_frame(_hostile(), [BPN])
     pending = validate_responses(read, [BPN], id_column="id", **options).report
     assert isinstance(pending.__dict__["issues"], issue_lines.PendingTable)
@@ -95,3 +97,22 @@ def test_a_pending_report_answers_as_the_built_one(options):
     pd.testing.assert_frame_equal(issues, plain, check_exact=True)
     assert dataclasses.replace(built, path="x").issues is issues
     assert isinstance(built, DataQualityReport) and len(issues) > 100
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"invalid": "as-missing", "duplicates": "keep-all", "flag_careless": True}]
+)
+def test_scoring_on_threads_gives_what_scoring_on_one_thread_gives(monkeypatch, options):
+    """Below THREAD_MIN_SIZE rows everything runs on the calling thread; forced onto threads, the same."""
+    frame = _hostile()
+    if not options:
+        frame = frame.drop(columns="id")
+        frame["as1"] = pd.to_numeric(frame["as1"], errors="coerce")
+        frame.loc[[9, 400], "rs4"] = 2.0
+    inline = sdt_survey.score(BPN, frame, id_column="id" if options else None, **options)
+    monkeypatch.setattr(threads, "THREAD_MIN_SIZE", 0)
+    threaded = sdt_survey.score(BPN, frame, id_column="id" if options else None, **options)
+    pd.testing.assert_frame_equal(inline.scores, threaded.scores, check_exact=True)
+    pd.testing.assert_frame_equal(inline.keying, threaded.keying, check_exact=True)
+    pd.testing.assert_frame_equal(inline.report.issues, threaded.report.issues, check_exact=True)
+    assert "mahalanobis_p" in threaded.scores and threaded.scores["evenodd"].notna().any()

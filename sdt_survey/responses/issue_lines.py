@@ -61,7 +61,9 @@ class IssueLines:
             return _by_concat(self._groups)
         order = np.argsort(_sort_keys(self._groups), kind="stable")
         # A column at a time, two at once: the gathers and text casts let go of the interpreter lock.
-        sorted_columns = on_two_threads(lambda column: _ordered(column, order), list(columns.values()))
+        sorted_columns = on_two_threads(
+            lambda column: _ordered(column, order), list(columns.values()), size=len(order)
+        )
         return pd.DataFrame(dict(zip(columns, sorted_columns, strict=True)), columns=ISSUE_COLUMNS)
 
     def retag(self, problem: str, severity: str) -> None:
@@ -74,6 +76,10 @@ class IssueLines:
                 problems = np.asarray(fields["problem"], dtype=object)
                 severities = np.broadcast_to(np.asarray(fields["severity"], dtype=object), (n,))
                 fields["severity"] = np.where(problems == problem, severity, severities).astype(object)
+
+    def count(self) -> int:
+        """The number of lines."""
+        return sum(n for n, _, _ in self._groups)
 
     def kinds(self) -> frozenset[tuple[str, str]]:
         """Each ``(problem, severity)`` that some line has."""
@@ -124,7 +130,7 @@ class PendingTable:
 
     def __init__(self, lines: IssueLines) -> None:
         self.lines = lines
-        self._wait = in_background(lines.table)
+        self._wait = in_background(lines.table, size=lines.count())
 
     def result(self) -> pd.DataFrame:
         """The table (waiting for it)."""

@@ -158,7 +158,7 @@ def validate_responses(
         if responses.item_columns.get(item.id):
             present.setdefault(item.id, item)
     targets = [(item, numbers[position[item_id]]) for item_id, item in present.items()]
-    found = on_two_threads(lambda target: _check_cells(responses, *target), targets)
+    found = on_two_threads(lambda target: _check_cells(responses, *target), targets, size=n)
     checked = dict(zip(present, found, strict=True))
     for item in items:
         p = position[item.id]

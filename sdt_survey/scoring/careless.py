@@ -123,15 +123,15 @@ def start_careless_indices(
     if mahalanobis is None:
         # The keyed items as pandas holds them (one block of floats: a view), and where the likert ones are.
         distances = in_background(
-            _mahalanobis, keyed.to_numpy(dtype=float), keyed.columns.get_indexer(likert)
+            _mahalanobis, keyed.to_numpy(dtype=float), keyed.columns.get_indexer(likert), size=n
         )
     else:  # computed over the whole sample already (the streaming intake scores a block at a time)
 
         def distances() -> tuple[np.ndarray, np.ndarray]:
             return mahalanobis
 
-    runs = in_background(_runs_and_spread, answers, n)
-    evenodd = in_background(_even_odd_index, keyed_columns, halves, n)
+    runs = in_background(_runs_and_spread, answers, n, size=n)
+    evenodd = in_background(_even_odd_index, keyed_columns, halves, n, size=n)
 
     def finish() -> pd.DataFrame:
         out = pd.DataFrame(index=index)

@@ -395,7 +395,7 @@ def _score_clean(
         clean.passthrough[duration_column] if duration_column else None,
     )
     # The keying audit needs the keyed answers of the respondents kept: at once, unless flags exclude some.
-    keying_now = None if exclude_flagged else in_background(audit_keying, keyed, instruments)
+    keying_now = None if exclude_flagged else in_background(audit_keying, keyed, instruments, size=len(keyed))
     scores = subscale_scores(keyed, instruments)
     names = score_ids(instruments)
     if zscores is not None:

@@ -43,13 +43,20 @@ def single_blas_thread() -> Iterator[None]:
         yield
 
 
-def in_background(function: Callable[..., T], *args: Any) -> Callable[[], T]:
+#: Work on fewer rows (or report lines) than this stays on the calling thread: a thread costs more than it
+#: saves there, and each thread's memory arena keeps what it freed (the streaming intake's blocks of rows
+#: stay below it, so its peak memory does not grow).
+THREAD_MIN_SIZE = 1 << 16
+
+
+def in_background(function: Callable[..., T], *args: Any, size: int | None = None) -> Callable[[], T]:
     """Start ``function(*args)`` on another thread; the returned callable waits for it and returns its result.
 
     numpy releases the interpreter lock in its array loops and BLAS calls, so
     large array work on two threads uses two cores. The work is the same as
     on one thread, so every result is the same; an exception raised on the
-    thread is raised again by the waiting call.
+    thread is raised again by the waiting call. With ``size`` (the rows of
+    the work) below :data:`THREAD_MIN_SIZE` it runs here, at once.
 
     Examples
     --------
@@ -65,11 +72,16 @@ def in_background(function: Callable[..., T], *args: Any) -> Callable[[], T]:
         except BaseException as exc:  # handed to the waiting thread, which raises it
             box["error"] = exc
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
+    thread = None
+    if size is not None and size < THREAD_MIN_SIZE:
+        run()
+    else:
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
 
     def wait() -> T:
-        thread.join()
+        if thread is not None:
+            thread.join()
         if "error" in box:
             raise box["error"]
         return box["result"]
@@ -77,20 +89,21 @@ def in_background(function: Callable[..., T], *args: Any) -> Callable[[], T]:
     return wait
 
 
-def on_two_threads(function: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
+def on_two_threads(function: Callable[[Any], T], items: Sequence[Any], *, size: int | None = None) -> list[T]:
     """``[function(item) for item in items]``, every other item computed on a second thread.
 
     For independent pieces of array work (a column each) that release the
     interpreter lock. The results come back in the order of ``items``; if
     some raise, the exception of the first of them in that order is raised,
-    as the plain loop would raise it.
+    as the plain loop would raise it. With ``size`` (the rows of each piece)
+    below :data:`THREAD_MIN_SIZE` it is the plain loop.
 
     Examples
     --------
     >>> on_two_threads(abs, [-1, 2, -3])
     [1, 2, 3]
     """
-    if len(items) < 2:
+    if len(items) < 2 or (size is not None and size < THREAD_MIN_SIZE):
         return [function(item) for item in items]
 
     def each(part: Sequence[Any]) -> list[tuple[bool, Any]]:
@@ -112,4 +125,4 @@ def on_two_threads(function: Callable[[Any], T], items: Sequence[Any]) -> list[T
     return [value for _, value in done]
 
 
-__all__ = ["in_background", "on_two_threads", "single_blas_thread"]
+__all__ = ["THREAD_MIN_SIZE", "in_background", "on_two_threads", "single_blas_thread"]
