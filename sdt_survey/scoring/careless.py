@@ -13,7 +13,7 @@ from ..errors import SdtSurveyError
 from ..instrument import Instrument
 from ..stats.masks import count_true, fmax_fills
 from ..stats.probability import chi2_sf
-from ..stats.threads import in_background, single_blas_thread
+from ..stats.threads import in_background, on_two_threads, single_blas_thread
 
 #: Default thresholds of the careless-responding flags, and the literature behind them. The defaults are
 #: calibrated by simulation (``benchmarks/careless_calibration.py``, docs/scoring.md) so that at most 5% of
@@ -342,11 +342,11 @@ def mahalanobis_columns(distance: np.ndarray, complete: np.ndarray, k: int) -> t
     n = len(complete)
     d2 = np.full(n, np.nan)
     d2[complete] = distance
-    # Elementwise, a large block at a time: the special function sorts each block so that its elements
-    # converge together, and its temporaries stay a few megabytes (the same bits).
-    tail = np.empty(len(distance))
-    for start in range(0, len(distance), TAIL_BLOCK):
-        tail[start : start + TAIL_BLOCK] = chi2_sf(distance[start : start + TAIL_BLOCK], k)
+    # Elementwise, a large block at a time, two blocks at once: the special function sorts each block so
+    # that its elements converge together, and its temporaries stay a few megabytes (the same bits).
+    blocks = [distance[start : start + TAIL_BLOCK] for start in range(0, len(distance), TAIL_BLOCK)]
+    tails = on_two_threads(lambda block: chi2_sf(block, k), blocks, size=min(len(distance), TAIL_BLOCK))
+    tail = np.concatenate(tails) if tails else np.empty(0)
     p = np.full(n, np.nan)
     p[complete] = tail
     return d2, p
