@@ -125,6 +125,10 @@ def _data(n: int, sizes: list[int], kind: str, seed: int) -> tuple[pd.DataFrame,
     elif kind == "negative":
         x = rng.integers(-3, 4, size=(n, k)).astype(float)
         x[rng.random(x.shape) < 0.05] = -0.0
+    elif kind == "infinite":
+        x = rng.integers(1, 6, size=(n, k)).astype(float)
+        x[rng.random(x.shape) < 0.002] = np.inf
+        x[rng.random(x.shape) < 0.002] = -np.inf
     else:  # fractional
         x = np.round(rng.normal(0, 2, size=(n, k)), rng.integers(0, 4))
     x[rng.random(x.shape) < 0.1] = np.nan
@@ -148,6 +152,7 @@ CASES = [
     pytest.param([3, 2, 6, 5, 2, 3, 4, 7], "fractional", id="eight-padded-fractional"),
     pytest.param([2, 2, 2], "negative", id="three-pairs"),
     pytest.param([300], "codes", id="more-than-255-items"),
+    pytest.param([4] * 6, "infinite", id="infinite-answers"),
 ]
 
 

@@ -217,7 +217,10 @@ def _longstring_irv(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         mean = scratch.sum(axis=0) / answered
         np.subtract(x, mean, out=scratch)
         np.square(scratch, out=scratch)
-        np.fmax(scratch, 0.0, out=scratch)  # a square is never negative: NaN (missing) becomes zero
+        if np.isfinite(mean[answered > 0]).all():
+            np.fmax(scratch, 0.0, out=scratch)  # a square is never negative: NaN (missing) becomes zero
+        else:  # an infinite answer makes its row's squares NaN, which stay
+            np.copyto(scratch, 0.0, where=~valid)
         ss = scratch.sum(axis=0)
         irv = np.where(answered >= 2, np.sqrt(ss / (answered - 1)), np.nan)
     return longest.astype(float), irv
