@@ -9,7 +9,9 @@ the one built at once.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -96,6 +98,11 @@ def test_a_pending_report_answers_as_the_built_one(monkeypatch, options):
     plain = validate_responses(read, [BPN], id_column="id", **options).report.issues
     pd.testing.assert_frame_equal(issues, plain, check_exact=True)
     assert dataclasses.replace(built, path="x").issues is issues
+    # A pickle or a copy of a report still being built holds the table, not the thread.
+    again = validate_responses(read, [BPN], id_column="id", **options).report
+    assert isinstance(again.__dict__["issues"], issue_lines.PendingTable)
+    for copied in (pickle.loads(pickle.dumps(again)), copy.deepcopy(again)):
+        pd.testing.assert_frame_equal(copied.issues, plain, check_exact=True)
     assert isinstance(built, DataQualityReport) and len(issues) > 100
 
 

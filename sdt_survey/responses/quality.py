@@ -50,6 +50,10 @@ class DataQualityReport(Result):
         ".md": "summary",
     }
 
+    def __getstate__(self) -> dict:
+        # A copy or a pickle holds the table itself, never the thread building it.
+        return {**self.__dict__, "issues": _issues(self)}
+
     def built(self) -> DataQualityReport:
         """This report once its table is built (waiting for it when it is built on another thread)."""
         _issues(self)
